@@ -1,0 +1,205 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"ecode/internal/auth"
+	"ecode/internal/store"
+)
+
+// User is the public form of an account.
+type User struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	IsAdmin   bool      `json:"is_admin"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func userJSON(u store.User) User {
+	return User{ID: u.ID, Email: u.Email, Name: u.Name, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt}
+}
+
+type signupRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+func (q *signupRequest) validate() map[string]string {
+	f := map[string]string{}
+	email, err := auth.NormalizeEmail(q.Email)
+	if err != nil {
+		f["email"] = err.Error()
+	}
+	q.Email = email
+	q.Name = strings.TrimSpace(q.Name)
+	if q.Name == "" || utf8.RuneCountInString(q.Name) > 100 {
+		f["name"] = "must be 1 to 100 characters"
+	}
+	if n := utf8.RuneCountInString(q.Password); n < 8 || len(q.Password) > 256 {
+		f["password"] = "must be at least 8 characters (and at most 256 bytes)"
+	}
+	return f
+}
+
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
+	var q signupRequest
+	if err := decode(w, r, &q); err != nil {
+		return err
+	}
+	if !s.opts.SignupOpen {
+		n, err := s.store.CountUsers(r.Context())
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return errForbidden("sign-up is closed on this server; ask an admin for an account")
+		}
+	}
+	u, err := s.auth.Signup(r.Context(), q.Email, q.Name, q.Password)
+	if errors.Is(err, auth.ErrEmailTaken) {
+		return errInvalid(map[string]string{"email": err.Error()})
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, userJSON(u))
+	return nil
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	TOTP     string `json:"totp,omitempty"`
+}
+
+func (q *loginRequest) validate() map[string]string {
+	f := map[string]string{}
+	q.Email = strings.ToLower(strings.TrimSpace(q.Email))
+	if q.Email == "" {
+		f["email"] = "required"
+	}
+	if q.Password == "" {
+		f["password"] = "required"
+	}
+	return f
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var q loginRequest
+	if err := decode(w, r, &q); err != nil {
+		return err
+	}
+	u, err := s.auth.Login(r.Context(), q.Email, q.Password, clientIP(r))
+	switch {
+	case errors.Is(err, auth.ErrRateLimited):
+		w.Header().Set("Retry-After", "60")
+		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many sign-in attempts; wait a minute"}
+	case errors.Is(err, auth.ErrBadCredentials):
+		return errUnauthenticated(err.Error())
+	case err != nil:
+		return err
+	}
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, userJSON(u))
+	return nil
+}
+
+// startSession ends any session the browser already had, then creates a new
+// one (a new id at every sign-in) and sets its cookie.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	token, _, err := s.auth.StartSession(r.Context(), u.ID, r.UserAgent(), clientIP(r))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.opts.SecureCookies,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(s.opts.SessionMax.Seconds()),
+	})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type devLoginRequest struct {
+	Email string `json:"email"`
+}
+
+func (q *devLoginRequest) validate() map[string]string {
+	email, err := auth.NormalizeEmail(q.Email)
+	if err != nil {
+		return map[string]string{"email": err.Error()}
+	}
+	q.Email = email
+	return nil
+}
+
+// devLogin signs in (creating the account if needed) without a password.
+// It exists only when the operator passed --dev-login, which the
+// configuration refuses unless the server listens on loopback.
+func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) error {
+	if !s.opts.DevLogin {
+		return errNotFound("page")
+	}
+	var q devLoginRequest
+	if err := decode(w, r, &q); err != nil {
+		return err
+	}
+	u, err := s.store.UserByEmail(r.Context(), q.Email)
+	if errors.Is(err, store.ErrNotFound) {
+		token, _ := auth.NewToken("") // an unguessable password nobody knows
+		name, _, _ := strings.Cut(q.Email, "@")
+		u, err = s.auth.Signup(r.Context(), q.Email, name, token)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, userJSON(u))
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, userJSON(principal(r).User))
+	return nil
+}
+
+func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) error {
+	us, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]User, 0, len(us))
+	for _, u := range us {
+		out = append(out, userJSON(u))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

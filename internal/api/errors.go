@@ -1,0 +1,96 @@
+// Package api is E-Code's HTTP interface: the route table, middleware,
+// authentication and authorization checks, and the handlers, which stay thin
+// and call the store and domain packages.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+)
+
+// Error is the one error type handlers return. Code and Message go to the
+// client; Err (the cause) goes to the log and never to the client.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Fields  map[string]string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func errInvalid(fields map[string]string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: "some fields are invalid", Fields: fields}
+}
+
+func errBadRequest(msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
+}
+
+func errNotFound(what string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found"}
+}
+
+func errForbidden(msg string) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: msg}
+}
+
+func errConflict(msg string) *Error {
+	return &Error{Status: http.StatusConflict, Code: "conflict", Message: msg}
+}
+
+func errUnauthenticated(msg string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: msg}
+}
+
+func errTooLarge(msg string) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: msg}
+}
+
+func errInternal(err error) *Error {
+	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Err: err}
+}
+
+// handlerFunc is an HTTP handler that returns its error.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// writeError sends err as the JSON error body and logs its cause once.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			e = errTooLarge(fmt.Sprintf("request body larger than %d bytes", mbe.Limit))
+		} else {
+			e = errInternal(err)
+		}
+	}
+	level := slog.LevelDebug
+	if e.Status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path,
+		"status", e.Status, "code", e.Code, "request_id", requestID(r.Context()), "err", e.Error())
+	body := map[string]any{"code": e.Code, "message": e.Message}
+	if len(e.Fields) > 0 {
+		body["fields"] = e.Fields
+	}
+	writeJSON(w, e.Status, map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"ecode/internal/auth"
+	"ecode/internal/store"
+)
+
+type ctxKey int
+
+const (
+	keyPrincipal ctxKey = iota
+	keyProject
+	keyRequestID
+)
+
+// principal is the signed-in caller; only valid behind a non-public route.
+func principal(r *http.Request) auth.Principal {
+	p, _ := r.Context().Value(keyPrincipal).(auth.Principal)
+	return p
+}
+
+// project is the route's project as the caller sees it; only valid behind
+// a project route.
+func project(r *http.Request) store.Project {
+	p, _ := r.Context().Value(keyProject).(store.Project)
+	return p
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+const sessionCookie = "ecode_session"
+
+// authenticate resolves the caller from a bearer token, an access_token
+// query parameter (WebSocket upgrades only, since browsers cannot set
+// headers there) or the session cookie.
+func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return auth.Principal{}, errUnauthenticated("Authorization must be a Bearer token")
+		}
+		return s.auth.TokenUser(r.Context(), strings.TrimSpace(token))
+	}
+	if t := r.URL.Query().Get("access_token"); t != "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return s.auth.TokenUser(r.Context(), t)
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		return s.auth.SessionUser(r.Context(), c.Value)
+	}
+	return auth.Principal{}, auth.ErrNoSession
+}
+
+// authorize enforces a route's access class and stores the caller (and the
+// project) in the request context.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access) (*http.Request, error) {
+	if access == Public {
+		return r, nil
+	}
+	p, err := s.authenticate(r)
+	if errors.Is(err, auth.ErrNoSession) {
+		return r, errUnauthenticated("sign in first")
+	}
+	if err != nil {
+		return r, err
+	}
+	ctx := context.WithValue(r.Context(), keyPrincipal, p)
+	switch access {
+	case Signed:
+	case Admin:
+		if !p.User.IsAdmin {
+			return r, errForbidden("only admins may do this")
+		}
+	case ProjViewer, ProjEditor, ProjOwner, ProjMember:
+		proj, err := s.store.ProjectForMember(ctx, r.PathValue("id"), p.User.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return r, errNotFound("project")
+		}
+		if err != nil {
+			return r, err
+		}
+		need := map[Access]store.Role{ProjViewer: store.RoleViewer, ProjMember: store.RoleViewer,
+			ProjEditor: store.RoleEditor, ProjOwner: store.RoleOwner}[access]
+		if !proj.Role.AtLeast(need) {
+			return r, errForbidden(fmt.Sprintf("your role (%s) does not allow this", proj.Role))
+		}
+		ctx = context.WithValue(ctx, keyProject, proj)
+	default:
+		return r, errInternal(fmt.Errorf("route has unknown access class %d", access))
+	}
+	return r.WithContext(ctx), nil
+}
+
+// statusWriter records the status code for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests gives each request an id and writes one access log line.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id := hex.EncodeToString(b)
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, id))
+		start := s.now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"bytes", sw.bytes, "duration_ms", float64(s.now().Sub(start))/float64(time.Millisecond), "request_id", id)
+	})
+}
+
+// recoverer turns a panic in a handler into a 500 and a log line.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.writeError(w, r, errInternal(fmt.Errorf("panic: %v\n%s", v, debug.Stack())))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the peer address (no proxy headers are trusted).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

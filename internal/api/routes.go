@@ -1,0 +1,97 @@
+package api
+
+import "net/http"
+
+// Access says who may call a route. The router enforces it before the
+// handler runs: anonymous callers of non-public routes get 401, callers who
+// are not members of the route's project get 404, members whose role is too
+// low get 403.
+type Access int
+
+// The access classes.
+const (
+	Public      Access = iota // anyone
+	Signed                    // any signed-in user (session or token)
+	Admin                     // a signed-in admin
+	ProjViewer                // a member of the project {id}, any role
+	ProjEditor                // an editor or owner of {id}
+	ProjOwner                 // the owner of {id}
+	ProjMember                // a member; the handler checks further (member removal)
+	numAccessClasses
+)
+
+type route struct {
+	pattern string
+	access  Access
+	h       handlerFunc
+}
+
+// Route is a registered route, exported for the authorization test.
+type Route struct {
+	Pattern string
+	Access  Access
+}
+
+// Routes lists the route table.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, rt := range s.routes() {
+		out = append(out, Route{rt.pattern, rt.access})
+	}
+	return out
+}
+
+// routes is the whole API.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /healthz", Public, s.healthz},
+		{"GET /readyz", Public, s.readyz},
+		{"GET /api/server", Public, s.serverInfo},
+
+		{"POST /api/auth/signup", Public, s.signup},
+		{"POST /api/auth/login", Public, s.login},
+		{"POST /api/auth/logout", Public, s.logout},
+		{"POST /api/auth/dev-login", Public, s.devLogin},
+		{"GET /api/me", Signed, s.me},
+		{"GET /api/sessions", Signed, s.listSessions},
+		{"DELETE /api/sessions/{sid}", Signed, s.revokeSession},
+		{"GET /api/tokens", Signed, s.listTokens},
+		{"POST /api/tokens", Signed, s.createToken},
+		{"DELETE /api/tokens/{tid}", Signed, s.revokeToken},
+		{"GET /api/admin/users", Admin, s.adminUsers},
+
+		{"GET /api/templates", Signed, s.templates},
+		{"GET /api/projects", Signed, s.listProjects},
+		{"POST /api/projects", Signed, s.createProject},
+		{"GET /api/projects/{id}", ProjViewer, s.getProject},
+		{"PATCH /api/projects/{id}", ProjEditor, s.renameProject},
+		{"DELETE /api/projects/{id}", ProjOwner, s.deleteProject},
+
+		{"GET /api/projects/{id}/members", ProjViewer, s.listMembers},
+		{"POST /api/projects/{id}/members", ProjOwner, s.addMember},
+		{"PATCH /api/projects/{id}/members/{uid}", ProjOwner, s.setMemberRole},
+		{"DELETE /api/projects/{id}/members/{uid}", ProjMember, s.removeMember},
+
+		{"GET /api/projects/{id}/files", ProjViewer, s.fileTree},
+		{"GET /api/projects/{id}/files/{path...}", ProjViewer, s.readFile},
+		{"PUT /api/projects/{id}/files/{path...}", ProjEditor, s.writeFile},
+		{"DELETE /api/projects/{id}/files/{path...}", ProjEditor, s.deleteFile},
+		{"POST /api/projects/{id}/mkdir", ProjEditor, s.mkdir},
+		{"POST /api/projects/{id}/move", ProjEditor, s.move},
+		{"POST /api/projects/{id}/upload", ProjEditor, s.upload},
+		{"GET /api/projects/{id}/zip", ProjViewer, s.downloadZip},
+	}
+}
+
+// guard wraps a route with its access check and the error adapter.
+func (s *Server) guard(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, err := s.authorize(w, r, rt.access)
+		if err == nil {
+			err = rt.h(w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}

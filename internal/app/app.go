@@ -1,0 +1,288 @@
+// Package app is the composition root: it reads the configuration, builds
+// every component, runs the server and owns every goroutine until shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"ecode/internal/api"
+	"ecode/internal/auth"
+	"ecode/internal/config"
+	"ecode/internal/store"
+	"ecode/internal/workspace"
+	"ecode/ui"
+)
+
+// Version is set at build time with -ldflags "-X ecode/internal/app.Version=...".
+var Version = "dev"
+
+// Main runs the ecode command line: args excludes the program name.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := config.Load("ecode serve", args, getenv)
+		if err != nil {
+			return err
+		}
+		return Serve(ctx, cfg, newLogger(cfg, stderr), nil)
+	case "migrate":
+		cfg, err := config.Load("ecode migrate", args, getenv)
+		if err != nil {
+			return err
+		}
+		st, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		have, _, err := st.SchemaVersion(ctx)
+		fmt.Fprintf(stdout, "database schema at version %d\n", have)
+		return err
+	case "token":
+		return tokenCommand(ctx, args, getenv, stdout)
+	case "config":
+		cfg, err := config.Load("ecode config", args, getenv)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, cfg.Dump())
+		return nil
+	case "version":
+		fmt.Fprintln(stdout, "ecode", Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+const usage = `usage: ecode [command] [flags]
+
+commands:
+  serve                       run the server (the default; see ecode serve -h)
+  migrate                     apply database migrations and exit
+  token create --email EMAIL  print a new personal access token for an account
+  config                      print the effective configuration (secrets redacted)
+  version                     print the version
+`
+
+func tokenCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: ecode token create --email EMAIL [--name NAME] [server flags]")
+	}
+	var email, name string
+	rest := args[1:]
+	var serverArgs []string
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case (a == "--email" || a == "-email" || a == "--name" || a == "-name") && i+1 < len(rest):
+			if strings.HasSuffix(a, "email") {
+				email = rest[i+1]
+			} else {
+				name = rest[i+1]
+			}
+			i++
+		case strings.HasPrefix(a, "--email="), strings.HasPrefix(a, "-email="):
+			_, email, _ = strings.Cut(a, "=")
+		case strings.HasPrefix(a, "--name="), strings.HasPrefix(a, "-name="):
+			_, name, _ = strings.Cut(a, "=")
+		default:
+			serverArgs = append(serverArgs, a)
+		}
+	}
+	if email == "" {
+		return errors.New("token create: --email is required")
+	}
+	if name == "" {
+		name = "cli"
+	}
+	cfg, err := config.Load("ecode token create", serverArgs, getenv)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := checkSchema(ctx, st); err != nil {
+		return err
+	}
+	au, err := auth.NewService(st, time.Now, cfg.SessionIdle, cfg.SessionMax)
+	if err != nil {
+		return err
+	}
+	u, err := st.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return fmt.Errorf("account %s: %w", email, err)
+	}
+	token, _, err := au.CreateToken(ctx, u.ID, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	url := cfg.DatabaseURL
+	if !cfg.Postgres() {
+		url = cfg.SQLitePath()
+		if err := os.MkdirAll(filepath.Dir(url), 0o750); err != nil {
+			return nil, err
+		}
+	}
+	return store.Open(ctx, url)
+}
+
+func checkSchema(ctx context.Context, st *store.Store) error {
+	have, want, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if have != want {
+		return fmt.Errorf("database schema is at version %d, this build needs %d: run `ecode migrate` or start the server", have, want)
+	}
+	return nil
+}
+
+// Serve runs the server until ctx ends. ready, if not nil, receives the
+// listening address once the server accepts connections.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	au, err := auth.NewService(st, time.Now, cfg.SessionIdle, cfg.SessionMax)
+	if err != nil {
+		return err
+	}
+	files, err := workspace.New(filepath.Join(cfg.DataDir, "projects"))
+	if err != nil {
+		return err
+	}
+	srv := api.New(st, au, files, ui.FS(), log, time.Now, apiOptions(cfg, st))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening on http://"+ln.Addr().String(), "database", st.Engine(), "data_dir", cfg.DataDir, "ui", ui.Embedded)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	wg.Go(func() { errc <- httpServer.Serve(ln) })
+	wg.Go(func() { sweepSessions(ctx, au, log) })
+
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = httpServer.Shutdown(shutdownCtx)
+		<-errc
+	}
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func apiOptions(cfg *config.Config, st *store.Store) api.Options {
+	opts := api.Options{
+		Version: Version, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
+		DevLogin: cfg.DevLogin, SignupOpen: cfg.SignupOpen,
+		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes,
+		ReadyChecks: map[string]func(context.Context) error{
+			"database": st.Ping,
+			"sandbox":  sandboxCheck(cfg.Sandbox),
+		},
+	}
+	if cfg.DevLogin {
+		opts.Banners = append(opts.Banners, "Development login is enabled: anyone who can reach this server can sign in as anyone.")
+	}
+	if cfg.Sandbox == "none" {
+		opts.Banners = append(opts.Banners, "Sandbox is off (--sandbox=none): project code runs unsandboxed on this machine.")
+	}
+	return opts
+}
+
+// sandboxCheck reports whether user code can be run as configured.
+func sandboxCheck(mode string) func(context.Context) error {
+	return func(context.Context) error {
+		if mode == "none" {
+			return nil
+		}
+		if _, err := exec.LookPath("bwrap"); err != nil {
+			return errors.New("bubblewrap (bwrap) is not installed: install the Debian package bubblewrap, or start with --sandbox=none to run code unsandboxed")
+		}
+		return nil
+	}
+}
+
+// sweepSessions deletes expired sessions every hour until ctx ends.
+func sweepSessions(ctx context.Context, au *auth.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := au.SweepSessions(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweep sessions", "err", err)
+		} else if n > 0 {
+			log.Info("swept expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"ecode/internal/store"
+)
+
+// Errors the caller turns into responses.
+var (
+	ErrBadCredentials = errors.New("wrong email or password")
+	ErrRateLimited    = errors.New("too many attempts")
+	ErrEmailTaken     = errors.New("an account with this email already exists")
+	ErrNoSession      = errors.New("no valid session or token")
+)
+
+// Service signs people up and in and resolves their credentials.
+type Service struct {
+	store      *store.Store
+	now        func() time.Time
+	idle, max  time.Duration
+	limiter    *Limiter
+	dummyHash  string
+	touchEvery time.Duration
+}
+
+// NewService builds the auth service; now is the clock.
+func NewService(st *store.Store, now func() time.Time, idle, max time.Duration) (*Service, error) {
+	dummy, err := HashPassword("dummy password for timing")
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		store: st, now: now, idle: idle, max: max,
+		// 10 attempts at once per key, then one every 6 seconds.
+		limiter:    NewLimiter(now, 10, 6*time.Second),
+		dummyHash:  dummy,
+		touchEvery: time.Minute,
+	}, nil
+}
+
+// NormalizeEmail lower-cases and trims an address and checks its form.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || !strings.Contains(email, "@") {
+		return "", errors.New("not a valid email address")
+	}
+	return email, nil
+}
+
+// Signup creates an account. The first account becomes admin.
+func (s *Service) Signup(ctx context.Context, email, name, password string) (store.User, error) {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := s.store.CreateUser(ctx, store.User{
+		ID: NewID(), Email: email, Name: name, PasswordHash: hash, CreatedAt: s.now(),
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return store.User{}, ErrEmailTaken
+	}
+	return u, err
+}
+
+// Login checks credentials, rate limited per client address and per email.
+func (s *Service) Login(ctx context.Context, email, password, clientIP string) (store.User, error) {
+	for _, key := range []string{"ip:" + clientIP, "email:" + email} {
+		if ok, _ := s.limiter.Allow(key); !ok {
+			return store.User{}, ErrRateLimited
+		}
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		CheckPassword(s.dummyHash, password) // same work as a wrong password
+		return store.User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	ok, err := CheckPassword(u.PasswordHash, password)
+	if err != nil {
+		return store.User{}, fmt.Errorf("check password of %s: %w", u.ID, err)
+	}
+	if !ok {
+		return store.User{}, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// StartSession creates a fresh session (a new id at every login) and returns
+// its token for the cookie.
+func (s *Service) StartSession(ctx context.Context, userID, userAgent, ip string) (string, store.Session, error) {
+	token, hash := NewToken("ecs_")
+	now := s.now()
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	x := store.Session{
+		ID: NewID(), TokenHash: hash, UserID: userID, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.max), UserAgent: userAgent, IP: ip,
+	}
+	return token, x, s.store.CreateSession(ctx, x)
+}
+
+// EndSession deletes the session holding token.
+func (s *Service) EndSession(ctx context.Context, token string) error {
+	x, err := s.store.SessionByTokenHash(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteSession(ctx, x.UserID, x.ID)
+}
+
+// Principal is who is making a request.
+type Principal struct {
+	User      store.User
+	SessionID string // empty for token callers
+	TokenID   string // empty for session callers
+}
+
+// SessionUser resolves a session token, enforcing the idle and absolute
+// timeouts, and records activity (at most once a minute).
+func (s *Service) SessionUser(ctx context.Context, token string) (Principal, error) {
+	x, err := s.store.SessionByTokenHash(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrNoSession
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	now := s.now()
+	if !now.Before(x.ExpiresAt) || now.Sub(x.LastSeenAt) > s.idle {
+		if err := s.store.DeleteSession(ctx, x.UserID, x.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Principal{}, err
+		}
+		return Principal{}, ErrNoSession
+	}
+	if now.Sub(x.LastSeenAt) >= s.touchEvery {
+		if err := s.store.TouchSession(ctx, x.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Principal{}, err
+		}
+	}
+	u, err := s.store.UserByID(ctx, x.UserID)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{User: u, SessionID: x.ID}, nil
+}
+
+// TokenUser resolves a personal access token.
+func (s *Service) TokenUser(ctx context.Context, token string) (Principal, error) {
+	t, err := s.store.TokenByHash(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrNoSession
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	now := s.now()
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= s.touchEvery {
+		if err := s.store.TouchToken(ctx, t.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Principal{}, err
+		}
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{User: u, TokenID: t.ID}, nil
+}
+
+// CreateToken makes a personal access token and returns it (shown once).
+func (s *Service) CreateToken(ctx context.Context, userID, name string) (string, store.Token, error) {
+	token, hash := NewToken("ecp_")
+	t := store.Token{ID: NewID(), UserID: userID, Name: name, TokenHash: hash, CreatedAt: s.now()}
+	return token, t, s.store.CreateToken(ctx, t)
+}
+
+// SweepSessions removes expired sessions.
+func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
+	now := s.now()
+	return s.store.DeleteExpiredSessions(ctx, now, now.Add(-s.idle))
+}

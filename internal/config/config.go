@@ -1,0 +1,205 @@
+// Package config declares every option of the ecode server once: its flag,
+// its ECODE_* environment variable, its default and its help text.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole typed configuration of the server.
+type Config struct {
+	Addr           string
+	DataDir        string
+	DatabaseURL    string
+	PublicURL      string
+	DevLogin       bool
+	Sandbox        string
+	SessionIdle    time.Duration
+	SessionMax     time.Duration
+	MaxFileBytes   int64
+	MaxUploadBytes int64
+	LogLevel       string
+	LogFormat      string
+	SignupOpen     bool
+}
+
+type option struct {
+	name, def, help string
+	ptr             any // *string, *bool, *int64 or *time.Duration
+}
+
+func (c *Config) options() []option {
+	return []option{
+		{"addr", "127.0.0.1:5000", "address to listen on (host:port)", &c.Addr},
+		{"data-dir", "./ecode-data", "directory for projects, the SQLite database and other state", &c.DataDir},
+		{"database-url", "", "database: empty for SQLite in the data dir, sqlite:///path, or postgres://...", &c.DatabaseURL},
+		{"public-url", "", "URL users reach the server at (https:// marks cookies Secure)", &c.PublicURL},
+		{"dev-login", "false", "allow password-less development login (loopback only; shows a banner)", &c.DevLogin},
+		{"sandbox", "bwrap", "sandbox for user code: bwrap, or none (runs code unsandboxed; shows a banner)", &c.Sandbox},
+		{"session-idle", "72h", "sign out sessions idle for this long", &c.SessionIdle},
+		{"session-max", "720h", "sign out sessions this old, active or not", &c.SessionMax},
+		{"max-file-bytes", "10485760", "largest file that can be written through the API", &c.MaxFileBytes},
+		{"max-upload-bytes", "104857600", "largest multi-file upload request", &c.MaxUploadBytes},
+		{"log-level", "info", "debug, info, warn or error", &c.LogLevel},
+		{"log-format", "text", "text or json", &c.LogFormat},
+		{"signup-open", "true", "let anyone who reaches the server sign up (the first account always can)", &c.SignupOpen},
+	}
+}
+
+func (o option) bind(fs *flag.FlagSet, def string) error {
+	usage := o.help + " (env " + EnvName(o.name) + ")"
+	switch p := o.ptr.(type) {
+	case *string:
+		fs.StringVar(p, o.name, def, usage)
+	case *bool:
+		v, err := strconv.ParseBool(def)
+		if err != nil {
+			return err
+		}
+		fs.BoolVar(p, o.name, v, usage)
+	case *int64:
+		v, err := strconv.ParseInt(def, 10, 64)
+		if err != nil {
+			return err
+		}
+		fs.Int64Var(p, o.name, v, usage)
+	case *time.Duration:
+		v, err := time.ParseDuration(def)
+		if err != nil {
+			return err
+		}
+		fs.DurationVar(p, o.name, v, usage)
+	default:
+		panic(fmt.Sprintf("config: option %s has unsupported type %T", o.name, o.ptr))
+	}
+	return nil
+}
+
+// EnvName is the environment variable for a flag name: data-dir → ECODE_DATA_DIR.
+func EnvName(flagName string) string {
+	return "ECODE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Load parses args (after the subcommand) with defaults taken from getenv.
+func Load(name string, args []string, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	for _, o := range c.options() {
+		def := o.def
+		if v := getenv(EnvName(o.name)); v != "" {
+			def = v
+		}
+		if err := o.bind(fs, def); err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", EnvName(o.name), def, err)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return c, c.Validate()
+}
+
+// Validate checks option values and combinations.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr: %w", err))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir must not be empty"))
+	}
+	if c.Sandbox != "bwrap" && c.Sandbox != "none" {
+		errs = append(errs, fmt.Errorf("sandbox: %q is not bwrap or none", c.Sandbox))
+	}
+	if c.DevLogin && !c.Loopback() {
+		errs = append(errs, fmt.Errorf("dev-login is refused: the server listens on %s, not on loopback", c.Addr))
+	}
+	if c.SessionIdle <= 0 || c.SessionMax <= 0 {
+		errs = append(errs, errors.New("session-idle and session-max must be positive"))
+	}
+	if c.MaxFileBytes <= 0 || c.MaxUploadBytes <= 0 {
+		errs = append(errs, errors.New("max-file-bytes and max-upload-bytes must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Loopback reports whether the listen address is a loopback address.
+func (c *Config) Loopback() bool {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// SecureCookies reports whether cookies must carry the Secure attribute.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
+
+// Postgres reports whether the database is PostgreSQL.
+func (c *Config) Postgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// SQLitePath is the SQLite database file (when not on PostgreSQL).
+func (c *Config) SQLitePath() string {
+	if p, ok := strings.CutPrefix(c.DatabaseURL, "sqlite://"); ok {
+		return p
+	}
+	return filepath.Join(c.DataDir, "ecode.db")
+}
+
+// Dump lists every option with its value, secrets redacted.
+func (c *Config) Dump() string {
+	var b strings.Builder
+	for _, o := range c.options() {
+		v := fmt.Sprint(reflectValue(o.ptr))
+		if o.name == "database-url" {
+			v = redactURL(v)
+		}
+		fmt.Fprintf(&b, "%s=%s\n", EnvName(o.name), v)
+	}
+	return b.String()
+}
+
+func reflectValue(p any) any {
+	switch p := p.(type) {
+	case *string:
+		return *p
+	case *bool:
+		return *p
+	case *int64:
+		return *p
+	case *time.Duration:
+		return *p
+	}
+	return nil
+}
+
+func redactURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	userinfo := u[scheme+3 : at]
+	if user, _, ok := strings.Cut(userinfo, ":"); ok {
+		return u[:scheme+3] + user + ":xxxxx" + u[at:]
+	}
+	return u
+}

@@ -1,0 +1,165 @@
+// Package workspace stores project files on disk. Every path is confined to
+// its project with os.Root, writes are atomic (temp file + rename) and sizes
+// are limited.
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Errors callers turn into responses.
+var (
+	ErrBadPath  = errors.New("invalid path")
+	ErrNotExist = errors.New("no such file or folder")
+	ErrExists   = errors.New("a file or folder with this name already exists")
+	ErrTooLarge = errors.New("file too large")
+	ErrIsDir    = errors.New("is a folder")
+	ErrNotDir   = errors.New("not a folder")
+)
+
+// Files holds every project's files under one directory.
+type Files struct {
+	dir string // data-dir/projects
+}
+
+// New returns the file store rooted at dir, creating it.
+func New(dir string) (*Files, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Files{dir: abs}, nil
+}
+
+// Dir is the project's directory on the host (for the sandbox to mount).
+func (f *Files) Dir(projectID string) string { return filepath.Join(f.dir, projectID) }
+
+// Project opens a project's root; the caller closes it.
+func (f *Files) Project(projectID string) (*Project, error) {
+	if !validID(projectID) {
+		return nil, ErrBadPath
+	}
+	r, err := os.OpenRoot(f.Dir(projectID))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &Project{root: r}, nil
+}
+
+// Create makes an empty project directory.
+func (f *Files) Create(projectID string) (*Project, error) {
+	if !validID(projectID) {
+		return nil, ErrBadPath
+	}
+	if err := os.Mkdir(f.Dir(projectID), 0o750); err != nil {
+		return nil, mapErr(err)
+	}
+	return f.Project(projectID)
+}
+
+// Remove deletes a project's files. It first renames the directory aside so
+// that a half-finished removal never looks like a project.
+func (f *Files) Remove(projectID string) error {
+	if !validID(projectID) {
+		return ErrBadPath
+	}
+	trash := filepath.Join(f.dir, ".trash-"+projectID)
+	if err := os.Rename(f.Dir(projectID), trash); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return os.RemoveAll(trash)
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Project is one project's files.
+type Project struct {
+	root *os.Root
+}
+
+// Close releases the project's root.
+func (p *Project) Close() error { return p.root.Close() }
+
+// CleanPath checks a client-supplied path and returns it in canonical form
+// ("" is the project root). Absolute paths, "..", NUL and backslashes are refused.
+func CleanPath(p string) (string, error) {
+	if strings.ContainsAny(p, "\x00\\") || strings.HasPrefix(p, "/") || len(p) > 4096 {
+		return "", ErrBadPath
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return "", ErrBadPath
+		}
+	}
+	c := path.Clean("/" + p)[1:]
+	for _, part := range strings.Split(c, "/") {
+		if len(part) > 255 {
+			return "", ErrBadPath
+		}
+	}
+	return c, nil
+}
+
+func (p *Project) clean(name string, allowRoot bool) (string, error) {
+	c, err := CleanPath(name)
+	if err != nil {
+		return "", err
+	}
+	if c == "" {
+		if !allowRoot {
+			return "", ErrBadPath
+		}
+		return ".", nil
+	}
+	return c, nil
+}
+
+// mapErr turns os and os.Root errors into this package's errors.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return ErrNotExist
+	case errors.Is(err, fs.ErrExist):
+		return ErrExists
+	case strings.Contains(err.Error(), "escapes from parent"), strings.Contains(err.Error(), "not a directory"):
+		return fmt.Errorf("%w: %v", ErrBadPath, err)
+	}
+	return err
+}
+
+// limitedCopy copies at most limit bytes, failing with ErrTooLarge past it.
+func limitedCopy(dst io.Writer, src io.Reader, limit int64) (int64, error) {
+	n, err := io.Copy(dst, io.LimitReader(src, limit+1))
+	if err != nil {
+		return n, err
+	}
+	if n > limit {
+		return n, ErrTooLarge
+	}
+	return n, nil
+}
