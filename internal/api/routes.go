@@ -10,13 +10,13 @@ type Access int
 
 // The access classes.
 const (
-	Public      Access = iota // anyone
-	Signed                    // any signed-in user (session or token)
-	Admin                     // a signed-in admin
-	ProjViewer                // a member of the project {id}, any role
-	ProjEditor                // an editor or owner of {id}
-	ProjOwner                 // the owner of {id}
-	ProjMember                // a member; the handler checks further (member removal)
+	Public     Access = iota // anyone
+	Signed                   // any signed-in user (session or token)
+	Admin                    // a signed-in admin
+	ProjViewer               // a member of the project {id}, any role
+	ProjEditor               // an editor or owner of {id}
+	ProjOwner                // the owner of {id}
+	ProjMember               // a member; the handler checks further (member removal)
 	numAccessClasses
 )
 

@@ -131,7 +131,7 @@ type Principal struct {
 // SessionUser resolves a session token, enforcing the idle and absolute
 // timeouts, and records activity (at most once a minute).
 func (s *Service) SessionUser(ctx context.Context, token string) (Principal, error) {
-	x, err := s.store.SessionByTokenHash(ctx, HashToken(token))
+	x, u, err := s.store.SessionWithUser(ctx, HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrNoSession
 	}
@@ -150,16 +150,12 @@ func (s *Service) SessionUser(ctx context.Context, token string) (Principal, err
 			return Principal{}, err
 		}
 	}
-	u, err := s.store.UserByID(ctx, x.UserID)
-	if err != nil {
-		return Principal{}, err
-	}
 	return Principal{User: u, SessionID: x.ID}, nil
 }
 
 // TokenUser resolves a personal access token.
 func (s *Service) TokenUser(ctx context.Context, token string) (Principal, error) {
-	t, err := s.store.TokenByHash(ctx, HashToken(token))
+	t, u, err := s.store.TokenWithUser(ctx, HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrNoSession
 	}
@@ -171,10 +167,6 @@ func (s *Service) TokenUser(ctx context.Context, token string) (Principal, error
 		if err := s.store.TouchToken(ctx, t.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Principal{}, err
 		}
-	}
-	u, err := s.store.UserByID(ctx, t.UserID)
-	if err != nil {
-		return Principal{}, err
 	}
 	return Principal{User: u, TokenID: t.ID}, nil
 }

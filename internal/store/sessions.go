@@ -154,3 +154,38 @@ func (s *Store) ListTokens(ctx context.Context, userID string) ([]Token, error) 
 func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
 	return affected(s.exec(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID))
 }
+
+// SessionWithUser finds a session by the hash of its token, with its user,
+// in one query (this runs on every request).
+func (s *Store) SessionWithUser(ctx context.Context, hash string) (Session, User, error) {
+	var x Session
+	var u User
+	var c, l, e, uc int64
+	err := s.queryRow(ctx, `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip,
+			u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hash).
+		Scan(&x.ID, &x.TokenHash, &x.UserID, &c, &l, &e, &x.UserAgent, &x.IP,
+			&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &uc)
+	if err != nil {
+		return Session{}, User{}, fmt.Errorf("session: %w", mapErr(err))
+	}
+	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, u.CreatedAt = fromMicros(c), fromMicros(l), fromMicros(e), fromMicros(uc)
+	return x, u, nil
+}
+
+// TokenWithUser finds a personal access token by its hash, with its user.
+func (s *Store) TokenWithUser(ctx context.Context, hash string) (Token, User, error) {
+	var t Token
+	var u User
+	var c, uc int64
+	var l sql.NullInt64
+	err := s.queryRow(ctx, `SELECT t.id, t.user_id, t.name, t.token_hash, t.created_at, t.last_used_at,
+			u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash).
+		Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, &c, &l, &u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &uc)
+	if err != nil {
+		return Token{}, User{}, fmt.Errorf("token: %w", mapErr(err))
+	}
+	t.CreatedAt, t.LastUsedAt, u.CreatedAt = fromMicros(c), fromNullMicros(l), fromMicros(uc)
+	return t, u, nil
+}

@@ -8,7 +8,8 @@ import (
 )
 
 // templateFiles holds the starter projects. A file named "x.tmpl" is written
-// as "x" (so that go.mod files do not make the folder a Go module here).
+// as "x" (so that the Go template's go.mod and main.go are not part of this
+// module).
 //
 //go:embed all:templates
 var templateFiles embed.FS

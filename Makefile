@@ -1,0 +1,58 @@
+# E-Code. `make run` builds everything and starts the server on
+# http://localhost:5000 with embedded defaults (SQLite, local sandbox);
+# `make test` runs every test (Go on SQLite, and on PostgreSQL when
+# ECODE_TEST_POSTGRES_URL is set; the browser journeys in headless Chromium).
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X ecode/internal/app.Version=$(VERSION)
+BIN       := bin/ecode
+UI_SRC    := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
+NODE_DIRS := ui e2e internal/yjs/testdata/oracle
+
+.PHONY: all build run ui test test-go test-e2e fuzz bench lint clean deps
+
+all: build
+
+# npm ci in each Node folder whose lockfile changed since the last install.
+deps: $(addsuffix /node_modules/.installed,$(NODE_DIRS))
+
+%/node_modules/.installed: %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+ui/dist/index.html: ui/node_modules/.installed $(UI_SRC)
+	cd ui && npm run build
+
+ui: ui/dist/index.html
+
+build: ui
+	$(GO) build -tags embed -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ecode
+
+run: build
+	./$(BIN) serve
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+test: lint deps test-go test-e2e
+
+test-go:
+	$(GO) test -count=1 ./...
+
+test-e2e: build e2e/node_modules/.installed
+	cd e2e && ECODE_BIN=$(CURDIR)/$(BIN) npm test
+
+# Each fuzz target for FUZZTIME (go test runs their seed corpora anyway).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./internal/workspace
+	$(GO) test -run '^$$' -fuzz '^FuzzProjectPaths$$' -fuzztime $(FUZZTIME) ./internal/workspace
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) ./internal/api
+
+bench:
+	$(GO) run ./bench/filebench
+
+clean:
+	rm -rf bin ui/dist

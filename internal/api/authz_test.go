@@ -1,0 +1,182 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"ecode/internal/api"
+	"ecode/internal/client"
+	"ecode/internal/store"
+	"ecode/internal/testutil"
+)
+
+// expectedAccess is this test's own classification of every route. A route
+// added to the server without a line here fails the test, so nobody adds an
+// endpoint without deciding who may call it.
+var expectedAccess = map[string]api.Access{
+	"GET /healthz":                              api.Public,
+	"GET /readyz":                               api.Public,
+	"GET /api/server":                           api.Public,
+	"POST /api/auth/signup":                     api.Public,
+	"POST /api/auth/login":                      api.Public,
+	"POST /api/auth/logout":                     api.Public,
+	"POST /api/auth/dev-login":                  api.Public,
+	"GET /api/me":                               api.Signed,
+	"GET /api/sessions":                         api.Signed,
+	"DELETE /api/sessions/{sid}":                api.Signed,
+	"GET /api/tokens":                           api.Signed,
+	"POST /api/tokens":                          api.Signed,
+	"DELETE /api/tokens/{tid}":                  api.Signed,
+	"GET /api/admin/users":                      api.Admin,
+	"GET /api/templates":                        api.Signed,
+	"GET /api/projects":                         api.Signed,
+	"POST /api/projects":                        api.Signed,
+	"GET /api/projects/{id}":                    api.ProjViewer,
+	"PATCH /api/projects/{id}":                  api.ProjEditor,
+	"DELETE /api/projects/{id}":                 api.ProjOwner,
+	"GET /api/projects/{id}/members":            api.ProjViewer,
+	"POST /api/projects/{id}/members":           api.ProjOwner,
+	"PATCH /api/projects/{id}/members/{uid}":    api.ProjOwner,
+	"DELETE /api/projects/{id}/members/{uid}":   api.ProjMember,
+	"GET /api/projects/{id}/files":              api.ProjViewer,
+	"GET /api/projects/{id}/files/{path...}":    api.ProjViewer,
+	"PUT /api/projects/{id}/files/{path...}":    api.ProjEditor,
+	"DELETE /api/projects/{id}/files/{path...}": api.ProjEditor,
+	"POST /api/projects/{id}/mkdir":             api.ProjEditor,
+	"POST /api/projects/{id}/move":              api.ProjEditor,
+	"POST /api/projects/{id}/upload":            api.ProjEditor,
+	"GET /api/projects/{id}/zip":                api.ProjViewer,
+}
+
+type caller struct {
+	name   string
+	c      *client.Client
+	role   store.Role // role in the route's project; "" for none
+	admin  bool
+	signed bool
+}
+
+// outcome is what a caller should get from a route of a class: "deny401",
+// "deny403", "deny404" (the project is hidden), or "pass" (the guard let
+// the request through; the handler may still refuse it for its own reasons).
+func outcome(access api.Access, who caller) string {
+	if access == api.Public {
+		return "pass"
+	}
+	if !who.signed {
+		return "deny401"
+	}
+	switch access {
+	case api.Signed:
+		return "pass"
+	case api.Admin:
+		if who.admin {
+			return "pass"
+		}
+		return "deny403"
+	}
+	if who.role == "" {
+		return "deny404"
+	}
+	need := map[api.Access]store.Role{api.ProjViewer: store.RoleViewer, api.ProjMember: store.RoleViewer,
+		api.ProjEditor: store.RoleEditor, api.ProjOwner: store.RoleOwner}[access]
+	if !who.role.AtLeast(need) {
+		return "deny403"
+	}
+	return "pass"
+}
+
+func TestEveryRouteIsAuthorized(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		srv := testutil.NewServer(t, st)
+		bearer := func(name string) *client.Client {
+			c := srv.User(t, name)
+			tok, err := c.CreateToken(ctx, "authz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := srv.Client()
+			b.Token = tok.Token
+			return b
+		}
+		admin := bearer("admin") // first user: admin, member of nothing
+		owner, editor, viewer, stranger := bearer("owner"), bearer("editor"), bearer("viewer"), bearer("stranger")
+
+		routes := srv.API.Routes()
+		seen := map[string]bool{}
+		for _, rt := range routes {
+			seen[rt.Pattern] = true
+			want, ok := expectedAccess[rt.Pattern]
+			if !ok {
+				t.Errorf("route %q is not classified in expectedAccess", rt.Pattern)
+				continue
+			}
+			if rt.Access != want {
+				t.Errorf("route %q has access %d, the test expects %d", rt.Pattern, rt.Access, want)
+			}
+		}
+		for p := range expectedAccess {
+			if !seen[p] {
+				t.Errorf("expectedAccess lists %q, which the server does not register", p)
+			}
+		}
+
+		for _, rt := range routes {
+			// A fresh project per route, so destructive routes do not disturb the rest.
+			p, err := owner.CreateProject(ctx, "authz", "static")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range []struct{ who, role string }{{"editor", "editor"}, {"viewer", "viewer"}} {
+				if _, err := owner.AddMember(ctx, p.ID, m.who+"@example.test", m.role); err != nil {
+					t.Fatal(err)
+				}
+			}
+			callers := []caller{
+				{"anonymous", srv.Client(), "", false, false},
+				{"stranger", stranger, "", false, true},
+				{"admin", admin, "", true, true},
+				{"viewer", viewer, store.RoleViewer, false, true},
+				{"editor", editor, store.RoleEditor, false, true},
+				{"owner", owner, store.RoleOwner, false, true}, // last: it may delete the project
+			}
+			for _, who := range callers {
+				checkRoute(t, srv.URL, rt, p.ID, who)
+			}
+		}
+	})
+}
+
+func checkRoute(t *testing.T, base string, rt api.Route, projectID string, who caller) {
+	t.Helper()
+	method, pattern, _ := strings.Cut(rt.Pattern, " ")
+	url := strings.NewReplacer("{id}", projectID, "{path...}", "index.html", "{sid}", "nosuch",
+		"{tid}", "nosuch", "{uid}", "nosuch").Replace(pattern)
+	var body io.Reader
+	if method != "GET" && method != "DELETE" {
+		body = strings.NewReader(`{}`)
+	}
+	// A JSON body is enough to pass or fail the guard (handlers may then
+	// refuse it, which counts as "pass").
+	err := who.c.Do(context.Background(), method, url, body, "application/json", nil)
+	got := "pass"
+	if e, ok := err.(*client.Error); ok {
+		switch {
+		case e.Status == http.StatusUnauthorized:
+			got = "deny401"
+		case e.Status == http.StatusForbidden && e.Message != "only the owner may remove other members":
+			got = "deny403"
+		case e.Status == http.StatusNotFound && e.Message == "project not found":
+			got = "deny404"
+		}
+	} else if err != nil {
+		t.Fatalf("%s %s as %s: %v", method, url, who.name, err)
+	}
+	if want := outcome(expectedAccess[rt.Pattern], who); got != want {
+		t.Errorf("%s as %s: got %s (%v), want %s", rt.Pattern, who.name, got, err, want)
+	}
+}

@@ -1,0 +1,140 @@
+// Package archtest checks rules of the repository's shape that the compiler
+// does not: which internal packages may import which, and that every package
+// says what it is in a doc comment.
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "ecode/"
+
+// allowed lists, for each package, the internal packages it may import.
+// Imports flow one way: cmd → app → api → {auth, workspace} → store; store,
+// sandbox, yjs, workspace and config import nothing internal. A new package
+// must be added here.
+var allowed = map[string][]string{
+	"cmd/ecode":          {"internal/app"},
+	"internal/app":       {"internal/api", "internal/auth", "internal/config", "internal/store", "internal/workspace", "internal/sandbox", "internal/yjs", "ui"},
+	"internal/api":       {"internal/auth", "internal/store", "internal/workspace"},
+	"internal/auth":      {"internal/store"},
+	"internal/client":    {"internal/api", "internal/workspace"},
+	"internal/testutil":  {"internal/api", "internal/auth", "internal/client", "internal/store", "internal/workspace", "ui"},
+	"internal/config":    {},
+	"internal/store":     {},
+	"internal/workspace": {},
+	"internal/sandbox":   {},
+	"internal/yjs":       {},
+	"internal/archtest":  {},
+	"ui":                 {},
+	"bench/filebench":    {"internal/app", "internal/config", "internal/client"},
+}
+
+func repoRoot(t *testing.T) string {
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		t.Fatalf("repo root not found at %s", dir)
+	}
+	return dir
+}
+
+// packages maps each package directory (relative to the root) to its
+// non-test Go files.
+func packages(t *testing.T, root string) map[string][]string {
+	pkgs := map[string][]string{}
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() && path != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "testdata") {
+			return fs.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") {
+			rel, _ := filepath.Rel(root, filepath.Dir(path))
+			pkgs[filepath.ToSlash(rel)] = append(pkgs[filepath.ToSlash(rel)], path)
+		}
+		return nil
+	})
+	return pkgs
+}
+
+// owner is the entry of allowed that governs pkg (subpackages follow their parent).
+func owner(pkg string) (string, bool) {
+	for p := pkg; p != "." && p != ""; p = filepath.ToSlash(filepath.Dir(p)) {
+		if _, ok := allowed[p]; ok {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+func TestImportDirection(t *testing.T) {
+	root := repoRoot(t)
+	fset := token.NewFileSet()
+	for pkg, files := range packages(t, root) {
+		rule, ok := owner(pkg)
+		if !ok {
+			t.Errorf("package %s is not listed in archtest's allowed table", pkg)
+			continue
+		}
+		for _, file := range files {
+			f, err := parser.ParseFile(fset, file, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				dep, ok := strings.CutPrefix(path, module)
+				if !ok {
+					continue
+				}
+				if depRule, _ := owner(dep); depRule == rule {
+					continue // within the same package tree
+				}
+				if !slices.Contains(allowed[rule], dep) {
+					rel, _ := filepath.Rel(root, file)
+					t.Errorf("%s imports %s, which %s may not import", rel, path, rule)
+				}
+			}
+		}
+	}
+}
+
+func TestEveryPackageHasADocComment(t *testing.T) {
+	root := repoRoot(t)
+	fset := token.NewFileSet()
+	var missing []string
+	for pkg, files := range packages(t, root) {
+		documented := false
+		for _, file := range files {
+			f, err := parser.ParseFile(fset, file, nil, parser.PackageClauseOnly|parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package "+f.Name.Name+" ") ||
+				f.Doc != nil && f.Name.Name == "main" && strings.HasPrefix(f.Doc.Text(), "Command ") {
+				documented = true
+			}
+		}
+		if !documented {
+			missing = append(missing, pkg)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("packages without a doc comment (\"// Package x ...\"): %v", missing)
+	}
+}

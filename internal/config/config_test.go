@@ -1,0 +1,56 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsEnvAndFlags(t *testing.T) {
+	c, err := Load("t", nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:5000" || c.DataDir != "./ecode-data" || c.Sandbox != "bwrap" || c.SessionIdle != 72*time.Hour {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.Postgres() || c.SQLitePath() != "ecode-data/ecode.db" {
+		t.Errorf("default database: postgres=%v path=%s", c.Postgres(), c.SQLitePath())
+	}
+	c, err = Load("t", []string{"--data-dir", "/flag"}, env(map[string]string{
+		"ECODE_DATA_DIR": "/env", "ECODE_DATABASE_URL": "postgres://u:secret@h/db", "ECODE_SESSION_IDLE": "1h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/flag" || !c.Postgres() || c.SessionIdle != time.Hour {
+		t.Errorf("flag must beat env, env must beat default: %+v", c)
+	}
+	dump := c.Dump()
+	if strings.Contains(dump, "secret") || !strings.Contains(dump, "ECODE_DATABASE_URL=postgres://u:xxxxx@h/db") {
+		t.Errorf("dump does not redact the password:\n%s", dump)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--dev-login", "--addr", "0.0.0.0:5000"}, nil, "dev-login is refused"},
+		{[]string{"--sandbox", "docker"}, nil, "sandbox"},
+		{[]string{"--addr", "nonsense"}, nil, "addr"},
+		{nil, map[string]string{"ECODE_SESSION_IDLE": "soon"}, "ECODE_SESSION_IDLE"},
+		{[]string{"extra"}, nil, "unexpected arguments"},
+	} {
+		_, err := Load("t", tc.args, env(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load(%v, %v) = %v, want an error mentioning %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+	if _, err := Load("t", []string{"--dev-login", "--addr", "localhost:5000"}, env(nil)); err != nil {
+		t.Errorf("dev-login on loopback: %v", err)
+	}
+}

@@ -1,0 +1,182 @@
+// Package testutil builds real stores and servers for tests: every engine
+// (SQLite always; PostgreSQL from ECODE_TEST_POSTGRES_URL, required in CI),
+// each test in its own database or schema so tests run in parallel.
+package testutil
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ecode/internal/api"
+	"ecode/internal/auth"
+	"ecode/internal/client"
+	"ecode/internal/store"
+	"ecode/internal/workspace"
+	"ecode/ui"
+)
+
+// PostgresURLEnv names the variable holding the PostgreSQL server for tests.
+const PostgresURLEnv = "ECODE_TEST_POSTGRES_URL"
+
+// Engines returns the engines to test on. Without a PostgreSQL URL the
+// PostgreSQL runs are skipped, except in CI (CI or ECODE_REQUIRE_POSTGRES
+// set), where the missing URL fails the test.
+func Engines() []store.Engine { return []store.Engine{store.SQLite, store.Postgres} }
+
+// ForEachEngine runs fn as a parallel subtest per engine, with a fresh store.
+func ForEachEngine(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	t.Helper()
+	for _, e := range Engines() {
+		t.Run(string(e), func(t *testing.T) {
+			t.Parallel()
+			fn(t, NewStore(t, e))
+		})
+	}
+}
+
+// NewStore returns a migrated, empty store on engine, removed after the test.
+func NewStore(t testing.TB, engine store.Engine) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	var url string
+	switch engine {
+	case store.SQLite:
+		url = filepath.Join(t.TempDir(), "test.db")
+	case store.Postgres:
+		url = postgresSchema(t)
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("open %s store: %v", engine, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate %s: %v", engine, err)
+	}
+	return st
+}
+
+// postgresSchema creates a schema of its own for the test and returns a URL
+// whose search_path selects it.
+func postgresSchema(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(PostgresURLEnv)
+	if base == "" {
+		if os.Getenv("CI") != "" || os.Getenv("ECODE_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("%s is not set: CI must test PostgreSQL", PostgresURLEnv)
+		}
+		t.Skipf("PostgreSQL not tested: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresURLEnv)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		db.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		db.Close()
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+// Server is a running API server for a test.
+type Server struct {
+	URL   string
+	Store *store.Store
+	API   *api.Server
+	Clock *Clock
+	Dir   string // the data dir
+}
+
+// ServerOptions adjust NewServer.
+type ServerOptions struct {
+	Options api.Options
+}
+
+// NewServer starts a real API server on st (a real router, store and file
+// system) and returns it; it stops at the end of the test.
+func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
+	t.Helper()
+	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	au, err := auth.NewService(st, clock.Now, 72*time.Hour, 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files, err := workspace.New(filepath.Join(dir, "projects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := api.Options{Version: "test", SessionMax: 30 * 24 * time.Hour, SignupOpen: true,
+		MaxFileBytes: 1 << 20, MaxUploadBytes: 4 << 20}
+	if len(opt) > 0 {
+		opts = opt[0].Options
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	srv := api.New(st, au, files, ui.FS(), log, clock.Now, opts)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &Server{URL: hs.URL, Store: st, API: srv, Clock: clock, Dir: dir}
+}
+
+// Client returns a new client (its own cookie jar) for the server.
+func (s *Server) Client() *client.Client { return client.New(s.URL) }
+
+// User signs up a new account and returns a client signed in as it.
+func (s *Server) User(t testing.TB, name string) *client.Client {
+	t.Helper()
+	c := s.Client()
+	if _, err := c.Signup(context.Background(), name+"@example.test", "correct horse battery", name); err != nil {
+		t.Fatalf("sign up %s: %v", name, err)
+	}
+	return c
+}
+
+// Clock is a fake clock for tests.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}

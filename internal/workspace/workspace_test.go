@@ -1,0 +1,189 @@
+package workspace
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func newProject(t *testing.T) (*Files, *Project) {
+	t.Helper()
+	f, err := New(filepath.Join(t.TempDir(), "projects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Create("p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return f, p
+}
+
+func TestCleanPath(t *testing.T) {
+	good := map[string]string{"a": "a", "a/b/c.txt": "a/b/c.txt", "a//b/": "a/b", "./a": "a", "": "", "a/./b": "a/b"}
+	for in, want := range good {
+		got, err := CleanPath(in)
+		if err != nil || got != want {
+			t.Errorf("CleanPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"..", "../a", "a/../../b", "a/..", "/etc/passwd", "a\x00b", `a\..\b`, strings.Repeat("x", 256)} {
+		if _, err := CleanPath(bad); !errors.Is(err, ErrBadPath) {
+			t.Errorf("CleanPath(%q) = %v, want ErrBadPath", bad, err)
+		}
+	}
+}
+
+func FuzzCleanPath(f *testing.F) {
+	for _, s := range []string{"a/b", "../x", "/abs", "a/./b/../c", "a\x00", "....//", "a/b/..", "é/ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		c, err := CleanPath(p)
+		if err != nil {
+			return
+		}
+		if strings.HasPrefix(c, "/") || c == ".." || strings.HasPrefix(c, "../") || strings.Contains(c, "/../") ||
+			strings.HasSuffix(c, "/..") || strings.ContainsRune(c, 0) {
+			t.Fatalf("CleanPath(%q) = %q escapes", p, c)
+		}
+		if c2, err := CleanPath(c); err != nil || c2 != c {
+			t.Fatalf("CleanPath is not idempotent on %q: %q, %v", c, c2, err)
+		}
+	})
+}
+
+// FuzzProjectPaths throws arbitrary paths at every operation of a project
+// whose folder has a sibling "secret" file; nothing may touch the sibling.
+func FuzzProjectPaths(f *testing.F) {
+	for _, s := range []string{"a", "../secret", "link/secret", "link", "dir/../../secret", "x/y"} {
+		f.Add(s, "b")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		dir := t.TempDir()
+		files, err := New(filepath.Join(dir, "projects"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := filepath.Join(dir, "projects", "secret")
+		os.WriteFile(secret, []byte("secret"), 0o600)
+		p, err := files.Create("p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		os.Symlink("..", filepath.Join(files.Dir("p"), "link"))
+		if b, err := p.ReadFile(a, 100); err == nil && string(b) == "secret" {
+			t.Fatalf("read %q reached the sibling", a)
+		}
+		p.WriteFile(a, strings.NewReader("x"), 10)
+		p.Mkdir(a)
+		p.Move(a, b)
+		p.Remove(a)
+		if got, err := os.ReadFile(secret); err != nil || string(got) != "secret" {
+			t.Fatalf("operations on %q, %q changed the sibling: %q, %v", a, b, got, err)
+		}
+		if entries, _ := os.ReadDir(filepath.Dir(secret)); len(entries) != 2 {
+			t.Fatalf("operations on %q, %q created files outside the project: %d entries", a, b, len(entries))
+		}
+	})
+}
+
+func TestSymlinksCannotEscape(t *testing.T) {
+	files, p := newProject(t)
+	outside := filepath.Join(filepath.Dir(files.Dir("p1")), "outside.txt")
+	if err := os.WriteFile(outside, []byte("host secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := files.Dir("p1")
+	os.Symlink(outside, filepath.Join(dir, "abs-link"))
+	os.Symlink("../outside.txt", filepath.Join(dir, "rel-link"))
+	os.Symlink("..", filepath.Join(dir, "up"))
+	os.WriteFile(filepath.Join(dir, "inside.txt"), []byte("ok"), 0o644)
+	os.Symlink("inside.txt", filepath.Join(dir, "good-link"))
+
+	for _, name := range []string{"abs-link", "rel-link", "up/outside.txt"} {
+		if _, err := p.ReadFile(name, 1000); !errors.Is(err, ErrBadPath) {
+			t.Errorf("read %s: %v, want ErrBadPath", name, err)
+		}
+	}
+	// An atomic write replaces a link with a regular file inside the project;
+	// it never writes through the link.
+	if _, err := p.WriteFile("rel-link", strings.NewReader("replaced"), 100); err != nil {
+		t.Errorf("write over a link: %v", err)
+	}
+	if info, err := os.Lstat(filepath.Join(dir, "rel-link")); err != nil || !info.Mode().IsRegular() {
+		t.Errorf("rel-link after write: %v, %v", info, err)
+	}
+	if _, err := p.WriteFile("up/outside.txt", strings.NewReader("pwned"), 100); err == nil {
+		t.Error("write through a symlinked folder succeeded")
+	}
+	if err := p.Mkdir("up/newdir"); err == nil {
+		t.Error("mkdir through a symlink to the parent succeeded")
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "host secret" {
+		t.Fatalf("outside file changed: %q", b)
+	}
+	if b, err := p.ReadFile("good-link", 100); err != nil || string(b) != "ok" {
+		t.Errorf("symlink inside the project: %q, %v", b, err)
+	}
+	// Removing a link removes the link, not its target.
+	if err := p.Remove("abs-link"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(outside); err != nil {
+		t.Errorf("removing a symlink removed its target: %v", err)
+	}
+}
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(b []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	r.n--
+	return copy(b, "partial"), nil
+}
+
+func TestWriteIsAtomic(t *testing.T) {
+	_, p := newProject(t)
+	if _, err := p.WriteFile("f.txt", strings.NewReader("old"), 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.WriteFile("f.txt", &failingReader{n: 3}, 100); err == nil {
+		t.Fatal("a failing body was accepted")
+	}
+	if _, err := p.WriteFile("f.txt", strings.NewReader(strings.Repeat("x", 101)), 100); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("oversize: %v", err)
+	}
+	b, _ := p.ReadFile("f.txt", 100)
+	if string(b) != "old" {
+		t.Errorf("after failed writes: %q", b)
+	}
+	tree, _ := p.Tree()
+	if len(tree.Children) != 1 {
+		t.Errorf("temporary files left behind: %+v", tree.Children)
+	}
+}
+
+func TestRemoveProject(t *testing.T) {
+	files, p := newProject(t)
+	p.WriteFile("a/b.txt", strings.NewReader("x"), 10)
+	if err := files.Remove("p1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(files.Dir("p1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("project dir still there: %v", err)
+	}
+	if err := files.Remove("p1"); err != nil {
+		t.Errorf("removing twice: %v", err)
+	}
+	if _, err := files.Project("../x"); !errors.Is(err, ErrBadPath) {
+		t.Errorf("bad project id: %v", err)
+	}
+}
