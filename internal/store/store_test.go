@@ -231,3 +231,36 @@ func TestConcurrentFirstSignupsMakeOneAdmin(t *testing.T) {
 		}
 	})
 }
+
+func TestUsageIsIdempotent(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := store.UsageEvent{ID: "e1", IdempotencyKey: "run:1:0", ProjectID: "p", Kind: "sandbox_cpu_seconds", Quantity: 1.5, Unit: "s", CreatedAt: t0}
+		for i := range 3 {
+			e.ID = string(rune('a' + i))
+			ok, err := st.RecordUsage(ctx, e)
+			if err != nil || ok != (i == 0) {
+				t.Fatalf("record %d: %v, %v", i, ok, err)
+			}
+		}
+		e.ID, e.IdempotencyKey, e.Quantity = "z", "run:1:1", 2
+		st.RecordUsage(ctx, e)
+		if total, err := st.UsageTotal(ctx, "p", "sandbox_cpu_seconds"); err != nil || total != 3.5 {
+			t.Errorf("total = %v, %v; want 3.5", total, err)
+		}
+	})
+}
+
+func TestSettingOrInit(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		a, err := st.SettingOrInit(ctx, "k", func() string { return "first" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := st.SettingOrInit(ctx, "k", func() string { return "second" })
+		if a != "first" || b != "first" {
+			t.Errorf("got %q then %q", a, b)
+		}
+	})
+}

@@ -1,0 +1,22 @@
+// Small helpers shared by the browser journeys.
+import assert from 'node:assert/strict'
+
+/** Signs up through the UI and waits for the dashboard. */
+export async function signUp(page, { name, email, password }) {
+  await page.goto('/signup')
+  await page.getByLabel('Name', { exact: true }).fill(name)
+  await page.getByLabel('Email', { exact: true }).fill(email)
+  await page.getByLabel('Password', { exact: true }).fill(password)
+  const answered = page.waitForResponse((r) => r.url().endsWith('/api/auth/signup'))
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  const res = await answered
+  assert.equal(res.status(), 201, `signup answered ${res.status()}: ${await res.text()}`)
+  await page.waitForURL((u) => u.pathname === '/')
+  await page.getByRole('heading', { level: 1 }).waitFor()
+}
+
+/** The tree row of a path in the workspace's file tree. */
+export const treeItem = (page, path) => page.locator(`[role="treeitem"][data-path="${path}"]`)
+
+/** The editor tab of an open file. */
+export const editorTab = (page, path) => page.locator(`[role="tab"][data-path="${path}"]`)

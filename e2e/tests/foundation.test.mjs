@@ -1,0 +1,82 @@
+// The foundation journey: sign up, create a project, edit and save a file, see it
+// persist across a reload, and check that another account cannot see the project.
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { launchBrowser } from '../lib/browser.mjs'
+import { editorTab, signUp, treeItem } from '../lib/journey.mjs'
+import { startServer } from '../lib/server.mjs'
+
+let server
+let browser
+
+before(async () => {
+  server = await startServer()
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await server?.stop()
+})
+
+test('first user signs up, edits a file, and a stranger cannot see the project', async (t) => {
+  const owner = await browser.newContext({ baseURL: server.url })
+  t.after(() => owner.close())
+  const page = await owner.newPage()
+
+  // An empty server sends visitors to the login page, which points at sign-up.
+  await page.goto('/')
+  await page.waitForURL((u) => u.pathname === '/login')
+  await page.getByRole('link', { name: 'Create the first account' }).waitFor()
+
+  await signUp(page, { name: 'Ada Lovelace', email: 'ada@example.com', password: 'analytical-engine' })
+
+  // A project from the "static" template; creating it opens the workspace.
+  await page.getByLabel('Name', { exact: true }).fill('Foundation site')
+  await page.getByLabel('Template').selectOption('static')
+  await page.getByRole('button', { name: 'Create project' }).click()
+  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
+  const projectPath = new URL(page.url()).pathname
+  await page.getByRole('heading', { name: 'Foundation site' }).waitFor()
+
+  // Open index.html and type at its end.
+  await treeItem(page, 'index.html').click()
+  await editorTab(page, 'index.html').waitFor()
+  const editor = page.locator('.cm-content')
+  await editor.waitFor()
+  const original = await editor.innerText()
+  assert.ok(original.length > 0, 'the template index.html should not be empty')
+  const marker = `e2e-marker-${process.pid}`
+  await editor.click()
+  await page.keyboard.press('Control+End')
+  await page.keyboard.press('Enter')
+  await page.keyboard.type(marker)
+  await page.locator('[role="tab"][data-path="index.html"][data-dirty="true"]').waitFor()
+
+  // Ctrl-S saves with a PUT of the raw text.
+  const put = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/files/index.html'))
+  await page.keyboard.press('Control+s')
+  const saved = await put
+  assert.equal(saved.status(), 200, `save answered ${saved.status()}`)
+  assert.ok(saved.request().postData().includes(marker), 'the saved body carries the edit')
+  await page.locator('[role="tab"][data-path="index.html"]:not([data-dirty])').waitFor()
+
+  // After a reload the file, opened again, still has the edit.
+  await page.reload()
+  await treeItem(page, 'index.html').click()
+  await page.locator('.cm-content', { hasText: marker }).waitFor()
+  const onDisk = await page.evaluate(async (p) => (await fetch(`/api/projects/${p}/files/index.html`)).text(),
+    projectPath.slice('/p/'.length))
+  assert.ok(onDisk.includes(marker), 'the server has the edited file')
+
+  // A second account in its own browser context sees nothing of it.
+  const stranger = await browser.newContext({ baseURL: server.url })
+  t.after(() => stranger.close())
+  const other = await stranger.newPage()
+  await signUp(other, { name: 'Bob Stranger', email: 'bob@example.com', password: 'not-adas-password' })
+  await other.getByText('No projects yet').waitFor()
+  assert.equal(await other.getByText('Foundation site').count(), 0, 'the stranger must not see the project')
+
+  await other.goto(projectPath)
+  await other.getByRole('heading', { name: 'Project not found' }).waitFor()
+})

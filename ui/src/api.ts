@@ -1,0 +1,236 @@
+// Typed client for the E-Code HTTP API (docs/API.md).
+
+export type Role = 'owner' | 'editor' | 'viewer'
+
+export interface ServerInfo {
+  version: string
+  dev_login: boolean
+  banners: string[]
+  signup_open: boolean
+  has_users: boolean
+}
+
+export interface Readiness {
+  status: 'ready' | 'unready'
+  checks?: Record<string, string>
+}
+
+export interface User {
+  id: string
+  email: string
+  name: string
+  is_admin: boolean
+  created_at: string
+}
+
+export interface Session {
+  id: string
+  created_at: string
+  last_seen_at: string
+  expires_at: string
+  user_agent: string
+  ip: string
+  current: boolean
+}
+
+export interface Token {
+  id: string
+  name: string
+  created_at: string
+  last_used_at: string | null
+}
+
+export interface NewToken {
+  id: string
+  name: string
+  created_at: string
+  token: string
+}
+
+export interface Template {
+  id: string
+  name: string
+  description: string
+}
+
+export interface Project {
+  id: string
+  name: string
+  template: string
+  owner_id: string
+  role: Role
+  created_at: string
+  updated_at: string
+}
+
+export interface Member {
+  user_id: string
+  email: string
+  name: string
+  role: Role
+  created_at: string
+}
+
+export interface FileNode {
+  name: string
+  path: string
+  type: 'file' | 'dir'
+  size?: number
+  mtime?: string
+  children?: FileNode[]
+}
+
+export interface WriteResult {
+  path: string
+  size: number
+  mtime: string
+}
+
+/** An error answered by the server ({"error": {code, message, fields}}) or a network failure. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly fields: Record<string, string>
+
+  constructor(status: number, code: string, message: string, fields?: Record<string, string>) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+    this.fields = fields ?? {}
+  }
+}
+
+/** Turns anything thrown into a short human message. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiError) return err.message
+  if (err instanceof Error) return err.message
+  return String(err)
+}
+
+const JSON_TYPE = 'application/json'
+
+let onUnauthenticated: (() => void) | null = null
+/** Registers what happens when a request outside /api/auth answers 401 (the session ended). */
+export function setUnauthenticatedHandler(fn: (() => void) | null) {
+  onUnauthenticated = fn
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  let code = 'http_' + res.status
+  let message = res.statusText || 'request failed'
+  let fields: Record<string, string> | undefined
+  try {
+    const body = await res.json()
+    if (body && typeof body === 'object' && body.error) {
+      code = body.error.code ?? code
+      message = body.error.message ?? message
+      fields = body.error.fields
+    }
+  } catch {
+    // not JSON: keep the status text
+  }
+  return new ApiError(res.status, code, message, fields)
+}
+
+async function send(method: string, url: string, body?: BodyInit, contentType?: string): Promise<Response> {
+  const headers: Record<string, string> = { Accept: JSON_TYPE }
+  if (contentType) headers['Content-Type'] = contentType
+  let res: Response
+  try {
+    res = await fetch(url, { method, body, headers, credentials: 'same-origin' })
+  } catch (err) {
+    throw new ApiError(0, 'network', 'Cannot reach the server: ' + errorMessage(err))
+  }
+  if (!res.ok) {
+    const err = await toError(res)
+    if (res.status === 401 && !url.startsWith('/api/auth/') && url !== '/api/me') onUnauthenticated?.()
+    throw err
+  }
+  return res
+}
+
+async function json<T>(method: string, url: string, payload?: unknown): Promise<T> {
+  const res = await send(method, url, payload === undefined ? undefined : JSON.stringify(payload), payload === undefined ? undefined : JSON_TYPE)
+  if (res.status === 204) return undefined as T
+  const text = await res.text()
+  return (text ? JSON.parse(text) : undefined) as T
+}
+
+const enc = encodeURIComponent
+/** Encodes a project-relative path segment by segment, keeping the slashes. */
+export function encodePath(path: string): string {
+  return path.split('/').map(enc).join('/')
+}
+
+const proj = (id: string) => `/api/projects/${enc(id)}`
+
+export const api = {
+  // Server
+  server: () => json<ServerInfo>('GET', '/api/server'),
+  /** GET /healthz: true when the process answers "ok". */
+  health: () => send('GET', '/healthz').then(async (r) => (await r.text()).trim() === 'ok'),
+  /** GET /readyz: 200 ready, or 503 with the failing checks (answered, not thrown). */
+  ready: async (): Promise<Readiness> => {
+    const res = await fetch('/readyz', { credentials: 'same-origin', headers: { Accept: JSON_TYPE } })
+    if (res.status !== 200 && res.status !== 503) throw await toError(res)
+    return res.json()
+  },
+
+  // Auth
+  signup: (email: string, password: string, name: string) =>
+    json<User>('POST', '/api/auth/signup', { email, password, name }),
+  login: (email: string, password: string, totp?: string) =>
+    json<User>('POST', '/api/auth/login', totp ? { email, password, totp } : { email, password }),
+  logout: () => json<void>('POST', '/api/auth/logout'),
+  devLogin: (email: string) => json<User>('POST', '/api/auth/dev-login', { email }),
+  me: () => json<User>('GET', '/api/me'),
+
+  sessions: () => json<Session[]>('GET', '/api/sessions'),
+  revokeSession: (sid: string) => json<void>('DELETE', `/api/sessions/${enc(sid)}`),
+  tokens: () => json<Token[]>('GET', '/api/tokens'),
+  createToken: (name: string) => json<NewToken>('POST', '/api/tokens', { name }),
+  revokeToken: (tid: string) => json<void>('DELETE', `/api/tokens/${enc(tid)}`),
+  adminUsers: () => json<User[]>('GET', '/api/admin/users'),
+
+  // Projects
+  templates: () => json<Template[]>('GET', '/api/templates'),
+  projects: () => json<Project[]>('GET', '/api/projects'),
+  project: (id: string) => json<Project>('GET', proj(id)),
+  createProject: (name: string, template?: string) =>
+    json<Project>('POST', '/api/projects', template ? { name, template } : { name }),
+  renameProject: (id: string, name: string) => json<Project>('PATCH', proj(id), { name }),
+  deleteProject: (id: string) => json<void>('DELETE', proj(id)),
+
+  // Members
+  members: (id: string) => json<Member[]>('GET', `${proj(id)}/members`),
+  addMember: (id: string, email: string, role: Role) =>
+    json<Member>('POST', `${proj(id)}/members`, { email, role }),
+  setMemberRole: (id: string, uid: string, role: Role) =>
+    json<Member>('PATCH', `${proj(id)}/members/${enc(uid)}`, { role }),
+  removeMember: (id: string, uid: string) => json<void>('DELETE', `${proj(id)}/members/${enc(uid)}`),
+
+  // Files
+  tree: (id: string) => json<FileNode>('GET', `${proj(id)}/files`),
+  readFile: async (id: string, path: string): Promise<string> => {
+    const res = await send('GET', `${proj(id)}/files/${encodePath(path)}`)
+    return res.text()
+  },
+  writeFile: (id: string, path: string, content: string) =>
+    send('PUT', `${proj(id)}/files/${encodePath(path)}`, content, 'application/octet-stream')
+      .then((r) => r.json() as Promise<WriteResult>),
+  deleteFile: (id: string, path: string) => json<void>('DELETE', `${proj(id)}/files/${encodePath(path)}`),
+  mkdir: (id: string, path: string) => json<{ path: string }>('POST', `${proj(id)}/mkdir`, { path }),
+  move: (id: string, from: string, to: string) => json<{ path: string }>('POST', `${proj(id)}/move`, { from, to }),
+  upload: (id: string, files: File[], dir?: string) => {
+    const form = new FormData()
+    if (dir) form.append('dir', dir) // the API wants dir before the files
+    for (const f of files) form.append('files', f, f.name)
+    return send('POST', `${proj(id)}/upload`, form).then(
+      (r) => r.json() as Promise<{ files: { path: string; size: number }[] }>,
+    )
+  },
+  zipUrl: (id: string) => `${proj(id)}/zip`,
+  /** The raw file, for <img src> and download links. */
+  fileUrl: (id: string, path: string) => `${proj(id)}/files/${encodePath(path)}`,
+}

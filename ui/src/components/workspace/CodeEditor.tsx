@@ -1,0 +1,49 @@
+import { useEffect, useRef } from 'react'
+import type { EditorState } from '@codemirror/state'
+import { EditorView } from '@codemirror/view'
+import type { OpenDoc } from './useOpenFiles'
+
+export interface CursorInfo {
+  line: number
+  col: number
+  selected: number
+}
+
+function cursorOf(state: EditorState): CursorInfo {
+  const main = state.selection.main
+  const line = state.doc.lineAt(main.head)
+  return { line: line.number, col: main.head - line.from + 1, selected: Math.abs(main.to - main.from) }
+}
+
+interface Props {
+  doc: OpenDoc
+  autoFocus?: boolean
+  onCursor?: (c: CursorInfo) => void
+}
+
+/** Shows one open document; rebuilt when the document (or its state) changes. */
+export function CodeEditor({ doc, autoFocus, onCursor }: Props) {
+  const host = useRef<HTMLDivElement>(null)
+  const cursorCb = useRef(onCursor)
+  cursorCb.current = onCursor
+  useEffect(() => {
+    if (!doc.state || !host.current) return
+    const view = new EditorView({
+      state: doc.state,
+      parent: host.current,
+      dispatchTransactions: (trs, v) => {
+        v.update(trs)
+        if (trs.some((tr) => tr.selection || tr.docChanged)) cursorCb.current?.(cursorOf(v.state))
+      },
+    })
+    cursorCb.current?.(cursorOf(view.state))
+    view.scrollDOM.scrollTop = doc.scrollTop
+    if (autoFocus) view.focus()
+    return () => {
+      doc.scrollTop = view.scrollDOM.scrollTop
+      view.destroy()
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [doc, doc.rev])
+  return <div className="code-editor" ref={host} />
+}

@@ -1,0 +1,134 @@
+// CodeMirror 6 configuration: theme, highlighting, languages by file extension.
+import { basicSetup } from 'codemirror'
+import { indentWithTab } from '@codemirror/commands'
+import { css } from '@codemirror/lang-css'
+import { go } from '@codemirror/lang-go'
+import { html } from '@codemirror/lang-html'
+import { javascript } from '@codemirror/lang-javascript'
+import { json } from '@codemirror/lang-json'
+import { markdown } from '@codemirror/lang-markdown'
+import { python } from '@codemirror/lang-python'
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
+import { EditorState, Prec, type Extension } from '@codemirror/state'
+import { EditorView, keymap } from '@codemirror/view'
+import { tags as t } from '@lezer/highlight'
+
+/** The language support for a file, chosen by its extension (none for unknown kinds). */
+export function languageFor(path: string): Extension {
+  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase()
+  switch (ext) {
+    case 'js':
+    case 'mjs':
+    case 'cjs':
+      return javascript()
+    case 'jsx':
+      return javascript({ jsx: true })
+    case 'ts':
+    case 'mts':
+    case 'cts':
+      return javascript({ typescript: true })
+    case 'tsx':
+      return javascript({ jsx: true, typescript: true })
+    case 'py':
+      return python()
+    case 'go':
+      return go()
+    case 'html':
+    case 'htm':
+      return html()
+    case 'css':
+      return css()
+    case 'json':
+      return json()
+    case 'md':
+    case 'markdown':
+      return markdown()
+    default:
+      return []
+  }
+}
+
+const names: Record<string, string> = {
+  js: 'JavaScript', mjs: 'JavaScript', cjs: 'JavaScript', jsx: 'JSX', ts: 'TypeScript', mts: 'TypeScript',
+  cts: 'TypeScript', tsx: 'TSX', py: 'Python', go: 'Go', html: 'HTML', htm: 'HTML', css: 'CSS', json: 'JSON',
+  md: 'Markdown', markdown: 'Markdown',
+}
+
+/** The name of the highlighting used for a file ("Plain text" when none). */
+export function languageName(path: string): string {
+  const dot = path.lastIndexOf('.')
+  return (dot >= 0 && names[path.slice(dot + 1).toLowerCase()]) || 'Plain text'
+}
+
+const theme = EditorView.theme(
+  {
+    '&': { color: 'var(--ed-fg)', backgroundColor: 'var(--ed-bg)', height: '100%', fontSize: '13.5px' },
+    '.cm-scroller': { fontFamily: 'var(--font-mono)', lineHeight: '1.6' },
+    '.cm-content': { caretColor: 'var(--accent)', padding: '8px 0' },
+    '.cm-cursor, .cm-dropCursor': { borderLeftColor: 'var(--accent)', borderLeftWidth: '2px' },
+    '&.cm-focused > .cm-scroller > .cm-selectionLayer .cm-selectionBackground, .cm-selectionBackground, ::selection':
+      { backgroundColor: '#2c4a6e !important' },
+    '.cm-gutters': { backgroundColor: 'var(--ed-bg)', color: 'var(--ed-gutter)', border: 'none' },
+    '.cm-lineNumbers .cm-gutterElement': { padding: '0 12px 0 16px' },
+    '.cm-activeLine': { backgroundColor: 'rgba(255,255,255,0.035)' },
+    '.cm-activeLineGutter': { backgroundColor: 'transparent', color: 'var(--fg)' },
+    '.cm-foldPlaceholder': { backgroundColor: 'var(--bg-3)', border: 'none', color: 'var(--fg-dim)' },
+    '.cm-matchingBracket, .cm-nonmatchingBracket': { backgroundColor: 'rgba(255,255,255,0.1)', outline: 'none' },
+    '.cm-selectionMatch': { backgroundColor: 'rgba(120,170,255,0.14)' },
+    '.cm-searchMatch': { backgroundColor: 'rgba(255,200,0,0.2)', outline: '1px solid rgba(255,200,0,0.4)' },
+    '.cm-tooltip': { backgroundColor: 'var(--bg-2)', border: '1px solid var(--border)', color: 'var(--fg)' },
+    '.cm-tooltip-autocomplete > ul > li[aria-selected]': { backgroundColor: 'var(--accent-dim)', color: 'var(--fg)' },
+    '.cm-panels': { backgroundColor: 'var(--bg-2)', color: 'var(--fg)' },
+    '.cm-panel input, .cm-panel button': { fontSize: '12px' },
+  },
+  { dark: true },
+)
+
+const highlight = HighlightStyle.define([
+  { tag: [t.keyword, t.moduleKeyword, t.controlKeyword, t.operatorKeyword], color: '#c792ea' },
+  { tag: [t.definitionKeyword, t.modifier], color: '#c792ea' },
+  { tag: [t.string, t.special(t.string), t.regexp], color: '#a5d6a7' },
+  { tag: [t.number, t.bool, t.null, t.atom], color: '#f78c6c' },
+  { tag: [t.comment, t.lineComment, t.blockComment, t.docComment], color: '#6b7589', fontStyle: 'italic' },
+  { tag: [t.function(t.variableName), t.function(t.propertyName)], color: '#82aaff' },
+  { tag: [t.definition(t.variableName), t.definition(t.propertyName)], color: '#e6e9ef' },
+  { tag: [t.typeName, t.className, t.namespace], color: '#ffcb6b' },
+  { tag: [t.propertyName], color: '#89ddff' },
+  { tag: [t.tagName], color: '#f07178' },
+  { tag: [t.attributeName], color: '#ffcb6b' },
+  { tag: [t.attributeValue], color: '#a5d6a7' },
+  { tag: [t.operator, t.punctuation, t.separator, t.bracket], color: '#9aa5b8' },
+  { tag: [t.heading], color: '#82aaff', fontWeight: 'bold' },
+  { tag: [t.emphasis], fontStyle: 'italic' },
+  { tag: [t.strong], fontWeight: 'bold' },
+  { tag: [t.link, t.url], color: '#89ddff', textDecoration: 'underline' },
+  { tag: [t.meta, t.processingInstruction], color: '#9aa5b8' },
+  { tag: [t.invalid], color: '#ff5370' },
+])
+
+export interface DocHooks {
+  /** Called on Mod-S. */
+  onSave: () => void
+  /** Called after every change of the document. */
+  onChange: (state: EditorState) => void
+}
+
+/** A fresh editor state for one open file. */
+export function createDocState(text: string, path: string, readOnly: boolean, hooks: DocHooks): EditorState {
+  return EditorState.create({
+    doc: text,
+    extensions: [
+      Prec.highest(keymap.of([{ key: 'Mod-s', preventDefault: true, run: () => (hooks.onSave(), true) }])),
+      basicSetup,
+      keymap.of([indentWithTab]),
+      theme,
+      syntaxHighlighting(highlight),
+      languageFor(path),
+      EditorState.readOnly.of(readOnly),
+      EditorView.contentAttributes.of({ 'aria-label': `Editor: ${path}` }),
+      EditorView.updateListener.of((u) => {
+        if (u.transactions.length) hooks.onChange(u.state)
+      }),
+    ],
+  })
+}
