@@ -80,6 +80,18 @@ func (s *Server) routes() []route {
 		{"POST /api/projects/{id}/move", ProjEditor, s.move},
 		{"POST /api/projects/{id}/upload", ProjEditor, s.upload},
 		{"GET /api/projects/{id}/zip", ProjViewer, s.downloadZip},
+
+		{"GET /api/projects/{id}/runconfig", ProjViewer, s.runConfig},
+		{"POST /api/projects/{id}/exec", ProjEditor, s.exec},
+		{"POST /api/projects/{id}/run", ProjEditor, s.startRun},
+		{"POST /api/projects/{id}/stop", ProjEditor, s.stopRun},
+		{"GET /api/projects/{id}/run", ProjViewer, s.getRun},
+		{"GET /api/projects/{id}/run/output", ProjViewer, s.runOutput},
+		{"GET /api/projects/{id}/terminals", ProjEditor, s.listTerminals},
+		{"POST /api/projects/{id}/terminals", ProjEditor, s.openTerminal},
+		{"DELETE /api/projects/{id}/terminals/{tid}", ProjEditor, s.closeTerminal},
+		{"GET /api/projects/{id}/terminals/{tid}/ws", ProjEditor, s.terminalSocket},
+		{"POST /api/projects/{id}/preview/session", ProjViewer, s.previewSession},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ecode/internal/auth"
+	"ecode/internal/runner"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 )
@@ -24,22 +25,39 @@ type Options struct {
 	Banners        []string
 	// ReadyChecks are run by /readyz; each returns nil when ready.
 	ReadyChecks map[string]func(context.Context) error
+	// PreviewDomain: previews are served at p-<project id>.<PreviewDomain>.
+	PreviewDomain string
+}
+
+// Deps are the components the handlers use.
+type Deps struct {
+	Store  *store.Store
+	Auth   *auth.Service
+	Files  *workspace.Files
+	Runner *runner.Manager
+	UI     fs.FS
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	store *store.Store
-	auth  *auth.Service
-	files *workspace.Files
-	ui    fs.FS
-	log   *slog.Logger
-	now   func() time.Time
-	opts  Options
+	store  *store.Store
+	auth   *auth.Service
+	files  *workspace.Files
+	runner *runner.Manager
+	ui     fs.FS
+	log    *slog.Logger
+	now    func() time.Time
+	opts   Options
 }
 
 // New builds the API server.
-func New(st *store.Store, au *auth.Service, files *workspace.Files, ui fs.FS, log *slog.Logger, now func() time.Time, opts Options) *Server {
-	return &Server{store: st, auth: au, files: files, ui: ui, log: log, now: now, opts: opts}
+func New(d Deps, opts Options) *Server {
+	if opts.PreviewDomain == "" {
+		opts.PreviewDomain = "localhost"
+	}
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.
@@ -53,5 +71,14 @@ func (s *Server) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errForbidden("cross-origin request refused"))
 	}))
-	return s.recoverer(s.logRequests(securityHeaders(cop.Handler(mux))))
+	ide := securityHeaders(cop.Handler(mux))
+	preview := s.previewHandler()
+	// Previews are a different origin (another host name), routed first.
+	return s.recoverer(s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := s.previewProject(r.Host); ok {
+			preview(w, r, id)
+			return
+		}
+		ide.ServeHTTP(w, r)
+	})))
 }

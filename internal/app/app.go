@@ -6,13 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"ecode/internal/api"
 	"ecode/internal/auth"
 	"ecode/internal/config"
+	"ecode/internal/runner"
+	"ecode/internal/sandbox"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 	"ecode/ui"
@@ -199,7 +202,19 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
-	srv := api.New(st, au, files, ui.FS(), log, time.Now, apiOptions(cfg, st))
+	sb := newSandbox(cfg)
+	if err := sb.Check(); err != nil {
+		log.Warn("code cannot run: "+err.Error(), "sandbox", cfg.Sandbox)
+	} else if err := sb.Cleanup(ctx); err != nil {
+		log.Warn("clean up sandboxes of a previous run", "err", err)
+	}
+	runs := runner.New(sb, files, st, runner.Options{
+		Limits: sandbox.Limits{MemoryBytes: cfg.SandboxMemory, CPU: cfg.CPU(), MaxProcs: int(cfg.SandboxProcs),
+			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute},
+		IdleTimeout: cfg.SandboxIdle, Now: time.Now, Log: log.With("component", "runner"),
+	})
+	srv := api.New(api.Deps{Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: time.Now},
+		apiOptions(cfg, st, runs))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -220,6 +235,10 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	errc := make(chan error, 1)
 	wg.Go(func() { errc <- httpServer.Serve(ln) })
 	wg.Go(func() { sweepSessions(ctx, au, log) })
+	maintain := time.NewTicker(time.Minute)
+	defer maintain.Stop()
+	runCtx, stopRuns := context.WithCancel(context.Background())
+	wg.Go(func() { runs.Run(runCtx, maintain.C) })
 
 	select {
 	case err = <-errc:
@@ -230,21 +249,26 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		err = httpServer.Shutdown(shutdownCtx)
 		<-errc
 	}
+	// Sandboxes stop after the HTTP server, so no request races them.
+	stopRuns()
 	wg.Wait()
+	if cerr := sb.Close(); cerr != nil {
+		log.Warn("close sandboxes", "err", cerr)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
 }
 
-func apiOptions(cfg *config.Config, st *store.Store) api.Options {
+func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.Options {
 	opts := api.Options{
 		Version: Version, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
 		DevLogin: cfg.DevLogin, SignupOpen: cfg.SignupOpen,
-		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes, PreviewDomain: cfg.PreviewDomain,
 		ReadyChecks: map[string]func(context.Context) error{
 			"database": st.Ping,
-			"sandbox":  sandboxCheck(cfg.Sandbox),
+			"sandbox":  runs.Check,
 		},
 	}
 	if cfg.DevLogin {
@@ -256,17 +280,28 @@ func apiOptions(cfg *config.Config, st *store.Store) api.Options {
 	return opts
 }
 
-// sandboxCheck reports whether user code can be run as configured.
-func sandboxCheck(mode string) func(context.Context) error {
-	return func(context.Context) error {
-		if mode == "none" {
-			return nil
-		}
-		if _, err := exec.LookPath("bwrap"); err != nil {
-			return errors.New("bubblewrap (bwrap) is not installed: install the Debian package bubblewrap, or start with --sandbox=none to run code unsandboxed")
-		}
-		return nil
+// newSandbox picks the sandbox runner: bubblewrap, or none when the
+// operator explicitly chose to run code unsandboxed.
+func newSandbox(cfg *config.Config) sandbox.Runner {
+	if cfg.Sandbox == "none" {
+		return sandbox.None()
 	}
+	name := stateName(cfg.DataDir)
+	return sandbox.NewLocal(sandbox.Options{
+		StateDir:     filepath.Join(os.TempDir(), "ecode-sandbox-"+name),
+		CgroupPrefix: "ecode-" + name,
+	})
+}
+
+// stateName distinguishes the sandbox state of servers with different data dirs.
+func stateName(dataDir string) string {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	h := fnv.New32a()
+	h.Write([]byte(abs))
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 // sweepSessions deletes expired sessions every hour until ctx ends.

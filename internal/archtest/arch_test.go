@@ -24,11 +24,13 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":          {"internal/app"},
-	"internal/app":       {"internal/api", "internal/auth", "internal/config", "internal/store", "internal/workspace", "internal/sandbox", "internal/yjs", "ui"},
-	"internal/api":       {"internal/auth", "internal/store", "internal/workspace"},
+	"internal/app":       {"internal/api", "internal/auth", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/yjs", "ui"},
+	"internal/api":       {"internal/auth", "internal/runner", "internal/store", "internal/workspace"},
+	"internal/runner":    {"internal/runconfig", "internal/sandbox", "internal/store"},
+	"internal/runconfig": {},
 	"internal/auth":      {"internal/store"},
 	"internal/client":    {"internal/api", "internal/workspace"},
-	"internal/testutil":  {"internal/api", "internal/auth", "internal/client", "internal/store", "internal/workspace", "ui"},
+	"internal/testutil":  {"internal/api", "internal/auth", "internal/client", "internal/runner", "internal/sandbox", "internal/store", "internal/workspace", "ui"},
 	"internal/config":    {},
 	"internal/store":     {},
 	"internal/workspace": {},

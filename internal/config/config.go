@@ -29,6 +29,12 @@ type Config struct {
 	LogLevel       string
 	LogFormat      string
 	SignupOpen     bool
+	PreviewDomain  string
+	SandboxMemory  int64
+	SandboxCPU     string
+	SandboxProcs   int64
+	SandboxTmp     int64
+	SandboxIdle    time.Duration
 }
 
 type option struct {
@@ -51,6 +57,12 @@ func (c *Config) options() []option {
 		{"log-level", "info", "debug, info, warn or error", &c.LogLevel},
 		{"log-format", "text", "text or json", &c.LogFormat},
 		{"signup-open", "true", "let anyone who reaches the server sign up (the first account always can)", &c.SignupOpen},
+		{"preview-domain", "localhost", "previews are served at p-<project id>.<preview-domain>, an origin apart from the IDE", &c.PreviewDomain},
+		{"sandbox-memory", "1073741824", "memory limit of each project's sandbox, in bytes", &c.SandboxMemory},
+		{"sandbox-cpu", "1", "CPU limit of each project's sandbox, in cores (e.g. 0.5)", &c.SandboxCPU},
+		{"sandbox-procs", "512", "process and thread limit of each project's sandbox", &c.SandboxProcs},
+		{"sandbox-tmp", "268435456", "size of each sandbox's /tmp, in bytes", &c.SandboxTmp},
+		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 	}
 }
 
@@ -129,6 +141,15 @@ func (c *Config) Validate() error {
 	if c.SessionIdle <= 0 || c.SessionMax <= 0 {
 		errs = append(errs, errors.New("session-idle and session-max must be positive"))
 	}
+	if cpu, err := strconv.ParseFloat(c.SandboxCPU, 64); err != nil || cpu <= 0 || cpu > 256 {
+		errs = append(errs, fmt.Errorf("sandbox-cpu: %q is not a number of cores", c.SandboxCPU))
+	}
+	if c.SandboxMemory < 64<<20 || c.SandboxProcs < 16 || c.SandboxTmp < 1<<20 {
+		errs = append(errs, errors.New("sandbox limits too small (memory ≥ 64 MiB, procs ≥ 16, tmp ≥ 1 MiB)"))
+	}
+	if c.PreviewDomain == "" || strings.ContainsAny(c.PreviewDomain, "/: ") {
+		errs = append(errs, fmt.Errorf("preview-domain: %q is not a domain name", c.PreviewDomain))
+	}
 	if c.MaxFileBytes <= 0 || c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("max-file-bytes and max-upload-bytes must be positive"))
 	}
@@ -162,6 +183,12 @@ func (c *Config) SQLitePath() string {
 		return p
 	}
 	return filepath.Join(c.DataDir, "ecode.db")
+}
+
+// CPU is the sandbox CPU limit in cores (validated by Load).
+func (c *Config) CPU() float64 {
+	v, _ := strconv.ParseFloat(c.SandboxCPU, 64)
+	return v
 }
 
 // Dump lists every option with its value, secrets redacted.

@@ -21,6 +21,8 @@ import (
 	"ecode/internal/api"
 	"ecode/internal/auth"
 	"ecode/internal/client"
+	"ecode/internal/runner"
+	"ecode/internal/sandbox"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 	"ecode/ui"
@@ -104,11 +106,12 @@ func postgresSchema(t testing.TB) string {
 
 // Server is a running API server for a test.
 type Server struct {
-	URL   string
-	Store *store.Store
-	API   *api.Server
-	Clock *Clock
-	Dir   string // the data dir
+	URL    string
+	Store  *store.Store
+	API    *api.Server
+	Runner *runner.Manager
+	Clock  *Clock
+	Dir    string // the data dir
 }
 
 // ServerOptions adjust NewServer.
@@ -139,10 +142,39 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv := api.New(st, au, files, ui.FS(), log, clock.Now, opts)
+	runs := runner.New(NewSandbox(t), files, st, runner.Options{
+		Limits: sandbox.Limits{MemoryBytes: 512 << 20, CPU: 1, MaxProcs: 256, TmpBytes: 64 << 20, WallTime: time.Minute},
+		Now:    time.Now, Log: log,
+	})
+	srv := api.New(api.Deps{Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Store: st, API: srv, Clock: clock, Dir: dir}
+	t.Cleanup(func() {
+		hs.Close()
+		runs.Close()
+	})
+	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, Clock: clock, Dir: dir}
+}
+
+// NewSandbox returns a local bubblewrap runner private to the test (its own
+// state dir and cgroup prefix), closed at the end of the test.
+func NewSandbox(t testing.TB) sandbox.Runner {
+	b := make([]byte, 4)
+	rand.Read(b)
+	sb := sandbox.NewLocal(sandbox.Options{StateDir: t.TempDir(), CgroupPrefix: "ecode-test-" + hex.EncodeToString(b)})
+	t.Cleanup(func() { sb.Close() })
+	return sb
+}
+
+// RequireSandbox skips the test when bubblewrap cannot run code here,
+// unless ECODE_REQUIRE_SANDBOX is set (as in CI), where it fails instead.
+func RequireSandbox(t testing.TB, sb sandbox.Runner) {
+	t.Helper()
+	if err := sb.Check(); err != nil {
+		if os.Getenv("ECODE_REQUIRE_SANDBOX") != "" {
+			t.Fatalf("sandbox required but unusable: %v", err)
+		}
+		t.Skipf("sandbox unusable here (%v); install bubblewrap and run as root", err)
+	}
 }
 
 // Client returns a new client (its own cookie jar) for the server.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"syscall"
 	"time"
 )
 
@@ -137,10 +138,8 @@ func (p *Project) WriteFile(name string, r io.Reader, limit int64) (fs.FileInfo,
 	if info, err := p.root.Lstat(c); err == nil && info.IsDir() {
 		return nil, ErrIsDir
 	}
-	if dir := path.Dir(c); dir != "." {
-		if err := p.root.MkdirAll(dir, 0o755); err != nil {
-			return nil, mapErr(err)
-		}
+	if err := p.mkdirAll(path.Dir(c)); err != nil {
+		return nil, err
 	}
 	tmp, err := p.writeTemp(path.Dir(c), r, limit)
 	if err != nil {
@@ -161,7 +160,12 @@ func (p *Project) writeTemp(dir string, r io.Reader, limit int64) (string, error
 	if err != nil {
 		return "", mapErr(err)
 	}
-	_, err = limitedCopy(f, r, limit)
+	if uid, gid, ok := p.owner(); ok {
+		err = f.Chown(uid, gid)
+	}
+	if err == nil {
+		_, err = limitedCopy(f, r, limit)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -211,7 +215,52 @@ func (p *Project) Mkdir(name string) error {
 		}
 		return ErrExists
 	}
-	return mapErr(p.root.MkdirAll(c, 0o755))
+	return p.mkdirAll(c)
+}
+
+// mkdirAll creates a folder and its parents, owned like the project root.
+func (p *Project) mkdirAll(dir string) error {
+	if dir == "." || dir == "" {
+		return nil
+	}
+	if err := p.root.MkdirAll(dir, 0o755); err != nil {
+		return mapErr(err)
+	}
+	uid, gid, ok := p.owner()
+	if !ok {
+		return nil
+	}
+	for d := dir; d != "."; d = path.Dir(d) {
+		info, err := p.root.Lstat(d)
+		if err != nil {
+			return mapErr(err)
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid {
+			break // this one and its parents were there already
+		}
+		if err := p.root.Lchown(d, uid, gid); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// owner is the owner of the project's root folder, when files this process
+// creates must be given to it: the server runs as root and the project
+// belongs to its sandbox's own uid.
+func (p *Project) owner() (uid, gid int, ok bool) {
+	if os.Geteuid() != 0 {
+		return 0, 0, false
+	}
+	info, err := p.root.Stat(".")
+	if err != nil {
+		return 0, 0, false
+	}
+	st, isUnix := info.Sys().(*syscall.Stat_t)
+	if !isUnix || st.Uid == 0 {
+		return 0, 0, false
+	}
+	return int(st.Uid), int(st.Gid), true
 }
 
 // Move renames a file or folder; the destination must not exist.
@@ -233,10 +282,8 @@ func (p *Project) Move(from, to string) error {
 	if src == dst || isWithin(dst, src) {
 		return ErrBadPath // a folder cannot move into itself
 	}
-	if dir := path.Dir(dst); dir != "." {
-		if err := p.root.MkdirAll(dir, 0o755); err != nil {
-			return mapErr(err)
-		}
+	if err := p.mkdirAll(path.Dir(dst)); err != nil {
+		return err
 	}
 	return mapErr(p.root.Rename(src, dst))
 }

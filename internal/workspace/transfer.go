@@ -52,11 +52,9 @@ func (p *Project) WriteAll(next func() (Upload, error), limit int64) ([]Uploaded
 			cleanup()
 			return nil, ErrIsDir
 		}
-		if dir := path.Dir(dst); dir != "." {
-			if err := p.root.MkdirAll(dir, 0o755); err != nil {
-				cleanup()
-				return nil, mapErr(err)
-			}
+		if err := p.mkdirAll(path.Dir(dst)); err != nil {
+			cleanup()
+			return nil, err
 		}
 		cw := &countingReader{r: f.Body}
 		tmp, err := p.writeTemp(path.Dir(dst), cw, limit)

@@ -4,6 +4,7 @@
 package workspace
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,17 @@ func (f *Files) Create(projectID string) (*Project, error) {
 		return nil, mapErr(err)
 	}
 	return f.Project(projectID)
+}
+
+// WriteFile writes one file of a project atomically (see Project.WriteFile).
+func (f *Files) WriteFile(projectID, name string, data []byte) error {
+	p, err := f.Project(projectID)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	_, err = p.WriteFile(name, bytes.NewReader(data), int64(len(data)))
+	return err
 }
 
 // Remove deletes a project's files. It first renames the directory aside so

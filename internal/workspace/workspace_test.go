@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -185,5 +186,26 @@ func TestRemoveProject(t *testing.T) {
 	}
 	if _, err := files.Project("../x"); !errors.Is(err, ErrBadPath) {
 		t.Errorf("bad project id: %v", err)
+	}
+}
+
+func TestNewFilesBelongToTheProjectOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root can give files away; the server runs as root when it sandboxes code")
+	}
+	files, p := newProject(t)
+	if err := os.Chown(files.Dir("p1"), 1234567, 1234567); err != nil {
+		t.Fatal(err)
+	}
+	p.WriteFile("a/b/c.txt", strings.NewReader("x"), 10)
+	p.Mkdir("d/e")
+	for _, name := range []string{"a", "a/b", "a/b/c.txt", "d", "d/e"} {
+		info, err := os.Lstat(filepath.Join(files.Dir("p1"), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := info.Sys().(*syscall.Stat_t); st.Uid != 1234567 {
+			t.Errorf("%s is owned by %d, want the project's owner", name, st.Uid)
+		}
 	}
 }

@@ -1,0 +1,293 @@
+// Package runner keeps one sandbox per active project and what runs in it:
+// the project's Run process with its output log, one-off commands, and
+// interactive terminals. It starts sandboxes on demand, stops idle ones,
+// and records every sandbox second as usage.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"ecode/internal/sandbox"
+	"ecode/internal/store"
+)
+
+// UsageRecorder stores metered usage (the store implements it).
+type UsageRecorder interface {
+	RecordUsage(ctx context.Context, e store.UsageEvent) (bool, error)
+}
+
+// Files locates projects on disk and writes their run configuration.
+type Files interface {
+	Dir(projectID string) string
+	WriteFile(projectID, name string, data []byte) error
+}
+
+// Options configure a Manager.
+type Options struct {
+	Limits      sandbox.Limits
+	IdleTimeout time.Duration // stop a sandbox after this long without activity
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+// Manager owns every active project environment.
+type Manager struct {
+	sb    sandbox.Runner
+	files Files
+	usage UsageRecorder
+	opts  Options
+
+	mu     sync.Mutex
+	envs   map[string]*Env
+	closed bool
+	wg     sync.WaitGroup // goroutines watching runs and terminals
+
+	bmu     sync.Mutex
+	changed chan struct{} // closed and replaced when any run state changes
+}
+
+// New builds a manager.
+func New(sb sandbox.Runner, files Files, usage UsageRecorder, opts Options) *Manager {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Manager{sb: sb, files: files, usage: usage, opts: opts, envs: map[string]*Env{}, changed: make(chan struct{})}
+}
+
+// Check reports whether code can run (the sandbox works here).
+func (m *Manager) Check(ctx context.Context) error { return m.sb.Check() }
+
+// uidFor gives each project a stable unprivileged uid of its own in
+// [1000000, 1000000+2^24), derived from its id.
+func uidFor(projectID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(projectID))
+	return 1_000_000 + int(h.Sum32()&(1<<24-1))
+}
+
+// env returns the project's environment, opening its sandbox if needed.
+func (m *Manager) env(ctx context.Context, projectID string) (*Env, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, sandbox.ErrClosed
+	}
+	if e, ok := m.envs[projectID]; ok {
+		return e, nil
+	}
+	ws, err := m.sb.Workspace(ctx, projectID, sandbox.Spec{
+		Dir: m.files.Dir(projectID), UID: uidFor(projectID), Limits: m.opts.Limits,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open sandbox: %w", err)
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	e := &Env{m: m, projectID: projectID, ws: ws, key: hex.EncodeToString(b), opened: m.opts.Now(),
+		terms: map[string]*Terminal{}}
+	e.lastUsage = e.opened
+	m.envs[projectID] = e
+	return e, nil
+}
+
+// existing returns the project's environment if it is open.
+func (m *Manager) existing(projectID string) *Env {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.envs[projectID]
+}
+
+// Stop closes a project's environment: every process ends.
+func (m *Manager) Stop(projectID string) error {
+	m.mu.Lock()
+	e := m.envs[projectID]
+	delete(m.envs, projectID)
+	m.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	return e.close()
+}
+
+// Run maintains the environments until ctx ends: every tick it records
+// usage of open sandboxes and stops idle ones. Then it closes everything.
+func (m *Manager) Run(ctx context.Context, tick <-chan time.Time) {
+	for {
+		select {
+		case <-ctx.Done():
+			m.Close()
+			return
+		case <-tick:
+			m.Maintain(ctx)
+		}
+	}
+}
+
+// Maintain records usage and stops idle sandboxes (what one tick does).
+func (m *Manager) Maintain(ctx context.Context) {
+	m.mu.Lock()
+	envs := make([]*Env, 0, len(m.envs))
+	for _, e := range m.envs {
+		envs = append(envs, e)
+	}
+	m.mu.Unlock()
+	now := m.opts.Now()
+	for _, e := range envs {
+		e.recordUsage(ctx, now)
+		if e.idle(now, m.opts.IdleTimeout) {
+			m.opts.Log.Info("stopping idle sandbox", "project_id", e.projectID)
+			if err := m.Stop(e.projectID); err != nil {
+				m.opts.Log.Warn("stop idle sandbox", "project_id", e.projectID, "err", err)
+			}
+		}
+	}
+}
+
+// Close stops every environment and waits for the goroutines watching them.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	envs := m.envs
+	m.envs = map[string]*Env{}
+	m.mu.Unlock()
+	var errs []error
+	for _, e := range envs {
+		errs = append(errs, e.close())
+	}
+	m.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Exec runs one shell command in the project's sandbox.
+func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout time.Duration) (sandbox.Result, error) {
+	e, err := m.env(ctx, projectID)
+	if err != nil {
+		return sandbox.Result{}, err
+	}
+	return e.ws.Exec(ctx, sandbox.Cmd{Args: []string{"/bin/sh", "-c", command}, Timeout: timeout,
+		Env: []string{"TERM=dumb"}})
+}
+
+// Env is one project's open sandbox and what runs in it.
+type Env struct {
+	m         *Manager
+	projectID string
+	ws        sandbox.Workspace
+	key       string // unique per opening; part of usage idempotency keys
+	opened    time.Time
+
+	mu        sync.Mutex
+	run       *Run
+	runs      int
+	terms     map[string]*Terminal
+	lastUsage time.Time
+	lastCPU   time.Duration
+	usageSeq  int
+	closed    bool
+}
+
+// Workspace is the project's sandbox (for the preview proxy's dialer).
+func (e *Env) Workspace() sandbox.Workspace { return e.ws }
+
+// Changed returns a channel that is closed at the next change of any
+// project's run state (watchers re-read their own project's state).
+func (m *Manager) Changed() <-chan struct{} {
+	m.bmu.Lock()
+	defer m.bmu.Unlock()
+	return m.changed
+}
+
+func (m *Manager) notify() {
+	m.bmu.Lock()
+	close(m.changed)
+	m.changed = make(chan struct{})
+	m.bmu.Unlock()
+}
+
+// idle reports whether nothing has happened in the sandbox for d and no run
+// or attached terminal keeps it busy.
+func (e *Env) idle(now time.Time, d time.Duration) bool {
+	if d <= 0 {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.run != nil && e.run.active() {
+		return false
+	}
+	for _, t := range e.terms {
+		if t.attached() > 0 {
+			return false
+		}
+	}
+	last := e.ws.LastActivity()
+	if last.Before(e.opened) {
+		last = e.opened
+	}
+	return now.Sub(last) >= d
+}
+
+func (e *Env) close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	run := e.run
+	e.mu.Unlock()
+	if run != nil {
+		run.stop()
+	}
+	e.recordUsage(context.Background(), e.m.opts.Now())
+	err := e.ws.Close()
+	e.mu.Lock()
+	for _, t := range e.terms {
+		t.out.Close()
+	}
+	e.mu.Unlock()
+	e.m.notify()
+	return err
+}
+
+// recordUsage appends the CPU time and sandbox wall time (× memory size in
+// GiB) used since the last record, each with an idempotency key.
+func (e *Env) recordUsage(ctx context.Context, now time.Time) {
+	u, err := e.ws.Usage()
+	e.mu.Lock()
+	wall := now.Sub(e.lastUsage)
+	cpu := u.CPUTime - e.lastCPU
+	if err != nil || cpu < 0 {
+		cpu = 0
+	}
+	seq := e.usageSeq
+	e.usageSeq++
+	e.lastUsage, e.lastCPU = now, u.CPUTime
+	e.mu.Unlock()
+	if wall <= 0 && cpu <= 0 {
+		return
+	}
+	gib := float64(e.m.opts.Limits.MemoryBytes) / (1 << 30)
+	if gib <= 0 {
+		gib = 1
+	}
+	for _, ev := range []store.UsageEvent{
+		{Kind: "sandbox_cpu_seconds", Quantity: cpu.Seconds(), Unit: "cpu-second"},
+		{Kind: "sandbox_gib_seconds", Quantity: wall.Seconds() * gib, Unit: "GiB-second"},
+	} {
+		ev.ID = e.key + fmt.Sprintf("-%d-", seq) + ev.Kind
+		ev.IdempotencyKey = fmt.Sprintf("sandbox:%s:%s:%d:%s", e.projectID, e.key, seq, ev.Kind)
+		ev.ProjectID, ev.CreatedAt = e.projectID, now
+		if _, err := e.m.usage.RecordUsage(ctx, ev); err != nil {
+			e.m.opts.Log.Error("record usage", "project_id", e.projectID, "err", err)
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"ecode/internal/runconfig"
+	"ecode/internal/sandbox"
+)
+
+// Run states.
+const (
+	StateIdle     = "idle"     // nothing has run since the sandbox started
+	StateStarting = "starting" // the process started; the app does not listen yet
+	StateRunning  = "running"  // the app listens on its port (or runs without one)
+	StateExited   = "exited"   // the process ended by itself
+	StateStopped  = "stopped"  // the user stopped it
+)
+
+// outputKeep is how much run output is kept for viewers who (re)connect.
+const outputKeep = 1 << 20
+
+// Run is one execution of the project's run command.
+type Run struct {
+	ID      string
+	Command string
+	Port    int
+	Output  *Log
+
+	env  *Env
+	proc *sandbox.Process
+
+	mu        sync.Mutex
+	state     string
+	exitCode  *int
+	reason    string
+	listening bool
+	started   time.Time
+	ended     time.Time
+	stopping  bool
+}
+
+// RunState is a snapshot of a run, as the API shows it.
+type RunState struct {
+	State     string     `json:"state"`
+	RunID     string     `json:"run_id,omitempty"`
+	Command   string     `json:"command,omitempty"`
+	ExitCode  *int       `json:"exit_code,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	Port      int        `json:"port,omitempty"`
+	Listening bool       `json:"listening"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+}
+
+func (r *Run) Snapshot() RunState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := RunState{State: r.state, RunID: r.ID, Command: r.Command, ExitCode: r.exitCode, Reason: r.reason,
+		Port: r.Port, Listening: r.listening}
+	started := r.started
+	s.StartedAt = &started
+	if !r.ended.IsZero() {
+		ended := r.ended
+		s.EndedAt = &ended
+	}
+	return s
+}
+
+func (r *Run) active() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state == StateStarting || r.state == StateRunning
+}
+
+// stop kills the run's processes and marks it stopped.
+func (r *Run) stop() {
+	r.mu.Lock()
+	r.stopping = true
+	r.mu.Unlock()
+	r.proc.Kill()
+	<-r.proc.Done()
+}
+
+// script runs install and build (each printed dimmed before it runs) and
+// then replaces itself with the run command. Commands come in through the
+// environment, so no quoting is needed. Install runs only when the
+// manifests changed since its last success.
+const script = `set -e
+step() { printf '\033[2m$ %s\033[0m\n' "$1"; }
+if [ -n "$ECODE_INSTALL" ]; then
+  sum=$(cat package.json package-lock.json yarn.lock pnpm-lock.yaml requirements.txt go.sum 2>/dev/null | cksum)
+  if [ "$(cat .ecode/install.sum 2>/dev/null)" != "$sum" ]; then
+    step "$ECODE_INSTALL"; sh -c "$ECODE_INSTALL"
+    mkdir -p .ecode && printf '%s' "$sum" > .ecode/install.sum
+  fi
+fi
+if [ -n "$ECODE_BUILD" ]; then step "$ECODE_BUILD"; sh -c "$ECODE_BUILD"; fi
+step "$ECODE_RUN"
+exec sh -c "$ECODE_RUN"
+`
+
+// Config loads the project's run configuration (detecting one if the
+// project has no .ecode.toml).
+func (m *Manager) Config(projectID string) (runconfig.Config, bool, error) {
+	return runconfig.Load(os.DirFS(m.files.Dir(projectID)))
+}
+
+// StartRun (re)starts the project's run command. A detected configuration
+// is written back to .ecode.toml so the user can edit it.
+func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, error) {
+	cfg, detected, err := m.Config(projectID)
+	if err != nil {
+		return RunState{}, err
+	}
+	if detected {
+		if err := m.files.WriteFile(projectID, runconfig.FileName, cfg.Encode()); err != nil {
+			return RunState{}, fmt.Errorf("write %s: %w", runconfig.FileName, err)
+		}
+	}
+	e, err := m.env(ctx, projectID)
+	if err != nil {
+		return RunState{}, err
+	}
+	e.mu.Lock()
+	old := e.run
+	e.mu.Unlock()
+	if old != nil && old.active() {
+		old.stop()
+	}
+
+	out := NewLog(outputKeep)
+	env := append(cfg.EnvList(), "ECODE_INSTALL="+cfg.Install, "ECODE_BUILD="+cfg.Build, "ECODE_RUN="+cfg.Run,
+		"TERM=xterm-256color", "FORCE_COLOR=1")
+	// The run outlives the request that started it.
+	proc, err := e.ws.Start(context.WithoutCancel(ctx), sandbox.Cmd{
+		Args: []string{"/bin/sh", "-c", script}, Env: env, Stdout: out, Stderr: out,
+	})
+	if err != nil {
+		return RunState{}, fmt.Errorf("start run: %w", err)
+	}
+	e.mu.Lock()
+	e.runs++
+	r := &Run{ID: e.key + "-" + strconv.Itoa(e.runs), Command: cfg.Run, Port: cfg.Port, Output: out,
+		env: e, proc: proc, state: StateStarting, started: m.opts.Now()}
+	e.run = r
+	e.mu.Unlock()
+	m.notify()
+	m.wg.Go(func() { r.watch() })
+	return r.Snapshot(), nil
+}
+
+// watch waits for the app to listen, then for the process to end.
+func (r *Run) watch() {
+	probe := time.NewTicker(200 * time.Millisecond)
+	defer probe.Stop()
+	for !r.isListening() {
+		select {
+		case <-r.proc.Done():
+			r.finish()
+			return
+		case <-probe.C:
+			if r.dial() {
+				r.set(func() { r.listening, r.state = true, StateRunning })
+			}
+		}
+	}
+	<-r.proc.Done()
+	r.finish()
+}
+
+func (r *Run) isListening() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.listening
+}
+
+func (r *Run) dial() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	c, err := r.env.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.Port)))
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func (r *Run) finish() {
+	res, err := r.proc.Wait()
+	r.set(func() {
+		code := res.ExitCode
+		r.exitCode, r.ended, r.listening = &code, r.env.m.opts.Now(), false
+		r.state, r.reason = StateExited, res.Reason
+		if r.stopping {
+			r.state, r.reason = StateStopped, StateStopped
+		}
+		if err != nil && r.reason == "" {
+			r.reason = "error"
+		}
+	})
+	fmt.Fprintf(r.Output, "\r\n\033[2m[process %s with code %d]\033[0m\r\n", map[bool]string{true: "stopped", false: "exited"}[r.stopping], res.ExitCode)
+	r.Output.Close()
+}
+
+// set changes the run's state and tells watchers.
+func (r *Run) set(change func()) {
+	r.mu.Lock()
+	change()
+	r.mu.Unlock()
+	r.env.m.notify()
+}
+
+// StopRun stops the project's run, if any.
+func (m *Manager) StopRun(projectID string) (RunState, error) {
+	e := m.existing(projectID)
+	if e == nil {
+		return RunState{State: StateIdle}, nil
+	}
+	e.mu.Lock()
+	r := e.run
+	e.mu.Unlock()
+	if r == nil {
+		return RunState{State: StateIdle}, nil
+	}
+	if r.active() {
+		r.stop()
+		<-r.proc.Done()
+	}
+	// finish runs in the watcher; wait for it to publish the final state.
+	for {
+		changed := m.Changed()
+		if s := r.Snapshot(); s.State != StateStarting && s.State != StateRunning {
+			return s, nil
+		}
+		<-changed
+	}
+}
+
+// RunState returns the project's run state.
+func (m *Manager) RunState(projectID string) RunState {
+	if r := m.CurrentRun(projectID); r != nil {
+		return r.Snapshot()
+	}
+	return RunState{State: StateIdle}
+}
+
+// CurrentRun returns the project's latest run (nil if none).
+func (m *Manager) CurrentRun(projectID string) *Run {
+	e := m.existing(projectID)
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.run
+}
+
+// Dial connects to a port of the project's sandbox (for the preview).
+func (m *Manager) Dial(ctx context.Context, projectID string, port int) (net.Conn, error) {
+	e := m.existing(projectID)
+	if e == nil {
+		return nil, errors.New("the project is not running")
+	}
+	return e.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+}
