@@ -53,6 +53,7 @@ fuzz:
 
 bench:
 	$(GO) run ./bench/filebench
+	$(GO) run ./bench/runbench
 
 clean:
 	rm -rf bin ui/dist

@@ -136,6 +136,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 
 // runOutput streams the run's output and state changes as Server-Sent
 // Events. Event ids are "<run id>:<offset>" so a reconnect resumes exactly.
+// A "caught-up" event follows the backlog sent on connect.
 func (s *Server) runOutput(w http.ResponseWriter, r *http.Request) error {
 	if s.runner == nil {
 		return s.sandboxReady(r)
@@ -150,7 +151,8 @@ func (s *Server) runOutput(w http.ResponseWriter, r *http.Request) error {
 
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
-	var sentState string
+	var sentState, sentRun string
+	caughtUp := false
 	runID := resumeRun
 	for {
 		changed := s.runner.Changed()
@@ -159,21 +161,36 @@ func (s *Server) runOutput(w http.ResponseWriter, r *http.Request) error {
 		if run != nil {
 			st = run.Snapshot()
 		}
-		if js := mustJSON(s.runStateJSON(r, st)); js != sentState {
-			fmt.Fprintf(w, "event: state\ndata: %s\n\n", js)
-			sentState = js
+		sendState := func() {
+			if js := mustJSON(s.runStateJSON(r, st)); js != sentState {
+				fmt.Fprintf(w, "event: state\ndata: %s\n\n", js)
+				sentState, sentRun = js, st.RunID
+			}
+		}
+		// A new run is announced before its output; otherwise output comes
+		// first, so that a run's final state follows all of its output.
+		if st.RunID != sentRun {
+			sendState()
 		}
 		var more <-chan struct{}
 		if run != nil {
 			if run.ID != runID {
 				runID, offset = run.ID, 0
 			}
-			data, next, wait, _ := run.Output.ReadFrom(offset)
+			data, next, wait, done := run.Output.ReadFrom(offset)
 			data, next = completeUTF8(data, next)
 			if len(data) > 0 {
 				fmt.Fprintf(w, "event: output\nid: %s:%d\ndata: %s\n\n", run.ID, next, mustJSON(map[string]string{"data": string(data)}))
 			}
-			offset, more = next, wait
+			offset = next
+			if !done {
+				more = wait // a finished log has nothing more to wait for
+			}
+		}
+		sendState()
+		if !caughtUp {
+			fmt.Fprint(w, "event: caught-up\ndata: {}\n\n")
+			caughtUp = true
 		}
 		if err := rc.Flush(); err != nil {
 			return nil // the client is gone

@@ -166,6 +166,17 @@ func (m *Manager) Close() error {
 	return errors.Join(errs...)
 }
 
+// toolEnv is the environment every process in a sandbox gets: the host's
+// toolchains on PATH; Go keeps its build cache in the project (.cache, so
+// rebuilds are fast and it counts against the project, not /tmp), npm in /tmp.
+var toolEnv = []string{
+	"PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"GOCACHE=/workspace/.cache/go-build", "GOPATH=/workspace/.cache/go", "GOTOOLCHAIN=local", "GOFLAGS=-modcacherw",
+	"npm_config_cache=/tmp/.npm", "npm_config_update_notifier=false", "PYTHONDONTWRITEBYTECODE=1",
+}
+
+func withToolEnv(env ...string) []string { return append(append([]string{}, toolEnv...), env...) }
+
 // Exec runs one shell command in the project's sandbox.
 func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout time.Duration) (sandbox.Result, error) {
 	e, err := m.env(ctx, projectID)
@@ -173,7 +184,7 @@ func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout t
 		return sandbox.Result{}, err
 	}
 	return e.ws.Exec(ctx, sandbox.Cmd{Args: []string{"/bin/sh", "-c", command}, Timeout: timeout,
-		Env: []string{"TERM=dumb"}})
+		Env: withToolEnv("TERM=dumb")})
 }
 
 // Env is one project's open sandbox and what runs in it.

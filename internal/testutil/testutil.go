@@ -128,7 +128,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := TraversableTempDir(t)
 	files, err := workspace.New(filepath.Join(dir, "projects"))
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	runs := runner.New(NewSandbox(t), files, st, runner.Options{
-		Limits: sandbox.Limits{MemoryBytes: 512 << 20, CPU: 1, MaxProcs: 256, TmpBytes: 64 << 20, WallTime: time.Minute},
+		Limits: sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
 		Now:    time.Now, Log: log,
 	})
 	srv := api.New(api.Deps{Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
@@ -160,9 +160,22 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 func NewSandbox(t testing.TB) sandbox.Runner {
 	b := make([]byte, 4)
 	rand.Read(b)
-	sb := sandbox.NewLocal(sandbox.Options{StateDir: t.TempDir(), CgroupPrefix: "ecode-test-" + hex.EncodeToString(b)})
+	sb := sandbox.NewLocal(sandbox.Options{StateDir: TraversableTempDir(t), CgroupPrefix: "ecode-test-" + hex.EncodeToString(b)})
 	t.Cleanup(func() { sb.Close() })
 	return sb
+}
+
+// TraversableTempDir is t.TempDir() with it and its parent made searchable
+// by other users, as sandboxes (running as their own uids) need for the
+// project and state directories below it.
+func TraversableTempDir(t testing.TB) string {
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // RequireSandbox skips the test when bubblewrap cannot run code here,
