@@ -233,4 +233,3 @@ func ptyEcho(n int) (stats, error) {
 		}
 	})
 }
-
