@@ -62,6 +62,42 @@ try {
   await page.getByRole('button', { name: 'Create token' }).click()
   await page.getByLabel('New token').waitFor()
   await page.screenshot({ path: `${out}/settings.png`, fullPage: true })
+
+  // Running code: a node app that logs in colour, its Preview, the Console and a terminal.
+  await page.goto('/')
+  await page.getByLabel('Name', { exact: true }).fill('Server app')
+  await page.getByLabel('Template').selectOption('node')
+  await page.getByRole('button', { name: 'Create project' }).click()
+  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
+  const projectId = new URL(page.url()).pathname.split('/')[2]
+  await page.evaluate(async (id) => {
+    const url = `/api/projects/${id}/files/index.js`
+    const src = await (await fetch(url)).text()
+    const colour = 'console.log("\\x1b[1;32m✔ ready\\x1b[0m in \\x1b[33m%d ms\\x1b[0m", 12); console.error("\\x1b[31mwarning:\\x1b[0m demo");\n'
+    await fetch(url, { method: 'PUT', body: src.replace('server.listen', colour + 'server.listen') })
+  }, projectId)
+  await treeItem(page, 'index.js').click()
+  await page.locator('header').getByRole('button', { name: 'Run', exact: true }).click()
+  await page.frameLocator('iframe[title="Preview"]').getByRole('heading', { name: 'Hello from Node.js' }).waitFor({ timeout: 60_000 })
+  await page.screenshot({ path: `${out}/preview.png` })
+  await page.getByRole('tab', { name: 'Console' }).click()
+  await page.waitForFunction(() => document.querySelector('[data-testid="console-output"] .xterm-rows')?.textContent.includes('listening on'))
+  await page.screenshot({ path: `${out}/console.png` })
+  await page.getByRole('tab', { name: 'Terminal' }).click()
+  await page.getByRole('button', { name: 'New terminal' }).click()
+  await page.locator('.terminal-view[data-status="connected"]').waitFor()
+  await page.locator('.terminal-view:not([hidden]) .xterm').click()
+  await page.keyboard.type('ls -la --color=always && printf "\\e[35mdone\\e[0m\\n"')
+  await page.keyboard.press('Enter')
+  await page.waitForFunction(() => [...document.querySelectorAll('.terminal-view:not([hidden]) .xterm-rows > div')].some((r) => r.textContent.trim() === 'done'))
+  await page.getByRole('button', { name: 'New terminal' }).click()
+  await page.locator('.terminal-view[data-status="connected"]:not([hidden])').waitFor()
+  await page.getByRole('tab', { name: 'Shell 1' }).click()
+  await page.screenshot({ path: `${out}/terminal.png` })
+  await page.reload()
+  await page.getByRole('tab', { name: 'Terminal' }).click()
+  await page.waitForFunction(() => [...document.querySelectorAll('.terminal-view:not([hidden]) .xterm-rows > div')].some((r) => r.textContent.trim() === 'done'))
+  await page.screenshot({ path: `${out}/terminal-reattached.png` })
   console.log('screenshots in', out)
 } finally {
   await browser.close()

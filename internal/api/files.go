@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"ecode/internal/workspace"
@@ -27,6 +28,8 @@ func fileError(err error) error {
 		return errBadRequest("that path is a folder")
 	case errors.Is(err, workspace.ErrTooLarge):
 		return errTooLarge("file too large")
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return &Error{Status: http.StatusInsufficientStorage, Code: "disk_full", Message: "the project's disk is full: delete files to make room", Err: err}
 	}
 	return err
 }

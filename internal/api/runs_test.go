@@ -3,10 +3,13 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"ecode/internal/client"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
+	"ecode/internal/volume"
 )
 
 type runState struct {
@@ -337,4 +341,55 @@ func readUntil(t *testing.T, ctx context.Context, conn *websocket.Conn, want str
 		screen += string(data)
 	}
 	return screen
+}
+
+func TestProjectDiskIsLimited(t *testing.T) {
+	vols, err := volume.New(filepath.Join(testutil.TraversableTempDir(t), "volumes"), 24<<20)
+	if err != nil {
+		if os.Getenv("ECODE_REQUIRE_SANDBOX") != "" {
+			t.Fatalf("volumes required: %v", err)
+		}
+		t.Skipf("volumes unavailable: %v", err)
+	}
+	t.Cleanup(func() { vols.Close() })
+	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{Volumes: vols})
+	testutil.RequireSandbox(t, testutil.NewSandbox(t))
+	c := srv.User(t, "disk")
+	ctx := context.Background()
+	p, err := c.CreateProject(ctx, "disk", "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		ExitCode int    `json:"exit_code"`
+		Reason   string `json:"reason"`
+		Stderr   string `json:"stderr"`
+	}
+	err = c.Do(ctx, "POST", "/api/projects/"+p.ID+"/exec", strings.NewReader(`{"command":"dd if=/dev/zero of=fill bs=1M count=64"}`), "application/json", &res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode == 0 || res.Reason != "disk_full" {
+		t.Fatalf("filling the disk: %+v", res)
+	}
+	// The API says so plainly too (the little room dd left fills up within
+	// a few writes), and the server is fine.
+	for i := 0; ; i++ {
+		err = c.WriteFile(ctx, p.ID, fmt.Sprintf("more%d.bin", i), make([]byte, 1<<20))
+		if err != nil || i == 8 {
+			break
+		}
+	}
+	if e := wantStatus(t, err, http.StatusInsufficientStorage); e.Code != "disk_full" {
+		t.Errorf("write on a full disk: %+v", e)
+	}
+	if err := c.DeleteFile(ctx, p.ID, "fill"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteFile(ctx, p.ID, "more.bin", make([]byte, 512<<10)); err != nil {
+		t.Errorf("write after freeing space: %v", err)
+	}
+	if b, err := c.ReadFile(ctx, p.ID, "index.html"); err != nil || !strings.Contains(string(b), "Hello") {
+		t.Errorf("project files damaged: %v", err)
+	}
 }

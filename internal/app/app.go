@@ -24,6 +24,7 @@ import (
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
+	"ecode/internal/volume"
 	"ecode/internal/workspace"
 	"ecode/ui"
 )
@@ -198,7 +199,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
-	files, err := workspace.New(filepath.Join(cfg.DataDir, "projects"))
+	var vols workspace.Volumes
+	if vm := newVolumes(cfg, log); vm != nil {
+		vols = vm
+		defer func() { // after the sandboxes, which bind the volumes
+			if err := vm.Close(); err != nil {
+				log.Warn("unmount project volumes", "err", err)
+			}
+		}()
+	}
+	files, err := workspace.New(filepath.Join(cfg.DataDir, "projects"), vols)
 	if err != nil {
 		return err
 	}
@@ -278,6 +288,20 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 		opts.Banners = append(opts.Banners, "Sandbox is off (--sandbox=none): project code runs unsandboxed on this machine.")
 	}
 	return opts
+}
+
+// newVolumes gives projects a disk of --project-disk bytes each, when the
+// server can mount (root); otherwise projects have no disk limit.
+func newVolumes(cfg *config.Config, log *slog.Logger) *volume.Manager {
+	if cfg.ProjectDisk == 0 {
+		return nil
+	}
+	vols, err := volume.New(filepath.Join(cfg.DataDir, "volumes"), cfg.ProjectDisk)
+	if err != nil {
+		log.Warn("projects have no disk limit: "+err.Error(), "project_disk", cfg.ProjectDisk)
+		return nil
+	}
+	return vols
 }
 
 // newSandbox picks the sandbox runner: bubblewrap, or none when the

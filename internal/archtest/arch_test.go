@@ -24,10 +24,11 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":          {"internal/app"},
-	"internal/app":       {"internal/api", "internal/auth", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/yjs", "ui"},
+	"internal/app":       {"internal/api", "internal/auth", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/yjs", "ui"},
 	"internal/api":       {"internal/auth", "internal/runner", "internal/store", "internal/workspace"},
 	"internal/runner":    {"internal/runconfig", "internal/sandbox", "internal/store"},
 	"internal/runconfig": {},
+	"internal/volume":    {},
 	"internal/auth":      {"internal/store"},
 	"internal/client":    {"internal/api", "internal/workspace"},
 	"internal/testutil":  {"internal/api", "internal/auth", "internal/client", "internal/runner", "internal/sandbox", "internal/store", "internal/workspace", "ui"},
@@ -39,6 +40,7 @@ var allowed = map[string][]string{
 	"internal/archtest":  {},
 	"ui":                 {},
 	"bench/filebench":    {"internal/app", "internal/config", "internal/client"},
+	"bench/runbench":     {"internal/app", "internal/config", "internal/client"},
 }
 
 func repoRoot(t *testing.T) string {

@@ -35,6 +35,7 @@ type Config struct {
 	SandboxProcs   int64
 	SandboxTmp     int64
 	SandboxIdle    time.Duration
+	ProjectDisk    int64
 }
 
 type option struct {
@@ -62,6 +63,7 @@ func (c *Config) options() []option {
 		{"sandbox-cpu", "1", "CPU limit of each project's sandbox, in cores (e.g. 0.5)", &c.SandboxCPU},
 		{"sandbox-procs", "512", "process and thread limit of each project's sandbox", &c.SandboxProcs},
 		{"sandbox-tmp", "268435456", "size of each sandbox's /tmp, in bytes", &c.SandboxTmp},
+		{"project-disk", "1073741824", "disk size of each project in bytes (a loop-mounted volume; needs root; 0 for no limit)", &c.ProjectDisk},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 	}
 }
@@ -146,6 +148,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SandboxMemory < 64<<20 || c.SandboxProcs < 16 || c.SandboxTmp < 1<<20 {
 		errs = append(errs, errors.New("sandbox limits too small (memory ≥ 64 MiB, procs ≥ 16, tmp ≥ 1 MiB)"))
+	}
+	if c.ProjectDisk != 0 && c.ProjectDisk < 8<<20 {
+		errs = append(errs, errors.New("project-disk must be 0 (no limit) or at least 8 MiB"))
 	}
 	if c.PreviewDomain == "" || strings.ContainsAny(c.PreviewDomain, "/: ") {
 		errs = append(errs, fmt.Errorf("preview-domain: %q is not a domain name", c.PreviewDomain))

@@ -367,9 +367,9 @@ func (w *localWorkspace) launch(ctx context.Context, req spawnRequest, stdio [3]
 
 func (w *localWorkspace) counters() counters {
 	c := w.cg.counters()
-	if w.diskDir != "" {
-		c.diskFull = diskFull(w.mnt)
-	}
+	// The project's filesystem: the sandbox's own image, or a volume the
+	// caller mounted over Spec.Dir, or the host's disk.
+	c.diskFull = diskFull(w.mnt)
 	return c
 }
 

@@ -117,6 +117,8 @@ type Server struct {
 // ServerOptions adjust NewServer.
 type ServerOptions struct {
 	Options api.Options
+	// Volumes, when set, gives every project a disk limit.
+	Volumes workspace.Volumes
 }
 
 // NewServer starts a real API server on st (a real router, store and file
@@ -129,13 +131,17 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		t.Fatal(err)
 	}
 	dir := TraversableTempDir(t)
-	files, err := workspace.New(filepath.Join(dir, "projects"))
+	var vols workspace.Volumes
+	if len(opt) > 0 {
+		vols = opt[0].Volumes
+	}
+	files, err := workspace.New(filepath.Join(dir, "projects"), vols)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := api.Options{Version: "test", SessionMax: 30 * 24 * time.Hour, SignupOpen: true,
 		MaxFileBytes: 1 << 20, MaxUploadBytes: 4 << 20}
-	if len(opt) > 0 {
+	if len(opt) > 0 && opt[0].Options.Version != "" {
 		opts = opt[0].Options
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

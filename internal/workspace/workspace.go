@@ -25,13 +25,26 @@ var (
 	ErrNotDir   = errors.New("not a folder")
 )
 
-// Files holds every project's files under one directory.
+// Files holds every project's files under one directory: project p's
+// files are in <dir>/<p>/files; <dir>/<p> is the project's own area (its
+// volume when volumes are on), where work that must stay on the same
+// filesystem (a restore built aside) can live.
 type Files struct {
 	dir string // data-dir/projects
+	vol Volumes
 }
 
-// New returns the file store rooted at dir, creating it.
-func New(dir string) (*Files, error) {
+// Volumes give each project a size-limited filesystem (package volume).
+type Volumes interface {
+	// Attach makes target the mount point of the project's volume.
+	Attach(target, projectID string) error
+	// Remove unmounts the project's volume and deletes it.
+	Remove(target, projectID string) error
+}
+
+// New returns the file store rooted at dir, creating it. vol may be nil
+// (no disk limit per project).
+func New(dir string, vol Volumes) (*Files, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
@@ -39,16 +52,27 @@ func New(dir string) (*Files, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Files{dir: abs}, nil
+	return &Files{dir: abs, vol: vol}, nil
 }
 
-// Dir is the project's directory on the host (for the sandbox to mount).
-func (f *Files) Dir(projectID string) string { return filepath.Join(f.dir, projectID) }
+// Area is the project's own folder (the volume's mount point), holding Dir.
+func (f *Files) Area(projectID string) string { return filepath.Join(f.dir, projectID) }
+
+// Dir is the folder of the project's files on the host (for the sandbox to mount).
+func (f *Files) Dir(projectID string) string { return filepath.Join(f.dir, projectID, "files") }
 
 // Project opens a project's root; the caller closes it.
 func (f *Files) Project(projectID string) (*Project, error) {
 	if !validID(projectID) {
 		return nil, ErrBadPath
+	}
+	if _, err := os.Lstat(f.Area(projectID)); err != nil {
+		return nil, mapErr(err)
+	}
+	if f.vol != nil {
+		if err := f.vol.Attach(f.Area(projectID), projectID); err != nil {
+			return nil, err
+		}
 	}
 	r, err := os.OpenRoot(f.Dir(projectID))
 	if err != nil {
@@ -57,12 +81,20 @@ func (f *Files) Project(projectID string) (*Project, error) {
 	return &Project{root: r}, nil
 }
 
-// Create makes an empty project directory.
+// Create makes an empty project (its area, its volume, its files folder).
 func (f *Files) Create(projectID string) (*Project, error) {
 	if !validID(projectID) {
 		return nil, ErrBadPath
 	}
-	if err := os.Mkdir(f.Dir(projectID), 0o750); err != nil {
+	if err := os.Mkdir(f.Area(projectID), 0o750); err != nil {
+		return nil, mapErr(err)
+	}
+	if f.vol != nil {
+		if err := f.vol.Attach(f.Area(projectID), projectID); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Mkdir(f.Dir(projectID), 0o755); err != nil {
 		return nil, mapErr(err)
 	}
 	return f.Project(projectID)
@@ -85,8 +117,13 @@ func (f *Files) Remove(projectID string) error {
 	if !validID(projectID) {
 		return ErrBadPath
 	}
+	if f.vol != nil {
+		if err := f.vol.Remove(f.Area(projectID), projectID); err != nil {
+			return err
+		}
+	}
 	trash := filepath.Join(f.dir, ".trash-"+projectID)
-	if err := os.Rename(f.Dir(projectID), trash); err != nil {
+	if err := os.Rename(f.Area(projectID), trash); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}

@@ -12,7 +12,7 @@ import (
 
 func newProject(t *testing.T) (*Files, *Project) {
 	t.Helper()
-	f, err := New(filepath.Join(t.TempDir(), "projects"))
+	f, err := New(filepath.Join(t.TempDir(), "projects"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,17 +66,17 @@ func FuzzProjectPaths(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
 		dir := t.TempDir()
-		files, err := New(filepath.Join(dir, "projects"))
+		files, err := New(filepath.Join(dir, "projects"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		secret := filepath.Join(dir, "projects", "secret")
-		os.WriteFile(secret, []byte("secret"), 0o600)
+		secret := filepath.Join(dir, "projects", "p", "secret")
 		p, err := files.Create("p")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer p.Close()
+		os.WriteFile(secret, []byte("secret"), 0o600)
 		os.Symlink("..", filepath.Join(files.Dir("p"), "link"))
 		if b, err := p.ReadFile(a, 100); err == nil && string(b) == "secret" {
 			t.Fatalf("read %q reached the sibling", a)
@@ -88,7 +88,7 @@ func FuzzProjectPaths(f *testing.F) {
 		if got, err := os.ReadFile(secret); err != nil || string(got) != "secret" {
 			t.Fatalf("operations on %q, %q changed the sibling: %q, %v", a, b, got, err)
 		}
-		if entries, _ := os.ReadDir(filepath.Dir(secret)); len(entries) != 2 {
+		if entries, _ := os.ReadDir(filepath.Dir(secret)); len(entries) != 2 { // files/ and secret
 			t.Fatalf("operations on %q, %q created files outside the project: %d entries", a, b, len(entries))
 		}
 	})
@@ -96,7 +96,7 @@ func FuzzProjectPaths(f *testing.F) {
 
 func TestSymlinksCannotEscape(t *testing.T) {
 	files, p := newProject(t)
-	outside := filepath.Join(filepath.Dir(files.Dir("p1")), "outside.txt")
+	outside := filepath.Join(files.Area("p1"), "outside.txt")
 	if err := os.WriteFile(outside, []byte("host secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestRemoveProject(t *testing.T) {
 	if err := files.Remove("p1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(files.Dir("p1")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(files.Area("p1")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("project dir still there: %v", err)
 	}
 	if err := files.Remove("p1"); err != nil {

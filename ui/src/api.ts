@@ -86,6 +86,39 @@ export interface WriteResult {
   mtime: string
 }
 
+export type RunStateName = 'idle' | 'starting' | 'running' | 'exited' | 'stopped'
+export type RunReason = 'timeout' | 'out_of_memory' | 'process_limit' | 'disk_full' | 'killed' | 'stopped'
+
+export interface RunState {
+  state: RunStateName
+  run_id?: string
+  command?: string
+  exit_code?: number
+  reason?: RunReason | string
+  port?: number
+  listening: boolean
+  preview_url?: string
+  started_at?: string
+  ended_at?: string
+}
+
+export interface RunConfig {
+  run: string
+  build?: string
+  install?: string
+  port: number
+  env?: Record<string, string>
+  detected: boolean
+}
+
+export interface TerminalInfo {
+  id: string
+  created_at: string
+  rows: number
+  cols: number
+  exited: boolean
+}
+
 /** An error answered by the server ({"error": {code, message, fields}}) or a network failure. */
 export class ApiError extends Error {
   readonly status: number
@@ -233,4 +266,24 @@ export const api = {
   zipUrl: (id: string) => `${proj(id)}/zip`,
   /** The raw file, for <img src> and download links. */
   fileUrl: (id: string, path: string) => `${proj(id)}/files/${encodePath(path)}`,
+
+  // Running code
+  runConfig: (id: string) => json<RunConfig>('GET', `${proj(id)}/runconfig`),
+  runState: (id: string) => json<RunState>('GET', `${proj(id)}/run`),
+  run: (id: string) => json<RunState>('POST', `${proj(id)}/run`),
+  stop: (id: string) => json<RunState>('POST', `${proj(id)}/stop`),
+  /** The EventSource URL of the current run's output (`output` and `state` events). */
+  runOutputUrl: (id: string, since?: string) => `${proj(id)}/run/output` + (since ? `?since=${enc(since)}` : ''),
+
+  // Terminals
+  terminals: (id: string) => json<TerminalInfo[]>('GET', `${proj(id)}/terminals`),
+  createTerminal: (id: string, rows?: number, cols?: number) =>
+    json<TerminalInfo>('POST', `${proj(id)}/terminals`, rows && cols ? { rows, cols } : {}),
+  deleteTerminal: (id: string, tid: string) => json<void>('DELETE', `${proj(id)}/terminals/${enc(tid)}`),
+  /** The terminal's WebSocket URL on this origin (ws: or wss:); the session cookie authenticates it. */
+  terminalSocketUrl: (id: string, tid: string) =>
+    `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${proj(id)}/terminals/${enc(tid)}/ws`,
+
+  // Preview
+  previewSession: (id: string) => json<{ url: string }>('POST', `${proj(id)}/preview/session`),
 }

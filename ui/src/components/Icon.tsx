@@ -21,6 +21,12 @@ const paths: Record<string, string> = {
   logout: 'M6 2.5H2.5v11H6M10 5l3 3-3 3M13 8H6',
   back: 'M10 3L5 8l5 5',
   panel: 'M2.5 2.5h11v11h-11zM9.5 2.5v11',
+  play: 'M4.5 2.75v10.5L13 8z',
+  stop: 'M3.5 3.5h9v9h-9z',
+  restart: 'M2.5 8a5.5 5.5 0 1 0 1.6-3.9M2.5 2v3h3',
+  external: 'M9.5 2.5h4v4M13.5 2.5L7.5 8.5M11.5 9.5v4h-9v-9h4',
+  terminal: 'M1.5 2.5h13v11h-13zM4 6l2.5 2L4 10M8 10.5h4',
+  clear: 'M3 13h10M5.5 10.5l-2-2 6-6 4 4-6 6h-2M6.5 5.5l4 4',
 }
 
 export type IconName = keyof typeof paths

@@ -7,9 +7,11 @@ import { EditorArea } from '../components/workspace/EditorArea'
 import { FilesPanel } from '../components/workspace/FilesPanel'
 import { MembersDialog } from '../components/workspace/MembersDialog'
 import { PanePanel } from '../components/workspace/PanePanel'
+import { RunButton } from '../components/workspace/RunButton'
 import { Splitter } from '../components/workspace/Splitter'
 import { useOpenFiles } from '../components/workspace/useOpenFiles'
 import { useDialogs } from '../components/Dialogs'
+import { RunProvider } from '../panes/run'
 import { Link, setNavigationGuard } from '../router'
 import { basename, isUnder } from '../util'
 import { NotFound } from './NotFound'
@@ -97,43 +99,47 @@ function WorkspaceView({ project }: { project: Project }) {
   }, [active, save, canWrite])
 
   return (
-    <div className="page workspace-page">
-      <TopBar>
-        <Link href="/" className="btn btn-ghost" aria-label="Back to projects"><Icon name="back" /></Link>
-        <h1 className="project-title" title={project.name}>{project.name}</h1>
-        <RoleBadge role={project.role} />
-        {!canWrite && <span className="muted small">read-only</span>}
-        <div className="spacer" />
-        <button type="button" className="btn btn-ghost" aria-pressed={toolsShown}
-          title="Show or hide the Console, Terminal, Preview, Agent and Checkpoints panel"
-          onClick={() => setToolsShown(!toolsShown)}>
-          <Icon name="panel" /> Tools
-        </button>
-        <button type="button" className="btn btn-ghost" onClick={() => setShowMembers(true)}>
-          <Icon name="users" /> Members
-        </button>
-        <a className="btn btn-ghost" href={api.zipUrl(project.id)} download>
-          <Icon name="download" /> Download zip
-        </a>
-      </TopBar>
-      <div className="workspace" style={{ gridTemplateColumns: `${sideWidth}px 4px minmax(240px, 1fr)` + (toolsShown ? ` 4px ${paneWidth}px` : '') }}>
-        <FilesPanel
-          projectId={project.id}
-          canWrite={canWrite}
-          activeFile={files.active}
-          dirty={dirty}
-          onOpen={files.open}
-          onRenamed={files.renamed}
-          onDeleted={(p) => files.close(files.tabs.filter((t) => isUnder(t.path, p)).map((t) => t.path))}
-        />
-        <Splitter size={sideWidth} min={160} max={520} direction={1} onResize={setSideWidth} label="Resize file panel" />
-        <EditorArea projectId={project.id} files={files} canWrite={canWrite} onClose={closeTab} />
-        {toolsShown && (
-          <Splitter size={paneWidth} min={240} max={900} direction={-1} onResize={setPaneWidth} label="Resize tool panel" />
-        )}
-        <PanePanel project={project} canWrite={canWrite} hidden={!toolsShown} />
+    <RunProvider projectId={project.id} canRun={canWrite}>
+      <div className="page workspace-page">
+        <TopBar>
+          <Link href="/" className="btn btn-ghost" aria-label="Back to projects"><Icon name="back" /></Link>
+          <h1 className="project-title" title={project.name}>{project.name}</h1>
+          <RoleBadge role={project.role} />
+          {!canWrite && <span className="muted small">read-only</span>}
+          <div className="spacer" />
+          <RunButton />
+          <div className="spacer" />
+          <button type="button" className="btn btn-ghost" aria-pressed={toolsShown}
+            title="Show or hide the Console, Terminal, Preview, Agent and Checkpoints panel"
+            onClick={() => setToolsShown(!toolsShown)}>
+            <Icon name="panel" /> Tools
+          </button>
+          <button type="button" className="btn btn-ghost" onClick={() => setShowMembers(true)}>
+            <Icon name="users" /> Members
+          </button>
+          <a className="btn btn-ghost" href={api.zipUrl(project.id)} download>
+            <Icon name="download" /> Download zip
+          </a>
+        </TopBar>
+        <div className="workspace" style={{ gridTemplateColumns: `${sideWidth}px 4px minmax(240px, 1fr)` + (toolsShown ? ` 4px ${paneWidth}px` : '') }}>
+          <FilesPanel
+            projectId={project.id}
+            canWrite={canWrite}
+            activeFile={files.active}
+            dirty={dirty}
+            onOpen={files.open}
+            onRenamed={files.renamed}
+            onDeleted={(p) => files.close(files.tabs.filter((t) => isUnder(t.path, p)).map((t) => t.path))}
+          />
+          <Splitter size={sideWidth} min={160} max={520} direction={1} onResize={setSideWidth} label="Resize file panel" />
+          <EditorArea projectId={project.id} files={files} canWrite={canWrite} onClose={closeTab} />
+          {toolsShown && (
+            <Splitter size={paneWidth} min={240} max={900} direction={-1} onResize={setPaneWidth} label="Resize tool panel" />
+          )}
+          <PanePanel project={project} canWrite={canWrite} hidden={!toolsShown} />
+        </div>
+        {showMembers && <MembersDialog project={project} onClose={() => setShowMembers(false)} />}
       </div>
-      {showMembers && <MembersDialog project={project} onClose={() => setShowMembers(false)} />}
-    </div>
+    </RunProvider>
   )
 }

@@ -1,6 +1,10 @@
-import { useRef, useState, type KeyboardEvent } from 'react'
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react'
 import type { Project } from '../../api'
 import { panes } from '../../panes'
+import { useRun } from '../../panes/run'
+
+/** After the user picks a pane, the app starting to listen does not switch to Preview for this long. */
+const RECENT_PICK_MS = 5000
 
 /** The right-hand tabbed panel. A pane is mounted the first time it is shown and then kept. */
 export function PanePanel({ project, canWrite, hidden }: { project: Project; canWrite: boolean; hidden?: boolean }) {
@@ -11,12 +15,26 @@ export function PanePanel({ project, canWrite, hidden }: { project: Project; can
     setActive(id)
     setMounted((m) => (m.has(id) ? m : new Set([...m, id])))
   }
+  const lastPick = useRef(0)
+  const pick = (id: string) => {
+    lastPick.current = Date.now()
+    show(id)
+  }
+
+  // When the app starts accepting connections, show it (unless the user just chose a pane).
+  const listening = useRun().state?.listening
+  const wasListening = useRef<boolean | undefined>(undefined)
+  useEffect(() => {
+    if (listening === undefined) return
+    if (wasListening.current === false && listening && Date.now() - lastPick.current > RECENT_PICK_MS) show('preview')
+    wasListening.current = listening
+  }, [listening])
   const keydown = (e: KeyboardEvent, i: number) => {
     const j = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? panes.length - 1 : null
     if (j === null) return
     e.preventDefault()
     const k = (j + panes.length) % panes.length
-    show(panes[k].id)
+    pick(panes[k].id)
     bar.current?.querySelectorAll<HTMLElement>('[role="tab"]')[k]?.focus()
   }
   return (
@@ -33,7 +51,7 @@ export function PanePanel({ project, canWrite, hidden }: { project: Project; can
             tabIndex={p.id === active ? 0 : -1}
             className={'pane-tab' + (p.id === active ? ' active' : '')}
             data-pane={p.id}
-            onClick={() => show(p.id)}
+            onClick={() => pick(p.id)}
             onKeyDown={(e) => keydown(e, i)}
           >
             {p.title}
