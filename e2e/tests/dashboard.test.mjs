@@ -24,7 +24,8 @@ test('create, rename and delete projects', async (t) => {
   const page = await ctx.newPage()
   await signUp(page, { name: 'Linus', email: 'linus@example.com', password: 'penguins-rule' })
 
-  // The template list comes from the server.
+  // The template list comes from the server (wait for it to arrive).
+  await page.getByLabel('Template').locator('option[value="go"]').waitFor({ state: 'attached' })
   const templates = await page.getByLabel('Template').locator('option').evaluateAll((os) => os.map((o) => o.value))
   for (const id of ['blank', 'static', 'node', 'python', 'go']) assert.ok(templates.includes(id), `template ${id} offered`)
 

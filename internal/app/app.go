@@ -20,7 +20,9 @@ import (
 
 	"ecode/internal/api"
 	"ecode/internal/auth"
+	"ecode/internal/collab"
 	"ecode/internal/config"
+	"ecode/internal/egress"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
@@ -212,18 +214,32 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
-	sb := newSandbox(cfg)
+	var proxy *egress.Proxy
+	if cfg.Egress == "proxy" {
+		proxy = egress.New(strings.Split(cfg.EgressAllow, ","), sandbox.ListenInNetns, log.With("component", "egress"))
+		defer proxy.Close() // after the sandboxes
+	}
+	sb := newSandbox(cfg, proxy)
 	if err := sb.Check(); err != nil {
 		log.Warn("code cannot run: "+err.Error(), "sandbox", cfg.Sandbox)
 	} else if err := sb.Cleanup(ctx); err != nil {
 		log.Warn("clean up sandboxes of a previous run", "err", err)
 	}
-	runs := runner.New(sb, files, st, runner.Options{
+	runOpts := runner.Options{
 		Limits: sandbox.Limits{MemoryBytes: cfg.SandboxMemory, CPU: cfg.CPU(), MaxProcs: int(cfg.SandboxProcs),
 			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute},
 		IdleTimeout: cfg.SandboxIdle, Now: time.Now, Log: log.With("component", "runner"),
-	})
-	srv := api.New(api.Deps{Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: time.Now},
+	}
+	if proxy != nil {
+		runOpts.Env, runOpts.OnStop = egress.Env(), proxy.Forget
+	}
+	runs := runner.New(sb, files, st, runOpts)
+	// Live collaboration. TODO(lead): pass cfg.RedisURL (--redis-url) as RedisURL for several nodes.
+	hub, err := collab.New(st, files, collab.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	srv := api.New(api.Deps{Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, UI: ui.FS(), Log: log, Now: time.Now},
 		apiOptions(cfg, st, runs))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -249,6 +265,8 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	defer maintain.Stop()
 	runCtx, stopRuns := context.WithCancel(context.Background())
 	wg.Go(func() { runs.Run(runCtx, maintain.C) })
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	wg.Go(func() { hub.Run(hubCtx) })
 
 	select {
 	case err = <-errc:
@@ -260,6 +278,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		<-errc
 	}
 	// Sandboxes stop after the HTTP server, so no request races them.
+	// WebSockets are hijacked, so Shutdown does not wait for them: the hub
+	// closes them (1001) and writes every open document to its file.
+	stopHub()
 	stopRuns()
 	wg.Wait()
 	if cerr := sb.Close(); cerr != nil {
@@ -306,15 +327,19 @@ func newVolumes(cfg *config.Config, log *slog.Logger) *volume.Manager {
 
 // newSandbox picks the sandbox runner: bubblewrap, or none when the
 // operator explicitly chose to run code unsandboxed.
-func newSandbox(cfg *config.Config) sandbox.Runner {
+func newSandbox(cfg *config.Config, proxy *egress.Proxy) sandbox.Runner {
 	if cfg.Sandbox == "none" {
 		return sandbox.None()
 	}
 	name := stateName(cfg.DataDir)
-	return sandbox.NewLocal(sandbox.Options{
+	opts := sandbox.Options{
 		StateDir:     filepath.Join(os.TempDir(), "ecode-sandbox-"+name),
 		CgroupPrefix: "ecode-" + name,
-	})
+	}
+	if proxy != nil {
+		opts.NetworkSetup = proxy.Setup
+	}
+	return sandbox.NewLocal(opts)
 }
 
 // stateName distinguishes the sandbox state of servers with different data dirs.

@@ -36,6 +36,8 @@ type Config struct {
 	SandboxTmp     int64
 	SandboxIdle    time.Duration
 	ProjectDisk    int64
+	Egress         string
+	EgressAllow    string
 }
 
 type option struct {
@@ -64,6 +66,9 @@ func (c *Config) options() []option {
 		{"sandbox-procs", "512", "process and thread limit of each project's sandbox", &c.SandboxProcs},
 		{"sandbox-tmp", "268435456", "size of each sandbox's /tmp, in bytes", &c.SandboxTmp},
 		{"project-disk", "1073741824", "disk size of each project in bytes (a loop-mounted volume; needs root; 0 for no limit)", &c.ProjectDisk},
+		{"egress", "off", "network from sandboxes: off (loopback only) or proxy (the hosts in --egress-allow, through a checking proxy)", &c.Egress},
+		{"egress-allow", "registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org,proxy.golang.org,sum.golang.org,storage.googleapis.com",
+			"hosts sandboxes may reach with --egress=proxy (comma-separated; .example.org allows subdomains)", &c.EgressAllow},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 	}
 }
@@ -148,6 +153,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SandboxMemory < 64<<20 || c.SandboxProcs < 16 || c.SandboxTmp < 1<<20 {
 		errs = append(errs, errors.New("sandbox limits too small (memory ≥ 64 MiB, procs ≥ 16, tmp ≥ 1 MiB)"))
+	}
+	if c.Egress != "off" && c.Egress != "proxy" {
+		errs = append(errs, fmt.Errorf("egress: %q is not off or proxy", c.Egress))
 	}
 	if c.ProjectDisk != 0 && c.ProjectDisk < 8<<20 {
 		errs = append(errs, errors.New("project-disk must be 0 (no limit) or at least 8 MiB"))

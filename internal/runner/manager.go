@@ -36,6 +36,10 @@ type Options struct {
 	IdleTimeout time.Duration // stop a sandbox after this long without activity
 	Now         func() time.Time
 	Log         *slog.Logger
+	// Env is added to every process's environment (e.g. the egress proxy's).
+	Env []string
+	// OnStop is told when a project's sandbox has stopped.
+	OnStop func(projectID string)
 }
 
 // Manager owns every active project environment.
@@ -173,9 +177,13 @@ var toolEnv = []string{
 	"PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 	"GOCACHE=/workspace/.cache/go-build", "GOPATH=/workspace/.cache/go", "GOTOOLCHAIN=local", "GOFLAGS=-modcacherw",
 	"npm_config_cache=/tmp/.npm", "npm_config_update_notifier=false", "PYTHONDONTWRITEBYTECODE=1",
+	"HISTFILE=/tmp/.bash_history",
 }
 
-func withToolEnv(env ...string) []string { return append(append([]string{}, toolEnv...), env...) }
+func (m *Manager) withToolEnv(env ...string) []string {
+	out := append(append([]string{}, toolEnv...), m.opts.Env...)
+	return append(out, env...)
+}
 
 // Exec runs one shell command in the project's sandbox.
 func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout time.Duration) (sandbox.Result, error) {
@@ -184,7 +192,7 @@ func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout t
 		return sandbox.Result{}, err
 	}
 	return e.ws.Exec(ctx, sandbox.Cmd{Args: []string{"/bin/sh", "-c", command}, Timeout: timeout,
-		Env: withToolEnv("TERM=dumb")})
+		Env: m.withToolEnv("TERM=dumb")})
 }
 
 // Env is one project's open sandbox and what runs in it.
@@ -260,6 +268,9 @@ func (e *Env) close() error {
 	}
 	e.recordUsage(context.Background(), e.m.opts.Now())
 	err := e.ws.Close()
+	if e.m.opts.OnStop != nil {
+		e.m.opts.OnStop(e.projectID)
+	}
 	e.mu.Lock()
 	for _, t := range e.terms {
 		t.out.Close()

@@ -5,6 +5,8 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
 )
 
 var errNotLinux = errors.New("sandbox: the bubblewrap runner needs Linux (use --sandbox=none to run code without isolation)")
@@ -28,3 +30,8 @@ func (r *LocalRunner) Cleanup(ctx context.Context) error { return nil }
 
 // Close has nothing to do.
 func (r *LocalRunner) Close() error { return nil }
+
+// ListenInNetns needs Linux.
+func ListenInNetns(netns *os.File, network, addr string) (net.Listener, error) {
+	return nil, errNotLinux
+}

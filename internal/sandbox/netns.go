@@ -65,3 +65,42 @@ func dialInNetns(ctx context.Context, netns *os.File, network, addr string) (net
 	r := <-ch
 	return r.c, r.err
 }
+
+// ListenInNetns opens a listener inside the network namespace netns (for
+// example one a NetworkSetup hook receives), on a thread that joins netns
+// only while the socket is created. The listener keeps the namespace alive
+// until it is closed.
+func ListenInNetns(netns *os.File, network, addr string) (net.Listener, error) {
+	type result struct {
+		l   net.Listener
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{nil, err}
+			return
+		}
+		defer orig.Close()
+		if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{nil, fmt.Errorf("sandbox: setns: %w", err)}
+			return
+		}
+		l, lerr := net.Listen(network, addr)
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			if l != nil {
+				l.Close()
+			}
+			ch <- result{nil, fmt.Errorf("sandbox: restore netns: %w", err)} // thread stays locked and dies
+			return
+		}
+		runtime.UnlockOSThread()
+		ch <- result{l, lerr}
+	}()
+	r := <-ch
+	return r.l, r.err
+}
