@@ -30,77 +30,62 @@ func dialInNetns(ctx context.Context, netns *os.File, network, addr string) (net
 		return nil, fmt.Errorf("sandbox: dial %s: host must be an IP address or localhost", addr)
 	}
 	addr = net.JoinHostPort(host, port)
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{nil, err}
-			return
-		}
-		defer orig.Close()
-		if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{nil, fmt.Errorf("sandbox: setns: %w", err)}
-			return
-		}
+	var c net.Conn
+	err = inNetns(netns, func() (err error) {
 		var d net.Dialer
-		c, derr := d.DialContext(ctx, network, addr)
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Leave the thread locked: it dies with this goroutine.
-			if c != nil {
-				c.Close()
-			}
-			ch <- result{nil, fmt.Errorf("sandbox: restore netns: %w", err)}
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- result{c, derr}
-	}()
-	r := <-ch
-	return r.c, r.err
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	if err != nil && c != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, err
 }
 
 // ListenInNetns opens a listener inside the network namespace netns (for
-// example one a NetworkSetup hook receives), on a thread that joins netns
-// only while the socket is created. The listener keeps the namespace alive
-// until it is closed.
+// example one a NetworkSetup hook receives). The listener keeps the
+// namespace alive until it is closed.
 func ListenInNetns(netns *os.File, network, addr string) (net.Listener, error) {
-	type result struct {
-		l   net.Listener
-		err error
+	var l net.Listener
+	err := inNetns(netns, func() (err error) {
+		l, err = net.Listen(network, addr)
+		return err
+	})
+	if err != nil && l != nil {
+		l.Close()
+		return nil, err
 	}
-	ch := make(chan result, 1)
+	return l, err
+}
+
+// inNetns runs fn on an OS thread that joins netns for the call, so the
+// sockets fn creates belong to netns. The thread returns to the host's
+// namespace before it is released; if that fails it stays locked and Go
+// discards it when the goroutine ends. fn runs in a goroutine of its own.
+func inNetns(netns *os.File, fn func() error) error {
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		orig, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, err}
+			ch <- err
 			return
 		}
 		defer orig.Close()
 		if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, fmt.Errorf("sandbox: setns: %w", err)}
+			ch <- fmt.Errorf("sandbox: setns: %w", err)
 			return
 		}
-		l, lerr := net.Listen(network, addr)
+		ferr := fn()
 		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			if l != nil {
-				l.Close()
-			}
-			ch <- result{nil, fmt.Errorf("sandbox: restore netns: %w", err)} // thread stays locked and dies
+			ch <- fmt.Errorf("sandbox: restore netns: %w (after: %v)", err, ferr)
 			return
 		}
 		runtime.UnlockOSThread()
-		ch <- result{l, lerr}
+		ch <- ferr
 	}()
-	r := <-ch
-	return r.l, r.err
+	return <-ch
 }
