@@ -209,11 +209,12 @@ func startECode(ctx context.Context, dir string) (target, string, func(), error)
 		},
 		write: func(ctx context.Context, name string, data []byte) error { return c.WriteFile(ctx, p.ID, name, data) },
 	}
-	return t, filepath.Join(dir, "data", "projects", p.ID), stop, nil
+	return t, filepath.Join(dir, "data", "projects", p.ID, "files"), stop, nil
 }
 
-// startBare serves dir with nothing but net/http: FileServer for GET, a
-// plain create-and-copy for PUT.
+// startBare serves dir with nothing but net/http: FileServer for GET; for
+// PUT the same durability E-Code gives (a temporary file, fsync, rename), so
+// the ratio shows E-Code's overhead, not the price of not losing data.
 func startBare(dir string) (target, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -227,13 +228,18 @@ func startBare(dir string) (target, func(), error) {
 		}
 		p := filepath.Join(dir, filepath.FromSlash(filepath.Clean("/"+r.URL.Path)))
 		os.MkdirAll(filepath.Dir(p), 0o755)
-		f, err := os.Create(p)
+		f, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
 		io.Copy(f, r.Body)
+		f.Sync()
 		f.Close()
+		if err := os.Rename(f.Name(), p); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})}
 	go srv.Serve(ln)
