@@ -60,7 +60,7 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("%s through the API: %w", cmd, err)
 		}
-		bare, err := sample(*n, func() error { return exec.Command("/bin/sh", "-c", cmd).Run() })
+		bare, err := sample(*n, func() error { return bareCmd(cmd).Run() })
 		if err != nil {
 			return err
 		}
@@ -121,13 +121,23 @@ func execAPI(ctx context.Context, c *client.Client, id, cmd string) error {
 	return nil
 }
 
+// bareCmd runs cmd on the host with the toolchain the sandbox sees (not a
+// version manager's shims earlier on this machine's PATH).
+func bareCmd(cmd string) *exec.Cmd {
+	c := exec.Command("/bin/sh", "-c", cmd)
+	c.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	return c
+}
+
 // plainBwrap is a minimal bubblewrap sandbox with the same namespaces,
 // without E-Code's cgroups, seccomp and supervisor.
 func plainBwrap(cmd string) *exec.Cmd {
-	return exec.Command("bwrap", "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
+	c := exec.Command("bwrap", "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
 		"--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
 		"--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
 		"--", "/bin/sh", "-c", cmd)
+	c.Env = []string{"PATH=/usr/bin:/bin"}
+	return c
 }
 
 func startECode(ctx context.Context, dir string) (*client.Client, string, func(), error) {

@@ -49,10 +49,11 @@ type Manager struct {
 	usage UsageRecorder
 	opts  Options
 
-	mu     sync.Mutex
-	envs   map[string]*Env
-	closed bool
-	wg     sync.WaitGroup // goroutines watching runs and terminals
+	mu        sync.Mutex
+	envs      map[string]*Env
+	closed    bool
+	checkedOK time.Time      // last successful sandbox check
+	wg        sync.WaitGroup // goroutines watching runs and terminals
 
 	bmu     sync.Mutex
 	changed chan struct{} // closed and replaced when any run state changes
@@ -66,8 +67,24 @@ func New(sb sandbox.Runner, files Files, usage UsageRecorder, opts Options) *Man
 	return &Manager{sb: sb, files: files, usage: usage, opts: opts, envs: map[string]*Env{}, changed: make(chan struct{})}
 }
 
-// Check reports whether code can run (the sandbox works here).
-func (m *Manager) Check(ctx context.Context) error { return m.sb.Check() }
+// Check reports whether code can run (the sandbox works here). The
+// sandbox's check starts a throwaway sandbox, so a success is trusted for
+// half a minute.
+func (m *Manager) Check(ctx context.Context) error {
+	m.mu.Lock()
+	fresh := !m.checkedOK.IsZero() && time.Since(m.checkedOK) < 30*time.Second
+	m.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	if err := m.sb.Check(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.checkedOK = time.Now()
+	m.mu.Unlock()
+	return nil
+}
 
 // uidFor gives each project a stable unprivileged uid of its own in
 // [1000000, 1000000+2^24), derived from its id.
@@ -100,6 +117,13 @@ func (m *Manager) env(ctx context.Context, projectID string) (*Env, error) {
 	e.lastUsage = e.opened
 	m.envs[projectID] = e
 	return e, nil
+}
+
+// Active is the number of open sandboxes.
+func (m *Manager) Active() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.envs)
 }
 
 // existing returns the project's environment if it is open.
