@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -156,16 +157,23 @@ func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, err
 	return r.Snapshot(), nil
 }
 
-// watch waits for the app to listen, then for the process to end.
+// watch waits for the app to listen, then for the process to end. When
+// nothing answers on the configured port, it looks (every second) for a
+// port the app listens on instead, so apps that ignore $PORT still preview.
 func (r *Run) watch() {
 	probe := time.NewTicker(200 * time.Millisecond)
 	defer probe.Stop()
-	for !r.isListening() {
+	for tick := 1; !r.isListening(); tick++ {
 		select {
 		case <-r.proc.Done():
 			r.finish()
 			return
 		case <-probe.C:
+			if !r.dial() && tick%5 == 0 {
+				if port := r.discoverPort(); port != 0 {
+					r.set(func() { r.Port = port })
+				}
+			}
 			if r.dial() {
 				r.set(func() { r.listening, r.state = true, StateRunning })
 			}
@@ -173,6 +181,44 @@ func (r *Run) watch() {
 	}
 	<-r.proc.Done()
 	r.finish()
+}
+
+// discoverPort returns the lowest TCP port ≥ 1024 something listens on in
+// the sandbox (on loopback or all addresses), or 0.
+func (r *Run) discoverPort() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res, err := r.env.ws.Exec(ctx, sandbox.Cmd{Args: []string{"/bin/cat", "/proc/net/tcp", "/proc/net/tcp6"}})
+	if err != nil {
+		return 0
+	}
+	return lowestListeningPort(string(res.Stdout), 1024, egressPort)
+}
+
+// egressPort is the egress proxy's port inside sandboxes, never the app's.
+const egressPort = 3128
+
+// lowestListeningPort parses /proc/net/tcp{,6} lines.
+func lowestListeningPort(table string, min, skip int) int {
+	best := 0
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[3] != "0A" { // 0A: LISTEN
+			continue
+		}
+		_, hexPort, ok := strings.Cut(f[1], ":")
+		if !ok {
+			continue
+		}
+		port, err := strconv.ParseUint(hexPort, 16, 16)
+		if err != nil || int(port) < min || int(port) == skip {
+			continue
+		}
+		if best == 0 || int(port) < best {
+			best = int(port)
+		}
+	}
+	return best
 }
 
 func (r *Run) isListening() bool {
@@ -184,7 +230,10 @@ func (r *Run) isListening() bool {
 func (r *Run) dial() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	c, err := r.env.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r.Port)))
+	r.mu.Lock()
+	port := r.Port
+	r.mu.Unlock()
+	c, err := r.env.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return false
 	}

@@ -140,3 +140,36 @@ func TestDetectedConfigIsWrittenBack(t *testing.T) {
 		t.Errorf("config after write-back: %+v detected=%v %v", cfg, detected, err)
 	}
 }
+
+func TestPortIsDiscoveredWhenTheAppIgnoresPORT(t *testing.T) {
+	m, _, _, dir := newManager(t)
+	ctx := context.Background()
+	os.WriteFile(filepath.Join(dir.Dir("p1"), ".ecode.toml"), []byte("run = \"python3 -m http.server 8765 --bind 127.0.0.1\"\n"), 0o644)
+	if _, err := m.StartRun(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(time.Minute)
+	for {
+		changed := m.Changed()
+		st := m.RunState("p1")
+		if st.Listening {
+			if st.Port != 8765 {
+				t.Fatalf("listening on port %d, want 8765", st.Port)
+			}
+			break
+		}
+		if st.State == runner.StateExited {
+			t.Fatalf("run ended: %+v", st)
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("port never found: %+v", st)
+		}
+	}
+	c, err := m.Dial(ctx, "p1", 8765)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
