@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X ecode/internal/app.Version=$(VERSION)
 BIN       := bin/ecode
 UI_SRC    := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
-NODE_DIRS := ui e2e internal/yjs/testdata/oracle
+NODE_DIRS := ui e2e internal/yjs/testdata/oracle internal/collab/testdata/clients bench/collabbench/node
 
 .PHONY: all build run ui test test-go test-e2e fuzz bench lint clean deps
 
@@ -54,6 +54,7 @@ fuzz:
 bench:
 	$(GO) run ./bench/filebench
 	$(GO) run ./bench/runbench
+	$(GO) run ./bench/collabbench
 
 clean:
 	rm -rf bin ui/dist

@@ -276,3 +276,27 @@ func TestDevLogin(t *testing.T) {
 		t.Errorf("server info = %+v, want the dev-login banner", info)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	ctx := context.Background()
+	st := testutil.NewStore(t, store.SQLite)
+	srv := testutil.NewServer(t, st, testutil.ServerOptions{Options: apiOptions(func(o *apiOpts) { o.MetricsToken = "scrape-me" })})
+	admin := srv.User(t, "admin")
+	admin.Me(ctx)
+	var body []byte
+	if err := admin.Do(ctx, "GET", "/metrics", nil, "", &body); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `ecode_http_requests_total{code="200",method="GET",route="GET /api/me"}`) {
+		t.Errorf("metrics lack the request counter:\n%.2000s", body)
+	}
+	scraper := srv.Client()
+	scraper.Token = "scrape-me"
+	if err := scraper.Do(ctx, "GET", "/metrics", nil, "", &body); err != nil {
+		t.Errorf("metrics token refused: %v", err)
+	}
+	user := srv.User(t, "user")
+	wantStatus(t, user.Do(ctx, "GET", "/metrics", nil, "", &body), http.StatusForbidden)
+	scraper.Token = "wrong"
+	wantStatus(t, scraper.Do(ctx, "GET", "/metrics", nil, "", &body), http.StatusUnauthorized)
+}

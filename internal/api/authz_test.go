@@ -20,6 +20,7 @@ var expectedAccess = map[string]api.Access{
 	"GET /healthz":                              api.Public,
 	"GET /readyz":                               api.Public,
 	"GET /api/server":                           api.Public,
+	"GET /metrics":                              api.Metrics,
 	"POST /api/auth/signup":                     api.Public,
 	"POST /api/auth/login":                      api.Public,
 	"POST /api/auth/logout":                     api.Public,
@@ -60,6 +61,13 @@ var expectedAccess = map[string]api.Access{
 	"DELETE /api/projects/{id}/terminals/{tid}": api.ProjEditor,
 	"GET /api/projects/{id}/terminals/{tid}/ws": api.ProjEditor,
 	"POST /api/projects/{id}/preview/session":   api.ProjViewer,
+	"GET /api/projects/{id}/collab/{path...}":   api.ProjViewer,
+	"GET /api/agent/status":                     api.Signed,
+	"POST /api/projects/{id}/agent/quote":       api.ProjEditor,
+	"POST /api/projects/{id}/agent/turns":       api.ProjEditor,
+	"GET /api/projects/{id}/agent/turns":        api.ProjViewer,
+	"GET /api/projects/{id}/agent/stream":       api.ProjViewer,
+	"POST /api/projects/{id}/agent/stop":        api.ProjEditor,
 }
 
 type caller struct {
@@ -83,7 +91,7 @@ func outcome(access api.Access, who caller) string {
 	switch access {
 	case api.Signed:
 		return "pass"
-	case api.Admin:
+	case api.Admin, api.Metrics:
 		if who.admin {
 			return "pass"
 		}

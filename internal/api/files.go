@@ -44,6 +44,28 @@ func (s *Server) withFiles(r *http.Request, fn func(*workspace.Project) error) e
 	return fileError(fn(p))
 }
 
+// changed tells open editors (the collaboration documents) that paths
+// changed on disk, and marks the project as changed.
+func (s *Server) changed(r *http.Request, paths ...string) {
+	if s.collab != nil {
+		for _, p := range paths {
+			s.collab.FileChanged(r.Context(), project(r).ID, p)
+		}
+	}
+	s.touch(r)
+}
+
+// flush writes what editors typed into the files before an operation that
+// reads or moves them.
+func (s *Server) flush(r *http.Request, path string) {
+	if s.collab == nil {
+		return
+	}
+	if err := s.collab.Flush(r.Context(), project(r).ID, path); err != nil {
+		s.log.Warn("flush collaboration documents", "project_id", project(r).ID, "path", path, "err", err)
+	}
+}
+
 // touch marks the project as changed.
 func (s *Server) touch(r *http.Request) {
 	if err := s.store.TouchProject(r.Context(), project(r).ID, s.now()); err != nil {
@@ -103,8 +125,8 @@ func (s *Server) writeFile(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		s.touch(r)
 		clean, _ := workspace.CleanPath(name)
+		s.changed(r, clean)
 		writeJSON(w, http.StatusOK, fileInfoJSON{Path: clean, Size: info.Size(), MTime: info.ModTime().UTC()})
 		return nil
 	})
@@ -115,7 +137,7 @@ func (s *Server) deleteFile(w http.ResponseWriter, r *http.Request) error {
 		if err := p.Remove(r.PathValue("path")); err != nil {
 			return err
 		}
-		s.touch(r)
+		s.changed(r, r.PathValue("path"))
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
@@ -171,11 +193,12 @@ func (s *Server) move(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
+	s.flush(r, q.From)
 	return s.withFiles(r, func(p *workspace.Project) error {
 		if err := p.Move(q.From, q.To); err != nil {
 			return err
 		}
-		s.touch(r)
+		s.changed(r, q.From, q.To)
 		writeJSON(w, http.StatusOK, map[string]string{"path": q.To})
 		return nil
 	})
@@ -226,7 +249,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 		if len(done) == 0 {
 			return errBadRequest("no files in the upload")
 		}
-		s.touch(r)
+		for _, f := range done {
+			s.changed(r, f.Path)
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"files": done})
 		return nil
 	})
@@ -246,6 +271,7 @@ func uploadName(disposition, base string) string {
 }
 
 func (s *Server) downloadZip(w http.ResponseWriter, r *http.Request) error {
+	s.flush(r, "")
 	return s.withFiles(r, func(p *workspace.Project) error {
 		name := project(r).Name
 		w.Header().Set("Content-Type", "application/zip")

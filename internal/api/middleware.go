@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -71,6 +72,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access
 	if access == Public {
 		return r, nil
 	}
+	if access == Metrics && s.opts.MetricsToken != "" {
+		given, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if subtle.ConstantTimeCompare([]byte(given), []byte(s.opts.MetricsToken)) == 1 {
+			return r, nil
+		}
+	}
 	p, err := s.authenticate(r)
 	if errors.Is(err, auth.ErrNoSession) {
 		return r, errUnauthenticated("sign in first")
@@ -81,7 +88,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access
 	ctx := context.WithValue(r.Context(), keyPrincipal, p)
 	switch access {
 	case Signed:
-	case Admin:
+	case Admin, Metrics:
 		if !p.User.IsAdmin {
 			return r, errForbidden("only admins may do this")
 		}
@@ -151,6 +158,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := s.now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		if s.metrics != nil {
+			s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, s.now().Sub(start))
+		}
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"bytes", sw.bytes, "duration_ms", float64(s.now().Sub(start))/float64(time.Millisecond), "request_id", id)
 	})

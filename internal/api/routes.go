@@ -17,6 +17,7 @@ const (
 	ProjEditor               // an editor or owner of {id}
 	ProjOwner                // the owner of {id}
 	ProjMember               // a member; the handler checks further (member removal)
+	Metrics                  // an admin, or a scraper with the configured metrics token
 	numAccessClasses
 )
 
@@ -47,6 +48,7 @@ func (s *Server) routes() []route {
 		{"GET /healthz", Public, s.healthz},
 		{"GET /readyz", Public, s.readyz},
 		{"GET /api/server", Public, s.serverInfo},
+		{"GET /metrics", Metrics, s.serveMetrics},
 
 		{"POST /api/auth/signup", Public, s.signup},
 		{"POST /api/auth/login", Public, s.login},
@@ -92,6 +94,14 @@ func (s *Server) routes() []route {
 		{"DELETE /api/projects/{id}/terminals/{tid}", ProjEditor, s.closeTerminal},
 		{"GET /api/projects/{id}/terminals/{tid}/ws", ProjEditor, s.terminalSocket},
 		{"POST /api/projects/{id}/preview/session", ProjViewer, s.previewSession},
+		{"GET /api/projects/{id}/collab/{path...}", ProjViewer, s.collabSocket},
+
+		{"GET /api/agent/status", Signed, s.agentStatus},
+		{"POST /api/projects/{id}/agent/quote", ProjEditor, s.agentQuote},
+		{"POST /api/projects/{id}/agent/turns", ProjEditor, s.agentTurn},
+		{"GET /api/projects/{id}/agent/turns", ProjViewer, s.agentTurns},
+		{"GET /api/projects/{id}/agent/stream", ProjViewer, s.agentStream},
+		{"POST /api/projects/{id}/agent/stop", ProjEditor, s.agentStop},
 	}
 }
 

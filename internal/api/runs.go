@@ -63,6 +63,7 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
 		return err
 	}
+	s.flush(r, "")
 	res, err := s.runner.Exec(r.Context(), project(r).ID, q.Command, time.Duration(q.TimeoutS)*time.Second)
 	if err != nil {
 		return err
@@ -99,6 +100,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
 		return err
 	}
+	s.flush(r, "") // the program sees exactly the text on screen
 	st, err := s.runner.StartRun(r.Context(), project(r).ID)
 	if err != nil {
 		var e *Error

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"time"
 
+	"ecode/internal/agentrun"
 	"ecode/internal/auth"
+	"ecode/internal/collab"
 	"ecode/internal/runner"
 	"ecode/internal/store"
+	"ecode/internal/telemetry"
 	"ecode/internal/workspace"
 )
 
@@ -27,29 +30,37 @@ type Options struct {
 	ReadyChecks map[string]func(context.Context) error
 	// PreviewDomain: previews are served at p-<project id>.<PreviewDomain>.
 	PreviewDomain string
+	// MetricsToken, when set, lets scrapers read /metrics with it as a bearer token.
+	MetricsToken string
 }
 
 // Deps are the components the handlers use.
 type Deps struct {
-	Store  *store.Store
-	Auth   *auth.Service
-	Files  *workspace.Files
-	Runner *runner.Manager
-	UI     fs.FS
-	Log    *slog.Logger
-	Now    func() time.Time
+	Store   *store.Store
+	Auth    *auth.Service
+	Files   *workspace.Files
+	Runner  *runner.Manager
+	Collab  *collab.Hub // nil: the collab route answers 503
+	Agent   *agentrun.Service
+	Metrics *telemetry.Metrics
+	UI      fs.FS
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	store  *store.Store
-	auth   *auth.Service
-	files  *workspace.Files
-	runner *runner.Manager
-	ui     fs.FS
-	log    *slog.Logger
-	now    func() time.Time
-	opts   Options
+	store   *store.Store
+	auth    *auth.Service
+	files   *workspace.Files
+	runner  *runner.Manager
+	collab  *collab.Hub
+	agent   *agentrun.Service
+	metrics *telemetry.Metrics
+	ui      fs.FS
+	log     *slog.Logger
+	now     func() time.Time
+	opts    Options
 }
 
 // New builds the API server.
@@ -57,7 +68,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.PreviewDomain == "" {
 		opts.PreviewDomain = "localhost"
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, agent: d.Agent, metrics: d.Metrics, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.

@@ -89,3 +89,11 @@ func (s *Server) spa() http.Handler {
 		w.Write(index)
 	})
 }
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	if s.metrics == nil {
+		return errNotFound("metrics")
+	}
+	s.metrics.Handler().ServeHTTP(w, r)
+	return nil
+}

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
 	"ecode/internal/collab"
@@ -26,6 +27,7 @@ import (
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
+	"ecode/internal/telemetry"
 	"ecode/internal/volume"
 	"ecode/internal/workspace"
 	"ecode/ui"
@@ -234,12 +236,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		runOpts.Env, runOpts.OnStop = egress.Env(), proxy.Forget
 	}
 	runs := runner.New(sb, files, st, runOpts)
-	// Live collaboration. TODO(lead): pass cfg.RedisURL (--redis-url) as RedisURL for several nodes.
-	hub, err := collab.New(st, files, collab.Options{Log: log})
+	// Live collaboration; Redis relays rooms between nodes when configured.
+	hub, err := collab.New(st, files, collab.Options{Log: log, RedisURL: cfg.RedisURL})
 	if err != nil {
 		return err
 	}
-	srv := api.New(api.Deps{Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, UI: ui.FS(), Log: log, Now: time.Now},
+	metrics := telemetry.New()
+	metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(runs.Active()) })
+	ag := agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
+		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
+		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now})
+	defer ag.Close()
+	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, Agent: ag, UI: ui.FS(), Log: log, Now: time.Now},
 		apiOptions(cfg, st, runs))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -272,6 +280,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	case err = <-errc:
 	case <-ctx.Done():
 		log.Info("shutting down")
+		ag.Close() // cancels agent turns, so their event streams end
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err = httpServer.Shutdown(shutdownCtx)
@@ -297,6 +306,7 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 		Version: Version, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
 		DevLogin: cfg.DevLogin, SignupOpen: cfg.SignupOpen,
 		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes, PreviewDomain: cfg.PreviewDomain,
+		MetricsToken: cfg.MetricsToken,
 		ReadyChecks: map[string]func(context.Context) error{
 			"database": st.Ping,
 			"sandbox":  runs.Check,

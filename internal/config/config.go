@@ -38,6 +38,14 @@ type Config struct {
 	ProjectDisk    int64
 	Egress         string
 	EgressAllow    string
+	MetricsToken   string
+	RedisURL       string
+
+	AnthropicAPIKey  string
+	AnthropicBaseURL string
+	OpenAIAPIKey     string
+	OpenAIBaseURL    string
+	AgentModel       string
 }
 
 type option struct {
@@ -69,9 +77,20 @@ func (c *Config) options() []option {
 		{"egress", "off", "network from sandboxes: off (loopback only) or proxy (the hosts in --egress-allow, through a checking proxy)", &c.Egress},
 		{"egress-allow", "registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org,proxy.golang.org,sum.golang.org,storage.googleapis.com",
 			"hosts sandboxes may reach with --egress=proxy (comma-separated; .example.org allows subdomains)", &c.EgressAllow},
+		{"redis-url", "", "Redis (redis://host:6379/0) that relays live edits between several ecode nodes; empty for one node", &c.RedisURL},
+		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
+		{"anthropic-api-key", "", "API key of the AI agent's Anthropic provider (also ANTHROPIC_API_KEY)", &c.AnthropicAPIKey},
+		{"anthropic-base-url", "", "Anthropic API base URL; empty for api.anthropic.com (also ANTHROPIC_BASE_URL)", &c.AnthropicBaseURL},
+		{"openai-api-key", "", "API key of an OpenAI-compatible provider, used when no Anthropic key is set (also OPENAI_API_KEY)", &c.OpenAIAPIKey},
+		{"openai-base-url", "", "base URL of an OpenAI-compatible server such as Ollama, vLLM or llama.cpp (also OPENAI_BASE_URL)", &c.OpenAIBaseURL},
+		{"agent-model", "", "the AI agent's model; empty for the provider's default", &c.AgentModel},
 	}
 }
+
+// standardEnv are the providers' usual variables, read when the ECODE_ one is unset.
+var standardEnv = map[string]string{"anthropic-api-key": "ANTHROPIC_API_KEY", "anthropic-base-url": "ANTHROPIC_BASE_URL",
+	"openai-api-key": "OPENAI_API_KEY", "openai-base-url": "OPENAI_BASE_URL"}
 
 func (o option) bind(fs *flag.FlagSet, def string) error {
 	usage := o.help + " (env " + EnvName(o.name) + ")"
@@ -115,6 +134,8 @@ func Load(name string, args []string, getenv func(string) string) (*Config, erro
 	for _, o := range c.options() {
 		def := o.def
 		if v := getenv(EnvName(o.name)); v != "" {
+			def = v
+		} else if v := getenv(standardEnv[o.name]); standardEnv[o.name] != "" && v != "" {
 			def = v
 		}
 		if err := o.bind(fs, def); err != nil {
@@ -209,8 +230,11 @@ func (c *Config) Dump() string {
 	var b strings.Builder
 	for _, o := range c.options() {
 		v := fmt.Sprint(reflectValue(o.ptr))
-		if o.name == "database-url" {
+		if o.name == "database-url" || o.name == "redis-url" {
 			v = redactURL(v)
+		}
+		if (o.name == "metrics-token" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
+			v = "xxxxx"
 		}
 		fmt.Fprintf(&b, "%s=%s\n", EnvName(o.name), v)
 	}

@@ -24,6 +24,7 @@ import (
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
+	"ecode/internal/telemetry"
 	"ecode/internal/workspace"
 	"ecode/ui"
 )
@@ -152,7 +153,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		Limits: sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
 		Now:    time.Now, Log: log,
 	})
-	srv := api.New(api.Deps{Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
+	srv := api.New(api.Deps{Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()

@@ -11,6 +11,7 @@ import { RunButton } from '../components/workspace/RunButton'
 import { Splitter } from '../components/workspace/Splitter'
 import { useOpenFiles } from '../components/workspace/useOpenFiles'
 import { useDialogs } from '../components/Dialogs'
+import { PresenceList } from '../collab/PresenceList'
 import { RunProvider } from '../panes/run'
 import { Link, setNavigationGuard } from '../router'
 import { basename, isUnder } from '../util'
@@ -109,6 +110,7 @@ function WorkspaceView({ project }: { project: Project }) {
           <div className="spacer" />
           <RunButton />
           <div className="spacer" />
+          <PresenceList projectId={project.id} activeFile={files.active} />
           <button type="button" className="btn btn-ghost" aria-pressed={toolsShown}
             title="Show or hide the Console, Terminal, Preview, Agent and Checkpoints panel"
             onClick={() => setToolsShown(!toolsShown)}>

@@ -21,15 +21,20 @@ interface Props {
   onCursor?: (c: CursorInfo) => void
 }
 
-/** Shows one open document; rebuilt when the document (or its state) changes. */
+/**
+ * Shows one open document; rebuilt when the document (or its state) changes.
+ * A live document's binding (remote edits and cursors) lives with the view.
+ */
 export function CodeEditor({ doc, autoFocus, onCursor }: Props) {
   const host = useRef<HTMLDivElement>(null)
   const cursorCb = useRef(onCursor)
   cursorCb.current = onCursor
   useEffect(() => {
-    if (!doc.state || !host.current) return
+    // a live document may have changed while no view showed it
+    const state = doc.current ? doc.current() : doc.state
+    if (!state || !host.current) return
     const view = new EditorView({
-      state: doc.state,
+      state,
       parent: host.current,
       dispatchTransactions: (trs, v) => {
         v.update(trs)

@@ -42,9 +42,17 @@ export function EditorArea({ projectId, files, canWrite, onClose }: Props) {
               </span>
             )}
             {kind === 'text' && <span className="editor-lang">{languageName(tab.path)}</span>}
+            {kind === 'text' && tab.live && (
+              <span className="editor-live" data-live={tab.offline ? 'offline' : 'online'}
+                title="Edited live: everyone with the file open sees changes as they are typed, and the server saves them">
+                Live
+              </span>
+            )}
             <span className="editor-status" role="status">
               {kind !== 'text' ? (kind === 'image' ? 'Image' : 'Binary file') : tab.error ? <span className="error-text">{tab.error}</span>
-                : tab.saving ? 'Saving…' : tab.loading ? 'Loading…' : tab.dirty ? 'Unsaved changes' : canWrite ? 'Saved' : 'Read-only'}
+                : tab.saving ? 'Saving…' : tab.loading ? 'Loading…'
+                : tab.live && tab.offline ? <span className="error-text" title="Your edits are kept in this tab and sent when the connection returns">Offline — reconnecting…</span>
+                : tab.dirty ? (tab.live ? 'Edited (synced live)' : 'Unsaved changes') : canWrite ? 'Saved' : 'Read-only'}
             </span>
             {canWrite && kind === 'text' && (
               <button type="button" className="btn btn-small btn-primary" disabled={!tab.dirty || tab.saving}

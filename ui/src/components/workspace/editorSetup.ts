@@ -12,6 +12,7 @@ import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
 import { EditorState, Prec, type Extension } from '@codemirror/state'
 import { EditorView, keymap } from '@codemirror/view'
 import { tags as t } from '@lezer/highlight'
+import { ySyncAnnotation } from 'y-codemirror.next'
 
 /** The language support for a file, chosen by its extension (none for unknown kinds). */
 export function languageFor(path: string): Extension {
@@ -109,16 +110,24 @@ const highlight = HighlightStyle.define([
 export interface DocHooks {
   /** Called on Mod-S. */
   onSave: () => void
-  /** Called after every change of the document. */
-  onChange: (state: EditorState) => void
+  /**
+   * Called after every update of the editor; localEdit says whether this
+   * user changed the text (remote changes of a live document do not count).
+   */
+  onChange: (state: EditorState, localEdit: boolean) => void
 }
 
-/** A fresh editor state for one open file. */
-export function createDocState(text: string, path: string, readOnly: boolean, hooks: DocHooks): EditorState {
+/**
+ * A fresh editor state for one open file. With `collab` (the live document's
+ * binding, see ui/src/collab) `text` must be the live text; the binding's
+ * undo manager takes precedence over CodeMirror's history.
+ */
+export function createDocState(text: string, path: string, readOnly: boolean, hooks: DocHooks, collab?: Extension): EditorState {
   return EditorState.create({
     doc: text,
     extensions: [
       Prec.highest(keymap.of([{ key: 'Mod-s', preventDefault: true, run: () => (hooks.onSave(), true) }])),
+      collab ? Prec.high(collab) : [],
       basicSetup,
       keymap.of([indentWithTab]),
       theme,
@@ -127,7 +136,8 @@ export function createDocState(text: string, path: string, readOnly: boolean, ho
       EditorState.readOnly.of(readOnly),
       EditorView.contentAttributes.of({ 'aria-label': `Editor: ${path}` }),
       EditorView.updateListener.of((u) => {
-        if (u.transactions.length) hooks.onChange(u.state)
+        if (u.transactions.length)
+          hooks.onChange(u.state, u.transactions.some((tr) => tr.docChanged && tr.annotation(ySyncAnnotation) === undefined))
       }),
     ],
   })

@@ -1,9 +1,23 @@
 // The open editor tabs of a workspace: their editor states, dirty flags and saving.
-import { useCallback, useEffect, useRef, useState } from 'react'
+//
+// Text files open as live documents (ui/src/collab): the server keeps and
+// writes the text, every keystroke reaches it at once and other people's
+// edits and cursors appear. "Dirty" then means "typed since you last
+// pressed Save"; Save confirms the server has everything (it fails while
+// the connection is down; the text is kept and sent when it returns).
+// When the live connection cannot be made, the file is loaded and saved
+// with the files API as before.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { EditorState, Text } from '@codemirror/state'
 import { api, errorMessage } from '../../api'
+import { collabExtension } from '../../collab/binding'
+import { CollabSession, collabUser } from '../../collab/session'
+import { useSession } from '../../session'
 import { isUnder } from '../../util'
 import { createDocState } from './editorSetup'
+
+/** How long to wait for the live document before falling back to the files API. */
+const LIVE_TIMEOUT_MS = 6000
 
 /** How a file is shown: text in the editor, an image, or not at all. */
 export type FileKind = 'text' | 'image' | 'binary'
@@ -24,6 +38,10 @@ export interface OpenDoc {
   /** Bumped when `state` is replaced, so the editor view is rebuilt. */
   rev: number
   loading?: boolean
+  /** The live document, when the file is edited together. */
+  session?: CollabSession | null
+  /** For live documents: the state brought up to date with the live text (remote edits made while no view showed it). */
+  current?: () => EditorState | null
 }
 
 export interface TabInfo {
@@ -32,6 +50,10 @@ export interface TabInfo {
   loading: boolean
   saving: boolean
   error?: string
+  /** Edited live with others (the server saves). */
+  live?: boolean
+  /** The live connection is down; edits are kept and sent when it returns. */
+  offline?: boolean
 }
 
 export function useOpenFiles(projectId: string, readOnly: boolean) {
@@ -39,6 +61,10 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
   const [tabs, setTabs] = useState<TabInfo[]>([])
   const [active, setActive] = useState<string | null>(null)
   const saveRef = useRef<(path: string) => Promise<boolean>>(async () => false)
+  const { user } = useSession()
+  const me = useMemo(() => (user ? collabUser(user.id, user.name) : null), [user])
+  const meRef = useRef(me)
+  meRef.current = me
 
   const patchTab = useCallback((path: string, patch: Partial<TabInfo>) => {
     setTabs((ts) => {
@@ -53,15 +79,74 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
   }, [])
 
   const makeState = useCallback(
-    (doc: OpenDoc, text: string) =>
-      createDocState(text, doc.path, readOnly, {
-        onSave: () => void saveRef.current(doc.path),
-        onChange: (state) => {
-          doc.state = state
-          if (doc.saved) patchTab(doc.path, { dirty: !state.doc.eq(doc.saved) })
+    (doc: OpenDoc, text: string, session?: CollabSession | null) =>
+      createDocState(
+        text,
+        doc.path,
+        readOnly,
+        {
+          onSave: () => void saveRef.current(doc.path),
+          onChange: (state, localEdit) => {
+            doc.state = state
+            if (doc.session) {
+              if (localEdit) patchTab(doc.path, { dirty: true })
+            } else if (doc.saved) patchTab(doc.path, { dirty: !state.doc.eq(doc.saved) })
+          },
         },
-      }),
+        session ? collabExtension(session) : undefined,
+      ),
     [readOnly, patchTab],
+  )
+
+  /** Loads doc's text: live when possible, else from the files API. */
+  const load = useCallback(
+    async (doc: OpenDoc) => {
+      const path = doc.path
+      try {
+        let session: CollabSession | null = null
+        if (meRef.current) {
+          session = new CollabSession(projectId, path, meRef.current)
+          if (!(await session.whenSynced(LIVE_TIMEOUT_MS))) {
+            session.destroy()
+            session = null
+          }
+        }
+        if (docs.current.get(doc.path) !== doc || doc.path !== path) {
+          session?.destroy() // closed or renamed meanwhile
+          return
+        }
+        if (session) {
+          const s = session
+          doc.session = s
+          doc.state = makeState(doc, s.text.toString(), s)
+          doc.current = () => {
+            if (doc.session !== s || !doc.state) return doc.state
+            const live = s.text.toString()
+            if (doc.state.doc.toString() !== live) {
+              const head = Math.min(doc.state.selection.main.head, live.length)
+              doc.state = makeState(doc, live, s)
+              doc.state = doc.state.update({ selection: { anchor: head } }).state
+            }
+            return doc.state
+          }
+          s.provider.on('status', ({ status }: { status: string }) => {
+            if (doc.session === s) patchTab(doc.path, { offline: status !== 'connected' })
+          })
+        } else {
+          const content = await api.readFile(projectId, path)
+          if (docs.current.get(doc.path) !== doc || doc.path !== path) return
+          doc.state = makeState(doc, content)
+        }
+        doc.saved = doc.state.doc
+        doc.rev++
+        patchTab(doc.path, { loading: false, live: !!session, offline: false })
+      } catch (err) {
+        patchTab(doc.path, { loading: false, error: errorMessage(err) })
+      } finally {
+        doc.loading = false
+      }
+    },
+    [projectId, makeState, patchTab],
   )
 
   const open = useCallback(
@@ -75,20 +160,9 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
       if (known) patchTab(path, { loading: true, error: undefined }) // its load failed before: retry in place
       else setTabs((ts) => [...ts, { path, dirty: false, loading: text, saving: false }])
       if (!text) return
-      try {
-        const content = await api.readFile(projectId, path)
-        if (docs.current.get(doc.path) !== doc) return // closed meanwhile
-        doc.state = makeState(doc, content)
-        doc.saved = doc.state.doc
-        doc.rev++
-        patchTab(doc.path, { loading: false })
-      } catch (err) {
-        patchTab(doc.path, { loading: false, error: errorMessage(err) })
-      } finally {
-        doc.loading = false
-      }
+      await load(doc)
     },
-    [projectId, makeState, patchTab],
+    [load, patchTab],
   )
 
   const save = useCallback(
@@ -96,6 +170,18 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
       const doc = docs.current.get(path)
       if (!doc?.state || readOnly) return false
       const text = doc.state.doc
+      if (doc.session) {
+        // The server keeps every update and writes the file itself; Save has it written now.
+        patchTab(path, { saving: true, error: undefined })
+        const ok = await doc.session.flush(10000)
+        if (!ok) {
+          patchTab(doc.path, { saving: false, error: 'Not saved yet: offline. Your changes are kept and sent when the connection returns.' })
+          return false
+        }
+        doc.saved = text
+        patchTab(doc.path, { saving: false, dirty: false })
+        return true
+      }
       patchTab(path, { saving: true, error: undefined })
       try {
         await api.writeFile(projectId, doc.path, text.toString())
@@ -118,7 +204,10 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
   const close = useCallback((paths: string[]) => {
     if (paths.length === 0) return
     const gone = new Set(paths)
-    for (const p of paths) docs.current.delete(p)
+    for (const p of paths) {
+      docs.current.get(p)?.session?.destroy()
+      docs.current.delete(p)
+    }
     const before = tabsRef.current
     const after = before.filter((t) => !gone.has(t.path))
     setTabs((ts) => ts.filter((t) => !gone.has(t.path)))
@@ -133,6 +222,7 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
   const renamed = useCallback(
     (from: string, to: string) => {
       const moves: [string, string][] = []
+      const reload: OpenDoc[] = []
       for (const p of docs.current.keys()) if (isUnder(p, from)) moves.push([p, to + p.slice(from.length)])
       if (moves.length === 0) return
       const map = new Map(moves)
@@ -141,7 +231,16 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
         docs.current.delete(oldPath)
         doc.path = newPath
         docs.current.set(newPath, doc)
-        if (doc.state) {
+        if (doc.session) {
+          // a live document belongs to its path: open the new path's one
+          doc.session.destroy()
+          doc.session = null
+          doc.current = undefined
+          doc.state = null
+          doc.loading = true
+          doc.rev++
+          reload.push(doc)
+        } else if (doc.state) {
           // rebuild for the new language; keep the unsaved text
           const sel = doc.state.selection
           doc.state = makeState(doc, doc.state.doc.toString())
@@ -149,10 +248,11 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
           doc.rev++
         }
       }
-      setTabs((ts) => ts.map((t) => (map.has(t.path) ? { ...t, path: map.get(t.path)! } : t)))
+      setTabs((ts) => ts.map((t) => (map.has(t.path) ? { ...t, path: map.get(t.path)!, loading: t.loading || reload.some((d) => d.path === map.get(t.path)) } : t)))
       setActive((a) => (a && map.has(a) ? map.get(a)! : a))
+      for (const doc of reload) void load(doc)
     },
-    [makeState],
+    [makeState, load],
   )
 
   /** Paths of open, edited and unsaved files under `root` (all when root is ''). */
@@ -160,6 +260,14 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
     (root: string) => tabs.filter((t) => t.dirty && (root === '' || isUnder(t.path, root))).map((t) => t.path),
     [tabs],
   )
+
+  // Leaving the workspace ends the live connections.
+  useEffect(() => {
+    const all = docs.current
+    return () => {
+      for (const doc of all.values()) doc.session?.destroy()
+    }
+  }, [])
 
   const anyDirty = tabs.some((t) => t.dirty)
   useEffect(() => {

@@ -1,0 +1,566 @@
+package checkpoint
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Entry types in a tree.
+const (
+	TypeFile    = "f"
+	TypeDir     = "d"
+	TypeSymlink = "l"
+)
+
+// Entry is one name in a directory of a manifest. Files point at a content
+// blob, directories at another tree; symbolic links keep their target
+// (never followed).
+type Entry struct {
+	Name   string `json:"n"`
+	Type   string `json:"t"`
+	Mode   uint32 `json:"m"`           // permission bits (0o7777)
+	Size   int64  `json:"s,omitempty"` // files only
+	Hash   Hash   `json:"h,omitempty"` // file content or subtree
+	Target string `json:"l,omitempty"` // symlinks only
+}
+
+// tree is the stored form of a directory. A manifest is the tree of the
+// project root; subdirectories are trees of their own, so an unchanged
+// directory is stored once however many checkpoints contain it.
+type tree struct {
+	Version int     `json:"ecode_tree"`
+	Entries []Entry `json:"entries"`
+}
+
+func encodeTree(es []Entry) []byte {
+	slices.SortFunc(es, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	b, _ := json.Marshal(tree{Version: 1, Entries: es})
+	return b
+}
+
+func decodeTree(b []byte) ([]Entry, error) {
+	var t tree
+	if err := json.Unmarshal(b, &t); err != nil || t.Version != 1 {
+		return nil, fmt.Errorf("not a tree object (%v)", err)
+	}
+	return t.Entries, nil
+}
+
+func hashBytes(b []byte) Hash {
+	s := sha256.Sum256(b)
+	return Hash(hex.EncodeToString(s[:]))
+}
+
+// Ignore decides which paths checkpoints leave out (and restores leave in
+// place). Patterns without a slash match a file or directory name at any
+// depth; patterns with a slash match a path from the project root.
+type Ignore struct {
+	names map[string]bool
+	paths map[string]bool
+}
+
+// DefaultIgnore lists what checkpoints leave out by default: dependency
+// folders, caches and build caches that are reinstalled or rebuilt from the
+// lockfiles, which are checkpointed. Besides these, any directory holding a
+// pyvenv.cfg (a Python virtual environment, whatever its name) is left out.
+//
+// Kept on purpose: dist/ and build/ (a static site's dist may be its source
+// and they are usually small), target/, and .git/ (a user's history is
+// their data; restoring code without it would be confusing).
+var DefaultIgnore = []string{
+	"node_modules", ".venv", "__pycache__", ".cache", ".pytest_cache", ".mypy_cache",
+	".ruff_cache", ".tox", ".next", ".nuxt", ".svelte-kit", ".parcel-cache", ".turbo",
+	".gradle", ".pnpm-store", ".npm", ".pythonlibs", ".yarn/cache", ".ecode/install.sum",
+}
+
+// NewIgnore builds an Ignore from patterns (DefaultIgnore when nil).
+func NewIgnore(patterns []string) *Ignore {
+	if patterns == nil {
+		patterns = DefaultIgnore
+	}
+	ig := &Ignore{names: map[string]bool{}, paths: map[string]bool{}}
+	for _, p := range patterns {
+		if strings.Contains(p, "/") {
+			ig.paths[strings.Trim(p, "/")] = true
+		} else {
+			ig.names[p] = true
+		}
+	}
+	return ig
+}
+
+// Match reports whether the project-relative path rel is ignored.
+func (ig *Ignore) Match(rel string) bool {
+	return ig.names[path.Base(rel)] || ig.paths[rel]
+}
+
+// DependencyFiles are the file names whose change means dependencies must be
+// reinstalled; Restore reports which of them changed.
+var DependencyFiles = []string{
+	"package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml",
+	"bun.lock", "bun.lockb", "requirements.txt", "pyproject.toml", "poetry.lock", "Pipfile",
+	"Pipfile.lock", "uv.lock", "go.mod", "go.sum", "Cargo.toml", "Cargo.lock", "Gemfile",
+	"Gemfile.lock", "composer.json", "composer.lock", ".replit", "replit.nix",
+}
+
+// indexEntry is what the stat cache remembers of a file: if the file still
+// has the same size, mtime, ctime and inode, its content hash is reused.
+type indexEntry struct {
+	Size    int64
+	Mtime   int64
+	Ctime   int64
+	Ino     uint64
+	Dev     uint64
+	Mode    uint32
+	Hash    Hash
+	Written bool // content is known to be in the object store
+	Restat  bool // (restores) the stat is to be taken again when the restore finishes
+}
+
+type index struct {
+	Version int
+	Epoch   string // the object store's epoch when the index was written
+	Files   map[string]indexEntry
+}
+
+func loadIndex(p string) *index {
+	ix := &index{Version: 1, Files: map[string]indexEntry{}}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return ix
+	}
+	var got index
+	if gob.NewDecoder(bytes.NewReader(b)).Decode(&got) != nil || got.Version != 1 || got.Files == nil {
+		return ix
+	}
+	return &got
+}
+
+func saveIndex(p string, ix *index) error {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(ix); err != nil {
+		return err
+	}
+	return writeFileAtomic(p, buf.Bytes(), false) // a cache: a torn one decodes as empty
+}
+
+// writeFileAtomic replaces p with b through a temporary file and a rename;
+// with durable, the content and the rename are synced.
+func writeFileAtomic(p string, b []byte, durable bool) error {
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return err
+	}
+	hook("write " + filepath.Base(p))
+	if !durable {
+		return nil
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// statKey extracts the stat-cache fields of fi.
+func statKey(fi fs.FileInfo) indexEntry {
+	e := indexEntry{Size: fi.Size(), Mtime: fi.ModTime().UnixNano(), Mode: uint32(fi.Mode().Perm() | fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		e.Ctime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
+		e.Ino = st.Ino
+		e.Dev = st.Dev
+	}
+	return e
+}
+
+func sameStat(a, b indexEntry) bool {
+	return a.Size == b.Size && a.Mtime == b.Mtime && a.Ctime == b.Ctime && a.Ino == b.Ino && a.Dev == b.Dev
+}
+
+func permBits(m fs.FileMode) uint32 {
+	v := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		v |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		v |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		v |= 0o1000
+	}
+	return v
+}
+
+func fileMode(v uint32) fs.FileMode {
+	m := fs.FileMode(v & 0o777)
+	if v&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if v&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if v&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}
+
+// node is a scanned file system entry.
+type node struct {
+	rel      string
+	entry    Entry
+	stat     indexEntry
+	children []*node
+}
+
+// scan is one walk of a project directory.
+type scan struct {
+	ctx      context.Context
+	root     string
+	objects  ObjectStore // nil: hash only, store nothing
+	ignore   *Ignore
+	old      *index
+	now      *index
+	start    time.Time
+	progress func(Progress)
+	phase    string
+
+	files   []*node
+	ignored []string        // ignored paths that exist (restore carries them over)
+	trees   map[Hash][]byte // every tree built, by hash
+	hashed  map[string]bool // paths whose content was read (not from the stat cache)
+}
+
+// Progress reports how far a long operation is.
+type Progress struct {
+	Phase string // "scan", "store", "restore", "database", "done"
+	Done  int
+	Total int
+}
+
+func (s *scan) walk(rel string) (*node, error) {
+	full := filepath.Join(s.root, filepath.FromSlash(rel))
+	des, err := os.ReadDir(full)
+	if err != nil {
+		return nil, err
+	}
+	for _, de := range des {
+		if de.Name() == "pyvenv.cfg" && rel != "" {
+			s.ignored = append(s.ignored, rel)
+			return nil, nil
+		}
+	}
+	n := &node{rel: rel}
+	for _, de := range des {
+		if err := s.ctx.Err(); err != nil {
+			return nil, err
+		}
+		crel := path.Join(rel, de.Name())
+		if s.ignore.Match(crel) {
+			s.ignored = append(s.ignored, crel)
+			continue
+		}
+		fi, err := de.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed while we walk
+		}
+		if err != nil {
+			return nil, err
+		}
+		c := &node{rel: crel, stat: statKey(fi)}
+		c.entry = Entry{Name: de.Name(), Mode: permBits(fi.Mode())}
+		switch {
+		case fi.Mode().IsRegular():
+			c.entry.Type = TypeFile
+			c.entry.Size = fi.Size()
+			s.files = append(s.files, c)
+		case fi.IsDir():
+			sub, err := s.walk(crel)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return nil, err
+			}
+			if sub == nil {
+				continue // a virtual environment
+			}
+			c.children = sub.children
+			c.entry.Type = TypeDir
+		case fi.Mode()&fs.ModeSymlink != 0:
+			t, err := os.Readlink(filepath.Join(full, de.Name()))
+			if err != nil {
+				return nil, err
+			}
+			c.entry.Type = TypeSymlink
+			c.entry.Mode = 0o777
+			c.entry.Target = t
+		default:
+			continue // sockets, pipes, devices are not project content
+		}
+		n.children = append(n.children, c)
+	}
+	return n, nil
+}
+
+// racyWindow: files changed this close to the scan are not trusted to the
+// stat cache (a later change within the same timestamp tick would be missed).
+var racyWindow = 2 * time.Second
+
+// hashWorkers read and store files in parallel (storing waits on fsync).
+const hashWorkers = 8
+
+func (s *scan) hashFiles() error {
+	cut := s.start.Add(-racyWindow).UnixNano()
+	trust := false // reused objects are known to be present
+	if ep, ok := s.objects.(epocher); ok {
+		if e, err := ep.Epoch(); err == nil && e != "" {
+			trust = e == s.old.Epoch
+			s.now.Epoch = e
+		}
+	}
+	var (
+		mu    sync.Mutex
+		done  int
+		first error
+	)
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	jobs := make(chan *node)
+	var wg sync.WaitGroup
+	one := func(f *node) error {
+		if old, ok := s.old.Files[f.rel]; ok && sameStat(old, f.stat) && (s.objects == nil || old.Written) {
+			present := true
+			if s.objects != nil && !trust { // the blob may have been collected since
+				var err error
+				if present, err = s.objects.Has(ctx, old.Hash); err != nil {
+					return err
+				}
+			}
+			if present {
+				f.entry.Hash = old.Hash
+				mu.Lock()
+				s.now.Files[f.rel] = old
+				mu.Unlock()
+				return nil
+			}
+		}
+		h, err := s.hashFile(ctx, f)
+		if errors.Is(err, fs.ErrNotExist) {
+			f.entry.Type = "" // vanished: dropped from the tree
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		f.entry.Hash = h
+		mu.Lock()
+		defer mu.Unlock()
+		s.hashed[f.rel] = true
+		if f.stat.Mtime < cut && f.stat.Ctime < cut {
+			e := f.stat
+			e.Hash, e.Written = h, s.objects != nil
+			s.now.Files[f.rel] = e
+		}
+		return nil
+	}
+	for range hashWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range jobs {
+				err := one(f)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				done++
+				if s.progress != nil && done%64 == 0 {
+					s.progress(Progress{Phase: s.phase, Done: done, Total: len(s.files)})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, f := range s.files {
+		select {
+		case jobs <- f:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if first == nil {
+		first = s.ctx.Err()
+	}
+	if first != nil {
+		return first
+	}
+	if s.progress != nil {
+		s.progress(Progress{Phase: s.phase, Done: len(s.files), Total: len(s.files)})
+	}
+	return nil
+}
+
+func (s *scan) hashFile(ctx context.Context, f *node) (Hash, error) {
+	full := filepath.Join(s.root, filepath.FromSlash(f.rel))
+	fh, err := os.Open(full)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	var h Hash
+	if s.objects != nil {
+		h, err = s.objects.Put(ctx, fh)
+	} else {
+		hw := sha256.New()
+		_, err = io.Copy(hw, fh)
+		h = Hash(hex.EncodeToString(hw.Sum(nil)))
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", f.rel, err)
+	}
+	// The content read is what the hash names; the size is taken from it too.
+	if fi, err := fh.Stat(); err == nil {
+		f.entry.Size = fi.Size()
+	}
+	return h, nil
+}
+
+// buildTrees computes (and stores, unless hash-only) the tree of n.
+func (s *scan) buildTrees(n *node) (Hash, error) {
+	var es []Entry
+	for _, c := range n.children {
+		switch c.entry.Type {
+		case "":
+			continue
+		case TypeDir:
+			h, err := s.buildTrees(c)
+			if err != nil {
+				return "", err
+			}
+			c.entry.Hash = h
+		}
+		es = append(es, c.entry)
+	}
+	if es == nil {
+		es = []Entry{}
+	}
+	b := encodeTree(es)
+	h := hashBytes(b)
+	s.trees[h] = b
+	if s.objects != nil {
+		if _, err := putBytes(s.ctx, s.objects, b); err != nil {
+			return "", err
+		}
+	}
+	return h, nil
+}
+
+// scanDir walks root and returns its manifest hash. With objects set, file
+// contents and trees are stored; otherwise only hashed.
+func scanDir(ctx context.Context, root string, objects ObjectStore, ig *Ignore, old *index, progress func(Progress)) (*scan, Hash, error) {
+	s := &scan{ctx: ctx, root: root, objects: objects, ignore: ig, old: old, now: &index{Version: 1, Files: map[string]indexEntry{}},
+		start: time.Now(), progress: progress, phase: "scan", trees: map[Hash][]byte{}, hashed: map[string]bool{}}
+	if old == nil {
+		s.old = &index{Files: map[string]indexEntry{}}
+	}
+	n, err := s.walk("")
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.hashFiles(); err != nil {
+		return nil, "", err
+	}
+	h, err := s.buildTrees(n)
+	return s, h, err
+}
+
+// loader reads trees from memory (a scan) or the object store.
+type loader struct {
+	ctx     context.Context
+	objects ObjectStore
+	mem     map[Hash][]byte
+}
+
+const maxTreeBytes = 64 << 20
+
+func (l *loader) tree(h Hash) ([]Entry, error) {
+	if b, ok := l.mem[h]; ok {
+		return decodeTree(b)
+	}
+	b, err := getBytes(l.ctx, l.objects, h, maxTreeBytes)
+	if err != nil {
+		return nil, err
+	}
+	if hashBytes(b) != h {
+		return nil, fmt.Errorf("tree %s is corrupt", h)
+	}
+	return decodeTree(b)
+}
+
+// flatten lists every entry below the tree h, keyed by project-relative path.
+func (l *loader) flatten(h Hash, prefix string, out map[string]Entry) error {
+	es, err := l.tree(h)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if !validName(e.Name) {
+			return fmt.Errorf("tree %s: bad name %q", h, e.Name)
+		}
+		rel := path.Join(prefix, e.Name)
+		out[rel] = e
+		if e.Type == TypeDir {
+			if err := l.flatten(e.Hash, rel, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func validName(n string) bool {
+	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\x00")
+}

@@ -1,0 +1,164 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"ecode/internal/yjs"
+)
+
+// Kinds of messages between nodes.
+const (
+	busUpdate    = 1 // a logged update with its sequence number
+	busAwareness = 2 // accepted awareness entries
+	busCheck     = 3 // the file may have changed on disk
+	busFlush     = 4 // a client asked for the file to be written now
+	busQuery     = 5 // a node opened the room: send it the awareness states you know
+)
+
+// encodeBus frames a message between nodes: kind, sender node, sequence
+// number and payload.
+func encodeBus(kind byte, node string, seq int64, payload []byte) []byte {
+	e := yjs.NewEncoder()
+	e.WriteUint8(kind)
+	e.WriteVarString(node)
+	e.WriteVarUint(uint64(seq))
+	e.WriteVarBytes(payload)
+	return e.Bytes()
+}
+
+func decodeBus(b []byte) (kind byte, node string, seq int64, payload []byte, err error) {
+	d := yjs.NewDecoder(b)
+	if kind, err = d.ReadUint8(); err != nil {
+		return
+	}
+	if node, err = d.ReadVarString(); err != nil {
+		return
+	}
+	s, err := d.ReadVarUint()
+	if err != nil {
+		return
+	}
+	seq = int64(s)
+	payload, err = d.ReadVarBytes()
+	return
+}
+
+// redisBus relays room messages between nodes with Redis pub/sub, one
+// channel per document.
+type redisBus struct {
+	client  *redis.Client
+	ps      *redis.PubSub
+	deliver func(channel string, msg []byte)
+
+	out chan pubMsg // published in order by run; full: dropped (nodes catch up from the store)
+
+	mu      sync.Mutex
+	subs    map[string]int
+	lastErr time.Time
+}
+
+type pubMsg struct {
+	channel string
+	msg     []byte
+}
+
+func newRedisBus(url string, deliver func(string, []byte)) (*redisBus, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	c := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connect to redis: %w", err)
+	}
+	ps := c.Subscribe(ctx)
+	return &redisBus{client: c, ps: ps, deliver: deliver, subs: map[string]int{}, out: make(chan pubMsg, 8192)}, nil
+}
+
+// run publishes queued messages and delivers received ones until ctx ends.
+func (b *redisBus) run(ctx context.Context, log *slog.Logger) {
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-b.out:
+				b.send(ctx, m, log)
+			}
+		}
+	}()
+	ch := b.ps.Channel(redis.WithChannelSize(4096))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			b.deliver(m.Channel, []byte(m.Payload))
+		}
+	}
+}
+
+func (b *redisBus) subscribe(channel string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.subs[channel]++; b.subs[channel] == 1 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		b.ps.Subscribe(ctx, channel) // errors: go-redis resubscribes on reconnect; catch-up covers the gap
+	}
+}
+
+func (b *redisBus) unsubscribe(channel string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.subs[channel]--; b.subs[channel] <= 0 {
+		delete(b.subs, channel)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		b.ps.Unsubscribe(ctx, channel)
+	}
+}
+
+// publish queues msg without waiting; a message dropped because Redis is
+// slow or down only delays other nodes (they catch up from the store).
+func (b *redisBus) publish(ctx context.Context, channel string, msg []byte, log *slog.Logger) {
+	select {
+	case b.out <- pubMsg{channel, msg}:
+	default:
+	}
+}
+
+// send publishes one message; failures are logged at most once a minute.
+func (b *redisBus) send(ctx context.Context, m pubMsg, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := b.client.Publish(ctx, m.channel, m.msg).Err(); err != nil && !errors.Is(err, context.Canceled) {
+		b.mu.Lock()
+		quiet := time.Since(b.lastErr) < time.Minute
+		if !quiet {
+			b.lastErr = time.Now()
+		}
+		b.mu.Unlock()
+		if !quiet {
+			log.Warn("publish to redis", "err", err)
+		}
+	}
+}
+
+func (b *redisBus) close() {
+	b.ps.Close()
+	b.client.Close()
+}

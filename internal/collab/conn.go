@@ -1,0 +1,233 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"ecode/internal/yjs/protocol"
+)
+
+// Close codes sent to clients (see the package comment).
+const (
+	CloseNormal        = 1000
+	CloseGoingAway     = 1001
+	CloseUnsupported   = 1003
+	CloseInvalid       = 1007
+	ClosePolicy        = 1008
+	CloseTooBig        = 1009
+	CloseServerError   = 1011
+	CloseTryAgainLater = 1013
+	CloseFileDeleted   = 4404
+	CloseNotText       = 4415
+)
+
+// E-Code's own message types, beside y-protocols' 0–3 (a stock provider
+// ignores them). A client sends the one-byte MessageFlush to have the file
+// written now (Save); the server answers the one-byte MessageFlushed once
+// the file holds everything the client sent before (or at once when another
+// node writes the file: it is told through Redis).
+const (
+	MessageFlush   = 100
+	MessageFlushed = 101
+)
+
+// ErrTextFrame is returned by Conn.Read for a text (non-binary) frame.
+var ErrTextFrame = errors.New("collab: text frame")
+
+// Conn is one client's stream of binary messages, such as a WebSocket.
+// Read is called by one goroutine, Write, Ping and Close by another.
+type Conn interface {
+	// Read returns the next message (ErrTextFrame for a text frame).
+	Read(ctx context.Context) ([]byte, error)
+	Write(ctx context.Context, msg []byte) error
+	// Ping checks that the peer still answers (a WebSocket ping).
+	Ping(ctx context.Context) error
+	// Close sends a close frame with code and reason and ends the
+	// connection (it may wait a little for the peer's answer).
+	Close(code int, reason string)
+}
+
+// WebSocket adapts a WebSocket connection to Conn, limiting messages to
+// maxMessage bytes (a longer one closes the connection with 1009).
+func WebSocket(c *websocket.Conn, maxMessage int64) Conn {
+	c.SetReadLimit(maxMessage)
+	return wsConn{c}
+}
+
+type wsConn struct{ c *websocket.Conn }
+
+func (w wsConn) Read(ctx context.Context) ([]byte, error) {
+	typ, b, err := w.c.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.MessageBinary {
+		return nil, ErrTextFrame
+	}
+	return b, nil
+}
+
+func (w wsConn) Write(ctx context.Context, msg []byte) error {
+	return w.c.Write(ctx, websocket.MessageBinary, msg)
+}
+
+func (w wsConn) Ping(ctx context.Context) error { return w.c.Ping(ctx) }
+
+func (w wsConn) Close(code int, reason string) {
+	w.c.Close(websocket.StatusCode(code), reason)
+}
+
+// conn is a client connection inside the hub.
+type conn struct {
+	c    Conn
+	cl   Client
+	opts *Options
+	out  chan []byte
+
+	once   sync.Once
+	quit   chan struct{}
+	code   int
+	reason string
+
+	// owned by the room's goroutine:
+	clients map[uint64]bool // awareness client ids announced through this connection
+	denied  bool            // a viewer was told its updates are dropped
+}
+
+func newConn(c Conn, cl Client, opts *Options) *conn {
+	return &conn{c: c, cl: cl, opts: opts, out: make(chan []byte, opts.SendQueue),
+		quit: make(chan struct{}), clients: map[uint64]bool{}}
+}
+
+// kill asks the writer to close the connection with code (the first call wins).
+func (c *conn) kill(code int, reason string) {
+	c.once.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.quit)
+	})
+}
+
+// enqueue queues msg; a client whose queue is full is disconnected.
+func (c *conn) enqueue(msg []byte) {
+	select {
+	case c.out <- msg:
+	default:
+		c.kill(CloseTryAgainLater, "client too slow")
+	}
+}
+
+// writeLoop sends queued messages, keeps the connection alive and closes
+// it when killed.
+func (c *conn) writeLoop(ctx context.Context) {
+	keep := time.NewTicker(c.opts.KeepAlive)
+	defer keep.Stop()
+	ping := time.NewTicker(c.opts.PingInterval)
+	defer ping.Stop()
+	sent := false
+	write := func(msg []byte) bool {
+		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := c.c.Write(wctx, msg); err != nil {
+			c.kill(CloseGoingAway, "")
+			return false
+		}
+		sent = true
+		return true
+	}
+	for {
+		select {
+		case <-c.quit:
+			c.c.Close(c.code, c.reason)
+			return
+		case <-ctx.Done():
+			c.c.Close(CloseGoingAway, "")
+			return
+		case msg := <-c.out:
+			write(msg)
+		case <-keep.C:
+			if !sent {
+				write(keepAliveFrame)
+			}
+			sent = false
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			err := c.c.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.kill(CloseGoingAway, "no answer to ping")
+			}
+		}
+	}
+}
+
+// readLoop reads, limits and decodes the client's messages and hands them
+// to the room. It returns when the connection ends or is killed.
+func (c *conn) readLoop(ctx context.Context, r *room) {
+	tokens := float64(c.opts.MessageBurst)
+	last := time.Now()
+	for {
+		b, err := c.c.Read(ctx)
+		if err != nil {
+			if errors.Is(err, ErrTextFrame) {
+				c.kill(CloseUnsupported, "binary y-websocket messages only")
+			}
+			return
+		}
+		now := time.Now()
+		tokens = min(float64(c.opts.MessageBurst), tokens+now.Sub(last).Seconds()*c.opts.MessageRate)
+		last = now
+		if tokens < 1 {
+			c.kill(ClosePolicy, "too many messages")
+			return
+		}
+		tokens--
+		code, reason, m := c.check(b)
+		if code != 0 {
+			c.kill(code, reason)
+			return
+		}
+		if m == nil {
+			continue
+		}
+		if !r.sendOrQuit(event{kind: evMsg, conn: c, msg: m}, c.quit) {
+			return
+		}
+	}
+}
+
+// check decodes and limits one message: a close code and reason for a
+// message that ends the connection, nil for one to ignore.
+func (c *conn) check(b []byte) (int, string, *protocol.Message) {
+	if int64(len(b)) > c.opts.MaxMessageBytes {
+		return CloseTooBig, "message too large", nil
+	}
+	if len(b) == 1 && b[0] == MessageFlush {
+		return 0, "", &protocol.Message{Type: MessageFlush}
+	}
+	m, err := protocol.Decode(b)
+	if errors.Is(err, protocol.ErrUnknownMessage) {
+		return CloseUnsupported, "unknown message type", nil
+	}
+	if err != nil {
+		return CloseInvalid, "malformed message", nil
+	}
+	switch m.Type {
+	case protocol.MessageSync, protocol.MessageQueryAwareness:
+	case protocol.MessageAwareness:
+		if len(m.Awareness) > 1000 {
+			return CloseTooBig, "too many awareness states", nil
+		}
+		for _, e := range m.Awareness {
+			if len(e.State) > c.opts.MaxAwarenessBytes {
+				return CloseTooBig, "awareness state too large", nil
+			}
+		}
+	default: // auth: only servers send it
+		return 0, "", nil
+	}
+	return 0, "", m
+}

@@ -1,0 +1,46 @@
+// Package collab is the live-collaboration server: the y-websocket protocol
+// (sync step 1/2 and update, awareness, query-awareness) for one Yjs
+// document per project file, whose text is the Y.Text named "content".
+//
+// A Hub keeps one room per open document. A room is an actor: a single
+// goroutine owns the yjs.Doc, the awareness states and the connections, and
+// handles, in order, joins, leaves, client messages, messages from other
+// nodes, file checks and timers. Each connection has a reader (decoding and
+// rate limiting before anything reaches the room) and a writer with a
+// bounded queue; a client too slow to drain it is disconnected.
+//
+// The server's document is the source of truth while a file is open:
+//
+//   - Loading: the store's snapshot plus update log. The first open seeds
+//     the document from the file as one update of the fixed client
+//     ServerClientID; the seed is stored before use under the document's
+//     primary key, so concurrent seeding (several nodes) agrees on one seed.
+//   - Every accepted update is appended to the store's log before it is
+//     broadcast (and so before the sender can see it acknowledged); the log
+//     is compacted into a snapshot every Options.CompactEvery updates.
+//   - The text is written to the file debounced (Options.FlushDelay) and
+//     atomically by the node holding the document's flush lease (a row in
+//     the store renewed every Options.PollInterval), which also watches the
+//     file (size, mtime and inode, every PollInterval) and takes changes
+//     made elsewhere (a run, the agent, a PUT /files, see Hub.FileChanged).
+//     Such a change is turned into a Yjs update made against the document
+//     state last written to disk (a "base" document), so edits typed since
+//     then are merged with it instead of being overwritten.
+//   - The store records SHA-256 of the texts the document wrote, so a
+//     restarted server can tell its own writes from changes made while the
+//     file was closed.
+//
+// Several nodes share the store; with a Redis URL each room subscribes to a
+// channel of its own and relays its accepted updates (with their log
+// sequence numbers) and awareness changes. A node that sees a gap in the
+// sequence, or a Redis reconnect, reloads the missing updates from the
+// store, so Redis losing messages delays but never loses anything.
+//
+// Close codes: 1003 text frame or message of unknown type, 1007 malformed
+// message or update, 1008 message rate exceeded, 1009 message or document
+// too large, 1011 server error (the room is reloaded), 1013 the client did
+// not read fast enough, 1001 server shutting down, 4404 the file was
+// deleted, 4415 the file is not UTF-8 text. Viewers receive everything; a
+// document update from a viewer is dropped and answered with an auth
+// "permission denied" message (y-websocket logs it), the connection stays.
+package collab

@@ -1,0 +1,404 @@
+package collab
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ecode/internal/store"
+	"ecode/internal/workspace"
+	"ecode/internal/yjs/protocol"
+)
+
+// ServerClientID is the Yjs client id of the seed update (the file's text
+// when its document is first created). Fixed, so that seeding the same text
+// always yields the same update.
+const ServerClientID = 0xEC0DE
+
+// TextName is the root Y.Text holding a file's text.
+const TextName = "content"
+
+// Options tune a Hub. Zero values take the defaults in brackets.
+type Options struct {
+	// NodeID names this process among the nodes sharing the store [random].
+	NodeID string
+	// RedisURL (redis://...) relays updates and awareness between nodes;
+	// empty for a single node.
+	RedisURL string
+	// RedisPrefix starts every channel name ["ecode:"].
+	RedisPrefix string
+
+	FlushDelay    time.Duration // write the file this long after the last change [500ms]
+	FlushMaxDelay time.Duration // ... but at most this long after the first unwritten one [2s]
+	PollInterval  time.Duration // check the file and renew the flush lease [1s]
+	LeaseTTL      time.Duration // a flush lease lasts this long unrenewed [5s]
+	CatchUpEvery  time.Duration // with Redis, reload missed updates from the store [5s]
+	KeepAlive     time.Duration // send an empty update to a client idle this long [15s]
+	PingInterval  time.Duration // WebSocket ping [30s]
+	AwarenessTTL  time.Duration // drop awareness states not renewed for this long [45s]
+	CompactEvery  int           // snapshot the document after this many logged updates [200]
+
+	MaxMessageBytes   int64   // [16 MiB]
+	MaxDocBytes       int     // encoded document [16 MiB]
+	MaxFileBytes      int64   // files larger than this are not opened [8 MiB]
+	MaxAwarenessBytes int     // one client's awareness state [16 KiB]
+	MessageRate       float64 // messages per second per connection [300]
+	MessageBurst      int     // [1000]
+	SendQueue         int     // messages queued per connection [1024]
+
+	Log *slog.Logger
+	Now func() time.Time
+	// OnFlush, if set, is called (from the room's goroutine) after a
+	// document's text was written to its file.
+	OnFlush func(projectID, path, text string)
+}
+
+func (o *Options) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	set(&o.FlushDelay, 500*time.Millisecond)
+	set(&o.FlushMaxDelay, 2*time.Second)
+	set(&o.PollInterval, time.Second)
+	set(&o.LeaseTTL, 5*time.Second)
+	set(&o.CatchUpEvery, 5*time.Second)
+	set(&o.KeepAlive, 15*time.Second)
+	set(&o.PingInterval, 30*time.Second)
+	set(&o.AwarenessTTL, 45*time.Second)
+	if o.CompactEvery <= 0 {
+		o.CompactEvery = 200
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 16 << 20
+	}
+	if o.MaxDocBytes <= 0 {
+		o.MaxDocBytes = 16 << 20
+	}
+	if o.MaxFileBytes <= 0 {
+		o.MaxFileBytes = 8 << 20
+	}
+	if o.MaxAwarenessBytes <= 0 {
+		o.MaxAwarenessBytes = 16 << 10
+	}
+	if o.MessageRate <= 0 {
+		o.MessageRate = 300
+	}
+	if o.MessageBurst <= 0 {
+		o.MessageBurst = 1000
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 1024
+	}
+	if o.RedisPrefix == "" {
+		o.RedisPrefix = "ecode:"
+	}
+	if o.NodeID == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		o.NodeID = hex.EncodeToString(b)
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Client describes who is on a connection.
+type Client struct {
+	ProjectID string
+	Path      string // cleaned; "" is the project's presence room (awareness only)
+	UserID    string
+	CanWrite  bool // editors and owners; viewers only receive
+}
+
+type key struct{ project, path string }
+
+// Hub owns the rooms of this process.
+type Hub struct {
+	st    *store.Store
+	files *workspace.Files
+	opts  Options
+	log   *slog.Logger
+	bus   *redisBus // nil without Redis
+
+	ctx    context.Context // rooms' context, ended by shutdown
+	cancel context.CancelFunc
+
+	aborted atomic.Bool
+
+	mu        sync.Mutex
+	rooms     map[key]*room
+	byChannel map[string]*room
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// ErrClosed is returned by Serve once the hub is shutting down.
+var ErrClosed = errors.New("collab: server shutting down")
+
+// New builds a hub. With Options.RedisURL it connects to Redis (and fails
+// if it cannot). Run must be called for it to work.
+func New(st *store.Store, files *workspace.Files, opts Options) (*Hub, error) {
+	opts.defaults()
+	h := &Hub{st: st, files: files, opts: opts, log: opts.Log.With("component", "collab"),
+		rooms: map[key]*room{}, byChannel: map[string]*room{}}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	if opts.RedisURL != "" {
+		b, err := newRedisBus(opts.RedisURL, h.deliver)
+		if err != nil {
+			return nil, err
+		}
+		h.bus = b
+	}
+	return h, nil
+}
+
+// Run serves until ctx ends, then closes every connection (1001), writes
+// every document to its file and returns.
+func (h *Hub) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	if h.bus != nil {
+		busCtx, stop := context.WithCancel(context.Background())
+		defer stop()
+		wg.Go(func() { h.bus.run(busCtx, h.log) })
+		defer wg.Wait()
+		defer stop()
+	}
+	<-ctx.Done()
+	h.shutdown()
+	if h.bus != nil {
+		h.bus.close()
+	}
+	return nil
+}
+
+// Abort drops every connection and room at once, as if the process died:
+// no file is written and no lease released. For tests of node failure.
+func (h *Hub) Abort() {
+	h.aborted.Store(true)
+	h.shutdown()
+}
+
+// shutdown stops every room and waits for them.
+func (h *Hub) shutdown() {
+	h.mu.Lock()
+	h.closed = true
+	var rooms []*room
+	for _, r := range h.rooms {
+		r.stopping = true
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	for _, r := range rooms {
+		r.send(event{kind: evStop, code: CloseGoingAway})
+	}
+	h.wg.Wait()
+	h.cancel()
+}
+
+// Serve runs one client connection until it ends. The caller has checked
+// the client's access to the project.
+func (h *Hub) Serve(ctx context.Context, c Conn, cl Client) {
+	k := key{cl.ProjectID, cl.Path}
+	r, err := h.acquire(k)
+	if err != nil {
+		c.Close(CloseGoingAway, "server shutting down")
+		return
+	}
+	defer h.release(r)
+	cn := newConn(c, cl, &h.opts)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		cn.writeLoop(ctx)
+	}()
+	if r.send(event{kind: evJoin, conn: cn}) {
+		go func() { // the room ending ends its connections
+			select {
+			case <-r.done:
+				cn.kill(r.failure())
+			case <-ctx.Done():
+			}
+		}()
+		cn.readLoop(ctx, r)
+		r.send(event{kind: evLeave, conn: cn})
+	} else {
+		code, reason := r.failure()
+		cn.kill(code, reason)
+	}
+	cn.kill(CloseNormal, "")
+	<-writerDone
+}
+
+// FileChanged tells the hub that a file (or every file under a folder) of
+// a project was changed on disk by something other than the collaboration
+// server (a PUT, an upload, a move, a delete, a restore, the agent). Open
+// documents take the new text as an edit; deleted files close their rooms
+// (4404). Other nodes are told through Redis. It does not wait.
+func (h *Hub) FileChanged(ctx context.Context, projectID, path string) {
+	clean, err := workspace.CleanPath(path)
+	if err != nil {
+		return
+	}
+	h.mu.Lock()
+	var rooms []*room
+	for k, r := range h.rooms {
+		if k.project == projectID && k.path != "" && (clean == "" || k.path == clean || strings.HasPrefix(k.path, clean+"/")) {
+			rooms = append(rooms, r)
+		}
+	}
+	h.mu.Unlock()
+	for _, r := range rooms {
+		r.trySend(event{kind: evCheck})
+	}
+	if h.bus != nil && clean != "" {
+		h.bus.publish(ctx, h.channel(key{projectID, clean}), encodeBus(busCheck, h.opts.NodeID, 0, nil), h.log)
+	}
+}
+
+func (h *Hub) channel(k key) string {
+	return h.opts.RedisPrefix + "collab:" + k.project + ":" + k.path
+}
+
+// acquire returns the room of k with a reference taken, starting it if
+// needed (and waiting for a stopping one to finish first).
+func (h *Hub) acquire(k key) (*room, error) {
+	for {
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return nil, ErrClosed
+		}
+		r := h.rooms[k]
+		if r != nil && r.stopping {
+			h.mu.Unlock()
+			<-r.done
+			continue
+		}
+		if r == nil {
+			r = newRoom(h, k)
+			h.rooms[k] = r
+			h.byChannel[r.channel] = r
+			h.wg.Add(1)
+			go func() {
+				defer h.wg.Done()
+				r.run()
+			}()
+		}
+		r.refs++
+		h.mu.Unlock()
+		return r, nil
+	}
+}
+
+func (h *Hub) release(r *room) {
+	h.mu.Lock()
+	r.refs--
+	stop := r.refs == 0 && !r.stopping
+	if stop {
+		r.stopping = true
+	}
+	h.mu.Unlock()
+	if stop {
+		r.send(event{kind: evStop, code: CloseNormal})
+	}
+}
+
+// forget removes an exiting room from the maps.
+func (h *Hub) forget(r *room) {
+	h.mu.Lock()
+	if h.rooms[r.key] == r {
+		delete(h.rooms, r.key)
+		delete(h.byChannel, r.channel)
+	}
+	r.stopping = true
+	h.mu.Unlock()
+}
+
+// deliver hands a message from another node to its room, if open here.
+func (h *Hub) deliver(channel string, msg []byte) {
+	h.mu.Lock()
+	r := h.byChannel[channel]
+	h.mu.Unlock()
+	if r != nil {
+		r.trySend(event{kind: evRemote, data: msg})
+	}
+}
+
+// Rooms reports how many rooms are open (for tests and metrics).
+func (h *Hub) Rooms() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.rooms)
+}
+
+func hashText(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// randomClientID returns a fresh Yjs client id for a server-side edit.
+func randomClientID() uint64 {
+	for {
+		var b [4]byte
+		rand.Read(b[:])
+		id := uint64(binary.LittleEndian.Uint32(b[:]))
+		if id != 0 && id != ServerClientID {
+			return id
+		}
+	}
+}
+
+// keepAliveFrame is an empty sync update: clients apply it as a no-op and
+// do not answer, but it counts as traffic for their 30 s liveness check.
+var keepAliveFrame = protocol.EncodeUpdate([]byte{0, 0})
+
+// MaxMessageBytes is the largest message a client may send.
+func (h *Hub) MaxMessageBytes() int64 { return h.opts.MaxMessageBytes }
+
+// Flush writes the open documents of a file (or of every file under a
+// folder; "" for the whole project) of this node to disk now, for callers
+// about to read, move or archive the files. Documents whose flush lease is
+// held by another node are written by it within Options.FlushDelay.
+func (h *Hub) Flush(ctx context.Context, projectID, path string) error {
+	clean, err := workspace.CleanPath(path)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	var rooms []*room
+	for k, r := range h.rooms {
+		if k.project == projectID && k.path != "" && (clean == "" || k.path == clean || strings.HasPrefix(k.path, clean+"/")) {
+			rooms = append(rooms, r)
+		}
+	}
+	h.mu.Unlock()
+	for _, r := range rooms {
+		done := make(chan struct{})
+		if !r.send(event{kind: evFlush, done: done}) {
+			continue
+		}
+		select {
+		case <-done:
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CollabUpdate is one accepted Yjs update of a collaborative document.
+type CollabUpdate struct {
+	Seq  int64
+	Data []byte
+}
+
+// CollabDoc is the stored state of a collaborative document (one per
+// project file): a snapshot (a full Yjs update, covering the log up to
+// SnapshotSeq) and the updates logged after it.
+type CollabDoc struct {
+	Snapshot     []byte // nil when the caller already has everything up to SnapshotSeq
+	SnapshotSeq  int64
+	LastSeq      int64
+	Updates      []CollabUpdate // seq > max(after, SnapshotSeq), ascending
+	FileHash     string
+	PrevFileHash string
+}
+
+// CollabSeed creates the document with its seed update (what the file held
+// when the document was first opened). When the document already exists
+// nothing changes and created is false: the caller then loads the stored
+// one, so concurrent seeding on several nodes agrees on one seed.
+func (s *Store) CollabSeed(ctx context.Context, projectID, path string, seed []byte, fileHash string, now time.Time) (created bool, err error) {
+	res, err := s.exec(ctx, `INSERT INTO collab_docs (project_id, path, snapshot, file_hash, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, path) DO NOTHING`,
+		projectID, path, seed, fileHash, micros(now), micros(now))
+	if err != nil {
+		return false, fmt.Errorf("seed collab doc: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// CollabLoad reads a document: the snapshot when it covers more than after
+// (pass -1 for a cold load), and every update logged after both. Returns
+// ErrNotFound when the document was never seeded.
+func (s *Store) CollabLoad(ctx context.Context, projectID, path string, after int64) (*CollabDoc, error) {
+	var d CollabDoc
+	err := s.InTx(ctx, func(tx *Store) error {
+		var snap []byte
+		err := tx.queryRow(ctx, `SELECT snapshot, snapshot_seq, last_seq, file_hash, prev_file_hash
+			FROM collab_docs WHERE project_id = ? AND path = ?`, projectID, path).
+			Scan(&snap, &d.SnapshotSeq, &d.LastSeq, &d.FileHash, &d.PrevFileHash)
+		if err != nil {
+			return mapErr(err)
+		}
+		from := after
+		if d.SnapshotSeq > after {
+			d.Snapshot, from = snap, d.SnapshotSeq
+		}
+		rows, err := tx.query(ctx, `SELECT seq, data FROM collab_updates
+			WHERE project_id = ? AND path = ? AND seq > ? ORDER BY seq`, projectID, path, from)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u CollabUpdate
+			if err := rows.Scan(&u.Seq, &u.Data); err != nil {
+				return err
+			}
+			d.Updates = append(d.Updates, u)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load collab doc: %w", err)
+	}
+	return &d, nil
+}
+
+// CollabAppend logs updates of a document in one transaction and returns
+// the sequence number of the first; the others follow it. Appends of
+// several nodes are serialised by the document row's lock.
+func (s *Store) CollabAppend(ctx context.Context, projectID, path string, updates [][]byte, now time.Time) (first int64, err error) {
+	if len(updates) == 0 {
+		return 0, errors.New("collab append: no updates")
+	}
+	err = s.InTx(ctx, func(tx *Store) error {
+		var last int64
+		err := tx.w().QueryRowContext(ctx, tx.q(`UPDATE collab_docs SET last_seq = last_seq + ?, updated_at = ?
+			WHERE project_id = ? AND path = ? RETURNING last_seq`),
+			len(updates), micros(now), projectID, path).Scan(&last)
+		if err != nil {
+			return mapErr(err)
+		}
+		first = last - int64(len(updates)) + 1
+		for i, u := range updates {
+			if _, err := tx.exec(ctx, `INSERT INTO collab_updates (project_id, path, seq, data, created_at) VALUES (?, ?, ?, ?, ?)`,
+				projectID, path, first+int64(i), u, micros(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("append collab updates: %w", err)
+	}
+	return first, nil
+}
+
+// CollabCompact replaces the log up to seq by snapshot (the encoded state
+// of a document that has integrated every update up to seq). An older
+// snapshot than the stored one is ignored.
+func (s *Store) CollabCompact(ctx context.Context, projectID, path string, snapshot []byte, seq int64, now time.Time) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		res, err := tx.exec(ctx, `UPDATE collab_docs SET snapshot = ?, snapshot_seq = ?, updated_at = ?
+			WHERE project_id = ? AND path = ? AND snapshot_seq < ? AND last_seq >= ?`,
+			snapshot, seq, micros(now), projectID, path, seq, seq)
+		if err != nil {
+			return fmt.Errorf("compact collab doc: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		_, err = tx.exec(ctx, `DELETE FROM collab_updates WHERE project_id = ? AND path = ? AND seq <= ?`, projectID, path, seq)
+		return err
+	})
+}
+
+// CollabFileWritten records the SHA-256 of a text the document is about to
+// write to its file (the previous one is kept: a crash between recording
+// and writing leaves either on disk).
+func (s *Store) CollabFileWritten(ctx context.Context, projectID, path, hash string) error {
+	_, err := s.exec(ctx, `UPDATE collab_docs SET prev_file_hash = file_hash, file_hash = ?
+		WHERE project_id = ? AND path = ? AND file_hash <> ?`, hash, projectID, path, hash)
+	if err != nil {
+		return fmt.Errorf("record collab file hash: %w", err)
+	}
+	return nil
+}
+
+// CollabLease takes or renews the lease of node on writing the document's
+// file until until. It fails (false) while another node holds an unexpired
+// lease.
+func (s *Store) CollabLease(ctx context.Context, projectID, path, node string, now, until time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE collab_docs SET flusher = ?, flusher_until = ?
+		WHERE project_id = ? AND path = ? AND (flusher = ? OR flusher_until < ?)`,
+		node, micros(until), projectID, path, node, micros(now))
+	if err != nil {
+		return false, fmt.Errorf("collab lease: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// CollabReleaseLease gives node's lease up (if it holds it).
+func (s *Store) CollabReleaseLease(ctx context.Context, projectID, path, node string) error {
+	_, err := s.exec(ctx, `UPDATE collab_docs SET flusher = '', flusher_until = 0
+		WHERE project_id = ? AND path = ? AND flusher = ?`, projectID, path, node)
+	return err
+}
