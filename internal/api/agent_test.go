@@ -245,3 +245,53 @@ func TestAgentUnconfigured(t *testing.T) {
 		t.Fatalf("turn without a provider: %v", err)
 	}
 }
+
+// One turn at a time per project (409), and Stop cancels the running turn,
+// whose stream then ends with the cancelled result.
+func TestAgentBusyAndStop(t *testing.T) {
+	stalled := make(chan struct{})
+	fk := fake.NewAnthropic(&fake.Transcript{Name: "stall", Steps: []fake.Step{{
+		Faults:  []fake.Fault{{Type: "stall", After: 4}},
+		Respond: fake.Respond{StopReason: "end_turn", Content: []fake.Content{fake.Text("thinking about it for a long while")}},
+	}}})
+	fk.ChunkSize = 4
+	fk.OnStall = func(<-chan struct{}) { close(stalled) }
+	t.Cleanup(fk.Close)
+	srv := agentServer(t, agentrun.Config{AnthropicAPIKey: "test-key", AnthropicBaseURL: fk.URL})
+	c := srv.User(t, "stopper")
+	ctx := context.Background()
+	p, err := c.CreateProject(ctx, "agent", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Raw(ctx, "POST", "/api/projects/"+p.ID+"/agent/turns", strings.NewReader(`{"prompt":"take your time"}`), "application/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-stalled
+	_, err = c.Raw(ctx, "POST", "/api/projects/"+p.ID+"/agent/turns", strings.NewReader(`{"prompt":"again"}`), "application/json")
+	if e, ok := err.(*client.Error); !ok || e.Status != 409 {
+		t.Fatalf("second turn: %v", err)
+	}
+	var list struct{ Running *string }
+	if err := c.Do(ctx, "GET", "/api/projects/"+p.ID+"/agent/turns", nil, "", &list); err != nil || list.Running == nil {
+		t.Fatalf("running turn not listed: %+v %v", list, err)
+	}
+	var stop struct{ Stopped bool }
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/agent/stop", nil, "", &stop); err != nil || !stop.Stopped {
+		t.Fatalf("stop: %+v %v", stop, err)
+	}
+	evs := readAgentSSE(t, resp.Body)
+	var final struct{ Result agent.Result }
+	json.Unmarshal([]byte(evs[len(evs)-1].Data), &final)
+	if evs[len(evs)-1].Name != "result" || final.Result.Stop != agent.StopCancelled {
+		t.Fatalf("last event %+v", evs[len(evs)-1])
+	}
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/agent/stop", nil, "", &stop); err != nil || stop.Stopped {
+		t.Errorf("second stop: %+v %v", stop, err)
+	}
+	if r, err := c.Raw(ctx, "GET", "/api/projects/"+p.ID+"/agent/stream", nil, ""); err != nil || r.StatusCode != 204 {
+		t.Errorf("stream without a turn: %v %v", r, err)
+	}
+}

@@ -89,6 +89,9 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	err = files.CopyTemplate(q.Template)
 	files.Close()
+	if err == nil && s.history != nil {
+		err = s.history.EnsureDB(p.ID) // every project has a database
+	}
 	if err == nil {
 		p, err = s.store.CreateProject(r.Context(), p)
 	}

@@ -94,6 +94,14 @@ func (s *Server) routes() []route {
 		{"DELETE /api/projects/{id}/terminals/{tid}", ProjEditor, s.closeTerminal},
 		{"GET /api/projects/{id}/terminals/{tid}/ws", ProjEditor, s.terminalSocket},
 		{"POST /api/projects/{id}/preview/session", ProjViewer, s.previewSession},
+
+		{"GET /api/projects/{id}/checkpoints", ProjViewer, s.listCheckpoints},
+		{"POST /api/projects/{id}/checkpoints", ProjEditor, s.createCheckpoint},
+		{"GET /api/projects/{id}/checkpoints/{cid}/diff", ProjViewer, s.checkpointDiff},
+		{"GET /api/projects/{id}/checkpoints/{cid}/tree", ProjViewer, s.checkpointTree},
+		{"GET /api/projects/{id}/checkpoints/{cid}/files/{path...}", ProjViewer, s.checkpointFile},
+		{"POST /api/projects/{id}/checkpoints/{cid}/restore", ProjEditor, s.restoreCheckpoint},
+		{"POST /api/projects/{id}/checkpoints/{cid}/fork", ProjEditor, s.forkCheckpoint},
 		{"GET /api/projects/{id}/collab/{path...}", ProjViewer, s.collabSocket},
 
 		{"GET /api/agent/status", Signed, s.agentStatus},

@@ -10,6 +10,7 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
 	"ecode/internal/collab"
+	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
@@ -41,6 +42,7 @@ type Deps struct {
 	Files   *workspace.Files
 	Runner  *runner.Manager
 	Collab  *collab.Hub // nil: the collab route answers 503
+	History *history.Service
 	Agent   *agentrun.Service
 	Metrics *telemetry.Metrics
 	UI      fs.FS
@@ -55,6 +57,7 @@ type Server struct {
 	files   *workspace.Files
 	runner  *runner.Manager
 	collab  *collab.Hub
+	history *history.Service
 	agent   *agentrun.Service
 	metrics *telemetry.Metrics
 	ui      fs.FS
@@ -68,7 +71,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.PreviewDomain == "" {
 		opts.PreviewDomain = "localhost"
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, agent: d.Agent, metrics: d.Metrics, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, agent: d.Agent, metrics: d.Metrics, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.

@@ -21,9 +21,11 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
+	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
 	"ecode/internal/config"
 	"ecode/internal/egress"
+	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
@@ -232,8 +234,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute},
 		IdleTimeout: cfg.SandboxIdle, Now: time.Now, Log: log.With("component", "runner"),
 	}
+	runOpts.Env = []string{"DATABASE_URL=sqlite:////workspace/" + history.DBPath, "DATABASE_PATH=/workspace/" + history.DBPath}
 	if proxy != nil {
-		runOpts.Env, runOpts.OnStop = egress.Env(), proxy.Forget
+		runOpts.Env, runOpts.OnStop = append(runOpts.Env, egress.Env()...), proxy.Forget
 	}
 	runs := runner.New(sb, files, st, runOpts)
 	// Live collaboration; Redis relays rooms between nodes when configured.
@@ -247,7 +250,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now})
 	defer ag.Close()
-	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, Agent: ag, UI: ui.FS(), Log: log, Now: time.Now},
+	objects, err := checkpoint.NewDirStore(filepath.Join(cfg.DataDir, "objects"))
+	if err != nil {
+		return err
+	}
+	hist := history.New(st, checkpoint.NewRepo(objects), files, runs, time.Now)
+	hist.Changed = func(ctx context.Context, projectID string) { hub.FileChanged(ctx, projectID, "") }
+	hist.Flush = func(ctx context.Context, projectID string) {
+		if err := hub.Flush(ctx, projectID, ""); err != nil {
+			log.Warn("flush editors before a checkpoint", "project_id", projectID, "err", err)
+		}
+	}
+	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, History: hist, Agent: ag, UI: ui.FS(), Log: log, Now: time.Now},
 		apiOptions(cfg, st, runs))
 
 	ln, err := net.Listen("tcp", cfg.Addr)

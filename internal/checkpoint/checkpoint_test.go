@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"ecode/internal/store"
-	"ecode/internal/testutil"
+	"ecode/internal/testutil/testdb"
 )
 
 // write creates files: "path" → content; a content of "->target" makes a
@@ -218,7 +218,7 @@ var v1 = map[string]string{
 }
 
 func TestCreateDiffRestoreFork(t *testing.T) {
-	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+	testdb.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		e := newEnv(t, st)
 		write(t, e.dir, v1)

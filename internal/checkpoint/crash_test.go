@@ -19,7 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"ecode/internal/testutil"
+	"ecode/internal/testutil/testdb"
 )
 
 // crashConf tells the child process what to do.
@@ -209,12 +209,12 @@ func newCrashFixture(t *testing.T, engine string) *crashFixture {
 	ctx := context.Background()
 	f := &crashFixture{base: t.TempDir(), engine: engine}
 	if engine == "postgres" {
-		base := os.Getenv(testutil.PostgresURLEnv)
+		base := os.Getenv(testdb.PostgresURLEnv)
 		if base == "" {
 			if os.Getenv("CI") != "" || os.Getenv("ECODE_REQUIRE_POSTGRES") != "" {
-				t.Fatalf("%s is not set: CI must test PostgreSQL", testutil.PostgresURLEnv)
+				t.Fatalf("%s is not set: CI must test PostgreSQL", testdb.PostgresURLEnv)
 			}
-			t.Skipf("PostgreSQL not tested: set %s", testutil.PostgresURLEnv)
+			t.Skipf("PostgreSQL not tested: set %s", testdb.PostgresURLEnv)
 		}
 		b := make([]byte, 4)
 		rand.Read(b)

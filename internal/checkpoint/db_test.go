@@ -14,11 +14,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"ecode/internal/store"
-	"ecode/internal/testutil"
+	"ecode/internal/testutil/testdb"
 )
 
 func TestProjectDBSQLite(t *testing.T) {
-	st := testutil.NewStore(t, store.SQLite)
+	st := testdb.NewStore(t, store.SQLite)
 	db := &SQLiteDB{Path: filepath.Join(t.TempDir(), "data", "app.db")}
 	open := func() *sql.DB {
 		c, err := sql.Open("sqlite", "file:"+strings.TrimPrefix(db.URL(), "sqlite:")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
@@ -38,14 +38,14 @@ func TestProjectDBSQLite(t *testing.T) {
 }
 
 func TestProjectDBPostgres(t *testing.T) {
-	base := os.Getenv(testutil.PostgresURLEnv)
+	base := os.Getenv(testdb.PostgresURLEnv)
 	if base == "" {
 		if os.Getenv("CI") != "" || os.Getenv("ECODE_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("%s is not set: CI must test PostgreSQL", testutil.PostgresURLEnv)
+			t.Fatalf("%s is not set: CI must test PostgreSQL", testdb.PostgresURLEnv)
 		}
-		t.Skipf("PostgreSQL not tested: set %s", testutil.PostgresURLEnv)
+		t.Skipf("PostgreSQL not tested: set %s", testdb.PostgresURLEnv)
 	}
-	st := testutil.NewStore(t, store.SQLite)
+	st := testdb.NewStore(t, store.SQLite)
 	b := make([]byte, 6)
 	rand.Read(b)
 	srv := &PostgresServer{AdminURL: base, Secret: b}

@@ -135,8 +135,8 @@ func Load(name string, args []string, getenv func(string) string) (*Config, erro
 		def := o.def
 		if v := getenv(EnvName(o.name)); v != "" {
 			def = v
-		} else if v := getenv(standardEnv[o.name]); standardEnv[o.name] != "" && v != "" {
-			def = v
+		} else if std, ok := standardEnv[o.name]; ok && getenv(std) != "" {
+			def = getenv(std)
 		}
 		if err := o.bind(fs, def); err != nil {
 			return nil, fmt.Errorf("%s=%q: %w", EnvName(o.name), def, err)

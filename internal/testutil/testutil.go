@@ -6,104 +6,39 @@ package testutil
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"ecode/internal/api"
 	"ecode/internal/auth"
+	"ecode/internal/checkpoint"
 	"ecode/internal/client"
+	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
+	"ecode/internal/testutil/testdb"
 	"ecode/internal/workspace"
 	"ecode/ui"
 )
 
 // PostgresURLEnv names the variable holding the PostgreSQL server for tests.
-const PostgresURLEnv = "ECODE_TEST_POSTGRES_URL"
+const PostgresURLEnv = testdb.PostgresURLEnv
 
-// Engines returns the engines to test on. Without a PostgreSQL URL the
-// PostgreSQL runs are skipped, except in CI (CI or ECODE_REQUIRE_POSTGRES
-// set), where the missing URL fails the test.
-func Engines() []store.Engine { return []store.Engine{store.SQLite, store.Postgres} }
+// ForEachEngine runs fn as a parallel subtest per engine, with a fresh store
+// (see package testdb).
+func ForEachEngine(t *testing.T, fn func(t *testing.T, st *store.Store)) { testdb.ForEachEngine(t, fn) }
 
-// ForEachEngine runs fn as a parallel subtest per engine, with a fresh store.
-func ForEachEngine(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Helper()
-	for _, e := range Engines() {
-		t.Run(string(e), func(t *testing.T) {
-			t.Parallel()
-			fn(t, NewStore(t, e))
-		})
-	}
-}
-
-// NewStore returns a migrated, empty store on engine, removed after the test.
-func NewStore(t testing.TB, engine store.Engine) *store.Store {
-	t.Helper()
-	ctx := context.Background()
-	var url string
-	switch engine {
-	case store.SQLite:
-		url = filepath.Join(t.TempDir(), "test.db")
-	case store.Postgres:
-		url = postgresSchema(t)
-	}
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open %s store: %v", engine, err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatalf("migrate %s: %v", engine, err)
-	}
-	return st
-}
-
-// postgresSchema creates a schema of its own for the test and returns a URL
-// whose search_path selects it.
-func postgresSchema(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv(PostgresURLEnv)
-	if base == "" {
-		if os.Getenv("CI") != "" || os.Getenv("ECODE_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("%s is not set: CI must test PostgreSQL", PostgresURLEnv)
-		}
-		t.Skipf("PostgreSQL not tested: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresURLEnv)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		db.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		db.Close()
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
+// NewStore returns a migrated, empty store on engine (see package testdb).
+func NewStore(t testing.TB, engine store.Engine) *store.Store { return testdb.NewStore(t, engine) }
 
 // Server is a running API server for a test.
 type Server struct {
@@ -150,10 +85,16 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	runs := runner.New(NewSandbox(t), files, st, runner.Options{
+		Env:    []string{"DATABASE_PATH=/workspace/" + history.DBPath},
 		Limits: sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
 		Now:    time.Now, Log: log,
 	})
-	srv := api.New(api.Deps{Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
+	objects, err := checkpoint.NewDirStore(filepath.Join(dir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist := history.New(st, checkpoint.NewRepo(objects), files, runs, clock.Now)
+	srv := api.New(api.Deps{History: hist, Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()

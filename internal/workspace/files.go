@@ -26,7 +26,8 @@ type Entry struct {
 const maxTreeEntries = 20000
 
 // Tree lists the project, folders first then by name. Temporary files of
-// in-flight writes are left out.
+// in-flight writes and the .ecode folder (the platform's own: the project's
+// database, install stamps) are left out; they stay readable by path.
 func (p *Project) Tree() (*Entry, error) {
 	top := &Entry{Name: "", Path: "", Type: "dir", Children: []*Entry{}}
 	dirs := map[string]*Entry{".": top}
@@ -38,7 +39,7 @@ func (p *Project) Tree() (*Entry, error) {
 		if name == "." {
 			return nil
 		}
-		if isTemp(d.Name()) {
+		if isTemp(d.Name()) || name == ".ecode" {
 			if d.IsDir() {
 				return fs.SkipDir
 			}

@@ -287,3 +287,99 @@ export const api = {
   // Preview
   previewSession: (id: string) => json<{ url: string }>('POST', `${proj(id)}/preview/session`),
 }
+
+// Checkpoints (docs/API.md "Checkpoints")
+
+export type CheckpointTrigger = 'user' | 'agent' | 'restore' | 'fork'
+
+export interface CheckpointMetrics {
+  files: number
+  bytes: number
+  files_added: number
+  files_modified: number
+  files_removed: number
+  lines_added: number
+  lines_removed: number
+  tokens_used: number
+  execution_ms: number
+  db_tables?: Record<string, number>
+}
+
+export interface Checkpoint {
+  id: string
+  message: string
+  trigger: CheckpointTrigger
+  created_by: string
+  created_by_name: string
+  parent_id?: string
+  created_at: string
+  metrics: CheckpointMetrics
+}
+
+export type ChangeStatus = 'added' | 'removed' | 'modified'
+
+export interface CheckpointFileDiff {
+  path: string
+  status: ChangeStatus
+  lines_added: number
+  lines_removed: number
+  binary?: boolean
+  truncated?: boolean
+  patch?: string
+}
+
+export interface CheckpointTableDiff {
+  name: string
+  before: number
+  after: number
+}
+
+export interface CheckpointDiff {
+  files: CheckpointFileDiff[]
+  tables: CheckpointTableDiff[]
+}
+
+export interface CheckpointTreeEntry {
+  path: string
+  size: number
+  mode: number
+}
+
+export interface RestoreResult {
+  restored: Checkpoint
+  backup: Checkpoint
+  files_written: number
+  db_restored: boolean
+  dependencies_changed?: string[]
+}
+
+const cp = (id: string, cid: string) => `${proj(id)}/checkpoints/${enc(cid)}`
+
+/** Reads a diff's tables in the documented shape, also accepting {table, old_rows, new_rows}. */
+function tableDiff(t: Record<string, unknown>): CheckpointTableDiff {
+  const num = (v: unknown) => (typeof v === 'number' ? v : 0)
+  return {
+    name: String(t.name ?? t.table ?? ''),
+    before: num(t.before ?? t.old_rows),
+    after: num(t.after ?? t.new_rows),
+  }
+}
+
+export const checkpointsApi = {
+  list: (id: string) => json<Checkpoint[] | null>('GET', `${proj(id)}/checkpoints`).then((l) => l ?? []),
+  create: (id: string, message: string) => json<Checkpoint>('POST', `${proj(id)}/checkpoints`, { message }),
+  diff: async (id: string, cid: string, against: 'previous' | 'current'): Promise<CheckpointDiff> => {
+    const d = await json<{ files?: CheckpointFileDiff[] | null; tables?: Record<string, unknown>[] | null }>(
+      'GET', `${cp(id, cid)}/diff?against=${against}`)
+    return { files: d?.files ?? [], tables: (d?.tables ?? []).map(tableDiff) }
+  },
+  tree: (id: string, cid: string) =>
+    json<CheckpointTreeEntry[] | null>('GET', `${cp(id, cid)}/tree`).then((l) => l ?? []),
+  readFile: async (id: string, cid: string, path: string): Promise<string> => {
+    const res = await send('GET', `${cp(id, cid)}/files/${encodePath(path)}`)
+    return res.text()
+  },
+  restore: (id: string, cid: string, database: boolean) =>
+    json<RestoreResult>('POST', `${cp(id, cid)}/restore`, { database }),
+  fork: (id: string, cid: string, name: string) => json<Project>('POST', `${cp(id, cid)}/fork`, { name }),
+}

@@ -1,6 +1,123 @@
-import { Placeholder } from './Placeholder'
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
+import { errorMessage } from '../api'
+import { Icon } from '../components/Icon'
+import { agentApi, type AgentMode, type AgentStatus, type Quote } from './agent/agentApi'
+import { TurnCard } from './agent/TurnCard'
+import { formatCost } from './agent/turnModel'
+import { useAgent } from './agent/useAgent'
 import type { PaneProps } from './types'
+import './agent/agent.css'
 
-export function AgentPane(_props: PaneProps) {
-  return <Placeholder title="Agent">Ask the AI agent to build features; its edits appear live in the editor.</Placeholder>
+/** The AI agent: a conversation per project; its edits land in the project's files as it works. */
+export function AgentPane({ project, canWrite }: PaneProps) {
+  const { status, turns, running, error, send, stop } = useAgent(project.id)
+  const [prompt, setPrompt] = useState('')
+  const [mode, setMode] = useState<AgentMode>({ thinking: false, high_power: false, web_search: false })
+  const quote = useQuote(project.id, prompt, mode, !!status?.configured && canWrite)
+  const log = useRef<HTMLDivElement>(null)
+
+  useEffect(() => {
+    const el = log.current
+    if (el) el.scrollTop = el.scrollHeight
+  }, [turns])
+
+  if (status && !status.configured) return <Unconfigured status={status} />
+
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault()
+    const text = prompt.trim()
+    if (!text || running) return
+    setPrompt('')
+    void send(text, mode)
+  }
+  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && !e.shiftKey) submit()
+    if (e.key === 'Enter' && !e.shiftKey) e.preventDefault()
+  }
+  const toggle = (k: keyof AgentMode) => setMode((m) => ({ ...m, [k]: !m[k] }))
+
+  return (
+    <div className="pane agent-pane">
+      <div className="pane-toolbar">
+        <span className="small muted">{status ? `${status.provider} · ${status.model}` : 'Loading…'}</span>
+        <div className="spacer" />
+        {running && canWrite && (
+          <button type="button" className="btn btn-small" aria-label="Stop the agent" onClick={stop}>
+            <Icon name="stop" size={14} /> Stop
+          </button>
+        )}
+      </div>
+      <div className="agent-log" ref={log} data-testid="agent-log">
+        {turns.length === 0 && !running && (
+          <div className="pane-empty"><p>Ask the agent to build or change something.</p><p className="small">Its edits appear in the files as it works.</p></div>
+        )}
+        {turns.map((t) => <TurnCard key={t.id} turn={t} />)}
+      </div>
+      {error && <div className="panel-error agent-error" role="alert">{error}</div>}
+      {canWrite ? (
+        <form className="agent-input" onSubmit={submit}>
+          <textarea aria-label="Message the agent" placeholder="Describe what to build or change…" rows={3} value={prompt}
+            onChange={(e) => setPrompt(e.target.value)} onKeyDown={onKey} />
+          <div className="agent-controls">
+            <Toggle label="Extended Thinking" on={mode.thinking} onClick={() => toggle('thinking')} />
+            <Toggle label="High Power" on={mode.high_power} onClick={() => toggle('high_power')} />
+            <Toggle label="Web Search" on={mode.web_search} onClick={() => toggle('web_search')} />
+            <div className="spacer" />
+            <button type="submit" className="btn btn-small btn-primary" disabled={running || !prompt.trim()}>Send</button>
+          </div>
+          <QuoteLine quote={quote} />
+        </form>
+      ) : (
+        <div className="agent-input small muted">Viewers can read the conversation; editors can message the agent.</div>
+      )}
+    </div>
+  )
+}
+
+function Toggle({ label, on, onClick }: { label: string; on: boolean; onClick: () => void }) {
+  return (
+    <button type="button" className={`agent-toggle small${on ? ' on' : ''}`} aria-pressed={on} onClick={onClick}>{label}</button>
+  )
+}
+
+/** The limits and the most the next turn can cost, refreshed as the prompt and the mode change. */
+function useQuote(projectId: string, prompt: string, mode: AgentMode, enabled: boolean) {
+  const [quote, setQuote] = useState<Quote | string | null>(null)
+  useEffect(() => {
+    if (!enabled) return
+    let live = true
+    const timer = setTimeout(() => {
+      agentApi.quote(projectId, prompt.trim() || 'hello', mode).then((q) => live && setQuote(q), (err) => live && setQuote(errorMessage(err)))
+    }, 300)
+    return () => {
+      live = false
+      clearTimeout(timer)
+    }
+  }, [projectId, prompt, mode, enabled])
+  return quote
+}
+
+function QuoteLine({ quote }: { quote: Quote | string | null }) {
+  if (!quote) return null
+  if (typeof quote === 'string') return <div className="agent-quote small muted">Quote unavailable: {quote}</div>
+  const l = quote.limits
+  return (
+    <div className="agent-quote small muted" data-testid="agent-quote"
+      title={`First call at most ${formatCost(quote.first_call_max_usd)}${quote.price_checked ? `; prices checked ${quote.price_checked}` : ''}`}>
+      {quote.model} · max {formatCost(quote.max_usd)} · {l.max_steps} steps · {Math.round(l.max_wall_s / 60)} min · {(l.max_tokens / 1e6).toFixed(1)}M tokens
+    </div>
+  )
+}
+
+function Unconfigured({ status }: { status: AgentStatus }) {
+  return (
+    <div className="pane agent-pane">
+      <div className="pane-empty agent-setup" data-testid="agent-unconfigured">
+        <p><strong>The AI agent is not configured on this server.</strong></p>
+        <p className="small">{status.help}</p>
+        <pre className="agent-result">{'ANTHROPIC_API_KEY=sk-ant-… ecode serve\n# or an OpenAI-compatible server (Ollama, vLLM, llama.cpp):\nOPENAI_BASE_URL=http://localhost:11434/v1 ECODE_AGENT_MODEL=qwen3-coder ecode serve'}</pre>
+        <p className="small muted">Variables read: {status.env_vars.join(', ')}. Restart the server after setting them.</p>
+      </div>
+    </div>
+  )
 }

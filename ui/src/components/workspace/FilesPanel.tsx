@@ -56,6 +56,11 @@ export function FilesPanel({ projectId, canWrite, activeFile, dirty, onOpen, onR
   useEffect(() => {
     load()
   }, [load])
+  useEffect(() => { // the agent changed files
+    const reload = () => void load()
+    window.addEventListener('ecode:files-changed', reload)
+    return () => window.removeEventListener('ecode:files-changed', reload)
+  }, [load])
 
   const reveal = (path: string, alsoSelf = false) =>
     setExpanded((s) => new Set([...s, ...ancestors(path), ...(alsoSelf ? [path] : [])]))

@@ -1,0 +1,72 @@
+// The AI agent pane against a scripted fake Anthropic server: a prompt streams text, an action
+// card for the file it writes, the turn's metrics, and the file appears in the tree and editor.
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { launchBrowser } from '../lib/browser.mjs'
+import { script, startFakeAnthropic } from '../lib/fake-anthropic.mjs'
+import { signUp, treeItem } from '../lib/journey.mjs'
+import { startServer } from '../lib/server.mjs'
+
+let fake
+let server
+let browser
+
+before(async () => {
+  fake = await startFakeAnthropic({ apiKey: 'test-key' })
+  server = await startServer({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: fake.url } })
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await server?.stop()
+  await fake?.close()
+})
+
+test('ask the agent: streamed text, an action card, metrics, and the file in the tree', async (t) => {
+  const ctx = await browser.newContext({ baseURL: server.url })
+  t.after(() => ctx.close())
+  const page = await ctx.newPage()
+  await signUp(page, { name: 'Ada Agent', email: 'ada@example.com', password: 'agent-password' })
+  await page.getByLabel('Name', { exact: true }).fill('Agent app')
+  await page.getByLabel('Template').selectOption('blank')
+  await page.getByRole('button', { name: 'Create project' }).click()
+  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
+  await page.locator('[role="treeitem"]').first().waitFor()
+
+  await page.locator('[role="tab"][data-pane="agent"]').click()
+  const pane = page.locator('#pane-agent')
+  const box = pane.getByLabel('Message the agent')
+  await box.fill('Create hello.txt with a greeting')
+  // the quote (limits, max cost) is shown before sending
+  await pane.getByTestId('agent-quote').filter({ hasText: 'max $' }).waitFor()
+  await pane.getByRole('button', { name: 'Extended Thinking' }).click()
+  assert.equal(await pane.getByRole('button', { name: 'Extended Thinking' }).getAttribute('aria-pressed'), 'true')
+
+  const sent = page.waitForResponse((r) => r.url().endsWith('/agent/turns') && r.request().method() === 'POST')
+  await pane.getByRole('button', { name: 'Send' }).click()
+  assert.equal((await sent).status(), 200)
+
+  await pane.locator('.agent-text', { hasText: script.intro }).waitFor()
+  const card = pane.locator('[data-testid="agent-action"][data-tool="write"]')
+  await card.waitFor()
+  await pane.locator('[data-testid="agent-action"][data-tool="write"][data-state="ok"]').waitFor()
+  assert.match(await card.locator('summary').innerText(), /hello\.txt/)
+  await pane.locator('.agent-text', { hasText: script.outro }).waitFor()
+  const metrics = pane.getByTestId('agent-metrics')
+  await metrics.waitFor()
+  assert.match(await metrics.innerText(), /1 file modified/)
+  assert.match(await metrics.innerText(), /tokens/)
+  assert.equal(fake.requests.length, 2)
+  assert.equal(fake.requests[0].stream, true)
+
+  // the file is in the tree (reloaded when the agent wrote it) and opens in the editor
+  await treeItem(page, script.file).click()
+  await page.locator('.cm-content', { hasText: 'Hello from the agent' }).waitFor()
+
+  // past turns are loaded when the workspace opens again
+  await page.reload()
+  await page.locator('[role="tab"][data-pane="agent"]').click()
+  await page.locator('#pane-agent [data-testid="agent-turn"][data-status="finished"]').waitFor()
+  await page.locator('#pane-agent .agent-prompt', { hasText: 'Create hello.txt' }).waitFor()
+})

@@ -1,0 +1,318 @@
+// Package agentrun puts the AI agent (internal/agent) into the product: its
+// Env over the project's files, sandbox and run, the provider chosen from
+// the configuration, one running turn per project, cancellation, and every
+// event and the conversation persisted in the store.
+package agentrun
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"ecode/internal/agent"
+	"ecode/internal/runner"
+	"ecode/internal/store"
+	"ecode/internal/workspace"
+)
+
+// Config selects the model provider. Anthropic is used when its key is set;
+// otherwise an OpenAI-compatible server when its base URL or key is set.
+type Config struct {
+	AnthropicAPIKey  string
+	AnthropicBaseURL string
+	OpenAIAPIKey     string
+	OpenAIBaseURL    string
+	Model            string // empty: the provider's default
+}
+
+// Deps are the product components the agent works through.
+type Deps struct {
+	Store  *store.Store
+	Files  *workspace.Files
+	Runner *runner.Manager
+	Log    *slog.Logger
+	Now    func() time.Time
+	// AppWait bounds how long run_app waits for the app to listen (default 30s).
+	AppWait time.Duration
+}
+
+// Errors of Start.
+var (
+	ErrNotConfigured = errors.New("the AI agent has no model provider configured")
+	ErrBusy          = errors.New("an agent turn is already running in this project")
+	ErrClosed        = errors.New("the server is shutting down")
+)
+
+// Service runs agent turns, one at a time per project.
+type Service struct {
+	cfg  Config
+	d    Deps
+	prov agent.Provider
+
+	mu      sync.Mutex
+	running map[string]*Turn // by project id
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// New builds the service. It marks turns left running by a previous process as failed.
+func New(cfg Config, d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.AppWait == 0 {
+		d.AppWait = 30 * time.Second
+	}
+	s := &Service{cfg: cfg, d: d, running: map[string]*Turn{}}
+	switch {
+	case cfg.AnthropicAPIKey != "":
+		s.prov = agent.NewAnthropic(agent.AnthropicConfig{APIKey: cfg.AnthropicAPIKey, BaseURL: cfg.AnthropicBaseURL})
+	case cfg.OpenAIBaseURL != "" || cfg.OpenAIAPIKey != "":
+		s.prov = agent.NewOpenAI(agent.OpenAIConfig{APIKey: cfg.OpenAIAPIKey, BaseURL: cfg.OpenAIBaseURL})
+	}
+	if d.Store != nil {
+		if err := d.Store.FailRunningAgentTurns(context.Background(), d.Now()); err != nil {
+			d.Log.Warn("agent: mark interrupted turns", "err", err)
+		}
+	}
+	return s
+}
+
+// Status says whether a provider is configured, and how to add one.
+type Status struct {
+	Configured bool     `json:"configured"`
+	Provider   string   `json:"provider,omitempty"`
+	Model      string   `json:"model,omitempty"`
+	Help       string   `json:"help,omitempty"`
+	EnvVars    []string `json:"env_vars"`
+}
+
+// Status reports the provider configuration (never the keys).
+func (s *Service) Status() Status {
+	st := Status{EnvVars: []string{"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ECODE_AGENT_MODEL"}}
+	if s == nil || s.prov == nil {
+		st.Help = "Set ANTHROPIC_API_KEY (or ECODE_ANTHROPIC_API_KEY / --anthropic-api-key) in the server's environment, " +
+			"or OPENAI_BASE_URL (and OPENAI_API_KEY) for an OpenAI-compatible server such as Ollama, vLLM or llama.cpp, " +
+			"with ECODE_AGENT_MODEL naming the model; then restart the server."
+		return st
+	}
+	st.Configured, st.Provider = true, s.prov.Name()
+	a, _ := s.newAgent(agent.Env{}, nil)
+	st.Model = a.Quote(&agent.Session{}, "", agent.Mode{}).Model.ID
+	return st
+}
+
+func (s *Service) newAgent(env agent.Env, sink agent.Sink) (*agent.Agent, error) {
+	if s == nil || s.prov == nil {
+		return nil, ErrNotConfigured
+	}
+	cfg := agent.Config{Provider: s.prov, Env: env, Sink: sink, Model: s.cfg.Model}
+	if s.prov.Name() != "anthropic" {
+		if cfg.Model == "" {
+			cfg.Model = "qwen3-coder"
+		}
+		cfg.HighPowerModel = cfg.Model
+	}
+	return agent.New(cfg)
+}
+
+func (s *Service) env(projectID string) agent.Env {
+	return agent.Env{
+		Files:    files{ws: s.d.Files, projectID: projectID},
+		Shell:    shell{run: s.d.Runner, projectID: projectID},
+		App:      app{run: s.d.Runner, projectID: projectID, wait: s.d.AppWait},
+		Persist:  persister{st: s.d.Store, projectID: projectID, now: s.d.Now},
+		Packages: packages{shell: shell{run: s.d.Runner, projectID: projectID}, files: files{ws: s.d.Files, projectID: projectID}},
+		Redactor: identity{}, // projects have no secrets yet
+		// Secrets, DB, Checkpoints: not wired yet (their tools are left out).
+	}
+}
+
+func (s *Service) session(ctx context.Context, projectID string) (*agent.Session, error) {
+	sess := &agent.Session{}
+	b, err := s.d.Store.AgentSession(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		if err := json.Unmarshal(b, sess); err != nil {
+			s.d.Log.Warn("agent: stored session unreadable; starting afresh", "project", projectID, "err", err)
+			sess = &agent.Session{}
+		}
+	}
+	return sess, nil
+}
+
+// Quote reports the limits and the maximum cost of a turn with prompt.
+func (s *Service) Quote(ctx context.Context, projectID, prompt string, mode agent.Mode) (agent.Quote, error) {
+	a, err := s.newAgent(s.env(projectID), nil)
+	if err != nil {
+		return agent.Quote{}, err
+	}
+	sess, err := s.session(ctx, projectID)
+	if err != nil {
+		return agent.Quote{}, err
+	}
+	return a.Quote(sess, prompt, mode), nil
+}
+
+// Running returns the project's running turn, or nil.
+func (s *Service) Running(projectID string) *Turn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running[projectID]
+}
+
+// Stop cancels the project's running turn; false when none runs.
+func (s *Service) Stop(projectID string) bool {
+	t := s.Running(projectID)
+	if t == nil {
+		return false
+	}
+	t.cancel()
+	return true
+}
+
+// Close cancels every running turn and waits for them to end.
+func (s *Service) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for _, t := range s.running {
+		t.cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Start begins a turn in the background: it outlives the request that
+// started it (Stop cancels it). Watch its events with Turn.Events.
+func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, mode agent.Mode) (*Turn, error) {
+	if s == nil || s.prov == nil {
+		return nil, ErrNotConfigured
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if s.running[projectID] != nil {
+		s.mu.Unlock()
+		return nil, ErrBusy
+	}
+	s.wg.Add(1) // released when the turn is recorded (or fails to start)
+	defer s.wg.Done()
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	t := newTurn(newID(), projectID)
+	t.cancel = cancel
+	s.running[projectID] = t
+	s.mu.Unlock()
+	release := func() {
+		cancel()
+		s.mu.Lock()
+		delete(s.running, projectID)
+		s.mu.Unlock()
+	}
+
+	sess, err := s.session(ctx, projectID)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	a, err := s.newAgent(s.env(projectID), agent.SinkFunc(t.emit))
+	if err != nil {
+		release()
+		return nil, err
+	}
+	modeJSON, _ := json.Marshal(mode)
+	if err := s.d.Store.CreateAgentTurn(ctx, store.AgentTurn{ID: t.ID, ProjectID: projectID, UserID: userID, Prompt: prompt,
+		Mode: modeJSON, Status: "running", CreatedAt: s.d.Now()}); err != nil {
+		release()
+		return nil, err
+	}
+	s.wg.Add(2)
+	flushed := make(chan struct{})
+	go func() {
+		defer s.wg.Done()
+		defer close(flushed)
+		s.flush(t)
+	}()
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		res, err := a.Run(runCtx, sess, prompt, mode)
+		t.finish(res, err)
+		<-flushed
+		s.record(t, sess)
+		release()
+		t.close()
+	}()
+	return t, nil
+}
+
+// flush writes the turn's events to the store as they come, until the turn ends.
+func (s *Service) flush(t *Turn) {
+	next := 0
+	for {
+		evs, wait, ended := t.events(next)
+		if len(evs) > 0 {
+			rows := make([]store.AgentEvent, len(evs))
+			for i, e := range evs {
+				b, _ := json.Marshal(e)
+				rows[i] = store.AgentEvent{Seq: e.Seq, Type: string(e.Type), Data: b}
+			}
+			if err := s.d.Store.AppendAgentEvents(context.Background(), t.ID, rows); err != nil {
+				s.d.Log.Error("agent: store events", "turn", t.ID, "err", err)
+			}
+			next += len(evs)
+		}
+		if ended && len(evs) == 0 {
+			return
+		}
+		if len(evs) == 0 {
+			<-wait
+		}
+	}
+}
+
+// record stores the outcome and the conversation of a finished turn.
+func (s *Service) record(t *Turn, sess *agent.Session) {
+	ctx := context.Background()
+	res, runErr := t.Result()
+	status, stop := "finished", ""
+	var out []byte
+	if res != nil {
+		stop = string(res.Stop)
+		out, _ = json.Marshal(res)
+	}
+	if runErr != nil || res == nil || res.Stop == agent.StopError {
+		status = "failed"
+		if runErr != nil {
+			out, _ = json.Marshal(map[string]any{"result": res, "error": runErr.Error()})
+		}
+	}
+	if err := s.d.Store.FinishAgentTurn(ctx, t.ID, status, stop, out, s.d.Now()); err != nil {
+		s.d.Log.Error("agent: finish turn", "turn", t.ID, "err", err)
+	}
+	if err := (persister{st: s.d.Store, projectID: t.ProjectID, now: s.d.Now}).SaveSession(ctx, sess); err != nil {
+		s.d.Log.Error("agent: save session", "project", t.ProjectID, "err", err)
+	}
+}
+
+// Turns lists the project's last turns with their stored events.
+func (s *Service) Turns(ctx context.Context, projectID string, limit int) ([]store.AgentTurn, error) {
+	return s.d.Store.AgentTurns(ctx, projectID, limit, true)
+}

@@ -1,0 +1,165 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"ecode/internal/client"
+)
+
+type checkpointJSON struct {
+	ID      string `json:"id"`
+	Message string `json:"message"`
+	Trigger string `json:"trigger"`
+	Metrics struct {
+		FilesModified int              `json:"files_modified"`
+		LinesAdded    int              `json:"lines_added"`
+		DBTables      map[string]int64 `json:"db_tables"`
+	} `json:"metrics"`
+}
+
+func sqlExec(t *testing.T, c *client.Client, id, py string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"command": "python3 -c " + shellQuote(py)})
+	var res struct {
+		ExitCode int    `json:"exit_code"`
+		Stdout   string `json:"stdout"`
+		Stderr   string `json:"stderr"`
+	}
+	if err := c.Do(context.Background(), "POST", "/api/projects/"+id+"/exec", strings.NewReader(string(body)), "application/json", &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("python: %s", res.Stderr)
+	}
+	return strings.TrimSpace(res.Stdout)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+const dbApp = `import os, sqlite3, sys
+db = sqlite3.connect(os.environ["DATABASE_PATH"])
+db.execute("create table if not exists notes (body text)")
+for a in sys.argv[1:]: db.execute("insert into notes values (?)", (a,))
+db.commit()
+print(",".join(r[0] for r in db.execute("select body from notes order by rowid")))
+`
+
+func TestCheckpointRestoreFilesAndDatabase(t *testing.T) {
+	srv, c := sandboxServer(t)
+	ctx := context.Background()
+	p, _ := c.CreateProject(ctx, "cp", "static")
+	id := p.ID
+	run := func(args ...string) string {
+		py := strings.Replace(dbApp, "sys.argv[1:]", "["+quoteList(args)+"]", 1)
+		return sqlExec(t, c, id, py)
+	}
+	if got := run("first"); got != "first" {
+		t.Fatalf("app db: %q", got)
+	}
+	c.WriteFile(ctx, id, "index.html", []byte("<h1>version one</h1>"))
+	var cp1 checkpointJSON
+	if err := c.Do(ctx, "POST", "/api/projects/"+id+"/checkpoints", strings.NewReader(`{"message":"one"}`), "application/json", &cp1); err != nil {
+		t.Fatal(err)
+	}
+	if cp1.Trigger != "user" || cp1.Metrics.DBTables["notes"] != 1 {
+		t.Fatalf("checkpoint: %+v", cp1)
+	}
+	c.WriteFile(ctx, id, "index.html", []byte("<h1>version two</h1>\n<p>more</p>"))
+	c.WriteFile(ctx, id, "new.txt", []byte("later"))
+	if got := run("second"); got != "first,second" {
+		t.Fatalf("app db: %q", got)
+	}
+
+	var diff struct {
+		Files []struct {
+			Path   string `json:"path"`
+			Status string `json:"status"`
+			Patch  string `json:"patch"`
+		} `json:"files"`
+		Tables []struct {
+			Name          string
+			Before, After int64
+		} `json:"tables"`
+	}
+	if err := c.Do(ctx, "GET", "/api/projects/"+id+"/checkpoints/"+cp1.ID+"/diff?against=current", nil, "", &diff); err != nil {
+		t.Fatal(err)
+	}
+	if len(diff.Files) != 2 || len(diff.Tables) != 1 || diff.Tables[0].Before != 1 || diff.Tables[0].After != 2 {
+		t.Fatalf("diff vs now: %+v", diff)
+	}
+
+	var res struct {
+		Restored   checkpointJSON `json:"restored"`
+		Backup     checkpointJSON `json:"backup"`
+		DBRestored bool           `json:"db_restored"`
+	}
+	if err := c.Do(ctx, "POST", "/api/projects/"+id+"/checkpoints/"+cp1.ID+"/restore", strings.NewReader(`{"database":true}`), "application/json", &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.DBRestored || res.Backup.Trigger != "restore" {
+		t.Fatalf("restore: %+v", res)
+	}
+	if b, _ := c.ReadFile(ctx, id, "index.html"); string(b) != "<h1>version one</h1>" {
+		t.Errorf("index.html after restore: %q", b)
+	}
+	if _, err := c.ReadFile(ctx, id, "new.txt"); err == nil {
+		t.Error("a file created after the checkpoint survived the restore")
+	}
+	if got := run(); got != "first" {
+		t.Errorf("database after restore: %q, want the checkpoint's rows only", got)
+	}
+
+	// Undo: restoring the backup brings back the later state, rows included.
+	if err := c.Do(ctx, "POST", "/api/projects/"+id+"/checkpoints/"+res.Backup.ID+"/restore", nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := c.ReadFile(ctx, id, "new.txt"); string(b) != "later" {
+		t.Errorf("undo lost new.txt: %q", b)
+	}
+	if got := run(); got != "first,second" {
+		t.Errorf("database after undo: %q", got)
+	}
+
+	// Read-only view and fork.
+	b, err := c.ReadFile(ctx, id, "index.html")
+	if err != nil || !strings.Contains(string(b), "version two") {
+		t.Fatalf("current file: %q %v", b, err)
+	}
+	var old []byte
+	if err := c.Do(ctx, "GET", "/api/projects/"+id+"/checkpoints/"+cp1.ID+"/files/index.html", nil, "", &old); err != nil || string(old) != "<h1>version one</h1>" {
+		t.Errorf("checkpoint file view: %q %v", old, err)
+	}
+	var fork struct{ ID string }
+	if err := c.Do(ctx, "POST", "/api/projects/"+id+"/checkpoints/"+cp1.ID+"/fork", strings.NewReader(`{"name":"forked"}`), "application/json", &fork); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := c.ReadFile(ctx, fork.ID, "index.html"); string(b) != "<h1>version one</h1>" {
+		t.Errorf("fork's index.html: %q", b)
+	}
+	if got := sqlExec(t, c, fork.ID, strings.Replace(dbApp, "sys.argv[1:]", "[]", 1)); got != "first" {
+		t.Errorf("fork's database: %q", got)
+	}
+	var list []checkpointJSON
+	c.Do(ctx, "GET", "/api/projects/"+id+"/checkpoints", nil, "", &list)
+	if len(list) < 3 {
+		t.Errorf("timeline: %+v", list)
+	}
+	// Another user's project: 404.
+	stranger := srv.User(t, "stranger")
+	err = stranger.Do(ctx, "GET", "/api/projects/"+id+"/checkpoints", nil, "", nil)
+	wantStatus(t, err, http.StatusNotFound)
+	err = c.Do(ctx, "POST", "/api/projects/"+id+"/checkpoints/nosuch/restore", nil, "", nil)
+	wantStatus(t, err, http.StatusNotFound)
+}
+
+func quoteList(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = `"` + a + `"`
+	}
+	return strings.Join(q, ",")
+}

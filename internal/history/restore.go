@@ -1,0 +1,91 @@
+package history
+
+import (
+	"context"
+	"fmt"
+
+	"ecode/internal/checkpoint"
+	"ecode/internal/runner"
+	"ecode/internal/store"
+)
+
+// RestoreResult says what a restore did.
+type RestoreResult struct {
+	Restored            store.Checkpoint `json:"-"`
+	Backup              store.Checkpoint `json:"-"`
+	FilesWritten        int              `json:"files_written"`
+	DBRestored          bool             `json:"db_restored"`
+	DependenciesChanged []string         `json:"dependencies_changed"`
+}
+
+// Restore brings the project back to checkpoint id. It first checkpoints
+// the present (so the restore can be undone), stops the project's sandbox
+// (its processes see the files through a mount of the old tree), swaps the
+// files in atomically, restores the database if withDB, tells open editors,
+// and starts the run again if one was running.
+func (s *Service) Restore(ctx context.Context, projectID, id, userID string, withDB bool) (RestoreResult, error) {
+	unlock := s.lock(projectID)
+	defer unlock()
+	rec, cp, err := s.Get(ctx, projectID, id)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	backup, err := s.create(ctx, projectID, userID, "restore", fmt.Sprintf("Before restoring %q", rec.Message), nil)
+	if err != nil {
+		return RestoreResult{}, fmt.Errorf("checkpoint the present: %w", err)
+	}
+	st := s.runner.RunState(projectID)
+	wasRunning := st.State == runner.StateStarting || st.State == runner.StateRunning
+	if err := s.runner.Stop(projectID); err != nil {
+		return RestoreResult{}, fmt.Errorf("stop the sandbox: %w", err)
+	}
+	opt := checkpoint.RestoreOptions{Ignore: Ignore}
+	if withDB && cp.DB != "" {
+		if err := s.EnsureDB(projectID); err != nil {
+			return RestoreResult{}, err
+		}
+		opt.DB = s.DB(projectID)
+	}
+	res, err := s.repo.Restore(ctx, s.files.Dir(projectID), cp, opt)
+	if err != nil {
+		return RestoreResult{}, fmt.Errorf("restore %s: %w", id, err)
+	}
+	s.Changed(ctx, projectID)
+	if wasRunning {
+		if _, err := s.runner.StartRun(context.WithoutCancel(ctx), projectID); err != nil {
+			return RestoreResult{}, fmt.Errorf("restart the run: %w", err)
+		}
+	}
+	deps := res.DependencyFiles
+	if deps == nil {
+		deps = []string{}
+	}
+	return RestoreResult{Restored: rec, Backup: backup, FilesWritten: res.FilesWritten, DBRestored: res.DBRestored,
+		DependenciesChanged: deps}, nil
+}
+
+// Fork restores checkpoint id of a project into another, new and empty,
+// project (files and database) and records its first checkpoint.
+func (s *Service) Fork(ctx context.Context, projectID, id, newProjectID, userID string) error {
+	rec, cp, err := s.Get(ctx, projectID, id)
+	if err != nil {
+		return err
+	}
+	opt := checkpoint.RestoreOptions{Ignore: Ignore}
+	if cp.DB != "" {
+		if err := s.EnsureDB(newProjectID); err != nil {
+			return err
+		}
+		opt.DB = s.DB(newProjectID)
+	}
+	if _, err := s.repo.Restore(ctx, s.files.Dir(newProjectID), cp, opt); err != nil {
+		return fmt.Errorf("fork %s: %w", id, err)
+	}
+	_, err = s.Create(ctx, newProjectID, userID, "fork", fmt.Sprintf("Forked from %q", rec.Message))
+	return err
+}
+
+// List returns a project's checkpoints, newest first.
+func (s *Service) List(ctx context.Context, projectID string) ([]store.Checkpoint, error) {
+	return s.store.ListCheckpoints(ctx, projectID, 200)
+}

@@ -1,0 +1,92 @@
+import { useState } from 'react'
+import { checkpointsApi, errorMessage, type Checkpoint, type CheckpointDiff, type RestoreResult } from '../../api'
+import { Modal } from '../../components/Modal'
+import { useDiff } from './DiffView'
+import { Counts, StatusBadge } from './Patch'
+
+/**
+ * "vs now" compares the checkpoint (old side) with the project now (new side); a restore goes the
+ * other way, so what it will do is that diff reversed.
+ */
+export function restoreEffect(d: CheckpointDiff): CheckpointDiff {
+  const flip = { added: 'removed', removed: 'added', modified: 'modified' } as const
+  return {
+    files: d.files.map((f) => ({ ...f, status: flip[f.status], lines_added: f.lines_removed, lines_removed: f.lines_added })),
+    tables: d.tables.map((t) => ({ name: t.name, before: t.after, after: t.before })),
+  }
+}
+
+interface Props {
+  projectId: string
+  checkpoint: Checkpoint
+  onClose: () => void
+  onRestored: (r: RestoreResult, database: boolean) => void
+}
+
+/** Confirms a restore, showing what it will change, then restores and reports back. */
+export function RestoreDialog({ projectId, checkpoint, onClose, onRestored }: Props) {
+  const { diff, error: diffError } = useDiff(projectId, checkpoint.id, 'current')
+  const [database, setDatabase] = useState(true)
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const effect = diff ? restoreEffect(diff) : null
+
+  const restore = async () => {
+    setBusy(true)
+    setError(null)
+    try {
+      const r = await checkpointsApi.restore(projectId, checkpoint.id, database)
+      onRestored(r, database)
+    } catch (err) {
+      setError(errorMessage(err))
+      setBusy(false)
+    }
+  }
+
+  return (
+    <Modal title="Restore checkpoint?" onClose={() => !busy && onClose()} className="cp-restore-dialog">
+      <p className="modal-message">
+        The project goes back to “{checkpoint.message || checkpoint.id}”. Your present state is saved as a checkpoint
+        first, so you can undo this.
+      </p>
+      <div className="cp-restore-summary" aria-live="polite">
+        {diffError && <div className="panel-error">{diffError}</div>}
+        {!effect && !diffError && <p className="muted small" role="status">Working out what will change…</p>}
+        {effect && effect.files.length === 0 && effect.tables.length === 0 && (
+          <p className="muted small">No files differ from the project now.</p>
+        )}
+        {effect && effect.files.length > 0 && (
+          <>
+            <p className="small">{effect.files.length} {effect.files.length === 1 ? 'file' : 'files'} will change:</p>
+            <ul className="cp-files cp-files-static">
+              {effect.files.map((f) => (
+                <li key={f.path} data-path={f.path} data-status={f.status} className="cp-file">
+                  <StatusBadge status={f.status} />
+                  <span className="cp-file-path mono">{f.path}</span>
+                  {!f.binary && <Counts added={f.lines_added} removed={f.lines_removed} />}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+        {effect && effect.tables.length > 0 && (
+          <p className="small">
+            Database: {effect.tables.map((t) => `${t.name} ${t.before} → ${t.after} rows`).join(', ')}
+          </p>
+        )}
+      </div>
+      <label className="cp-check">
+        <input type="checkbox" checked={database} disabled={busy} onChange={(e) => setDatabase(e.target.checked)} />
+        Also restore the database
+      </label>
+      {error && <div className="form-error" role="alert">{error}</div>}
+      {busy && <p className="cp-progress small" role="status"><span className="cp-spinner" aria-hidden="true" /> Restoring… the run is stopped and restarted if it was running.</p>}
+      <div className="modal-actions">
+        <button type="button" className="btn" onClick={onClose} disabled={busy}>Cancel</button>
+        <button type="button" className="btn btn-danger" onClick={restore} disabled={busy} autoFocus>
+          Restore checkpoint
+        </button>
+      </div>
+    </Modal>
+  )
+}
