@@ -163,3 +163,22 @@ func quoteList(args []string) string {
 	}
 	return strings.Join(q, ",")
 }
+
+func TestCheckpointGCKeepsReferencedObjects(t *testing.T) {
+	srv, c := sandboxServer(t)
+	ctx := context.Background()
+	p, _ := c.CreateProject(ctx, "gc", "static")
+	for i := range 3 {
+		c.WriteFile(ctx, p.ID, "index.html", []byte(strings.Repeat("x", i+1)))
+		if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints", strings.NewReader(`{}`), "application/json", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := srv.History.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := srv.History.Fsck(ctx)
+	if err != nil || !rep.OK() {
+		t.Fatalf("fsck after GC: %+v, %v", rep, err)
+	}
+}

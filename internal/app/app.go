@@ -287,6 +287,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	defer maintain.Stop()
 	runCtx, stopRuns := context.WithCancel(context.Background())
 	wg.Go(func() { runs.Run(runCtx, maintain.C) })
+	gcTick := time.NewTicker(time.Hour)
+	defer gcTick.Stop()
+	wg.Go(func() { hist.RunGC(runCtx, gcTick.C, log.With("component", "checkpoints")) })
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	wg.Go(func() { hub.Run(hubCtx) })
 

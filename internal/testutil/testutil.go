@@ -42,12 +42,13 @@ func NewStore(t testing.TB, engine store.Engine) *store.Store { return testdb.Ne
 
 // Server is a running API server for a test.
 type Server struct {
-	URL    string
-	Store  *store.Store
-	API    *api.Server
-	Runner *runner.Manager
-	Clock  *Clock
-	Dir    string // the data dir
+	URL     string
+	Store   *store.Store
+	API     *api.Server
+	Runner  *runner.Manager
+	History *history.Service
+	Clock   *Clock
+	Dir     string // the data dir
 }
 
 // ServerOptions adjust NewServer.
@@ -100,7 +101,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		hs.Close()
 		runs.Close()
 	})
-	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, Clock: clock, Dir: dir}
+	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, History: hist, Clock: clock, Dir: dir}
 }
 
 // NewSandbox returns a local bubblewrap runner private to the test (its own
