@@ -1,7 +1,8 @@
 // A tiny stand-in for the Anthropic Messages API (POST /v1/messages, streaming), for browser
 // journeys of the AI agent. It answers in the real Server-Sent Events format: the first request
 // of a turn gets a text block and one `write` tool call; the request that carries the tool's
-// result gets a closing text. Requests are recorded.
+// result gets a closing text; a prompt with script.slowWord gets a stream that never ends.
+// Requests are recorded.
 import { once } from 'node:events'
 import http from 'node:http'
 
@@ -11,6 +12,9 @@ export const script = {
   file: 'hello.txt',
   content: 'Hello from the agent\n',
   outro: 'Done: hello.txt now greets you.',
+  /** A prompt with this word gets a reply that never ends. */
+  slowWord: 'slowly',
+  slowText: 'Thinking this through at length',
 }
 
 function sse(res, type, data) {
@@ -41,6 +45,13 @@ function answer(res, body, n) {
       usage: { input_tokens: 1200, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
     },
   })
+  const text = typeof last?.content === 'string' ? last.content : (last?.content ?? []).map((b) => b.text ?? '').join('')
+  if (text.includes(script.slowWord)) {
+    // starts answering, then holds the stream until the client gives up (the user pressed Stop)
+    sse(res, 'content_block_start', { index: 0, content_block: { type: 'text', text: '' } })
+    sse(res, 'content_block_delta', { index: 0, delta: { type: 'text_delta', text: script.slowText } })
+    return
+  }
   let stop
   if (!hasResult) {
     textBlock(res, 0, script.intro)

@@ -57,6 +57,8 @@ test('ask the agent: streamed text, an action card, metrics, and the file in the
   await metrics.waitFor()
   assert.match(await metrics.innerText(), /1 file modified/)
   assert.match(await metrics.innerText(), /tokens/)
+  // the turn changed a file, so it ended with a checkpoint
+  await pane.locator('.agent-notice', { hasText: 'Checkpoint' }).waitFor()
   assert.equal(fake.requests.length, 2)
   assert.equal(fake.requests[0].stream, true)
 
@@ -64,9 +66,18 @@ test('ask the agent: streamed text, an action card, metrics, and the file in the
   await treeItem(page, script.file).click()
   await page.locator('.cm-content', { hasText: 'Hello from the agent' }).waitFor()
 
+  // Stop cancels a turn that takes too long
+  await box.fill('Now think slowly about it')
+  await pane.getByRole('button', { name: 'Send' }).click()
+  await pane.locator('.agent-text', { hasText: script.slowText }).waitFor()
+  await pane.getByRole('button', { name: 'Stop the agent' }).click()
+  await pane.locator('[data-testid="agent-turn"]').nth(1).getByTestId('agent-metrics').filter({ hasText: 'cancelled' }).waitFor()
+  assert.equal(await pane.getByRole('button', { name: 'Send' }).isDisabled(), true, 'Send waits for a prompt')
+
   // past turns are loaded when the workspace opens again
   await page.reload()
   await page.locator('[role="tab"][data-pane="agent"]').click()
-  await page.locator('#pane-agent [data-testid="agent-turn"][data-status="finished"]').waitFor()
+  await page.locator('#pane-agent [data-testid="agent-turn"][data-status="finished"]').first().waitFor()
+  assert.equal(await page.locator('#pane-agent [data-testid="agent-turn"]').count(), 2)
   await page.locator('#pane-agent .agent-prompt', { hasText: 'Create hello.txt' }).waitFor()
 })

@@ -245,3 +245,19 @@ func (p persister) SaveSession(ctx context.Context, s *agent.Session) error {
 type identity struct{}
 
 func (identity) Redact(s string) string { return s }
+
+// checkpointer is agent.Checkpointer over the product's checkpoint history.
+type checkpointer struct {
+	fn                func(ctx context.Context, projectID, userID, label string) (string, error)
+	projectID, userID string
+}
+
+func (c checkpointer) Checkpoint(ctx context.Context, label string) (string, error) {
+	// a cancelled turn that changed files is checkpointed too
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if label == "" {
+		label = "Agent turn"
+	}
+	return c.fn(ctx, c.projectID, c.userID, label)
+}

@@ -39,6 +39,9 @@ type Deps struct {
 	Now    func() time.Time
 	// AppWait bounds how long run_app waits for the app to listen (default 30s).
 	AppWait time.Duration
+	// Checkpoint, when set, snapshots the project at the end of every turn
+	// that changed it and returns the checkpoint's id.
+	Checkpoint func(ctx context.Context, projectID, userID, label string) (string, error)
 }
 
 // Errors of Start.
@@ -124,16 +127,20 @@ func (s *Service) newAgent(env agent.Env, sink agent.Sink) (*agent.Agent, error)
 	return agent.New(cfg)
 }
 
-func (s *Service) env(projectID string) agent.Env {
-	return agent.Env{
+func (s *Service) env(projectID, userID string) agent.Env {
+	env := agent.Env{
 		Files:    files{ws: s.d.Files, projectID: projectID},
 		Shell:    shell{run: s.d.Runner, projectID: projectID},
 		App:      app{run: s.d.Runner, projectID: projectID, wait: s.d.AppWait},
 		Persist:  persister{st: s.d.Store, projectID: projectID, now: s.d.Now},
 		Packages: packages{shell: shell{run: s.d.Runner, projectID: projectID}, files: files{ws: s.d.Files, projectID: projectID}},
 		Redactor: identity{}, // projects have no secrets yet
-		// Secrets, DB, Checkpoints: not wired yet (their tools are left out).
+		// Secrets, DB: not wired yet (their tools are left out).
 	}
+	if s.d.Checkpoint != nil {
+		env.Checkpoints = checkpointer{fn: s.d.Checkpoint, projectID: projectID, userID: userID}
+	}
+	return env
 }
 
 func (s *Service) session(ctx context.Context, projectID string) (*agent.Session, error) {
@@ -153,7 +160,7 @@ func (s *Service) session(ctx context.Context, projectID string) (*agent.Session
 
 // Quote reports the limits and the maximum cost of a turn with prompt.
 func (s *Service) Quote(ctx context.Context, projectID, prompt string, mode agent.Mode) (agent.Quote, error) {
-	a, err := s.newAgent(s.env(projectID), nil)
+	a, err := s.newAgent(s.env(projectID, ""), nil)
 	if err != nil {
 		return agent.Quote{}, err
 	}
@@ -232,7 +239,7 @@ func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, m
 		release()
 		return nil, err
 	}
-	a, err := s.newAgent(s.env(projectID), agent.SinkFunc(t.emit))
+	a, err := s.newAgent(s.env(projectID, userID), agent.SinkFunc(t.emit))
 	if err != nil {
 		release()
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ecode/internal/agent"
+	"ecode/internal/agent/fake"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 )
@@ -152,5 +153,44 @@ func TestPackagesRefusesShellSyntax(t *testing.T) {
 	}
 	if _, err := p.Install(context.Background(), "cargo", []string{"serde"}); err == nil {
 		t.Error("unknown manager accepted")
+	}
+}
+
+// A turn that changes files ends with a checkpoint through Deps.Checkpoint.
+func TestTurnCheckpoints(t *testing.T) {
+	s, st, pid, ws := newService(t)
+	var calls []string
+	s.d.Checkpoint = func(_ context.Context, projectID, userID, label string) (string, error) {
+		calls = append(calls, projectID+" "+userID+" "+label)
+		return "cp-1", nil
+	}
+	fk := fake.NewAnthropic(&fake.Transcript{Steps: []fake.Step{
+		{Respond: fake.Respond{StopReason: "tool_use", Content: []fake.Content{fake.Tool("write", map[string]string{"file_path": "a.txt", "content": "A\n"})}}},
+		{Respond: fake.Respond{StopReason: "end_turn", Content: []fake.Content{fake.Text("Wrote a.txt")}}},
+	}})
+	t.Cleanup(fk.Close)
+	s.prov = agent.NewAnthropic(agent.AnthropicConfig{APIKey: "test-key", BaseURL: fk.URL})
+	turn, err := s.Start(context.Background(), pid, "u1", "write a", agent.Mode{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-turn.Done()
+	res, err := turn.Result()
+	if err != nil || res.Stop != agent.StopEndTurn || res.CheckpointID != "cp-1" {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if len(calls) != 1 || calls[0] != "p1 u1 Wrote a.txt" {
+		t.Errorf("checkpoint calls %q", calls)
+	}
+	if b, err := (files{ws: ws, projectID: pid}).ReadFile(context.Background(), "a.txt"); err != nil || string(b) != "A\n" {
+		t.Errorf("a.txt %q %v", b, err)
+	}
+	turns, _ := st.AgentTurns(context.Background(), pid, 1, true)
+	found := false
+	for _, e := range turns[0].Events {
+		found = found || e.Type == string(agent.EvCheckpoint)
+	}
+	if !found {
+		t.Error("no checkpoint_created event stored")
 	}
 }

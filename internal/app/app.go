@@ -246,10 +246,6 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	metrics := telemetry.New()
 	metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(runs.Active()) })
-	ag := agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
-		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
-		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now})
-	defer ag.Close()
 	objects, err := checkpoint.NewDirStore(filepath.Join(cfg.DataDir, "objects"))
 	if err != nil {
 		return err
@@ -261,6 +257,14 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			log.Warn("flush editors before a checkpoint", "project_id", projectID, "err", err)
 		}
 	}
+	ag := agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
+		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
+		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now,
+			Checkpoint: func(ctx context.Context, projectID, userID, label string) (string, error) {
+				cp, err := hist.Create(ctx, projectID, userID, "agent", label)
+				return cp.ID, err
+			}})
+	defer ag.Close()
 	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, History: hist, Agent: ag, UI: ui.FS(), Log: log, Now: time.Now},
 		apiOptions(cfg, st, runs))
 
