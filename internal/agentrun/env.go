@@ -26,6 +26,7 @@ const maxAgentFile = 10 << 20
 type files struct {
 	ws        *workspace.Files
 	projectID string
+	changed   func(ctx context.Context, projectID, path string) // nil: nobody to tell
 }
 
 func (f files) open() (*workspace.Project, error) { return f.ws.Project(f.projectID) }
@@ -48,14 +49,19 @@ func notExist(err error) error {
 	return err
 }
 
-func (f files) WriteFile(_ context.Context, p string, data []byte) error {
+func (f files) WriteFile(ctx context.Context, p string, data []byte) error {
 	pr, err := f.open()
 	if err != nil {
 		return err
 	}
 	defer pr.Close()
-	_, err = pr.WriteFile(p, bytes.NewReader(data), maxAgentFile)
-	return err
+	if _, err = pr.WriteFile(p, bytes.NewReader(data), maxAgentFile); err != nil {
+		return err
+	}
+	if f.changed != nil {
+		f.changed(ctx, f.projectID, p)
+	}
+	return nil
 }
 
 func (f files) Walk(_ context.Context, dir string, fn func(string, bool, int64) error) error {

@@ -42,6 +42,9 @@ type Deps struct {
 	// Checkpoint, when set, snapshots the project at the end of every turn
 	// that changed it and returns the checkpoint's id.
 	Checkpoint func(ctx context.Context, projectID, userID, label string) (string, error)
+	// Changed, when set, is told after the agent wrote a file, so open
+	// editors show the edit at once (the collaboration hub).
+	Changed func(ctx context.Context, projectID, path string)
 }
 
 // Errors of Start.
@@ -129,7 +132,7 @@ func (s *Service) newAgent(env agent.Env, sink agent.Sink) (*agent.Agent, error)
 
 func (s *Service) env(projectID, userID string) agent.Env {
 	env := agent.Env{
-		Files:    files{ws: s.d.Files, projectID: projectID},
+		Files:    files{ws: s.d.Files, projectID: projectID, changed: s.d.Changed},
 		Shell:    shell{run: s.d.Runner, projectID: projectID},
 		App:      app{run: s.d.Runner, projectID: projectID, wait: s.d.AppWait},
 		Persist:  persister{st: s.d.Store, projectID: projectID, now: s.d.Now},
