@@ -45,6 +45,9 @@ type Deps struct {
 	// Changed, when set, is told after the agent wrote a file, so open
 	// editors show the edit at once (the collaboration hub).
 	Changed func(ctx context.Context, projectID, path string)
+	// DBPath, when set, is the host path of a project's SQLite database,
+	// which the agent's sql tool queries.
+	DBPath func(projectID string) string
 }
 
 // Errors of Start.
@@ -138,7 +141,10 @@ func (s *Service) env(projectID, userID string) agent.Env {
 		Persist:  persister{st: s.d.Store, projectID: projectID, now: s.d.Now},
 		Packages: packages{shell: shell{run: s.d.Runner, projectID: projectID}, files: files{ws: s.d.Files, projectID: projectID}},
 		Redactor: identity{}, // projects have no secrets yet
-		// Secrets, DB: not wired yet (their tools are left out).
+		// Secrets: projects have none yet (the tool is left out).
+	}
+	if s.d.DBPath != nil {
+		env.DB = database{path: s.d.DBPath(projectID)}
 	}
 	if s.d.Checkpoint != nil {
 		env.Checkpoints = checkpointer{fn: s.d.Checkpoint, projectID: projectID, userID: userID}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -192,5 +193,28 @@ func TestTurnCheckpoints(t *testing.T) {
 	}
 	if !found {
 		t.Error("no checkpoint_created event stored")
+	}
+}
+
+func TestDatabaseQuery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.db")
+	ctx := context.Background()
+	d := database{path: path}
+	if _, err := d.Query(ctx, "select 1", false); err == nil {
+		t.Fatal("query on a missing database succeeded")
+	}
+	os.WriteFile(path, nil, 0o644)
+	if _, err := d.Query(ctx, "create table notes (body text)", false); err == nil {
+		t.Fatal("a write succeeded without allow_write")
+	}
+	if _, err := d.Query(ctx, "create table notes (body text)", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Query(ctx, "insert into notes values ('hi'), (NULL)", true); err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Query(ctx, "select body from notes", false)
+	if err != nil || out != "body\nhi\nNULL\n" {
+		t.Fatalf("select: %q, %v", out, err)
 	}
 }

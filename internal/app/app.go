@@ -260,7 +260,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	ag := agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now,
-			Changed: hub.FileChanged,
+			Changed: hub.FileChanged, DBPath: func(projectID string) string { return hist.DB(projectID).Path },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string) (string, error) {
 				cp, err := hist.Create(ctx, projectID, userID, "agent", label)
 				return cp.ID, err
