@@ -182,3 +182,25 @@ func TestCheckpointGCKeepsReferencedObjects(t *testing.T) {
 		t.Fatalf("fsck after GC: %+v, %v", rep, err)
 	}
 }
+
+func TestRestoreBringsBackTheConversation(t *testing.T) {
+	srv, c := sandboxServer(t)
+	ctx := context.Background()
+	p, _ := c.CreateProject(ctx, "conv", "blank")
+	at := srv.Clock.Now()
+	if err := srv.Store.SaveAgentSession(ctx, p.ID, []byte(`{"Messages":[{"role":"user"}]}`), at); err != nil {
+		t.Fatal(err)
+	}
+	var cp checkpointJSON
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints", strings.NewReader(`{"message":"talked once"}`), "application/json", &cp); err != nil {
+		t.Fatal(err)
+	}
+	srv.Store.SaveAgentSession(ctx, p.ID, []byte(`{"Messages":[{"role":"user"},{"role":"assistant"},{"role":"user"}]}`), at)
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints/"+cp.ID+"/restore", nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := srv.Store.AgentSession(ctx, p.ID)
+	if err != nil || string(got) != `{"Messages":[{"role":"user"}]}` {
+		t.Fatalf("conversation after restore: %s, %v", got, err)
+	}
+}

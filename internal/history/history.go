@@ -87,11 +87,19 @@ func (s *Service) EnsureDB(projectID string) error {
 func (s *Service) Create(ctx context.Context, projectID, userID, trigger, message string) (store.Checkpoint, error) {
 	unlock := s.lock(projectID)
 	defer unlock()
-	return s.create(ctx, projectID, userID, trigger, message, nil)
+	return s.create(ctx, projectID, userID, trigger, message)
 }
 
-func (s *Service) create(ctx context.Context, projectID, userID, trigger, message string, conversation io.Reader) (store.Checkpoint, error) {
+// create checkpoints the project: its files, its database, its environment
+// and the agent conversation so far.
+func (s *Service) create(ctx context.Context, projectID, userID, trigger, message string) (store.Checkpoint, error) {
 	s.Flush(ctx, projectID)
+	var conversation io.Reader
+	if sess, err := s.store.AgentSession(ctx, projectID); err != nil {
+		return store.Checkpoint{}, err
+	} else if sess != nil {
+		conversation = bytes.NewReader(sess)
+	}
 	if err := s.recover(ctx, projectID); err != nil {
 		return store.Checkpoint{}, err
 	}

@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"ecode/internal/checkpoint"
 	"ecode/internal/runner"
@@ -30,7 +31,7 @@ func (s *Service) Restore(ctx context.Context, projectID, id, userID string, wit
 	if err != nil {
 		return RestoreResult{}, err
 	}
-	backup, err := s.create(ctx, projectID, userID, "restore", fmt.Sprintf("Before restoring %q", rec.Message), nil)
+	backup, err := s.create(ctx, projectID, userID, "restore", fmt.Sprintf("Before restoring %q", rec.Message))
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("checkpoint the present: %w", err)
 	}
@@ -49,6 +50,9 @@ func (s *Service) Restore(ctx context.Context, projectID, id, userID string, wit
 	res, err := s.repo.Restore(ctx, s.files.Dir(projectID), cp, opt)
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("restore %s: %w", id, err)
+	}
+	if err := s.restoreConversation(ctx, projectID, cp); err != nil {
+		return RestoreResult{}, err
 	}
 	s.Changed(ctx, projectID)
 	if wasRunning {
@@ -88,4 +92,23 @@ func (s *Service) Fork(ctx context.Context, projectID, id, newProjectID, userID 
 // List returns a project's checkpoints, newest first.
 func (s *Service) List(ctx context.Context, projectID string) ([]store.Checkpoint, error) {
 	return s.store.ListCheckpoints(ctx, projectID, 200)
+}
+
+// restoreConversation puts the agent conversation back as it was at the
+// checkpoint (empty if the agent had not been used yet).
+func (s *Service) restoreConversation(ctx context.Context, projectID string, cp checkpoint.Checkpoint) error {
+	data := []byte("{}")
+	if cp.Conversation != "" {
+		rc, err := s.repo.Objects().Get(ctx, cp.Conversation)
+		if err != nil {
+			return fmt.Errorf("read the conversation: %w", err)
+		}
+		defer rc.Close()
+		if data, err = io.ReadAll(io.LimitReader(rc, 256<<20)); err != nil {
+			return fmt.Errorf("read the conversation: %w", err)
+		}
+	} else if prev, err := s.store.AgentSession(ctx, projectID); err != nil || prev == nil {
+		return err // no conversation then, none now
+	}
+	return s.store.SaveAgentSession(ctx, projectID, data, s.now())
 }
