@@ -149,6 +149,7 @@ func (s *Service) env(projectID, userID string) agent.Env {
 	if s.d.Checkpoint != nil {
 		env.Checkpoints = checkpointer{fn: s.d.Checkpoint, projectID: projectID, userID: userID}
 	}
+	guard(&env) // a checkpoint before destructive commands and SQL
 	return env
 }
 
