@@ -55,6 +55,7 @@ bench:
 	$(GO) run ./bench/filebench
 	$(GO) run ./bench/runbench
 	$(GO) run ./bench/collabbench
+	$(GO) run ./bench/checkpointbench
 
 clean:
 	rm -rf bin ui/dist
