@@ -2,6 +2,8 @@
 // journeys of the AI agent. It answers in the real Server-Sent Events format: the first request
 // of a turn gets a text block and one `write` tool call; the request that carries the tool's
 // result gets a closing text; a prompt with script.slowWord gets a stream that never ends.
+// A prompt with live.word is the live-edit scenario: read live.file, edit it, then wait for
+// release() before the closing text (so a test can look at the editor mid-turn).
 // Requests are recorded.
 import { once } from 'node:events'
 import http from 'node:http'
@@ -15,6 +17,16 @@ export const script = {
   /** A prompt with this word gets a reply that never ends. */
   slowWord: 'slowly',
   slowText: 'Thinking this through at length',
+}
+
+/** The live-edit scenario: the agent edits a file someone has open. */
+export const live = {
+  word: 'watch me edit',
+  file: 'README.md',
+  oldString: 'An empty E-Code project.',
+  newString: 'An E-Code project the agent edited live.',
+  intro: "I'll edit README.md while you watch.",
+  outro: 'Done: README.md is updated.',
 }
 
 function sse(res, type, data) {
@@ -35,7 +47,33 @@ function toolBlock(res, index, id, name, input) {
   sse(res, 'content_block_stop', { index })
 }
 
-function answer(res, body, n) {
+function toolResults(body) {
+  return (body.messages ?? []).flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b) => b.type === 'tool_result').length
+}
+
+function finish(res, stop) {
+  sse(res, 'message_delta', { delta: { stop_reason: stop, stop_sequence: null }, usage: { output_tokens: 60 } })
+  sse(res, 'message_stop', {})
+  res.end()
+}
+
+async function answerLive(res, body, n, held) {
+  const results = toolResults(body)
+  if (results === 0) {
+    textBlock(res, 0, live.intro)
+    toolBlock(res, 1, `toolu_${n}`, 'read', { file_path: live.file })
+    return finish(res, 'tool_use')
+  }
+  if (results === 1) {
+    toolBlock(res, 0, `toolu_${n}`, 'edit', { file_path: live.file, old_string: live.oldString, new_string: live.newString })
+    return finish(res, 'tool_use')
+  }
+  await held
+  textBlock(res, 0, live.outro)
+  finish(res, 'end_turn')
+}
+
+function answer(res, body, n, held) {
   const last = body.messages?.[body.messages.length - 1]
   const hasResult = Array.isArray(last?.content) && last.content.some((b) => b.type === 'tool_result')
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'request-id': `req_${n}` })
@@ -46,6 +84,9 @@ function answer(res, body, n) {
     },
   })
   const text = typeof last?.content === 'string' ? last.content : (last?.content ?? []).map((b) => b.text ?? '').join('')
+  const first = body.messages?.find((m) => m.role === 'user')
+  const prompt = typeof first?.content === 'string' ? first.content : (first?.content ?? []).map((b) => b.text ?? '').join('')
+  if (prompt.includes(live.word)) return answerLive(res, body, n, held)
   if (text.includes(script.slowWord)) {
     // starts answering, then holds the stream until the client gives up (the user pressed Stop)
     sse(res, 'content_block_start', { index: 0, content_block: { type: 'text', text: '' } })
@@ -69,6 +110,8 @@ function answer(res, body, n) {
 /** Starts the fake on a free loopback port: { url, requests, close() }. */
 export async function startFakeAnthropic({ apiKey = 'test-key' } = {}) {
   const requests = []
+  let release
+  const held = new Promise((resolve) => { release = resolve })
   const server = http.createServer(async (req, res) => {
     let raw = ''
     for await (const chunk of req) raw += chunk
@@ -83,7 +126,7 @@ export async function startFakeAnthropic({ apiKey = 'test-key' } = {}) {
     }
     const body = JSON.parse(raw)
     requests.push(body)
-    answer(res, body, requests.length)
+    answer(res, body, requests.length, held)
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -91,6 +134,8 @@ export async function startFakeAnthropic({ apiKey = 'test-key' } = {}) {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    /** Lets the live-edit scenario finish its turn. */
+    release: () => release(),
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
   }
 }

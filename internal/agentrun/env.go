@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ecode/internal/agent"
 	"ecode/internal/runner"
@@ -27,6 +28,9 @@ type files struct {
 	ws        *workspace.Files
 	projectID string
 	changed   func(ctx context.Context, projectID, path string) // nil: nobody to tell
+	// edit, when set, applies a write to the file's open editors as a
+	// live edit (Deps.AgentEdit); on error the file is written instead.
+	edit func(ctx context.Context, projectID, path, text string) error
 }
 
 func (f files) open() (*workspace.Project, error) { return f.ws.Project(f.projectID) }
@@ -50,6 +54,11 @@ func notExist(err error) error {
 }
 
 func (f files) WriteFile(ctx context.Context, p string, data []byte) error {
+	if f.edit != nil && len(data) <= maxAgentFile && utf8.Valid(data) {
+		if err := f.edit(ctx, f.projectID, p, string(data)); err == nil {
+			return nil
+		}
+	}
 	pr, err := f.open()
 	if err != nil {
 		return err

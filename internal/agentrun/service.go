@@ -1,6 +1,6 @@
 // Package agentrun puts the AI agent (internal/agent) into the product: its
 // Env over the project's files, sandbox and run, the provider chosen from
-// the configuration, one running turn per project, cancellation, and every
+// the admin's settings (else the configuration), one running turn per project, cancellation, and every
 // event and the conversation persisted in the store.
 package agentrun
 
@@ -16,6 +16,7 @@ import (
 
 	"ecode/internal/agent"
 	"ecode/internal/runner"
+	"ecode/internal/secretbox"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 )
@@ -45,9 +46,17 @@ type Deps struct {
 	// Changed, when set, is told after the agent wrote a file, so open
 	// editors show the edit at once (the collaboration hub).
 	Changed func(ctx context.Context, projectID, path string)
+	// AgentEdit, when set, makes the agent's writes live edits of the
+	// file's open editors (the collaboration hub); when it fails the file
+	// is written and Changed told. AgentDone is told when a turn ends.
+	AgentEdit func(ctx context.Context, projectID, path, text string) error
+	AgentDone func(projectID string)
 	// DBPath, when set, is the host path of a project's SQLite database,
 	// which the agent's sql tool queries.
 	DBPath func(projectID string) string
+	// Secrets seals the API keys of the provider settings an admin stores
+	// (nil: keys cannot be stored).
+	Secrets *secretbox.Box
 }
 
 // Errors of Start.
@@ -61,7 +70,11 @@ var (
 type Service struct {
 	cfg  Config
 	d    Deps
-	prov agent.Provider
+	prov agent.Provider // from Config; stored settings take precedence
+
+	provMu     sync.Mutex
+	provID     string // the settings provCached was built for
+	provCached agent.Provider
 
 	mu      sync.Mutex
 	running map[string]*Turn // by project id
@@ -100,42 +113,59 @@ type Status struct {
 	Configured bool     `json:"configured"`
 	Provider   string   `json:"provider,omitempty"`
 	Model      string   `json:"model,omitempty"`
+	Source     string   `json:"source"` // settings | environment | none
 	Help       string   `json:"help,omitempty"`
 	EnvVars    []string `json:"env_vars"`
 }
 
-// Status reports the provider configuration (never the keys).
-func (s *Service) Status() Status {
-	st := Status{EnvVars: []string{"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ECODE_AGENT_MODEL"}}
-	if s == nil || s.prov == nil {
-		st.Help = "Set ANTHROPIC_API_KEY (or ECODE_ANTHROPIC_API_KEY / --anthropic-api-key) in the server's environment, " +
-			"or OPENAI_BASE_URL (and OPENAI_API_KEY) for an OpenAI-compatible server such as Ollama, vLLM or llama.cpp, " +
-			"with ECODE_AGENT_MODEL naming the model; then restart the server."
+const envHelp = "set ANTHROPIC_API_KEY (or ECODE_ANTHROPIC_API_KEY / --anthropic-api-key) in the server's environment, " +
+	"or OPENAI_BASE_URL (and OPENAI_API_KEY) for an OpenAI-compatible server such as Ollama, vLLM or llama.cpp, " +
+	"with ECODE_AGENT_MODEL naming the model, and restart the server."
+
+// Status reports the provider in use (never the keys). The help says how
+// to add one: admins in Settings → AI provider, others by asking an admin.
+func (s *Service) Status(ctx context.Context, admin bool) Status {
+	st := Status{Source: SourceNone, EnvVars: []string{"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ECODE_AGENT_MODEL"}}
+	ch, err := s.choose(ctx)
+	if err != nil {
+		switch {
+		case admin:
+			st.Help = "Open Settings → AI provider to choose a provider (Anthropic or an OpenAI-compatible server) and add its API key; or " + envHelp
+		default:
+			st.Help = "Ask an administrator to add a model provider in Settings → AI provider (or to " + envHelp[:len(envHelp)-1] + ")."
+		}
+		if !errors.Is(err, ErrNotConfigured) && s != nil {
+			s.d.Log.Warn("agent: provider settings unusable", "err", err)
+			st.Help = "The stored AI provider settings cannot be used (" + err.Error() + "). " + st.Help
+		}
 		return st
 	}
-	st.Configured, st.Provider = true, s.prov.Name()
-	a, _ := s.newAgent(agent.Env{}, nil)
-	st.Model = a.Quote(&agent.Session{}, "", agent.Mode{}).Model.ID
+	st.Configured, st.Provider, st.Source = true, ch.prov.Name(), ch.source
+	if a, err := s.newAgent(ch, agent.Env{}, nil); err == nil {
+		st.Model = a.Quote(&agent.Session{}, "", agent.Mode{}).Model.ID
+	}
 	return st
 }
 
-func (s *Service) newAgent(env agent.Env, sink agent.Sink) (*agent.Agent, error) {
-	if s == nil || s.prov == nil {
+func (s *Service) newAgent(ch choice, env agent.Env, sink agent.Sink) (*agent.Agent, error) {
+	if ch.prov == nil {
 		return nil, ErrNotConfigured
 	}
-	cfg := agent.Config{Provider: s.prov, Env: env, Sink: sink, Model: s.cfg.Model}
-	if s.prov.Name() != "anthropic" {
+	cfg := agent.Config{Provider: ch.prov, Env: env, Sink: sink, Model: ch.model, HighPowerModel: ch.highPower}
+	if ch.prov.Name() != "anthropic" {
 		if cfg.Model == "" {
 			cfg.Model = "qwen3-coder"
 		}
-		cfg.HighPowerModel = cfg.Model
+		if cfg.HighPowerModel == "" {
+			cfg.HighPowerModel = cfg.Model
+		}
 	}
 	return agent.New(cfg)
 }
 
 func (s *Service) env(projectID, userID string) agent.Env {
 	env := agent.Env{
-		Files:    files{ws: s.d.Files, projectID: projectID, changed: s.d.Changed},
+		Files:    files{ws: s.d.Files, projectID: projectID, changed: s.d.Changed, edit: s.d.AgentEdit},
 		Shell:    shell{run: s.d.Runner, projectID: projectID},
 		App:      app{run: s.d.Runner, projectID: projectID, wait: s.d.AppWait},
 		Persist:  persister{st: s.d.Store, projectID: projectID, now: s.d.Now},
@@ -170,7 +200,11 @@ func (s *Service) session(ctx context.Context, projectID string) (*agent.Session
 
 // Quote reports the limits and the maximum cost of a turn with prompt.
 func (s *Service) Quote(ctx context.Context, projectID, prompt string, mode agent.Mode) (agent.Quote, error) {
-	a, err := s.newAgent(s.env(projectID, ""), nil)
+	ch, err := s.choose(ctx)
+	if err != nil {
+		return agent.Quote{}, err
+	}
+	a, err := s.newAgent(ch, s.env(projectID, ""), nil)
 	if err != nil {
 		return agent.Quote{}, err
 	}
@@ -218,8 +252,9 @@ func newID() string {
 // Start begins a turn in the background: it outlives the request that
 // started it (Stop cancels it). Watch its events with Turn.Events.
 func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, mode agent.Mode) (*Turn, error) {
-	if s == nil || s.prov == nil {
-		return nil, ErrNotConfigured
+	ch, err := s.choose(ctx) // per turn: settings saved since apply at once
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -249,7 +284,7 @@ func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, m
 		release()
 		return nil, err
 	}
-	a, err := s.newAgent(s.env(projectID, userID), agent.SinkFunc(t.emit))
+	a, err := s.newAgent(ch, s.env(projectID, userID), agent.SinkFunc(t.emit))
 	if err != nil {
 		release()
 		return nil, err
@@ -271,6 +306,9 @@ func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, m
 		defer s.wg.Done()
 		defer cancel()
 		res, err := a.Run(runCtx, sess, prompt, mode)
+		if s.d.AgentDone != nil {
+			s.d.AgentDone(projectID)
+		}
 		t.finish(res, err)
 		<-flushed
 		s.record(t, sess)

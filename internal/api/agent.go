@@ -33,16 +33,15 @@ func (q *agentRequest) mode() agent.Mode {
 }
 
 // agentReady refuses agent requests when no model provider is configured.
-func (s *Server) agentReady() error {
-	if s.agent == nil || !s.agent.Status().Configured {
-		st := s.agent.Status()
+func (s *Server) agentReady(r *http.Request) error {
+	if st := s.agent.Status(r.Context(), principal(r).User.IsAdmin); !st.Configured {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "agent_unconfigured", Message: "the AI agent is not configured: " + st.Help}
 	}
 	return nil
 }
 
 func (s *Server) agentStatus(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, s.agent.Status())
+	writeJSON(w, http.StatusOK, s.agent.Status(r.Context(), principal(r).User.IsAdmin))
 	return nil
 }
 
@@ -51,7 +50,7 @@ func (s *Server) agentQuote(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
-	if err := s.agentReady(); err != nil {
+	if err := s.agentReady(r); err != nil {
 		return err
 	}
 	quote, err := s.agent.Quote(r.Context(), project(r).ID, q.Prompt, q.mode())
@@ -81,7 +80,7 @@ func (s *Server) agentTurn(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
-	if err := s.agentReady(); err != nil {
+	if err := s.agentReady(r); err != nil {
 		return err
 	}
 	t, err := s.agent.Start(r.Context(), project(r).ID, principal(r).User.ID, q.Prompt, q.mode())
@@ -166,7 +165,7 @@ func (s *Server) agentStop(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) agentTurns(w http.ResponseWriter, r *http.Request) error {
 	if s.agent == nil {
-		return s.agentReady()
+		return s.agentReady(r)
 	}
 	limit := 20
 	if v := r.URL.Query().Get("limit"); v != "" {

@@ -61,6 +61,9 @@ func (s *Server) routes() []route {
 		{"POST /api/tokens", Signed, s.createToken},
 		{"DELETE /api/tokens/{tid}", Signed, s.revokeToken},
 		{"GET /api/admin/users", Admin, s.adminUsers},
+		{"GET /api/admin/agent/settings", Admin, s.adminAgentSettings},
+		{"PUT /api/admin/agent/settings", Admin, s.putAdminAgentSettings},
+		{"POST /api/admin/agent/test", Admin, s.adminAgentTest},
 
 		{"GET /api/templates", Signed, s.templates},
 		{"GET /api/projects", Signed, s.listProjects},

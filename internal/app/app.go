@@ -28,6 +28,7 @@ import (
 	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
+	"ecode/internal/secretbox"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
 	"ecode/internal/volume"
@@ -257,10 +258,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			log.Warn("flush editors before a checkpoint", "project_id", projectID, "err", err)
 		}
 	}
+	// The master key seals secrets stored in the database (provider API keys).
+	secrets, err := secretbox.OpenFile(filepath.Join(cfg.DataDir, "master.key"))
+	if err != nil {
+		return err
+	}
 	ag := agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
-		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now,
-			Changed: hub.FileChanged, DBPath: func(projectID string) string { return hist.DB(projectID).Path },
+		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now, Secrets: secrets,
+			Changed: hub.FileChanged, AgentEdit: hub.EditAsAgent, AgentDone: hub.AgentTurnEnded,
+			DBPath: func(projectID string) string { return hist.DB(projectID).Path },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string) (string, error) {
 				cp, err := hist.Create(ctx, projectID, userID, "agent", label)
 				return cp.ID, err

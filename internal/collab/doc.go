@@ -29,6 +29,14 @@
 //   - The store records SHA-256 of the texts the document wrote, so a
 //     restarted server can tell its own writes from changes made while the
 //     file was closed.
+//   - The AI agent's writes to an open file are live edits (Hub.AgentEdit):
+//     diffed against the base like a change on disk, made by a Yjs client of
+//     the agent's own (AgentClientID: stable, above 2^32 so never a
+//     browser's), logged, broadcast and written before AgentEdit returns.
+//     The agent's awareness state {"user": {name, color}, "cursor": {anchor,
+//     head}} (Y.RelativePosition JSON, as y-codemirror.next reads it) puts
+//     a labelled cursor after its last change, until the turn ends
+//     (Hub.AgentDone) or Options.AgentIdle passes without edits.
 //
 // Several nodes share the store; with a Redis URL each room subscribes to a
 // channel of its own and relays its accepted updates (with their log

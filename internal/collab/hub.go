@@ -46,6 +46,7 @@ type Options struct {
 	PingInterval  time.Duration // WebSocket ping [30s]
 	AwarenessTTL  time.Duration // drop awareness states not renewed for this long [45s]
 	CompactEvery  int           // snapshot the document after this many logged updates [200]
+	AgentIdle     time.Duration // clear an agent's cursor this long after its last edit [10s]
 
 	MaxMessageBytes   int64   // [16 MiB]
 	MaxDocBytes       int     // encoded document [16 MiB]
@@ -76,6 +77,7 @@ func (o *Options) defaults() {
 	set(&o.KeepAlive, 15*time.Second)
 	set(&o.PingInterval, 30*time.Second)
 	set(&o.AwarenessTTL, 45*time.Second)
+	set(&o.AgentIdle, 10*time.Second)
 	if o.CompactEvery <= 0 {
 		o.CompactEvery = 200
 	}

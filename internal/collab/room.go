@@ -30,6 +30,8 @@ const (
 	evCheck  // the file may have changed on disk
 	evFlush  // write the file now, then close done
 	evStop
+	evAgent     // an edit of the agent (Hub.AgentEdit)
+	evAgentDone // the agent's turn ended: clear its cursor
 )
 
 type event struct {
@@ -39,6 +41,9 @@ type event struct {
 	data []byte
 	code int
 	done chan struct{}
+
+	agent  *agentEdit // evAgent
+	client uint64     // evAgentDone
 }
 
 // room is one open document: its goroutine owns every field below mu-less.
@@ -83,6 +88,7 @@ type room struct {
 	waitNext     []func()         // flush requests served by the next write
 	waitCur      []func()         // ... and by the write in flight
 	lastCatchUp  time.Time
+	agents       map[uint64]*agentCursor // agents whose cursor is shown
 	err          error
 }
 
@@ -380,6 +386,14 @@ func (r *room) handle(ev event) bool {
 		} else {
 			close(done)
 		}
+	case evAgent:
+		if r.err = r.commit(); r.err != nil {
+			ev.agent.applied <- r.err
+			return false
+		}
+		r.agentEdit(ev.agent)
+	case evAgentDone:
+		r.agentClear(ev.client)
 	case evStop: // the last client left (acquire waits for a stopping room), or shutdown
 		if ev.code != CloseNormal {
 			r.closeAll(ev.code, "server shutting down")
@@ -680,6 +694,7 @@ func (r *room) tick() {
 		}
 	}
 	r.awarenessOut(r.aw.Remove(gone), false)
+	r.agentExpire(now)
 	if r.presence() {
 		return
 	}

@@ -383,3 +383,33 @@ export const checkpointsApi = {
     json<RestoreResult>('POST', `${cp(id, cid)}/restore`, { database }),
   fork: (id: string, cid: string, name: string) => json<Project>('POST', `${cp(id, cid)}/fork`, { name }),
 }
+
+// Admin: the AI agent's model provider (docs/API.md "AI agent"). The API key
+// is write-only: the server answers whether one is set and its last 4 characters.
+export type ProviderKind = 'anthropic' | 'openai'
+
+export interface ProviderSettings {
+  provider: ProviderKind | ''
+  base_url: string
+  model: string
+  high_power_model: string
+  api_key_set: boolean
+  api_key_hint: string
+  source: 'settings' | 'environment' | 'none'
+  anthropic_models: string[]
+}
+
+export interface ProviderUpdate {
+  provider: ProviderKind | ''
+  base_url?: string
+  /** Omitted: keep the stored key; '': clear it. */
+  api_key?: string
+  model?: string
+  high_power_model?: string
+}
+
+export const providerApi = {
+  get: () => json<ProviderSettings>('GET', '/api/admin/agent/settings'),
+  put: (u: ProviderUpdate) => json<ProviderSettings>('PUT', '/api/admin/agent/settings', u),
+  test: () => json<{ ok: boolean; error?: string }>('POST', '/api/admin/agent/test'),
+}

@@ -66,3 +66,7 @@ func (a *Awareness) States() []AwarenessEntry {
 	})
 	return out
 }
+
+// Clock returns the last clock seen of client (0 if never seen), also
+// for a client that was removed.
+func (a *Awareness) Clock(client uint64) uint64 { return a.clocks[client] }

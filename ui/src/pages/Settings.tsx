@@ -3,6 +3,7 @@ import { TopBar } from '../components/TopBar'
 import { SessionsSection } from '../components/settings/SessionsSection'
 import { TokensSection } from '../components/settings/TokensSection'
 import { UsersSection } from '../components/settings/UsersSection'
+import { ProviderSection } from '../components/settings/ProviderSection'
 import { Link } from '../router'
 import { useSession } from '../session'
 import { fullTime } from '../util'
@@ -38,6 +39,7 @@ export function Settings() {
         </section>
         <SessionsSection />
         <TokensSection />
+        {user.is_admin && <ProviderSection />}
         {user.is_admin && <UsersSection />}
       </main>
     </div>

@@ -5,6 +5,7 @@ import { agentApi, type AgentMode, type AgentStatus, type Quote } from './agent/
 import { TurnCard } from './agent/TurnCard'
 import { formatCost } from './agent/turnModel'
 import { useAgent } from './agent/useAgent'
+import { useSession } from '../session'
 import type { PaneProps } from './types'
 import './agent/agent.css'
 
@@ -110,11 +111,13 @@ function QuoteLine({ quote }: { quote: Quote | string | null }) {
 }
 
 function Unconfigured({ status }: { status: AgentStatus }) {
+  const isAdmin = !!useSession().user?.is_admin
   return (
     <div className="pane agent-pane">
       <div className="pane-empty agent-setup" data-testid="agent-unconfigured">
         <p><strong>The AI agent is not configured on this server.</strong></p>
         <p className="small">{status.help}</p>
+        {isAdmin && <p><a className="btn btn-small btn-primary" href="/settings#ai-provider">Open Settings → AI provider</a></p>}
         <pre className="agent-result">{'ANTHROPIC_API_KEY=sk-ant-… ecode serve\n# or an OpenAI-compatible server (Ollama, vLLM, llama.cpp):\nOPENAI_BASE_URL=http://localhost:11434/v1 ECODE_AGENT_MODEL=qwen3-coder ecode serve'}</pre>
         <p className="small muted">Variables read: {status.env_vars.join(', ')}. Restart the server after setting them.</p>
       </div>
