@@ -3,12 +3,15 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"ecode/internal/auth"
+	"ecode/internal/history"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 )
@@ -159,6 +162,10 @@ type restoreRequest struct {
 
 func (q *restoreRequest) validate() map[string]string { return nil }
 
+// restoreCheckpoint restores a checkpoint. A client that accepts
+// text/event-stream gets Server-Sent Events instead of one JSON answer:
+// "progress" events as the restore goes, then "result" (the JSON answer)
+// or "error" ({"code","message"}).
 func (s *Server) restoreCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	q := restoreRequest{}
 	if r.ContentLength != 0 {
@@ -170,17 +177,84 @@ func (s *Server) restoreCheckpoint(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	withDB := q.Database == nil || *q.Database
+	if wantsEventStream(r) {
+		return s.restoreCheckpointStream(w, r, withDB)
+	}
 	res, err := s.history.Restore(r.Context(), project(r).ID, r.PathValue("cid"), principal(r).User.ID, withDB)
 	if err != nil {
 		return checkpointError(err)
 	}
 	s.touch(r)
+	writeJSON(w, http.StatusOK, s.restoreJSON(r, res))
+	return nil
+}
+
+func (s *Server) restoreJSON(r *http.Request, res history.RestoreResult) map[string]any {
 	names := map[string]string{}
-	writeJSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"restored": s.checkpointJSON(r, res.Restored, names), "backup": s.checkpointJSON(r, res.Backup, names),
 		"files_written": res.FilesWritten, "db_restored": res.DBRestored, "dependencies_changed": res.DependenciesChanged,
-	})
+	}
+}
+
+func wantsEventStream(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(v, ",") {
+			mt, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(mt), "text/event-stream") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// restoreCheckpointStream is restoreCheckpoint answering with events. An
+// unknown checkpoint is still a plain 404, before the stream starts.
+func (s *Server) restoreCheckpointStream(w http.ResponseWriter, r *http.Request, withDB bool) error {
+	if _, err := s.store.Checkpoint(r.Context(), project(r).ID, r.PathValue("cid")); err != nil {
+		return checkpointError(err)
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, v any) {
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, mustJSON(v))
+		rc.Flush() // a client gone away ends the restore through the request's context
+	}
+	rc.Flush()
+	res, err := s.history.RestoreWithProgress(r.Context(), project(r).ID, r.PathValue("cid"), principal(r).User.ID, withDB,
+		func(p history.RestoreProgress) { send("progress", p) })
+	if err != nil {
+		send("error", s.streamError(r, checkpointError(err)))
+		return nil
+	}
+	s.touch(r)
+	send("result", s.restoreJSON(r, res))
 	return nil
+}
+
+// streamError is the body of an "error" event: the error of a JSON
+// answer, logged the same way.
+func (s *Server) streamError(r *http.Request, err error) map[string]any {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = errInternal(err)
+	}
+	level := slog.LevelDebug
+	if e.Status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path,
+		"status", e.Status, "code", e.Code, "request_id", requestID(r.Context()), "err", e.Error())
+	body := map[string]any{"code": e.Code, "message": e.Message}
+	if len(e.Fields) > 0 {
+		body["fields"] = e.Fields
+	}
+	return body
 }
 
 // forkCheckpoint makes a new project, owned by the caller, from a checkpoint.

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -202,5 +203,113 @@ func TestRestoreBringsBackTheConversation(t *testing.T) {
 	got, err := srv.Store.AgentSession(ctx, p.ID)
 	if err != nil || string(got) != `{"Messages":[{"role":"user"}]}` {
 		t.Fatalf("conversation after restore: %s, %v", got, err)
+	}
+}
+
+// readEvents reads a whole Server-Sent Events body (one data line an event).
+func readEvents(t *testing.T, resp *http.Response) []sseEvent {
+	t.Helper()
+	var evs []sseEvent
+	var cur sseEvent
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if cur.name != "" || cur.data != "" {
+				evs = append(evs, cur)
+			}
+			cur = sseEvent{}
+		case strings.HasPrefix(line, "event:"):
+			cur.name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+		case strings.HasPrefix(line, "data:"):
+			cur.data = strings.TrimSpace(strings.TrimPrefix(line, "data:"))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func TestCheckpointRestoreStreamsProgress(t *testing.T) {
+	_, c := sandboxServer(t)
+	ctx := context.Background()
+	p, _ := c.CreateProject(ctx, "cp-sse", "static")
+	if got := sqlExec(t, c, p.ID, strings.Replace(dbApp, "sys.argv[1:]", `["kept"]`, 1)); got != "kept" {
+		t.Fatalf("app db: %q", got)
+	}
+	c.WriteFile(ctx, p.ID, "index.html", []byte("<h1>one</h1>"))
+	var cp checkpointJSON
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints", strings.NewReader(`{"message":"one"}`), "application/json", &cp); err != nil {
+		t.Fatal(err)
+	}
+	c.WriteFile(ctx, p.ID, "index.html", []byte("<h1>two</h1>"))
+
+	restore := func(cid string) *http.Response {
+		req, err := http.NewRequestWithContext(ctx, "POST", c.BaseURL+"/api/projects/"+p.ID+"/checkpoints/"+cid+"/restore",
+			strings.NewReader(`{"database":true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		if c.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.Token)
+		}
+		resp, err := c.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+
+	resp := restore(cp.ID)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("restore answered %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	evs := readEvents(t, resp)
+	if len(evs) == 0 {
+		t.Fatal("no events")
+	}
+	files := false
+	for _, e := range evs[:len(evs)-1] {
+		if e.name != "progress" {
+			t.Fatalf("event %q before the end: %s", e.name, e.data)
+		}
+		var pr struct {
+			Phase       string
+			Done, Total int
+		}
+		if err := json.Unmarshal([]byte(e.data), &pr); err != nil {
+			t.Fatalf("progress %s: %v", e.data, err)
+		}
+		if pr.Phase == "files" && pr.Total > 0 {
+			files = true
+		}
+	}
+	if !files {
+		t.Errorf("no files progress with a total: %+v", evs)
+	}
+	last := evs[len(evs)-1]
+	var res struct {
+		Restored   checkpointJSON `json:"restored"`
+		Backup     checkpointJSON `json:"backup"`
+		DBRestored *bool          `json:"db_restored"`
+	}
+	if err := json.Unmarshal([]byte(last.data), &res); last.name != "result" || err != nil {
+		t.Fatalf("last event %q %s: %v", last.name, last.data, err)
+	}
+	if res.DBRestored == nil || !*res.DBRestored || res.Restored.ID != cp.ID || res.Backup.Trigger != "restore" {
+		t.Fatalf("result: %s", last.data)
+	}
+	if b, _ := c.ReadFile(ctx, p.ID, "index.html"); string(b) != "<h1>one</h1>" {
+		t.Errorf("index.html after restore: %q", b)
+	}
+
+	// An unknown checkpoint is a plain 404, not a stream.
+	if resp := restore("nosuch"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown checkpoint: %d", resp.StatusCode)
 	}
 }

@@ -4,6 +4,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -11,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,6 +27,7 @@ import (
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
 	"ecode/internal/config"
+	"ecode/internal/dbproxy"
 	"ecode/internal/egress"
 	"ecode/internal/history"
 	"ecode/internal/runner"
@@ -224,7 +228,25 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		proxy = egress.New(strings.Split(cfg.EgressAllow, ","), sandbox.ListenInNetns, log.With("component", "egress"))
 		defer proxy.Close() // after the sandboxes
 	}
-	sb := newSandbox(cfg, proxy)
+	// Hooks that run in each new sandbox's network namespace.
+	var hooks []func(context.Context, string, *os.File) error
+	var stopHooks []func(string)
+	if proxy != nil {
+		hooks, stopHooks = append(hooks, proxy.Setup), append(stopHooks, proxy.Forget)
+	}
+	pg, err := projectPostgres(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	if pg != nil {
+		dbp, err := newDBProxy(cfg, pg, log)
+		if err != nil {
+			return err
+		}
+		defer dbp.Close() // after the sandboxes
+		hooks, stopHooks = append(hooks, dbp.Setup), append(stopHooks, dbp.Forget)
+	}
+	sb := newSandbox(cfg, hooks)
 	if err := sb.Check(); err != nil {
 		log.Warn("code cannot run: "+err.Error(), "sandbox", cfg.Sandbox)
 	} else if err := sb.Cleanup(ctx); err != nil {
@@ -235,9 +257,15 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute},
 		IdleTimeout: cfg.SandboxIdle, Now: time.Now, Log: log.With("component", "runner"),
 	}
-	runOpts.Env = []string{"DATABASE_URL=sqlite:////workspace/" + history.DBPath, "DATABASE_PATH=/workspace/" + history.DBPath}
+	var hist *history.Service // built below; runs ask it for each project's database
+	runOpts.ProjectEnv = func(projectID string) []string { return hist.Env(projectID) }
 	if proxy != nil {
-		runOpts.Env, runOpts.OnStop = append(runOpts.Env, egress.Env()...), proxy.Forget
+		runOpts.Env = egress.Env()
+	}
+	runOpts.OnStop = func(projectID string) {
+		for _, stop := range stopHooks {
+			stop(projectID)
+		}
 	}
 	runs := runner.New(sb, files, st, runOpts)
 	// Live collaboration; Redis relays rooms between nodes when configured.
@@ -251,7 +279,10 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
-	hist := history.New(st, checkpoint.NewRepo(objects), files, runs, time.Now)
+	hist = history.New(st, checkpoint.NewRepo(objects), files, runs, time.Now)
+	if pg != nil {
+		hist.UsePostgres(pg)
+	}
 	hist.Changed = func(ctx context.Context, projectID string) { hub.FileChanged(ctx, projectID, "") }
 	hist.Flush = func(ctx context.Context, projectID string) {
 		if err := hub.Flush(ctx, projectID, ""); err != nil {
@@ -267,7 +298,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now, Secrets: secrets,
 			Changed: hub.FileChanged, AgentEdit: hub.EditAsAgent, AgentDone: hub.AgentTurnEnded,
-			DBPath: func(projectID string) string { return hist.DB(projectID).Path },
+			DBPath: func(projectID string) string { return hist.SQLitePath(projectID) },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string) (string, error) {
 				cp, err := hist.Create(ctx, projectID, userID, "agent", label)
 				return cp.ID, err
@@ -366,7 +397,7 @@ func newVolumes(cfg *config.Config, log *slog.Logger) *volume.Manager {
 
 // newSandbox picks the sandbox runner: bubblewrap, or none when the
 // operator explicitly chose to run code unsandboxed.
-func newSandbox(cfg *config.Config, proxy *egress.Proxy) sandbox.Runner {
+func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.File) error) sandbox.Runner {
 	if cfg.Sandbox == "none" {
 		return sandbox.None()
 	}
@@ -375,10 +406,53 @@ func newSandbox(cfg *config.Config, proxy *egress.Proxy) sandbox.Runner {
 		StateDir:     filepath.Join(os.TempDir(), "ecode-sandbox-"+name),
 		CgroupPrefix: "ecode-" + name,
 	}
-	if proxy != nil {
-		opts.NetworkSetup = proxy.Setup
+	if len(hooks) > 0 {
+		opts.NetworkSetup = func(ctx context.Context, id string, netns *os.File) error {
+			for _, h := range hooks {
+				if err := h(ctx, id, netns); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	}
 	return sandbox.NewLocal(opts)
+}
+
+// projectPostgres is the server that holds the projects' databases when the
+// operator gave --project-db-url (nil: a SQLite file per project). Role
+// passwords derive from a secret kept in the settings, shared by all nodes.
+func projectPostgres(ctx context.Context, cfg *config.Config, st *store.Store) (*checkpoint.PostgresServer, error) {
+	if cfg.ProjectDBURL == "" {
+		return nil, nil
+	}
+	secret, err := st.SettingOrInit(ctx, "project_db_secret", func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return hex.EncodeToString(b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &checkpoint.PostgresServer{AdminURL: cfg.ProjectDBURL, Secret: []byte(secret)}, nil
+}
+
+// newDBProxy lets each sandbox reach its project's PostgreSQL database, and
+// only that one.
+func newDBProxy(cfg *config.Config, pg *checkpoint.PostgresServer, log *slog.Logger) (*dbproxy.Proxy, error) {
+	u, err := url.Parse(cfg.ProjectDBURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("project-db-url: %q is not a postgres:// URL with a host", cfg.ProjectDBURL)
+	}
+	target := u.Host
+	if u.Port() == "" {
+		target = net.JoinHostPort(u.Hostname(), "5432")
+	}
+	allow := func(projectID string) (string, string) {
+		name := pg.Project(projectID).Name
+		return name, name
+	}
+	return dbproxy.New(target, allow, sandbox.ListenInNetns, log.With("component", "dbproxy")), nil
 }
 
 // stateName distinguishes the sandbox state of servers with different data dirs.

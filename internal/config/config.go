@@ -40,6 +40,7 @@ type Config struct {
 	EgressAllow    string
 	MetricsToken   string
 	RedisURL       string
+	ProjectDBURL   string
 
 	AnthropicAPIKey  string
 	AnthropicBaseURL string
@@ -77,6 +78,7 @@ func (c *Config) options() []option {
 		{"egress", "off", "network from sandboxes: off (loopback only) or proxy (the hosts in --egress-allow, through a checking proxy)", &c.Egress},
 		{"egress-allow", "registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org,proxy.golang.org,sum.golang.org,storage.googleapis.com",
 			"hosts sandboxes may reach with --egress=proxy (comma-separated; .example.org allows subdomains)", &c.EgressAllow},
+		{"project-db-url", "", "PostgreSQL admin URL (postgres://...): each project gets a database and role there instead of a SQLite file", &c.ProjectDBURL},
 		{"redis-url", "", "Redis (redis://host:6379/0) that relays live edits between several ecode nodes; empty for one node", &c.RedisURL},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
@@ -230,7 +232,7 @@ func (c *Config) Dump() string {
 	var b strings.Builder
 	for _, o := range c.options() {
 		v := fmt.Sprint(reflectValue(o.ptr))
-		if o.name == "database-url" || o.name == "redis-url" {
+		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" {
 			v = redactURL(v)
 		}
 		if (o.name == "metrics-token" || strings.HasSuffix(o.name, "-api-key")) && v != "" {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,6 +47,7 @@ type Service struct {
 	// Flush writes what editors typed to disk before a checkpoint.
 	Flush func(ctx context.Context, projectID string)
 	now   func() time.Time
+	pg    *checkpoint.PostgresServer // nil: a SQLite file per project
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
@@ -70,17 +72,71 @@ func (s *Service) lock(projectID string) func() {
 	return l.Unlock
 }
 
-// DB is the project's database.
-func (s *Service) DB(projectID string) *checkpoint.SQLiteDB {
-	return &checkpoint.SQLiteDB{Path: filepath.Join(s.files.Dir(projectID), DBPath)}
+// UsePostgres gives every project a database and role of its own on a
+// PostgreSQL server instead of a SQLite file.
+func (s *Service) UsePostgres(pg *checkpoint.PostgresServer) { s.pg = pg }
+
+// SQLitePath is where a project's SQLite database lives on the host.
+func (s *Service) SQLitePath(projectID string) string {
+	return filepath.Join(s.files.Dir(projectID), DBPath)
 }
 
-// EnsureDB creates the project's database file (owned like its files).
+// DB is the project's database.
+func (s *Service) DB(projectID string) checkpoint.ProjectDB {
+	if s.pg != nil {
+		return s.pg.Project(projectID)
+	}
+	return &checkpoint.SQLiteDB{Path: s.SQLitePath(projectID)}
+}
+
+// hasDB reports whether the project's database exists yet.
+func (s *Service) hasDB(projectID string) bool {
+	if s.pg != nil {
+		return true // EnsureDB ran when the project was created
+	}
+	_, err := os.Stat(s.SQLitePath(projectID))
+	return err == nil
+}
+
+// EnsureDB creates the project's database (a SQLite file owned like its
+// files, or a PostgreSQL database and role).
 func (s *Service) EnsureDB(projectID string) error {
-	if _, err := os.Stat(s.DB(projectID).Path); err == nil {
+	if s.pg != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return s.pg.Project(projectID).Create(ctx)
+	}
+	if _, err := os.Stat(s.SQLitePath(projectID)); err == nil {
 		return nil
 	}
 	return s.files.WriteFile(projectID, DBPath, nil)
+}
+
+// Env is what a project's processes need to reach its database.
+func (s *Service) Env(projectID string) []string {
+	if s.pg == nil {
+		return []string{"DATABASE_URL=sqlite:////workspace/" + DBPath, "DATABASE_PATH=/workspace/" + DBPath}
+	}
+	u, err := url.Parse(s.pg.Project(projectID).URL())
+	if err != nil {
+		return nil
+	}
+	u.Host = SandboxDBAddr
+	q := u.Query()
+	q.Set("sslmode", "disable")
+	u.RawQuery = q.Encode()
+	return []string{"DATABASE_URL=" + u.String()}
+}
+
+// SandboxDBAddr is where sandboxes reach PostgreSQL (package dbproxy).
+const SandboxDBAddr = "127.0.0.1:5432"
+
+// DBRole is the PostgreSQL role and database of a project ("" on SQLite).
+func (s *Service) DBRole(projectID string) string {
+	if s.pg == nil {
+		return ""
+	}
+	return s.pg.Project(projectID).Name
 }
 
 // Create records a checkpoint of the project as it is now.
@@ -117,7 +173,7 @@ func (s *Service) create(ctx context.Context, projectID, userID, trigger, messag
 	opt := checkpoint.CreateOptions{Parent: parent, Conversation: conversation, Ignore: Ignore,
 		Env:     checkpoint.Env{RunConfig: s.runConfig(projectID)},
 		Metrics: checkpoint.Metrics{Trigger: trigger, Actor: userID}}
-	if _, err := os.Stat(s.DB(projectID).Path); err == nil {
+	if s.hasDB(projectID) {
 		opt.DB = s.DB(projectID)
 	}
 	var rec store.Checkpoint
@@ -194,7 +250,7 @@ func (s *Service) Diff(ctx context.Context, projectID, id, against string) (chec
 	if against == "current" {
 		s.Flush(ctx, projectID)
 		now := checkpoint.Source{Dir: s.files.Dir(projectID)}
-		if _, err := os.Stat(s.DB(projectID).Path); err == nil {
+		if s.hasDB(projectID) {
 			now.DB = s.DB(projectID)
 		}
 		return s.repo.Diff(ctx, checkpoint.Source{Checkpoint: &cp}, now, opt)
@@ -261,4 +317,13 @@ func (s *Service) ReadFile(ctx context.Context, projectID, id, name string) ([]b
 		}
 	}
 	return nil, fmt.Errorf("%s in checkpoint %s: %w", path.Clean(clean), id, store.ErrNotFound)
+}
+
+// DropDB deletes a deleted project's PostgreSQL database and role (a SQLite
+// database goes with the project's files).
+func (s *Service) DropDB(ctx context.Context, projectID string) error {
+	if s.pg == nil {
+		return nil
+	}
+	return s.pg.Project(projectID).Drop(ctx)
 }

@@ -19,27 +19,53 @@ type RestoreResult struct {
 	DependenciesChanged []string         `json:"dependencies_changed"`
 }
 
+// RestoreProgress reports how far a restore is. Phase is "checkpoint"
+// (saving the present), "stop" (stopping the sandbox), "files", "database"
+// or "restart" (starting the run again); Done counts up to Total (0 while
+// unknown).
+type RestoreProgress struct {
+	Phase string `json:"phase"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
+
 // Restore brings the project back to checkpoint id. It first checkpoints
 // the present (so the restore can be undone), stops the project's sandbox
 // (its processes see the files through a mount of the old tree), swaps the
 // files in atomically, restores the database if withDB, tells open editors,
 // and starts the run again if one was running.
 func (s *Service) Restore(ctx context.Context, projectID, id, userID string, withDB bool) (RestoreResult, error) {
+	return s.RestoreWithProgress(ctx, projectID, id, userID, withDB, nil)
+}
+
+// RestoreWithProgress is Restore calling progress, if not nil, as it goes
+// (from the calling goroutine only).
+func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID string, withDB bool,
+	progress func(RestoreProgress)) (RestoreResult, error) {
+	report := func(phase string, done, total int) {
+		if progress != nil {
+			progress(RestoreProgress{Phase: phase, Done: done, Total: total})
+		}
+	}
 	unlock := s.lock(projectID)
 	defer unlock()
 	rec, cp, err := s.Get(ctx, projectID, id)
 	if err != nil {
 		return RestoreResult{}, err
 	}
+	report("checkpoint", 0, 1)
 	backup, err := s.create(ctx, projectID, userID, "restore", fmt.Sprintf("Before restoring %q", rec.Message))
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("checkpoint the present: %w", err)
 	}
+	report("checkpoint", 1, 1)
 	st := s.runner.RunState(projectID)
 	wasRunning := st.State == runner.StateStarting || st.State == runner.StateRunning
+	report("stop", 0, 1)
 	if err := s.runner.Stop(projectID); err != nil {
 		return RestoreResult{}, fmt.Errorf("stop the sandbox: %w", err)
 	}
+	report("stop", 1, 1)
 	opt := checkpoint.RestoreOptions{Ignore: Ignore}
 	if withDB && cp.DB != "" {
 		if err := s.EnsureDB(projectID); err != nil {
@@ -47,18 +73,34 @@ func (s *Service) Restore(ctx context.Context, projectID, id, userID string, wit
 		}
 		opt.DB = s.DB(projectID)
 	}
+	if progress != nil {
+		report("files", 0, 0) // the total is known once the restore has counted
+		opt.Progress = func(p checkpoint.Progress) {
+			switch p.Phase {
+			case "restore":
+				report("files", p.Done, p.Total)
+			case "database":
+				report("database", 0, 1)
+			}
+		}
+	}
 	res, err := s.repo.Restore(ctx, s.files.Dir(projectID), cp, opt)
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("restore %s: %w", id, err)
+	}
+	if res.DBRestored {
+		report("database", 1, 1)
 	}
 	if err := s.restoreConversation(ctx, projectID, cp); err != nil {
 		return RestoreResult{}, err
 	}
 	s.Changed(ctx, projectID)
 	if wasRunning {
+		report("restart", 0, 1)
 		if _, err := s.runner.StartRun(context.WithoutCancel(ctx), projectID); err != nil {
 			return RestoreResult{}, fmt.Errorf("restart the run: %w", err)
 		}
+		report("restart", 1, 1)
 	}
 	deps := res.DependencyFiles
 	if deps == nil {

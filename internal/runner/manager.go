@@ -38,6 +38,8 @@ type Options struct {
 	Log         *slog.Logger
 	// Env is added to every process's environment (e.g. the egress proxy's).
 	Env []string
+	// ProjectEnv, when set, adds a project's own variables (its DATABASE_URL).
+	ProjectEnv func(projectID string) []string
 	// OnStop is told when a project's sandbox has stopped.
 	OnStop func(projectID string)
 }
@@ -204,8 +206,11 @@ var toolEnv = []string{
 	"HISTFILE=/tmp/.bash_history",
 }
 
-func (m *Manager) withToolEnv(env ...string) []string {
+func (m *Manager) withToolEnv(projectID string, env ...string) []string {
 	out := append(append([]string{}, toolEnv...), m.opts.Env...)
+	if m.opts.ProjectEnv != nil {
+		out = append(out, m.opts.ProjectEnv(projectID)...)
+	}
 	return append(out, env...)
 }
 
@@ -216,7 +221,7 @@ func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout t
 		return sandbox.Result{}, err
 	}
 	return e.ws.Exec(ctx, sandbox.Cmd{Args: []string{"/bin/sh", "-c", command}, Timeout: timeout,
-		Env: m.withToolEnv("TERM=dumb")})
+		Env: m.withToolEnv(projectID, "TERM=dumb")})
 }
 
 // Env is one project's open sandbox and what runs in it.

@@ -137,7 +137,7 @@ func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, err
 	}
 
 	out := NewLog(outputKeep)
-	env := append(m.withToolEnv(cfg.EnvList()...), "ECODE_INSTALL="+cfg.Install, "ECODE_BUILD="+cfg.Build, "ECODE_RUN="+cfg.Run,
+	env := append(m.withToolEnv(projectID, cfg.EnvList()...), "ECODE_INSTALL="+cfg.Install, "ECODE_BUILD="+cfg.Build, "ECODE_RUN="+cfg.Run,
 		"TERM=xterm-256color", "FORCE_COLOR=1")
 	// The run outlives the request that started it.
 	proc, err := e.ws.Start(context.WithoutCancel(ctx), sandbox.Cmd{

@@ -107,7 +107,7 @@ func (m *Manager) OpenTerminal(ctx context.Context, projectID string, rows, cols
 		return nil, err
 	}
 	proc, err := e.ws.StartPTY(context.WithoutCancel(ctx), sandbox.Cmd{
-		Args: []string{"/bin/bash", "-l"}, Env: m.withToolEnv("TERM=xterm-256color", "COLORTERM=truecolor"),
+		Args: []string{"/bin/bash", "-l"}, Env: m.withToolEnv(projectID, "TERM=xterm-256color", "COLORTERM=truecolor"),
 	}, rows, cols)
 	if err != nil {
 		return nil, err

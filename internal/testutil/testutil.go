@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"ecode/internal/auth"
 	"ecode/internal/checkpoint"
 	"ecode/internal/client"
+	"ecode/internal/dbproxy"
 	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
@@ -56,6 +58,9 @@ type ServerOptions struct {
 	Options api.Options
 	// Volumes, when set, gives every project a disk limit.
 	Volumes workspace.Volumes
+	// ProjectPostgres, when set, gives every project a PostgreSQL database
+	// (reached from sandboxes through package dbproxy) instead of SQLite.
+	ProjectPostgres *checkpoint.PostgresServer
 }
 
 // NewServer starts a real API server on st (a real router, store and file
@@ -85,16 +90,38 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	runs := runner.New(NewSandbox(t), files, st, runner.Options{
-		Env:    []string{"DATABASE_PATH=/workspace/" + history.DBPath},
-		Limits: sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
-		Now:    time.Now, Log: log,
-	})
+	var hist *history.Service
+	runOpts := runner.Options{
+		ProjectEnv: func(id string) []string { return hist.Env(id) },
+		Limits:     sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
+		Now:        time.Now, Log: log,
+	}
+	var pg *checkpoint.PostgresServer
+	if len(opt) > 0 {
+		pg = opt[0].ProjectPostgres
+	}
+	var setup func(context.Context, string, *os.File) error
+	if pg != nil {
+		u, err := url.Parse(pg.AdminURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbp := dbproxy.New(u.Host, func(id string) (string, string) {
+			name := pg.Project(id).Name
+			return name, name
+		}, sandbox.ListenInNetns, log)
+		t.Cleanup(dbp.Close)
+		setup, runOpts.OnStop = dbp.Setup, dbp.Forget
+	}
+	runs := runner.New(newSandbox(t, setup), files, st, runOpts)
 	objects, err := checkpoint.NewDirStore(filepath.Join(dir, "objects"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hist := history.New(st, checkpoint.NewRepo(objects), files, runs, clock.Now)
+	hist = history.New(st, checkpoint.NewRepo(objects), files, runs, clock.Now)
+	if pg != nil {
+		hist.UsePostgres(pg)
+	}
 	srv := api.New(api.Deps{History: hist, Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
@@ -106,10 +133,13 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 
 // NewSandbox returns a local bubblewrap runner private to the test (its own
 // state dir and cgroup prefix), closed at the end of the test.
-func NewSandbox(t testing.TB) sandbox.Runner {
+func NewSandbox(t testing.TB) sandbox.Runner { return newSandbox(t, nil) }
+
+func newSandbox(t testing.TB, setup func(context.Context, string, *os.File) error) sandbox.Runner {
 	b := make([]byte, 4)
 	rand.Read(b)
-	sb := sandbox.NewLocal(sandbox.Options{StateDir: TraversableTempDir(t), CgroupPrefix: "ecode-test-" + hex.EncodeToString(b)})
+	sb := sandbox.NewLocal(sandbox.Options{StateDir: TraversableTempDir(t), CgroupPrefix: "ecode-test-" + hex.EncodeToString(b),
+		NetworkSetup: setup})
 	t.Cleanup(func() { sb.Close() })
 	return sb
 }

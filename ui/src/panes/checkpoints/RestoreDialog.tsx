@@ -1,8 +1,36 @@
 import { useState } from 'react'
-import { checkpointsApi, errorMessage, type Checkpoint, type CheckpointDiff, type RestoreResult } from '../../api'
+import { errorMessage, type Checkpoint, type CheckpointDiff, type RestoreResult } from '../../api'
 import { Modal } from '../../components/Modal'
 import { useDiff } from './DiffView'
 import { Counts, StatusBadge } from './Patch'
+import { restoreWithProgress, type RestorePhase, type RestoreProgress } from './restoreStream'
+
+const PHASES: Record<RestorePhase, string> = {
+  checkpoint: 'Saving the present as a checkpoint',
+  stop: 'Stopping the run',
+  files: 'Restoring files',
+  database: 'Restoring the database',
+  restart: 'Starting the run again',
+}
+
+/** The restore's progress: the phase and, when known, how far it is. */
+function ProgressBar({ progress }: { progress: RestoreProgress | null }) {
+  const label = progress ? PHASES[progress.phase] ?? progress.phase : 'Starting'
+  const known = progress != null && progress.total > 0
+  return (
+    <div className="cp-progress small" role="status" data-phase={progress?.phase ?? ''}>
+      <span className="cp-spinner" aria-hidden="true" />
+      <div className="cp-progress-body">
+        <div className="cp-progress-label">
+          <span className="cp-progress-phase">{label}…</span>
+          {known && <span className="cp-progress-count mono">{progress.done}/{progress.total}</span>}
+        </div>
+        <progress className="cp-progress-bar" max={known ? progress.total : undefined} value={known ? progress.done : undefined} />
+        <span className="muted">The run is stopped and restarted if it was running.</span>
+      </div>
+    </div>
+  )
+}
 
 /**
  * "vs now" compares the checkpoint (old side) with the project now (new side); a restore goes the
@@ -29,13 +57,15 @@ export function RestoreDialog({ projectId, checkpoint, onClose, onRestored }: Pr
   const [database, setDatabase] = useState(true)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
+  const [progress, setProgress] = useState<RestoreProgress | null>(null)
   const effect = diff ? restoreEffect(diff) : null
 
   const restore = async () => {
     setBusy(true)
     setError(null)
+    setProgress(null)
     try {
-      const r = await checkpointsApi.restore(projectId, checkpoint.id, database)
+      const r = await restoreWithProgress(projectId, checkpoint.id, database, setProgress)
       onRestored(r, database)
     } catch (err) {
       setError(errorMessage(err))
@@ -80,7 +110,7 @@ export function RestoreDialog({ projectId, checkpoint, onClose, onRestored }: Pr
         Also restore the database
       </label>
       {error && <div className="form-error" role="alert">{error}</div>}
-      {busy && <p className="cp-progress small" role="status"><span className="cp-spinner" aria-hidden="true" /> Restoring… the run is stopped and restarted if it was running.</p>}
+      {busy && <ProgressBar progress={progress} />}
       <div className="modal-actions">
         <button type="button" className="btn" onClick={onClose} disabled={busy}>Cancel</button>
         <button type="button" className="btn btn-danger" onClick={restore} disabled={busy} autoFocus>
