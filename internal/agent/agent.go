@@ -291,11 +291,16 @@ func (a *Agent) estimate(msgs []Message) int64 {
 	return int64(n/3 + 1)
 }
 
+// imageChars is what one tool-result image counts for in the estimate:
+// a 1280x800 screenshot is about 1,400 tokens (width*height/750).
+const imageChars = 1400 * 3
+
 func charsOf(msgs []Message) int {
 	n := 0
 	for _, m := range msgs {
 		for _, b := range m.Blocks {
 			n += 16 + len(b.Text) + len(b.Thinking) + len(b.Signature) + len(b.Data) + len(b.Input) + len(b.Content) + len(b.Raw)
+			n += imageChars * len(b.Images)
 		}
 	}
 	return n

@@ -109,7 +109,15 @@ func (p *anthropicProvider) params(req Request) (anthropic.MessageNewParams, err
 				}
 				blocks = append(blocks, anthropic.NewToolUseBlock(b.ID, in, b.Name))
 			case BlockToolResult:
-				blocks = append(blocks, anthropic.NewToolResultBlock(b.ToolUseID, b.Content, b.IsError))
+				tb := anthropic.NewToolResultBlock(b.ToolUseID, b.Content, b.IsError)
+				for _, im := range b.Images {
+					tb.OfToolResult.Content = append(tb.OfToolResult.Content, anthropic.ToolResultBlockParamContentUnion{
+						OfImage: &anthropic.ImageBlockParam{Source: anthropic.ImageBlockParamSourceUnion{
+							OfBase64: &anthropic.Base64ImageSourceParam{Data: im.Data, MediaType: anthropic.Base64ImageSourceMediaType(im.MediaType)},
+						}},
+					})
+				}
+				blocks = append(blocks, tb)
 			case BlockRaw:
 				var cb anthropic.ContentBlockParamUnion
 				if err := json.Unmarshal(b.Raw, &cb); err != nil {

@@ -34,11 +34,15 @@ type AppStatus struct {
 	Message string
 }
 
-// PreviewResult is one HTTP request to the running app's preview.
+// PreviewResult is one HTTP request to the running app's preview, and,
+// when a headless browser is available, a screenshot of the page and the
+// console messages it logged.
 type PreviewResult struct {
 	Status      int
 	ContentType string
 	Body        string
+	Screenshot  []byte   // PNG, nil without a browser
+	Console     []string // console errors/warnings and uncaught exceptions
 }
 
 // App controls the project's run and preview.

@@ -437,7 +437,7 @@ func (t *turn) runTools(ctx context.Context, msg Message) ([]Block, *Block, stri
 		o := outs[i].out
 		t.metrics.ToolCalls++
 		t.metrics.ToolTime += outs[i].dur
-		results[i] = Block{Type: BlockToolResult, ToolUseID: c.b.ID, Content: o.Text, IsError: o.IsError}
+		results[i] = Block{Type: BlockToolResult, ToolUseID: c.b.ID, Content: o.Text, IsError: o.IsError, Images: o.Images}
 		if o.Text == "" {
 			results[i].Content = "(no output)"
 		}
@@ -516,11 +516,12 @@ func (t *turn) trim() int {
 	n := 0
 	for k := 0; k < len(idx)-keep; k++ {
 		b := &t.sess.Messages[idx[k][0]].Blocks[idx[k][1]]
-		if len(b.Content) < 200 {
+		if len(b.Content) < 200 && len(b.Images) == 0 {
 			continue
 		}
 		b.Content = fmt.Sprintf("[output of %s elided to save context (%d bytes); run it again if needed]", t.toolNames[b.ToolUseID], len(b.Content))
 		b.Trimmed = true
+		b.Images = nil
 		n++
 	}
 	if n > 0 {

@@ -41,8 +41,15 @@ type Block struct {
 	Content   string          `json:"content,omitempty"` // tool_result text
 	IsError   bool            `json:"is_error,omitempty"`
 	Trimmed   bool            `json:"trimmed,omitempty"` // tool_result replaced by a placeholder
+	Images    []Image         `json:"images,omitempty"`  // tool_result images (Anthropic only)
 	RawType   string          `json:"raw_type,omitempty"`
 	Raw       json.RawMessage `json:"raw,omitempty"`
+}
+
+// Image is a base64-encoded image attached to a tool result.
+type Image struct {
+	MediaType string `json:"media_type"` // image/png
+	Data      string `json:"data"`       // base64 (standard encoding)
 }
 
 // Message is one conversation message.

@@ -89,7 +89,7 @@ func (p *openaiProvider) params(req Request) openai.ChatCompletionNewParams {
 		for _, b := range m.Blocks {
 			switch b.Type {
 			case BlockToolResult:
-				c := b.Content
+				c := b.Content // images are not sent: the text notes a screenshot was taken
 				if b.IsError {
 					c = "ERROR: " + c
 				}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,6 +41,7 @@ type toolOutput struct {
 	Diff           string
 	Added, Removed int
 	Ask            bool
+	Images         []Image
 }
 
 func errOut(format string, a ...any) toolOutput {
@@ -640,7 +643,44 @@ func toolPreview(ctx context.Context, t *toolCtx, in map[string]any) toolOutput 
 	if len(body) > 2000 {
 		body = body[:2000] + "\n[… body cut]"
 	}
-	return toolOutput{Text: fmt.Sprintf("GET %s → %d %s\n%s", p, r.Status, r.ContentType, body), IsError: r.Status >= 500}
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s → %d %s\n%s", p, r.Status, r.ContentType, body)
+	if len(r.Console) > 0 {
+		b.WriteString("\n\nBrowser console:\n")
+		for i, l := range r.Console {
+			if i == previewMaxConsole {
+				fmt.Fprintf(&b, "[… %d more lines]\n", len(r.Console)-i)
+				break
+			}
+			if len(l) > 500 {
+				l = l[:500] + "…"
+			}
+			b.WriteString(l + "\n")
+		}
+	} else if len(r.Screenshot) > 0 {
+		b.WriteString("\n\nBrowser console: no errors or warnings")
+	}
+	out := toolOutput{IsError: r.Status >= 500}
+	if len(r.Screenshot) > 0 {
+		if w, h, ok := pngSize(r.Screenshot); ok {
+			fmt.Fprintf(&b, "\nscreenshot taken: %dx%d", w, h)
+		} else {
+			b.WriteString("\nscreenshot taken")
+		}
+		out.Images = []Image{{MediaType: "image/png", Data: base64.StdEncoding.EncodeToString(r.Screenshot)}}
+	}
+	out.Text = strings.TrimRight(b.String(), "\n")
+	return out
+}
+
+const previewMaxConsole = 20
+
+// pngSize reads the width and height from a PNG's IHDR chunk.
+func pngSize(b []byte) (w, h int, ok bool) {
+	if len(b) < 24 || string(b[:8]) != "\x89PNG\r\n\x1a\n" || string(b[12:16]) != "IHDR" {
+		return 0, 0, false
+	}
+	return int(binary.BigEndian.Uint32(b[16:20])), int(binary.BigEndian.Uint32(b[20:24])), true
 }
 
 func toolInstall(ctx context.Context, t *toolCtx, in map[string]any) toolOutput {

@@ -238,7 +238,17 @@ func (a app) Preview(ctx context.Context, p string) (agent.PreviewResult, error)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return agent.PreviewResult{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: string(b)}, nil
+	res := agent.PreviewResult{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: string(b)}
+	// a page: with Chromium installed, its screenshot and console too
+	if chromiumInstalled() && strings.Contains(strings.ToLower(res.ContentType), "html") {
+		sh, err := capturePage(ctx, a.run, a.projectID, st.Port, p)
+		if err != nil {
+			res.Console = []string{"[e-code] no screenshot: " + err.Error()}
+		} else {
+			res.Screenshot, res.Console = sh.PNG, sh.Console
+		}
+	}
+	return res, nil
 }
 
 // persister saves the project's conversation after every step.

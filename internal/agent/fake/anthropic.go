@@ -3,6 +3,7 @@ package fake
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -427,6 +428,9 @@ func (f *Anthropic) validate(body map[string]any) string {
 				if role != "user" || len(prevIDs) == 0 || !contains(prevIDs, fmt.Sprint(b["tool_use_id"])) {
 					return fmt.Sprintf("messages.%d.content.%d: unexpected `tool_use_id` found in `tool_result` blocks: %v. Each `tool_result` block must have a corresponding `tool_use` block in the previous message.", i, k, b["tool_use_id"])
 				}
+				if msg := validateResultContent(b["content"]); msg != "" {
+					return fmt.Sprintf("messages.%d.content.%d.content.%s", i, k, msg)
+				}
 			case "tool_use":
 				ids = append(ids, fmt.Sprint(b["id"]))
 			case "thinking":
@@ -470,6 +474,44 @@ func (f *Anthropic) validate(body map[string]any) string {
 	}
 	if len(prevIDs) > 0 {
 		return fmt.Sprintf("messages: `tool_use` ids were found without `tool_result` blocks immediately after: %s", strings.Join(prevIDs, ", "))
+	}
+	return ""
+}
+
+// validateResultContent checks the content of a tool_result: a string, or
+// a list of text and image blocks (images base64 with a known media type).
+func validateResultContent(c any) string {
+	list, ok := c.([]any)
+	if !ok {
+		if _, isStr := c.(string); isStr || c == nil {
+			return ""
+		}
+		return "content: must be a string or a list of blocks"
+	}
+	for j, v := range list {
+		b, _ := v.(map[string]any)
+		switch b["type"] {
+		case "text":
+			if _, ok := b["text"].(string); !ok {
+				return fmt.Sprintf("%d.text: Field required", j)
+			}
+		case "image":
+			src, _ := b["source"].(map[string]any)
+			if src == nil || src["type"] != "base64" {
+				return fmt.Sprintf("%d.source: only base64 images are accepted by the fake", j)
+			}
+			switch src["media_type"] {
+			case "image/png", "image/jpeg", "image/gif", "image/webp":
+			default:
+				return fmt.Sprintf("%d.source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'", j)
+			}
+			data, _ := src["data"].(string)
+			if _, err := base64.StdEncoding.DecodeString(data); err != nil || data == "" {
+				return fmt.Sprintf("%d.source.data: invalid base64 data", j)
+			}
+		default:
+			return fmt.Sprintf("%d.type: Input tag '%v' found using 'type' does not match any of the expected tags: 'text', 'image', 'search_result', 'document'", j, b["type"])
+		}
 	}
 	return ""
 }
