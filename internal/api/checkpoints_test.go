@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"ecode/internal/checkpoint"
 	"ecode/internal/client"
 )
 
@@ -311,5 +312,43 @@ func TestCheckpointRestoreStreamsProgress(t *testing.T) {
 	// An unknown checkpoint is a plain 404, not a stream.
 	if resp := restore("nosuch"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown checkpoint: %d", resp.StatusCode)
+	}
+}
+
+func TestCheckpointRetention(t *testing.T) {
+	srv, c := sandboxServer(t)
+	srv.History.SetRetention(checkpoint.RetentionPolicy{KeepLast: 2})
+	ctx := context.Background()
+	p, _ := c.CreateProject(ctx, "keep", "blank")
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints", strings.NewReader(`{"message":"mine"}`), "application/json", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Automatic checkpoints (as the agent makes) beyond the newest two go.
+	for i := range 4 {
+		c.WriteFile(ctx, p.ID, "f.txt", []byte(strings.Repeat("x", i+1)))
+		if _, err := srv.History.Create(ctx, p.ID, "", "agent", "turn"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var list []checkpointJSON
+	if err := c.Do(ctx, "GET", "/api/projects/"+p.ID+"/checkpoints", nil, "", &list); err != nil {
+		t.Fatal(err)
+	}
+	var agent, user int
+	for _, cp := range list {
+		if cp.Trigger == "user" {
+			user++
+		} else {
+			agent++
+		}
+	}
+	if user != 1 || agent != 2 {
+		t.Fatalf("kept %d user and %d agent checkpoints, want 1 and 2: %+v", user, agent, list)
+	}
+	if _, err := srv.History.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := srv.History.Fsck(ctx); err != nil || !rep.OK() {
+		t.Fatalf("fsck: %+v %v", rep, err)
 	}
 }

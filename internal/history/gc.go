@@ -46,3 +46,32 @@ func (s *Service) RunGC(ctx context.Context, tick <-chan time.Time, log *slog.Lo
 		}
 	}
 }
+
+// DefaultRetention keeps the newest 100 checkpoints of each project and all
+// younger than 30 days; checkpoints people saved themselves are kept
+// regardless. Older ones are deleted after each new checkpoint (GC then
+// frees their objects).
+func DefaultRetention() checkpoint.RetentionPolicy {
+	return checkpoint.RetentionPolicy{KeepLast: 100, KeepWithin: 30 * 24 * time.Hour}
+}
+
+// SetRetention changes the retention policy.
+func (s *Service) SetRetention(p checkpoint.RetentionPolicy) { s.retention = p }
+
+// retain deletes the project's checkpoints the retention policy lets go.
+func (s *Service) retain(ctx context.Context, projectID string) error {
+	cs, err := s.store.ListCheckpoints(ctx, projectID, 100_000)
+	if err != nil {
+		return err
+	}
+	items := make([]checkpoint.RetentionItem, len(cs))
+	for i, c := range cs {
+		items[i] = checkpoint.RetentionItem{ID: c.ID, CreatedAt: c.CreatedAt, Pinned: c.Trigger == "user"}
+	}
+	for _, id := range checkpoint.Expired(items, s.now(), s.retention) {
+		if err := s.store.DeleteCheckpoint(ctx, projectID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

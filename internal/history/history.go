@@ -45,9 +45,10 @@ type Service struct {
 	// Changed tells open editors that a project's files changed on disk.
 	Changed func(ctx context.Context, projectID string)
 	// Flush writes what editors typed to disk before a checkpoint.
-	Flush func(ctx context.Context, projectID string)
-	now   func() time.Time
-	pg    *checkpoint.PostgresServer // nil: a SQLite file per project
+	Flush     func(ctx context.Context, projectID string)
+	now       func() time.Time
+	pg        *checkpoint.PostgresServer // nil: a SQLite file per project
+	retention checkpoint.RetentionPolicy
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
@@ -56,7 +57,8 @@ type Service struct {
 // New builds the service.
 func New(st *store.Store, repo *checkpoint.Repo, files *workspace.Files, runs *runner.Manager, now func() time.Time) *Service {
 	return &Service{store: st, repo: repo, files: files, runner: runs, now: now, locks: map[string]*sync.Mutex{},
-		Changed: func(context.Context, string) {}, Flush: func(context.Context, string) {}}
+		retention: DefaultRetention(),
+		Changed:   func(context.Context, string) {}, Flush: func(context.Context, string) {}}
 }
 
 // lock serialises checkpoint work on one project.
@@ -186,6 +188,9 @@ func (s *Service) create(ctx context.Context, projectID, userID, trigger, messag
 	}
 	if _, err := s.repo.Create(ctx, s.files.Dir(projectID), opt); err != nil {
 		return store.Checkpoint{}, fmt.Errorf("checkpoint %s: %w", projectID, err)
+	}
+	if err := s.retain(ctx, projectID); err != nil {
+		return rec, fmt.Errorf("apply checkpoint retention: %w", err)
 	}
 	return rec, nil
 }
