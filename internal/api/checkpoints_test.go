@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"ecode/internal/checkpoint"
 	"ecode/internal/client"
@@ -325,6 +326,7 @@ func TestCheckpointRetention(t *testing.T) {
 	}
 	// Automatic checkpoints (as the agent makes) beyond the newest two go.
 	for i := range 4 {
+		srv.Clock.Advance(time.Minute) // each checkpoint newer than the last
 		c.WriteFile(ctx, p.ID, "f.txt", []byte(strings.Repeat("x", i+1)))
 		if _, err := srv.History.Create(ctx, p.ID, "", "agent", "turn"); err != nil {
 			t.Fatal(err)
