@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/store"},
 	"internal/runconfig":       {},
 	"internal/volume":          {},
-	"internal/dbproxy":         {},
+	"internal/dbproxy":         {"internal/sandbox"},
 	"internal/testutil/testdb": {"internal/store"},
 	"internal/history":         {"internal/auth", "internal/checkpoint", "internal/runconfig", "internal/runner", "internal/store", "internal/workspace"},
 	"internal/egress":          {"internal/sandbox"},

@@ -7,7 +7,6 @@ package dbproxy
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,8 +14,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sync"
 	"time"
+
+	"ecode/internal/sandbox"
 )
 
 // Addr is where the proxy listens inside each sandbox.
@@ -30,62 +30,21 @@ const (
 	dialTimeout = 10 * time.Second
 )
 
-// Proxy forwards sandboxes' database connections to the server.
+// Proxy forwards sandboxes' database connections to the server. Its Setup,
+// Forget and Close (from sandbox.Listeners) are the sandbox hooks.
 type Proxy struct {
+	*sandbox.Listeners
 	target string // host:port of the PostgreSQL server, dialled from the host
 	allow  func(workspaceID string) (role, database string)
-	listen func(netns *os.File, network, addr string) (net.Listener, error)
 	log    *slog.Logger
-
-	mu        sync.Mutex
-	listeners map[string]net.Listener
-	wg        sync.WaitGroup
 }
 
 // New makes a proxy to target; allow names the one role and database a
 // workspace may use; listen opens a listener inside a network namespace.
 func New(target string, allow func(string) (string, string), listen func(*os.File, string, string) (net.Listener, error), log *slog.Logger) *Proxy {
-	return &Proxy{target: target, allow: allow, listen: listen, log: log, listeners: map[string]net.Listener{}}
-}
-
-// Setup is a sandbox NetworkSetup hook: it starts the proxy inside the new
-// sandbox's network namespace (replacing the previous sandbox's).
-func (p *Proxy) Setup(_ context.Context, workspaceID string, netns *os.File) error {
-	l, err := p.listen(netns, "tcp", Addr)
-	if err != nil {
-		return fmt.Errorf("database proxy: %w", err)
-	}
-	p.mu.Lock()
-	old := p.listeners[workspaceID]
-	p.listeners[workspaceID] = l
-	p.mu.Unlock()
-	if old != nil {
-		old.Close()
-	}
-	p.wg.Go(func() { p.serve(l, workspaceID) })
-	return nil
-}
-
-// Forget closes the proxy of a workspace whose sandbox has ended.
-func (p *Proxy) Forget(workspaceID string) {
-	p.mu.Lock()
-	l := p.listeners[workspaceID]
-	delete(p.listeners, workspaceID)
-	p.mu.Unlock()
-	if l != nil {
-		l.Close()
-	}
-}
-
-// Close stops every listener and waits for their accept loops.
-func (p *Proxy) Close() {
-	p.mu.Lock()
-	for id, l := range p.listeners {
-		l.Close()
-		delete(p.listeners, id)
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
+	p := &Proxy{target: target, allow: allow, log: log}
+	p.Listeners = &sandbox.Listeners{Addr: Addr, Listen: listen, Serve: p.serve}
+	return p
 }
 
 func (p *Proxy) serve(l net.Listener, workspaceID string) {

@@ -15,8 +15,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"ecode/internal/sandbox"
 )
 
 // Addr is where the proxy listens inside each sandbox.
@@ -33,65 +34,24 @@ func Env() []string {
 		"npm_config_proxy=" + u, "npm_config_https_proxy=" + u, "NO_PROXY=localhost,127.0.0.1", "no_proxy=localhost,127.0.0.1"}
 }
 
-// Proxy serves every sandbox's egress.
+// Proxy serves every sandbox's egress. Its Setup, Forget and Close (from
+// sandbox.Listeners) are the sandbox hooks.
 type Proxy struct {
+	*sandbox.Listeners
 	allow  []string // host names; ".example.org" also allows subdomains; IP literals allow that address
-	listen func(netns *os.File, network, addr string) (net.Listener, error)
 	dialer net.Dialer
 	log    *slog.Logger
-
-	mu        sync.Mutex
-	listeners map[string]net.Listener // workspace id → its listener
-	wg        sync.WaitGroup
 }
 
 // New makes a proxy. listen opens a listener inside a network namespace
 // (sandbox.ListenInNetns).
 func New(allow []string, listen func(*os.File, string, string) (net.Listener, error), log *slog.Logger) *Proxy {
-	return &Proxy{allow: allow, listen: listen, log: log, listeners: map[string]net.Listener{},
-		dialer: net.Dialer{Timeout: 10 * time.Second}}
-}
-
-// Setup is the sandbox's NetworkSetup hook: it starts the proxy inside the
-// new sandbox's network namespace, replacing the one of the workspace's
-// previous sandbox.
-func (p *Proxy) Setup(_ context.Context, workspaceID string, netns *os.File) error {
-	l, err := p.listen(netns, "tcp", Addr)
-	if err != nil {
-		return fmt.Errorf("egress proxy: %w", err)
-	}
-	p.mu.Lock()
-	old := p.listeners[workspaceID]
-	p.listeners[workspaceID] = l
-	p.mu.Unlock()
-	if old != nil {
-		old.Close()
-	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
-	p.wg.Go(func() { srv.Serve(l) })
-	return nil
-}
-
-// Forget closes the proxy of a workspace whose sandbox has ended.
-func (p *Proxy) Forget(workspaceID string) {
-	p.mu.Lock()
-	l := p.listeners[workspaceID]
-	delete(p.listeners, workspaceID)
-	p.mu.Unlock()
-	if l != nil {
-		l.Close()
-	}
-}
-
-// Close stops every listener and waits for them.
-func (p *Proxy) Close() {
-	p.mu.Lock()
-	for id, l := range p.listeners {
-		l.Close()
-		delete(p.listeners, id)
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
+	p := &Proxy{allow: allow, log: log, dialer: net.Dialer{Timeout: 10 * time.Second}}
+	p.Listeners = &sandbox.Listeners{Addr: Addr, Listen: listen, Serve: func(l net.Listener, _ string) {
+		srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
+		srv.Serve(l)
+	}}
+	return p
 }
 
 // Allowed reports whether host (a name or IP, no port) may be reached.
