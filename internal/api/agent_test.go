@@ -5,59 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"ecode/internal/agent"
 	"ecode/internal/agent/fake"
 	"ecode/internal/agentrun"
-	"ecode/internal/api"
-	"ecode/internal/auth"
 	"ecode/internal/client"
-	"ecode/internal/runner"
-	"ecode/internal/sandbox"
 	"ecode/internal/store"
-	"ecode/internal/telemetry"
 	"ecode/internal/testutil"
-	"ecode/internal/workspace"
-	"ecode/ui"
 )
 
 // agentServer is testutil.NewServer with the agent wired to cfg.
 func agentServer(t *testing.T, cfg agentrun.Config) *testutil.Server {
 	t.Helper()
-	st := testutil.NewStore(t, store.SQLite)
-	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	au, err := auth.NewService(st, clock.Now, 72*time.Hour, 30*24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := testutil.TraversableTempDir(t)
-	files, err := workspace.New(filepath.Join(dir, "projects"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	sb := testutil.NewSandbox(t)
-	runs := runner.New(sb, files, st, runner.Options{
-		Limits: sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
-		Now:    time.Now, Log: log,
+	return testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{
+		Agent: func(d agentrun.Deps) *agentrun.Service { return agentrun.New(cfg, d) },
 	})
-	ag := agentrun.New(cfg, agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log})
-	srv := api.New(api.Deps{Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, Agent: ag, UI: ui.FS(), Log: log, Now: clock.Now},
-		apiOptions(func(*api.Options) {}))
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ag.Close()
-		runs.Close()
-	})
-	return &testutil.Server{URL: hs.URL, Store: st, API: srv, Runner: runs, Clock: clock, Dir: dir}
 }
 
 type agentSSE struct {

@@ -5,28 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"ecode/internal/agent"
 	"ecode/internal/agent/fake"
 	"ecode/internal/agentrun"
-	"ecode/internal/api"
-	"ecode/internal/auth"
 	"ecode/internal/client"
-	"ecode/internal/runner"
-	"ecode/internal/sandbox"
 	"ecode/internal/secretbox"
 	"ecode/internal/store"
-	"ecode/internal/telemetry"
 	"ecode/internal/testutil"
-	"ecode/internal/workspace"
-	"ecode/ui"
 )
 
 // lockedBuffer collects the server's log so tests can check what it holds.
@@ -46,35 +36,16 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 // dir and no provider in its configuration; the log goes to logs.
 func providerServer(t *testing.T, st *store.Store, logs io.Writer) *testutil.Server {
 	t.Helper()
-	clock := testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	au, err := auth.NewService(st, clock.Now, 72*time.Hour, 30*24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
+	var secretsErr error
+	srv := testutil.NewServer(t, st, testutil.ServerOptions{Logs: logs,
+		Agent: func(d agentrun.Deps) *agentrun.Service {
+			d.Secrets, secretsErr = secretbox.OpenFile(filepath.Join(t.TempDir(), "master.key"))
+			return agentrun.New(agentrun.Config{}, d)
+		}})
+	if secretsErr != nil {
+		t.Fatal(secretsErr)
 	}
-	dir := testutil.TraversableTempDir(t)
-	files, err := workspace.New(filepath.Join(dir, "projects"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := secretbox.OpenFile(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	runs := runner.New(testutil.NewSandbox(t), files, st, runner.Options{
-		Limits: sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
-		Now:    time.Now, Log: log,
-	})
-	ag := agentrun.New(agentrun.Config{}, agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log, Secrets: secrets})
-	srv := api.New(api.Deps{Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, Agent: ag, UI: ui.FS(), Log: log, Now: clock.Now},
-		apiOptions(func(*api.Options) {}))
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ag.Close()
-		runs.Close()
-	})
-	return &testutil.Server{URL: hs.URL, Store: st, API: srv, Runner: runs, Clock: clock, Dir: dir}
+	return srv
 }
 
 // An admin configures the provider through the API: the key is stored

@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"internal/telemetry":       {},
 	"internal/auth":            {"internal/store"},
 	"internal/client":          {"internal/api", "internal/workspace"},
-	"internal/testutil":        {"internal/dbproxy", "internal/testutil/testdb", "internal/checkpoint", "internal/history", "internal/api", "internal/auth", "internal/client", "internal/runner", "internal/sandbox", "internal/store", "internal/workspace", "internal/telemetry", "ui"},
+	"internal/testutil":        {"internal/agentrun", "internal/dbproxy", "internal/testutil/testdb", "internal/checkpoint", "internal/history", "internal/api", "internal/auth", "internal/client", "internal/runner", "internal/sandbox", "internal/store", "internal/workspace", "internal/telemetry", "ui"},
 	"internal/config":          {},
 	"internal/store":           {},
 	"internal/workspace":       {},

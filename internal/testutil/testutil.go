@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
 	"ecode/internal/checkpoint"
@@ -61,6 +62,11 @@ type ServerOptions struct {
 	// ProjectPostgres, when set, gives every project a PostgreSQL database
 	// (reached from sandboxes through package dbproxy) instead of SQLite.
 	ProjectPostgres *checkpoint.PostgresServer
+	// Agent, when set, builds the server's agent from the deps it is given
+	// (the caller picks the provider config and may add to the deps).
+	Agent func(deps agentrun.Deps) *agentrun.Service
+	// Logs, when set, receives the server's log (debug level).
+	Logs io.Writer
 }
 
 // NewServer starts a real API server on st (a real router, store and file
@@ -89,6 +95,9 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if len(opt) > 0 && opt[0].Logs != nil {
+		log = slog.New(slog.NewTextHandler(opt[0].Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	var hist *history.Service
 	runOpts := runner.Options{
@@ -122,10 +131,17 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if pg != nil {
 		hist.UsePostgres(pg)
 	}
-	srv := api.New(api.Deps{History: hist, Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
+	var ag *agentrun.Service
+	if len(opt) > 0 && opt[0].Agent != nil {
+		ag = opt[0].Agent(agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log})
+	}
+	srv := api.New(api.Deps{History: hist, Agent: ag, Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
+		if ag != nil {
+			ag.Close()
+		}
 		runs.Close()
 	})
 	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, History: hist, Clock: clock, Dir: dir}
