@@ -1,5 +1,8 @@
 // Small helpers shared by the browser journeys.
 import assert from 'node:assert/strict'
+import { after, before } from 'node:test'
+import { launchBrowser } from './browser.mjs'
+import { startServer } from './server.mjs'
 
 /** Signs up through the UI and waits for the dashboard. */
 export async function signUp(page, { name, email, password }) {
@@ -20,3 +23,19 @@ export const treeItem = (page, path) => page.locator(`[role="treeitem"][data-pat
 
 /** The editor tab of an open file. */
 export const editorTab = (page, path) => page.locator(`[role="tab"][data-path="${path}"]`)
+
+// useServerAndBrowser starts the built server and Chromium before the file's
+// tests and stops them after; set receives both once they are up.
+export function useServerAndBrowser(set, serverOptions) {
+  let server
+  let browser
+  before(async () => {
+    server = await startServer(serverOptions)
+    browser = await launchBrowser()
+    set(server, browser)
+  })
+  after(async () => {
+    await browser?.close()
+    await server?.stop()
+  })
+}

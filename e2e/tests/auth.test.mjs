@@ -1,22 +1,11 @@
 // Sign-up and log-in errors, the redirect back after logging in, sign-out, sessions and tokens.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { launchBrowser } from '../lib/browser.mjs'
-import { signUp } from '../lib/journey.mjs'
-import { startServer } from '../lib/server.mjs'
+import { test } from 'node:test'
+import { signUp, useServerAndBrowser } from '../lib/journey.mjs'
 
 let server
 let browser
-
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  await server?.stop()
-})
+useServerAndBrowser((s, b) => { server = s; browser = b })
 
 test('auth errors, redirects, sessions and tokens', async (t) => {
   const ctx = await browser.newContext({ baseURL: server.url })

@@ -1,23 +1,12 @@
 // Checkpoints: save one, change a file, restore the checkpoint; the editor shows the
 // restored text and the timeline holds the backup made by the restore.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { launchBrowser } from '../lib/browser.mjs'
-import { editorTab, signUp, treeItem } from '../lib/journey.mjs'
-import { startServer } from '../lib/server.mjs'
+import { test } from 'node:test'
+import { editorTab, signUp, treeItem, useServerAndBrowser } from '../lib/journey.mjs'
 
 let server
 let browser
-
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  await server?.stop()
-})
+useServerAndBrowser((s, b) => { server = s; browser = b })
 
 /** Types `text` at the start of the open file and saves it (Ctrl-S), waiting until the tab is clean. */
 async function typeAndSave(page, path, text) {

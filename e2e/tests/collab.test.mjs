@@ -1,23 +1,12 @@
 // Live collaboration: two people edit one file at once and see each other's
 // text, cursors and presence; the text survives a reload.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { launchBrowser } from '../lib/browser.mjs'
-import { editorTab, signUp, treeItem } from '../lib/journey.mjs'
-import { startServer } from '../lib/server.mjs'
+import { test } from 'node:test'
+import { editorTab, signUp, treeItem, useServerAndBrowser } from '../lib/journey.mjs'
 
 let server
 let browser
-
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  await server?.stop()
-})
+useServerAndBrowser((s, b) => { server = s; browser = b })
 
 test('two editors edit one file together', async (t) => {
   const annCtx = await browser.newContext({ baseURL: server.url })

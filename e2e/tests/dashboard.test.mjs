@@ -1,22 +1,11 @@
 // The project list: create from templates, rename, delete with confirmation.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { launchBrowser } from '../lib/browser.mjs'
-import { signUp } from '../lib/journey.mjs'
-import { startServer } from '../lib/server.mjs'
+import { test } from 'node:test'
+import { signUp, useServerAndBrowser } from '../lib/journey.mjs'
 
 let server
 let browser
-
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  await server?.stop()
-})
+useServerAndBrowser((s, b) => { server = s; browser = b })
 
 test('create, rename and delete projects', async (t) => {
   const ctx = await browser.newContext({ baseURL: server.url })

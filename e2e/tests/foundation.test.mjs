@@ -1,23 +1,12 @@
 // The foundation journey: sign up, create a project, edit and save a file, see it
 // persist across a reload, and check that another account cannot see the project.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { launchBrowser } from '../lib/browser.mjs'
-import { editorTab, signUp, treeItem } from '../lib/journey.mjs'
-import { startServer } from '../lib/server.mjs'
+import { test } from 'node:test'
+import { editorTab, signUp, treeItem, useServerAndBrowser } from '../lib/journey.mjs'
 
 let server
 let browser
-
-before(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  await server?.stop()
-})
+useServerAndBrowser((s, b) => { server = s; browser = b })
 
 test('first user signs up, edits a file, and a stranger cannot see the project', async (t) => {
   const owner = await browser.newContext({ baseURL: server.url })
