@@ -288,11 +288,15 @@ func (f *Anthropic) handle(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if i == len(events)-1 {
+			// the step is answered before its last event leaves: the client
+			// may send its next request as soon as it reads that event
+			f.done()
+		}
 		b, _ := json.Marshal(ev)
 		fmt.Fprintf(w, "event: %s\ndata: %s%s\n\n", ev["type"], b, pad)
 		fl.Flush()
 	}
-	f.done()
 }
 
 type ev = map[string]any

@@ -98,9 +98,11 @@ func (f *OpenAI) handle(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "data: %s\n\n", mustJSON(c))
 		fl.Flush()
 	}
+	// the step is answered before [DONE] leaves: the client may send its
+	// next request as soon as it reads it
+	f.done()
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	fl.Flush()
-	f.done()
 }
 
 func (f *OpenAI) chunks(resp Respond, step int, body map[string]any) []ev {
