@@ -59,6 +59,7 @@ func run() error {
 		return err
 	}
 	repo := checkpoint.NewRepo(objects)
+	defer repo.Close()
 	git := func(args ...string) error {
 		cmd := exec.Command("git", append([]string{"-c", "user.name=b", "-c", "user.email=b@b", "-c", "gc.auto=0"}, args...)...)
 		cmd.Dir = gd

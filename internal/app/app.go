@@ -279,7 +279,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
-	hist = history.New(st, checkpoint.NewRepo(objects), files, runs, time.Now)
+	repo := checkpoint.NewRepo(objects)
+	defer repo.Close()
+	hist = history.New(st, repo, files, runs, time.Now)
 	if pg != nil {
 		hist.UsePostgres(pg)
 	}

@@ -40,6 +40,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -103,10 +104,18 @@ type Metrics struct {
 type Repo struct {
 	objects ObjectStore
 	gcMu    sync.RWMutex
+	watch   *watcher // change tracking of scanned projects (watch.go)
 }
 
-// NewRepo returns a Repo storing objects in objects.
-func NewRepo(objects ObjectStore) *Repo { return &Repo{objects: objects} }
+// NewRepo returns a Repo storing objects in objects. Close it to release
+// its change tracking.
+func NewRepo(objects ObjectStore) *Repo { return &Repo{objects: objects, watch: newWatcher()} }
+
+// Close releases the Repo's change tracking (its inotify instance).
+func (r *Repo) Close() error {
+	r.watch.close()
+	return nil
+}
 
 // Objects returns the repo's object store.
 func (r *Repo) Objects() ObjectStore { return r.objects }
@@ -168,8 +177,7 @@ func (r *Repo) Create(ctx context.Context, projectDir string, opt CreateOptions)
 	if _, err := os.Stat(filepath.Join(sd, journalName)); err == nil {
 		return Checkpoint{}, ErrRecoveryNeeded
 	}
-	old := loadIndex(filepath.Join(sd, indexName))
-	s, root, err := scanDir(ctx, projectDir, r.objects, NewIgnore(opt.Ignore), old, opt.Progress)
+	s, root, full, err := r.scanProject(ctx, filepath.Clean(projectDir), NewIgnore(opt.Ignore), ignoreKey(opt.Ignore), opt.Progress)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint: scan %s: %w", projectDir, err)
 	}
@@ -215,13 +223,12 @@ func (r *Repo) Create(ctx context.Context, projectDir string, opt CreateOptions)
 		cp.Metrics.LinesAdded += f.LinesAdded
 		cp.Metrics.LinesRemoved += f.LinesRemoved
 	}
-	cp.Metrics.Files = len(s.files)
-	for _, f := range s.files {
-		cp.Metrics.Bytes += f.entry.Size
-	}
+	cp.Metrics.Files, cp.Metrics.Bytes = s.rootNode.files, s.rootNode.bytes
 	cp.Metrics.FilesHashed = len(s.hashed)
-	if err := saveIndex(filepath.Join(sd, indexName), s.now); err != nil {
-		return Checkpoint{}, fmt.Errorf("checkpoint: save stat cache: %w", err)
+	if full {
+		if err := saveIndex(filepath.Join(sd, indexName), s.now); err != nil {
+			return Checkpoint{}, fmt.Errorf("checkpoint: save stat cache: %w", err)
+		}
 	}
 	cp.Metrics.CreateMS = time.Since(start).Milliseconds()
 	if opt.Progress != nil {
@@ -233,6 +240,14 @@ func (r *Repo) Create(ctx context.Context, projectDir string, opt CreateOptions)
 		}
 	}
 	return cp, nil
+}
+
+// ignoreKey tells ignore lists apart (nil is the default list).
+func ignoreKey(patterns []string) string {
+	if patterns == nil {
+		return "default"
+	}
+	return "custom:" + strings.Join(patterns, "\x00")
 }
 
 const (

@@ -89,6 +89,7 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 		return res, err
 	}
 	defer unlock()
+	r.watch.forget(projectDir) // the tree is about to be exchanged
 	if _, err := os.Stat(filepath.Join(sd, journalName)); err == nil {
 		return res, ErrRecoveryNeeded
 	}
@@ -414,6 +415,7 @@ func (r *Repo) Recover(ctx context.Context, projectDir string, db ProjectDB) (Re
 		return "", err
 	}
 	defer unlock()
+	r.watch.forget(projectDir)
 	b, err := os.ReadFile(filepath.Join(sd, journalName))
 	if errors.Is(err, fs.ErrNotExist) {
 		// No restore had begun (or it had finished): drop half-built leftovers.

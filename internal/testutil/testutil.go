@@ -127,7 +127,9 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hist = history.New(st, checkpoint.NewRepo(objects), files, runs, clock.Now)
+	repo := checkpoint.NewRepo(objects)
+	t.Cleanup(func() { repo.Close() })
+	hist = history.New(st, repo, files, runs, clock.Now)
 	if pg != nil {
 		hist.UsePostgres(pg)
 	}
