@@ -177,7 +177,7 @@ func (r *Repo) Create(ctx context.Context, projectDir string, opt CreateOptions)
 	if _, err := os.Stat(filepath.Join(sd, journalName)); err == nil {
 		return Checkpoint{}, ErrRecoveryNeeded
 	}
-	s, root, full, err := r.scanProject(ctx, filepath.Clean(projectDir), NewIgnore(opt.Ignore), ignoreKey(opt.Ignore), opt.Progress)
+	s, root, full, err := r.scanProject(ctx, filepath.Clean(projectDir), r.objects, NewIgnore(opt.Ignore), ignoreKey(opt.Ignore), opt.Progress)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint: scan %s: %w", projectDir, err)
 	}

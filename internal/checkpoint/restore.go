@@ -89,7 +89,7 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 		return res, err
 	}
 	defer unlock()
-	r.watch.forget(projectDir) // the tree is about to be exchanged
+	defer r.watch.forget(projectDir) // the tree is exchanged: its watches describe the old one
 	if _, err := os.Stat(filepath.Join(sd, journalName)); err == nil {
 		return res, ErrRecoveryNeeded
 	}
@@ -103,20 +103,23 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 	pst := pfi.Sys().(*syscall.Stat_t)
 	own := owner{root: os.Geteuid() == 0, uid: int(pst.Uid), gid: int(pst.Gid)}
 
-	// What is there now (hashed, through the stat cache) and what is wanted.
+	// What is there now (the scan a checkpoint makes: tracked, through the
+	// stat cache) and what is wanted, leaving out the insides of directories
+	// that stay as they are.
 	ig := NewIgnore(opt.Ignore)
-	cur, curRoot, err := scanDir(ctx, projectDir, nil, ig, loadIndex(filepath.Join(sd, indexName)), nil)
+	cur, curRoot, _, err := r.scanProject(ctx, projectDir, nil, ig, ignoreKey(opt.Ignore), nil)
 	if err != nil {
 		return res, fmt.Errorf("restore: scan %s: %w", projectDir, err)
 	}
-	curFlat := map[string]Entry{}
-	if err := (&loader{ctx: ctx, mem: cur.trees}).flatten(curRoot, "", curFlat); err != nil {
-		return res, err
+	keep := func(rel string, w, c Entry) bool {
+		return w.Type == TypeDir && c.Type == TypeDir && w.Hash == c.Hash && w.Mode == c.Mode && ownerOK(projectDir, own, rel)
 	}
-	want := map[string]Entry{}
-	if err := (&loader{ctx: ctx, objects: r.objects}).flatten(cp.Manifest, "", want); err != nil {
+	curFlat, want := map[string]Entry{}, map[string]Entry{}
+	pair := pairLoader{want: &loader{ctx: ctx, objects: r.objects}, cur: &loader{ctx: ctx, objects: r.objects, mem: cur.trees}, keep: keep}
+	if err := pair.flatten(cp.Manifest, curRoot, "", want, curFlat); err != nil {
 		return res, fmt.Errorf("restore: read manifest: %w", err)
 	}
+	curDirs := dirNodes(cur.rootNode, map[string]*node{})
 	if opt.DB != nil && cp.DB != "" {
 		if ok, err := r.objects.Has(ctx, cp.DB); err != nil || !ok {
 			return res, fmt.Errorf("restore: database snapshot %s missing (%v)", cp.DB, err)
@@ -168,17 +171,21 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 		}
 		return RestoreResult{}, fmt.Errorf("restore: %w", err)
 	}
-	// Current files by content, to link instead of copying.
+	// Current files by content (outside kept directories), to link
+	// instead of copying.
 	byHash := map[Hash]string{}
-	for _, f := range cur.files {
-		if f.entry.Hash != "" {
-			byHash[f.entry.Hash+Hash(fmt.Sprintf(":%o", f.entry.Mode))] = f.rel
+	for rel, e := range curFlat {
+		if e.Type == TypeFile && e.Hash != "" {
+			byHash[e.Hash+Hash(fmt.Sprintf(":%o", e.Mode))] = rel
 		}
 	}
 	nfiles := 0
-	for _, e := range want {
-		if e.Type == TypeFile {
+	for rel, e := range want {
+		switch {
+		case e.Type == TypeFile:
 			nfiles++
+		case curDirs[rel] != nil && keep(rel, e, curFlat[rel]):
+			nfiles += curDirs[rel].files
 		}
 	}
 	ix := &index{Version: 1, Files: map[string]indexEntry{}}
@@ -188,20 +195,9 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 	var dirs, written, placed []string
 	linkedSet := map[string]bool{}
 	done := 0
-	skip := ""
 	for _, rel := range paths {
 		if err := ctx.Err(); err != nil {
 			return fail(err)
-		}
-		if skip != "" && strings.HasPrefix(rel, skip+"/") {
-			if e := want[rel]; e.Type == TypeFile {
-				done++
-				if c, ok := cur.now.Files[rel]; ok && c.Hash == e.Hash {
-					c.Written = true
-					ix.Files[rel] = c
-				}
-			}
-			continue // inside a directory moved whole
 		}
 		e := want[rel]
 		dst := filepath.Join(stage, filepath.FromSlash(rel))
@@ -212,7 +208,8 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 			}
 			hook("move " + rel)
 			if e.Type == TypeDir {
-				skip = rel
+				// Its files keep their stat cache entries.
+				done += keepIndex(curDirs[rel], cur.now, ix)
 				res.DirsReused++
 			} else {
 				done++
@@ -642,4 +639,107 @@ func lockDir(sd string) (func(), error) {
 		return nil, err
 	}
 	return func() { f.Close() }, nil
+}
+
+// pairLoader flattens a wanted tree beside the current one, leaving out
+// the contents of directories keep accepts (they stay as they are).
+type pairLoader struct {
+	want, cur *loader
+	keep      func(rel string, w, c Entry) bool
+}
+
+// flatten lists the entries below want and cur (either may be "") by path.
+func (p pairLoader) flatten(want, cur Hash, prefix string, wOut, cOut map[string]Entry) error {
+	var ws, cs []Entry
+	var err error
+	if want != "" {
+		if ws, err = p.want.tree(want); err != nil {
+			return err
+		}
+	}
+	if cur != "" {
+		if cs, err = p.cur.tree(cur); err != nil {
+			return err
+		}
+	}
+	curBy := make(map[string]Entry, len(cs))
+	for _, c := range cs {
+		curBy[c.Name] = c
+	}
+	for _, w := range ws {
+		if !validName(w.Name) {
+			return fmt.Errorf("tree %s: bad name %q", want, w.Name)
+		}
+		rel := path.Join(prefix, w.Name)
+		wOut[rel] = w
+		c, ok := curBy[w.Name]
+		delete(curBy, w.Name)
+		if ok {
+			cOut[rel] = c
+		}
+		if w.Type != TypeDir {
+			if ok && c.Type == TypeDir {
+				if err := p.cur.flatten(c.Hash, rel, cOut); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if ok && p.keep(rel, w, c) {
+			continue
+		}
+		var sub Hash
+		if ok && c.Type == TypeDir {
+			sub = c.Hash
+		}
+		if err := p.flatten(w.Hash, sub, rel, wOut, cOut); err != nil {
+			return err
+		}
+	}
+	for _, c := range curBy { // only in the current tree
+		rel := path.Join(prefix, c.Name)
+		cOut[rel] = c
+		if c.Type == TypeDir {
+			if err := p.cur.flatten(c.Hash, rel, cOut); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dirNodes maps the directories below n by path.
+func dirNodes(n *node, out map[string]*node) map[string]*node {
+	if n == nil {
+		return out
+	}
+	out[n.rel] = n
+	for _, c := range n.children {
+		if c.entry.Type == TypeDir {
+			dirNodes(c, out)
+		}
+	}
+	return out
+}
+
+// keepIndex copies the stat cache entries of the files below n (a directory
+// moved whole into the new tree) from cur to ix, and counts the files.
+func keepIndex(n *node, cur, ix *index) int {
+	if n == nil {
+		return 0
+	}
+	files := 0
+	for _, c := range n.children {
+		switch c.entry.Type {
+		case TypeDir:
+			files += keepIndex(c, cur, ix)
+		case TypeFile:
+			files++
+			if e, ok := cur.Files[c.rel]; ok && e.Hash == c.entry.Hash {
+				e.Written = true
+				ix.Files[c.rel] = e
+			}
+		}
+	}
+	return files
 }

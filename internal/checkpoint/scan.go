@@ -29,6 +29,8 @@ type node struct {
 	tree  Hash
 	files int
 	bytes int64
+
+	ignored []string // directories: ignored entries that exist (restore carries them over)
 }
 
 // scan is one walk of a project directory.
@@ -44,7 +46,7 @@ type scan struct {
 	phase    string
 
 	files   []*node  // files to hash (all of them, or those a tracked scan re-read)
-	ignored []string // ignored paths that exist (restore carries them over)
+	ignored []string // ignored paths that exist, once the walk is done
 
 	// A tracked scan (see watch.go) reuses the last scan's nodes.
 	track   *tracked
@@ -93,9 +95,8 @@ func (s *scan) walk(rel string, prev *node) (*node, error) {
 	}
 	for _, de := range des {
 		if de.Name() == "pyvenv.cfg" && rel != "" {
-			s.ignored = append(s.ignored, rel)
 			s.drop(prev)
-			return nil, nil
+			return nil, nil // the caller records it as ignored
 		}
 	}
 	var before map[string]*node
@@ -112,7 +113,7 @@ func (s *scan) walk(rel string, prev *node) (*node, error) {
 		}
 		crel := path.Join(rel, de.Name())
 		if s.ignore.Match(crel) {
-			s.ignored = append(s.ignored, crel)
+			n.ignored = append(n.ignored, crel)
 			continue
 		}
 		fi, err := de.Info()
@@ -144,7 +145,8 @@ func (s *scan) walk(rel string, prev *node) (*node, error) {
 				return nil, err
 			}
 			if sub == nil {
-				continue // a virtual environment
+				n.ignored = append(n.ignored, crel) // a virtual environment
+				continue
 			}
 			if sub == pc && pc.entry.Mode == c.entry.Mode {
 				c = pc
@@ -174,15 +176,20 @@ func (s *scan) walk(rel string, prev *node) (*node, error) {
 // walkBelow rebuilds a directory whose own entries did not change but
 // something below did.
 func (s *scan) walkBelow(prev *node) (*node, error) {
-	n := &node{rel: prev.rel}
+	n := &node{rel: prev.rel, ignored: prev.ignored}
 	for _, c := range prev.children {
 		if c.entry.Type == TypeDir {
 			sub, err := s.walk(c.rel, c)
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if errors.Is(err, fs.ErrNotExist) {
+				s.drop(c) // removed while we walk
+				continue
+			}
+			if err != nil {
 				return nil, err
 			}
 			if sub == nil {
-				s.drop(c) // removed, or became a virtual environment
+				s.drop(c)
+				n.ignored = append(n.ignored, c.rel) // became a virtual environment
 				continue
 			}
 			if sub != c {
@@ -207,6 +214,17 @@ func (s *scan) strangers(prev *node) bool {
 		}
 	}
 	return false
+}
+
+// collectIgnored lists the ignored paths below n.
+func collectIgnored(n *node, out []string) []string {
+	out = append(out, n.ignored...)
+	for _, c := range n.children {
+		if c.entry.Type == TypeDir {
+			out = collectIgnored(c, out)
+		}
+	}
+	return out
 }
 
 // drop records that the files of the last scan's node n (and below) are no
@@ -421,6 +439,6 @@ func scanDir(ctx context.Context, root string, objects ObjectStore, ig *Ignore, 
 		return nil, "", err
 	}
 	h, err := s.buildTrees(n)
-	s.rootNode = n
+	s.rootNode, s.ignored = n, collectIgnored(n, nil)
 	return s, h, err
 }

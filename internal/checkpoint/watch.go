@@ -343,8 +343,10 @@ func (w *watcher) eventLocked(wd int32, mask uint32, name string) {
 
 // scanProject is Create's scan of dir: a tracked scan when the Repo holds
 // the project's last scan and the events since are complete, a full one
-// (which starts tracking) otherwise. full says which it was.
-func (r *Repo) scanProject(ctx context.Context, dir string, ig *Ignore, igKey string, progress func(Progress)) (s *scan, root Hash, full bool, err error) {
+// (which starts tracking) otherwise. full says which it was. With objects
+// nil the scan only hashes; the caller must then forget dir (the tracked
+// state would name trees that were not stored).
+func (r *Repo) scanProject(ctx context.Context, dir string, objects ObjectStore, ig *Ignore, igKey string, progress func(Progress)) (s *scan, root Hash, full bool, err error) {
 	now := time.Now()
 	var t *tracked
 	var epoch string
@@ -357,7 +359,7 @@ func (r *Repo) scanProject(ctx context.Context, dir string, ig *Ignore, igKey st
 		r.watch.drain()
 		c := r.watch.take(t)
 		if !c.broken && t.root != nil && t.epoch == epoch && t.ignore == igKey && now.Sub(t.fullScan) < fullScanEvery {
-			s, root, err = r.scanTracked(ctx, t, c, ig, progress)
+			s, root, err = r.scanTracked(ctx, t, c, objects, ig, progress)
 			if err != nil {
 				r.watch.breakOff(t)
 			}
@@ -365,7 +367,7 @@ func (r *Repo) scanProject(ctx context.Context, dir string, ig *Ignore, igKey st
 		}
 		r.watch.reset(t)
 	}
-	s = newScan(ctx, dir, r.objects, ig, loadIndex(filepath.Join(stateDir(dir), indexName)), progress)
+	s = newScan(ctx, dir, objects, ig, loadIndex(filepath.Join(stateDir(dir), indexName)), progress)
 	s.track, s.watch = t, r.watch
 	n, err := s.walk("", nil)
 	if err == nil {
@@ -380,7 +382,7 @@ func (r *Repo) scanProject(ctx context.Context, dir string, ig *Ignore, igKey st
 		}
 		return nil, "", true, err
 	}
-	s.rootNode = n
+	s.rootNode, s.ignored = n, collectIgnored(n, nil)
 	if s.track != nil {
 		t.root, t.rootHash, t.index, t.epoch, t.ignore, t.fullScan = n, root, s.now, epoch, igKey, now
 	}
@@ -388,8 +390,8 @@ func (r *Repo) scanProject(ctx context.Context, dir string, ig *Ignore, igKey st
 }
 
 // scanTracked re-reads only what the events c name.
-func (r *Repo) scanTracked(ctx context.Context, t *tracked, c changes, ig *Ignore, progress func(Progress)) (*scan, Hash, error) {
-	s := newScan(ctx, t.dir, r.objects, ig, t.index, progress)
+func (r *Repo) scanTracked(ctx context.Context, t *tracked, c changes, objects ObjectStore, ig *Ignore, progress func(Progress)) (*scan, Hash, error) {
+	s := newScan(ctx, t.dir, objects, ig, t.index, progress)
 	s.track, s.watch, s.dirty = t, r.watch, c
 	s.hot, s.hotKids = c.hot()
 	n, err := s.walk("", t.root)
@@ -416,7 +418,7 @@ func (r *Repo) scanTracked(ctx context.Context, t *tracked, c changes, ig *Ignor
 	if s.now.Epoch != "" {
 		ix.Epoch = s.now.Epoch
 	}
-	s.now, s.rootNode = ix, n
+	s.now, s.rootNode, s.ignored = ix, n, collectIgnored(n, nil)
 	t.root, t.rootHash, t.index = n, root, ix
 	return s, root, nil
 }
