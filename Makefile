@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyUpdate$$' -fuzztime $(FUZZTIME) ./internal/yjs
 	$(GO) test -run '^$$' -fuzz '^FuzzProtocolMessage$$' -fuzztime $(FUZZTIME) ./internal/yjs/protocol
 	$(GO) test -run '^$$' -fuzz '^FuzzClientMessage$$' -fuzztime $(FUZZTIME) ./internal/collab
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime $(FUZZTIME) ./internal/checkpoint
 
 bench:
 	$(GO) run ./bench/filebench

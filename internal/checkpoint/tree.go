@@ -1,10 +1,8 @@
 package checkpoint
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -127,33 +125,6 @@ type indexEntry struct {
 	Hash    Hash
 	Written bool // content is known to be in the object store
 	Restat  bool // (restores) the stat is to be taken again when the restore finishes
-}
-
-type index struct {
-	Version int
-	Epoch   string // the object store's epoch when the index was written
-	Files   map[string]indexEntry
-}
-
-func loadIndex(p string) *index {
-	ix := &index{Version: 1, Files: map[string]indexEntry{}}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return ix
-	}
-	var got index
-	if gob.NewDecoder(bytes.NewReader(b)).Decode(&got) != nil || got.Version != 1 || got.Files == nil {
-		return ix
-	}
-	return &got
-}
-
-func saveIndex(p string, ix *index) error {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(ix); err != nil {
-		return err
-	}
-	return writeFileAtomic(p, buf.Bytes(), false) // a cache: a torn one decodes as empty
 }
 
 // writeFileAtomic replaces p with b through a temporary file and a rename;
