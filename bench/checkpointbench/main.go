@@ -132,26 +132,32 @@ func run() error {
 	}
 	row("checkpoint after 1 changed file", median(tc), median(tg))
 
-	// Restores 10 edits back and forth.
-	var rc, rg []time.Duration
-	for i := range 10 {
-		target := cps[len(cps)-11]
-		gitRef := "HEAD~10"
-		if i%2 == 1 {
-			target, gitRef = cps[len(cps)-1], "master"
+	// Restores 10 edits back and forth (again after gc: from packs).
+	restores := func(name string) error {
+		var rc, rg []time.Duration
+		for i := range 10 {
+			target := cps[len(cps)-11]
+			gitRef := "HEAD~10"
+			if i%2 == 1 {
+				target, gitRef = cps[len(cps)-1], "master"
+			}
+			t0 := time.Now()
+			if _, err := repo.Restore(ctx, ck, target, checkpoint.RestoreOptions{}); err != nil {
+				return err
+			}
+			rc = append(rc, time.Since(t0))
+			t0 = time.Now()
+			if err := git("checkout", "-q", gitRef); err != nil {
+				return err
+			}
+			rg = append(rg, time.Since(t0))
 		}
-		t0 := time.Now()
-		if _, err := repo.Restore(ctx, ck, target, checkpoint.RestoreOptions{}); err != nil {
-			return err
-		}
-		rc = append(rc, time.Since(t0))
-		t0 = time.Now()
-		if err := git("checkout", "-q", gitRef); err != nil {
-			return err
-		}
-		rg = append(rg, time.Since(t0))
+		row(name, median(rc), median(rg))
+		return nil
 	}
-	row("restore 10 edits back / checkout", median(rc), median(rg))
+	if err := restores("restore 10 edits back / checkout"); err != nil {
+		return err
+	}
 
 	// Bytes stored, after each side's collection (GC packs small objects as
 	// git gc packs loose ones).
@@ -173,6 +179,9 @@ func run() error {
 		return err
 	}
 	row("gc", gcTime, time.Since(t0))
+	if err := restores("restore after gc (from packs)"); err != nil {
+		return err
+	}
 	var apparent, blocks int64
 	apparent = apparentSize(filepath.Join(base, "objects"))
 	blocks = du(filepath.Join(base, "objects"))

@@ -69,6 +69,7 @@ type DirStore struct {
 	mu       sync.Mutex
 	packs    map[Hash]packLoc // packed objects (see pack.go)
 	packsMod time.Time        // mtime of the packs folder when packs was read
+	blocks   blockCache       // recently inflated pack blocks
 }
 
 // NewDirStore opens (creating if needed) a store rooted at dir.
@@ -173,15 +174,14 @@ func (s *DirStore) Get(ctx context.Context, h Hash) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("object store: bad hash %q", h)
 	}
 	f, err := os.Open(s.path(h))
-	var src io.Reader = f
 	if errors.Is(err, fs.ErrNotExist) {
-		f, src, err = s.openPacked(h)
+		return s.getPacked(h)
 	}
 	if err != nil {
 		return nil, err
 	}
 	zr := flateReaders.Get().(io.ReadCloser)
-	zr.(flate.Resetter).Reset(src, nil)
+	zr.(flate.Resetter).Reset(f, nil)
 	return &flateFile{f: f, r: zr}, nil
 }
 
@@ -196,7 +196,14 @@ type flateFile struct {
 }
 
 func (z *flateFile) Read(p []byte) (int, error) { return z.r.Read(p) }
-func (z *flateFile) Close() error               { z.r.Close(); return z.f.Close() }
+func (z *flateFile) Close() error {
+	if z.r != nil {
+		z.r.Close()
+		flateReaders.Put(z.r) // its buffers are worth reusing
+		z.r = nil
+	}
+	return z.f.Close()
+}
 
 // Has implements ObjectStore.
 func (s *DirStore) Has(ctx context.Context, h Hash) (bool, error) {
