@@ -89,7 +89,12 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 		return res, err
 	}
 	defer unlock()
-	defer r.watch.forget(projectDir) // the tree is exchanged: its watches describe the old one
+	var carry *trackCarry // change tracking carried over to the new tree
+	defer func() {
+		if carry == nil || !carry.done {
+			r.watch.forget(projectDir) // its watches describe the old tree
+		}
+	}()
 	if _, err := os.Stat(filepath.Join(sd, journalName)); err == nil {
 		return res, ErrRecoveryNeeded
 	}
@@ -165,6 +170,9 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 	if err := writeJournal(sd, j); err != nil {
 		return res, fmt.Errorf("restore: journal: %w", err)
 	}
+	if cur.track != nil && ignoreKey(opt.Ignore) == cur.track.ignore {
+		carry = r.watch.beginCarry(cur.track, keptDirs(j.Moved, want, curDirs))
+	}
 	fail := func(err error) (RestoreResult, error) {
 		if rerr := rollback(projectDir, j); rerr != nil {
 			return RestoreResult{}, fmt.Errorf("restore: %w (and undoing it: %v; call Recover)", err, rerr)
@@ -173,9 +181,12 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 	}
 	// Current files by content (outside kept directories), to link
 	// instead of copying.
+	// Each is linked at most once, and never one that moves into the new
+	// tree itself: two names for one inode would make a later write to one
+	// of them change the other.
 	byHash := map[Hash]string{}
 	for rel, e := range curFlat {
-		if e.Type == TypeFile && e.Hash != "" {
+		if e.Type == TypeFile && e.Hash != "" && !slices.Contains(moved, rel) {
 			byHash[e.Hash+Hash(fmt.Sprintf(":%o", e.Mode))] = rel
 		}
 	}
@@ -229,8 +240,10 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 			}
 		case TypeFile:
 			linked := false
-			if src, ok := byHash[e.Hash+Hash(fmt.Sprintf(":%o", e.Mode))]; ok && ownerOK(projectDir, own, src) {
+			key := e.Hash + Hash(fmt.Sprintf(":%o", e.Mode))
+			if src, ok := byHash[key]; ok && ownerOK(projectDir, own, src) {
 				linked = os.Link(filepath.Join(projectDir, filepath.FromSlash(src)), dst) == nil
+				delete(byHash, key)
 			}
 			if linked {
 				linkedSet[rel] = true
@@ -291,6 +304,9 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 	if err := syncFiles(written); err != nil {
 		return fail(err)
 	}
+	if carry != nil {
+		carry.watchNew(stage, append(dirs, ""))
+	}
 	hook("staged")
 	if err := unix.Renameat2(unix.AT_FDCWD, stage, unix.AT_FDCWD, projectDir, unix.RENAME_EXCHANGE); err != nil {
 		return fail(fmt.Errorf("exchange %s: %w", projectDir, err))
@@ -303,6 +319,9 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 	res.Files = nfiles
 	if err := r.finish(ctx, projectDir, j, opt.DB, opt.Progress); err != nil {
 		return res, err
+	}
+	if carry != nil {
+		carry.commit(projectDir, cp.Manifest, want, j)
 	}
 	res.DBRestored = j.WithDB
 	return res, nil
@@ -639,107 +658,4 @@ func lockDir(sd string) (func(), error) {
 		return nil, err
 	}
 	return func() { f.Close() }, nil
-}
-
-// pairLoader flattens a wanted tree beside the current one, leaving out
-// the contents of directories keep accepts (they stay as they are).
-type pairLoader struct {
-	want, cur *loader
-	keep      func(rel string, w, c Entry) bool
-}
-
-// flatten lists the entries below want and cur (either may be "") by path.
-func (p pairLoader) flatten(want, cur Hash, prefix string, wOut, cOut map[string]Entry) error {
-	var ws, cs []Entry
-	var err error
-	if want != "" {
-		if ws, err = p.want.tree(want); err != nil {
-			return err
-		}
-	}
-	if cur != "" {
-		if cs, err = p.cur.tree(cur); err != nil {
-			return err
-		}
-	}
-	curBy := make(map[string]Entry, len(cs))
-	for _, c := range cs {
-		curBy[c.Name] = c
-	}
-	for _, w := range ws {
-		if !validName(w.Name) {
-			return fmt.Errorf("tree %s: bad name %q", want, w.Name)
-		}
-		rel := path.Join(prefix, w.Name)
-		wOut[rel] = w
-		c, ok := curBy[w.Name]
-		delete(curBy, w.Name)
-		if ok {
-			cOut[rel] = c
-		}
-		if w.Type != TypeDir {
-			if ok && c.Type == TypeDir {
-				if err := p.cur.flatten(c.Hash, rel, cOut); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if ok && p.keep(rel, w, c) {
-			continue
-		}
-		var sub Hash
-		if ok && c.Type == TypeDir {
-			sub = c.Hash
-		}
-		if err := p.flatten(w.Hash, sub, rel, wOut, cOut); err != nil {
-			return err
-		}
-	}
-	for _, c := range curBy { // only in the current tree
-		rel := path.Join(prefix, c.Name)
-		cOut[rel] = c
-		if c.Type == TypeDir {
-			if err := p.cur.flatten(c.Hash, rel, cOut); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// dirNodes maps the directories below n by path.
-func dirNodes(n *node, out map[string]*node) map[string]*node {
-	if n == nil {
-		return out
-	}
-	out[n.rel] = n
-	for _, c := range n.children {
-		if c.entry.Type == TypeDir {
-			dirNodes(c, out)
-		}
-	}
-	return out
-}
-
-// keepIndex copies the stat cache entries of the files below n (a directory
-// moved whole into the new tree) from cur to ix, and counts the files.
-func keepIndex(n *node, cur, ix *index) int {
-	if n == nil {
-		return 0
-	}
-	files := 0
-	for _, c := range n.children {
-		switch c.entry.Type {
-		case TypeDir:
-			files += keepIndex(c, cur, ix)
-		case TypeFile:
-			files++
-			if e, ok := cur.Files[c.rel]; ok && e.Hash == c.entry.Hash {
-				e.Written = true
-				ix.Files[c.rel] = e
-			}
-		}
-	}
-	return files
 }

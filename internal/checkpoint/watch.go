@@ -309,7 +309,10 @@ func (w *watcher) eventLocked(wd int32, mask uint32, name string) {
 				t.deep[d.rel] = true // read it again if it still exists
 			}
 		}
-	case mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_UNMOUNT) != 0:
+	case mask&unix.IN_MOVE_SELF != 0:
+		// A directory moved: its old parent saw IN_MOVED_FROM (handled
+		// below); the project directory itself is checked by inode in get.
+	case mask&(unix.IN_DELETE_SELF|unix.IN_UNMOUNT) != 0:
 		if d.rel == "" {
 			t.broken = true
 		} else {

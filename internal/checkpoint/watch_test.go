@@ -170,7 +170,18 @@ func TestTrackedScanMatchesFullScan(t *testing.T) {
 		}},
 	}
 	seq := 0
+	history := []Checkpoint{cp}
 	for round := range 120 {
+		if r.IntN(6) == 0 {
+			// Restore an earlier checkpoint: tracking carries over to the new tree.
+			target := history[r.IntN(len(history))]
+			if _, err := repo.Restore(ctx, dir, target, RestoreOptions{}); err != nil {
+				t.Fatalf("round %d: restore: %v", round, err)
+			}
+			if got := fullHash(t, dir); got != target.Manifest {
+				t.Fatalf("round %d: restored tree differs:\n%s", round, treeDiff(t, repo, dir, target.Manifest))
+			}
+		}
 		var did []string
 		for range 1 + r.IntN(3) {
 			op := ops[r.IntN(len(ops))]
@@ -188,6 +199,7 @@ func TestTrackedScanMatchesFullScan(t *testing.T) {
 		if want := fullHash(t, dir); cp.Manifest != want {
 			t.Fatalf("round %d (%v): tracked checkpoint differs from a full scan:\n%s", round, did, treeDiff(t, repo, dir, cp.Manifest))
 		}
+		history = append(history, cp)
 	}
 	// Nothing changed: nothing is read again.
 	parent := cp
@@ -315,4 +327,31 @@ func treeDiff(t *testing.T, repo *Repo, dir string, h Hash) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Files a restore links from the old tree are never left sharing an inode:
+// writing one must not change another.
+func TestRestoreNeverSharesInodes(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "p")
+	write(t, dir, map[string]string{"x.txt": "same\n", "y.txt": "same\n", "keep/k.txt": "same\n"})
+	repo := newRepo(t)
+	cp1, err := repo.Create(ctx, dir, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "x.txt"))
+	os.Remove(filepath.Join(dir, "y.txt"))
+	write(t, dir, map[string]string{"z.txt": "same\n"})
+	if _, err := repo.Restore(ctx, dir, cp1, RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "x.txt"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"y.txt", "keep/k.txt"} {
+		if b, _ := os.ReadFile(filepath.Join(dir, p)); string(b) != "same\n" {
+			t.Errorf("%s changed with x.txt: %q", p, b)
+		}
+	}
 }
