@@ -215,14 +215,16 @@ type RepackStats struct {
 	Packed  int // objects in the new pack
 	Dropped int // packed objects left out (keep said no)
 	Loose   int // loose objects moved into the pack
+	Copied  int // packed objects whose blocks were copied, not compressed again
 }
 
 // Repack writes one new pack holding the packed objects keep accepts plus
 // the loose objects keep accepts that are smaller than maxSize and older
-// than cutoff, then removes what it replaced. Every object is read back and
-// its hash checked on the way: a corrupt one fails the repack rather than
-// being carried on. It is not safe to run two at once on one store (GC runs
-// it under its lock).
+// than cutoff, then removes what it replaced. Blocks of an older block pack
+// that stay as they were are copied after checking their CRC (see
+// reusableBlocks); every other object is read back and its hash checked: a
+// corrupt one fails the repack rather than being carried on. It is not safe
+// to run two at once on one store (GC runs it under its lock).
 func (s *DirStore) Repack(ctx context.Context, keep func(Hash) bool, cutoff time.Time, maxSize int64) (RepackStats, error) {
 	var st RepackStats
 	s.mu.Lock()
@@ -260,11 +262,11 @@ func (s *DirStore) Repack(ctx context.Context, keep func(Hash) bool, cutoff time
 	if len(loose) < 64 && st.Dropped == 0 && !format1 {
 		return RepackStats{}, nil // not worth a new pack
 	}
-	order, err := s.packOrder(ctx, append(live, loose...), old)
+	order, keys, err := s.packOrder(ctx, append(live, loose...), old)
 	if err != nil {
 		return st, err
 	}
-	id, packedLoose, err := s.writePack(ctx, order, old, &st)
+	id, packedLoose, err := s.writePack(ctx, order, reusableBlocks(order, keys, old), old, &st)
 	if err != nil {
 		return st, err
 	}
@@ -289,9 +291,9 @@ func (s *DirStore) Repack(ctx context.Context, keep func(Hash) bool, cutoff time
 }
 
 // writePack writes the objects, in order, to a new block pack and its
-// index, both synced; it returns the pack's id and the loose objects it
-// holds (which the caller may then remove).
-func (s *DirStore) writePack(ctx context.Context, order []Hash, old map[Hash]packLoc, st *RepackStats) (string, []Hash, error) {
+// index, both synced, copying the blocks in reuse; it returns the pack's id
+// and the loose objects it holds (which the caller may then remove).
+func (s *DirStore) writePack(ctx context.Context, order []Hash, reuse map[Hash]*oldBlock, old map[Hash]packLoc, st *RepackStats) (string, []Hash, error) {
 	if err := os.MkdirAll(s.packsDir(), 0o700); err != nil {
 		return "", nil, err
 	}
@@ -309,10 +311,27 @@ func (s *DirStore) writePack(ctx context.Context, order []Hash, old map[Hash]pac
 	if err != nil {
 		return "", nil, err
 	}
+	files := map[string]*os.File{} // older packs blocks are copied from
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
 	var packedLoose []Hash
 	for _, h := range order {
 		if err := ctx.Err(); err != nil {
 			return "", nil, err
+		}
+		if b := reuse[h]; b != nil {
+			if !b.copied {
+				b.copied = true
+				if err := s.copyBlock(bw, b, files); err != nil {
+					return "", nil, err
+				}
+			}
+			st.Packed++
+			st.Copied++
+			continue
 		}
 		_, packed := old[h]
 		b, err := getBytes(ctx, s, h, 1<<31)
@@ -354,6 +373,22 @@ func (s *DirStore) writePack(ctx context.Context, order []Hash, old map[Hash]pac
 		return "", nil, err
 	}
 	return id, packedLoose, nil
+}
+
+func (s *DirStore) copyBlock(bw *blockWriter, b *oldBlock, files map[string]*os.File) error {
+	f := files[b.loc.pack]
+	if f == nil {
+		var err error
+		if f, err = os.Open(filepath.Join(s.packsDir(), b.loc.file())); err != nil {
+			return err
+		}
+		files[b.loc.pack] = f
+	}
+	z, err := readCompressedBlock(f, b.loc)
+	if err != nil {
+		return err
+	}
+	return bw.copyBlock(z, b.hashes, b.lens)
 }
 
 // removeOrphanPacks removes packs without an index (a crash before it was

@@ -68,11 +68,12 @@ type blockWriter struct {
 }
 
 type blockJob struct {
-	raw  []byte
-	n    int // objects
-	done chan struct{}
-	z    []byte // compressed
-	err  error
+	raw    []byte // nil for a copied block
+	rawLen int
+	n      int // objects
+	done   chan struct{}
+	z      []byte // compressed
+	err    error
 }
 
 var blockWriters = sync.Pool{New: func() any { w, _ := flate.NewWriter(nil, blockLevel); return w }}
@@ -110,7 +111,7 @@ func (bw *blockWriter) flush() error {
 	if bw.n == 0 {
 		return nil
 	}
-	job := &blockJob{raw: bw.raw, n: bw.n, done: make(chan struct{})}
+	job := &blockJob{raw: bw.raw, rawLen: len(bw.raw), n: bw.n, done: make(chan struct{})}
 	bw.raw, bw.n = nil, 0
 	bw.slots <- struct{}{}
 	go func() {
@@ -124,6 +125,10 @@ func (bw *blockWriter) flush() error {
 		}
 		job.z = z.Bytes()
 	}()
+	return bw.enqueue(job)
+}
+
+func (bw *blockWriter) enqueue(job *blockJob) error {
 	bw.queue = append(bw.queue, job)
 	for len(bw.queue) > cap(bw.slots) {
 		if err := bw.writeNext(); err != nil {
@@ -131,6 +136,26 @@ func (bw *blockWriter) flush() error {
 		}
 	}
 	return nil
+}
+
+// copyBlock appends a block of an older block pack as it is: z, compressed,
+// holding the objects hs of the given raw lengths.
+func (bw *blockWriter) copyBlock(z []byte, hs []Hash, lens []uint32) error {
+	if err := bw.flush(); err != nil {
+		return err
+	}
+	job := &blockJob{z: z, n: len(hs), done: make(chan struct{})}
+	close(job.done)
+	for i, h := range hs {
+		raw, err := hex.DecodeString(string(h))
+		if err != nil || len(raw) != 32 {
+			return fmt.Errorf("bad hash %q", h)
+		}
+		bw.objs = append(bw.objs, raw...)
+		bw.objs = binary.AppendUvarint(bw.objs, uint64(lens[i]))
+		job.rawLen += int(lens[i])
+	}
+	return bw.enqueue(job)
 }
 
 // writeNext waits for the oldest queued block and writes it.
@@ -146,7 +171,7 @@ func (bw *blockWriter) writeNext() error {
 	}
 	bw.blocks = binary.AppendUvarint(bw.blocks, uint64(len(job.z)))
 	bw.blocks = binary.BigEndian.AppendUint32(bw.blocks, crc32.Checksum(job.z, castagnoli))
-	bw.blocks = binary.AppendUvarint(bw.blocks, uint64(len(job.raw)))
+	bw.blocks = binary.AppendUvarint(bw.blocks, uint64(job.rawLen))
 	bw.blocks = binary.AppendUvarint(bw.blocks, uint64(job.n))
 	bw.count++
 	return nil
@@ -245,18 +270,12 @@ func parseIdx2(b []byte, fn func(Hash, packLoc)) error {
 // inflated whole and kept in the store's block cache, since neighbours
 // (files of one directory) are often read together.
 func (s *DirStore) readBlock(f *os.File, loc packLoc) (io.ReadCloser, error) {
-	corrupt := func(err error) error {
-		return fmt.Errorf("%w: pack %s, block at %d: %v", errCorruptBlock, loc.pack, loc.off, err)
-	}
-	z := make([]byte, loc.n)
-	if _, err := f.ReadAt(z, loc.off); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, corrupt(err)
-		}
+	z, err := readCompressedBlock(f, loc)
+	if err != nil {
 		return nil, err
 	}
-	if crc32.Checksum(z, castagnoli) != loc.crc {
-		return nil, corrupt(errors.New("checksum mismatch"))
+	corrupt := func(err error) error {
+		return fmt.Errorf("%w: pack %s, block at %d: %v", errCorruptBlock, loc.pack, loc.off, err)
 	}
 	if loc.blockRaw > 2*blockSize {
 		// One large object: inflate it while it is read, uncached.
@@ -274,6 +293,23 @@ func (s *DirStore) readBlock(f *os.File, loc packLoc) (io.ReadCloser, error) {
 	}
 	s.blocks.put(loc.pack, loc.off, b)
 	return blockObject(b, loc), nil
+}
+
+// readCompressedBlock reads the block holding loc and checks its CRC.
+func readCompressedBlock(f *os.File, loc packLoc) ([]byte, error) {
+	z := make([]byte, loc.n)
+	_, err := f.ReadAt(z, loc.off)
+	switch {
+	case errors.Is(err, io.EOF):
+		err = errors.New("truncated")
+	case err != nil:
+		return nil, err
+	case crc32.Checksum(z, castagnoli) != loc.crc:
+		err = errors.New("checksum mismatch")
+	default:
+		return z, nil
+	}
+	return nil, fmt.Errorf("%w: pack %s, block at %d: %v", errCorruptBlock, loc.pack, loc.off, err)
 }
 
 func blockObject(block []byte, loc packLoc) io.ReadCloser {

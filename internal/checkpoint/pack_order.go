@@ -17,7 +17,8 @@ import (
 // a directory's files follow each other. Objects no packed tree names
 // (manifest roots, database snapshots, conversations) come first. The order
 // only affects how well the pack compresses.
-func (s *DirStore) packOrder(ctx context.Context, hs []Hash, old map[Hash]packLoc) ([]Hash, error) {
+// It returns the order and each object's key (its path).
+func (s *DirStore) packOrder(ctx context.Context, hs []Hash, old map[Hash]packLoc) ([]Hash, map[Hash]string, error) {
 	// Read in the order objects are stored, so each block is inflated once.
 	scan := slices.Clone(hs)
 	slices.SortFunc(scan, func(a, b Hash) int {
@@ -31,11 +32,11 @@ func (s *DirStore) packOrder(ctx context.Context, hs []Hash, old map[Hash]packLo
 	links := map[Hash]link{}
 	for _, h := range scan {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		es, err := s.readIfTree(ctx, h)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, e := range es {
 			if _, ok := links[e.Hash]; !ok && e.Hash != "" && e.Hash != h {
@@ -65,7 +66,7 @@ func (s *DirStore) packOrder(ctx context.Context, hs []Hash, old map[Hash]packLo
 	slices.SortFunc(order, func(a, b Hash) int {
 		return cmp.Or(strings.Compare(keys[a], keys[b]), strings.Compare(string(a), string(b)))
 	})
-	return order, nil
+	return order, keys, nil
 }
 
 // readIfTree returns the entries of h if it is a tree object, reading no

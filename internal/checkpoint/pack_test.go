@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // packTestObjects stores a mix of objects: empty, small and similar, and
@@ -292,5 +294,59 @@ func BenchmarkPackedGet(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRepackCopiesBlocks: a repack copies the blocks nothing new sorts into
+// and compresses the rest again; everything still reads.
+func TestRepackCopiesBlocks(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	files := map[string]string{}
+	for i := range 600 {
+		files[fmt.Sprintf("d%02d/f%03d.txt", i/30, i)] = strings.Repeat(fmt.Sprintf("line of file %d\n", i), 200)
+	}
+	write(t, dir, files)
+	s, _ := NewDirStore(filepath.Join(t.TempDir(), "o"))
+	repo := NewRepo(s)
+	defer repo.Close()
+	var cps []Checkpoint
+	create := func() {
+		cp, err := repo.Create(ctx, dir, CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cps = append(cps, cp)
+	}
+	all := func(ctx context.Context, fn func(Refs) error) error {
+		for _, cp := range cps {
+			if err := fn(cp.Refs()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	create()
+	if gs, err := repo.GC(ctx, all, GCOptions{Grace: -time.Hour}); err != nil || gs.Repack.Copied != 0 {
+		t.Fatalf("gc = %+v, %v", gs, err)
+	}
+	write(t, dir, map[string]string{"d05/f150.txt": "changed\n"})
+	for i := range 70 {
+		write(t, dir, map[string]string{fmt.Sprintf("zz/new%d.txt", i): fmt.Sprint("new ", i)})
+	}
+	create()
+	gs, err := repo.GC(ctx, all, GCOptions{Grace: -time.Hour})
+	if err != nil || gs.Repack.Copied == 0 || gs.Repack.Copied >= gs.Repack.Packed-gs.Repack.Loose {
+		t.Fatalf("gc = %+v, %v", gs, err)
+	}
+	if rep, err := repo.Fsck(ctx, all); err != nil || !rep.OK() {
+		t.Fatalf("fsck: %+v %v", rep, err)
+	}
+	fork := filepath.Join(t.TempDir(), "fork")
+	if _, err := repo.Restore(ctx, fork, cps[1], RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(dirTree(t, dir), dirTree(t, fork)); diff != "" {
+		t.Errorf("restore (-want +got):\n%s", diff)
 	}
 }
