@@ -25,8 +25,8 @@ func (h Hash) Valid() bool {
 	if len(h) != 64 {
 		return false
 	}
-	for _, c := range h {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+	for i := range len(h) {
+		if c := h[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
 			return false
 		}
 	}

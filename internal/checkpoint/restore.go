@@ -199,7 +199,9 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 			nfiles += curDirs[rel].files
 		}
 	}
-	ix := &index{Version: 1, Files: map[string]indexEntry{}}
+	// The stat cache of the new tree: the present one's entries for files
+	// in directories moved whole, plus the placed files' (below).
+	ix := &index{Version: 1, Files: keptEntries(cur.now, curFlat)}
 	if ep, ok := r.objects.(epocher); ok {
 		ix.Epoch, _ = ep.Epoch() // read before any object, under the GC lock
 	}
@@ -220,7 +222,7 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 			hook("move " + rel)
 			if e.Type == TypeDir {
 				// Its files keep their stat cache entries.
-				done += keepIndex(curDirs[rel], cur.now, ix)
+				done += curDirs[rel].files
 				res.DirsReused++
 			} else {
 				done++
@@ -317,18 +319,21 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 		opt.Progress(Progress{Phase: "restore", Done: nfiles, Total: nfiles})
 	}
 	res.Files = nfiles
-	if err := r.finish(ctx, projectDir, j, opt.DB, opt.Progress); err != nil {
+	final, err := r.finish(ctx, projectDir, j, ix, opt.DB, opt.Progress)
+	if err != nil {
 		return res, err
 	}
 	if carry != nil {
-		carry.commit(projectDir, cp.Manifest, want, j)
+		carry.commit(projectDir, cp.Manifest, want, j, final)
 	}
 	res.DBRestored = j.WithDB
 	return res, nil
 }
 
-// finish completes a restore whose exchange has happened (idempotent).
-func (r *Repo) finish(ctx context.Context, projectDir string, j journal, db ProjectDB, progress func(Progress)) error {
+// finish completes a restore whose exchange has happened (idempotent). It
+// returns the new tree's stat cache (nil if there is none to write): staged,
+// the one the restore built, completed, or else the one on disk.
+func (r *Repo) finish(ctx context.Context, projectDir string, j journal, staged *index, db ProjectDB, progress func(Progress)) (*index, error) {
 	sd := stateDir(projectDir)
 	oldTree := filepath.Join(sd, stageName) // after the exchange, the old files
 	for _, rel := range j.Ignored {
@@ -344,37 +349,41 @@ func (r *Repo) finish(ctx context.Context, projectDir string, j journal, db Proj
 			continue // its folder is not in the restored tree (or is a link)
 		}
 		if err := os.Rename(src, dst); err != nil {
-			return fmt.Errorf("restore: keep %s: %w", rel, err)
+			return nil, fmt.Errorf("restore: keep %s: %w", rel, err)
 		}
 		hook("carry " + rel)
 	}
 	if j.WithDB {
 		if db == nil {
-			return ErrNeedDB
+			return nil, ErrNeedDB
 		}
 		if progress != nil {
 			progress(Progress{Phase: "database"})
 		}
 		rc, err := r.objects.Get(ctx, j.DB)
 		if err != nil {
-			return fmt.Errorf("restore: database snapshot: %w", err)
+			return nil, fmt.Errorf("restore: database snapshot: %w", err)
 		}
 		err = db.Restore(ctx, rc)
 		rc.Close()
 		if err != nil {
-			return fmt.Errorf("restore: database: %w", err)
+			return nil, fmt.Errorf("restore: database: %w", err)
 		}
 		hook("database")
 	}
 	os.Remove(filepath.Join(sd, indexName)) // describes the old tree
 	if err := os.RemoveAll(oldTree); err != nil {
-		return fmt.Errorf("restore: remove old files: %w", err)
+		return nil, fmt.Errorf("restore: remove old files: %w", err)
 	}
 	hook("removed old")
 	// The stat cache of the new tree: removing the old names of linked files
 	// changed their ctime, so take it again (same inode, same content).
+	var ix *index
 	if _, err := os.Stat(filepath.Join(sd, indexName+".new")); err == nil {
-		ix := loadIndex(filepath.Join(sd, indexName+".new"))
+		ix = staged
+		if ix == nil {
+			ix = loadIndex(filepath.Join(sd, indexName+".new"))
+		}
 		for rel, e := range ix.Files {
 			if !e.Restat {
 				continue
@@ -393,16 +402,16 @@ func (r *Repo) finish(ctx context.Context, projectDir string, j journal, db Proj
 			ix.Files[rel] = k
 		}
 		if err := saveIndex(filepath.Join(sd, indexName), ix); err != nil {
-			return fmt.Errorf("restore: %w", err)
+			return nil, fmt.Errorf("restore: %w", err)
 		}
 		os.Remove(filepath.Join(sd, indexName+".new"))
 	}
 	// Not synced: should the removal be lost, Recover finishes again.
 	if err := os.Remove(filepath.Join(sd, journalName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return nil, err
 	}
 	hook("done")
-	return nil
+	return ix, nil
 }
 
 // Recovery says what Recover did.
@@ -455,7 +464,7 @@ func (r *Repo) Recover(ctx context.Context, projectDir string, db ProjectDB) (Re
 	st := fi.Sys().(*syscall.Stat_t)
 	switch {
 	case st.Dev == j.StageDev && st.Ino == j.StageIno:
-		if err := r.finish(ctx, projectDir, j, db, nil); err != nil {
+		if _, err := r.finish(ctx, projectDir, j, nil, db, nil); err != nil {
 			return "", err
 		}
 		return RolledForward, nil

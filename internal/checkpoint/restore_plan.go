@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -93,23 +94,21 @@ func dirNodes(n *node, out map[string]*node) map[string]*node {
 	return out
 }
 
-// keepIndex copies the stat cache entries of the files below n (a directory
-// moved whole into the new tree) from cur to ix, and counts the files.
-func keepIndex(n *node, cur, ix *index) int {
-	if n == nil {
-		return 0
+// keptEntries returns the stat cache entries of the present tree's files
+// outside curFlat (which lists everything but the directories moved whole):
+// the files that stay as they are. Their content is the checkpoint's, so it
+// is in the object store.
+func keptEntries(cur *index, curFlat map[string]Entry) map[string]indexEntry {
+	files := maps.Clone(cur.Files)
+	for rel, e := range curFlat {
+		if e.Type == TypeFile {
+			delete(files, rel)
+		}
 	}
-	files := 0
-	for _, c := range n.children {
-		switch c.entry.Type {
-		case TypeDir:
-			files += keepIndex(c, cur, ix)
-		case TypeFile:
-			files++
-			if e, ok := cur.Files[c.rel]; ok && e.Hash == c.entry.Hash {
-				e.Written = true
-				ix.Files[c.rel] = e
-			}
+	for rel, e := range files {
+		if !e.Written {
+			e.Written = true
+			files[rel] = e
 		}
 	}
 	return files
@@ -182,8 +181,8 @@ func (c *trackCarry) watchNew(stage string, rels []string) {
 // commit makes the restored tree the tracked state: the checkpoint's
 // entries, with the directories moved whole taken from the old scan (their
 // trees are the checkpoint's), and the stat cache the restore wrote.
-func (c *trackCarry) commit(projectDir string, manifest Hash, want map[string]Entry, j journal) {
-	if !c.ok {
+func (c *trackCarry) commit(projectDir string, manifest Hash, want map[string]Entry, j journal, ix *index) {
+	if !c.ok || ix == nil {
 		return
 	}
 	fi, err := os.Stat(projectDir)
@@ -232,7 +231,6 @@ func (c *trackCarry) commit(projectDir string, manifest Hash, want map[string]En
 	t := c.t
 	t.ino, t.dev = st.Ino, st.Dev
 	t.root, t.rootHash = root, manifest
-	t.index = loadIndex(filepath.Join(stateDir(projectDir), indexName))
-	t.index.Epoch = t.epoch
+	t.index = ix
 	c.done = true
 }
