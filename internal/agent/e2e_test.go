@@ -86,6 +86,10 @@ func checkWebapp(t *testing.T, p *project, res *Result, wantCost bool) {
 	if res.CheckpointID != "cp1" {
 		t.Errorf("checkpoint %q", res.CheckpointID)
 	}
+	// the checkpoint records the turn's tokens and (fake clock) time
+	if want := (TurnCost{Tokens: m.Usage.PromptTokens() + m.Usage.OutputTokens, Time: m.Wall}); len(p.cps.costs) != 1 || p.cps.costs[0] != want || want.Tokens == 0 {
+		t.Errorf("checkpoint cost %+v, want %+v", p.cps.costs, want)
+	}
 	rec := p.rec
 	if len(rec.of(EvTextDelta)) == 0 || len(rec.of(EvToolInputDelta)) == 0 {
 		t.Error("no text or tool input deltas")

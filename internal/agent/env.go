@@ -75,9 +75,17 @@ type Redactor interface {
 	Redact(s string) string
 }
 
-// Checkpointer snapshots the project at the end of a turn.
+// Checkpointer snapshots the project at the end of a turn (and, through
+// the product's guard, before destructive steps).
 type Checkpointer interface {
-	Checkpoint(ctx context.Context, label string) (id string, err error)
+	Checkpoint(ctx context.Context, label string, cost TurnCost) (id string, err error)
+}
+
+// TurnCost is what the work a checkpoint captures cost: recorded in the
+// checkpoint's metrics. Zero for checkpoints taken before a risky step.
+type TurnCost struct {
+	Tokens int64         // every token of the turn's model calls, prompt and output
+	Time   time.Duration // the turn's wall time
 }
 
 // Persister stores the session after every step, so a crash loses nothing.

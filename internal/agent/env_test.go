@@ -185,10 +185,14 @@ func (s secretSet) Redact(x string) string {
 	return x
 }
 
-type fakeCheckpoints struct{ labels []string }
+type fakeCheckpoints struct {
+	labels []string
+	costs  []TurnCost
+}
 
-func (c *fakeCheckpoints) Checkpoint(_ context.Context, label string) (string, error) {
+func (c *fakeCheckpoints) Checkpoint(_ context.Context, label string, cost TurnCost) (string, error) {
 	c.labels = append(c.labels, label)
+	c.costs = append(c.costs, cost)
 	return fmt.Sprintf("cp%d", len(c.labels)), nil
 }
 

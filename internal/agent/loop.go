@@ -601,7 +601,9 @@ func (t *turn) finish(ctx context.Context, res *Result) {
 		if len(label) > 120 {
 			label = label[:120]
 		}
-		if id, err := cp.Checkpoint(ctx, label); err == nil {
+		u := t.metrics.Usage
+		cost := TurnCost{Tokens: u.PromptTokens() + u.OutputTokens, Time: t.metrics.Wall}
+		if id, err := cp.Checkpoint(ctx, label, cost); err == nil {
 			res.CheckpointID = id
 			t.emit(Event{Type: EvCheckpoint, Text: id, CostUSD: t.cost})
 		}

@@ -273,16 +273,16 @@ func (identity) Redact(s string) string { return s }
 
 // checkpointer is agent.Checkpointer over the product's checkpoint history.
 type checkpointer struct {
-	fn                func(ctx context.Context, projectID, userID, label string) (string, error)
+	fn                func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error)
 	projectID, userID string
 }
 
-func (c checkpointer) Checkpoint(ctx context.Context, label string) (string, error) {
+func (c checkpointer) Checkpoint(ctx context.Context, label string, cost agent.TurnCost) (string, error) {
 	// a cancelled turn that changed files is checkpointed too
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	if label == "" {
 		label = "Agent turn"
 	}
-	return c.fn(ctx, c.projectID, c.userID, label)
+	return c.fn(ctx, c.projectID, c.userID, label, cost)
 }

@@ -24,7 +24,7 @@ type guardedShell struct {
 
 func (g guardedShell) Exec(ctx context.Context, command string, timeout time.Duration) (agent.ExecResult, error) {
 	if destructiveShell.MatchString(command) {
-		if _, err := g.cp.Checkpoint(ctx, "Before: "+shorten(command, 80)); err != nil {
+		if _, err := g.cp.Checkpoint(ctx, "Before: "+shorten(command, 80), agent.TurnCost{}); err != nil {
 			return agent.ExecResult{}, err
 		}
 	}
@@ -40,7 +40,7 @@ type guardedDB struct {
 
 func (g guardedDB) Query(ctx context.Context, sql string, allowWrite bool) (string, error) {
 	if allowWrite && destructiveSQL.MatchString(sql) {
-		if _, err := g.cp.Checkpoint(ctx, "Before: "+shorten(sql, 80)); err != nil {
+		if _, err := g.cp.Checkpoint(ctx, "Before: "+shorten(sql, 80), agent.TurnCost{}); err != nil {
 			return "", err
 		}
 	}

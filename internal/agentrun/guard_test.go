@@ -10,7 +10,7 @@ import (
 
 type countingCP struct{ labels []string }
 
-func (c *countingCP) Checkpoint(_ context.Context, label string) (string, error) {
+func (c *countingCP) Checkpoint(_ context.Context, label string, _ agent.TurnCost) (string, error) {
 	c.labels = append(c.labels, label)
 	return "cp", nil
 }

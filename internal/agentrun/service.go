@@ -41,8 +41,9 @@ type Deps struct {
 	// AppWait bounds how long run_app waits for the app to listen (default 30s).
 	AppWait time.Duration
 	// Checkpoint, when set, snapshots the project at the end of every turn
-	// that changed it and returns the checkpoint's id.
-	Checkpoint func(ctx context.Context, projectID, userID, label string) (string, error)
+	// that changed it (recording what the turn cost) and returns the
+	// checkpoint's id.
+	Checkpoint func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error)
 	// Changed, when set, is told after the agent wrote a file, so open
 	// editors show the edit at once (the collaboration hub).
 	Changed func(ctx context.Context, projectID, path string)

@@ -161,8 +161,10 @@ func TestPackagesRefusesShellSyntax(t *testing.T) {
 func TestTurnCheckpoints(t *testing.T) {
 	s, st, pid, ws := newService(t)
 	var calls []string
-	s.d.Checkpoint = func(_ context.Context, projectID, userID, label string) (string, error) {
+	var costs []agent.TurnCost
+	s.d.Checkpoint = func(_ context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
 		calls = append(calls, projectID+" "+userID+" "+label)
+		costs = append(costs, cost)
 		return "cp-1", nil
 	}
 	fk := fake.NewAnthropic(&fake.Transcript{Steps: []fake.Step{
@@ -182,6 +184,10 @@ func TestTurnCheckpoints(t *testing.T) {
 	}
 	if len(calls) != 1 || calls[0] != "p1 u1 Wrote a.txt" {
 		t.Errorf("checkpoint calls %q", calls)
+	}
+	// the checkpoint records what the turn cost: every token of its two calls
+	if u := res.Metrics.Usage; len(costs) != 1 || costs[0].Tokens == 0 || costs[0].Tokens != u.PromptTokens()+u.OutputTokens {
+		t.Errorf("checkpoint cost %+v, turn usage %+v", costs, res.Metrics.Usage)
 	}
 	if b, err := (files{ws: ws, projectID: pid}).ReadFile(context.Background(), "a.txt"); err != nil || string(b) != "A\n" {
 		t.Errorf("a.txt %q %v", b, err)

@@ -191,6 +191,22 @@ func TestAgentTurnBuildsAndRunsApp(t *testing.T) {
 	if err != nil || json.Unmarshal(sess, &s) != nil || len(s.Messages) != 8 {
 		t.Errorf("stored session: %d messages, %v", len(s.Messages), err)
 	}
+
+	// the turn ended in a checkpoint that records what it cost
+	cp, err := srv.Store.Checkpoint(ctx, p.ID, final.Result.CheckpointID)
+	if err != nil {
+		t.Fatalf("turn checkpoint %q: %v", final.Result.CheckpointID, err)
+	}
+	var cm struct {
+		Trigger       string `json:"trigger"`
+		TokensUsed    int64  `json:"tokens_used"`
+		FilesAdded    int    `json:"files_added"`
+		FilesModified int    `json:"files_modified"`
+	}
+	json.Unmarshal(cp.Metrics, &cm)
+	if u := m.Usage; cp.Trigger != "agent" || cm.TokensUsed != u.PromptTokens()+u.OutputTokens || cm.TokensUsed == 0 || cm.FilesAdded+cm.FilesModified == 0 {
+		t.Errorf("turn checkpoint %s metrics %s", cp.Trigger, cp.Metrics)
+	}
 }
 
 func TestAgentUnconfigured(t *testing.T) {

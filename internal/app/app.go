@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"ecode/internal/agent"
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
@@ -301,8 +302,8 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now, Secrets: secrets,
 			Changed: hub.FileChanged, AgentEdit: hub.EditAsAgent, AgentDone: hub.AgentTurnEnded,
 			DBPath: func(projectID string) string { return hist.SQLitePath(projectID) },
-			Checkpoint: func(ctx context.Context, projectID, userID, label string) (string, error) {
-				cp, err := hist.Create(ctx, projectID, userID, "agent", label)
+			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
+				cp, err := hist.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
 				return cp.ID, err
 			}})
 	defer ag.Close()

@@ -24,7 +24,7 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                {"internal/app"},
-	"internal/app":             {"internal/dbproxy", "internal/checkpoint", "internal/history", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/telemetry", "internal/yjs", "internal/secretbox", "ui"},
+	"internal/app":             {"internal/dbproxy", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/telemetry", "internal/yjs", "internal/secretbox", "ui"},
 	"internal/api":             {"internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/store", "internal/telemetry", "internal/workspace"},
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/store"},
@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"internal/telemetry":       {},
 	"internal/auth":            {"internal/store"},
 	"internal/client":          {"internal/api", "internal/workspace"},
-	"internal/testutil":        {"internal/agentrun", "internal/dbproxy", "internal/testutil/testdb", "internal/checkpoint", "internal/history", "internal/api", "internal/auth", "internal/client", "internal/runner", "internal/sandbox", "internal/store", "internal/workspace", "internal/telemetry", "ui"},
+	"internal/testutil":        {"internal/agent", "internal/agentrun", "internal/dbproxy", "internal/testutil/testdb", "internal/checkpoint", "internal/history", "internal/api", "internal/auth", "internal/client", "internal/runner", "internal/sandbox", "internal/store", "internal/workspace", "internal/telemetry", "ui"},
 	"internal/config":          {},
 	"internal/store":           {},
 	"internal/workspace":       {},

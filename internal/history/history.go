@@ -143,14 +143,22 @@ func (s *Service) DBRole(projectID string) string {
 
 // Create records a checkpoint of the project as it is now.
 func (s *Service) Create(ctx context.Context, projectID, userID, trigger, message string) (store.Checkpoint, error) {
+	return s.CreateWithCost(ctx, projectID, userID, trigger, message, 0, 0)
+}
+
+// CreateWithCost records a checkpoint of work that cost tokens (of a model)
+// and took execution time, both kept in its metrics (an agent's turn).
+func (s *Service) CreateWithCost(ctx context.Context, projectID, userID, trigger, message string, tokens int64, execution time.Duration) (store.Checkpoint, error) {
 	unlock := s.lock(projectID)
 	defer unlock()
-	return s.create(ctx, projectID, userID, trigger, message)
+	m := checkpoint.Metrics{Trigger: trigger, Actor: userID, TokensUsed: tokens, ExecutionMS: execution.Milliseconds()}
+	return s.create(ctx, projectID, userID, message, m)
 }
 
 // create checkpoints the project: its files, its database, its environment
 // and the agent conversation so far.
-func (s *Service) create(ctx context.Context, projectID, userID, trigger, message string) (store.Checkpoint, error) {
+func (s *Service) create(ctx context.Context, projectID, userID, message string, metrics checkpoint.Metrics) (store.Checkpoint, error) {
+	trigger := metrics.Trigger
 	s.Flush(ctx, projectID)
 	var conversation io.Reader
 	if sess, err := s.store.AgentSession(ctx, projectID); err != nil {
@@ -174,7 +182,7 @@ func (s *Service) create(ctx context.Context, projectID, userID, trigger, messag
 	}
 	opt := checkpoint.CreateOptions{Parent: parent, Conversation: conversation, Ignore: Ignore,
 		Env:     checkpoint.Env{RunConfig: s.runConfig(projectID)},
-		Metrics: checkpoint.Metrics{Trigger: trigger, Actor: userID}}
+		Metrics: metrics}
 	if s.hasDB(projectID) {
 		opt.DB = s.DB(projectID)
 	}

@@ -54,7 +54,7 @@ func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID
 		return RestoreResult{}, err
 	}
 	report("checkpoint", 0, 1)
-	backup, err := s.create(ctx, projectID, userID, "restore", fmt.Sprintf("Before restoring %q", rec.Message))
+	backup, err := s.create(ctx, projectID, userID, fmt.Sprintf("Before restoring %q", rec.Message), checkpoint.Metrics{Trigger: "restore", Actor: userID})
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("checkpoint the present: %w", err)
 	}

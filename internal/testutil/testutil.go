@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"ecode/internal/agent"
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
@@ -135,7 +136,11 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	}
 	var ag *agentrun.Service
 	if len(opt) > 0 && opt[0].Agent != nil {
-		ag = opt[0].Agent(agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log})
+		ag = opt[0].Agent(agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log,
+			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
+				cp, err := hist.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
+				return cp.ID, err
+			}})
 	}
 	srv := api.New(api.Deps{History: hist, Agent: ag, Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
 	hs := httptest.NewServer(srv.Handler())

@@ -16,7 +16,14 @@ export function authorLabel(c: Checkpoint): string {
   }
 }
 
-/** "3 files · +12 −4 · 1,200 tokens" */
+/** 1234 → "1.2 s", 95000 → "1 min 35 s" */
+function seconds(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  const s = Math.round(ms / 1000)
+  return `${Math.floor(s / 60)} min ${s % 60} s`
+}
+
+/** "3 files · +12 −4 · 1,200 tokens · 4.2 s" */
 export function Metrics({ c }: { c: Checkpoint }) {
   const m = c.metrics
   const changed = (m?.files_added ?? 0) + (m?.files_modified ?? 0) + (m?.files_removed ?? 0)
@@ -28,6 +35,7 @@ export function Metrics({ c }: { c: Checkpoint }) {
       <span className="cp-add">+{m?.lines_added ?? 0}</span>
       <span className="cp-del">−{m?.lines_removed ?? 0}</span>
       {(m?.tokens_used ?? 0) > 0 && <span>{m.tokens_used.toLocaleString()} tokens</span>}
+      {(m?.execution_ms ?? 0) > 0 && <span title="how long the work took">{seconds(m.execution_ms)}</span>}
     </span>
   )
 }
