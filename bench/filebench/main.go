@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"time"
@@ -42,7 +43,16 @@ func run() error {
 	small := flag.Int("small", 4<<10, "small file size in bytes")
 	large := flag.Int("large", 1<<20, "large file size in bytes")
 	conc := flag.Int("c", 8, "concurrent clients in the parallel cases")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
