@@ -148,8 +148,8 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 		s.log.Error("remove project files", "project_id", p.ID, "err", err)
 	}
 	if s.history != nil {
-		if err := s.history.DropDB(r.Context(), p.ID); err != nil {
-			s.log.Error("drop project database", "project_id", p.ID, "err", err)
+		if err := s.history.Forget(r.Context(), p.ID); err != nil {
+			s.log.Error("forget project history", "project_id", p.ID, "err", err)
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)

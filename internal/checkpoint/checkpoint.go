@@ -153,9 +153,12 @@ func stateDir(projectDir string) string {
 	return filepath.Join(filepath.Dir(d), "."+filepath.Base(d)+".checkpoint")
 }
 
-// Forget removes the checkpoint state kept beside a project directory (call
-// it when the project is deleted).
-func Forget(projectDir string) error { return os.RemoveAll(stateDir(projectDir)) }
+// Forget removes the checkpoint state kept beside a project directory and
+// stops tracking its changes (call it when the project is deleted).
+func (r *Repo) Forget(projectDir string) error {
+	r.watch.forget(projectDir)
+	return os.RemoveAll(stateDir(projectDir))
+}
 
 // Create captures projectDir. Unchanged files (same path, size, mtime,
 // ctime and inode as at the previous checkpoint of this directory) are not

@@ -332,9 +332,13 @@ func (s *Service) ReadFile(ctx context.Context, projectID, id, name string) ([]b
 	return nil, fmt.Errorf("%s in checkpoint %s: %w", path.Clean(clean), id, store.ErrNotFound)
 }
 
-// DropDB deletes a deleted project's PostgreSQL database and role (a SQLite
-// database goes with the project's files).
-func (s *Service) DropDB(ctx context.Context, projectID string) error {
+// Forget lets go of a deleted project: its checkpoint state and change
+// tracking, and its PostgreSQL database and role (a SQLite database goes
+// with the project's files).
+func (s *Service) Forget(ctx context.Context, projectID string) error {
+	if err := s.repo.Forget(s.files.Dir(projectID)); err != nil {
+		return err
+	}
 	if s.pg == nil {
 		return nil
 	}
