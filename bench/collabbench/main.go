@@ -4,12 +4,18 @@
 // against the reference Node server (@y/websocket-server, in memory, no
 // persistence) in the same run, and prints edit-to-peer latency and the
 // ratios.
+//
+// Both servers are measured the same way: each runs in a process of its
+// own (E-Code in this one, the reference in node/server.mjs), is started
+// once and serves every run, and gets a fresh room per run; the clients
+// are a third process. With -runs R each client count is measured R times,
+// alternating which server goes first, and the medians are printed.
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,25 +24,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"slices"
 	"strings"
 
 	"ecode/internal/app"
 	"ecode/internal/client"
 	"ecode/internal/config"
 )
-
-type result struct {
-	Clients    int     `json:"clients"`
-	Edits      int     `json:"edits"`
-	Deliveries int     `json:"deliveries"`
-	Seconds    float64 `json:"seconds"`
-	P50        float64 `json:"p50_ms"`
-	P90        float64 `json:"p90_ms"`
-	P99        float64 `json:"p99_ms"`
-	Max        float64 `json:"max_ms"`
-	Converged  bool    `json:"converged"`
-	Length     int     `json:"length"`
-}
 
 func main() {
 	if err := run(); err != nil {
@@ -49,6 +44,8 @@ func run() error {
 	clients := flag.String("clients", "2,8,32", "comma-separated client counts")
 	edits := flag.Int("edits", 100, "edits per client")
 	rate := flag.Int("rate", 20, "edits per second per client")
+	runs := flag.Int("runs", 1, "measure each client count this many times and print the medians")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of E-Code's server (this process) during its runs to this file")
 	flag.Parse()
 
 	_, file, _, _ := runtime.Caller(0)
@@ -58,84 +55,173 @@ func run() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir, err := os.MkdirTemp("", "collabbench-")
+	ecode, stopEcode, err := startEcode(ctx)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg, err := config.Load("collabbench", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")},
-		func(string) string { return "" })
+	defer stopEcode()
+	refURL, refPID, stopRef, err := startReference(ctx, nodeDir)
 	if err != nil {
 		return err
 	}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		return err
-	}
-	defer func() { cancel(); <-done }()
-	c := client.New("http://" + addr)
-	if _, err := c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
-		return err
-	}
-	tok, err := c.CreateToken(ctx, "collabbench")
-	if err != nil {
-		return err
-	}
-	p, err := c.CreateProject(ctx, "bench", "blank")
-	if err != nil {
-		return err
-	}
-
-	fmt.Printf("collabbench: %d edits per client at %d/s, one room; latency = edit to every other client\n\n", *edits, *rate)
-	fmt.Printf("%-8s %-10s %10s %9s %9s %9s %9s %10s\n", "clients", "server", "edits/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "converged")
-	for i, s := range strings.Split(*clients, ",") {
-		n := strings.TrimSpace(s)
-		room := fmt.Sprintf("bench-%d.txt", i)
-		if err := c.WriteFile(ctx, p.ID, room, nil); err != nil {
+	defer stopRef()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
 			return err
 		}
-		args := []string{"--clients", n, "--edits", fmt.Sprint(*edits), "--rate", fmt.Sprint(*rate), "--room", room}
-		e, err := bench(ctx, nodeDir, append(args, "--url", "ws://"+addr+"/api/projects/"+p.ID+"/collab", "--token", tok.Token))
-		if err != nil {
-			return fmt.Errorf("ecode, %s clients: %w", n, err)
+		defer f.Close()
+		ecode.profile = f
+	}
+
+	fmt.Printf("collabbench: %d edits per client at %d/s, one room; latency = edit to every other client", *edits, *rate)
+	if *runs > 1 {
+		fmt.Printf("; medians of %d runs", *runs)
+	}
+	fmt.Printf("\n\n%-8s %-10s %10s %9s %9s %9s %9s %10s %13s\n", "clients", "server", "edits/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "converged", "server cpu ms")
+	room := 0
+	for _, s := range strings.Split(*clients, ",") {
+		n := strings.TrimSpace(s)
+		var es, rs []result
+		for i := 0; i < *runs; i++ {
+			room++
+			args := []string{"--clients", n, "--edits", fmt.Sprint(*edits), "--rate", fmt.Sprint(*rate), "--room", fmt.Sprintf("bench-%d.txt", room)}
+			order := []func() error{
+				func() error {
+					c0 := cpuTime(os.Getpid())
+					r, err := ecode.bench(ctx, nodeDir, args)
+					r.CPU = cpuTime(os.Getpid()) - c0
+					es = append(es, r)
+					return err
+				},
+				func() error {
+					c0 := cpuTime(refPID)
+					r, err := bench(ctx, nodeDir, append(args, "--url", refURL))
+					r.CPU = cpuTime(refPID) - c0
+					rs = append(rs, r)
+					return err
+				},
+			}
+			if i%2 == 1 {
+				slices.Reverse(order)
+			}
+			for _, f := range order {
+				if err := f(); err != nil {
+					return fmt.Errorf("%s clients: %w", n, err)
+				}
+			}
 		}
-		r, err := bench(ctx, nodeDir, append(args, "--reference"))
-		if err != nil {
-			return fmt.Errorf("reference, %s clients: %w", n, err)
-		}
+		e, r := median(es), median(rs)
 		for _, x := range []struct {
 			name string
 			r    result
 		}{{"ecode", e}, {"reference", r}} {
-			fmt.Printf("%-8s %-10s %10.0f %9.1f %9.1f %9.1f %9.1f %10v\n", n, x.name, float64(x.r.Edits)/x.r.Seconds,
-				x.r.P50, x.r.P90, x.r.P99, x.r.Max, x.r.Converged)
+			fmt.Printf("%-8s %-10s %10.0f %9.1f %9.1f %9.1f %9.1f %10v %13.0f\n", n, x.name, x.r.rate(),
+				x.r.P50, x.r.P90, x.r.P99, x.r.Max, x.r.Converged, x.r.CPU.Seconds()*1000)
 		}
-		fmt.Printf("%-8s %-10s %10.2f %9.2f %9.2f %9.2f\n\n", n, "ratio", (float64(e.Edits)/e.Seconds)/(float64(r.Edits)/r.Seconds),
-			e.P50/r.P50, e.P90/r.P90, e.P99/r.P99)
+		fmt.Printf("%-8s %-10s %10.2f %9.2f %9.2f %9.2f %9s %10s %13.2f\n\n", n, "ratio", e.rate()/r.rate(), e.P50/r.P50, e.P90/r.P90, e.P99/r.P99,
+			"", "", e.CPU.Seconds()/r.CPU.Seconds())
 	}
 	return nil
 }
 
-func bench(ctx context.Context, dir string, args []string) (result, error) {
-	cmd := exec.CommandContext(ctx, "node", append([]string{"bench.mjs"}, args...)...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
+// ecodeServer is E-Code running in this process, with a user, a token and
+// a project to bench in.
+type ecodeServer struct {
+	c       *client.Client
+	addr    string
+	token   string
+	project string
+	profile *os.File // CPU profile of the runs against it, when set
+}
+
+func startEcode(ctx context.Context) (*ecodeServer, func(), error) {
+	dir, err := os.MkdirTemp("", "collabbench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.Load("collabbench", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")},
+		func(string) string { return "" })
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
+	stop := func() { cancel(); <-done; os.RemoveAll(dir) }
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	s := &ecodeServer{c: client.New("http://" + addr), addr: addr}
+	if err := s.setUp(ctx); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return s, stop, nil
+}
+
+func (s *ecodeServer) setUp(ctx context.Context) error {
+	if _, err := s.c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
+		return err
+	}
+	tok, err := s.c.CreateToken(ctx, "collabbench")
+	if err != nil {
+		return err
+	}
+	p, err := s.c.CreateProject(ctx, "bench", "blank")
+	if err != nil {
+		return err
+	}
+	s.token, s.project = tok.Token, p.ID
+	return nil
+}
+
+// bench creates the run's file and runs the clients against it.
+func (s *ecodeServer) bench(ctx context.Context, nodeDir string, args []string) (result, error) {
+	room := args[slices.Index(args, "--room")+1]
+	if err := s.c.WriteFile(ctx, s.project, room, nil); err != nil {
 		return result{}, err
 	}
-	var r result
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-		return result{}, fmt.Errorf("bench output %q: %w", out.String(), err)
+	if s.profile != nil {
+		if err := pprof.StartCPUProfile(s.profile); err == nil { // fails once started: one profile for the first run
+			defer pprof.StopCPUProfile()
+		}
 	}
-	if !r.Converged {
-		return r, fmt.Errorf("clients did not converge")
+	r, err := bench(ctx, nodeDir, append(args, "--url", "ws://"+s.addr+"/api/projects/"+s.project+"/collab", "--token", s.token))
+	if err != nil {
+		err = fmt.Errorf("ecode: %w", err)
 	}
-	return r, nil
+	return r, err
+}
+
+// startReference runs node/server.mjs and returns its URL and process id;
+// stop ends it.
+func startReference(ctx context.Context, nodeDir string) (string, int, func(), error) {
+	cmd := exec.CommandContext(ctx, "node", "server.mjs")
+	cmd.Dir = nodeDir
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe() // closing it ends the server
+	if err != nil {
+		return "", 0, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", 0, nil, err
+	}
+	stop := func() { stdin.Close(); cmd.Wait() }
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", 0, nil, errors.New("reference server did not start")
+	}
+	return strings.TrimSpace(line), cmd.Process.Pid, stop, nil
 }

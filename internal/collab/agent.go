@@ -171,7 +171,7 @@ func (r *room) agentEdit(req *agentEdit) {
 		}
 		return
 	}
-	r.integrated(u)
+	r.integrated(u, nil)
 	if r.err = r.commit(); r.err != nil {
 		fail(r.err)
 		return

@@ -127,11 +127,19 @@ func (c *conn) writeLoop(ctx context.Context) {
 	defer keep.Stop()
 	ping := time.NewTicker(c.opts.PingInterval)
 	defer ping.Stop()
+	// A write taking over 15 s ends the connection: the watchdog cancels
+	// wctx, which closes it. One timer re-armed per write, rather than a
+	// context.WithTimeout each, keeps a write as cheap as the syscall.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watchdog := time.AfterFunc(time.Hour, cancel)
+	watchdog.Stop()
 	sent := false
 	write := func(msg []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := c.c.Write(wctx, msg); err != nil {
+		watchdog.Reset(15 * time.Second)
+		err := c.c.Write(wctx, msg)
+		watchdog.Stop()
+		if err != nil {
 			c.kill(CloseGoingAway, "")
 			return false
 		}

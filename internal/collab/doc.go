@@ -15,9 +15,13 @@
 //     the document from the file as one update of the fixed client
 //     ServerClientID; the seed is stored before use under the document's
 //     primary key, so concurrent seeding (several nodes) agrees on one seed.
-//   - Every accepted update is appended to the store's log before it is
-//     broadcast (and so before the sender can see it acknowledged); the log
-//     is compacted into a snapshot every Options.CompactEvery updates.
+//   - Every accepted update is appended to the store's log before anything
+//     acknowledges it: the sender's echo, viewers, other nodes, clients
+//     joining, Flushed and the file wait for the log. The other editors get
+//     it at once, while it is being logged: a provider hands back what the
+//     server lacks when it reconnects, so an update an editor saw survives
+//     the node dying before logging it. The log is compacted into a
+//     snapshot every Options.CompactEvery updates.
 //   - The text is written to the file debounced (Options.FlushDelay) and
 //     atomically by the node holding the document's flush lease (a row in
 //     the store renewed every Options.PollInterval), which also watches the

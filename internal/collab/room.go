@@ -68,8 +68,10 @@ type room struct {
 	aw           *protocol.Awareness
 	seen         map[uint64]time.Time
 	conns        map[*conn]struct{}
-	seq          int64    // the document holds every logged update up to seq
-	pending      [][]byte // integrated updates not yet logged
+	seq          int64             // the document holds every logged update up to seq
+	pending      []pendingUpdate   // integrated updates not yet logged
+	appending    bool              // a write of the log is in flight (startAppend)
+	appendDone   chan appendResult // its result
 	sinceCompact int
 	size         int
 	leader       bool // holds the flush lease
@@ -105,7 +107,7 @@ type fileStat struct {
 }
 
 func newRoom(h *Hub, k key) *room {
-	r := &room{h: h, key: k, inbox: make(chan event, 1024), done: make(chan struct{}), flushDone: make(chan flushResult, 1),
+	r := &room{h: h, key: k, inbox: make(chan event, 1024), done: make(chan struct{}), flushDone: make(chan flushResult, 1), appendDone: make(chan appendResult, 1),
 		aw: protocol.NewAwareness(), seen: map[uint64]time.Time{}, conns: map[*conn]struct{}{}}
 	r.channel = h.channel(k)
 	return r
@@ -197,14 +199,20 @@ func (r *room) run() {
 			for i := 0; !stop && r.err == nil && i < 256 && len(r.inbox) > 0; i++ {
 				stop = r.handle(<-r.inbox)
 			}
-			if r.err == nil {
-				r.err = r.commit()
-			}
 			if stop && r.err == nil {
-				if !r.h.aborted.Load() {
-					r.finishFlushes()
+				if r.err = r.commit(); r.err == nil {
+					if !r.h.aborted.Load() {
+						r.finishFlushes()
+					}
+					return
 				}
-				return
+			}
+			if r.err == nil {
+				r.startAppend()
+			}
+		case res := <-r.appendDone:
+			if r.err = r.appended(res); r.err == nil {
+				r.startAppend() // what came in meanwhile, in one write
 			}
 		case <-flushC:
 			r.flushTimer = nil
@@ -230,6 +238,9 @@ func (r *room) run() {
 // exit releases the lease and unregisters the room; closing done ends
 // every connection that joined it (see Hub.Serve).
 func (r *room) exit() {
+	if r.appending {
+		<-r.appendDone // failed: nothing is sent
+	}
 	if r.flushTimer != nil {
 		r.flushTimer.Stop()
 	}
@@ -450,7 +461,7 @@ func (r *room) message(c *conn, m *protocol.Message) {
 			r.err = errors.New("too many pending structs")
 			return
 		}
-		r.integrated(u)
+		r.integrated(u, c)
 	case protocol.MessageAwareness:
 		if r.err = r.commit(); r.err != nil {
 			return
@@ -506,17 +517,6 @@ func (r *room) wouldAdd(update []byte) bool {
 	return false
 }
 
-// integrated records an update that changed the document: it is logged and
-// broadcast by the next commit.
-func (r *room) integrated(u []byte) {
-	if u == nil {
-		return
-	}
-	r.pending = append(r.pending, u)
-	r.size += len(u)
-	r.markDirty()
-}
-
 // awarenessOut broadcasts accepted awareness entries to local clients and,
 // if publish, to the other nodes.
 func (r *room) awarenessOut(entries []protocol.AwarenessEntry, publish bool) {
@@ -534,93 +534,6 @@ func (r *room) broadcast(msg []byte) {
 	for c := range r.conns {
 		c.enqueue(msg)
 	}
-}
-
-// commit logs the pending updates, then broadcasts them (here and to the
-// other nodes). Nothing is sent before the store has it.
-func (r *room) commit() error {
-	if len(r.pending) == 0 {
-		return nil
-	}
-	first, err := r.h.st.CollabAppend(r.ctx(), r.key.project, r.key.path, r.pending, r.now())
-	if err != nil {
-		return err
-	}
-	gap := first != r.seq+1
-	for i, u := range r.pending {
-		r.broadcast(protocol.EncodeUpdate(u))
-		if r.h.bus != nil {
-			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busUpdate, r.h.opts.NodeID, first+int64(i), u), r.h.log)
-		}
-	}
-	r.sinceCompact += len(r.pending)
-	last := first + int64(len(r.pending)) - 1
-	r.pending = r.pending[:0]
-	if gap {
-		return r.catchUp() // another node logged updates in between
-	}
-	r.seq = last
-	if r.sinceCompact >= r.h.opts.CompactEvery {
-		r.compact()
-	}
-	return nil
-}
-
-// compact replaces the log by a snapshot of the document.
-func (r *room) compact() {
-	snap, err := r.doc.EncodeStateAsUpdate(nil)
-	if err != nil {
-		r.log().Warn("encode snapshot", "err", err)
-		return
-	}
-	if err := r.h.st.CollabCompact(r.ctx(), r.key.project, r.key.path, snap, r.seq, r.now()); err != nil {
-		r.log().Warn("compact document", "err", err)
-		return
-	}
-	r.sinceCompact = 0
-	r.size = len(snap)
-}
-
-// catchUp applies the updates other nodes logged that this node missed.
-func (r *room) catchUp() error {
-	if r.presence() {
-		return nil
-	}
-	r.lastCatchUp = r.now()
-	d, err := r.h.st.CollabLoad(r.ctx(), r.key.project, r.key.path, r.seq)
-	if errors.Is(err, store.ErrNotFound) {
-		return &loadError{CloseFileDeleted, "document removed"}
-	}
-	if err != nil {
-		return err
-	}
-	r.fileHash, r.prevHash = d.FileHash, d.PrevFileHash
-	apply := func(b []byte) error {
-		u, err := r.doc.ApplyUpdateEmit(b)
-		if err != nil {
-			return err
-		}
-		if u != nil {
-			r.size += len(u)
-			r.broadcast(protocol.EncodeUpdate(u))
-			r.markDirty()
-		}
-		return nil
-	}
-	if d.Snapshot != nil {
-		if err := apply(d.Snapshot); err != nil {
-			return fmt.Errorf("stored snapshot: %w", err)
-		}
-	}
-	for _, u := range d.Updates {
-		if err := apply(u.Data); err != nil {
-			return fmt.Errorf("stored update %d: %w", u.Seq, err)
-		}
-	}
-	if d.LastSeq > r.seq {
-		r.seq = d.LastSeq
-	}
-	return nil
 }
 
 // remote handles a message relayed from another node.
@@ -761,7 +674,7 @@ func (r *room) takeOver() {
 				r.err = err
 				return
 			}
-			r.integrated(u)
+			r.integrated(u, nil)
 			if r.err = r.commit(); r.err != nil {
 				return
 			}
@@ -842,7 +755,7 @@ func (r *room) external(text string) {
 		return
 	}
 	r.disk = text
-	r.integrated(u)
+	r.integrated(u, nil)
 	r.err = r.commit()
 }
 
@@ -896,6 +809,10 @@ func (r *room) flush() {
 		return // flushed starts the next write if needed
 	}
 	if !r.leader || r.presence() || r.err != nil || !r.dirty {
+		r.notify(&r.waitNext)
+		return
+	}
+	if r.err = r.commit(); r.err != nil { // the file holds logged updates only
 		r.notify(&r.waitNext)
 		return
 	}

@@ -78,6 +78,13 @@ func (s *Store) CollabLoad(ctx context.Context, projectID, path string, after in
 	return &d, nil
 }
 
+// The statements of CollabAppend, prepared once (see stmtCache).
+const (
+	collabBump = `UPDATE collab_docs SET last_seq = last_seq + ?, updated_at = ?
+		WHERE project_id = ? AND path = ? RETURNING last_seq`
+	collabInsert = `INSERT INTO collab_updates (project_id, path, seq, data, created_at) VALUES (?, ?, ?, ?, ?)`
+)
+
 // CollabAppend logs updates of a document in one transaction and returns
 // the sequence number of the first; the others follow it. Appends of
 // several nodes are serialised by the document row's lock.
@@ -85,19 +92,31 @@ func (s *Store) CollabAppend(ctx context.Context, projectID, path string, update
 	if len(updates) == 0 {
 		return 0, errors.New("collab append: no updates")
 	}
+	if s.tx == nil { // prepare before the transaction takes SQLite's writer
+		if _, err := s.prepared(ctx, collabBump); err != nil {
+			return 0, fmt.Errorf("append collab updates: %w", err)
+		}
+		if _, err := s.prepared(ctx, collabInsert); err != nil {
+			return 0, fmt.Errorf("append collab updates: %w", err)
+		}
+	}
 	err = s.InTx(ctx, func(tx *Store) error {
-		var last int64
-		err := tx.w().QueryRowContext(ctx, tx.q(`UPDATE collab_docs SET last_seq = last_seq + ?, updated_at = ?
-			WHERE project_id = ? AND path = ? RETURNING last_seq`),
-			len(updates), micros(now), projectID, path).Scan(&last)
+		bump, err := tx.prepared(ctx, collabBump)
 		if err != nil {
+			return err
+		}
+		var last int64
+		if err := bump.QueryRowContext(ctx, len(updates), micros(now), projectID, path).Scan(&last); err != nil {
 			return mapErr(err)
 		}
 		first = last - int64(len(updates)) + 1
+		insert, err := tx.prepared(ctx, collabInsert)
+		if err != nil {
+			return err
+		}
 		for i, u := range updates {
-			if _, err := tx.exec(ctx, `INSERT INTO collab_updates (project_id, path, seq, data, created_at) VALUES (?, ?, ?, ?, ?)`,
-				projectID, path, first+int64(i), u, micros(now)); err != nil {
-				return err
+			if _, err := insert.ExecContext(ctx, projectID, path, first+int64(i), u, micros(now)); err != nil {
+				return mapErr(err)
 			}
 		}
 		return nil

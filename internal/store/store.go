@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -44,6 +45,7 @@ type Store struct {
 	read   *sql.DB // readers (SQLite: a pool; PostgreSQL: the same pool as write)
 	write  *sql.DB // the writer (SQLite: one connection)
 	tx     *sql.Tx // non-nil inside InTx
+	stmts  *stmtCache
 }
 
 // Open connects to the database named by url: "postgres://..." selects
@@ -66,7 +68,7 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &Store{engine: Postgres, read: db, write: db}, nil
+	return &Store{engine: Postgres, read: db, write: db, stmts: newStmtCache()}, nil
 }
 
 func openSQLite(ctx context.Context, path string) (*Store, error) {
@@ -88,7 +90,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	read.SetMaxOpenConns(8)
-	return &Store{engine: SQLite, read: read, write: write}, nil
+	return &Store{engine: SQLite, read: read, write: write, stmts: newStmtCache()}, nil
 }
 
 // Engine tells which database engine the store uses.
@@ -120,7 +122,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 			tx.Rollback()
 		}
 	}()
-	if err := fn(&Store{engine: s.engine, read: s.read, write: s.write, tx: tx}); err != nil {
+	if err := fn(&Store{engine: s.engine, read: s.read, write: s.write, tx: tx, stmts: s.stmts}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -161,6 +163,43 @@ func (s *Store) q(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// stmtCache keeps statements prepared on the writer, for writes made so
+// often that parsing their SQL each time shows: a collaborative document
+// appends to its log once per keystroke, and SQLite spent a quarter of the
+// append parsing.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmtCache() *stmtCache { return &stmtCache{m: map[string]*sql.Stmt{}} }
+
+// prepared returns query prepared (once, for the life of the database),
+// bound to s's transaction if any. A statement first prepared inside a
+// transaction is not kept: preparing it on the writer would wait for
+// SQLite's one writer connection, which the transaction holds.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmts.mu.Lock()
+	st := s.stmts.m[query]
+	if st == nil && s.tx == nil {
+		var err error
+		if st, err = s.write.PrepareContext(ctx, s.q(query)); err != nil {
+			s.stmts.mu.Unlock()
+			return nil, err
+		}
+		s.stmts.m[query] = st
+	}
+	s.stmts.mu.Unlock()
+	switch {
+	case s.tx == nil:
+		return st, nil
+	case st == nil:
+		return s.tx.PrepareContext(ctx, s.q(query))
+	default:
+		return s.tx.StmtContext(ctx, st), nil
+	}
 }
 
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -2,10 +2,11 @@
 // the edit-to-peer latency (every edit, every other client) and throughput.
 //
 //   node bench.mjs --url ws://HOST/api/projects/ID/collab --room index.html --token ecp_... [--clients 8] [--edits 200] [--rate 20]
-//   node bench.mjs --reference [--clients 8] ...   (starts @y/websocket-server in this process and measures it)
-import http from 'node:http'
+//   node bench.mjs --reference [--clients 8] ...   (starts @y/websocket-server, server.mjs, in a process of its own and measures it)
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import WebSocket, { WebSocketServer } from 'ws'
+import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 
@@ -26,13 +27,15 @@ const nEdits = Number(opt.edits)
 const rate = Number(opt.rate)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+// startReference runs the reference server in a child process: like
+// E-Code's, it must not share this process's event loop with the clients.
 async function startReference () {
-  const { setupWSConnection } = await import('@y/websocket-server/utils')
-  const server = http.createServer()
-  const wss = new WebSocketServer({ server })
-  wss.on('connection', (ws, req) => setupWSConnection(ws, req))
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `ws://127.0.0.1:${server.address().port}`, close: () => { wss.close(); server.close() } }
+  const child = spawn(process.execPath, [new URL('server.mjs', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const [line] = await Promise.race([
+    createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value]),
+    new Promise((resolve, reject) => child.once('exit', (code) => reject(new Error(`reference server exited (${code})`)))),
+  ])
+  return { url: line.trim(), close: () => child.kill() }
 }
 
 async function main () {
@@ -52,36 +55,40 @@ async function main () {
   }
   await Promise.all(clients.map((c) => new Promise((resolve) => c.provider.once('sync', resolve))))
 
-  // pending[sender clientID] = [{clock, t0, waiting: Set(receiver index)}]
-  const pending = new Map()
+  // sent[sender clientID] = [{clock, t0}] in the order typed; each receiver
+  // keeps, per sender, the index of the first edit it has not seen yet, so
+  // an update costs the harness O(clients), not O(every edit so far): the
+  // clients share one process, and its CPU must go to them, not to
+  // bookkeeping
+  const sent = new Map()
   const latencies = []
   let outstanding = 0
   let allArrived = null
-  clients.forEach((c, ri) => {
+  clients.forEach((c) => {
+    const seen = new Map()
     c.doc.on('update', () => {
-      const sv = Y.decodeStateVector(Y.encodeStateVector(c.doc))
       const now = performance.now()
-      for (const [sender, edits] of pending) {
-        const have = sv.get(sender) ?? 0
-        for (const e of edits) {
-          if (e.clock < have && e.waiting.delete(ri)) {
-            latencies.push(now - e.t0)
-            if (--outstanding === 0 && allArrived) allArrived()
-          }
+      for (const [sender, edits] of sent) {
+        if (sender === c.doc.clientID) continue
+        const have = Y.getState(c.doc.store, sender)
+        let k = seen.get(sender) ?? 0
+        for (; k < edits.length && edits[k].clock < have; k++) {
+          latencies.push(now - edits[k].t0)
+          outstanding--
         }
+        seen.set(sender, k)
       }
+      if (outstanding === 0 && allArrived) allArrived()
     })
   })
 
   const started = performance.now()
-  await Promise.all(clients.map(async (c, i) => {
+  await Promise.all(clients.map(async (c) => {
     const mine = []
-    pending.set(c.doc.clientID, mine)
+    sent.set(c.doc.clientID, mine)
     for (let k = 0; k < nEdits; k++) {
-      const clock = Y.getState(c.doc.store, c.doc.clientID)
-      const waiting = new Set(clients.map((_, j) => j).filter((j) => j !== i))
-      outstanding += waiting.size
-      mine.push({ clock, t0: performance.now(), waiting })
+      outstanding += nClients - 1
+      mine.push({ clock: Y.getState(c.doc.store, c.doc.clientID), t0: performance.now() })
       c.text.insert(Math.floor(Math.random() * (c.text.length + 1)), 'x')
       await sleep(1000 / rate)
     }

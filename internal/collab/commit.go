@@ -1,0 +1,181 @@
+package collab
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"ecode/internal/store"
+	"ecode/internal/yjs/protocol"
+)
+
+// pendingUpdate is an integrated update waiting to be logged.
+type pendingUpdate struct {
+	data []byte // the update, as logged
+	msg  []byte // ... framed as a sync update for clients
+	from *conn  // the client that sent it; nil for the server's own edits
+}
+
+// appendResult is the outcome of a write of the log (startAppend).
+type appendResult struct {
+	batch []pendingUpdate
+	first int64 // the sequence number of batch[0]
+	err   error
+}
+
+// integrated records an update that changed the document, sent by from
+// (nil for the server's own edits). The other editors get it now; it is
+// logged next, then sent to everyone else.
+//
+// Editors need not wait for the log: an editor's provider hands back
+// whatever the server lacks when it reconnects (sync step 2), and the
+// server takes it, so an update an editor saw survives the node dying
+// before logging it, as long as that editor (or the sender) comes back.
+// Everything that acknowledges an update waits for the log: the sender's
+// echo, viewers (the server drops their updates, so they cannot give
+// anything back), other nodes, clients joining (their sync step 1 commits
+// first), Flushed and the file.
+func (r *room) integrated(u []byte, from *conn) {
+	if u == nil {
+		return
+	}
+	msg := protocol.EncodeUpdate(u)
+	r.pending = append(r.pending, pendingUpdate{data: u, msg: msg, from: from})
+	for c := range r.conns {
+		if c != from && c.cl.CanWrite {
+			c.enqueue(msg)
+		}
+	}
+	r.size += len(u)
+	r.markDirty()
+}
+
+// startAppend logs the pending updates on a goroutine of its own, so that
+// the room goes on taking updates (and relaying them to editors) while the
+// store writes; what comes in meanwhile is logged by the next write, in
+// one transaction (group commit). appended takes the result.
+func (r *room) startAppend() {
+	if r.appending || len(r.pending) == 0 {
+		return
+	}
+	batch := r.pending
+	r.pending = nil
+	data := make([][]byte, len(batch))
+	for i, p := range batch {
+		data[i] = p.data
+	}
+	r.appending = true
+	st, ctx, project, path, now, out := r.h.st, r.ctx(), r.key.project, r.key.path, r.now(), r.appendDone
+	go func() {
+		// A new goroutine runs next on this P, ahead of the writers that
+		// integrated just readied for the editors: let them send first,
+		// the log write is not on their way.
+		runtime.Gosched()
+		first, err := st.CollabAppend(ctx, project, path, data, now)
+		out <- appendResult{batch: batch, first: first, err: err}
+	}()
+}
+
+// commit logs every integrated update before returning: it waits for the
+// write in flight, then writes the rest.
+func (r *room) commit() error {
+	if r.appending {
+		if err := r.appended(<-r.appendDone); err != nil {
+			return err
+		}
+	}
+	if len(r.pending) == 0 {
+		return nil
+	}
+	r.startAppend()
+	return r.appended(<-r.appendDone)
+}
+
+// appended takes the result of a write of the log: the updates go to the
+// clients that have not got them yet (their senders and the viewers, see
+// integrated) and to the other nodes.
+func (r *room) appended(res appendResult) error {
+	r.appending = false
+	if res.err != nil {
+		return res.err
+	}
+	gap := res.first != r.seq+1
+	for i, p := range res.batch {
+		for c := range r.conns {
+			if c == p.from || !c.cl.CanWrite {
+				c.enqueue(p.msg)
+			}
+		}
+		if r.h.bus != nil {
+			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busUpdate, r.h.opts.NodeID, res.first+int64(i), p.data), r.h.log)
+		}
+	}
+	r.sinceCompact += len(res.batch)
+	if gap {
+		return r.catchUp() // another node logged updates in between
+	}
+	r.seq = res.first + int64(len(res.batch)) - 1
+	if r.sinceCompact >= r.h.opts.CompactEvery {
+		r.compact()
+	}
+	return nil
+}
+
+// compact replaces the log up to r.seq by a snapshot of the document. The
+// snapshot may hold pending updates too: they are logged later anyway, and
+// applying an update twice changes nothing.
+func (r *room) compact() {
+	snap, err := r.doc.EncodeStateAsUpdate(nil)
+	if err != nil {
+		r.log().Warn("encode snapshot", "err", err)
+		return
+	}
+	if err := r.h.st.CollabCompact(r.ctx(), r.key.project, r.key.path, snap, r.seq, r.now()); err != nil {
+		r.log().Warn("compact document", "err", err)
+		return
+	}
+	r.sinceCompact = 0
+	r.size = len(snap)
+}
+
+// catchUp applies the updates other nodes logged that this node missed.
+func (r *room) catchUp() error {
+	if r.presence() {
+		return nil
+	}
+	r.lastCatchUp = r.now()
+	d, err := r.h.st.CollabLoad(r.ctx(), r.key.project, r.key.path, r.seq)
+	if errors.Is(err, store.ErrNotFound) {
+		return &loadError{CloseFileDeleted, "document removed"}
+	}
+	if err != nil {
+		return err
+	}
+	r.fileHash, r.prevHash = d.FileHash, d.PrevFileHash
+	apply := func(b []byte) error {
+		u, err := r.doc.ApplyUpdateEmit(b)
+		if err != nil {
+			return err
+		}
+		if u != nil {
+			r.size += len(u)
+			r.broadcast(protocol.EncodeUpdate(u))
+			r.markDirty()
+		}
+		return nil
+	}
+	if d.Snapshot != nil {
+		if err := apply(d.Snapshot); err != nil {
+			return fmt.Errorf("stored snapshot: %w", err)
+		}
+	}
+	for _, u := range d.Updates {
+		if err := apply(u.Data); err != nil {
+			return fmt.Errorf("stored update %d: %w", u.Seq, err)
+		}
+	}
+	if d.LastSeq > r.seq {
+		r.seq = d.LastSeq
+	}
+	return nil
+}
