@@ -45,7 +45,7 @@ func run() error {
 	edits := flag.Int("edits", 100, "edits per client")
 	rate := flag.Int("rate", 20, "edits per second per client")
 	runs := flag.Int("runs", 1, "measure each client count this many times and print the medians")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of E-Code's server (this process) during its runs to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of E-Code's server (this process) during its first run to this file")
 	flag.Parse()
 
 	_, file, _, _ := runtime.Caller(0)
@@ -188,10 +188,12 @@ func (s *ecodeServer) bench(ctx context.Context, nodeDir string, args []string) 
 	if err := s.c.WriteFile(ctx, s.project, room, nil); err != nil {
 		return result{}, err
 	}
-	if s.profile != nil {
-		if err := pprof.StartCPUProfile(s.profile); err == nil { // fails once started: one profile for the first run
-			defer pprof.StopCPUProfile()
+	if s.profile != nil { // the first run only: a file holds one profile
+		if err := pprof.StartCPUProfile(s.profile); err != nil {
+			return result{}, err
 		}
+		s.profile = nil
+		defer pprof.StopCPUProfile()
 	}
 	r, err := bench(ctx, nodeDir, append(args, "--url", "ws://"+s.addr+"/api/projects/"+s.project+"/collab", "--token", s.token))
 	if err != nil {
