@@ -1,0 +1,66 @@
+// Messages relayed to a room from the other nodes (Redis).
+
+package collab
+
+import (
+	"ecode/internal/yjs/protocol"
+)
+
+// remote handles a message relayed from another node.
+func (r *room) remote(data []byte) {
+	kind, node, seq, payload, err := decodeBus(data)
+	if err != nil || node == r.h.opts.NodeID {
+		return
+	}
+	switch kind {
+	case busUpdate:
+		if r.presence() || seq <= r.seq {
+			return
+		}
+		if r.err = r.commit(); r.err != nil {
+			return
+		}
+		if seq != r.seq+1 {
+			r.err = r.catchUp()
+			return
+		}
+		u, err := r.doc.ApplyUpdateEmit(payload)
+		if err != nil {
+			r.err = r.catchUp()
+			return
+		}
+		r.seq = seq
+		if u != nil {
+			r.size += len(u)
+			r.broadcast(protocol.EncodeUpdate(u))
+			r.markDirty()
+		}
+	case busAwareness:
+		entries, err := protocol.DecodeAwarenessUpdate(payload)
+		if err != nil {
+			return
+		}
+		accepted := r.aw.Apply(entries)
+		now := r.now()
+		for _, e := range accepted {
+			if e.Removed() {
+				delete(r.seen, e.ClientID)
+			} else {
+				r.seen[e.ClientID] = now
+			}
+		}
+		r.awarenessOut(accepted, false)
+	case busCheck:
+		if r.err = r.commit(); r.err == nil {
+			r.checkFile(true)
+		}
+	case busFlush:
+		if r.leader {
+			r.requestFlush(func() {})
+		}
+	case busQuery:
+		if states := r.aw.States(); len(states) > 0 {
+			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busAwareness, r.h.opts.NodeID, 0, protocol.EncodeAwarenessUpdate(states)), r.h.log)
+		}
+	}
+}
