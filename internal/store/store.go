@@ -46,6 +46,7 @@ type Store struct {
 	write  *sql.DB // the writer (SQLite: one connection)
 	tx     *sql.Tx // non-nil inside InTx
 	stmts  *stmtCache
+	reads  *stmtCache // SQLite: read statements prepared on the reader pool
 }
 
 // Open connects to the database named by url: "postgres://..." selects
@@ -90,7 +91,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	read.SetMaxOpenConns(8)
-	return &Store{engine: SQLite, read: read, write: write, stmts: newStmtCache()}, nil
+	return &Store{engine: SQLite, read: read, write: write, stmts: newStmtCache(), reads: newStmtCache()}, nil
 }
 
 // Engine tells which database engine the store uses.
@@ -208,11 +209,53 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.readStmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.r().QueryRowContext(ctx, s.q(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.readStmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.r().QueryContext(ctx, s.q(query), args...)
+}
+
+// maxReadStmts bounds the read statement cache (this package's SQL is a
+// fixed set of constants; the bound only guards against a dynamic query).
+const maxReadStmts = 256
+
+// readStmt returns query prepared on SQLite's reader pool (each pooled
+// connection prepares it once, on first use), or nil to run it unprepared:
+// inside a transaction, on PostgreSQL (pgx caches prepared statements per
+// connection by itself), or when it cannot be prepared (the query then
+// reports the error). Every authenticated request reads its session and
+// membership: SQLite spent most of those reads parsing their SQL.
+func (s *Store) readStmt(ctx context.Context, query string) *sql.Stmt {
+	if s.reads == nil || s.tx != nil {
+		return nil
+	}
+	s.reads.mu.Lock()
+	st, n := s.reads.m[query], len(s.reads.m)
+	s.reads.mu.Unlock()
+	if st != nil || n >= maxReadStmts {
+		return st
+	}
+	// Prepared without the lock held: preparing waits for a pooled
+	// connection, which a caller holding one may need the lock to give back.
+	st, err := s.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	s.reads.mu.Lock()
+	defer s.reads.mu.Unlock()
+	if prev := s.reads.m[query]; prev != nil {
+		st.Close() // prepared twice at once: keep the first
+		return prev
+	}
+	s.reads.m[query] = st
+	return st
 }
 
 // mapErr turns driver errors into this package's sentinel errors.
