@@ -52,9 +52,10 @@ type Deps struct {
 	// is written and Changed told. AgentDone is told when a turn ends.
 	AgentEdit func(ctx context.Context, projectID, path, text string) error
 	AgentDone func(projectID string)
-	// DBPath, when set, is the host path of a project's SQLite database,
-	// which the agent's sql tool queries.
-	DBPath func(projectID string) string
+	// DBURL, when set, names the project's database the agent's sql tool
+	// queries: "sqlite:" + the host path of its SQLite file, or a
+	// postgres:// URL with the project's own role.
+	DBURL func(projectID string) string
 	// Secrets seals the API keys of the provider settings an admin stores
 	// (nil: keys cannot be stored).
 	Secrets *secretbox.Box
@@ -174,8 +175,8 @@ func (s *Service) env(projectID, userID string) agent.Env {
 		Redactor: identity{}, // projects have no secrets yet
 		// Secrets: projects have none yet (the tool is left out).
 	}
-	if s.d.DBPath != nil {
-		env.DB = database{path: s.d.DBPath(projectID)}
+	if s.d.DBURL != nil {
+		env.DB = database{url: s.d.DBURL(projectID)}
 	}
 	if s.d.Checkpoint != nil {
 		env.Checkpoints = checkpointer{fn: s.d.Checkpoint, projectID: projectID, userID: userID}

@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"ecode/internal/agent"
 	"ecode/internal/agent/fake"
 	"ecode/internal/store"
+	"ecode/internal/testutil/testdb"
 	"ecode/internal/workspace"
 )
 
@@ -205,7 +207,7 @@ func TestTurnCheckpoints(t *testing.T) {
 func TestDatabaseQuery(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.db")
 	ctx := context.Background()
-	d := database{path: path}
+	d := database{url: "sqlite:" + path}
 	if _, err := d.Query(ctx, "select 1", false); err == nil {
 		t.Fatal("query on a missing database succeeded")
 	}
@@ -222,5 +224,28 @@ func TestDatabaseQuery(t *testing.T) {
 	out, err := d.Query(ctx, "select body from notes", false)
 	if err != nil || out != "body\nhi\nNULL\n" {
 		t.Fatalf("select: %q, %v", out, err)
+	}
+}
+
+// With a PostgreSQL project database the sql tool works the same way:
+// read-only unless the agent asks to write.
+func TestDatabaseQueryPostgres(t *testing.T) {
+	ctx := context.Background()
+	d := database{url: testdb.PostgresURL(t)}
+	if _, err := d.Query(ctx, "create table notes (body text)", false); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("a write without allow_write: %v", err)
+	}
+	if _, err := d.Query(ctx, "create table notes (body text)", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Query(ctx, "insert into notes values ('hi'), (NULL)", true); err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Query(ctx, "select body from notes", false)
+	if err != nil || out != "body\nhi\nNULL\n" {
+		t.Fatalf("select: %q, %v", out, err)
+	}
+	if _, err := (database{url: "postgres://nobody@127.0.0.1:1/none"}).Query(ctx, "select 1", false); err == nil {
+		t.Error("an unreachable database answered")
 	}
 }

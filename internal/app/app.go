@@ -301,7 +301,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now, Secrets: secrets,
 			Changed: hub.FileChanged, AgentEdit: hub.EditAsAgent, AgentDone: hub.AgentTurnEnded,
-			DBPath: func(projectID string) string { return hist.SQLitePath(projectID) },
+			DBURL: func(projectID string) string { return hist.DB(projectID).URL() },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
 				cp, err := hist.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
 				return cp.ID, err

@@ -58,6 +58,11 @@ func NewStore(t testing.TB, engine store.Engine) *store.Store {
 	return st
 }
 
+// PostgresURL creates a schema of its own for the test on the PostgreSQL
+// server of the environment and returns a URL whose search_path selects it
+// (dropped when the test ends). Without a server it skips, or fails in CI.
+func PostgresURL(t testing.TB) string { return postgresSchema(t) }
+
 // postgresSchema creates a schema of its own for the test and returns a URL
 // whose search_path selects it.
 func postgresSchema(t testing.TB) string {
