@@ -11,6 +11,8 @@ import (
 
 	"ecode/internal/checkpoint"
 	"ecode/internal/client"
+
+	"github.com/coder/websocket"
 )
 
 type checkpointJSON struct {
@@ -352,5 +354,48 @@ func TestCheckpointRetention(t *testing.T) {
 	}
 	if rep, err := srv.History.Fsck(ctx); err != nil || !rep.OK() {
 		t.Fatalf("fsck: %+v %v", rep, err)
+	}
+}
+
+// A restore changes the files under an open terminal: the shell stays, and
+// sees the restored text.
+func TestRestoreKeepsTerminals(t *testing.T) {
+	srv, c := sandboxServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, _ := c.CreateProject(ctx, "keep", "blank")
+	if err := c.WriteFile(ctx, p.ID, "note.txt", []byte("first text\n")); err != nil {
+		t.Fatal(err)
+	}
+	var cp struct{ ID string }
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints", strings.NewReader(`{"message":"first"}`), "application/json", &cp); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteFile(ctx, p.ID, "note.txt", []byte("second text\n")); err != nil {
+		t.Fatal(err)
+	}
+	var term struct{ ID string }
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/terminals", strings.NewReader(`{"rows":24,"cols":80}`), "application/json", &term); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := c.CreateToken(ctx, "ws")
+	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/api/projects/" + p.ID + "/terminals/" + term.ID + "/ws?access_token=" + tok.Token
+	conn, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(websocket.StatusNormalClosure, "")
+	conn.Write(ctx, websocket.MessageBinary, []byte("echo shell-$$; cat note.txt; echo before-$((1+1))\n"))
+	screen := readUntil(t, ctx, conn, "before-2")
+	if !strings.Contains(screen, "second text") {
+		t.Fatalf("before the restore: %q", screen)
+	}
+	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints/"+cp.ID+"/restore", nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	conn.Write(ctx, websocket.MessageBinary, []byte("cat note.txt; echo after-$((2+1))\n"))
+	screen = readUntil(t, ctx, conn, "after-3")
+	if !strings.Contains(screen, "first text") {
+		t.Errorf("the terminal does not see the restored file: %q", screen)
 	}
 }

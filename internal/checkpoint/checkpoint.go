@@ -11,26 +11,29 @@
 //
 //	<objects>/objects/ab/cdef…   one DEFLATE blob per content hash (files,
 //	                             trees, database snapshots, conversations)
+//	<objects>/packs/             what GC packed (pack.go, pack_block.go)
 //	<objects>/tmp/               blobs being written (a crash leaves only these)
 //	<objects>/epoch              changes when GC may delete objects
 //	<parent>/.<project>.checkpoint/
 //	    index                    stat cache: path → size, mtime, ctime, inode, hash
 //	    lock                     flock: one create/restore/recover per project
-//	    restore.json, stage/     only during a restore: intent journal and new tree
+//	    restore.json, stage/     only during a restore: its journal, the new
+//	                             entries staged, and what it removed
 //
 // A manifest is a Merkle tree: one JSON tree object per directory (name,
 // type, mode, size, hash; symbolic links keep their target), so an unchanged
 // directory is one shared object and a diff reads only differing subtrees.
 //
-// Restore protocol: scan the current tree; write the journal (the inodes of
-// the project directory and of the stage); move unchanged directories and
-// files from the project into the stage, link or write the rest; fsync the
-// written files; exchange stage and project directory with
-// renameat2(RENAME_EXCHANGE) (the commit point); carry ignored paths
-// (node_modules, …) over from the old tree; restore the database; remove the
-// old tree and the journal. Recover looks at which inode the project path
-// holds: the stage's means roll forward, the original's roll back (moved
-// entries go back).
+// Restore protocol, in place: scan the current tree (tracked, see watch.go)
+// and compare it with the checkpoint's, reading only differing subtrees;
+// plan operations (remove a path, put a staged entry at a path, set a
+// directory's mode); stage every new file, link and directory and fsync
+// them; write the journal of operations, synced (the commit point); apply
+// them (renames, each atomic and checkable by inode), restore the database,
+// remove the stage and the journal. Recover rolls a journal forward, or
+// throws away a stage without one: the files are either all old or all new.
+// Ignored paths (node_modules, …) stay where they are; the project directory
+// stays the same inode, so a sandbox's bind mount of it sees the result.
 package checkpoint
 
 import (

@@ -30,10 +30,10 @@ type RestoreProgress struct {
 }
 
 // Restore brings the project back to checkpoint id. It first checkpoints
-// the present (so the restore can be undone), stops the project's sandbox
-// (its processes see the files through a mount of the old tree), swaps the
-// files in atomically, restores the database if withDB, tells open editors,
-// and starts the run again if one was running.
+// the present (so the restore can be undone), stops the run (terminals stay:
+// the files change in place, under the same directory), restores the files
+// (all or nothing across crashes) and the database if withDB, tells open
+// editors, and starts the run again if one was running.
 func (s *Service) Restore(ctx context.Context, projectID, id, userID string, withDB bool) (RestoreResult, error) {
 	return s.RestoreWithProgress(ctx, projectID, id, userID, withDB, nil)
 }
@@ -62,8 +62,8 @@ func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID
 	st := s.runner.RunState(projectID)
 	wasRunning := st.State == runner.StateStarting || st.State == runner.StateRunning
 	report("stop", 0, 1)
-	if err := s.runner.Stop(projectID); err != nil {
-		return RestoreResult{}, fmt.Errorf("stop the sandbox: %w", err)
+	if _, err := s.runner.StopRun(projectID); err != nil {
+		return RestoreResult{}, fmt.Errorf("stop the run: %w", err)
 	}
 	report("stop", 1, 1)
 	opt := checkpoint.RestoreOptions{Ignore: Ignore}
