@@ -1,7 +1,7 @@
 // Running a project: Run, the Console's output, the Preview on its own origin, and a terminal.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { signUp, useServerAndBrowser } from '../lib/journey.mjs'
+import { signUp, treeItem, useServerAndBrowser } from '../lib/journey.mjs'
 
 let server
 let browser
@@ -80,6 +80,11 @@ test('run the node template, see its output and preview, use a terminal', async 
   await page.keyboard.type('echo hi')
   await page.keyboard.press('Enter')
   await waitForRow(page, '#pane-terminal .terminal-view:not([hidden])', 'hi', { exact: true })
+
+  // A file the terminal makes shows up in the file tree by itself.
+  await page.keyboard.type('touch from-terminal.txt')
+  await page.keyboard.press('Enter')
+  await treeItem(page, 'from-terminal.txt').waitFor({ timeout: 15_000 })
 
   // After a reload the terminal is still there, and reattaching replays its screen.
   await page.reload()

@@ -46,6 +46,7 @@ var expectedAccess = map[string]api.Access{
 	"PATCH /api/projects/{id}/members/{uid}":                   api.ProjOwner,
 	"DELETE /api/projects/{id}/members/{uid}":                  api.ProjMember,
 	"GET /api/projects/{id}/files":                             api.ProjViewer,
+	"GET /api/projects/{id}/tree/events":                       api.ProjViewer,
 	"GET /api/projects/{id}/files/{path...}":                   api.ProjViewer,
 	"PUT /api/projects/{id}/files/{path...}":                   api.ProjEditor,
 	"DELETE /api/projects/{id}/files/{path...}":                api.ProjEditor,

@@ -78,6 +78,7 @@ func (s *Server) routes() []route {
 		{"DELETE /api/projects/{id}/members/{uid}", ProjMember, s.removeMember},
 
 		{"GET /api/projects/{id}/files", ProjViewer, s.fileTree},
+		{"GET /api/projects/{id}/tree/events", ProjViewer, s.treeEvents},
 		{"GET /api/projects/{id}/files/{path...}", ProjViewer, s.readFile},
 		{"PUT /api/projects/{id}/files/{path...}", ProjEditor, s.writeFile},
 		{"DELETE /api/projects/{id}/files/{path...}", ProjEditor, s.deleteFile},

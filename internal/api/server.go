@@ -33,6 +33,9 @@ type Options struct {
 	PreviewDomain string
 	// MetricsToken, when set, lets scrapers read /metrics with it as a bearer token.
 	MetricsToken string
+	// TreePoll is how often a project's listing is checked for the file
+	// tree's change events (default 2 s).
+	TreePoll time.Duration
 }
 
 // Deps are the components the handlers use.
@@ -70,6 +73,9 @@ type Server struct {
 func New(d Deps, opts Options) *Server {
 	if opts.PreviewDomain == "" {
 		opts.PreviewDomain = "localhost"
+	}
+	if opts.TreePoll <= 0 {
+		opts.TreePoll = 2 * time.Second
 	}
 	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, agent: d.Agent, metrics: d.Metrics, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
 }

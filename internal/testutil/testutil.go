@@ -89,7 +89,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		t.Fatal(err)
 	}
 	opts := api.Options{Version: "test", SessionMax: 30 * 24 * time.Hour, SignupOpen: true,
-		MaxFileBytes: 1 << 20, MaxUploadBytes: 4 << 20}
+		MaxFileBytes: 1 << 20, MaxUploadBytes: 4 << 20, TreePoll: 20 * time.Millisecond}
 	if len(opt) > 0 && opt[0].Options.Version != "" {
 		opts = opt[0].Options
 	}

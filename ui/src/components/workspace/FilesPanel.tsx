@@ -61,6 +61,11 @@ export function FilesPanel({ projectId, canWrite, activeFile, dirty, onOpen, onR
     window.addEventListener('ecode:files-changed', reload)
     return () => window.removeEventListener('ecode:files-changed', reload)
   }, [load])
+  useEffect(() => { // anything else did: a run, a terminal, another member, a restore
+    const events = new EventSource(`/api/projects/${encodeURIComponent(projectId)}/tree/events`)
+    events.addEventListener('changed', () => void load())
+    return () => events.close()
+  }, [projectId, load])
 
   const reveal = (path: string, alsoSelf = false) =>
     setExpanded((s) => new Set([...s, ...ancestors(path), ...(alsoSelf ? [path] : [])]))
