@@ -46,6 +46,7 @@ func run() error {
 	rate := flag.Int("rate", 20, "edits per second per client")
 	runs := flag.Int("runs", 1, "measure each client count this many times and print the medians")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of E-Code's server (this process) during its first run to this file")
+	traceLen := flag.Int("trace", 100_000, "updates in the editing trace replayed beside yjs (0: skip)")
 	flag.Parse()
 
 	_, file, _, _ := runtime.Caller(0)
@@ -121,6 +122,14 @@ func run() error {
 		}
 		fmt.Printf("%-8s %-10s %10.2f %9.2f %9.2f %9.2f %9s %10s %13.2f\n\n", n, "ratio", e.rate()/r.rate(), e.P50/r.P50, e.P90/r.P90, e.P99/r.P99,
 			"", "", e.CPU.Seconds()/r.CPU.Seconds())
+	}
+	// Peak resident memory of each server process over all the runs. E-Code's
+	// process also holds this harness (small) and the whole app (store,
+	// sandbox manager, ...); the reference is its own Node process.
+	em, rm := peakRSS(os.Getpid()), peakRSS(refPID)
+	fmt.Printf("server memory, peak RSS: ecode %.1f MB, reference %.1f MB, ratio %.2f\n\n", float64(em)/1e6, float64(rm)/1e6, float64(em)/float64(rm))
+	if *traceLen > 0 {
+		return benchTrace(ctx, nodeDir, *traceLen)
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ var allowed = map[string][]string{
 	"internal/secretbox":       {},
 	"internal/archtest":        {},
 	"ui":                       {},
-	"bench/collabbench":        {"internal/app", "internal/config", "internal/client"},
+	"bench/collabbench":        {"internal/app", "internal/config", "internal/client", "internal/yjs"},
 	"bench/filebench":          {"internal/app", "internal/config", "internal/client"},
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/checkpointbench":    {"internal/checkpoint"},
