@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // The operations of a restore, planned, staged and applied.
@@ -35,41 +37,76 @@ type op struct {
 	Uid, Gid int    `json:",omitempty"` // chmod as root: chown too (Uid > 0 or Gid > 0)
 }
 
+// apply performs o. Paths in the project are reached through directory
+// handles opened without following any symbolic link (beneath): processes
+// in the sandbox keep running during a restore, and one that swaps a folder
+// for a link must not lead the server (maybe root) outside the project.
 func (o op) apply(projectDir, stage string, i int) error {
-	dst := filepath.Join(projectDir, filepath.FromSlash(o.Path))
+	base := path.Base(o.Path)
 	switch o.Kind {
 	case opRemove:
-		fi, err := os.Lstat(dst)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed already
+		pfd, err := beneath(projectDir, parentRel(o.Path), unix.O_PATH)
+		if errors.Is(err, unix.ENOENT) {
+			return nil // removed already, with its folder
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Path, err)
+		}
+		defer unix.Close(pfd)
+		var st unix.Stat_t
+		err = unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if errors.Is(err, unix.ENOENT) || err == nil && (st.Ino != o.Ino || st.Dev != o.Dev) {
+			return nil // removed already (and maybe something put in its place)
 		}
 		if err != nil {
 			return err
 		}
-		if st := fi.Sys().(*syscall.Stat_t); st.Ino != o.Ino || st.Dev != o.Dev {
-			return nil // removed already, and something put in its place
-		}
-		return os.Rename(dst, filepath.Join(stage, "trash", strconv.Itoa(i)))
+		return unix.Renameat(pfd, base, unix.AT_FDCWD, filepath.Join(stage, "trash", strconv.Itoa(i)))
 	case opPut:
-		err := os.Rename(filepath.Join(stage, filepath.FromSlash(o.Src)), dst)
-		if errors.Is(err, fs.ErrNotExist) {
-			if fi, serr := os.Lstat(dst); serr == nil {
-				if st := fi.Sys().(*syscall.Stat_t); st.Ino == o.Ino && st.Dev == o.Dev {
-					return nil // in place already
-				}
+		pfd, err := beneath(projectDir, parentRel(o.Path), unix.O_PATH)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Path, err)
+		}
+		defer unix.Close(pfd)
+		err = unix.Renameat(unix.AT_FDCWD, filepath.Join(stage, filepath.FromSlash(o.Src)), pfd, base)
+		if errors.Is(err, unix.ENOENT) {
+			var st unix.Stat_t
+			if unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Ino == o.Ino && st.Dev == o.Dev {
+				return nil // in place already
 			}
 			return fmt.Errorf("%s: the staged entry is lost", o.Path)
 		}
 		return err
 	case opChmod:
+		fd, err := beneath(projectDir, o.Path, unix.O_RDONLY)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Path, err)
+		}
+		defer unix.Close(fd)
 		if o.Uid > 0 || o.Gid > 0 {
-			if err := os.Lchown(dst, o.Uid, o.Gid); err != nil {
+			if err := unix.Fchown(fd, o.Uid, o.Gid); err != nil {
 				return err
 			}
 		}
-		return os.Chmod(dst, fileMode(o.Mode))
+		return unix.Fchmod(fd, o.Mode&0o7777)
 	}
 	return fmt.Errorf("unknown operation %q", o.Kind)
+}
+
+// beneath opens the directory rel ("" for the top) of root, refusing any
+// symbolic link on the way (openat2 RESOLVE_NO_SYMLINKS, RESOLVE_BENEATH).
+func beneath(root, rel string, flags int) (int, error) {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(rfd)
+	if rel == "" {
+		rel = "."
+	}
+	how := unix.OpenHow{Flags: uint64(flags | unix.O_DIRECTORY | unix.O_CLOEXEC),
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	return unix.Openat2(rfd, filepath.FromSlash(rel), &how)
 }
 
 // planner works out and stages a restore.
@@ -81,7 +118,8 @@ type planner struct {
 	own      owner
 	progress func(Progress)
 
-	want, cur map[string]Entry // the checkpoint's and the present's entries, less what stays as it is
+	want, cur map[string]Entry      // the checkpoint's and the present's entries, less what stays as it is
+	curIndex  map[string]indexEntry // the present's stat cache
 	curDirs   map[string]*node
 	creates   []create // what to build in the stage, parents first
 	ops       []op
@@ -109,6 +147,7 @@ func (p *planner) plan(manifest, curRoot Hash, cur *scan) error {
 		return fmt.Errorf("read manifest: %w", err)
 	}
 	p.curDirs = dirNodes(cur.rootNode, map[string]*node{})
+	p.curIndex = cur.now.Files
 	var removes, puts, chmods []op
 	removed := map[string]bool{}
 	stagedAt := map[string]string{} // directories put whole → their place in the stage
@@ -232,7 +271,7 @@ func (p *planner) stageAll() error {
 			key := c.e.Hash + Hash(fmt.Sprintf(":%o", c.e.Mode))
 			if src, ok := sources[key]; ok {
 				delete(sources, key)
-				linked = os.Link(filepath.Join(p.dir, filepath.FromSlash(src)), dst) == nil
+				linked = p.link(src, dst)
 			}
 			if !linked {
 				if err := p.r.writeFile(p.ctx, dst, c.e); err != nil {
@@ -301,6 +340,30 @@ func (p *planner) stageAll() error {
 		o.Dev, o.Ino = st.Dev, st.Ino
 	}
 	return nil
+}
+
+// link makes dst a hard link of the present file src, if src is still the
+// file the scan hashed (same inode and size as in its stat cache), reached
+// without following links.
+func (p *planner) link(src, dst string) bool {
+	e, ok := p.curIndex[src]
+	if !ok {
+		return false
+	}
+	pfd, err := beneath(p.dir, parentRel(src), unix.O_PATH)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(pfd)
+	if unix.Linkat(pfd, path.Base(src), unix.AT_FDCWD, dst, 0) != nil {
+		return false
+	}
+	var st unix.Stat_t
+	if unix.Lstat(dst, &st) != nil || st.Ino != e.Ino || st.Dev != e.Dev || st.Size != e.Size {
+		os.Remove(dst)
+		return false
+	}
+	return true
 }
 
 // newIndex is the stat cache of the restored tree: the present one's

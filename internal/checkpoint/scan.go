@@ -46,6 +46,7 @@ type scan struct {
 	phase    string
 
 	files   []*node  // files to hash (all of them, or those a tracked scan re-read)
+	dir     *os.Root // the project, while files are hashed
 	ignored []string // ignored paths that exist, once the walk is done
 
 	// A tracked scan (see watch.go) reuses the last scan's nodes.
@@ -258,6 +259,16 @@ var racyWindow = 2 * time.Second
 const hashWorkers = 8
 
 func (s *scan) hashFiles() error {
+	hook("scanned")
+	// Files are opened through an os.Root: a process in the sandbox that
+	// swaps a folder for a symbolic link while we scan cannot make us read
+	// (and store, and show) a file outside the project.
+	dir, err := os.OpenRoot(s.root)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	s.dir = dir
 	cut := s.start.Add(-racyWindow).UnixNano()
 	trust := false // reused objects are known to be present
 	if ep, ok := s.objects.(epocher); ok {
@@ -353,8 +364,7 @@ feed:
 }
 
 func (s *scan) hashFile(ctx context.Context, f *node) (Hash, error) {
-	full := filepath.Join(s.root, filepath.FromSlash(f.rel))
-	fh, err := os.Open(full)
+	fh, err := s.dir.Open(filepath.FromSlash(f.rel))
 	if err != nil {
 		return "", err
 	}

@@ -355,3 +355,65 @@ func TestRestoreNeverSharesInodes(t *testing.T) {
 		}
 	}
 }
+
+// A process in the sandbox keeps running during a restore; if it swaps a
+// folder for a link to somewhere else (here: right after the restore staged
+// its files), the restore must fail rather than write there.
+func TestRestoreNeverLeavesTheProject(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	dir, outside := filepath.Join(base, "p"), filepath.Join(base, "outside")
+	write(t, dir, map[string]string{"d/x.txt": "checkpointed\n", "d/gone.txt": "bye\n"})
+	write(t, outside, map[string]string{"x.txt": "outside\n", "gone.txt": "outside too\n"})
+	repo := newRepo(t)
+	cp1, err := repo.Create(ctx, dir, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, map[string]string{"d/x.txt": "changed\n", "d/new.txt": "new\n"})
+	os.Remove(filepath.Join(dir, "d", "gone.txt"))
+	hook = func(op string) {
+		if op == "staged" {
+			os.Rename(filepath.Join(dir, "d"), filepath.Join(base, "d-aside"))
+			os.Symlink(outside, filepath.Join(dir, "d"))
+		}
+	}
+	defer func() { hook = func(string) {} }()
+	if _, err := repo.Restore(ctx, dir, cp1, RestoreOptions{}); err == nil {
+		t.Error("the restore went through a link out of the project")
+	}
+	got := dirTree(t, outside)
+	if got["x.txt"] != "file 644 outside\n" || got["gone.txt"] != "file 644 outside too\n" || len(got) != 2 {
+		t.Errorf("outside the project: %v", got)
+	}
+}
+
+// Likewise a checkpoint: a folder swapped for a link between the walk and
+// the reading of its files must not put a file from elsewhere into it.
+func TestCheckpointNeverReadsOutsideTheProject(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	dir, outside := filepath.Join(base, "p"), filepath.Join(base, "outside")
+	write(t, dir, map[string]string{"d/x.txt": "mine\n"})
+	write(t, outside, map[string]string{"x.txt": "secret outside\n"})
+	hook = func(op string) {
+		if op == "scanned" {
+			os.Rename(filepath.Join(dir, "d"), filepath.Join(base, "d-aside"))
+			os.Symlink(outside, filepath.Join(dir, "d"))
+		}
+	}
+	defer func() { hook = func(string) {} }()
+	repo := newRepo(t)
+	cp, err := repo.Create(ctx, dir, CreateOptions{})
+	if err != nil {
+		return // refused: fine
+	}
+	files := map[string]Entry{}
+	if err := (&loader{ctx: ctx, objects: repo.objects}).flatten(cp.Manifest, "", files); err != nil {
+		t.Fatal(err)
+	}
+	b, err := getBytes(ctx, repo.objects, files["d/x.txt"].Hash, 1<<20)
+	if err != nil || string(b) != "mine\n" {
+		t.Errorf("the checkpoint holds %q for d/x.txt (%v)", b, err)
+	}
+}
