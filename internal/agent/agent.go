@@ -3,7 +3,6 @@ package agent
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -341,5 +340,3 @@ func (a *Agent) backoff(attempt int) time.Duration {
 	}
 	return d
 }
-
-var errWall = fmt.Errorf("wall time cap reached")

@@ -316,18 +316,6 @@ func (c *client) insert(pos int, s string) {
 	c.send(protocol.EncodeUpdate(u))
 }
 
-func (c *client) delete(pos, n int) {
-	c.mu.Lock()
-	u, err := c.doc.DeleteText(collab.TextName, pos, n, c.id)
-	c.mu.Unlock()
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	if u != nil {
-		c.send(protocol.EncodeUpdate(u))
-	}
-}
-
 func (c *client) closed() bool {
 	select {
 	case <-c.p.closed:

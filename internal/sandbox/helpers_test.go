@@ -169,11 +169,10 @@ func sh(t testing.TB, w Workspace, script string, timeout time.Duration) Result 
 
 // lineWriter sends each complete line to a channel (for waiting on output).
 type lineWriter struct {
-	mu   sync.Mutex
-	buf  []byte
-	ch   chan string
-	all  strings.Builder
-	done bool
+	mu  sync.Mutex
+	buf []byte
+	ch  chan string
+	all strings.Builder
 }
 
 func newLineWriter() *lineWriter { return &lineWriter{ch: make(chan string, 100)} }
