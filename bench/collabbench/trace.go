@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,39 +15,6 @@ import (
 
 	"ecode/internal/yjs"
 )
-
-// makeTrace is a synthetic editing session of n single-character edits by
-// one client, one update each: typing runs at a cursor that sometimes
-// jumps, about 20% backspaces, some multi-unit characters. It returns the
-// updates and the final text.
-func makeTrace(n int) ([][]byte, string, error) {
-	r := rand.New(rand.NewPCG(1, 2))
-	d := yjs.NewDoc()
-	const client = 7
-	letters := []string{"a", "e", "t", " ", "\n", "o", "é", "😀"}
-	cursor := 0
-	ups := make([][]byte, 0, n)
-	for range n {
-		if r.IntN(50) == 0 {
-			cursor = r.IntN(d.TextLen("t") + 1)
-		}
-		var u []byte
-		var err error
-		if cursor > 0 && r.IntN(5) == 0 {
-			u, err = d.DeleteText("t", cursor-1, 1, client)
-			cursor--
-		} else {
-			s := letters[r.IntN(len(letters))]
-			u, err = d.InsertText("t", cursor, s, client)
-			cursor += yjs.UTF16Len(s)
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		ups = append(ups, u)
-	}
-	return ups, d.Text("t"), nil
-}
 
 // traceResult is what node/trace.mjs prints.
 type traceResult struct {
@@ -62,7 +28,7 @@ type traceResult struct {
 // of three each, checks both end with the same text, and prints the time
 // per update and the ratio.
 func benchTrace(ctx context.Context, nodeDir string, n int) error {
-	ups, want, err := makeTrace(n)
+	ups, want, err := yjs.SyntheticTrace(n)
 	if err != nil {
 		return err
 	}

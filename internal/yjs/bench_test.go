@@ -1,42 +1,15 @@
 package yjs
 
-import (
-	"math/rand/v2"
-	"testing"
-)
+import "testing"
 
-// editingTrace makes a synthetic editing session of n single-character
-// edits by one client: typing runs at a cursor that sometimes jumps,
-// with about 20% backspaces. It returns the updates and the final text.
+// editingTrace is SyntheticTrace for a test or benchmark.
 func editingTrace(tb testing.TB, n int) ([][]byte, string) {
 	tb.Helper()
-	r := rand.New(rand.NewPCG(1, 2))
-	d := NewDoc()
-	const client = 7
-	letters := []string{"a", "e", "t", " ", "\n", "o", "é", "😀"}
-	cursor := 0
-	ups := make([][]byte, 0, n)
-	for i := 0; i < n; i++ {
-		l := d.TextLen("t")
-		if r.IntN(50) == 0 {
-			cursor = r.IntN(l + 1)
-		}
-		var u []byte
-		var err error
-		if cursor > 0 && r.IntN(5) == 0 {
-			u, err = d.DeleteText("t", cursor-1, 1, client)
-			cursor--
-		} else {
-			s := letters[r.IntN(len(letters))]
-			u, err = d.InsertText("t", cursor, s, client)
-			cursor += UTF16Len(s)
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ups = append(ups, u)
+	ups, text, err := SyntheticTrace(n)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return ups, d.Text("t")
+	return ups, text
 }
 
 func TestEditingTraceConverges(t *testing.T) {
