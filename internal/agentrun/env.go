@@ -132,10 +132,15 @@ func find(e *workspace.Entry, p string) *workspace.Entry {
 type shell struct {
 	run       *runner.Manager
 	projectID string
+	use       string // for the secrets' audit: "agent" (empty: "exec")
 }
 
 func (s shell) Exec(ctx context.Context, command string, timeout time.Duration) (agent.ExecResult, error) {
-	res, err := s.run.Exec(ctx, s.projectID, command, timeout)
+	use := s.use
+	if use == "" {
+		use = "exec"
+	}
+	res, err := s.run.ExecAs(ctx, s.projectID, use, command, timeout)
 	if err != nil {
 		return agent.ExecResult{}, err
 	}
@@ -256,6 +261,7 @@ type persister struct {
 	st        *store.Store
 	projectID string
 	now       func() time.Time
+	redact    func(string) string // masks secret values in the stored JSON
 }
 
 func (p persister) SaveSession(ctx context.Context, s *agent.Session) error {
@@ -263,10 +269,13 @@ func (p persister) SaveSession(ctx context.Context, s *agent.Session) error {
 	if err != nil {
 		return err
 	}
+	if p.redact != nil {
+		b = []byte(p.redact(string(b)))
+	}
 	return p.st.SaveAgentSession(context.WithoutCancel(ctx), p.projectID, b, p.now())
 }
 
-// identity is the Redactor while projects have no secrets.
+// identity is the Redactor of a server without project secrets.
 type identity struct{}
 
 func (identity) Redact(s string) string { return s }

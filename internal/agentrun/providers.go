@@ -26,8 +26,8 @@ const (
 	SourceNone        = "none"
 )
 
-// apiKeyAD binds a sealed API key to its slot.
-const apiKeyAD = "agent.provider.api_key"
+// APIKeyAD binds a sealed API key to its slot (the key rotation reseals it).
+const APIKeyAD = "agent.provider.api_key"
 
 // ErrNoSecrets means the service has no master key to seal API keys with.
 var ErrNoSecrets = errors.New("the server has no master key for secrets")
@@ -128,7 +128,7 @@ func (s *Service) openKey(p store.AgentProvider) (string, error) {
 	if s.d.Secrets == nil {
 		return "", ErrNoSecrets
 	}
-	key, err := s.d.Secrets.OpenString(p.APIKeySealed, apiKeyAD)
+	key, err := s.d.Secrets.OpenString(p.APIKeySealed, APIKeyAD)
 	if err != nil {
 		return "", fmt.Errorf("the stored API key does not decrypt (was master.key replaced?): %w", err)
 	}
@@ -231,7 +231,7 @@ func (s *Service) SetProviderSettings(ctx context.Context, u ProviderUpdate, use
 		if s.d.Secrets == nil {
 			return ProviderSettings{}, ErrNoSecrets
 		}
-		p.APIKeySealed, p.APIKeyHint = s.d.Secrets.SealString(key, apiKeyAD), keyHint(key)
+		p.APIKeySealed, p.APIKeyHint = s.d.Secrets.SealString(key, APIKeyAD), keyHint(key)
 	}
 	if _, bad := f["api_key"]; !bad {
 		switch {

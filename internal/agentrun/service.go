@@ -17,6 +17,7 @@ import (
 	"ecode/internal/agent"
 	"ecode/internal/runner"
 	"ecode/internal/secretbox"
+	"ecode/internal/secrets"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 )
@@ -59,6 +60,10 @@ type Deps struct {
 	// Secrets seals the API keys of the provider settings an admin stores
 	// (nil: keys cannot be stored).
 	Secrets *secretbox.Box
+	// ProjectSecrets, when set, gives the secrets tool the project's secret
+	// names and masks their values in everything the model or the store
+	// gets (tool results, events, the conversation).
+	ProjectSecrets *secrets.Service
 }
 
 // Errors of Start.
@@ -168,12 +173,15 @@ func (s *Service) newAgent(ch choice, env agent.Env, sink agent.Sink) (*agent.Ag
 func (s *Service) env(projectID, userID string) agent.Env {
 	env := agent.Env{
 		Files:    files{ws: s.d.Files, projectID: projectID, changed: s.d.Changed, edit: s.d.AgentEdit},
-		Shell:    shell{run: s.d.Runner, projectID: projectID},
+		Shell:    shell{run: s.d.Runner, projectID: projectID, use: "agent"},
 		App:      app{run: s.d.Runner, projectID: projectID, wait: s.d.AppWait},
-		Persist:  persister{st: s.d.Store, projectID: projectID, now: s.d.Now},
+		Persist:  persister{st: s.d.Store, projectID: projectID, now: s.d.Now, redact: s.redactFunc(projectID)},
 		Packages: packages{shell: shell{run: s.d.Runner, projectID: projectID}, files: files{ws: s.d.Files, projectID: projectID}},
-		Redactor: identity{}, // projects have no secrets yet
-		// Secrets: projects have none yet (the tool is left out).
+		Redactor: identity{},
+	}
+	if s.d.ProjectSecrets != nil {
+		env.Redactor = redactor{svc: s.d.ProjectSecrets, projectID: projectID, log: s.d.Log}
+		env.Secrets = secretNames{svc: s.d.ProjectSecrets, projectID: projectID}
 	}
 	if s.d.DBURL != nil {
 		env.DB = database{url: s.d.DBURL(projectID)}
@@ -292,7 +300,7 @@ func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, m
 		return nil, err
 	}
 	modeJSON, _ := json.Marshal(mode)
-	if err := s.d.Store.CreateAgentTurn(ctx, store.AgentTurn{ID: t.ID, ProjectID: projectID, UserID: userID, Prompt: prompt,
+	if err := s.d.Store.CreateAgentTurn(ctx, store.AgentTurn{ID: t.ID, ProjectID: projectID, UserID: userID, Prompt: s.redact(projectID, prompt),
 		Mode: modeJSON, Status: "running", CreatedAt: s.d.Now()}); err != nil {
 		release()
 		return nil, err
@@ -329,6 +337,7 @@ func (s *Service) flush(t *Turn) {
 			rows := make([]store.AgentEvent, len(evs))
 			for i, e := range evs {
 				b, _ := json.Marshal(e)
+				b = []byte(s.redact(t.ProjectID, string(b))) // JSON-escaped values are masked too
 				rows[i] = store.AgentEvent{Seq: e.Seq, Type: string(e.Type), Data: b}
 			}
 			if err := s.d.Store.AppendAgentEvents(context.Background(), t.ID, rows); err != nil {
@@ -364,7 +373,7 @@ func (s *Service) record(t *Turn, sess *agent.Session) {
 	if err := s.d.Store.FinishAgentTurn(ctx, t.ID, status, stop, out, s.d.Now()); err != nil {
 		s.d.Log.Error("agent: finish turn", "turn", t.ID, "err", err)
 	}
-	if err := (persister{st: s.d.Store, projectID: t.ProjectID, now: s.d.Now}).SaveSession(ctx, sess); err != nil {
+	if err := (persister{st: s.d.Store, projectID: t.ProjectID, now: s.d.Now, redact: s.redactFunc(t.ProjectID)}).SaveSession(ctx, sess); err != nil {
 		s.d.Log.Error("agent: save session", "project", t.ProjectID, "err", err)
 	}
 }

@@ -79,6 +79,20 @@ var expectedAccess = map[string]api.Access{
 	"GET /api/projects/{id}/agent/turns":                       api.ProjViewer,
 	"GET /api/projects/{id}/agent/stream":                      api.ProjViewer,
 	"POST /api/projects/{id}/agent/stop":                       api.ProjEditor,
+	"GET /api/projects/{id}/secrets":                           api.ProjViewer,
+	"PUT /api/projects/{id}/secrets/{name}":                    api.ProjEditor,
+	"DELETE /api/projects/{id}/secrets/{name}":                 api.ProjEditor,
+	"POST /api/projects/{id}/secrets/{name}/reveal":            api.ProjEditor,
+	"POST /api/projects/{id}/secrets/import":                   api.ProjEditor,
+	"PUT /api/projects/{id}/secrets/links/{name}":              api.ProjEditor,
+	"DELETE /api/projects/{id}/secrets/links/{name}":           api.ProjEditor,
+	"GET /api/projects/{id}/secrets/audit":                     api.ProjOwner,
+	"GET /api/projects/{id}/secrets/audit/export":              api.ProjOwner,
+	"GET /api/me/secrets":                                      api.Signed,
+	"PUT /api/me/secrets/{name}":                               api.Signed,
+	"DELETE /api/me/secrets/{name}":                            api.Signed,
+	"POST /api/me/secrets/{name}/reveal":                       api.Signed,
+	"GET /api/me/secrets/audit":                                api.Signed,
 }
 
 type caller struct {
@@ -185,7 +199,7 @@ func checkRoute(t *testing.T, base string, rt api.Route, projectID string, who c
 	t.Helper()
 	method, pattern, _ := strings.Cut(rt.Pattern, " ")
 	url := strings.NewReplacer("{id}", projectID, "{path...}", "index.html", "{sid}", "nosuch",
-		"{tid}", "nosuch", "{uid}", "nosuch").Replace(pattern)
+		"{tid}", "nosuch", "{uid}", "nosuch", "{name}", "NOSUCH").Replace(pattern)
 	var body io.Reader
 	if method != "GET" && method != "DELETE" {
 		body = strings.NewReader(`{}`)

@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"ecode/internal/secrets"
+)
 
 // Access says who may call a route. The router enforces it before the
 // handler runs: anonymous callers of non-public routes get 401, callers who
@@ -44,7 +48,7 @@ func (s *Server) Routes() []Route {
 
 // routes is the whole API.
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /healthz", Public, s.healthz},
 		{"GET /readyz", Public, s.readyz},
 		{"GET /api/server", Public, s.serverInfo},
@@ -114,13 +118,16 @@ func (s *Server) routes() []route {
 		{"GET /api/projects/{id}/agent/turns", ProjViewer, s.agentTurns},
 		{"GET /api/projects/{id}/agent/stream", ProjViewer, s.agentStream},
 		{"POST /api/projects/{id}/agent/stop", ProjEditor, s.agentStop},
-	}
+	}, s.secretRoutes()...)
 }
 
 // guard wraps a route with its access check and the error adapter.
 func (s *Server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, err := s.authorize(w, r, rt.access)
+		if err == nil && principal(r).User.ID != "" { // who acts, for the secrets' audit
+			r = r.WithContext(secrets.WithActor(r.Context(), secretActor(r, principal(r))))
+		}
 		if err == nil {
 			err = rt.h(w, r)
 		}

@@ -12,6 +12,7 @@ import (
 	"ecode/internal/collab"
 	"ecode/internal/history"
 	"ecode/internal/runner"
+	"ecode/internal/secrets"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
 	"ecode/internal/workspace"
@@ -48,6 +49,7 @@ type Deps struct {
 	History *history.Service
 	Agent   *agentrun.Service
 	Metrics *telemetry.Metrics
+	Secrets *secrets.Service // nil: the secrets routes answer 503
 	UI      fs.FS
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -63,6 +65,7 @@ type Server struct {
 	history *history.Service
 	agent   *agentrun.Service
 	metrics *telemetry.Metrics
+	secrets *secrets.Service
 	ui      fs.FS
 	log     *slog.Logger
 	now     func() time.Time
@@ -77,7 +80,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, agent: d.Agent, metrics: d.Metrics, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, agent: d.Agent, metrics: d.Metrics, secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.

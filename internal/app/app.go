@@ -33,7 +33,6 @@ import (
 	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
-	"ecode/internal/secretbox"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
 	"ecode/internal/volume"
@@ -75,6 +74,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	case "token":
 		return tokenCommand(ctx, args, getenv, stdout)
+	case "keys":
+		return keysCommand(ctx, args, getenv, stdout)
+	case "audit":
+		return auditCommand(ctx, args, getenv, stdout)
 	case "config":
 		cfg, err := config.Load("ecode config", args, getenv)
 		if err != nil {
@@ -98,6 +101,8 @@ commands:
   serve                       run the server (the default; see ecode serve -h)
   migrate                     apply database migrations and exit
   token create --email EMAIL  print a new personal access token for an account
+  keys rotate                 new master key; every secrets data key rewrapped (server may run)
+  audit verify                check the secrets audit log's hash chain
   config                      print the effective configuration (secrets redacted)
   version                     print the version
 `
@@ -211,6 +216,12 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
+	// The master key: secrets' data keys and provider API keys; the log masks loaded secret values.
+	sec, box, err := openSecrets(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	log = slog.New(sec.LogHandler(log.Handler()))
 	var vols workspace.Volumes
 	if vm := newVolumes(cfg, log); vm != nil {
 		vols = vm
@@ -260,6 +271,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	var hist *history.Service // built below; runs ask it for each project's database
 	runOpts.ProjectEnv = func(projectID string) []string { return hist.Env(projectID) }
+	runOpts.Secrets = sec.Env
 	if proxy != nil {
 		runOpts.Env = egress.Env()
 	}
@@ -269,6 +281,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		}
 	}
 	runs := runner.New(sb, files, st, runOpts)
+	sec.Changed = restartOnSecretChange(runs, log)
 	// Live collaboration; Redis relays rooms between nodes when configured.
 	hub, err := collab.New(st, files, collab.Options{Log: log, RedisURL: cfg.RedisURL})
 	if err != nil {
@@ -292,14 +305,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			log.Warn("flush editors before a checkpoint", "project_id", projectID, "err", err)
 		}
 	}
-	// The master key seals secrets stored in the database (provider API keys).
-	secrets, err := secretbox.OpenFile(filepath.Join(cfg.DataDir, "master.key"))
-	if err != nil {
-		return err
-	}
 	ag := agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
-		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now, Secrets: secrets,
+		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now, Secrets: box, ProjectSecrets: sec,
 			Changed: hub.FileChanged, AgentEdit: hub.EditAsAgent, AgentDone: hub.AgentTurnEnded,
 			DBURL: func(projectID string) string { return hist.DB(projectID).URL() },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
@@ -307,7 +315,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 				return cp.ID, err
 			}})
 	defer ag.Close()
-	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, History: hist, Agent: ag, UI: ui.FS(), Log: log, Now: time.Now},
+	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, History: hist, Agent: ag, Secrets: sec, UI: ui.FS(), Log: log, Now: time.Now},
 		apiOptions(cfg, st, runs))
 
 	ln, err := net.Listen("tcp", cfg.Addr)

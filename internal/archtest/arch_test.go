@@ -24,10 +24,11 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                {"internal/app"},
-	"internal/app":             {"internal/dbproxy", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/telemetry", "internal/yjs", "internal/secretbox", "ui"},
-	"internal/api":             {"internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/store", "internal/telemetry", "internal/workspace"},
+	"internal/app":             {"internal/dbproxy", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "ui"},
+	"internal/api":             {"internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace"},
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
-	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/store"},
+	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
+	"internal/secrets":         {"internal/secretbox", "internal/store"},
 	"internal/runconfig":       {},
 	"internal/volume":          {},
 	"internal/dbproxy":         {"internal/sandbox"},
@@ -37,7 +38,7 @@ var allowed = map[string][]string{
 	"internal/telemetry":       {},
 	"internal/auth":            {"internal/store"},
 	"internal/client":          {"internal/api", "internal/workspace"},
-	"internal/testutil":        {"internal/agent", "internal/agentrun", "internal/dbproxy", "internal/testutil/testdb", "internal/checkpoint", "internal/history", "internal/api", "internal/auth", "internal/client", "internal/runner", "internal/sandbox", "internal/store", "internal/workspace", "internal/telemetry", "ui"},
+	"internal/testutil":        {"internal/agent", "internal/agentrun", "internal/dbproxy", "internal/testutil/testdb", "internal/checkpoint", "internal/history", "internal/api", "internal/auth", "internal/client", "internal/runner", "internal/sandbox", "internal/secrets", "internal/secretbox", "internal/store", "internal/workspace", "internal/telemetry", "ui"},
 	"internal/config":          {},
 	"internal/store":           {},
 	"internal/workspace":       {},
@@ -45,7 +46,7 @@ var allowed = map[string][]string{
 	"internal/yjs":             {},
 	"internal/checkpoint":      {},
 	"internal/agent":           {}, // with internal/agent/fake; the lead implements its Env interfaces
-	"internal/agentrun":        {"internal/agent", "internal/runner", "internal/workspace", "internal/store", "internal/runconfig", "internal/secretbox"},
+	"internal/agentrun":        {"internal/agent", "internal/runner", "internal/workspace", "internal/store", "internal/runconfig", "internal/secretbox", "internal/secrets"},
 	"internal/secretbox":       {},
 	"internal/archtest":        {},
 	"ui":                       {},
@@ -53,6 +54,7 @@ var allowed = map[string][]string{
 	"bench/filebench":          {"internal/app", "internal/config", "internal/client"},
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/checkpointbench":    {"internal/checkpoint"},
+	"bench/maskbench":          {"internal/runner", "internal/secrets"},
 }
 
 func repoRoot(t *testing.T) string {

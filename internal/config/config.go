@@ -47,6 +47,10 @@ type Config struct {
 	OpenAIAPIKey     string
 	OpenAIBaseURL    string
 	AgentModel       string
+
+	MasterKeyFile    string
+	MasterKey        string
+	MasterKeyCommand string
 }
 
 type option struct {
@@ -87,6 +91,9 @@ func (c *Config) options() []option {
 		{"openai-api-key", "", "API key of an OpenAI-compatible provider, used when no Anthropic key is set (also OPENAI_API_KEY)", &c.OpenAIAPIKey},
 		{"openai-base-url", "", "base URL of an OpenAI-compatible server such as Ollama, vLLM or llama.cpp (also OPENAI_BASE_URL)", &c.OpenAIBaseURL},
 		{"agent-model", "", "the AI agent's model; empty for the provider's default", &c.AgentModel},
+		{"master-key-file", "", "file holding the master key that wraps secrets' data keys (created if missing); empty for <data-dir>/master.key", &c.MasterKeyFile},
+		{"master-key", "", "the master key itself (base64 of 32 bytes), instead of the file", &c.MasterKey},
+		{"master-key-command", "", "shell command that prints the master key (base64), instead of the file", &c.MasterKeyCommand},
 	}
 }
 
@@ -227,6 +234,14 @@ func (c *Config) CPU() float64 {
 	return v
 }
 
+// KeyFile is the master key's file (the default: master.key in the data dir).
+func (c *Config) KeyFile() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}
+
 // Dump lists every option with its value, secrets redacted.
 func (c *Config) Dump() string {
 	var b strings.Builder
@@ -235,7 +250,7 @@ func (c *Config) Dump() string {
 		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" {
 			v = redactURL(v)
 		}
-		if (o.name == "metrics-token" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
+		if (o.name == "metrics-token" || o.name == "master-key" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
 			v = "xxxxx"
 		}
 		fmt.Fprintf(&b, "%s=%s\n", EnvName(o.name), v)

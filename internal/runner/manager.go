@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"ecode/internal/sandbox"
+	"ecode/internal/secrets"
 	"ecode/internal/store"
 )
 
@@ -42,6 +44,10 @@ type Options struct {
 	ProjectEnv func(projectID string) []string
 	// OnStop is told when a project's sandbox has stopped.
 	OnStop func(projectID string)
+	// Secrets, when set, gives a project's secrets as NAME=value for a
+	// process started for use ("run", "exec", "terminal", "agent") and the
+	// masker its output goes through. Platform variables win over them.
+	Secrets func(ctx context.Context, projectID, use string) ([]string, *secrets.Matcher, error)
 }
 
 // Manager owns every active project environment.
@@ -214,14 +220,51 @@ func (m *Manager) withToolEnv(projectID string, env ...string) []string {
 	return append(out, env...)
 }
 
+// processEnv is withToolEnv plus the project's secrets for use (none that
+// would replace a platform variable), and the masker of their values.
+func (m *Manager) processEnv(ctx context.Context, projectID, use string, env ...string) ([]string, *secrets.Matcher, error) {
+	out := m.withToolEnv(projectID, env...)
+	if m.opts.Secrets == nil {
+		return out, nil, nil
+	}
+	sec, mask, err := m.opts.Secrets(ctx, projectID, use)
+	if err != nil {
+		return nil, nil, fmt.Errorf("project secrets: %w", err)
+	}
+	platform := map[string]bool{}
+	for _, kv := range out {
+		name, _, _ := strings.Cut(kv, "=")
+		platform[name] = true
+	}
+	for _, kv := range sec {
+		if name, _, _ := strings.Cut(kv, "="); !platform[name] {
+			out = append(out, kv)
+		}
+	}
+	return out, mask, nil
+}
+
 // Exec runs one shell command in the project's sandbox.
 func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout time.Duration) (sandbox.Result, error) {
+	return m.ExecAs(ctx, projectID, "exec", command, timeout)
+}
+
+// ExecAs is Exec for a use ("exec", or "agent" for the agent's shell),
+// which the secrets' audit records. Output is masked.
+func (m *Manager) ExecAs(ctx context.Context, projectID, use, command string, timeout time.Duration) (sandbox.Result, error) {
 	e, err := m.env(ctx, projectID)
 	if err != nil {
 		return sandbox.Result{}, err
 	}
-	return e.ws.Exec(ctx, sandbox.Cmd{Args: []string{"/bin/sh", "-c", command}, Timeout: timeout,
-		Env: m.withToolEnv(projectID, "TERM=dumb")})
+	env, mask, err := m.processEnv(ctx, projectID, use, "TERM=dumb")
+	if err != nil {
+		return sandbox.Result{}, err
+	}
+	res, err := e.ws.Exec(ctx, sandbox.Cmd{Args: []string{"/bin/sh", "-c", command}, Timeout: timeout, Env: env})
+	if mask != nil {
+		res.Stdout, res.Stderr = mask.Bytes(res.Stdout), mask.Bytes(res.Stderr)
+	}
+	return res, err
 }
 
 // Env is one project's open sandbox and what runs in it.

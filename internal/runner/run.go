@@ -34,8 +34,9 @@ type Run struct {
 	Port    int
 	Output  *Log
 
-	env  *Env
-	proc *sandbox.Process
+	env   *Env
+	proc  *sandbox.Process
+	flush func() error // the output masker's, at the end
 
 	mu        sync.Mutex
 	state     string
@@ -137,11 +138,15 @@ func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, err
 	}
 
 	out := NewLog(outputKeep)
-	env := append(m.withToolEnv(projectID, cfg.EnvList()...), "ECODE_INSTALL="+cfg.Install, "ECODE_BUILD="+cfg.Build, "ECODE_RUN="+cfg.Run,
-		"TERM=xterm-256color", "FORCE_COLOR=1")
+	env, mask, err := m.processEnv(ctx, projectID, "run", append(cfg.EnvList(), "ECODE_INSTALL="+cfg.Install, "ECODE_BUILD="+cfg.Build, "ECODE_RUN="+cfg.Run,
+		"TERM=xterm-256color", "FORCE_COLOR=1")...)
+	if err != nil {
+		return RunState{}, err
+	}
+	sink := mask.Stream(out) // nil mask: passes through
 	// The run outlives the request that started it.
 	proc, err := e.ws.Start(context.WithoutCancel(ctx), sandbox.Cmd{
-		Args: []string{"/bin/sh", "-c", script}, Env: env, Stdout: out, Stderr: out,
+		Args: []string{"/bin/sh", "-c", script}, Env: env, Stdout: sink, Stderr: sink,
 	})
 	if err != nil {
 		return RunState{}, fmt.Errorf("start run: %w", err)
@@ -149,7 +154,7 @@ func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, err
 	e.mu.Lock()
 	e.runs++
 	r := &Run{ID: e.key + "-" + strconv.Itoa(e.runs), Command: cfg.Run, Port: cfg.Port, Output: out,
-		env: e, proc: proc, state: StateStarting, started: m.opts.Now()}
+		env: e, proc: proc, state: StateStarting, started: m.opts.Now(), flush: sink.Flush}
 	e.run = r
 	e.mu.Unlock()
 	m.notify()
@@ -254,6 +259,9 @@ func (r *Run) finish() {
 			r.reason = "error"
 		}
 	})
+	if r.flush != nil {
+		r.flush() // what the masker held back: the output has ended
+	}
 	fmt.Fprintf(r.Output, "\r\n\033[2m[process %s with code %d]\033[0m\r\n", map[bool]string{true: "stopped", false: "exited"}[r.stopping], res.ExitCode)
 	r.Output.Close()
 }
@@ -318,4 +326,17 @@ func (m *Manager) Dial(ctx context.Context, projectID string, port int) (net.Con
 		return nil, errors.New("the project is not running")
 	}
 	return e.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+}
+
+// RestartIfRunning restarts the project's app when it is running (or
+// starting), first writing note to its output so the user sees why. It
+// reports whether it restarted.
+func (m *Manager) RestartIfRunning(ctx context.Context, projectID, note string) (bool, error) {
+	r := m.CurrentRun(projectID)
+	if r == nil || !r.active() {
+		return false, nil
+	}
+	fmt.Fprintf(r.Output, "\r\n\033[33m%s\033[0m\r\n", note)
+	_, err := m.StartRun(ctx, projectID)
+	return err == nil, err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ecode/internal/sandbox"
+	"ecode/internal/secrets"
 )
 
 // scrollbackKeep is how much terminal output is replayed on reattach.
@@ -106,8 +107,12 @@ func (m *Manager) OpenTerminal(ctx context.Context, projectID string, rows, cols
 	if err != nil {
 		return nil, err
 	}
+	env, mask, err := m.processEnv(ctx, projectID, "terminal", "TERM=xterm-256color", "COLORTERM=truecolor")
+	if err != nil {
+		return nil, err
+	}
 	proc, err := e.ws.StartPTY(context.WithoutCancel(ctx), sandbox.Cmd{
-		Args: []string{"/bin/bash", "-l"}, Env: m.withToolEnv(projectID, "TERM=xterm-256color", "COLORTERM=truecolor"),
+		Args: []string{"/bin/bash", "-l"}, Env: env,
 	}, rows, cols)
 	if err != nil {
 		return nil, err
@@ -117,22 +122,24 @@ func (m *Manager) OpenTerminal(ctx context.Context, projectID string, rows, cols
 	t := &Terminal{ID: "t" + strconv.Itoa(e.runs), CreatedAt: m.opts.Now(), proc: proc, out: NewLog(scrollbackKeep), rows: rows, cols: cols}
 	e.terms[t.ID] = t
 	e.mu.Unlock()
-	m.wg.Go(func() { t.pump() })
+	m.wg.Go(func() { t.pump(mask) })
 	return t, nil
 }
 
 // pump copies the shell's output into the scrollback until it exits.
-func (t *Terminal) pump() {
+func (t *Terminal) pump(mask *secrets.Matcher) {
+	sink := mask.Stream(t.out)
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := t.proc.Read(buf)
 		if n > 0 {
-			t.out.Write(buf[:n])
+			sink.Write(buf[:n])
 		}
 		if err != nil {
 			break
 		}
 	}
+	sink.Flush()
 	res, _ := t.proc.Wait()
 	t.mu.Lock()
 	code := res.ExitCode

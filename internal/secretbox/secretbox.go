@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // KeySize is the master key's length in bytes (AES-256).
@@ -26,46 +27,105 @@ const version byte = 1
 // of an unknown version, or sealed under another key.
 var ErrOpen = errors.New("secretbox: the value does not open with this key")
 
-// Box seals and opens values under one master key.
+// Box seals and opens values under one master key (or, made by NewRing,
+// seals under the current one and opens with any it knows).
 type Box struct {
-	aead cipher.AEAD
+	mu     sync.RWMutex
+	aeads  []cipher.AEAD // [0] seals
+	reload func() ([][]byte, error)
 }
 
 // New returns a Box for a 32-byte key.
 func New(key []byte) (*Box, error) {
-	if len(key) != KeySize {
-		return nil, fmt.Errorf("secretbox: the key has %d bytes, want %d", len(key), KeySize)
-	}
-	block, err := aes.NewCipher(key)
+	aeads, err := newAEADs([][]byte{key})
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
+	return &Box{aeads: aeads}, nil
+}
+
+// NewRing returns a Box over the keys keys returns, the first sealing. A
+// value that opens with none of them makes the Box call keys again (the key
+// files may have been rotated meanwhile) and retry once.
+func NewRing(keys func() ([][]byte, error)) (*Box, error) {
+	ks, err := keys()
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	aeads, err := newAEADs(ks)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{aeads: aeads, reload: keys}, nil
+}
+
+func newAEADs(keys [][]byte) ([]cipher.AEAD, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("secretbox: no key")
+	}
+	var out []cipher.AEAD
+	for _, key := range keys {
+		if len(key) != KeySize {
+			return nil, fmt.Errorf("secretbox: the key has %d bytes, want %d", len(key), KeySize)
+		}
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, aead)
+	}
+	return out, nil
+}
+
+func (b *Box) sealer() cipher.AEAD {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.aeads[0]
 }
 
 // Seal encrypts plaintext; ad (may be nil) must be given again to Open.
 func (b *Box) Seal(plaintext, ad []byte) []byte {
-	out := make([]byte, 1+b.aead.NonceSize(), 1+b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
+	aead := b.sealer()
+	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plaintext)+aead.Overhead())
 	out[0] = version
 	rand.Read(out[1:]) // never fails (crypto/rand)
-	return b.aead.Seal(out, out[1:], plaintext, ad)
+	return aead.Seal(out, out[1:], plaintext, ad)
 }
 
 // Open decrypts a value made by Seal with the same associated data.
 func (b *Box) Open(sealed, ad []byte) ([]byte, error) {
-	n := b.aead.NonceSize()
-	if len(sealed) < 1+n+b.aead.Overhead() || sealed[0] != version {
-		return nil, ErrOpen
+	pt, err := b.open(sealed, ad)
+	if err != nil && b.reload != nil {
+		if ks, rerr := b.reload(); rerr == nil {
+			if aeads, rerr := newAEADs(ks); rerr == nil {
+				b.mu.Lock()
+				b.aeads = aeads
+				b.mu.Unlock()
+				return b.open(sealed, ad)
+			}
+		}
 	}
-	pt, err := b.aead.Open(nil, sealed[1:1+n], sealed[1+n:], ad)
-	if err != nil {
-		return nil, ErrOpen
+	return pt, err
+}
+
+func (b *Box) open(sealed, ad []byte) ([]byte, error) {
+	b.mu.RLock()
+	aeads := b.aeads
+	b.mu.RUnlock()
+	for _, aead := range aeads {
+		n := aead.NonceSize()
+		if len(sealed) < 1+n+aead.Overhead() || sealed[0] != version {
+			return nil, ErrOpen
+		}
+		if pt, err := aead.Open(nil, sealed[1:1+n], sealed[1+n:], ad); err == nil {
+			return pt, nil
+		}
 	}
-	return pt, nil
+	return nil, ErrOpen
 }
 
 // SealString seals a string and encodes the result as base64 text.

@@ -27,6 +27,7 @@ import (
 	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
+	"ecode/internal/secrets"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
 	"ecode/internal/testutil/testdb"
@@ -51,6 +52,7 @@ type Server struct {
 	API     *api.Server
 	Runner  *runner.Manager
 	History *history.Service
+	Secrets *secrets.Service // master key in Dir/master.key
 	Clock   *Clock
 	Dir     string // the data dir
 }
@@ -100,8 +102,15 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if len(opt) > 0 && opt[0].Logs != nil {
 		log = slog.New(slog.NewTextHandler(opt[0].Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	keys, err := secrets.OpenKeyring(secrets.KeySource{File: filepath.Join(dir, "master.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := secrets.New(st, keys, clock.Now, log)
+	log = slog.New(sec.LogHandler(log.Handler()))
 	var hist *history.Service
 	runOpts := runner.Options{
+		Secrets:    sec.Env,
 		ProjectEnv: func(id string) []string { return hist.Env(id) },
 		Limits:     sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
 		Now:        time.Now, Log: log,
@@ -124,6 +133,9 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		setup, runOpts.OnStop = dbp.Setup, dbp.Forget
 	}
 	runs := runner.New(newSandbox(t, setup), files, st, runOpts)
+	sec.Changed = func(ctx context.Context, id string) {
+		runs.RestartIfRunning(ctx, id, "[e-code] the project's secrets changed: restarting the app")
+	}
 	objects, err := checkpoint.NewDirStore(filepath.Join(dir, "objects"))
 	if err != nil {
 		t.Fatal(err)
@@ -136,13 +148,13 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	}
 	var ag *agentrun.Service
 	if len(opt) > 0 && opt[0].Agent != nil {
-		ag = opt[0].Agent(agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log,
+		ag = opt[0].Agent(agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log, ProjectSecrets: sec,
 			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
 				cp, err := hist.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
 				return cp.ID, err
 			}})
 	}
-	srv := api.New(api.Deps{History: hist, Agent: ag, Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
+	srv := api.New(api.Deps{History: hist, Agent: ag, Metrics: telemetry.New(), Secrets: sec, Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
@@ -151,7 +163,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		}
 		runs.Close()
 	})
-	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, History: hist, Clock: clock, Dir: dir}
+	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, History: hist, Secrets: sec, Clock: clock, Dir: dir}
 }
 
 // NewSandbox returns a local bubblewrap runner private to the test (its own
