@@ -289,3 +289,10 @@ func (s *Store) SecretLinkedProjects(ctx context.Context, userID, name string) (
 	}
 	return out, rows.Err()
 }
+
+// ExecRaw runs one statement (with ? placeholders) outside this package's
+// topics: for operators' tools and for tests that tamper with rows.
+func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) error {
+	_, err := s.exec(ctx, query, args...)
+	return err
+}
