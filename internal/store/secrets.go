@@ -296,3 +296,67 @@ func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) error {
 	_, err := s.exec(ctx, query, args...)
 	return err
 }
+
+// EachValue calls fn with every stored value of every table, as text
+// (numbers and times formatted): for checks that something is stored
+// nowhere, such as a secret's plaintext.
+func (s *Store) EachValue(ctx context.Context, fn func(table string, v []byte)) error {
+	q := `SELECT name FROM sqlite_master WHERE type = 'table'`
+	if s.engine == Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`
+	}
+	rows, err := s.query(ctx, q)
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	for _, t := range tables {
+		if err := s.eachValueOf(ctx, t, fn); err != nil {
+			return fmt.Errorf("table %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) eachValueOf(ctx context.Context, table string, fn func(table string, v []byte)) error {
+	rows, err := s.query(ctx, `SELECT * FROM "`+table+`"`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		for _, v := range vals {
+			switch v := v.(type) {
+			case nil:
+			case []byte:
+				fn(table, v)
+			case string:
+				fn(table, []byte(v))
+			default:
+				fn(table, fmt.Append(nil, v))
+			}
+		}
+	}
+	return rows.Err()
+}
