@@ -413,3 +413,34 @@ export const providerApi = {
   put: (u: ProviderUpdate) => json<ProviderSettings>('PUT', '/api/admin/agent/settings', u),
   test: () => json<{ ok: boolean; error?: string }>('POST', '/api/admin/agent/test'),
 }
+
+// Secrets (project and account); values only on an explicit reveal.
+export interface SecretInfo {
+  name: string
+  scope: 'project' | 'account'
+  version: number
+  updated_at: string
+  linked_from?: string
+  missing?: boolean
+  shadowed?: boolean
+  last_used_at?: string
+  used_by?: string
+}
+export interface AccountSecret extends SecretInfo {
+  projects: string[]
+}
+export interface SecretPut {
+  name: string
+  created: boolean
+  warning?: string
+}
+export const secretsApi = {
+  list: (id: string) => json<SecretInfo[]>('GET', `${proj(id)}/secrets`),
+  put: (id: string, name: string, value: string) => json<SecretPut>('PUT', `${proj(id)}/secrets/${enc(name)}`, { value }),
+  remove: (id: string, name: string) => json<void>('DELETE', `${proj(id)}/secrets/${enc(name)}`),
+  reveal: (id: string, name: string) => json<{ value: string }>('POST', `${proj(id)}/secrets/${enc(name)}/reveal`),
+  importEnv: (id: string, env: string) => json<{ names: string[] }>('POST', `${proj(id)}/secrets/import`, { env }),
+  link: (id: string, name: string) => json<void>('PUT', `${proj(id)}/secrets/links/${enc(name)}`),
+  unlink: (id: string, name: string) => json<void>('DELETE', `${proj(id)}/secrets/links/${enc(name)}`),
+  account: () => json<AccountSecret[]>('GET', '/api/me/secrets'),
+}

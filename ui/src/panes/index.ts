@@ -4,6 +4,7 @@ import { AgentPane } from './AgentPane'
 import { CheckpointsPane } from './CheckpointsPane'
 import { ConsolePane } from './ConsolePane'
 import { PreviewPane } from './PreviewPane'
+import { SecretsPane } from './SecretsPane'
 import { TerminalPane } from './TerminalPane'
 import type { PaneDef } from './types'
 
@@ -15,4 +16,5 @@ export const panes: PaneDef[] = [
   { id: 'preview', title: 'Preview', component: PreviewPane },
   { id: 'agent', title: 'Agent', component: AgentPane },
   { id: 'checkpoints', title: 'Checkpoints', component: CheckpointsPane },
+  { id: 'secrets', title: 'Secrets', component: SecretsPane },
 ]
