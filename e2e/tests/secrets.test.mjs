@@ -51,7 +51,8 @@ test('a secret reaches the app, and the console shows its name only', async (t) 
 
   // Run: the preview (the app's own page) has the value; the console only its name.
   await page.locator('header').getByRole('button', { name: 'Run', exact: true }).click()
-  await page.locator('[role="tab"][data-pane="preview"][aria-selected="true"]').waitFor({ timeout: 60_000 })
+  await page.locator('header').getByRole('button', { name: 'Stop', exact: true }).waitFor({ timeout: 60_000 })
+  await page.locator('[role="tab"][data-pane="preview"]').click()
   await page.frameLocator('iframe[title="Preview"]').getByRole('heading', { name: 'key ' + value }).waitFor({ timeout: 30_000 })
   await page.locator('[role="tab"][data-pane="console"]').click()
   await page.waitForFunction(

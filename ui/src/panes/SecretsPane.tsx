@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react'
-import { errorMessage, secretsApi, type AccountSecret, type SecretInfo } from '../api'
+import { ApiError, errorMessage, secretsApi, type AccountSecret, type SecretInfo } from '../api'
 import type { PaneProps } from './types'
 import './secrets.css'
 
@@ -37,7 +37,8 @@ export function SecretsPane({ project, canWrite, visible }: PaneProps) {
       if (msg) setNote(msg)
       await load()
     } catch (err) {
-      setError(errorMessage(err))
+      // field errors carry the reason (a reserved name, a bad .env line)
+      setError(err instanceof ApiError && err.fields ? Object.values(err.fields).join('; ') : errorMessage(err))
     } finally {
       setBusy(false)
     }
