@@ -75,6 +75,7 @@ func (s *Server) routes() []route {
 		{"GET /api/projects/{id}", ProjViewer, s.getProject},
 		{"PATCH /api/projects/{id}", ProjEditor, s.renameProject},
 		{"DELETE /api/projects/{id}", ProjOwner, s.deleteProject},
+		{"POST /api/projects/{id}/transfer", ProjOwner, s.transferProject},
 
 		{"GET /api/projects/{id}/members", ProjViewer, s.listMembers},
 		{"POST /api/projects/{id}/members", ProjOwner, s.addMember},
@@ -129,7 +130,10 @@ func (s *Server) guard(rt route) http.Handler {
 			r = r.WithContext(secrets.WithActor(r.Context(), secretActor(r, principal(r))))
 		}
 		if err == nil {
+			var done func()
+			r, done = s.track(r)
 			err = rt.h(w, r)
+			done()
 		}
 		if err != nil {
 			s.writeError(w, r, err)

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"ecode/internal/agent/fake"
-	"ecode/internal/agentrun"
 	"ecode/internal/checkpoint"
 	"ecode/internal/client"
+	"ecode/internal/config"
 	"ecode/internal/runner"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
@@ -97,9 +97,7 @@ func TestSecretCanaryIsStoredNowhere(t *testing.T) {
 		t.Cleanup(fk.Close)
 		var logs lockedBuffer
 		srv := testutil.NewServer(t, st, testutil.ServerOptions{Logs: &logs,
-			Agent: func(d agentrun.Deps) *agentrun.Service {
-				return agentrun.New(agentrun.Config{AnthropicAPIKey: "test-key", AnthropicBaseURL: fk.URL}, d)
-			}})
+			Config: func(c *config.Config) { c.AnthropicAPIKey, c.AnthropicBaseURL = "test-key", fk.URL }})
 		rec := &recorder{t: t, c: srv.User(t, "owner")}
 		var p struct{ ID string }
 		json.Unmarshal(rec.do("POST", "/api/projects", `{"name":"canary"}`), &p)
