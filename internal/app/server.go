@@ -60,7 +60,7 @@ type Server struct {
 	API      *api.Server
 	Secrets  *secrets.Service // project and account secrets (master key: --master-key-file etc.)
 
-	box     *secretbox.Box // seals provider API keys under the same master key
+	box *secretbox.Box // seals provider API keys under the same master key
 
 	closers []func() error // run by Close, last first
 }
