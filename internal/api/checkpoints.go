@@ -134,6 +134,7 @@ func (s *Server) checkpointFile(w http.ResponseWriter, r *http.Request) error {
 
 type restoreRequest struct {
 	Database *bool `json:"database,omitempty"`
+	Secrets  bool  `json:"secrets,omitempty"` // bring the checkpoint's secret set back
 }
 
 func (q *restoreRequest) validate() map[string]string { return nil }
@@ -151,11 +152,16 @@ func (s *Server) restoreCheckpoint(w http.ResponseWriter, r *http.Request) error
 	}
 	withDB := q.Database == nil || *q.Database
 	if wantsEventStream(r) {
-		return s.restoreCheckpointStream(w, r, withDB)
+		return s.restoreCheckpointStream(w, r, withDB, q.Secrets)
 	}
 	res, err := s.history.Restore(r.Context(), project(r).ID, r.PathValue("cid"), principal(r).User.ID, withDB)
 	if err != nil {
 		return checkpointError(err)
+	}
+	if q.Secrets {
+		if err := s.restoreSecretSet(r); err != nil {
+			return err
+		}
 	}
 	s.touch(r)
 	writeJSON(w, http.StatusOK, s.restoreJSON(r, res))
@@ -184,7 +190,7 @@ func wantsEventStream(r *http.Request) bool {
 
 // restoreCheckpointStream is restoreCheckpoint answering with events. An
 // unknown checkpoint is still a plain 404, before the stream starts.
-func (s *Server) restoreCheckpointStream(w http.ResponseWriter, r *http.Request, withDB bool) error {
+func (s *Server) restoreCheckpointStream(w http.ResponseWriter, r *http.Request, withDB, withSecrets bool) error {
 	if _, err := s.store.Checkpoint(r.Context(), project(r).ID, r.PathValue("cid")); err != nil {
 		return checkpointError(err)
 	}
@@ -201,6 +207,9 @@ func (s *Server) restoreCheckpointStream(w http.ResponseWriter, r *http.Request,
 	rc.Flush()
 	res, err := s.history.RestoreWithProgress(r.Context(), project(r).ID, r.PathValue("cid"), principal(r).User.ID, withDB,
 		func(p history.RestoreProgress) { send("progress", p) })
+	if err == nil && withSecrets {
+		err = s.restoreSecretSet(r)
+	}
 	if err != nil {
 		_, body := s.errorBody(r, checkpointError(err))
 		send("error", body)

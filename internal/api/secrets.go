@@ -2,7 +2,9 @@ package api
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,6 +54,9 @@ func (s *Server) secretsOn() error {
 
 // secretErr maps the service's errors to answers.
 func secretErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ne *secrets.NameError
 	switch {
 	case errors.As(err, &ne):
@@ -301,4 +306,25 @@ func (s *Server) accountSecretAudit(w http.ResponseWriter, r *http.Request) erro
 	}
 	writeJSON(w, http.StatusOK, list)
 	return nil
+}
+
+// restoreSecretSet makes the project's secrets the set checkpoint {cid}
+// recorded (names and versions; the values were never in the checkpoint).
+func (s *Server) restoreSecretSet(r *http.Request) error {
+	if err := s.secretsOn(); err != nil {
+		return err
+	}
+	rec, err := s.store.Checkpoint(r.Context(), project(r).ID, r.PathValue("cid"))
+	if err != nil {
+		return err
+	}
+	var env struct {
+		Secrets []secrets.NameVersion `json:"secrets"`
+	}
+	if len(rec.Env) > 0 {
+		if err := json.Unmarshal(rec.Env, &env); err != nil {
+			return fmt.Errorf("checkpoint %s environment: %w", rec.ID, err)
+		}
+	}
+	return secretErr(s.secrets.RestoreSet(r.Context(), project(r).ID, env.Secrets))
 }

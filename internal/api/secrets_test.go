@@ -285,3 +285,44 @@ func TestSecretsAccess(t *testing.T) {
 		}
 	})
 }
+
+// A checkpoint records the secret set (names and versions, no values); a
+// restore with secrets: true brings it back, without it leaves secrets alone.
+func TestCheckpointRestoresSecretSet(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		srv := testutil.NewServer(t, st)
+		rec := &recorder{t: t, c: srv.User(t, "owner")}
+		var p struct{ ID string }
+		json.Unmarshal(rec.do("POST", "/api/projects", `{"name":"cp","template":"static"}`), &p)
+		base := "/api/projects/" + p.ID
+		rec.do("PUT", base+"/secrets/A_KEY", `{"value":"first-version"}`)
+		var cp struct{ ID string }
+		json.Unmarshal(rec.do("POST", base+"/checkpoints", `{"message":"one secret"}`), &cp)
+		rec.do("PUT", base+"/secrets/A_KEY", `{"value":"second-version"}`)
+		rec.do("PUT", base+"/secrets/B_KEY", `{"value":"added-later"}`)
+
+		stored, err := st.Checkpoint(ctx, p.ID, cp.ID)
+		if err != nil || !bytes.Contains(stored.Env, []byte(`"name":"A_KEY","version":1`)) || bytes.Contains(stored.Env, []byte("first-version")) {
+			t.Fatalf("checkpoint env %s %v", stored.Env, err)
+		}
+		reveal := func(name string) string {
+			var rv struct{ Value string }
+			json.Unmarshal(rec.do("POST", base+"/secrets/"+name+"/reveal", ""), &rv)
+			return rv.Value
+		}
+		rec.do("POST", base+"/checkpoints/"+cp.ID+"/restore", `{"database":false}`)
+		if v := reveal("A_KEY"); v != "second-version" {
+			t.Fatalf("a restore without secrets changed them: %q", v)
+		}
+		rec.do("POST", base+"/checkpoints/"+cp.ID+"/restore", `{"database":false,"secrets":true}`)
+		if v := reveal("A_KEY"); v != "first-version" {
+			t.Fatalf("A_KEY after restoring the set: %q", v)
+		}
+		var list []map[string]any
+		json.Unmarshal(rec.do("GET", base+"/secrets", ""), &list)
+		if len(list) != 1 || list[0]["name"] != "A_KEY" {
+			t.Fatalf("secrets after restoring the set: %v", list)
+		}
+	})
+}

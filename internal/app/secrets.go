@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ecode/internal/agentrun"
+	"ecode/internal/checkpoint"
 	"ecode/internal/config"
 	"ecode/internal/runner"
 	"ecode/internal/secretbox"
@@ -32,6 +33,18 @@ func openSecrets(cfg *config.Config, st *store.Store, log *slog.Logger) (*secret
 		return nil, nil, err
 	}
 	return secrets.New(st, keys, time.Now, log.With("component", "secrets")), box, nil
+}
+
+// checkpointSecretSet is history's SecretSet over the secrets service.
+func checkpointSecretSet(sec *secrets.Service) func(context.Context, string) ([]checkpoint.SecretRef, error) {
+	return func(ctx context.Context, projectID string) ([]checkpoint.SecretRef, error) {
+		set, err := sec.Set(ctx, projectID)
+		out := make([]checkpoint.SecretRef, len(set))
+		for i, nv := range set {
+			out[i] = checkpoint.SecretRef{Name: nv.Name, Version: nv.Version}
+		}
+		return out, err
+	}
 }
 
 // restartOnSecretChange restarts a running app whose secrets changed,

@@ -130,6 +130,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.onClose(s.Repo.Close)
 	s.History = history.New(d.Store, s.Repo, s.Files, s.DBs, s.Runner, d.Now)
 	s.History.Changed = func(ctx context.Context, projectID string) { s.Collab.FileChanged(ctx, projectID, "") }
+	s.History.SecretSet = checkpointSecretSet(s.Secrets)
 	s.History.Flush = func(ctx context.Context, projectID string) {
 		if err := s.Collab.Flush(ctx, projectID, ""); err != nil {
 			d.Log.Warn("flush editors before a checkpoint", "project_id", projectID, "err", err)

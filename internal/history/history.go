@@ -47,6 +47,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	// SecretSet, when set, gives the project's secret names and versions
+	// for a checkpoint's environment (package secrets).
+	SecretSet func(ctx context.Context, projectID string) ([]checkpoint.SecretRef, error)
 }
 
 // New builds the service.
@@ -109,7 +112,7 @@ func (s *Service) create(ctx context.Context, projectID, userID, message string,
 		return store.Checkpoint{}, err
 	}
 	opt := checkpoint.CreateOptions{Parent: parent, Conversation: conversation, Ignore: Ignore,
-		Env:     checkpoint.Env{RunConfig: s.runConfig(projectID)},
+		Env:     checkpoint.Env{RunConfig: s.runConfig(projectID), Secrets: s.secretSet(ctx, projectID)},
 		Metrics: metrics}
 	if s.dbs.Exists(projectID) {
 		opt.DB = s.dbs.DB(projectID)

@@ -55,6 +55,7 @@ interface Props {
 export function RestoreDialog({ projectId, checkpoint, onClose, onRestored }: Props) {
   const { diff, error: diffError } = useDiff(projectId, checkpoint.id, 'current')
   const [database, setDatabase] = useState(true)
+  const [secrets, setSecrets] = useState(false)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
   const [progress, setProgress] = useState<RestoreProgress | null>(null)
@@ -65,7 +66,7 @@ export function RestoreDialog({ projectId, checkpoint, onClose, onRestored }: Pr
     setError(null)
     setProgress(null)
     try {
-      const r = await restoreWithProgress(projectId, checkpoint.id, database, setProgress)
+      const r = await restoreWithProgress(projectId, checkpoint.id, database, setProgress, secrets)
       onRestored(r, database)
     } catch (err) {
       setError(errorMessage(err))
@@ -108,6 +109,10 @@ export function RestoreDialog({ projectId, checkpoint, onClose, onRestored }: Pr
       <label className="cp-check">
         <input type="checkbox" checked={database} disabled={busy} onChange={(e) => setDatabase(e.target.checked)} />
         Also restore the database
+      </label>
+      <label className="cp-check">
+        <input type="checkbox" checked={secrets} disabled={busy} onChange={(e) => setSecrets(e.target.checked)} />
+        Also bring back the secrets as they were (names and versions)
       </label>
       {error && <div className="form-error" role="alert">{error}</div>}
       {busy && <ProgressBar progress={progress} />}

@@ -64,6 +64,7 @@ export async function restoreWithProgress(
   checkpointId: string,
   database: boolean,
   onProgress: (p: RestoreProgress) => void,
+  secrets = false,
 ): Promise<RestoreResult> {
   let res: Response
   try {
@@ -71,7 +72,7 @@ export async function restoreWithProgress(
       method: 'POST',
       credentials: 'same-origin',
       headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json' },
-      body: JSON.stringify({ database }),
+      body: JSON.stringify({ database, secrets }),
     })
   } catch (err) {
     throw new ApiError(0, 'network', 'Cannot reach the server: ' + errorMessage(err))
