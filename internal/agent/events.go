@@ -23,6 +23,7 @@ const (
 	EvTodo           EventType = "todo_updated"
 	EvCompacted      EventType = "context_compacted"
 	EvWaitingForUser EventType = "waiting_for_user"
+	EvSecretRequest  EventType = "secret_request" // the agent asks the user for a secret's value (name, reason)
 	EvCheckpoint     EventType = "checkpoint_created"
 	EvTurnFinished   EventType = "turn_finished" // final metrics and stop reason
 )
@@ -51,6 +52,7 @@ type Event struct {
 	Stop     StopReason      `json:"stop_reason,omitempty"`
 	Attempt  int             `json:"attempt,omitempty"`
 	Reason   string          `json:"reason,omitempty"`
+	Name     string          `json:"name,omitempty"` // secret_request: the secret's name
 	Todos    []Todo          `json:"todos,omitempty"`
 }
 

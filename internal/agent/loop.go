@@ -451,6 +451,9 @@ func (t *turn) runTools(ctx context.Context, msg Message) ([]Block, *Block, stri
 			ev.Result = "waiting for the user's answer"
 		}
 		t.emit(ev)
+		if o.SecretRequest != nil {
+			t.emit(Event{Type: EvSecretRequest, ToolID: c.b.ID, Name: o.SecretRequest.Name, Reason: o.SecretRequest.Reason})
+		}
 		if c.b.Name == "todo_write" && !o.IsError {
 			t.emit(Event{Type: EvTodo, Todos: append([]Todo(nil), t.sess.Todos...)})
 		}

@@ -42,6 +42,14 @@ type toolOutput struct {
 	Added, Removed int
 	Ask            bool
 	Images         []Image
+	SecretRequest  *SecretRequest // with Ask: the user is asked for a secret's value
+}
+
+// SecretRequest is the agent asking the user for a secret it lacks; the
+// value goes from the user to the secret store, never to the model.
+type SecretRequest struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
 }
 
 func errOut(format string, a ...any) toolOutput {
@@ -149,8 +157,10 @@ func buildTools(env Env) []tool {
 			obj([]string{"query"}, map[string]any{"query": str("one statement"), "allow_write": boolean("allow changes")})}, func(in map[string]any) bool { return !bArg(in, "allow_write") }, toolSQL})
 	}
 	if env.Secrets != nil {
-		ts = append(ts, tool{ToolSpec{"secrets", "List the names of the project's secrets (environment variables). Values are never shown.",
-			obj(nil, map[string]any{})}, always(true), toolSecrets})
+		ts = append(ts, tool{ToolSpec{"secrets", "List the names of the project's secrets (environment variables). Values are never shown. " +
+			"To get a missing one (an API key, a password), pass request with its NAME and a reason: the user types the value into the Secrets store and it reaches the app as an environment variable; you never see it. Ends your turn.",
+			obj(nil, map[string]any{"request": str("NAME of a secret to ask the user for (letters, digits, _)"), "reason": str("why it is needed, shown to the user")})},
+			func(in map[string]any) bool { return sArg(in, "request") == "" }, toolSecrets})
 	}
 	ts = append(ts,
 		tool{ToolSpec{"todo_write", "Replace your plan: the whole todo list, at most one item in_progress.",
@@ -720,10 +730,22 @@ func toolSQL(ctx context.Context, t *toolCtx, in map[string]any) toolOutput {
 	return toolOutput{Text: headTail(out, outHead, outTail)}
 }
 
-func toolSecrets(ctx context.Context, t *toolCtx, _ map[string]any) toolOutput {
+var secretNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+
+func toolSecrets(ctx context.Context, t *toolCtx, in map[string]any) toolOutput {
 	names, err := t.env.Secrets.SecretNames(ctx)
 	if err != nil {
 		return errOut("secrets: %v", err)
+	}
+	if req := sArg(in, "request"); req != "" {
+		if !secretNameRE.MatchString(req) {
+			return errOut("request: %q is not a valid name (letters, digits, _; not starting with a digit)", req)
+		}
+		if slices.Contains(names, req) {
+			return toolOutput{Text: req + " is already set: it is in the environment as $" + req}
+		}
+		reason := sArg(in, "reason")
+		return toolOutput{Text: "The agent needs the secret " + req + ": " + reason, Ask: true, SecretRequest: &SecretRequest{Name: req, Reason: reason}}
 	}
 	if len(names) == 0 {
 		return toolOutput{Text: "no secrets set (ask the user to add one in the Secrets panel if needed)"}

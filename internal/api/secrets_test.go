@@ -326,3 +326,46 @@ func TestCheckpointRestoresSecretSet(t *testing.T) {
 		}
 	})
 }
+
+// The agent asks for a secret it lacks: a secret_request event, the user
+// PUTs the value, the model gets only "the user provided NAME", and the
+// agent's shell then has the value (masked in what the model sees).
+func TestAgentRequestsSecret(t *testing.T) {
+	testutil.RequireSandbox(t, testutil.NewSandbox(t))
+	fk := fake.NewAnthropic(&fake.Transcript{Name: "secret-request", Steps: []fake.Step{
+		{Respond: fake.Respond{StopReason: "tool_use", Content: []fake.Content{
+			fake.Tool("secrets", map[string]string{"request": "STRIPE_KEY", "reason": "to take payments"}),
+		}}},
+		{Expect: &fake.Expect{LastResultContains: "The user provided STRIPE_KEY."}, Respond: fake.Respond{StopReason: "tool_use", Content: []fake.Content{
+			fake.Tool("bash", map[string]string{"command": `echo "key: $STRIPE_KEY"`}),
+		}}},
+		{Expect: &fake.Expect{AnyResultContains: "key: [secret STRIPE_KEY]"}, Respond: fake.Respond{StopReason: "end_turn",
+			Content: []fake.Content{fake.Text("Payments are set up.")}}},
+	}})
+	t.Cleanup(fk.Close)
+	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{
+		Config: func(c *config.Config) { c.AnthropicAPIKey, c.AnthropicBaseURL = "test-key", fk.URL }})
+	rec := &recorder{t: t, c: srv.User(t, "owner")}
+	var p struct{ ID string }
+	json.Unmarshal(rec.do("POST", "/api/projects", `{"name":"pay","template":"static"}`), &p)
+	base := "/api/projects/" + p.ID
+	first := rec.do("POST", base+"/agent/turns", `{"prompt":"add payments"}`)
+	if !bytes.Contains(first, []byte(`"type":"secret_request"`)) || !bytes.Contains(first, []byte(`"name":"STRIPE_KEY"`)) ||
+		!bytes.Contains(first, []byte("to take payments")) {
+		t.Fatalf("no secret_request event:\n%s", first)
+	}
+	const value = "sk_test_canary_51234567890"
+	rec.do("PUT", base+"/secrets/STRIPE_KEY", `{"value":"`+value+`"}`)
+	second := rec.do("POST", base+"/agent/turns", `{"prompt":"The user provided STRIPE_KEY."}`)
+	if !bytes.Contains(second, []byte("Payments are set up.")) {
+		t.Fatalf("second turn:\n%s", second)
+	}
+	for _, f := range fk.Failures() {
+		t.Error("fake provider:", f)
+	}
+	for _, r := range fk.Requests() {
+		if bytes.Contains(r.Raw, []byte(value)) {
+			t.Fatalf("the model got the value: %s", r.Raw)
+		}
+	}
+}

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
-import { errorMessage } from '../api'
+import { errorMessage, secretsApi } from '../api'
 import { Icon } from '../components/Icon'
 import { agentApi, type AgentMode, type AgentStatus, type Quote } from './agent/agentApi'
 import { TurnCard } from './agent/TurnCard'
@@ -52,7 +52,12 @@ export function AgentPane({ project, canWrite }: PaneProps) {
         {turns.length === 0 && !running && (
           <div className="pane-empty"><p>Ask the agent to build or change something.</p><p className="small">Its edits appear in the files as it works.</p></div>
         )}
-        {turns.map((t) => <TurnCard key={t.id} turn={t} />)}
+        {turns.map((t, i) => (
+          <TurnCard key={t.id} turn={t} onProvideSecret={canWrite && i === turns.length - 1 ? async (name, value) => {
+            await secretsApi.put(project.id, name, value)
+            void send(`The user provided ${name}.`, mode) // the model gets the name only
+          } : undefined} />
+        ))}
       </div>
       {error && <div className="panel-error agent-error" role="alert">{error}</div>}
       {canWrite ? (

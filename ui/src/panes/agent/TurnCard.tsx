@@ -1,8 +1,10 @@
+import { useState, type FormEvent } from 'react'
+import { errorMessage } from '../../api'
 import type { Item, TurnView } from './turnModel'
 import { formatCost, formatDuration, inputSummary } from './turnModel'
 
 /** One turn: the user's prompt, then the agent's text, thinking, actions, and the metrics at the end. */
-export function TurnCard({ turn }: { turn: TurnView }) {
+export function TurnCard({ turn, onProvideSecret }: { turn: TurnView; onProvideSecret?: (name: string, value: string) => Promise<void> }) {
   return (
     <section className="agent-turn" data-testid="agent-turn" data-status={turn.status}>
       <div className="agent-prompt">{turn.prompt}</div>
@@ -21,7 +23,10 @@ export function TurnCard({ turn }: { turn: TurnView }) {
           <span className="run-dot run-dot-starting" aria-hidden="true" /> Working… {turn.costSoFar > 0 && formatCost(turn.costSoFar)}
         </div>
       )}
-      {turn.question && turn.status !== 'running' && (
+      {turn.secretRequest && turn.status !== 'running' && onProvideSecret && (
+        <SecretForm request={turn.secretRequest} onProvide={onProvideSecret} />
+      )}
+      {turn.question && turn.status !== 'running' && !turn.secretRequest && (
         <div className="agent-question">The agent asks: {turn.question} <span className="muted small">(answer in the prompt box)</span></div>
       )}
       {turn.error && <div className="panel-error" role="alert">{turn.error}</div>}
@@ -97,5 +102,36 @@ function MetricsRow({ turn }: { turn: TurnView }) {
       <span>{formatDuration(m.wall)}</span>
       <span className="muted">{m.steps} steps · {m.tool_calls} actions</span>
     </div>
+  )
+}
+
+/** The agent's request for a secret: the value goes to the project's secrets, the agent is told only its name. */
+function SecretForm({ request, onProvide }: { request: { name: string; reason: string }; onProvide: (name: string, value: string) => Promise<void> }) {
+  const [value, setValue] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const [done, setDone] = useState(false)
+  if (done) return <div className="agent-question small">Saved {request.name} to the project's secrets; the agent was told you provided it.</div>
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    setBusy(true)
+    setError(null)
+    try {
+      await onProvide(request.name, value)
+      setDone(true)
+    } catch (err) {
+      setError(errorMessage(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <form className="agent-question agent-secret-form" onSubmit={submit} data-testid="secret-request">
+      <div>The agent needs the secret <code>{request.name}</code>{request.reason ? `: ${request.reason}` : ''}</div>
+      <div className="small muted">The value is stored in the project's secrets and given to the app as ${request.name}; the agent never sees it.</div>
+      <input type="password" autoComplete="off" aria-label={`Value of ${request.name}`} value={value} onChange={(e) => setValue(e.target.value)} required />
+      <button type="submit" className="btn btn-small btn-primary" disabled={busy || !value}>Save secret</button>
+      {error && <div className="panel-error" role="alert">{error}</div>}
+    </form>
   )
 }

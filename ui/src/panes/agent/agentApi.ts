@@ -64,6 +64,8 @@ export interface AgentEvent {
   stop_reason?: string
   attempt?: number
   reason?: string
+  /** secret_request: the secret's name */
+  name?: string
   todos?: { content: string; status: string }[]
 }
 

@@ -21,6 +21,8 @@ export interface TurnView {
   stop?: string
   error?: string
   question?: string
+  /** The agent asked for a secret's value (typed into a form; it goes to the secret store, not the model). */
+  secretRequest?: { name: string; reason: string }
 }
 
 export function newTurn(id: string, prompt: string): TurnView {
@@ -88,6 +90,8 @@ export function applyEvent(t: TurnView, e: AgentEvent): TurnView {
       break
     case 'waiting_for_user':
       return { ...t, items, question: e.text }
+    case 'secret_request':
+      return { ...t, items, secretRequest: { name: e.name ?? '', reason: e.reason ?? '' } }
     case 'server_block':
       items.push({ kind: 'notice', step: e.step, text: `${e.tool_name ?? 'web search'}` })
       break
