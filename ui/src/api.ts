@@ -443,4 +443,7 @@ export const secretsApi = {
   link: (id: string, name: string) => json<void>('PUT', `${proj(id)}/secrets/links/${enc(name)}`),
   unlink: (id: string, name: string) => json<void>('DELETE', `${proj(id)}/secrets/links/${enc(name)}`),
   account: () => json<AccountSecret[]>('GET', '/api/me/secrets'),
+  putAccount: (name: string, value: string) => json<SecretPut>('PUT', `/api/me/secrets/${enc(name)}`, { value }),
+  removeAccount: (name: string) => json<void>('DELETE', `/api/me/secrets/${enc(name)}`),
+  revealAccount: (name: string) => json<{ value: string }>('POST', `/api/me/secrets/${enc(name)}/reveal`),
 }

@@ -2,6 +2,7 @@ import { useEffect } from 'react'
 import { TopBar } from '../components/TopBar'
 import { SessionsSection } from '../components/settings/SessionsSection'
 import { TokensSection } from '../components/settings/TokensSection'
+import { AccountSecretsSection } from '../components/settings/AccountSecretsSection'
 import { UsersSection } from '../components/settings/UsersSection'
 import { ProviderSection } from '../components/settings/ProviderSection'
 import { Link } from '../router'
@@ -39,6 +40,7 @@ export function Settings() {
         </section>
         <SessionsSection />
         <TokensSection />
+        <AccountSecretsSection />
         {user.is_admin && <ProviderSection />}
         {user.is_admin && <UsersSection />}
       </main>
