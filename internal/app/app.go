@@ -260,6 +260,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	var hist *history.Service // built below; runs ask it for each project's database
 	runOpts.ProjectEnv = func(projectID string) []string { return hist.Env(projectID) }
+	runOpts.Prepare = func(projectID string) error { return hist.Prepare(projectID) }
 	if proxy != nil {
 		runOpts.Env = egress.Env()
 	}
@@ -283,6 +284,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	repo := checkpoint.NewRepo(objects)
 	defer repo.Close()
 	hist = history.New(st, repo, files, runs, time.Now)
+	hist.Log = log.With("component", "checkpoints")
 	if pg != nil {
 		hist.UsePostgres(pg)
 	}
@@ -307,6 +309,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 				return cp.ID, err
 			}})
 	defer ag.Close()
+	if err := hist.Recover(ctx); err != nil { // restores a crash interrupted, before anything is served
+		return err
+	}
 	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, History: hist, Agent: ag, UI: ui.FS(), Log: log, Now: time.Now},
 		apiOptions(cfg, st, runs))
 

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path"
@@ -49,16 +50,21 @@ type Service struct {
 	now       func() time.Time
 	pg        *checkpoint.PostgresServer // nil: a SQLite file per project
 	retention checkpoint.RetentionPolicy
+	// Log gets what recovery and the disk checks report.
+	Log *slog.Logger
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
 }
 
-// New builds the service.
+// New builds the service. It guards files: a project whose restore was
+// interrupted is recovered before it is opened (see Guard).
 func New(st *store.Store, repo *checkpoint.Repo, files *workspace.Files, runs *runner.Manager, now func() time.Time) *Service {
-	return &Service{store: st, repo: repo, files: files, runner: runs, now: now, locks: map[string]*sync.Mutex{},
-		retention: DefaultRetention(),
-		Changed:   func(context.Context, string) {}, Flush: func(context.Context, string) {}}
+	s := &Service{store: st, repo: repo, files: files, runner: runs, now: now, locks: map[string]*sync.Mutex{},
+		retention: DefaultRetention(), Log: slog.Default(),
+		Changed: func(context.Context, string) {}, Flush: func(context.Context, string) {}}
+	files.SetGuard(s.Guard)
+	return s
 }
 
 // lock serialises checkpoint work on one project.
@@ -166,7 +172,7 @@ func (s *Service) create(ctx context.Context, projectID, userID, message string,
 	} else if sess != nil {
 		conversation = bytes.NewReader(sess)
 	}
-	if err := s.recover(ctx, projectID); err != nil {
+	if err := s.recoverLocked(ctx, projectID); err != nil {
 		return store.Checkpoint{}, err
 	}
 	var parent *checkpoint.Checkpoint
@@ -201,12 +207,6 @@ func (s *Service) create(ctx context.Context, projectID, userID, message string,
 		return rec, fmt.Errorf("apply checkpoint retention: %w", err)
 	}
 	return rec, nil
-}
-
-// recover finishes or rolls back a restore a crash interrupted.
-func (s *Service) recover(ctx context.Context, projectID string) error {
-	_, err := s.repo.Recover(ctx, s.files.Dir(projectID), s.DB(projectID))
-	return err
 }
 
 func (s *Service) runConfig(projectID string) string {
@@ -337,6 +337,9 @@ func (s *Service) ReadFile(ctx context.Context, projectID, id, name string) ([]b
 // with the project's files).
 func (s *Service) Forget(ctx context.Context, projectID string) error {
 	if err := s.repo.Forget(s.files.Dir(projectID)); err != nil {
+		return err
+	}
+	if err := s.unmark(projectID); err != nil {
 		return err
 	}
 	if s.pg == nil {

@@ -30,9 +30,15 @@ var (
 // volume when volumes are on), where work that must stay on the same
 // filesystem (a restore built aside) can live.
 type Files struct {
-	dir string // data-dir/projects
-	vol Volumes
+	dir   string // data-dir/projects
+	vol   Volumes
+	guard func(projectID string) error
 }
+
+// SetGuard makes guard run each time a project is opened, once its volume
+// is attached and before its files are used (package history finishes an
+// interrupted restore there). Call it before serving.
+func (f *Files) SetGuard(guard func(projectID string) error) { f.guard = guard }
 
 // Volumes give each project a size-limited filesystem (package volume).
 type Volumes interface {
@@ -71,6 +77,11 @@ func (f *Files) Project(projectID string) (*Project, error) {
 	}
 	if f.vol != nil {
 		if err := f.vol.Attach(f.Area(projectID), projectID); err != nil {
+			return nil, err
+		}
+	}
+	if f.guard != nil {
+		if err := f.guard(projectID); err != nil {
 			return nil, err
 		}
 	}
