@@ -212,7 +212,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		return err
 	}
 	var vols workspace.Volumes
+	disk := volume.Disk{Dir: cfg.DataDir, Reserve: cfg.DiskReserve}
 	if vm := newVolumes(cfg, log); vm != nil {
+		vm.SetDisk(disk) // admission: the volumes promised must fit on the data disk
 		vols = vm
 		defer func() { // after the sandboxes, which bind the volumes
 			if err := vm.Close(); err != nil {
@@ -224,6 +226,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
+	files.SetSpaceCheck(disk.Check)
 	var proxy *egress.Proxy
 	if cfg.Egress == "proxy" {
 		proxy = egress.New(strings.Split(cfg.EgressAllow, ","), sandbox.ListenInNetns, log.With("component", "egress"))
@@ -285,6 +288,11 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	defer repo.Close()
 	hist = history.New(st, repo, files, runs, time.Now)
 	hist.Log = log.With("component", "checkpoints")
+	hist.Space(disk.Check, cfg.ProjectDisk, cfg.CheckpointAllowance())
+	metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
+		free, _, _ := disk.Usage()
+		return float64(free)
+	})
 	if pg != nil {
 		hist.UsePostgres(pg)
 	}
@@ -312,8 +320,10 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err := hist.Recover(ctx); err != nil { // restores a crash interrupted, before anything is served
 		return err
 	}
+	opts := apiOptions(cfg, st, runs)
+	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, History: hist, Agent: ag, UI: ui.FS(), Log: log, Now: time.Now},
-		apiOptions(cfg, st, runs))
+		opts)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

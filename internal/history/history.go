@@ -53,6 +53,9 @@ type Service struct {
 	// Log gets what recovery and the disk checks report.
 	Log *slog.Logger
 
+	spaceCheck             func() error // see Space
+	projectDisk, allowance int64
+
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
 }
@@ -165,6 +168,9 @@ func (s *Service) CreateWithCost(ctx context.Context, projectID, userID, trigger
 // and the agent conversation so far.
 func (s *Service) create(ctx context.Context, projectID, userID, message string, metrics checkpoint.Metrics) (store.Checkpoint, error) {
 	trigger := metrics.Trigger
+	if err := s.admit(ctx, projectID, trigger); err != nil {
+		return store.Checkpoint{}, err
+	}
 	s.Flush(ctx, projectID)
 	var conversation io.Reader
 	if sess, err := s.store.AgentSession(ctx, projectID); err != nil {

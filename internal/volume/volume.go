@@ -24,6 +24,7 @@ type Manager struct {
 
 	mu      sync.Mutex
 	mounted map[string]string // project id → mount point
+	disk    *Disk             // nil: no admission check (SetDisk)
 }
 
 // New returns a manager keeping images in imgDir. It fails when volumes
@@ -67,6 +68,9 @@ func (m *Manager) Attach(target, id string) error {
 	}
 	img := m.image(id)
 	if _, err := os.Stat(img); errors.Is(err, os.ErrNotExist) {
+		if err := m.admit(); err != nil {
+			return err
+		}
 		if err := m.create(img); err != nil {
 			return err
 		}
