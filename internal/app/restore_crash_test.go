@@ -154,11 +154,11 @@ func (cp *crashProject) version(t *testing.T) string {
 	}
 	seen[row] = append(seen[row], "database")
 	if len(seen) != 1 {
-		summary := map[string]int{}
+		summary := map[string]string{}
 		for v, names := range seen {
-			summary[v] = len(names)
+			summary[v] = fmt.Sprintf("%d, e.g. %v", len(names), names[:min(len(names), 3)])
 		}
-		t.Fatalf("the project is a mix of versions: %v (e.g. %v)", summary, seen)
+		t.Fatalf("the project is a mix of versions: %v", summary)
 	}
 	for v := range seen {
 		return v

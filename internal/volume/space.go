@@ -114,4 +114,3 @@ func (m *Manager) admit() error {
 	}
 	return nil
 }
-

@@ -75,7 +75,7 @@ func (m *Manager) Attach(target, id string) error {
 			return err
 		}
 	}
-	out, err := exec.Command("mount", "-o", "loop,nosuid,nodev,noatime", img, target).CombinedOutput()
+	out, err := exec.Command("mount", "-o", "loop,nosuid,nodev,noatime,discard", img, target).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("mount volume of %s: %v: %s", id, err, strings.TrimSpace(string(out)))
 	}
