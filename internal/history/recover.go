@@ -118,11 +118,14 @@ func (s *Service) recoverLocked(ctx context.Context, projectID string) error {
 	if dbErr != "" {
 		s.Log.Warn("an interrupted restore was finished without its database", "project_id", projectID, "err", dbErr)
 	}
+	if err := s.unmark(projectID); err != nil {
+		return err
+	}
 	if rec != checkpoint.NothingToRecover {
 		s.Log.Info("interrupted restore recovered", "project_id", projectID, "outcome", string(rec))
-		s.Changed(ctx, projectID)
+		s.Changed(ctx, projectID) // after the unmark: editors reload through Guard
 	}
-	return s.unmark(projectID)
+	return nil
 }
 
 // finishRestore is the last step of restoring checkpoint id (the
