@@ -102,6 +102,9 @@ func TestCorruptDatabase(t *testing.T) {
 	if err != nil || bad.DB != "" || bad.Metrics.DBError == "" || bad.Manifest == "" {
 		t.Fatalf("checkpoint of a corrupt database: DB %q, error %q, %v", bad.DB, bad.Metrics.DBError, err)
 	}
+	if d, err := repo.Diff(ctx, Source{Checkpoint: &good}, Source{Dir: dir, DB: db}, DiffOptions{}); err != nil || len(d.Files) != 1 {
+		t.Fatalf("diff against a corrupt database: %+v, %v", d.Files, err)
+	}
 	res, err := repo.Restore(ctx, dir, good, RestoreOptions{DB: db})
 	if err != nil {
 		t.Fatalf("restore with a corrupt database: %v", err)
