@@ -195,10 +195,12 @@ func TestSmallDataDisk(t *testing.T) {
 // TestCheckpointQuota: a project's checkpoints count against its
 // allowance; over it a new checkpoint is refused with 507, while a restore
 // (whose checkpoint of the present is exempt) still works.
-func TestCheckpointQuota(t *testing.T) {
+func TestCheckpointQuota(t *testing.T) { forEachEngine(t, checkpointQuota) }
+
+func checkpointQuota(t *testing.T, args []string) {
 	ctx := context.Background()
 	data := t.TempDir()
-	srv := startServer(t, data, "--checkpoint-quota", fmt.Sprint(1<<20))
+	srv := startServer(t, data, append(args, "--checkpoint-quota", fmt.Sprint(1<<20))...)
 	c := srv.client()
 	if _, err := c.Signup(ctx, "ada@example.test", "correct horse battery", "Ada"); err != nil {
 		t.Fatal(err)

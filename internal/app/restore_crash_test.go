@@ -22,6 +22,7 @@ import (
 
 	"ecode/internal/client"
 	"ecode/internal/config"
+	"ecode/internal/testutil/testdb"
 )
 
 // TestServerChild is the server process of the tests that kill a server:
@@ -234,24 +235,33 @@ func TestRestoreKilledOverHTTP(t *testing.T) {
 		{phase: "files", full: true, delay: 8 * time.Millisecond}, {phase: "files", full: true, delay: 20 * time.Millisecond},
 		{phase: "database"}, {phase: "result"},
 	}
-	sawOld, sawNew := false, false
-	for _, kp := range points {
-		t.Run(kp.String(), func(t *testing.T) {
-			got := restoreKilledAt(t, kp)
-			sawOld, sawNew = sawOld || got == "v2", sawNew || got == "v1"
-		})
-	}
-	if !sawOld || !sawNew {
-		t.Errorf("rolled back %v, rolled forward %v: the kills did not land on both sides of the commit", sawOld, sawNew)
-	}
+	forEachEngine(t, func(t *testing.T, args []string) {
+		sawOld, sawNew := false, false
+		for _, kp := range points {
+			t.Run(kp.String(), func(t *testing.T) {
+				got := restoreKilledAt(t, kp, args)
+				sawOld, sawNew = sawOld || got == "v2", sawNew || got == "v1"
+			})
+		}
+		if !sawOld || !sawNew {
+			t.Errorf("rolled back %v, rolled forward %v: the kills did not land on both sides of the commit", sawOld, sawNew)
+		}
+	})
+}
+
+// forEachEngine runs fn with the server arguments of each database
+// engine: SQLite in the data directory, and a PostgreSQL schema of its own.
+func forEachEngine(t *testing.T, fn func(t *testing.T, args []string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, nil) })
+	t.Run("postgres", func(t *testing.T) { fn(t, []string{"--database-url", testdb.PostgresURL(t)}) })
 }
 
 // restoreKilledAt runs one kill and returns the version the project is at
 // after the restart (v1: the restore finished, v2: it did not happen).
-func restoreKilledAt(t *testing.T, kp killPoint) string {
+func restoreKilledAt(t *testing.T, kp killPoint, args []string) string {
 	ctx := context.Background()
 	dataDir := t.TempDir()
-	srv := startServer(t, dataDir)
+	srv := startServer(t, dataDir, args...)
 	c := srv.client()
 	if _, err := c.Signup(ctx, "ada@example.test", "correct horse battery", "Ada"); err != nil {
 		t.Fatal(err)
@@ -287,7 +297,7 @@ func restoreKilledAt(t *testing.T, kp killPoint) string {
 	if !killed {
 		t.Fatalf("the restore never reached %s (%v)", kp, err)
 	}
-	srv = startServer(t, dataDir)
+	srv = startServer(t, dataDir, args...)
 	// Recovered before the server listened: the files on disk and the
 	// database are one version.
 	v := proj.version(t)
@@ -307,7 +317,7 @@ func restoreKilledAt(t *testing.T, kp killPoint) string {
 		t.Fatalf("the edit after recovery became %q, %v", b, err)
 	}
 	srv.kill()
-	startServer(t, dataDir)
+	startServer(t, dataDir, args...)
 	if b, _ := os.ReadFile(filepath.Join(proj.files(), "d/f7")); string(b) != "edited" {
 		t.Fatalf("the edit after recovery became %q after a restart", b)
 	}

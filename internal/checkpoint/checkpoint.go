@@ -30,7 +30,10 @@
 // directory's mode); stage every new file, link and directory and fsync
 // them; write the journal of operations, synced (the commit point); apply
 // them (renames, each atomic and checkable by inode), restore the database,
-// remove the stage and the journal. Recover rolls a journal forward, or
+// run the caller's Finish step, remove the stage and the journal; the
+// journal records each phase finished, so a recovery resumes after it. A
+// database that cannot be read or restored is reported, not fatal: the
+// files are checkpointed and restored regardless. Recover rolls a journal forward, or
 // throws away a stage without one: the files are either all old or all new.
 // Ignored paths (node_modules, …) stay where they are; the project directory
 // stays the same inode, so a sandbox's bind mount of it sees the result.

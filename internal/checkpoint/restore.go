@@ -87,7 +87,9 @@ var ErrNeedDB = errors.New("checkpoint: the interrupted restore includes the dat
 //     then the database, then clean up and remove the journal.
 //
 // Recover (which Create and Restore require) finishes an interrupted
-// restore, or throws away a half-built stage. Paths the ignore list matches
+// restore, or throws away a half-built stage; call it before the project is
+// used again (package history does, at start and on first access), never
+// after edits, which a roll-forward would overwrite. Paths the ignore list matches
 // (node_modules, ...) stay where they are. When running as root, restored
 // files get the owner of the project directory. Restoring into a directory
 // that does not exist (a fork) creates it. The sandbox's bind mount of the
