@@ -237,9 +237,9 @@ func TestRestoreKilledOverHTTP(t *testing.T) {
 	}
 	forEachEngine(t, func(t *testing.T, args []string) {
 		sawOld, sawNew := false, false
-		for _, kp := range points {
+		for i, kp := range points {
 			t.Run(kp.String(), func(t *testing.T) {
-				got := restoreKilledAt(t, kp, args)
+				got := restoreKilledAt(t, kp, args, fmt.Sprintf("ada%d@example.test", i))
 				sawOld, sawNew = sawOld || got == "v2", sawNew || got == "v1"
 			})
 		}
@@ -257,13 +257,14 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, args []string)) {
 }
 
 // restoreKilledAt runs one kill and returns the version the project is at
-// after the restart (v1: the restore finished, v2: it did not happen).
-func restoreKilledAt(t *testing.T, kp killPoint, args []string) string {
+// after the restart (v1: the restore finished, v2: it did not happen). The
+// account is email (the servers of one engine share its database).
+func restoreKilledAt(t *testing.T, kp killPoint, args []string, email string) string {
 	ctx := context.Background()
 	dataDir := t.TempDir()
 	srv := startServer(t, dataDir, args...)
 	c := srv.client()
-	if _, err := c.Signup(ctx, "ada@example.test", "correct horse battery", "Ada"); err != nil {
+	if _, err := c.Signup(ctx, email, "correct horse battery", "Ada"); err != nil {
 		t.Fatal(err)
 	}
 	p, err := c.CreateProject(ctx, "crash", "blank")
@@ -302,7 +303,7 @@ func restoreKilledAt(t *testing.T, kp killPoint, args []string) string {
 	// database are one version.
 	v := proj.version(t)
 	c = srv.client()
-	if _, err := c.Login(ctx, "ada@example.test", "correct horse battery"); err != nil {
+	if _, err := c.Login(ctx, email, "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := c.ReadFile(ctx, p.ID, "marker.txt"); err != nil || string(b) != v {
