@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"ecode/internal/projectdb"
 )
 
 // TestStaleTemporaryObjects: what a killed Put left in tmp/ (a file no
@@ -86,7 +88,7 @@ func TestCorruptDatabase(t *testing.T) {
 	defer repo.Close()
 	base := t.TempDir()
 	dir := filepath.Join(base, "p")
-	db := &SQLiteDB{Path: filepath.Join(base, "app.db")}
+	db := &projectdb.SQLiteDB{Path: filepath.Join(base, "app.db")}
 	if err := db.Create(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func (s *Service) recoverLocked(ctx context.Context, projectID string) error {
 		return nil
 	}
 	dir := s.files.Dir(projectID)
-	opt := checkpoint.RecoverOptions{DB: s.DB(projectID)}
+	opt := checkpoint.RecoverOptions{DB: s.dbs.DB(projectID)}
 	opt.Finish = func(ctx context.Context, id string) error { return s.finishRestore(ctx, projectID, id) }
 	rec, dbErr, err := s.repo.RecoverWith(ctx, dir, opt)
 	if err != nil {
