@@ -47,6 +47,9 @@ type Options struct {
 	ReservedPorts []int
 	// OnStop is told when a project's sandbox has stopped.
 	OnStop func(projectID string)
+	// Prepare, when set, runs before a project's sandbox is used (it
+	// finishes a restore a crash interrupted: history.Service.Prepare).
+	Prepare func(projectID string) error
 	// Secrets, when set, gives a project's secrets as NAME=value for a
 	// process started for use ("run", "exec", "terminal", "agent") and the
 	// masker its output goes through. Platform variables win over them.
@@ -107,6 +110,11 @@ func uidFor(projectID string) int {
 
 // env returns the project's environment, opening its sandbox if needed.
 func (m *Manager) env(ctx context.Context, projectID string) (*Env, error) {
+	if m.opts.Prepare != nil { // before the lock: it may wait for a restore, which stops runs
+		if err := m.opts.Prepare(projectID); err != nil {
+			return nil, err
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
