@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -140,19 +141,27 @@ func (s *Server) renameProject(w http.ResponseWriter, r *http.Request) error {
 // deleteProject removes the rows first (the project disappears at once for
 // everyone), then its files.
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
-	p := project(r)
-	if err := s.store.DeleteProject(r.Context(), p.ID); err != nil {
+	if err := s.removeProject(r.Context(), project(r).ID); err != nil {
 		return err
 	}
-	if err := s.files.Remove(p.ID); err != nil {
-		s.log.Error("remove project files", "project_id", p.ID, "err", err)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// removeProject deletes a project's rows, then its files and history (also
+// used when an admin deletes a user with their projects).
+func (s *Server) removeProject(ctx context.Context, id string) error {
+	if err := s.store.DeleteProject(ctx, id); err != nil {
+		return err
+	}
+	if err := s.files.Remove(id); err != nil {
+		s.log.Error("remove project files", "project_id", id, "err", err)
 	}
 	if s.history != nil {
-		if err := s.history.Forget(r.Context(), p.ID); err != nil {
-			s.log.Error("forget project history", "project_id", p.ID, "err", err)
+		if err := s.history.Forget(ctx, id); err != nil {
+			s.log.Error("forget project history", "project_id", id, "err", err)
 		}
 	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -255,6 +264,7 @@ func (s *Server) setMemberRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.audit(r, evMemberRole, uid, principal(r).User.ID, "project "+p.ID+": "+string(q.Role))
 	writeJSON(w, http.StatusOK, memberJSON(m))
 	return nil
 }

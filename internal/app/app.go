@@ -297,6 +297,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
+	au.SetSecretBox(secrets) // TOTP secrets
 	ag := agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now, Secrets: secrets,
@@ -366,7 +367,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 
 func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.Options {
 	opts := api.Options{
-		Version: Version, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
+		Version: Version, PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
 		DevLogin: cfg.DevLogin, SignupOpen: cfg.SignupOpen,
 		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes, PreviewDomain: cfg.PreviewDomain,
 		MetricsToken: cfg.MetricsToken,

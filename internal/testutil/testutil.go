@@ -27,6 +27,7 @@ import (
 	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
+	"ecode/internal/secretbox"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
 	"ecode/internal/testutil/testdb"
@@ -79,6 +80,11 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	box, err := secretbox.New(make([]byte, secretbox.KeySize)) // a fixed test key
+	if err != nil {
+		t.Fatal(err)
+	}
+	au.SetSecretBox(box)
 	dir := TraversableTempDir(t)
 	var vols workspace.Volumes
 	if len(opt) > 0 {
