@@ -15,20 +15,24 @@ import (
 )
 
 // relyingParty binds passkeys to the host of --public-url, or (without one)
-// to the host the browser used, e.g. localhost.
-func (s *Server) relyingParty(r *http.Request) auth.RelyingParty {
-	if u, err := url.Parse(s.opts.PublicURL); err == nil && u.Host != "" {
-		return auth.RelyingParty{ID: u.Hostname(), Origin: u.Scheme + "://" + u.Host}
-	}
-	scheme := "http"
+// to the host the browser used, e.g. localhost. WebAuthn needs a host name:
+// an IP address cannot be a relying party.
+func (s *Server) relyingParty(r *http.Request) (auth.RelyingParty, error) {
+	rp := auth.RelyingParty{ID: r.Host, Origin: "http://" + r.Host}
 	if r.TLS != nil {
-		scheme = "https"
+		rp.Origin = "https://" + r.Host
 	}
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		rp.ID = h
 	}
-	return auth.RelyingParty{ID: host, Origin: scheme + "://" + r.Host}
+	if u, err := url.Parse(s.opts.PublicURL); err == nil && u.Host != "" {
+		rp = auth.RelyingParty{ID: u.Hostname(), Origin: u.Scheme + "://" + u.Host}
+	}
+	if net.ParseIP(strings.Trim(rp.ID, "[]")) != nil {
+		return rp, &Error{Status: http.StatusBadRequest, Code: "passkeys_unavailable",
+			Message: "passkeys need a host name, not an IP address: open the server by name (e.g. localhost) or set --public-url"}
+	}
+	return rp, nil
 }
 
 type passkeyJSON struct {
@@ -59,7 +63,11 @@ type ceremonyJSON struct {
 }
 
 func (s *Server) beginPasskeyRegistration(w http.ResponseWriter, r *http.Request) error {
-	opts, id, err := s.auth.BeginPasskeyRegistration(r.Context(), principal(r).User, s.relyingParty(r))
+	rp, err := s.relyingParty(r)
+	if err != nil {
+		return err
+	}
+	opts, id, err := s.auth.BeginPasskeyRegistration(r.Context(), principal(r).User, rp)
 	if err != nil {
 		return err
 	}
@@ -100,7 +108,11 @@ func (s *Server) finishPasskeyRegistration(w http.ResponseWriter, r *http.Reques
 	if q.Name == "" {
 		q.Name = "Passkey"
 	}
-	p, err := s.auth.FinishPasskeyRegistration(r.Context(), principal(r).User, s.relyingParty(r), q.Ceremony, q.Name, q.Credential)
+	rp, err := s.relyingParty(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.auth.FinishPasskeyRegistration(r.Context(), principal(r).User, rp, q.Ceremony, q.Name, q.Credential)
 	if errors.Is(err, auth.ErrPasskey) {
 		s.log.Debug("passkey registration refused", "err", err, "request_id", requestID(r.Context()))
 		return errPasskey
@@ -145,11 +157,15 @@ func (s *Server) pendingOrNil(r *http.Request) (*store.User, error) {
 // beginPasskeyLogin starts a passkey sign-in: the second factor of a sign-in
 // whose password was accepted, or a password-less one.
 func (s *Server) beginPasskeyLogin(w http.ResponseWriter, r *http.Request) error {
+	rp, err := s.relyingParty(r)
+	if err != nil {
+		return err
+	}
 	pending, err := s.pendingOrNil(r)
 	if err != nil {
 		return err
 	}
-	opts, id, err := s.auth.BeginPasskeyLogin(r.Context(), pending, s.relyingParty(r))
+	opts, id, err := s.auth.BeginPasskeyLogin(r.Context(), pending, rp)
 	if errors.Is(err, auth.ErrPasskey) {
 		return errBadRequest("this account has no passkey")
 	}
@@ -165,11 +181,15 @@ func (s *Server) finishPasskeyLogin(w http.ResponseWriter, r *http.Request) erro
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
+	rp, err := s.relyingParty(r)
+	if err != nil {
+		return err
+	}
 	pending, err := s.pendingOrNil(r)
 	if err != nil {
 		return err
 	}
-	u, err := s.auth.FinishPasskeyLogin(r.Context(), pending, s.relyingParty(r), q.Ceremony, q.Credential)
+	u, err := s.auth.FinishPasskeyLogin(r.Context(), pending, rp, q.Ceremony, q.Credential)
 	if errors.Is(err, auth.ErrPasskey) {
 		s.log.Debug("passkey sign-in refused", "err", err, "request_id", requestID(r.Context()))
 		if pending != nil {

@@ -35,7 +35,7 @@ func call(c *client.Client, method, path string, in, out any) error {
 }
 
 // wantError fails unless err is an API error with status and code.
-func wantError(t *testing.T, err error, status int, code string) {
+func wantError(t testing.TB, err error, status int, code string) {
 	t.Helper()
 	var e *client.Error
 	if !errors.As(err, &e) || e.Status != status || (code != "" && e.Code != code) {
@@ -43,7 +43,7 @@ func wantError(t *testing.T, err error, status int, code string) {
 	}
 }
 
-func codeAt(t *testing.T, secret string, at time.Time) string {
+func codeAt(t testing.TB, secret string, at time.Time) string {
 	t.Helper()
 	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
@@ -69,7 +69,7 @@ type enrolled struct {
 }
 
 // enrolTOTP turns two-factor on for c and returns the secret and codes.
-func enrolTOTP(t *testing.T, srv *testutil.Server, c *client.Client) enrolled {
+func enrolTOTP(t testing.TB, srv *testutil.Server, c *client.Client) enrolled {
 	t.Helper()
 	var en struct {
 		Secret     string `json:"secret"`
