@@ -34,12 +34,21 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := principal(r)
-	err := s.auth.ChangePassword(r.Context(), p.User, q.CurrentPassword, q.NewPassword, p.SessionID)
+	sessions, err := s.store.ListSessions(r.Context(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	err = s.auth.ChangePassword(r.Context(), p.User, q.CurrentPassword, q.NewPassword, p.SessionID)
 	if errors.Is(err, auth.ErrBadCredentials) {
 		return errInvalid(map[string]string{"current_password": "wrong password"})
 	}
 	if err != nil {
 		return err
+	}
+	for _, x := range sessions {
+		if x.ID != p.SessionID {
+			s.live.EndSession(x.ID) // what the ended sessions had open
+		}
 	}
 	s.auditSelf(r, evPasswordChanged, "other sessions ended")
 	w.WriteHeader(http.StatusNoContent)

@@ -18,7 +18,7 @@ func TestAdminResetTwoFactorAudited(t *testing.T) {
 		srv := testutil.NewServer(t, st)
 		admin, dee := srv.User(t, "admin"), srv.User(t, "dee")
 		enrolTOTP(t, srv, dee)
-		deeID, adminID := mustMe(t, dee).ID, mustMe(t, admin).ID
+		deeID, adminID := whoami(t, dee).ID, whoami(t, admin).ID
 		wantError(t, call(dee, "POST", "/api/admin/users/"+deeID+"/reset-2fa", nil, nil), 403, "")
 		if err := call(admin, "POST", "/api/admin/users/"+deeID+"/reset-2fa", nil, nil); err != nil {
 			t.Fatal(err)
@@ -55,7 +55,7 @@ func TestSecurityEventsVisibility(t *testing.T) {
 		if _, err := login(srv, "fay@example.test", pw, ""); err != nil {
 			t.Fatal(err)
 		}
-		eveID, fayID := mustMe(t, eve).ID, mustMe(t, fay).ID
+		eveID, fayID := whoami(t, eve).ID, whoami(t, fay).ID
 		for _, e := range events(t, fay, "/api/me/security-events") {
 			if e.UserID != fayID {
 				t.Errorf("fay sees an event of %s: %+v", e.UserID, e)
@@ -89,7 +89,7 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		if err := call(gus, "POST", "/api/me/password", map[string]string{"current_password": pw, "new_password": "a new passphrase"}, nil); err != nil {
 			t.Fatal(err)
 		}
-		mustMe(t, gus) // this session stays
+		whoami(t, gus) // this session stays
 		wantError(t, call(other, "GET", "/api/me", nil, nil), 401, "")
 		if _, err := login(srv, "gus@example.test", pw, ""); err == nil {
 			t.Fatal("the old password still works")
@@ -136,8 +136,8 @@ func TestDisabledUserStopsAtOnce(t *testing.T) {
 		}
 		bearer := srv.Client()
 		bearer.Token = tok.Token
-		mustMe(t, bearer)
-		joID := mustMe(t, jo).ID
+		whoami(t, bearer)
+		joID := whoami(t, jo).ID
 		if err := call(admin, "PATCH", "/api/admin/users/"+joID, map[string]bool{"disabled": true}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +162,7 @@ func TestDisabledUserStopsAtOnce(t *testing.T) {
 		if err := call(admin, "PATCH", "/api/admin/users/"+joID, map[string]bool{"disabled": false}, nil); err != nil {
 			t.Fatal(err)
 		}
-		mustMe(t, bearer) // tokens work again once enabled
+		whoami(t, bearer) // tokens work again once enabled
 		if _, err := login(srv, "jo@example.test", pw, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +177,7 @@ func TestLastAdminCannotBeDemoted(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		srv := testutil.NewServer(t, st)
 		admin, kim := srv.User(t, "admin"), srv.User(t, "kim")
-		adminID, kimID := mustMe(t, admin).ID, mustMe(t, kim).ID
+		adminID, kimID := whoami(t, admin).ID, whoami(t, kim).ID
 		wantError(t, call(admin, "PATCH", "/api/admin/users/"+adminID, map[string]bool{"is_admin": false}, nil), 409, "conflict")
 		wantError(t, call(admin, "PATCH", "/api/admin/users/"+adminID, map[string]bool{"disabled": true}, nil), 409, "conflict")
 		if err := call(admin, "PATCH", "/api/admin/users/"+kimID, map[string]bool{"is_admin": true}, nil); err != nil {
@@ -211,7 +211,7 @@ func TestDeleteUserProjects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		leoID, miaID, nedID := mustMe(t, leo).ID, mustMe(t, mia).ID, mustMe(t, ned).ID
+		leoID, miaID, nedID := whoami(t, leo).ID, whoami(t, mia).ID, whoami(t, ned).ID
 		wantError(t, call(admin, "DELETE", "/api/admin/users/"+leoID, nil, nil), 400, "invalid")
 		wantError(t, call(admin, "DELETE", "/api/admin/users/"+leoID+"?projects=transfer&to="+leoID, nil, nil), 400, "invalid")
 		if err := call(admin, "DELETE", "/api/admin/users/"+leoID+"?projects=transfer&to="+miaID, nil, nil); err != nil {
@@ -233,7 +233,7 @@ func TestDeleteUserProjects(t *testing.T) {
 		if _, err := login(srv, "leo@example.test", pw, ""); err == nil {
 			t.Fatal("a deleted user signs in")
 		}
-		wantError(t, call(admin, "DELETE", "/api/admin/users/"+mustMe(t, admin).ID+"?projects=delete", nil, nil), 400, "bad_request")
+		wantError(t, call(admin, "DELETE", "/api/admin/users/"+whoami(t, admin).ID+"?projects=delete", nil, nil), 400, "bad_request")
 		if !eventKinds(t, admin, "/api/admin/security-events?user="+nedID)["user_deleted"] {
 			t.Error("no user_deleted event")
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -69,6 +70,9 @@ func (s *Server) adminPatchUser(w http.ResponseWriter, r *http.Request) error {
 		} else if err != nil {
 			return err
 		}
+		if *q.Disabled {
+			s.live.EndUser(u.ID) // open WebSockets and streams end with the sessions
+		}
 		s.audit(r, map[bool]string{true: evUserDisabled, false: evUserEnabled}[*q.Disabled], u.ID, actor, u.Email)
 	}
 	if q.IsAdmin != nil && *q.IsAdmin != u.IsAdmin {
@@ -135,7 +139,7 @@ func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	if to == "" {
 		for _, id := range owned {
-			if err := s.removeProject(r.Context(), id); err != nil {
+			if err := s.projects.Delete(context.WithoutCancel(r.Context()), id); err != nil {
 				return err
 			}
 		}
@@ -149,6 +153,7 @@ func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request) error {
 	if to != "" {
 		detail = u.Email + ": projects transferred to " + to
 	}
+	s.live.EndUser(u.ID)
 	s.audit(r, evUserDeleted, u.ID, principal(r).User.ID, detail)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

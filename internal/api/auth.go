@@ -118,8 +118,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 // password and reaches nothing but the second-factor step.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, pending ...bool) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
+		p, perr := s.auth.SessionUser(r.Context(), c.Value)
 		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
 			return err
+		}
+		if perr == nil {
+			s.live.EndSession(p.SessionID)
 		}
 	}
 	start := s.auth.StartSession
@@ -139,8 +143,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
+		p, perr := s.auth.SessionUser(r.Context(), c.Value)
 		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
 			return err
+		}
+		if perr == nil {
+			s.live.EndSession(p.SessionID)
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,

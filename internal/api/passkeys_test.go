@@ -157,7 +157,7 @@ func TestPasskeys(t *testing.T) {
 		if err := call(anon, "POST", "/api/auth/passkey/finish", map[string]any{"ceremony": login.Ceremony, "credential": signed}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if mustMe(t, anon).Email != "ola@example.test" {
+		if whoami(t, anon).Email != "ola@example.test" {
 			t.Fatal("signed in as someone else")
 		}
 		other := client.New(local)
@@ -171,7 +171,7 @@ func TestPasskeys(t *testing.T) {
 		if err := call(c, "POST", "/api/auth/passkey/finish", map[string]any{"ceremony": mfa.Ceremony, "credential": a.get(mfa)}, nil); err != nil {
 			t.Fatal(err)
 		}
-		mustMe(t, c)
+		whoami(t, c)
 		// pat has no passkey: the second-factor ceremony has nothing to offer.
 		enrolTOTP(t, srv, pat)
 		pc, err := loginClient(local, "pat@example.test")

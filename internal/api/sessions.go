@@ -44,6 +44,7 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.auditSelf(r, evSessionRevoked, r.PathValue("sid"))
+	s.live.EndSession(r.PathValue("sid"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -104,6 +105,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.auditSelf(r, evTokenRevoked, r.PathValue("tid"))
+	s.live.EndToken(r.PathValue("tid"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -115,7 +115,7 @@ func TestTOTPSignIn(t *testing.T) {
 		en := enrolTOTP(t, srv, ann)
 		var sealed string
 		if err := st.InTx(ctx, func(tx *store.Store) error {
-			tt, err := tx.TOTPOf(ctx, mustMe(t, ann).ID)
+			tt, err := tx.TOTPOf(ctx, whoami(t, ann).ID)
 			sealed = tt.Secret
 			return err
 		}); err != nil {
@@ -149,7 +149,7 @@ func TestTOTPSignIn(t *testing.T) {
 		if full := sessionCookie(t, c); full == pending || full == "" {
 			t.Fatal("the second factor did not issue a new session id")
 		}
-		mustMe(t, c)
+		whoami(t, c)
 		old := srv.Client()
 		old.HTTP.Jar.SetCookies(mustURL(srv.URL), []*http.Cookie{{Name: "ecode_session", Value: pending}})
 		wantError(t, call(old, "POST", "/api/auth/login/second-factor", map[string]string{"code": code}, nil), 400, "no_pending_sign_in")
@@ -234,7 +234,7 @@ func TestDisableTOTPNeedsPasswordAndCode(t *testing.T) {
 	})
 }
 
-func mustMe(t *testing.T, c *client.Client) struct{ ID, Email string } {
+func whoami(t *testing.T, c *client.Client) struct{ ID, Email string } {
 	t.Helper()
 	me, err := c.Me(context.Background())
 	if err != nil {
