@@ -165,9 +165,13 @@ func (s *Server) beginPasskeyLogin(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	opts, id, err := s.auth.BeginPasskeyLogin(r.Context(), pending, rp)
+	opts, id, err := s.auth.BeginPasskeyLogin(r.Context(), pending, rp, clientIP(r))
 	if errors.Is(err, auth.ErrPasskey) {
 		return errBadRequest("this account has no passkey")
+	}
+	if errors.Is(err, auth.ErrRateLimited) {
+		w.Header().Set("Retry-After", "10")
+		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many passkey sign-ins; wait a moment"}
 	}
 	if err != nil {
 		return err

@@ -193,6 +193,16 @@ func TestPasskeys(t *testing.T) {
 		if !k["passkey_added"] || !k["passkey_removed"] {
 			t.Errorf("events %v", k)
 		}
+
+		// Starting password-less sign-ins stores a ceremony for anyone: it is
+		// limited per client address (10 at once, then one every 6 s).
+		var limited error
+		for range 11 {
+			if limited = call(client.New(local), "POST", "/api/auth/passkey/begin", nil, nil); limited != nil {
+				break
+			}
+		}
+		wantError(t, limited, 429, "rate_limited")
 	})
 }
 

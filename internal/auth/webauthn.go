@@ -138,8 +138,13 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u store.User, r
 }
 
 // BeginPasskeyLogin starts a passkey sign-in: password-less (u is nil: any
-// discoverable passkey of this server) or as the second factor of u.
-func (s *Service) BeginPasskeyLogin(ctx context.Context, u *store.User, rp RelyingParty) (any, string, error) {
+// discoverable passkey of this server) or as the second factor of u. It is
+// rate limited per client address like password sign-ins (it stores the
+// ceremony before anyone is known).
+func (s *Service) BeginPasskeyLogin(ctx context.Context, u *store.User, rp RelyingParty, clientIP string) (any, string, error) {
+	if ok, _ := s.limiter.Allow("passkey:" + clientIP); !ok {
+		return nil, "", ErrRateLimited
+	}
 	wa, err := s.relyingParty(rp)
 	if err != nil {
 		return nil, "", err
