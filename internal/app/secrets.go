@@ -86,8 +86,24 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	return nil
 }
 
-// resealProviderKey re-encrypts the admin's stored AI provider key.
+// resealProviderKey re-encrypts what is sealed directly under the master
+// key: the admin's stored AI provider key and every TOTP secret.
 func resealProviderKey(ctx context.Context, tx *store.Store, from, to *secretbox.Box) error {
+	totps, err := tx.SealedTOTPSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range totps {
+		ad := "totp:" + t.UserID // auth's totpAD
+		seed, err := from.OpenString(t.Sealed, ad)
+		if err != nil {
+			return fmt.Errorf("the TOTP secret of %s: %w", t.UserID, err)
+		}
+		t.Sealed = to.SealString(seed, ad)
+		if err := tx.ResealTOTPSecret(ctx, t); err != nil {
+			return err
+		}
+	}
 	p, err := tx.AgentProvider(ctx)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && p.APIKeySealed == "") {
 		return nil

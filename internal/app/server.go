@@ -200,6 +200,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 // buildAgent makes the agent service; the master key seals the provider
 // keys admins store.
 func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
+	s.Auth.SetSecretBox(s.box) // TOTP secrets, under the same master key (rotation reseals them)
 	s.Agent = agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,

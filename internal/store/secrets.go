@@ -360,3 +360,31 @@ func (s *Store) eachValueOf(ctx context.Context, table string, fn func(table str
 	}
 	return rows.Err()
 }
+
+// SealedTOTP is a user's TOTP secret as stored (sealed under the master key).
+type SealedTOTP struct {
+	UserID, Sealed string
+}
+
+// SealedTOTPSecrets lists every stored TOTP secret (for a master key rotation).
+func (s *Store) SealedTOTPSecrets(ctx context.Context) ([]SealedTOTP, error) {
+	rows, err := s.query(ctx, `SELECT user_id, secret FROM user_totp ORDER BY user_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SealedTOTP
+	for rows.Next() {
+		var t SealedTOTP
+		if err := rows.Scan(&t.UserID, &t.Sealed); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ResealTOTPSecret replaces a user's sealed TOTP secret.
+func (s *Store) ResealTOTPSecret(ctx context.Context, t SealedTOTP) error {
+	return affected(s.exec(ctx, `UPDATE user_totp SET secret = ? WHERE user_id = ?`, t.Sealed, t.UserID))
+}
