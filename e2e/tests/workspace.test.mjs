@@ -26,7 +26,7 @@ test('files, tabs, members and a read-only viewer', async (t) => {
   await signUp(viewer, { name: 'Vic Viewer', email: 'vic@example.com', password: 'viewer-password' })
 
   await page.getByLabel('Name', { exact: true }).fill('Team app')
-  await page.getByLabel('Template').selectOption('blank')
+  await page.locator('[data-template="blank"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectPath = new URL(page.url()).pathname

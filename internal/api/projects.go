@@ -88,6 +88,9 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("create project dir: %w", err)
 	}
 	err = files.CopyTemplate(q.Template)
+	if err == nil {
+		err = files.NamePackage(p.Name) // the template's package.json is named after the project
+	}
 	files.Close()
 	if err == nil && s.history != nil {
 		err = s.history.EnsureDB(p.ID) // every project has a database

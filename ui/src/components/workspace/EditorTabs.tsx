@@ -53,7 +53,7 @@ export function EditorTabs({ tabs, active, onSelect, onClose }: Props) {
             onKeyDown={(e) => keydown(e, i)}
           >
             <span className="editor-tab-name">{basename(t.path)}</span>
-            {t.dirty && (
+            {t.dirty && !t.live && (
               <span className="dirty-dot" aria-label="unsaved changes" title="Unsaved changes">●</span>
             )}
             <button
