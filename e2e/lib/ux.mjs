@@ -34,6 +34,6 @@ export async function createProject(page, name, template) {
   await page.locator(`[data-template="${template}"]`).click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
-  await page.locator('[role="treeitem"]').first().waitFor()
+  await page.locator('[role="treeitem"]').first().waitFor({ state: 'attached' }) // on phones the Files pane is hidden
   return decodeURIComponent(new URL(page.url()).pathname.slice(3))
 }

@@ -33,7 +33,7 @@ test('a prompt makes a project and the agent starts building it', async (t) => {
 
   // The first thing on the dashboard is the prompt.
   const first = page.locator('main.dashboard > *').first()
-  assert.equal(await first.getByRole('heading', { level: 2 }).innerText(), 'What do you want to build?')
+  assert.equal(await first.getByRole('heading', { level: 1 }).innerText(), 'What do you want to build?')
   const box = page.getByRole('textbox', { name: 'What do you want to build?' })
   await box.fill('An Express server: create hello.txt with a greeting')
   // The suggested template is shown before creating anything (the server's heuristic: Express -> Node.js).
@@ -48,7 +48,7 @@ test('a prompt makes a project and the agent starts building it', async (t) => {
   assert.equal((await turn).status(), 200)
   const sent = JSON.parse((await turn).request().postData())
   assert.equal(sent.prompt, 'An Express server: create hello.txt with a greeting')
-  assert.equal(sent.mode?.web_search, true, JSON.stringify(sent))
+  assert.equal(sent.web_search, true, JSON.stringify(sent))
 
   // The Agent pane is showing and streams the turn; its file lands in the tree.
   const pane = page.locator('#pane-agent')

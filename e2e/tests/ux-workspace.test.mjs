@@ -9,8 +9,11 @@ import { assertAccessible, createProject, screenshot } from '../lib/ux.mjs'
 
 let server
 let browser
-// A small memory limit, so that a program printing without end is stopped quickly.
-useServerAndBrowser((s, b) => { server = s; browser = b }, { extraArgs: ['--sandbox-memory', String(256 << 20)] })
+// A small memory limit, so that a program printing without end is stopped quickly; a 2 MiB file
+// limit, so that the upload over it is quick to send.
+useServerAndBrowser((s, b) => { server = s; browser = b }, {
+  extraArgs: ['--sandbox-memory', String(256 << 20), '--max-file-bytes', String(2 << 20)],
+})
 
 async function newPage(t, email) {
   const ctx = await browser.newContext({ baseURL: server.url, viewport: { width: 1440, height: 900 } })
@@ -80,6 +83,7 @@ test('a restore keeps its notice in view while the app comes back', async (t) =>
   await pane.getByLabel('Checkpoint message').fill('first')
   await pane.getByRole('button', { name: 'Save checkpoint' }).click()
   const item = pane.locator('[role="listitem"]', { hasText: 'first' })
+  await item.getByRole('button', { name: /first/ }).click()
   await item.getByRole('button', { name: 'Restore', exact: true }).click()
   await page.getByRole('dialog').getByRole('button', { name: 'Restore checkpoint' }).click()
   await page.getByRole('dialog').waitFor({ state: 'detached' })
@@ -122,7 +126,9 @@ test('layout and tabs come back; quick open, project search, uploads, search pan
 
   // Command palette (Ctrl+K) shows a pane by name.
   await page.keyboard.press('Control+k')
-  await page.getByRole('dialog', { name: 'Commands' }).getByRole('combobox').fill('show agent')
+  const commands = page.getByRole('dialog', { name: 'Commands' })
+  await commands.getByRole('combobox').fill('show agent')
+  await commands.getByRole('option').first().filter({ hasText: 'Show Agent' }).waitFor()
   await page.keyboard.press('Enter')
   await page.locator('[role="tab"][data-pane="agent"][aria-selected="true"]').waitFor()
 
@@ -159,13 +165,13 @@ test('layout and tabs come back; quick open, project search, uploads, search pan
 
   // Uploads: a file over the limit is refused up front and says why, for good; others show progress.
   await page.getByLabel('Upload files').setInputFiles([
-    { name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(11 << 20) },
-    { name: 'photo.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 << 20, 7) },
+    { name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 << 20) },
+    { name: 'photo.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1 << 20, 7) },
   ])
   const uploads = page.getByRole('list', { name: 'Uploads' })
-  await uploads.locator('[data-file="photo.bin"]').filter({ hasText: 'Uploaded · 3 MiB' }).waitFor()
+  await uploads.locator('[data-file="photo.bin"]').filter({ hasText: 'Uploaded · 1 MiB' }).waitFor()
   const refused = uploads.locator('[data-file="too-big.bin"]')
-  await refused.filter({ hasText: 'too-big.bin is 11 MiB; files up to 10 MiB can be uploaded' }).waitFor()
+  await refused.filter({ hasText: 'too-big.bin is 3 MiB; files up to 2 MiB can be uploaded' }).waitFor()
   await page.waitForTimeout(6000)
   assert.ok(await refused.isVisible(), 'the refusal stays until dismissed')
   await treeItem(page, 'photo.bin').waitFor()

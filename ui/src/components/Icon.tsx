@@ -60,7 +60,7 @@ export function Icon({ name, size = 16, className }: { name: IconName; size?: nu
 
 export function Logo() {
   return (
-    <span className="logo" aria-label="E-Code">
+    <span className="logo">
       <span className="logo-mark" aria-hidden="true">E</span>
       <span className="logo-text">E-Code</span>
     </span>

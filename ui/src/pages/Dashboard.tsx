@@ -66,15 +66,12 @@ export function Dashboard() {
     <div className="page">
       <TopBar />
       <main className="dashboard">
-        <div className="dashboard-head">
-          <h1>{user?.name ? `${user.name.split(' ')[0]}’s projects` : 'Projects'}</h1>
-        </div>
         <BuildPrompt templates={templates} />
         <TemplateGallery templates={templates} />
         <FormError message={error} />
         <section aria-labelledby="projects-title">
           <div className="project-tools">
-            <h2 id="projects-title">Your projects</h2>
+            <h2 id="projects-title">{user?.name ? `${user.name.split(' ')[0]}’s projects` : 'Your projects'}</h2>
             <div className="field">
               <label htmlFor="project-search">Search</label>
               <input id="project-search" type="search" value={query} placeholder="Project name…" onChange={(e) => setQuery(e.target.value)} />

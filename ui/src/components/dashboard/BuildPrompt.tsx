@@ -81,7 +81,7 @@ export function BuildPrompt({ templates }: { templates: Template[] }) {
   const tname = templates.find((t) => t.id === suggested)?.name
   return (
     <form className="build-prompt" onSubmit={submit} aria-labelledby="build-prompt-title" noValidate>
-      <h2 id="build-prompt-title">What do you want to build?</h2>
+      <h1 id="build-prompt-title">What do you want to build?</h1>
       <textarea aria-labelledby="build-prompt-title" value={prompt} maxLength={8000}
         placeholder="A landing page for my bakery with opening hours and a contact form…"
         onChange={(e) => { setPrompt(e.target.value); setError(null) }}
