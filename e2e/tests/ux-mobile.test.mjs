@@ -13,7 +13,7 @@ useServerAndBrowser((s, b) => { server = s; browser = b })
 
 test('phone: dashboard and every workspace pane', async (t) => {
   const phone = devices['iPhone 13'] ?? {}
-  const ctx = await browser.newContext({ ...phone, viewport: { width: 390, height: 844 }, baseURL: server.url })
+  const ctx = await browser.newContext({ ...phone, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, baseURL: server.url })
   t.after(() => ctx.close())
   const page = await ctx.newPage()
   await signUp(page, { name: 'Mo Bile', email: 'mo@example.com', password: 'mobile-password' })

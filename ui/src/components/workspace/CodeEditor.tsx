@@ -43,6 +43,7 @@ export function CodeEditor({ doc, autoFocus, onCursor }: Props) {
       },
     })
     cursorCb.current?.(cursorOf(view.state))
+    view.scrollDOM.tabIndex = 0 // the scroll area is reachable by keyboard (e.g. in read-only files)
     if (doc.scrollTop < 0) {
       view.dispatch({ effects: EditorView.scrollIntoView(view.state.selection.main.head, { y: 'center' }) })
       doc.scrollTop = 0

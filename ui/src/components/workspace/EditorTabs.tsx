@@ -34,37 +34,36 @@ export function EditorTabs({ tabs, active, onSelect, onClose }: Props) {
       {tabs.map((t, i) => {
         const selected = t.path === active
         return (
-          <div
-            key={t.path}
-            role="tab"
-            className={'editor-tab' + (selected ? ' active' : '') + (t.error ? ' has-error' : '')}
-            aria-selected={selected}
-            tabIndex={selected ? 0 : -1}
-            data-path={t.path}
-            data-dirty={t.dirty ? 'true' : undefined}
-            title={t.path + (t.dirty ? ' (unsaved changes)' : '')}
-            onClick={() => onSelect(t.path)}
+          // The tab and its close button are siblings: a tab may not contain another control.
+          <div key={t.path} className={'editor-tab-wrap' + (selected ? ' active' : '')} data-dirty={t.dirty ? 'true' : undefined} role="presentation"
             onMouseDown={(e) => {
               if (e.button === 1) {
                 e.preventDefault()
                 onClose(t.path)
               }
-            }}
-            onKeyDown={(e) => keydown(e, i)}
-          >
-            <span className="editor-tab-name">{basename(t.path)}</span>
-            {t.dirty && !t.live && (
-              <span className="dirty-dot" aria-label="unsaved changes" title="Unsaved changes">●</span>
-            )}
+            }}>
+            <div
+              role="tab"
+              className={'editor-tab' + (selected ? ' active' : '') + (t.error ? ' has-error' : '')}
+              aria-selected={selected}
+              tabIndex={selected ? 0 : -1}
+              data-path={t.path}
+              data-dirty={t.dirty ? 'true' : undefined}
+              title={t.path + (t.dirty ? ' (unsaved changes)' : '')}
+              onClick={() => onSelect(t.path)}
+              onKeyDown={(e) => keydown(e, i)}
+            >
+              <span className="editor-tab-name">{basename(t.path)}</span>
+              {t.dirty && !t.live && (
+                <span className="dirty-dot" aria-label="unsaved changes" title="Unsaved changes">●</span>
+              )}
+            </div>
             <button
               type="button"
               className="editor-tab-close"
               tabIndex={-1}
               aria-label={`Close ${basename(t.path)}`}
-              onClick={(e) => {
-                e.stopPropagation()
-                onClose(t.path)
-              }}
+              onClick={() => onClose(t.path)}
             >
               <Icon name="close" size={12} />
             </button>
