@@ -56,11 +56,11 @@ test('files, tabs, members and a read-only viewer', async (t) => {
   await page.keyboard.type('// unsaved')
   const dirtyTab = page.locator('[role="tab"][data-path="src/main.js"][data-dirty="true"]')
   await dirtyTab.hover()
-  await page.getByRole('button', { name: 'Close main.js' }).click()
+  await page.locator('.editor-tab-close[aria-label="Close main.js"]').click() // a mouse affordance (Delete closes from the keyboard)
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
   await dirtyTab.waitFor()
   await dirtyTab.hover()
-  await page.getByRole('button', { name: 'Close main.js' }).click()
+  await page.locator('.editor-tab-close[aria-label="Close main.js"]').click() // a mouse affordance (Delete closes from the keyboard)
   await page.getByRole('dialog').getByRole('button', { name: 'Close without saving' }).click()
   await editorTab(page, 'src/main.js').waitFor({ state: 'detached' })
 

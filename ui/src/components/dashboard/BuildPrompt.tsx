@@ -14,12 +14,13 @@ export interface StartMode {
   web_search: boolean
 }
 
-const ICONS: Record<string, { icon: string; lang: string }> = {
-  blank: { icon: '📄', lang: 'Anything' },
-  static: { icon: '🌐', lang: 'HTML · CSS · JS' },
-  node: { icon: '🟩', lang: 'JavaScript' },
-  python: { icon: '🐍', lang: 'Python' },
-  go: { icon: '🐹', lang: 'Go' },
+/** Each template's badge (a short monogram in the language's colour) and language. */
+const ICONS: Record<string, { icon: string; color: string; lang: string }> = {
+  blank: { icon: '+', color: '#8a93a6', lang: 'Anything' },
+  static: { icon: '</>', color: '#e06c4c', lang: 'HTML · CSS · JS' },
+  node: { icon: 'JS', color: '#6cc24a', lang: 'JavaScript' },
+  python: { icon: 'Py', color: '#4b8bbe', lang: 'Python' },
+  go: { icon: 'Go', color: '#00add8', lang: 'Go' },
 }
 
 /** A project name from a prompt: its first words, at most 40 characters. */
@@ -129,7 +130,7 @@ export function TemplateGallery({ templates }: { templates: Template[] }) {
         {templates.map((t) => (
           <button key={t.id} type="button" role="radio" aria-checked={t.id === pick} className="template-card" data-template={t.id}
             onClick={() => setChosen(t.id)}>
-            <span className="tc-head"><span className="tc-icon" aria-hidden="true">{ICONS[t.id]?.icon ?? '📦'}</span>{t.name}</span>
+            <span className="tc-head"><span className="tc-icon" aria-hidden="true" style={{ borderColor: ICONS[t.id]?.color, color: ICONS[t.id]?.color }}>{ICONS[t.id]?.icon ?? '•'}</span>{t.name}</span>
             <span className="tc-lang">{ICONS[t.id]?.lang ?? ''}</span>
             <span className="tc-desc">{t.description}</span>
           </button>

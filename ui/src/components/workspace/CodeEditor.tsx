@@ -45,7 +45,8 @@ export function CodeEditor({ doc, autoFocus, onCursor }: Props) {
     cursorCb.current?.(cursorOf(view.state))
     view.scrollDOM.tabIndex = 0 // the scroll area is reachable by keyboard (e.g. in read-only files)
     if (doc.scrollTop < 0) {
-      view.dispatch({ effects: EditorView.scrollIntoView(view.state.selection.main.head, { y: 'center' }) })
+      // (not while hidden, e.g. behind a maximised tool panel: with no width it would scroll sideways)
+      if (view.scrollDOM.clientWidth > 0) view.dispatch({ effects: EditorView.scrollIntoView(view.state.selection.main.head, { y: 'center' }) })
       doc.scrollTop = 0
     } else view.scrollDOM.scrollTop = doc.scrollTop
     if (autoFocus) view.focus()

@@ -127,7 +127,8 @@ function SaveState({ tab, kind, canWrite, onSave }: { tab: TabInfo; kind: FileKi
   const emphasise = canWrite && kind === 'text' && tab.dirty && !tab.live
   return (
     <>
-      <span className="editor-status" role="status" data-tone={tone || undefined} title={hint || undefined}>
+      <span className={'editor-status' + (tab.live ? ' editor-live' : '')} role="status" data-tone={tone || undefined}
+        data-live={tab.live ? (tab.offline ? 'offline' : 'online') : undefined} title={hint || undefined}>
         {tone === 'ok' && <Icon name="check" size={12} />} {text}
       </span>
       {canWrite && kind === 'text' && (

@@ -34,7 +34,8 @@ export function EditorTabs({ tabs, active, onSelect, onClose }: Props) {
       {tabs.map((t, i) => {
         const selected = t.path === active
         return (
-          // The tab and its close button are siblings: a tab may not contain another control.
+          // The close button is a mouse affordance beside the tab (hidden from assistive technology:
+          // a tab list holds only tabs); from the keyboard, Delete closes the selected tab.
           <div key={t.path} className={'editor-tab-wrap' + (selected ? ' active' : '')} data-dirty={t.dirty ? 'true' : undefined} role="presentation"
             onMouseDown={(e) => {
               if (e.button === 1) {
@@ -49,7 +50,8 @@ export function EditorTabs({ tabs, active, onSelect, onClose }: Props) {
               tabIndex={selected ? 0 : -1}
               data-path={t.path}
               data-dirty={t.dirty ? 'true' : undefined}
-              title={t.path + (t.dirty ? ' (unsaved changes)' : '')}
+              title={t.path + (t.dirty ? ' (unsaved changes)' : '') + ' — Delete closes it'}
+              aria-keyshortcuts="Delete"
               onClick={() => onSelect(t.path)}
               onKeyDown={(e) => keydown(e, i)}
             >
@@ -62,7 +64,9 @@ export function EditorTabs({ tabs, active, onSelect, onClose }: Props) {
               type="button"
               className="editor-tab-close"
               tabIndex={-1}
+              aria-hidden="true"
               aria-label={`Close ${basename(t.path)}`}
+              title={`Close ${basename(t.path)}`}
               onClick={() => onClose(t.path)}
             >
               <Icon name="close" size={12} />
