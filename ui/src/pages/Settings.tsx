@@ -4,6 +4,10 @@ import { SessionsSection } from '../components/settings/SessionsSection'
 import { TokensSection } from '../components/settings/TokensSection'
 import { UsersSection } from '../components/settings/UsersSection'
 import { ProviderSection } from '../components/settings/ProviderSection'
+import { AccountSection } from '../components/settings/AccountSection'
+import { TwoFactorSection } from '../components/settings/TwoFactorSection'
+import { PasskeysSection } from '../components/settings/PasskeysSection'
+import { SecurityLogSection } from '../components/settings/SecurityLogSection'
 import { Link } from '../router'
 import { useSession } from '../session'
 import { fullTime } from '../util'
@@ -37,8 +41,12 @@ export function Settings() {
             </dl>
           </div>
         </section>
+        <AccountSection />
+        <TwoFactorSection />
+        <PasskeysSection />
         <SessionsSection />
         <TokensSection />
+        <SecurityLogSection />
         {user.is_admin && <ProviderSection />}
         {user.is_admin && <UsersSection />}
       </main>
