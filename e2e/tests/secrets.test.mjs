@@ -22,7 +22,7 @@ test('a secret reaches the app, and the console shows its name only', async (t) 
   const page = await ctx.newPage()
   await signUp(page, { name: 'Sam Secret', email: 'sam@example.com', password: 'secret-secret-1' })
   await page.getByLabel('Name', { exact: true }).fill('Keyed app')
-  await page.getByLabel('Template').selectOption('node')
+  await page.locator('[data-template="node"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectId = new URL(page.url()).pathname.split('/')[2]
