@@ -42,6 +42,13 @@ type Config struct {
 	RedisURL       string
 	ProjectDBURL   string
 
+	MaxConns        int64
+	MaxConnsPerAddr int64
+	BodyTimeout     time.Duration
+	AllowedHosts    string
+	MaxExecsPerUser int64
+	MaxExecsPerProj int64
+
 	AnthropicAPIKey  string
 	AnthropicBaseURL string
 	OpenAIAPIKey     string
@@ -87,6 +94,12 @@ func (c *Config) options() []option {
 		{"openai-api-key", "", "API key of an OpenAI-compatible provider, used when no Anthropic key is set (also OPENAI_API_KEY)", &c.OpenAIAPIKey},
 		{"openai-base-url", "", "base URL of an OpenAI-compatible server such as Ollama, vLLM or llama.cpp (also OPENAI_BASE_URL)", &c.OpenAIBaseURL},
 		{"agent-model", "", "the AI agent's model; empty for the provider's default", &c.AgentModel},
+		{"max-conns", "8192", "most connections held open at once (also kept below half the open-file limit)", &c.MaxConns},
+		{"max-conns-per-addr", "256", "most connections held open at once from one client address (IPv6: per /64)", &c.MaxConnsPerAddr},
+		{"body-timeout", "30s", "time a client has to send a request body", &c.BodyTimeout},
+		{"allowed-hosts", "", "more host names the server answers to (comma-separated), besides --public-url's, the listen address and localhost", &c.AllowedHosts},
+		{"max-execs-per-user", "8", "commands, runs and terminal openings one user may have in progress at once", &c.MaxExecsPerUser},
+		{"max-execs-per-project", "16", "commands, runs and terminal openings in progress at once in one project", &c.MaxExecsPerProj},
 	}
 }
 
@@ -188,6 +201,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxFileBytes <= 0 || c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("max-file-bytes and max-upload-bytes must be positive"))
+	}
+	if c.MaxConns < 16 || c.MaxConnsPerAddr < 1 || c.BodyTimeout < time.Second {
+		errs = append(errs, errors.New("max-conns must be at least 16, max-conns-per-addr at least 1, body-timeout at least 1s"))
+	}
+	if c.MaxExecsPerUser < 1 || c.MaxExecsPerProj < 1 {
+		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
 	}
 	return errors.Join(errs...)
 }
