@@ -42,13 +42,17 @@ func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	policy, err := s.signupPolicy(r)
+	if err != nil {
+		return err
+	}
 	banners := s.opts.Banners
 	if banners == nil {
 		banners = []string{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"version": s.opts.Version, "dev_login": s.opts.DevLogin, "banners": banners,
-		"signup_open": s.opts.SignupOpen || n == 0, "has_users": n > 0,
+		"signup_open": policy == SignupOpen || n == 0, "signup_policy": policy, "has_users": n > 0,
 	})
 	return nil
 }

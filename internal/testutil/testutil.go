@@ -51,6 +51,7 @@ type Server struct {
 	API     *api.Server
 	Runner  *runner.Manager
 	History *history.Service
+	Auth    *auth.Service
 	Clock   *Clock
 	Dir     string // the data dir
 }
@@ -151,7 +152,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		}
 		runs.Close()
 	})
-	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, History: hist, Clock: clock, Dir: dir}
+	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, History: hist, Auth: au, Clock: clock, Dir: dir}
 }
 
 // NewSandbox returns a local bubblewrap runner private to the test (its own

@@ -4,6 +4,7 @@ import { SessionsSection } from '../components/settings/SessionsSection'
 import { TokensSection } from '../components/settings/TokensSection'
 import { UsersSection } from '../components/settings/UsersSection'
 import { ProviderSection } from '../components/settings/ProviderSection'
+import { SignupSection } from '../components/settings/SignupSection'
 import { Link } from '../router'
 import { useSession } from '../session'
 import { fullTime } from '../util'
@@ -40,6 +41,7 @@ export function Settings() {
         <SessionsSection />
         <TokensSection />
         {user.is_admin && <ProviderSection />}
+        {user.is_admin && <SignupSection />}
         {user.is_admin && <UsersSection />}
       </main>
     </div>
