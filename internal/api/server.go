@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"log/slog"
@@ -33,6 +34,9 @@ type Options struct {
 	PreviewDomain string
 	// MetricsToken, when set, lets scrapers read /metrics with it as a bearer token.
 	MetricsToken string
+	// MaxExecsPerUser and MaxExecsPerProject cap the commands, run starts
+	// and terminal openings in progress at once (default 8 and 16).
+	MaxExecsPerUser, MaxExecsPerProject int
 	// TreePoll is how often a project's listing is checked for the file
 	// tree's change events (default 2 s).
 	TreePoll time.Duration
@@ -67,6 +71,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	opts    Options
+	execs   *execLimits
 }
 
 // New builds the API server.
@@ -77,7 +82,8 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, agent: d.Agent, metrics: d.Metrics, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, agent: d.Agent, metrics: d.Metrics, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.

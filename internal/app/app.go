@@ -364,7 +364,7 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 		Version: Version, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
 		DevLogin: cfg.DevLogin, SignupOpen: cfg.SignupOpen,
 		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes, PreviewDomain: cfg.PreviewDomain,
-		MetricsToken: cfg.MetricsToken,
+		MetricsToken: cfg.MetricsToken, MaxExecsPerUser: int(cfg.MaxExecsPerUser), MaxExecsPerProject: int(cfg.MaxExecsPerProj),
 		ReadyChecks: map[string]func(context.Context) error{
 			"database": st.Ping,
 			"sandbox":  runs.Check,
