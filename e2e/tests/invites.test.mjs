@@ -22,7 +22,7 @@ test('invite-only sign-up with an invite link', async (t) => {
   await section.getByLabel(/^Invite only/).check()
   await section.getByRole('status').filter({ hasText: 'Saved.' }).waitFor()
   await section.getByRole('button', { name: 'Create invite link' }).click()
-  const link = await section.getByLabel('Invite link').inputValue()
+  const link = await section.getByRole('textbox', { name: 'Invite link' }).inputValue()
   assert.match(link, /\/signup\?invite=eci_/)
 
   // Without the link: a clear refusal, no form.

@@ -37,6 +37,9 @@ type Options struct {
 	// MaxExecsPerUser and MaxExecsPerProject cap the commands, run starts
 	// and terminal openings in progress at once (default 8 and 16).
 	MaxExecsPerUser, MaxExecsPerProject int
+	// AllowedHosts are the host names the server answers to besides
+	// loopback names and preview subdomains ("*": any).
+	AllowedHosts []string
 	// TreePoll is how often a project's listing is checked for the file
 	// tree's change events (default 2 s).
 	TreePoll time.Duration
@@ -100,11 +103,11 @@ func (s *Server) Handler() http.Handler {
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
 	// Previews are a different origin (another host name), routed first.
-	return s.recoverer(s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.recoverer(s.logRequests(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return
 		}
 		ide.ServeHTTP(w, r)
-	})))
+	}))))
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,27 @@ func newHTTPServer(cfg *config.Config, h http.Handler, ln net.Listener, log *slo
 		log.Info("connection cap lowered to half the open-file limit", "max_conns", total, "nofile", lim.Cur)
 	}
 	return srv, netlimit.New(ln, total, int(cfg.MaxConnsPerAddr))
+}
+
+// allowedHosts are the host names the server answers to besides loopback
+// names and preview subdomains: --public-url's, the listen address's (when
+// it is not a wildcard) and --allowed-hosts.
+func allowedHosts(cfg *config.Config) []string {
+	var hosts []string
+	for _, h := range strings.Split(cfg.AllowedHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		hosts = append(hosts, u.Hostname())
+	}
+	if h, _, err := net.SplitHostPort(cfg.Addr); err == nil && h != "" {
+		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
 }
 
 // bodyDeadline gives each request body timeout to arrive. The connection's
