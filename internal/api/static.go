@@ -21,9 +21,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	checks := map[string]string{}
 	ready := true
+	detail := s.mayReadDetail(r) // anonymous callers learn only ok / failed
 	for name, check := range s.opts.ReadyChecks {
 		if err := check(ctx); err != nil {
-			checks[name] = err.Error()
+			checks[name] = "failed"
+			if detail {
+				checks[name] = err.Error()
+			}
 			ready = false
 		} else {
 			checks[name] = "ok"
@@ -35,6 +39,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 	return nil
+}
+
+// mayReadDetail reports whether the caller may see internal detail (error
+// texts naming database users and hosts): an admin, or a scraper with the
+// metrics token.
+func (s *Server) mayReadDetail(r *http.Request) bool {
+	_, err := s.authorize(nil, r, Metrics)
+	return err == nil
 }
 
 func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) error {
