@@ -13,6 +13,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Errors callers turn into responses.
@@ -30,8 +32,9 @@ var (
 // volume when volumes are on), where work that must stay on the same
 // filesystem (a restore built aside) can live.
 type Files struct {
-	dir string // data-dir/projects
-	vol Volumes
+	dir   string // data-dir/projects
+	vol   Volumes
+	swept sync.Map // project ids whose stale temporary files were removed
 }
 
 // Volumes give each project a size-limited filesystem (package volume).
@@ -78,7 +81,11 @@ func (f *Files) Project(projectID string) (*Project, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return &Project{root: r}, nil
+	p := &Project{root: r}
+	if _, done := f.swept.LoadOrStore(projectID, true); !done {
+		p.removeStaleTemps(time.Now()) // once per project and process
+	}
+	return p, nil
 }
 
 // Create makes an empty project (its area, its volume, its files folder).
