@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./internal/workspace
 	$(GO) test -run '^$$' -fuzz '^FuzzProjectPaths$$' -fuzztime $(FUZZTIME) ./internal/workspace
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) ./internal/api
+	$(GO) test -run '^$$' -fuzz '^FuzzAppCookies$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/runconfig
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUpdate$$' -fuzztime $(FUZZTIME) ./internal/yjs
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyUpdate$$' -fuzztime $(FUZZTIME) ./internal/yjs
