@@ -16,6 +16,6 @@
 //
 // A Session is plain JSON: persist it between turns. A turn that ends with
 // StopWaitingForUser resumes when Run is called with the user's answer.
-// Time comes from the injected Clock (FakeClock in tests); nothing here reads
+// Time comes from the injected Clock (a manual clock in the tests); nothing here reads
 // the environment.
 package agent

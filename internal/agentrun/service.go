@@ -235,6 +235,22 @@ func (s *Service) Stop(projectID string) bool {
 	return true
 }
 
+// StopAndWait cancels the project's running turn, if any, and waits until
+// it has been recorded (or ctx ends).
+func (s *Service) StopAndWait(ctx context.Context, projectID string) error {
+	t := s.Running(projectID)
+	if t == nil {
+		return nil
+	}
+	t.cancel()
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Close cancels every running turn and waits for them to end.
 func (s *Service) Close() {
 	s.mu.Lock()

@@ -158,15 +158,12 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, t *agentrun.
 }
 
 func (s *Server) agentStop(w http.ResponseWriter, r *http.Request) error {
-	stopped := s.agent != nil && s.agent.Stop(project(r).ID)
+	stopped := s.agent.Stop(project(r).ID)
 	writeJSON(w, http.StatusOK, map[string]bool{"stopped": stopped})
 	return nil
 }
 
 func (s *Server) agentTurns(w http.ResponseWriter, r *http.Request) error {
-	if s.agent == nil {
-		return s.agentReady(r)
-	}
 	limit := 20
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"context"
+	"ecode/internal/config"
 	"encoding/json"
 	"io"
 	"slices"
@@ -21,8 +22,10 @@ import (
 func agentServer(t *testing.T, cfg agentrun.Config) *testutil.Server {
 	t.Helper()
 	return testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{
-		Agent: func(d agentrun.Deps) *agentrun.Service { return agentrun.New(cfg, d) },
-	})
+		Config: func(c *config.Config) {
+			c.AnthropicAPIKey, c.AnthropicBaseURL = cfg.AnthropicAPIKey, cfg.AnthropicBaseURL
+			c.OpenAIAPIKey, c.OpenAIBaseURL, c.AgentModel = cfg.OpenAIAPIKey, cfg.OpenAIBaseURL, cfg.Model
+		}})
 }
 
 type agentSSE struct {
@@ -230,14 +233,7 @@ func TestAgentUnconfigured(t *testing.T) {
 // One turn at a time per project (409), and Stop cancels the running turn,
 // whose stream then ends with the cancelled result.
 func TestAgentBusyAndStop(t *testing.T) {
-	stalled := make(chan struct{})
-	fk := fake.NewAnthropic(&fake.Transcript{Name: "stall", Steps: []fake.Step{{
-		Faults:  []fake.Fault{{Type: "stall", After: 4}},
-		Respond: fake.Respond{StopReason: "end_turn", Content: []fake.Content{fake.Text("thinking about it for a long while")}},
-	}}})
-	fk.ChunkSize = 4
-	fk.OnStall = func(<-chan struct{}) { close(stalled) }
-	t.Cleanup(fk.Close)
+	fk, stalled := stallingModel(t)
 	srv := agentServer(t, agentrun.Config{AnthropicAPIKey: "test-key", AnthropicBaseURL: fk.URL})
 	c := srv.User(t, "stopper")
 	ctx := context.Background()
@@ -275,4 +271,19 @@ func TestAgentBusyAndStop(t *testing.T) {
 	if r, err := c.Raw(ctx, "GET", "/api/projects/"+p.ID+"/agent/stream", nil, ""); err != nil || r.StatusCode != 204 {
 		t.Errorf("stream without a turn: %v %v", r, err)
 	}
+}
+
+// stallingModel is a fake model whose answer stalls after a few bytes
+// (until the test ends): a turn that keeps running. stalled closes once it
+// has stalled.
+func stallingModel(t *testing.T) (*fake.Anthropic, <-chan struct{}) {
+	stalled := make(chan struct{})
+	fk := fake.NewAnthropic(&fake.Transcript{Name: "stall", Steps: []fake.Step{{
+		Faults:  []fake.Fault{{Type: "stall", After: 4}},
+		Respond: fake.Respond{StopReason: "end_turn", Content: []fake.Content{fake.Text("thinking about it for a long while")}},
+	}}})
+	fk.ChunkSize = 4
+	fk.OnStall = func(<-chan struct{}) { close(stalled) }
+	t.Cleanup(fk.Close)
+	return fk, stalled
 }

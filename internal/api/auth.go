@@ -123,8 +123,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 // one (a new id at every sign-in) and sets its cookie.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
+		p, perr := s.auth.SessionUser(r.Context(), c.Value)
 		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
 			return err
+		}
+		if perr == nil {
+			s.live.EndSession(p.SessionID)
 		}
 	}
 	token, _, err := s.auth.StartSession(r.Context(), u.ID, r.UserAgent(), clientIP(r))
@@ -140,8 +144,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
+		p, perr := s.auth.SessionUser(r.Context(), c.Value)
 		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
 			return err
+		}
+		if perr == nil {
+			s.live.EndSession(p.SessionID)
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,

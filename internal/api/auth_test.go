@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"ecode/internal/config"
 	"errors"
 	"net/http"
 	"strings"
@@ -254,10 +255,7 @@ func TestDevLogin(t *testing.T) {
 	err := off.Client().Do(ctx, "POST", "/api/auth/dev-login", strings.NewReader(`{"email":"dev@x.test"}`), "application/json", nil)
 	wantStatus(t, err, http.StatusNotFound)
 
-	on := testutil.NewServer(t, st, testutil.ServerOptions{Options: apiOptions(func(o *apiOpts) {
-		o.DevLogin = true
-		o.Banners = []string{"Development login is enabled"}
-	})})
+	on := testutil.NewServer(t, st, testutil.ServerOptions{Config: func(c *config.Config) { c.DevLogin = true }})
 	c := on.Client()
 	if err := c.Do(ctx, "POST", "/api/auth/dev-login", strings.NewReader(`{"email":"dev@x.test"}`), "application/json", nil); err != nil {
 		t.Fatal(err)
@@ -280,7 +278,7 @@ func TestDevLogin(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	ctx := context.Background()
 	st := testutil.NewStore(t, store.SQLite)
-	srv := testutil.NewServer(t, st, testutil.ServerOptions{Options: apiOptions(func(o *apiOpts) { o.MetricsToken = "scrape-me" })})
+	srv := testutil.NewServer(t, st, testutil.ServerOptions{Config: func(c *config.Config) { c.MetricsToken = "scrape-me" }})
 	admin := srv.User(t, "admin")
 	admin.Me(ctx)
 	var body []byte

@@ -46,6 +46,7 @@ var expectedAccess = map[string]api.Access{
 	"GET /api/projects/{id}":                                   api.ProjViewer,
 	"PATCH /api/projects/{id}":                                 api.ProjEditor,
 	"DELETE /api/projects/{id}":                                api.ProjOwner,
+	"POST /api/projects/{id}/transfer":                         api.ProjOwner,
 	"GET /api/projects/{id}/members":                           api.ProjViewer,
 	"POST /api/projects/{id}/members":                          api.ProjOwner,
 	"PATCH /api/projects/{id}/members/{uid}":                   api.ProjOwner,

@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"ecode/internal/auth"
 	"ecode/internal/history"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
@@ -40,13 +38,6 @@ func (s *Server) checkpointJSON(r *http.Request, c store.Checkpoint, names map[s
 		ParentID: c.ParentID, CreatedAt: c.CreatedAt, Metrics: c.Metrics}
 }
 
-func (s *Server) historyReady() error {
-	if s.history == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "checkpoints are not configured on this server"}
-	}
-	return nil
-}
-
 func checkpointError(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound("checkpoint")
@@ -58,9 +49,6 @@ func checkpointError(err error) error {
 }
 
 func (s *Server) listCheckpoints(w http.ResponseWriter, r *http.Request) error {
-	if err := s.historyReady(); err != nil {
-		return err
-	}
 	cs, err := s.history.List(r.Context(), project(r).ID)
 	if err != nil {
 		return err
@@ -94,9 +82,6 @@ func (s *Server) createCheckpoint(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
-	if err := s.historyReady(); err != nil {
-		return err
-	}
 	c, err := s.history.Create(r.Context(), project(r).ID, principal(r).User.ID, "user", q.Message)
 	if err != nil {
 		return err
@@ -106,9 +91,6 @@ func (s *Server) createCheckpoint(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) checkpointDiff(w http.ResponseWriter, r *http.Request) error {
-	if err := s.historyReady(); err != nil {
-		return err
-	}
 	against := r.URL.Query().Get("against")
 	if against != "" && against != "previous" && against != "current" {
 		return errInvalid(map[string]string{"against": "must be previous or current"})
@@ -131,9 +113,6 @@ func (s *Server) checkpointDiff(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) checkpointTree(w http.ResponseWriter, r *http.Request) error {
-	if err := s.historyReady(); err != nil {
-		return err
-	}
 	files, err := s.history.Files(r.Context(), project(r).ID, r.PathValue("cid"))
 	if err != nil {
 		return checkpointError(err)
@@ -143,9 +122,6 @@ func (s *Server) checkpointTree(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) checkpointFile(w http.ResponseWriter, r *http.Request) error {
-	if err := s.historyReady(); err != nil {
-		return err
-	}
 	b, err := s.history.ReadFile(r.Context(), project(r).ID, r.PathValue("cid"), r.PathValue("path"))
 	if err != nil {
 		return checkpointError(err)
@@ -172,9 +148,6 @@ func (s *Server) restoreCheckpoint(w http.ResponseWriter, r *http.Request) error
 		if err := decode(w, r, &q); err != nil {
 			return err
 		}
-	}
-	if err := s.historyReady(); err != nil {
-		return err
 	}
 	withDB := q.Database == nil || *q.Database
 	if wantsEventStream(r) {
@@ -229,32 +202,13 @@ func (s *Server) restoreCheckpointStream(w http.ResponseWriter, r *http.Request,
 	res, err := s.history.RestoreWithProgress(r.Context(), project(r).ID, r.PathValue("cid"), principal(r).User.ID, withDB,
 		func(p history.RestoreProgress) { send("progress", p) })
 	if err != nil {
-		send("error", s.streamError(r, checkpointError(err)))
+		_, body := s.errorBody(r, checkpointError(err))
+		send("error", body)
 		return nil
 	}
 	s.touch(r)
 	send("result", s.restoreJSON(r, res))
 	return nil
-}
-
-// streamError is the body of an "error" event: the error of a JSON
-// answer, logged the same way.
-func (s *Server) streamError(r *http.Request, err error) map[string]any {
-	var e *Error
-	if !errors.As(err, &e) {
-		e = errInternal(err)
-	}
-	level := slog.LevelDebug
-	if e.Status >= 500 {
-		level = slog.LevelError
-	}
-	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path,
-		"status", e.Status, "code", e.Code, "request_id", requestID(r.Context()), "err", e.Error())
-	body := map[string]any{"code": e.Code, "message": e.Message}
-	if len(e.Fields) > 0 {
-		body["fields"] = e.Fields
-	}
-	return body
 }
 
 // forkCheckpoint makes a new project, owned by the caller, from a checkpoint.
@@ -263,32 +217,8 @@ func (s *Server) forkCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
-	if err := s.historyReady(); err != nil {
-		return err
-	}
-	src := project(r)
-	if _, err := s.store.Checkpoint(r.Context(), src.ID, r.PathValue("cid")); err != nil {
-		return checkpointError(err)
-	}
-	now := s.now()
-	p := store.Project{ID: auth.NewID(), Name: q.Name, Template: src.Template, OwnerID: principal(r).User.ID,
-		CreatedAt: now, UpdatedAt: now}
-	files, err := s.files.Create(p.ID)
+	p, err := s.projects.Fork(r.Context(), project(r), r.PathValue("cid"), principal(r).User.ID, q.Name)
 	if err != nil {
-		return err
-	}
-	files.Close()
-	p, err = s.store.CreateProject(r.Context(), p)
-	if err == nil {
-		err = s.history.Fork(r.Context(), src.ID, r.PathValue("cid"), p.ID, principal(r).User.ID)
-		if err != nil {
-			s.store.DeleteProject(r.Context(), p.ID)
-		}
-	}
-	if err != nil {
-		if rmErr := s.files.Remove(p.ID); rmErr != nil {
-			s.log.Error("remove half-forked project", "project_id", p.ID, "err", rmErr)
-		}
 		return checkpointError(err)
 	}
 	writeJSON(w, http.StatusCreated, projectJSON(p))

@@ -16,9 +16,6 @@ import (
 // but cannot send them (see package collab for the close codes). The
 // WebSocket library refuses upgrades whose Origin is not this host.
 func (s *Server) collabSocket(w http.ResponseWriter, r *http.Request) error {
-	if s.collab == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "live collaboration is not configured on this server"}
-	}
 	p := project(r)
 	path, err := workspace.CleanPath(r.PathValue("path"))
 	if err != nil {

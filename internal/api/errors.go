@@ -67,6 +67,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // writeError sends err as the JSON error body and logs its cause once.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := s.errorBody(r, err)
+	writeJSON(w, status, map[string]any{"error": body})
+}
+
+// errorBody turns err into its status and the body of its error object
+// (the part clients see), logging its cause once. Streams send the body as
+// an "error" event.
+func (s *Server) errorBody(r *http.Request, err error) (int, map[string]any) {
 	var e *Error
 	if !errors.As(err, &e) {
 		var mbe *http.MaxBytesError
@@ -86,7 +94,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if len(e.Fields) > 0 {
 		body["fields"] = e.Fields
 	}
-	writeJSON(w, e.Status, map[string]any{"error": body})
+	return e.Status, body
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

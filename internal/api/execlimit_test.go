@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"ecode/internal/client"
+	"ecode/internal/config"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -41,7 +42,7 @@ func execStatus(c *client.Client, id, command string) (int, string, execAnswer) 
 // and the held commands finish once released.
 func TestExecFloodIsCapped(t *testing.T) {
 	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{
-		Options: apiOptions(func(o *apiOpts) { o.MaxExecsPerUser, o.MaxExecsPerProject = 2, 3 })})
+		Config: func(c *config.Config) { c.MaxExecsPerUser, c.MaxExecsPerProj = 2, 3 }})
 	testutil.RequireSandbox(t, testutil.NewSandbox(t))
 	ctx := context.Background()
 	a, c, b := srv.User(t, "alice"), srv.User(t, "carol"), srv.User(t, "bob")

@@ -58,9 +58,6 @@ func (s *Server) changed(r *http.Request, paths ...string) {
 // flush writes what editors typed into the files before an operation that
 // reads or moves them.
 func (s *Server) flush(r *http.Request, path string) {
-	if s.collab == nil {
-		return
-	}
 	if err := s.collab.Flush(r.Context(), project(r).ID, path); err != nil {
 		s.log.Warn("flush collaboration documents", "project_id", project(r).ID, "path", path, "err", err)
 	}

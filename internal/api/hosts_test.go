@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"ecode/internal/config"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -32,10 +33,7 @@ func hostRequest(t *testing.T, srv *testutil.Server, method, path, host, body st
 func TestHostCheck(t *testing.T) {
 	st := testutil.NewStore(t, store.SQLite)
 	srv := testutil.NewServer(t, st, testutil.ServerOptions{
-		Options: apiOptions(func(o *apiOpts) {
-			o.AllowedHosts = []string{"ide.example.org"}
-			o.PreviewDomain = "preview.example.org"
-		})})
+		Config: func(c *config.Config) { c.AllowedHosts, c.PreviewDomain = "ide.example.org", "preview.example.org" }})
 	signup := `{"email":"mallory@example.test","password":"correct horse battery","name":"M"}`
 	if resp := hostRequest(t, srv, "POST", "/api/auth/signup", "evil.com", signup); resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Fatalf("sign-up with Host evil.com: %s", resp.Status)

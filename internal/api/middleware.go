@@ -1,6 +1,10 @@
 package api
 
 import (
+	"github.com/coder/websocket"
+
+	"ecode/internal/live"
+
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -198,4 +202,32 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// track registers an authorized request in the live register under what it
+// depends on (its project, user, session or token), so that revoking any of
+// them ends it (see package live). Every request is tracked, so no stream
+// or WebSocket can be forgotten; done unregisters it.
+func (s *Server) track(r *http.Request) (*http.Request, func()) {
+	p, ok := r.Context().Value(keyPrincipal).(auth.Principal)
+	if !ok {
+		return r, func() {}
+	}
+	k := live.Key{UserID: p.User.ID, SessionID: p.SessionID, TokenID: p.TokenID}
+	if proj, ok := r.Context().Value(keyProject).(store.Project); ok {
+		k.ProjectID = proj.ID
+	}
+	ctx, done := s.live.Track(r.Context(), k)
+	return r.WithContext(ctx), done
+}
+
+// closeCode is the WebSocket close code for a connection whose context
+// ended: the revocation's own code when it was ended from outside (package
+// live), otherwise fallback.
+func closeCode(ctx context.Context, fallback websocket.StatusCode) (websocket.StatusCode, string) {
+	var e *live.Ended
+	if errors.As(context.Cause(ctx), &e) {
+		return websocket.StatusCode(e.Code), e.Reason
+	}
+	return fallback, ""
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"ecode/internal/live"
+
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -163,7 +165,7 @@ func (s *Server) previewHandler() func(w http.ResponseWriter, r *http.Request, p
 		if err == nil {
 			_, err = s.store.ProjectForMember(r.Context(), projectID, userID)
 		}
-		if err != nil || s.runner == nil {
+		if err != nil {
 			http.Error(w, "Not found. Open the preview from the project's page in E-Code.", http.StatusNotFound)
 			return
 		}
@@ -174,7 +176,10 @@ func (s *Server) previewHandler() func(w http.ResponseWriter, r *http.Request, p
 			fmt.Fprint(w, previewWaitingPage)
 			return
 		}
-		ctx := context.WithValue(r.Context(), keyPreviewProject, projectID)
+		// Tracked, so a removed member's open upgrades (HMR) end too.
+		ctx, done := s.live.Track(r.Context(), live.Key{ProjectID: projectID, UserID: userID})
+		defer done()
+		ctx = context.WithValue(ctx, keyPreviewProject, projectID)
 		ctx = context.WithValue(ctx, keyPreviewPort, st.Port)
 		proxy.ServeHTTP(w, r.WithContext(ctx))
 	}

@@ -2,15 +2,13 @@ package api_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
+	"ecode/internal/config"
 	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
-	"ecode/internal/checkpoint"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 	"ecode/internal/testutil/testdb"
@@ -27,10 +25,8 @@ func TestProjectPostgresDatabase(t *testing.T) {
 		}
 		t.Skipf("set %s to test PostgreSQL project databases", testdb.PostgresURLEnv)
 	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	pg := &checkpoint.PostgresServer{AdminURL: admin, Secret: []byte("secret-" + hex.EncodeToString(b))}
-	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{ProjectPostgres: pg})
+	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{
+		Config: func(c *config.Config) { c.ProjectDBURL = admin }})
 	testutil.RequireSandbox(t, testutil.NewSandbox(t))
 	c := srv.User(t, "pg")
 	ctx := context.Background()
@@ -38,7 +34,7 @@ func TestProjectPostgresDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pg.Project(p.ID).Drop(context.Background()) })
+	t.Cleanup(func() { srv.DBs.Drop(context.Background(), p.ID) })
 	psql := func(sql string) string {
 		body, _ := json.Marshal(map[string]any{"command": `psql "$DATABASE_URL" -At -c ` + shellQuote(sql)})
 		var res struct {
@@ -82,7 +78,7 @@ func TestProjectPostgresDatabase(t *testing.T) {
 	}
 	defer adminDB.Close()
 	var n int
-	if err := adminDB.QueryRowContext(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, pg.Project(p.ID).Name).Scan(&n); err != nil || n != 0 {
+	if err := adminDB.QueryRowContext(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, srv.DBs.Role(p.ID)).Scan(&n); err != nil || n != 0 {
 		t.Errorf("the deleted project's database is still there: %d, %v", n, err)
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"ecode/internal/auth"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 )
@@ -73,32 +73,14 @@ func (q *projectRequest) validate() map[string]string {
 	return f
 }
 
-// createProject writes the template's files first and the database rows
-// last, so a failure leaves neither behind.
+// createProject makes a project from a template (package projects).
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	var q projectRequest
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
-	now := s.now()
-	p := store.Project{ID: auth.NewID(), Name: q.Name, Template: q.Template, OwnerID: principal(r).User.ID,
-		CreatedAt: now, UpdatedAt: now}
-	files, err := s.files.Create(p.ID)
+	p, err := s.projects.Create(r.Context(), principal(r).User.ID, q.Name, q.Template)
 	if err != nil {
-		return fmt.Errorf("create project dir: %w", err)
-	}
-	err = files.CopyTemplate(q.Template)
-	files.Close()
-	if err == nil && s.history != nil {
-		err = s.history.EnsureDB(p.ID) // every project has a database
-	}
-	if err == nil {
-		p, err = s.store.CreateProject(r.Context(), p)
-	}
-	if err != nil {
-		if rmErr := s.files.Remove(p.ID); rmErr != nil {
-			s.log.Error("remove half-created project", "project_id", p.ID, "err", rmErr)
-		}
 		return err
 	}
 	writeJSON(w, http.StatusCreated, projectJSON(p))
@@ -128,31 +110,60 @@ func (s *Server) renameProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := project(r)
-	now := s.now()
-	if err := s.store.RenameProject(r.Context(), p.ID, q.Name, now); err != nil {
+	at, err := s.projects.Rename(r.Context(), p.ID, q.Name)
+	if err != nil {
 		return err
 	}
-	p.Name, p.UpdatedAt = q.Name, now
+	p.Name, p.UpdatedAt = q.Name, at
 	writeJSON(w, http.StatusOK, projectJSON(p))
 	return nil
 }
 
-// deleteProject removes the rows first (the project disappears at once for
-// everyone), then its files.
+// deleteProject deletes the project and ends everything of it (package
+// projects); it answers once all is gone.
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
-	p := project(r)
-	if err := s.store.DeleteProject(r.Context(), p.ID); err != nil {
+	if err := s.projects.Delete(context.WithoutCancel(r.Context()), project(r).ID); err != nil {
 		return err
 	}
-	if err := s.files.Remove(p.ID); err != nil {
-		s.log.Error("remove project files", "project_id", p.ID, "err", err)
-	}
-	if s.history != nil {
-		if err := s.history.Forget(r.Context(), p.ID); err != nil {
-			s.log.Error("forget project history", "project_id", p.ID, "err", err)
-		}
-	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type transferRequest struct {
+	Email string `json:"email"`
+}
+
+func (q *transferRequest) validate() map[string]string {
+	q.Email = strings.ToLower(strings.TrimSpace(q.Email))
+	if q.Email == "" {
+		return map[string]string{"email": "required"}
+	}
+	return nil
+}
+
+// transferProject makes another account the owner; the caller stays an
+// editor.
+func (s *Server) transferProject(w http.ResponseWriter, r *http.Request) error {
+	var q transferRequest
+	if err := decode(w, r, &q); err != nil {
+		return err
+	}
+	u, err := s.store.UserByEmail(r.Context(), q.Email)
+	if errors.Is(err, store.ErrNotFound) {
+		return errInvalid(map[string]string{"email": "no account has this email"})
+	}
+	if err != nil {
+		return err
+	}
+	p := project(r)
+	if err := s.projects.Transfer(r.Context(), p, u.ID); err != nil {
+		return err
+	}
+	p.OwnerID, p.Role = u.ID, store.RoleEditor
+	if u.ID == principal(r).User.ID {
+		p.Role = store.RoleOwner
+	}
+	writeJSON(w, http.StatusOK, projectJSON(p))
 	return nil
 }
 
@@ -251,6 +262,7 @@ func (s *Server) setMemberRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.live.EndMember(p.ID, uid) // what they have open was authorized for the old role
 	m, err := s.store.MemberOf(r.Context(), p.ID, uid)
 	if err != nil {
 		return err
@@ -273,6 +285,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.live.EndMember(p.ID, uid)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

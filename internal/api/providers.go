@@ -13,20 +13,9 @@ type providerRequest struct {
 
 func (q *providerRequest) validate() map[string]string { return nil } // agentrun validates
 
-// agentUnavailable answers admin provider routes on a server without the agent.
-func (s *Server) agentUnavailable() error {
-	if s.agent == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the AI agent is not available on this server"}
-	}
-	return nil
-}
-
 // adminAgentSettings reports the provider in use: never the key, only
 // whether one is set and its last four characters.
 func (s *Server) adminAgentSettings(w http.ResponseWriter, r *http.Request) error {
-	if err := s.agentUnavailable(); err != nil {
-		return err
-	}
 	ps, err := s.agent.ProviderSettings(r.Context())
 	if err != nil {
 		return err
@@ -38,9 +27,6 @@ func (s *Server) adminAgentSettings(w http.ResponseWriter, r *http.Request) erro
 func (s *Server) putAdminAgentSettings(w http.ResponseWriter, r *http.Request) error {
 	var q providerRequest
 	if err := decode(w, r, &q); err != nil {
-		return err
-	}
-	if err := s.agentUnavailable(); err != nil {
 		return err
 	}
 	ps, err := s.agent.SetProviderSettings(r.Context(), q.ProviderUpdate, principal(r).User.ID)
@@ -60,9 +46,6 @@ func (s *Server) putAdminAgentSettings(w http.ResponseWriter, r *http.Request) e
 
 // adminAgentTest makes a tiny streaming call with the provider in use.
 func (s *Server) adminAgentTest(w http.ResponseWriter, r *http.Request) error {
-	if err := s.agentUnavailable(); err != nil {
-		return err
-	}
 	out := map[string]any{"ok": true}
 	if err := s.agent.TestProvider(r.Context()); err != nil {
 		out = map[string]any{"ok": false, "error": err.Error()}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"ecode/internal/agent/fake"
 	"ecode/internal/agentrun"
 	"ecode/internal/client"
-	"ecode/internal/secretbox"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -36,16 +34,7 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 // dir and no provider in its configuration; the log goes to logs.
 func providerServer(t *testing.T, st *store.Store, logs io.Writer) *testutil.Server {
 	t.Helper()
-	var secretsErr error
-	srv := testutil.NewServer(t, st, testutil.ServerOptions{Logs: logs,
-		Agent: func(d agentrun.Deps) *agentrun.Service {
-			d.Secrets, secretsErr = secretbox.OpenFile(filepath.Join(t.TempDir(), "master.key"))
-			return agentrun.New(agentrun.Config{}, d)
-		}})
-	if secretsErr != nil {
-		t.Fatal(secretsErr)
-	}
-	return srv
+	return testutil.NewServer(t, st, testutil.ServerOptions{Logs: logs})
 }
 
 // An admin configures the provider through the API: the key is stored
@@ -171,14 +160,4 @@ func TestAgentProviderSettingsAPI(t *testing.T) {
 			t.Errorf("log holds the key, or not the change:\n%s", l)
 		}
 	})
-}
-
-// A server without the agent answers the admin routes with 503.
-func TestAgentProviderSettingsWithoutAgent(t *testing.T) {
-	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite))
-	admin := srv.User(t, "admin")
-	err := admin.Do(context.Background(), "GET", "/api/admin/agent/settings", nil, "", nil)
-	if e, ok := err.(*client.Error); !ok || e.Status != 503 {
-		t.Fatalf("no agent: %v", err)
-	}
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"ecode/internal/agentrun"
+	"ecode/internal/config"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -56,8 +56,8 @@ func TestProviderKeyNeverLeaks(t *testing.T) {
 			if kind == "anthropic-settings" {
 				srv = providerServer(t, st, logs)
 			} else {
-				srv = testutil.NewServer(t, st, testutil.ServerOptions{Logs: logs, Agent: func(d agentrun.Deps) *agentrun.Service {
-					return agentrun.New(agentrun.Config{OpenAIAPIKey: key, OpenAIBaseURL: url + "/v1", Model: "m"}, d)
+				srv = testutil.NewServer(t, st, testutil.ServerOptions{Logs: logs, Config: func(c *config.Config) {
+					c.OpenAIAPIKey, c.OpenAIBaseURL, c.AgentModel = key, url+"/v1", "m"
 				}})
 			}
 			owner := srv.User(t, "owner")

@@ -76,6 +76,7 @@ func (s *Server) routes() []route {
 		{"GET /api/projects/{id}", ProjViewer, s.getProject},
 		{"PATCH /api/projects/{id}", ProjEditor, s.renameProject},
 		{"DELETE /api/projects/{id}", ProjOwner, s.deleteProject},
+		{"POST /api/projects/{id}/transfer", ProjOwner, s.transferProject},
 
 		{"GET /api/projects/{id}/members", ProjViewer, s.listMembers},
 		{"POST /api/projects/{id}/members", ProjOwner, s.addMember},
@@ -127,7 +128,10 @@ func (s *Server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, err := s.authorize(w, r, rt.access)
 		if err == nil {
+			var done func()
+			r, done = s.track(r)
 			err = rt.h(w, r)
+			done()
 		}
 		if err != nil {
 			s.writeError(w, r, err)

@@ -14,9 +14,6 @@ import (
 
 // sandboxReady refuses to run code when the sandbox does not work here.
 func (s *Server) sandboxReady(r *http.Request) error {
-	if s.runner == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "running code is not configured on this server"}
-	}
 	if err := s.runner.Check(r.Context()); err != nil {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "cannot run code: " + err.Error()}
 	}
@@ -24,9 +21,6 @@ func (s *Server) sandboxReady(r *http.Request) error {
 }
 
 func (s *Server) runConfig(w http.ResponseWriter, r *http.Request) error {
-	if s.runner == nil {
-		return s.sandboxReady(r)
-	}
 	cfg, detected, err := s.runner.Config(project(r).ID)
 	if err != nil {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
@@ -128,9 +122,6 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stopRun(w http.ResponseWriter, r *http.Request) error {
-	if s.runner == nil {
-		return s.sandboxReady(r)
-	}
 	st, err := s.runner.StopRun(project(r).ID)
 	if err != nil {
 		return err
@@ -140,9 +131,6 @@ func (s *Server) stopRun(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
-	if s.runner == nil {
-		return s.sandboxReady(r)
-	}
 	writeJSON(w, http.StatusOK, s.runStateJSON(r, s.runner.RunState(project(r).ID)))
 	return nil
 }
@@ -151,9 +139,6 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 // Events. Event ids are "<run id>:<offset>" so a reconnect resumes exactly.
 // A "caught-up" event follows the backlog sent on connect.
 func (s *Server) runOutput(w http.ResponseWriter, r *http.Request) error {
-	if s.runner == nil {
-		return s.sandboxReady(r)
-	}
 	rc := http.NewResponseController(w)
 	resumeRun, offset := parseEventID(r)
 	h := w.Header()

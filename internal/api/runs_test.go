@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"ecode/internal/config"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -359,6 +360,7 @@ func readUntil(t *testing.T, ctx context.Context, conn *websocket.Conn, want str
 }
 
 func TestProjectDiskIsLimited(t *testing.T) {
+	// Volumes need root (loop devices, mounts): probe before relying on them.
 	vols, err := volume.New(filepath.Join(testutil.TraversableTempDir(t), "volumes"), 24<<20)
 	if err != nil {
 		if os.Getenv("ECODE_REQUIRE_SANDBOX") != "" {
@@ -366,8 +368,9 @@ func TestProjectDiskIsLimited(t *testing.T) {
 		}
 		t.Skipf("volumes unavailable: %v", err)
 	}
-	t.Cleanup(func() { vols.Close() })
-	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{Volumes: vols})
+	vols.Close()
+	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{
+		Config: func(c *config.Config) { c.ProjectDisk = 24 << 20 }})
 	testutil.RequireSandbox(t, testutil.NewSandbox(t))
 	c := srv.User(t, "disk")
 	ctx := context.Background()

@@ -12,6 +12,8 @@ import (
 	"ecode/internal/auth"
 	"ecode/internal/collab"
 	"ecode/internal/history"
+	"ecode/internal/live"
+	"ecode/internal/projects"
 	"ecode/internal/runner"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
@@ -45,36 +47,40 @@ type Options struct {
 	TreePoll time.Duration
 }
 
-// Deps are the components the handlers use.
+// Deps are the components the handlers use; all are required.
 type Deps struct {
-	Store   *store.Store
-	Auth    *auth.Service
-	Files   *workspace.Files
-	Runner  *runner.Manager
-	Collab  *collab.Hub // nil: the collab route answers 503
-	History *history.Service
-	Agent   *agentrun.Service
-	Metrics *telemetry.Metrics
-	UI      fs.FS
-	Log     *slog.Logger
-	Now     func() time.Time
+	Store    *store.Store
+	Auth     *auth.Service
+	Files    *workspace.Files
+	Runner   *runner.Manager
+	Collab   *collab.Hub
+	History  *history.Service
+	Projects *projects.Service
+	Agent    *agentrun.Service
+	Metrics  *telemetry.Metrics
+	Live     *live.Registry
+	UI       fs.FS
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	store   *store.Store
-	auth    *auth.Service
-	files   *workspace.Files
-	runner  *runner.Manager
-	collab  *collab.Hub
-	history *history.Service
-	agent   *agentrun.Service
-	metrics *telemetry.Metrics
-	ui      fs.FS
-	log     *slog.Logger
-	now     func() time.Time
-	opts    Options
-	execs   *execLimits
+	store    *store.Store
+	auth     *auth.Service
+	files    *workspace.Files
+	runner   *runner.Manager
+	collab   *collab.Hub
+	history  *history.Service
+	projects *projects.Service
+	agent    *agentrun.Service
+	metrics  *telemetry.Metrics
+	live     *live.Registry
+	ui       fs.FS
+	log      *slog.Logger
+	now      func() time.Time
+	opts     Options
+	execs    *execLimits
 }
 
 // New builds the API server.
@@ -85,7 +91,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, agent: d.Agent, metrics: d.Metrics, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 

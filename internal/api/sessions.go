@@ -43,6 +43,7 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.live.EndSession(r.PathValue("sid"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -101,6 +102,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.live.EndToken(r.PathValue("tid"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ecode/internal/client"
+	"ecode/internal/config"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -121,7 +122,7 @@ func TestSignupPolicyAndInvites(t *testing.T) {
 
 func TestSignupPolicyDefaultClosed(t *testing.T) {
 	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{
-		Options: apiOptions(func(o *apiOpts) { o.SignupOpen = false })})
+		Config: func(c *config.Config) { c.SignupOpen = false }})
 	if err := signupWith(srv.Client(), "first@example.test", ""); err != nil {
 		t.Fatalf("the first account must always be possible: %v", err)
 	}

@@ -107,9 +107,6 @@ func (s *Server) spa() http.Handler {
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
-	if s.metrics == nil {
-		return errNotFound("metrics")
-	}
 	s.metrics.Handler().ServeHTTP(w, r)
 	return nil
 }

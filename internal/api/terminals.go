@@ -20,9 +20,6 @@ func mustJSON(v any) string {
 }
 
 func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) error {
-	if s.runner == nil {
-		return s.sandboxReady(r)
-	}
 	writeJSON(w, http.StatusOK, s.runner.Terminals(project(r).ID))
 	return nil
 }
@@ -63,9 +60,6 @@ func (s *Server) openTerminal(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) closeTerminal(w http.ResponseWriter, r *http.Request) error {
-	if s.runner == nil {
-		return s.sandboxReady(r)
-	}
 	if err := s.runner.CloseTerminal(project(r).ID, r.PathValue("tid")); errors.Is(err, runner.ErrNoTerminal) {
 		return errNotFound("terminal")
 	} else if err != nil {
@@ -80,9 +74,6 @@ func (s *Server) closeTerminal(w http.ResponseWriter, r *http.Request) error {
 // kept scrollback is sent first. The WebSocket library refuses upgrades
 // whose Origin is not this host.
 func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) error {
-	if s.runner == nil {
-		return s.sandboxReady(r)
-	}
 	t, err := s.runner.Terminal(project(r).ID, r.PathValue("tid"))
 	if err != nil {
 		return errNotFound("terminal")
@@ -98,10 +89,15 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	// The reader's context ends only when the handler returns: a Read
+	// cancelled by a revocation would drop the connection before the close
+	// frame with the reason is sent.
+	readCtx, stopReading := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer stopReading()
 	go func() {
 		defer cancel()
 		for {
-			typ, data, err := conn.Read(ctx)
+			typ, data, err := conn.Read(readCtx)
 			if err != nil {
 				return
 			}
@@ -138,7 +134,7 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 		}
 		select {
 		case <-ctx.Done():
-			conn.Close(websocket.StatusGoingAway, "")
+			conn.Close(closeCode(r.Context(), websocket.StatusGoingAway))
 			return nil
 		case <-wait:
 		}

@@ -4,41 +4,23 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"ecode/internal/agent"
-	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
-	"ecode/internal/checkpoint"
-	"ecode/internal/collab"
 	"ecode/internal/config"
-	"ecode/internal/dbproxy"
-	"ecode/internal/egress"
-	"ecode/internal/history"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
-	"ecode/internal/secretbox"
 	"ecode/internal/store"
-	"ecode/internal/telemetry"
-	"ecode/internal/volume"
-	"ecode/internal/workspace"
-	"ecode/ui"
 )
 
 // Version is set at build time with -ldflags "-X ecode/internal/app.Version=...".
@@ -62,14 +44,11 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err != nil {
 			return err
 		}
-		st, err := openStore(ctx, cfg)
+		st, err := openMigrated(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		if err := st.Migrate(ctx); err != nil {
-			return err
-		}
 		have, _, err := st.SchemaVersion(ctx)
 		fmt.Fprintf(stdout, "database schema at version %d\n", have)
 		return err
@@ -182,6 +161,19 @@ func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	return store.Open(ctx, url)
 }
 
+// openMigrated opens the store and brings its schema up to date.
+func openMigrated(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return st, nil
+}
+
 func checkSchema(ctx context.Context, st *store.Store) error {
 	have, want, err := st.SchemaVersion(ctx)
 	if err != nil {
@@ -193,179 +185,13 @@ func checkSchema(ctx context.Context, st *store.Store) error {
 	return nil
 }
 
-// Serve runs the server until ctx ends. ready, if not nil, receives the
-// listening address once the server accepts connections.
-func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	au, err := auth.NewService(st, time.Now, cfg.SessionIdle, cfg.SessionMax)
-	if err != nil {
-		return err
-	}
-	var vols workspace.Volumes
-	if vm := newVolumes(cfg, log); vm != nil {
-		vols = vm
-		defer func() { // after the sandboxes, which bind the volumes
-			if err := vm.Close(); err != nil {
-				log.Warn("unmount project volumes", "err", err)
-			}
-		}()
-	}
-	files, err := workspace.New(filepath.Join(cfg.DataDir, "projects"), vols)
-	if err != nil {
-		return err
-	}
-	var proxy *egress.Proxy
-	if cfg.Egress == "proxy" {
-		proxy = egress.New(strings.Split(cfg.EgressAllow, ","), sandbox.ListenInNetns, log.With("component", "egress"))
-		defer proxy.Close() // after the sandboxes
-	}
-	// Hooks that run in each new sandbox's network namespace.
-	var hooks []func(context.Context, string, *os.File) error
-	var stopHooks []func(string)
-	if proxy != nil {
-		hooks, stopHooks = append(hooks, proxy.Setup), append(stopHooks, proxy.Forget)
-	}
-	pg, err := projectPostgres(ctx, cfg, st)
-	if err != nil {
-		return err
-	}
-	if pg != nil {
-		dbp, err := newDBProxy(cfg, pg, log)
-		if err != nil {
-			return err
-		}
-		defer dbp.Close() // after the sandboxes
-		hooks, stopHooks = append(hooks, dbp.Setup), append(stopHooks, dbp.Forget)
-	}
-	sb := newSandbox(cfg, hooks)
-	if err := sb.Check(); err != nil {
-		log.Warn("code cannot run: "+err.Error(), "sandbox", cfg.Sandbox)
-	} else if err := sb.Cleanup(ctx); err != nil {
-		log.Warn("clean up sandboxes of a previous run", "err", err)
-	}
-	runOpts := runner.Options{
-		Limits: sandbox.Limits{MemoryBytes: cfg.SandboxMemory, CPU: cfg.CPU(), MaxProcs: int(cfg.SandboxProcs),
-			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute},
-		IdleTimeout: cfg.SandboxIdle, Now: time.Now, Log: log.With("component", "runner"),
-	}
-	var hist *history.Service // built below; runs ask it for each project's database
-	runOpts.ProjectEnv = func(projectID string) []string { return hist.Env(projectID) }
-	if proxy != nil {
-		runOpts.Env = egress.Env()
-	}
-	runOpts.OnStop = func(projectID string) {
-		for _, stop := range stopHooks {
-			stop(projectID)
-		}
-	}
-	runs := runner.New(sb, files, st, runOpts)
-	// Live collaboration; Redis relays rooms between nodes when configured.
-	hub, err := collab.New(st, files, collab.Options{Log: log, RedisURL: cfg.RedisURL})
-	if err != nil {
-		return err
-	}
-	metrics := telemetry.New()
-	metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(runs.Active()) })
-	objects, err := checkpoint.NewDirStore(filepath.Join(cfg.DataDir, "objects"))
-	if err != nil {
-		return err
-	}
-	repo := checkpoint.NewRepo(objects)
-	defer repo.Close()
-	hist = history.New(st, repo, files, runs, time.Now)
-	if pg != nil {
-		hist.UsePostgres(pg)
-	}
-	hist.Changed = func(ctx context.Context, projectID string) { hub.FileChanged(ctx, projectID, "") }
-	hist.Flush = func(ctx context.Context, projectID string) {
-		if err := hub.Flush(ctx, projectID, ""); err != nil {
-			log.Warn("flush editors before a checkpoint", "project_id", projectID, "err", err)
-		}
-	}
-	// The master key seals secrets stored in the database (provider API keys).
-	secrets, err := secretbox.OpenFile(filepath.Join(cfg.DataDir, "master.key"))
-	if err != nil {
-		return err
-	}
-	ag := agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
-		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
-		agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log.With("component", "agent"), Now: time.Now, Secrets: secrets,
-			Changed: hub.FileChanged, AgentEdit: hub.EditAsAgent, AgentDone: hub.AgentTurnEnded,
-			DBURL: func(projectID string) string { return hist.DB(projectID).URL() },
-			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
-				cp, err := hist.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
-				return cp.ID, err
-			}})
-	defer ag.Close()
-	srv := api.New(api.Deps{Metrics: metrics, Store: st, Auth: au, Files: files, Runner: runs, Collab: hub, History: hist, Agent: ag, UI: ui.FS(), Log: log, Now: time.Now},
-		apiOptions(cfg, st, runs))
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	httpServer, ln := newHTTPServer(cfg, srv.Handler(), ln, log)
-	log.Info("listening on http://"+ln.Addr().String(), "database", st.Engine(), "data_dir", cfg.DataDir, "ui", ui.Embedded)
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-
-	var wg sync.WaitGroup
-	errc := make(chan error, 1)
-	wg.Go(func() { errc <- httpServer.Serve(ln) })
-	wg.Go(func() { sweepSessions(ctx, au, log) })
-	maintain := time.NewTicker(time.Minute)
-	defer maintain.Stop()
-	runCtx, stopRuns := context.WithCancel(context.Background())
-	wg.Go(func() { runs.Run(runCtx, maintain.C) })
-	gcTick := time.NewTicker(time.Hour)
-	defer gcTick.Stop()
-	wg.Go(func() { hist.RunGC(runCtx, gcTick.C, log.With("component", "checkpoints")) })
-	hubCtx, stopHub := context.WithCancel(context.Background())
-	wg.Go(func() { hub.Run(hubCtx) })
-
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		log.Info("shutting down")
-		ag.Close() // cancels agent turns, so their event streams end
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err = httpServer.Shutdown(shutdownCtx)
-		<-errc
-	}
-	// Sandboxes stop after the HTTP server, so no request races them.
-	// WebSockets are hijacked, so Shutdown does not wait for them: the hub
-	// closes them (1001) and writes every open document to its file.
-	stopHub()
-	stopRuns()
-	wg.Wait()
-	if cerr := sb.Close(); cerr != nil {
-		log.Warn("close sandboxes", "err", cerr)
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
-}
-
 func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.Options {
 	opts := api.Options{
 		Version: Version, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
 		DevLogin: cfg.DevLogin, SignupOpen: cfg.SignupOpen,
 		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes, PreviewDomain: cfg.PreviewDomain,
-		MetricsToken: cfg.MetricsToken, MaxExecsPerUser: int(cfg.MaxExecsPerUser), MaxExecsPerProject: int(cfg.MaxExecsPerProj),
-		AllowedHosts: allowedHosts(cfg),
+		MetricsToken: cfg.MetricsToken, TreePoll: cfg.TreePoll,
+		MaxExecsPerUser: int(cfg.MaxExecsPerUser), MaxExecsPerProject: int(cfg.MaxExecsPerProj), AllowedHosts: allowedHosts(cfg),
 		ReadyChecks: map[string]func(context.Context) error{
 			"database": st.Ping,
 			"sandbox":  runs.Check,
@@ -378,20 +204,6 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 		opts.Banners = append(opts.Banners, "Sandbox is off (--sandbox=none): project code runs unsandboxed on this machine.")
 	}
 	return opts
-}
-
-// newVolumes gives projects a disk of --project-disk bytes each, when the
-// server can mount (root); otherwise projects have no disk limit.
-func newVolumes(cfg *config.Config, log *slog.Logger) *volume.Manager {
-	if cfg.ProjectDisk == 0 {
-		return nil
-	}
-	vols, err := volume.New(filepath.Join(cfg.DataDir, "volumes"), cfg.ProjectDisk)
-	if err != nil {
-		log.Warn("projects have no disk limit: "+err.Error(), "project_disk", cfg.ProjectDisk)
-		return nil
-	}
-	return vols
 }
 
 // newSandbox picks the sandbox runner: bubblewrap, or none when the
@@ -416,42 +228,6 @@ func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.Fi
 		}
 	}
 	return sandbox.NewLocal(opts)
-}
-
-// projectPostgres is the server that holds the projects' databases when the
-// operator gave --project-db-url (nil: a SQLite file per project). Role
-// passwords derive from a secret kept in the settings, shared by all nodes.
-func projectPostgres(ctx context.Context, cfg *config.Config, st *store.Store) (*checkpoint.PostgresServer, error) {
-	if cfg.ProjectDBURL == "" {
-		return nil, nil
-	}
-	secret, err := st.SettingOrInit(ctx, "project_db_secret", func() string {
-		b := make([]byte, 32)
-		rand.Read(b)
-		return hex.EncodeToString(b)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &checkpoint.PostgresServer{AdminURL: cfg.ProjectDBURL, Secret: []byte(secret)}, nil
-}
-
-// newDBProxy lets each sandbox reach its project's PostgreSQL database, and
-// only that one.
-func newDBProxy(cfg *config.Config, pg *checkpoint.PostgresServer, log *slog.Logger) (*dbproxy.Proxy, error) {
-	u, err := url.Parse(cfg.ProjectDBURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("project-db-url: %q is not a postgres:// URL with a host", cfg.ProjectDBURL)
-	}
-	target := u.Host
-	if u.Port() == "" {
-		target = net.JoinHostPort(u.Hostname(), "5432")
-	}
-	allow := func(projectID string) (string, string) {
-		name := pg.Project(projectID).Name
-		return name, name
-	}
-	return dbproxy.New(target, allow, sandbox.ListenInNetns, log.With("component", "dbproxy")), nil
 }
 
 // stateName distinguishes the sandbox state of servers with different data dirs.

@@ -4,7 +4,7 @@
 // blob) and its environment (run configuration, variables, secret names and
 // versions, never secret values). Creating a checkpoint costs in proportion
 // to what changed; restoring is atomic across crashes; blobs no checkpoint
-// references are garbage collected. It imports nothing internal: the records
+// references are garbage collected. It imports only package linediff: the records
 // live in the caller's store (see store.Checkpoint).
 //
 // On disk:
@@ -47,6 +47,18 @@ import (
 	"sync"
 	"time"
 )
+
+// ProjectDB is a project's own database as checkpoints see it (package
+// projectdb implements it for SQLite files and PostgreSQL databases).
+type ProjectDB interface {
+	// Snapshot writes a consistent copy of the database to w while the app
+	// may keep using it.
+	Snapshot(ctx context.Context, w io.Writer) error
+	// Restore replaces the whole database with a snapshot, atomically.
+	Restore(ctx context.Context, r io.Reader) error
+	// Tables counts the rows of every table.
+	Tables(ctx context.Context) (map[string]int64, error)
+}
 
 // Checkpoint is what Create captured: the hashes of its objects plus the
 // environment and metrics, all of which the caller records (the store's

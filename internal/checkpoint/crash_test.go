@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"ecode/internal/projectdb"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -103,21 +104,21 @@ func runChild(t *testing.T, c crashConf) bool {
 	return false
 }
 
-func (c crashConf) projectDB() ProjectDB {
+func (c crashConf) projectDB() projectdb.DB {
 	if c.PGAdmin != "" {
-		return (&PostgresServer{AdminURL: c.PGAdmin, Secret: c.PGSecret}).Project(c.DB)
+		return (&projectdb.PostgresServer{AdminURL: c.PGAdmin, Secret: c.PGSecret, Hook: func(op string) { hook(op) }}).Project(c.DB)
 	}
-	return &SQLiteDB{Path: c.DB}
+	return &projectdb.SQLiteDB{Path: c.DB}
 }
 
-func openDB(t *testing.T, db ProjectDB) *sql.DB {
+func openDB(t *testing.T, db projectdb.DB) *sql.DB {
 	t.Helper()
 	var c *sql.DB
 	var err error
 	switch d := db.(type) {
-	case *SQLiteDB:
+	case *projectdb.SQLiteDB:
 		c, err = sql.Open("sqlite", "file:"+d.Path)
-	case *PostgresDB:
+	case *projectdb.PostgresDB:
 		c, err = sql.Open("pgx", d.URL())
 	}
 	if err != nil {
@@ -126,7 +127,7 @@ func openDB(t *testing.T, db ProjectDB) *sql.DB {
 	return c
 }
 
-func todoRows(t *testing.T, pdb ProjectDB) []string {
+func todoRows(t *testing.T, pdb projectdb.DB) []string {
 	t.Helper()
 	db := openDB(t, pdb)
 	defer db.Close()
@@ -144,7 +145,7 @@ func todoRows(t *testing.T, pdb ProjectDB) []string {
 	return out
 }
 
-func sqlExec(t *testing.T, pdb ProjectDB, qs ...string) {
+func sqlExec(t *testing.T, pdb projectdb.DB, qs ...string) {
 	t.Helper()
 	db := openDB(t, pdb)
 	defer db.Close()
@@ -158,7 +159,7 @@ func sqlExec(t *testing.T, pdb ProjectDB, qs ...string) {
 // crashFixture makes two checkpoints A and B of a project with a database.
 type crashFixture struct {
 	engine       string // "sqlite" or "postgres"
-	pg           *PostgresServer
+	pg           *projectdb.PostgresServer
 	prefix       string
 	repo         *Repo
 	objects      string
@@ -195,10 +196,10 @@ var stateB = map[string]string{
 }
 
 // db names a project database of the fixture's engine, dropped after the test.
-func (f *crashFixture) db(t *testing.T, name string) (ProjectDB, crashConf) {
+func (f *crashFixture) db(t *testing.T, name string) (projectdb.DB, crashConf) {
 	if f.pg == nil {
 		p := filepath.Join(f.base, name+".db")
-		return &SQLiteDB{Path: p}, crashConf{DB: p}
+		return &projectdb.SQLiteDB{Path: p}, crashConf{DB: p}
 	}
 	d := f.pg.Project(f.prefix + name)
 	t.Cleanup(func() { d.Drop(context.Background()) })
@@ -218,7 +219,7 @@ func newCrashFixture(t *testing.T, engine string) *crashFixture {
 		}
 		b := make([]byte, 4)
 		rand.Read(b)
-		f.pg = &PostgresServer{AdminURL: base, Secret: b}
+		f.pg = &projectdb.PostgresServer{AdminURL: base, Secret: b}
 		f.prefix = "crash" + hex.EncodeToString(b)
 	}
 	f.objects = filepath.Join(f.base, "objects")

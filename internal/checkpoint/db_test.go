@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"ecode/internal/projectdb"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 
 func TestProjectDBSQLite(t *testing.T) {
 	st := testdb.NewStore(t, store.SQLite)
-	db := &SQLiteDB{Path: filepath.Join(t.TempDir(), "data", "app.db")}
+	db := &projectdb.SQLiteDB{Path: filepath.Join(t.TempDir(), "data", "app.db")}
 	open := func() *sql.DB {
 		c, err := sql.Open("sqlite", "file:"+strings.TrimPrefix(db.URL(), "sqlite:")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
 		if err != nil {
@@ -48,7 +49,7 @@ func TestProjectDBPostgres(t *testing.T) {
 	st := testdb.NewStore(t, store.SQLite)
 	b := make([]byte, 6)
 	rand.Read(b)
-	srv := &PostgresServer{AdminURL: base, Secret: b}
+	srv := &projectdb.PostgresServer{AdminURL: base, Secret: b}
 	db := srv.Project("test-" + hex.EncodeToString(b))
 	t.Cleanup(func() {
 		if err := db.Drop(context.Background()); err != nil {
@@ -74,7 +75,7 @@ func TestProjectDBPostgres(t *testing.T) {
 // dbScenario: the app writes rows, a checkpoint captures them (not an
 // uncommitted transaction), later rows are lost on restore, and a restore of
 // a restore works.
-func dbScenario(t *testing.T, st *store.Store, db ProjectDB, open func() *sql.DB) {
+func dbScenario(t *testing.T, st *store.Store, db projectdb.DB, open func() *sql.DB) {
 	ctx := context.Background()
 	e := newEnv(t, st)
 	if err := db.Create(ctx); err != nil {

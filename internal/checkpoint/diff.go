@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"context"
+	"ecode/internal/linediff"
 	"fmt"
 	"io"
 	"os"
@@ -362,7 +363,7 @@ func splitLines(b []byte) []string {
 const maxEdit = 2000
 
 // diffLines returns an edit script turning a into b: '=' keep, '-' delete
-// from a, '+' insert from b (Myers' O(ND) algorithm).
+// from a, '+' insert from b (package linediff's values).
 func diffLines(a, b []string) []byte {
 	// Common prefix and suffix cost nothing.
 	pre := 0
@@ -373,98 +374,17 @@ func diffLines(a, b []string) []byte {
 	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
 		suf++
 	}
-	// Intern lines as ints.
-	ids := map[string]int{}
-	intern := func(ls []string) []int {
-		out := make([]int, len(ls))
-		for i, l := range ls {
-			id, ok := ids[l]
-			if !ok {
-				id = len(ids)
-				ids[l] = id
-			}
-			out[i] = id
-		}
-		return out
+	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
+	mid, ok := linediff.Diff(ma, mb, maxEdit)
+	if !ok {
+		mid = linediff.Replace(len(ma), len(mb))
 	}
-	x, y := intern(a[pre:len(a)-suf]), intern(b[pre:len(b)-suf])
-	mid := myers(x, y)
 	ops := make([]byte, 0, pre+len(mid)+suf)
 	ops = append(ops, bytes.Repeat([]byte{'='}, pre)...)
-	ops = append(ops, mid...)
+	for _, op := range mid {
+		ops = append(ops, byte(op))
+	}
 	return append(ops, bytes.Repeat([]byte{'='}, suf)...)
-}
-
-func myers(a, b []int) []byte {
-	n, m := len(a), len(b)
-	if n == 0 || m == 0 {
-		return append(bytes.Repeat([]byte{'-'}, n), bytes.Repeat([]byte{'+'}, m)...)
-	}
-	max := n + m
-	off := max + 1
-	v := make([]int, 2*max+3)
-	var trace [][]int
-	for dd := 0; dd <= max; dd++ {
-		if dd > maxEdit {
-			return append(bytes.Repeat([]byte{'-'}, n), bytes.Repeat([]byte{'+'}, m)...)
-		}
-		trace = append(trace, slices.Clone(v[off-dd-1:off+dd+2]))
-		for k := -dd; k <= dd; k += 2 {
-			var x int
-			if k == -dd || (k != dd && v[off+k-1] < v[off+k+1]) {
-				x = v[off+k+1]
-			} else {
-				x = v[off+k-1] + 1
-			}
-			y := x - k
-			for x < n && y < m && a[x] == b[y] {
-				x++
-				y++
-			}
-			v[off+k] = x
-			if x >= n && y >= m {
-				return backtrack(trace, dd, n, m)
-			}
-		}
-	}
-	panic("unreachable")
-}
-
-func backtrack(trace [][]int, D, n, m int) []byte {
-	var ops []byte
-	x, y := n, m
-	for d := D; d > 0; d-- {
-		vp := trace[d] // v as it was before step d; index k is vp[k+d+1]
-		get := func(k int) int { return vp[k+d+1] }
-		k := x - y
-		var pk int
-		if k == -d || (k != d && get(k-1) < get(k+1)) {
-			pk = k + 1
-		} else {
-			pk = k - 1
-		}
-		px := get(pk)
-		py := px - pk
-		for x > px && y > py {
-			ops = append(ops, '=')
-			x--
-			y--
-		}
-		if x == px {
-			ops = append(ops, '+')
-			y--
-		} else {
-			ops = append(ops, '-')
-			x--
-		}
-	}
-	for x > 0 && y > 0 {
-		ops = append(ops, '=')
-		x--
-		y--
-	}
-	slices.Reverse(ops)
-	return ops
 }
 
 // unified renders ops as a unified diff with ctx lines of context.

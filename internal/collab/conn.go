@@ -22,7 +22,10 @@ const (
 	CloseServerError   = 1011
 	CloseTryAgainLater = 1013
 	CloseFileDeleted   = 4404
-	CloseNotText       = 4415
+	// CloseProjectDeleted: the project is being deleted (package live uses
+	// the same code for every connection of a deleted project).
+	CloseProjectDeleted = 4410
+	CloseNotText        = 4415
 )
 
 // E-Code's own message types, beside y-protocols' 0–3 (a stock provider
@@ -152,7 +155,11 @@ func (c *conn) writeLoop(ctx context.Context) {
 			c.c.Close(c.code, c.reason)
 			return
 		case <-ctx.Done():
-			c.c.Close(CloseGoingAway, "")
+			code, reason := endCode(ctx)
+			if code == CloseNormal {
+				code = CloseGoingAway
+			}
+			c.c.Close(code, reason)
 			return
 		case msg := <-c.out:
 			write(msg)

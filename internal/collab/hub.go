@@ -211,6 +211,36 @@ func (h *Hub) shutdown() {
 	h.cancel()
 }
 
+// CloseProject stops every room of a project that is being deleted (their
+// clients get 4410) and waits until they have stopped. Connections that
+// arrive later are refused by the caller (the project is gone).
+func (h *Hub) CloseProject(ctx context.Context, projectID string) error {
+	h.mu.Lock()
+	var rooms, stop []*room
+	for k, r := range h.rooms {
+		if k.project != projectID {
+			continue
+		}
+		rooms = append(rooms, r)
+		if !r.stopping {
+			r.stopping = true
+			stop = append(stop, r)
+		}
+	}
+	h.mu.Unlock()
+	for _, r := range stop {
+		r.send(event{kind: evStop, code: CloseProjectDeleted})
+	}
+	for _, r := range rooms {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 // Serve runs one client connection until it ends. The caller has checked
 // the client's access to the project.
 func (h *Hub) Serve(ctx context.Context, c Conn, cl Client) {
@@ -237,13 +267,17 @@ func (h *Hub) Serve(ctx context.Context, c Conn, cl Client) {
 			case <-ctx.Done():
 			}
 		}()
-		cn.readLoop(ctx, r)
+		// Reading stops when the writer closes the connection (ctx ended,
+		// or the room or a limit killed it), not on ctx itself: a read
+		// cancelled mid-way would drop the connection before the close
+		// frame with its reason (e.g. 4403, 4410) is sent.
+		cn.readLoop(context.WithoutCancel(ctx), r)
 		r.send(event{kind: evLeave, conn: cn})
 	} else {
 		code, reason := r.failure()
 		cn.kill(code, reason)
 	}
-	cn.kill(CloseNormal, "")
+	cn.kill(endCode(ctx))
 	<-writerDone
 }
 
@@ -403,4 +437,15 @@ func (h *Hub) Flush(ctx context.Context, projectID, path string) error {
 		}
 	}
 	return nil
+}
+
+// endCode is the close code for a connection whose context ended: the code
+// its cause carries when it was ended from outside (access revoked, project
+// deleted), otherwise a normal close.
+func endCode(ctx context.Context) (int, string) {
+	var c interface{ CloseCode() (int, string) }
+	if errors.As(context.Cause(ctx), &c) {
+		return c.CloseCode()
+	}
+	return CloseNormal, ""
 }

@@ -16,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"ecode/internal/api"
-	"ecode/internal/auth"
+	"ecode/internal/app"
 	apiclient "ecode/internal/client"
 	"ecode/internal/collab"
 	"ecode/internal/store"
@@ -38,34 +37,27 @@ type node struct {
 
 func startNode(t *testing.T, st *store.Store, dir, addr string, opts collab.Options) *node {
 	t.Helper()
-	au, err := auth.NewService(st, time.Now, 72*time.Hour, 30*24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := workspace.New(filepath.Join(dir, "projects"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	opts.Log = log
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 100 * time.Millisecond
 	}
-	hub, err := collab.New(st, files, opts)
+	cfg := testutil.TestConfig(t, dir)
+	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: time.Now,
+		Collab: func(o *collab.Options) {
+			o.RedisURL, o.RedisPrefix, o.LeaseTTL, o.PollInterval = opts.RedisURL, opts.RedisPrefix, opts.LeaseTTL, opts.PollInterval
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan struct{})
+	runDone := make(chan struct{})
 	go func() {
-		defer close(hubDone)
-		hub.Run(ctx)
+		defer close(runDone)
+		srv.Run(ctx)
 	}()
-	srv := api.New(api.Deps{Store: st, Auth: au, Files: files, Collab: hub, Log: log, Now: time.Now},
-		api.Options{Version: "test", SessionMax: 30 * 24 * time.Hour, SignupOpen: true, MaxFileBytes: 1 << 20, MaxUploadBytes: 4 << 20})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -75,12 +67,13 @@ func startNode(t *testing.T, st *store.Store, dir, addr string, opts collab.Opti
 	hs.Listener = ln
 	hs.Start()
 	var once sync.Once
-	n := &node{URL: hs.URL, addr: ln.Addr().String(), hub: hub, files: files, hs: hs}
+	n := &node{URL: hs.URL, addr: ln.Addr().String(), hub: srv.Collab, files: srv.Files, hs: hs}
 	n.stop = func() {
 		once.Do(func() {
 			hs.Close()
 			cancel()
-			<-hubDone
+			<-runDone
+			srv.Close()
 		})
 	}
 	t.Cleanup(n.stop)

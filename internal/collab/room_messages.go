@@ -59,7 +59,9 @@ func (r *room) handle(ev event) bool {
 	case evAgentDone:
 		r.agentClear(ev.client)
 	case evStop: // the last client left (acquire waits for a stopping room), or shutdown
-		if ev.code != CloseNormal {
+		if ev.code == CloseProjectDeleted {
+			r.closeAll(ev.code, "project deleted")
+		} else if ev.code != CloseNormal {
 			r.closeAll(ev.code, "server shutting down")
 		}
 		return true

@@ -35,6 +35,7 @@ type Config struct {
 	SandboxProcs   int64
 	SandboxTmp     int64
 	SandboxIdle    time.Duration
+	TreePoll       time.Duration
 	ProjectDisk    int64
 	Egress         string
 	EgressAllow    string
@@ -89,6 +90,7 @@ func (c *Config) options() []option {
 		{"redis-url", "", "Redis (redis://host:6379/0) that relays live edits between several ecode nodes; empty for one node", &c.RedisURL},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
+		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
 		{"anthropic-api-key", "", "API key of the AI agent's Anthropic provider (also ANTHROPIC_API_KEY)", &c.AnthropicAPIKey},
 		{"anthropic-base-url", "", "Anthropic API base URL; empty for api.anthropic.com (also ANTHROPIC_BASE_URL)", &c.AnthropicBaseURL},
 		{"openai-api-key", "", "API key of an OpenAI-compatible provider, used when no Anthropic key is set (also OPENAI_API_KEY)", &c.OpenAIAPIKey},

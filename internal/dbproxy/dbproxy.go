@@ -19,8 +19,11 @@ import (
 	"ecode/internal/sandbox"
 )
 
-// Addr is where the proxy listens inside each sandbox.
-const Addr = "127.0.0.1:5432"
+// Where the proxy listens inside each sandbox: PostgreSQL's usual port.
+const (
+	Port = 5432
+	Addr = "127.0.0.1:5432"
+)
 
 const (
 	protocolV3  = 196608

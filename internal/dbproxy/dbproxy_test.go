@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"ecode/internal/checkpoint"
 	"ecode/internal/dbproxy"
+	"ecode/internal/projectdb"
 	"ecode/internal/sandbox"
 	"ecode/internal/testutil"
 	"ecode/internal/testutil/testdb"
@@ -32,7 +32,7 @@ func TestSandboxReachesOnlyItsDatabase(t *testing.T) {
 	ctx := context.Background()
 	b := make([]byte, 4)
 	rand.Read(b)
-	pg := &checkpoint.PostgresServer{AdminURL: admin, Secret: []byte("test secret")}
+	pg := &projectdb.PostgresServer{AdminURL: admin, Secret: []byte("test secret")}
 	db := pg.Project("dbproxy" + hex.EncodeToString(b))
 	if err := db.Create(ctx); err != nil {
 		t.Fatal(err)

@@ -20,8 +20,11 @@ import (
 	"ecode/internal/sandbox"
 )
 
-// Addr is where the proxy listens inside each sandbox.
-const Addr = "127.0.0.1:3128"
+// Where the proxy listens inside each sandbox.
+const (
+	Port = 3128
+	Addr = "127.0.0.1:3128"
+)
 
 // DefaultAllow are the package registries of npm, PyPI and Go.
 var DefaultAllow = []string{"registry.npmjs.org", "registry.yarnpkg.com", "pypi.org", "files.pythonhosted.org",

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -21,20 +20,16 @@ import (
 
 	"ecode/internal/auth"
 	"ecode/internal/checkpoint"
+	"ecode/internal/projectdb"
 	"ecode/internal/runconfig"
 	"ecode/internal/runner"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 )
 
-// DBPath is where a project's SQLite database lives, inside its files so
-// the sandbox sees it; checkpoints take it through SQLite, not as a file.
-const DBPath = ".ecode/data.db"
-
 // Ignore is what checkpoints leave out: checkpoint.DefaultIgnore and the
-// project database's files.
-var Ignore = append(append([]string{}, checkpoint.DefaultIgnore...),
-	DBPath, DBPath+"-wal", DBPath+"-shm", DBPath+"-journal")
+// project database's files (taken through the database instead).
+var Ignore = append(append([]string{}, checkpoint.DefaultIgnore...), projectdb.Files...)
 
 // Service records, restores and forks checkpoints.
 type Service struct {
@@ -47,7 +42,7 @@ type Service struct {
 	// Flush writes what editors typed to disk before a checkpoint.
 	Flush     func(ctx context.Context, projectID string)
 	now       func() time.Time
-	pg        *checkpoint.PostgresServer // nil: a SQLite file per project
+	dbs       *projectdb.Manager
 	retention checkpoint.RetentionPolicy
 
 	mu    sync.Mutex
@@ -55,8 +50,8 @@ type Service struct {
 }
 
 // New builds the service.
-func New(st *store.Store, repo *checkpoint.Repo, files *workspace.Files, runs *runner.Manager, now func() time.Time) *Service {
-	return &Service{store: st, repo: repo, files: files, runner: runs, now: now, locks: map[string]*sync.Mutex{},
+func New(st *store.Store, repo *checkpoint.Repo, files *workspace.Files, dbs *projectdb.Manager, runs *runner.Manager, now func() time.Time) *Service {
+	return &Service{store: st, repo: repo, files: files, dbs: dbs, runner: runs, now: now, locks: map[string]*sync.Mutex{},
 		retention: DefaultRetention(),
 		Changed:   func(context.Context, string) {}, Flush: func(context.Context, string) {}}
 }
@@ -72,73 +67,6 @@ func (s *Service) lock(projectID string) func() {
 	s.mu.Unlock()
 	l.Lock()
 	return l.Unlock
-}
-
-// UsePostgres gives every project a database and role of its own on a
-// PostgreSQL server instead of a SQLite file.
-func (s *Service) UsePostgres(pg *checkpoint.PostgresServer) { s.pg = pg }
-
-// SQLitePath is where a project's SQLite database lives on the host.
-func (s *Service) SQLitePath(projectID string) string {
-	return filepath.Join(s.files.Dir(projectID), DBPath)
-}
-
-// DB is the project's database.
-func (s *Service) DB(projectID string) checkpoint.ProjectDB {
-	if s.pg != nil {
-		return s.pg.Project(projectID)
-	}
-	return &checkpoint.SQLiteDB{Path: s.SQLitePath(projectID)}
-}
-
-// hasDB reports whether the project's database exists yet.
-func (s *Service) hasDB(projectID string) bool {
-	if s.pg != nil {
-		return true // EnsureDB ran when the project was created
-	}
-	_, err := os.Stat(s.SQLitePath(projectID))
-	return err == nil
-}
-
-// EnsureDB creates the project's database (a SQLite file owned like its
-// files, or a PostgreSQL database and role).
-func (s *Service) EnsureDB(projectID string) error {
-	if s.pg != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		return s.pg.Project(projectID).Create(ctx)
-	}
-	if _, err := os.Stat(s.SQLitePath(projectID)); err == nil {
-		return nil
-	}
-	return s.files.WriteFile(projectID, DBPath, nil)
-}
-
-// Env is what a project's processes need to reach its database.
-func (s *Service) Env(projectID string) []string {
-	if s.pg == nil {
-		return []string{"DATABASE_URL=sqlite:////workspace/" + DBPath, "DATABASE_PATH=/workspace/" + DBPath}
-	}
-	u, err := url.Parse(s.pg.Project(projectID).URL())
-	if err != nil {
-		return nil
-	}
-	u.Host = SandboxDBAddr
-	q := u.Query()
-	q.Set("sslmode", "disable")
-	u.RawQuery = q.Encode()
-	return []string{"DATABASE_URL=" + u.String()}
-}
-
-// SandboxDBAddr is where sandboxes reach PostgreSQL (package dbproxy).
-const SandboxDBAddr = "127.0.0.1:5432"
-
-// DBRole is the PostgreSQL role and database of a project ("" on SQLite).
-func (s *Service) DBRole(projectID string) string {
-	if s.pg == nil {
-		return ""
-	}
-	return s.pg.Project(projectID).Name
 }
 
 // Create records a checkpoint of the project as it is now.
@@ -183,8 +111,8 @@ func (s *Service) create(ctx context.Context, projectID, userID, message string,
 	opt := checkpoint.CreateOptions{Parent: parent, Conversation: conversation, Ignore: Ignore,
 		Env:     checkpoint.Env{RunConfig: s.runConfig(projectID)},
 		Metrics: metrics}
-	if s.hasDB(projectID) {
-		opt.DB = s.DB(projectID)
+	if s.dbs.Exists(projectID) {
+		opt.DB = s.dbs.DB(projectID)
 	}
 	var rec store.Checkpoint
 	opt.Commit = func(ctx context.Context, cp checkpoint.Checkpoint) error {
@@ -205,7 +133,7 @@ func (s *Service) create(ctx context.Context, projectID, userID, message string,
 
 // recover finishes or rolls back a restore a crash interrupted.
 func (s *Service) recover(ctx context.Context, projectID string) error {
-	_, err := s.repo.Recover(ctx, s.files.Dir(projectID), s.DB(projectID))
+	_, err := s.repo.Recover(ctx, s.files.Dir(projectID), s.dbs.DB(projectID))
 	return err
 }
 
@@ -263,8 +191,8 @@ func (s *Service) Diff(ctx context.Context, projectID, id, against string) (chec
 	if against == "current" {
 		s.Flush(ctx, projectID)
 		now := checkpoint.Source{Dir: s.files.Dir(projectID)}
-		if s.hasDB(projectID) {
-			now.DB = s.DB(projectID)
+		if s.dbs.Exists(projectID) {
+			now.DB = s.dbs.DB(projectID)
 		}
 		return s.repo.Diff(ctx, checkpoint.Source{Checkpoint: &cp}, now, opt)
 	}
@@ -332,15 +260,9 @@ func (s *Service) ReadFile(ctx context.Context, projectID, id, name string) ([]b
 	return nil, fmt.Errorf("%s in checkpoint %s: %w", path.Clean(clean), id, store.ErrNotFound)
 }
 
-// Forget lets go of a deleted project: its checkpoint state and change
-// tracking, and its PostgreSQL database and role (a SQLite database goes
-// with the project's files).
-func (s *Service) Forget(ctx context.Context, projectID string) error {
-	if err := s.repo.Forget(s.files.Dir(projectID)); err != nil {
-		return err
-	}
-	if s.pg == nil {
-		return nil
-	}
-	return s.pg.Project(projectID).Drop(ctx)
+// Forget lets go of a deleted project's checkpoint state and change
+// tracking (its records go with the project's rows, its objects with the
+// next GC).
+func (s *Service) Forget(projectID string) error {
+	return s.repo.Forget(s.files.Dir(projectID))
 }

@@ -68,10 +68,10 @@ func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID
 	report("stop", 1, 1)
 	opt := checkpoint.RestoreOptions{Ignore: Ignore}
 	if withDB && cp.DB != "" {
-		if err := s.EnsureDB(projectID); err != nil {
+		if err := s.dbs.Create(ctx, projectID); err != nil {
 			return RestoreResult{}, err
 		}
-		opt.DB = s.DB(projectID)
+		opt.DB = s.dbs.DB(projectID)
 	}
 	if progress != nil {
 		report("files", 0, 0) // the total is known once the restore has counted
@@ -119,10 +119,10 @@ func (s *Service) Fork(ctx context.Context, projectID, id, newProjectID, userID 
 	}
 	opt := checkpoint.RestoreOptions{Ignore: Ignore}
 	if cp.DB != "" {
-		if err := s.EnsureDB(newProjectID); err != nil {
+		if err := s.dbs.Create(ctx, newProjectID); err != nil {
 			return err
 		}
-		opt.DB = s.DB(newProjectID)
+		opt.DB = s.dbs.DB(newProjectID)
 	}
 	if _, err := s.repo.Restore(ctx, s.files.Dir(newProjectID), cp, opt); err != nil {
 		return fmt.Errorf("fork %s: %w", id, err)

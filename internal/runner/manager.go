@@ -40,6 +40,9 @@ type Options struct {
 	Env []string
 	// ProjectEnv, when set, adds a project's own variables (its DATABASE_URL).
 	ProjectEnv func(projectID string) []string
+	// ReservedPorts are the platform's own listeners inside every sandbox
+	// (the egress proxy, the database proxy): never taken for the app's.
+	ReservedPorts []int
 	// OnStop is told when a project's sandbox has stopped.
 	OnStop func(projectID string)
 }

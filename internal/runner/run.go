@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,14 +193,11 @@ func (r *Run) discoverPort() int {
 	if err != nil {
 		return 0
 	}
-	return lowestListeningPort(string(res.Stdout), 1024, egressPort)
+	return lowestListeningPort(string(res.Stdout), 1024, r.env.m.opts.ReservedPorts)
 }
 
-// egressPort is the egress proxy's port inside sandboxes, never the app's.
-const egressPort = 3128
-
 // lowestListeningPort parses /proc/net/tcp{,6} lines.
-func lowestListeningPort(table string, min, skip int) int {
+func lowestListeningPort(table string, min int, skip []int) int {
 	best := 0
 	for _, line := range strings.Split(table, "\n") {
 		f := strings.Fields(line)
@@ -211,7 +209,7 @@ func lowestListeningPort(table string, min, skip int) int {
 			continue
 		}
 		port, err := strconv.ParseUint(hexPort, 16, 16)
-		if err != nil || int(port) < min || int(port) == skip {
+		if err != nil || int(port) < min || slices.Contains(skip, int(port)) {
 			continue
 		}
 		if best == 0 || int(port) < best {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,55 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Disk limit: a sparse ext4 image per workspace (Options.DiskDir/<name>.img),
-// loop-mounted nosuid,nodev over Spec.Dir while the workspace is open. The
-// first open seeds the image from Dir's current contents (mkfs.ext4 -d);
-// from then on the image holds the project's files. Writes beyond the size
-// fail with ENOSPC inside the sandbox and the command's Result.Reason is
-// "disk_full". The usable space is a little below Limits.DiskBytes (ext4
-// metadata and journal; no root reserve).
+// Mounts and disk space of workspaces. The disk limit itself is the
+// caller's (a size-limited filesystem at Spec.Dir, e.g. a project volume):
+// when it is full, commands' Result.Reason is "disk_full".
 
-func ensureDiskImage(img string, size int64, seed string, uid int) error {
-	if _, err := os.Stat(img); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(img), 0o700); err != nil {
-		return err
-	}
-	tmp := img + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	err = f.Truncate(size)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	args := []string{"-q", "-F", "-m", "0", "-E", fmt.Sprintf("root_owner=%d:%d", uid, uid)}
-	if seed != "" {
-		args = append(args, "-d", seed)
-	}
-	out, err := exec.Command("mkfs.ext4", append(args, tmp)...).CombinedOutput()
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("sandbox: mkfs.ext4: %v: %s", err, out)
-	}
-	return os.Rename(tmp, img)
-}
-
-func mountDiskImage(img, target string) error {
-	out, err := exec.Command("mount", "-o", "loop,nosuid,nodev,noatime", img, target).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("sandbox: mount %s: %v: %s", img, err, out)
-	}
-	os.RemoveAll(filepath.Join(target, "lost+found"))
-	return nil
-}
-
-// chownTree gives uid every entry of dir not owned by it yet. It walks
-// with dir fds, O_NOFOLLOW and AT_SYMLINK_NOFOLLOW so that a symlink swapped
-// in by sandboxed code cannot redirect the root-owned walk outside dir.
 func chownTree(dir string, uid int) error {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {

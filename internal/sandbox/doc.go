@@ -22,9 +22,9 @@
 // Limits come from cgroups, chosen at runtime: v2 when a unified hierarchy
 // offers memory, pids and cpu, v1 otherwise (memory, pids, cpu, cpuacct).
 // The workspace cgroups live under the server's own cgroup in each
-// hierarchy, in a directory named Options.CgroupPrefix. The disk limit is a
-// sparse ext4 image per workspace, loop-mounted over Spec.Dir while the
-// workspace is open (see disk.go).
+// hierarchy, in a directory named Options.CgroupPrefix. The disk limit is the
+// caller's: a size-limited filesystem at Spec.Dir (E-Code's project volumes,
+// package volume); a full one makes commands end with reason "disk_full".
 //
 // Inside each sandbox a small supervisor spawns the commands. It is this
 // package re-executed from the server binary (bind-mounted read-only at

@@ -12,7 +12,7 @@ import (
 
 // How the server uses the package (not run: needs root and bubblewrap).
 func Example() {
-	var r sandbox.Runner = sandbox.NewLocal(sandbox.Options{StateDir: "/run/ecode-sandbox", DiskDir: "/var/lib/ecode/disks"})
+	var r sandbox.Runner = sandbox.NewLocal(sandbox.Options{StateDir: "/run/ecode-sandbox"})
 	if err := r.Check(); err != nil {
 		log.Fatalf("refusing to run code: %v", err) // /readyz reports this
 	}
@@ -25,7 +25,7 @@ func Example() {
 		UID: 100042,
 		Limits: sandbox.Limits{
 			MemoryBytes: 512 << 20, CPU: 1, MaxProcs: 256,
-			DiskBytes: 1 << 30, WallTime: time.Minute,
+			WallTime: time.Minute,
 		},
 	})
 	if err != nil {

@@ -37,9 +37,6 @@ func NewLocal(opts Options) *LocalRunner {
 	if opts.StateDir == "" {
 		opts.StateDir = "/run/ecode-sandbox"
 	}
-	if opts.DiskDir == "" {
-		opts.DiskDir = filepath.Join(opts.StateDir, "disks")
-	}
 	if opts.CgroupPrefix == "" {
 		opts.CgroupPrefix = "ecode-sandbox"
 	}
@@ -222,7 +219,6 @@ type localWorkspace struct {
 	mnt  string // host bind mount of the project, bound to /workspace
 
 	cg       *cgroup
-	diskDir  string // where the disk image is mounted (spec.Dir), if any
 	activity atomicTime
 
 	mu     sync.Mutex
@@ -234,11 +230,11 @@ type localWorkspace struct {
 type wsState struct {
 	CgroupV2  bool              `json:"cgroup_v2"`
 	Cgroups   map[string]string `json:"cgroups"`
-	DiskMount string            `json:"disk_mount,omitempty"`
+	DiskMount string            `json:"disk_mount,omitempty"` // written by versions that mounted disk images
 }
 
 func (w *localWorkspace) saveState() error {
-	st := wsState{DiskMount: w.diskDir}
+	st := wsState{}
 	if w.cg != nil {
 		st.CgroupV2, st.Cgroups = w.cg.v2, w.cg.dirs
 	}
@@ -259,20 +255,6 @@ func (w *localWorkspace) setup(name string) error {
 	}
 	if err := w.saveState(); err != nil {
 		return err
-	}
-	if w.spec.Limits.DiskBytes > 0 {
-		img := filepath.Join(w.r.opts.DiskDir, name+".img")
-		if err := ensureDiskImage(img, w.spec.Limits.DiskBytes, w.spec.Dir, uid); err != nil {
-			return err
-		}
-		w.diskDir = w.spec.Dir
-		if err := w.saveState(); err != nil {
-			return err
-		}
-		if err := mountDiskImage(img, w.spec.Dir); err != nil {
-			w.diskDir = ""
-			return err
-		}
 	}
 	if err := chownTree(w.spec.Dir, uid); err != nil {
 		return fmt.Errorf("sandbox: chown workspace: %w", err)
@@ -424,9 +406,7 @@ func (w *localWorkspace) stopLocked() error {
 
 func (w *localWorkspace) Usage() (Usage, error) {
 	u := w.cg.usage()
-	if w.diskDir != "" {
-		u.DiskUsedBytes, u.DiskTotalBytes = diskUsage(w.mnt)
-	}
+	u.DiskUsedBytes, u.DiskTotalBytes = diskUsage(w.mnt)
 	return u, nil
 }
 

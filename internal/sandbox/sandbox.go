@@ -32,7 +32,6 @@ type Limits struct {
 	MemoryBytes int64         // memory (RSS + page cache + tmpfs) of the whole workspace
 	CPU         float64       // fraction of cores, e.g. 0.5
 	MaxProcs    int           // processes and threads of user code (the sandbox's own tasks have a reserve on top)
-	DiskBytes   int64         // size of the /workspace filesystem image
 	TmpBytes    int64         // size of the /tmp tmpfs
 	WallTime    time.Duration // default timeout of Exec
 }
@@ -183,7 +182,6 @@ func (a *atomicTime) load() time.Time   { a.mu.Lock(); defer a.mu.Unlock(); retu
 type Options struct {
 	BwrapPath    string // default: "bwrap" from PATH
 	StateDir     string // runtime state and host mounts; default /run/ecode-sandbox
-	DiskDir      string // disk images (persistent!); default StateDir/disks
 	CgroupPrefix string // cgroup directory under the server's cgroups; default "ecode-sandbox"
 
 	// ExtraBwrapArgs are appended to every sandbox's bwrap options (e.g.

@@ -79,7 +79,7 @@ func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 func (s *Store) ProjectForMember(ctx context.Context, id, userID string) (Project, error) {
 	p, err := scanProject(s.queryRow(ctx, `SELECT `+projectColumns+`
 		FROM projects p JOIN project_members m ON m.project_id = p.id
-		WHERE p.id = ? AND m.user_id = ?`, id, userID))
+		WHERE p.id = ? AND m.user_id = ? AND p.deleting_at IS NULL`, id, userID))
 	if err != nil {
 		return Project{}, fmt.Errorf("project %s: %w", id, err)
 	}
@@ -91,7 +91,7 @@ func (s *Store) ProjectForMember(ctx context.Context, id, userID string) (Projec
 func (s *Store) ListProjects(ctx context.Context, userID string) ([]Project, error) {
 	rows, err := s.query(ctx, `SELECT `+projectColumns+`
 		FROM projects p JOIN project_members m ON m.project_id = p.id
-		WHERE m.user_id = ? ORDER BY p.updated_at DESC, p.id`, userID)
+		WHERE m.user_id = ? AND p.deleting_at IS NULL ORDER BY p.updated_at DESC, p.id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list projects: %w", err)
 	}
@@ -117,9 +117,62 @@ func (s *Store) TouchProject(ctx context.Context, id string, at time.Time) error
 	return affected(s.exec(ctx, `UPDATE projects SET updated_at = ? WHERE id = ?`, micros(at), id))
 }
 
-// DeleteProject deletes a project and its memberships.
+// MarkProjectDeleting hides a project from everyone while its deletion
+// runs. ErrNotFound when it does not exist.
+func (s *Store) MarkProjectDeleting(ctx context.Context, id string, at time.Time) error {
+	return affected(s.exec(ctx, `UPDATE projects SET deleting_at = COALESCE(deleting_at, ?) WHERE id = ?`, micros(at), id))
+}
+
+// ProjectsBeingDeleted lists the projects whose deletion has not finished.
+func (s *Store) ProjectsBeingDeleted(ctx context.Context) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT id FROM projects WHERE deleting_at IS NOT NULL ORDER BY deleting_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("projects being deleted: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// DeleteProject deletes a project's rows: the project, its memberships and
+// everything recorded for it (checkpoints, documents, agent turns).
 func (s *Store) DeleteProject(ctx context.Context, id string) error {
 	return affected(s.exec(ctx, `DELETE FROM projects WHERE id = ?`, id))
+}
+
+// TransferProject makes newOwnerID the owner of a project; the previous
+// owner stays a member as an editor. ErrNotFound when the project does not
+// exist (or is being deleted).
+func (s *Store) TransferProject(ctx context.Context, id, newOwnerID string, at time.Time) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		var oldOwner string
+		err := tx.queryRow(ctx, `SELECT owner_id FROM projects WHERE id = ? AND deleting_at IS NULL`, id).Scan(&oldOwner)
+		if err != nil {
+			return fmt.Errorf("project %s: %w", id, mapErr(err))
+		}
+		if oldOwner == newOwnerID {
+			return nil
+		}
+		if _, err := tx.exec(ctx, `UPDATE projects SET owner_id = ?, updated_at = ? WHERE id = ?`, newOwnerID, micros(at), id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE project_members SET role = ? WHERE project_id = ? AND user_id = ?`, RoleEditor, id, oldOwner); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM project_members WHERE project_id = ? AND user_id = ?`, id, newOwnerID); err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, `INSERT INTO project_members (project_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
+			id, newOwnerID, RoleOwner, micros(at))
+		return err
+	})
 }
 
 // Member is a user's membership in a project.

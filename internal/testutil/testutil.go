@@ -10,28 +10,19 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"ecode/internal/agent"
-	"ecode/internal/agentrun"
-	"ecode/internal/api"
-	"ecode/internal/auth"
-	"ecode/internal/checkpoint"
+	"ecode/internal/app"
 	"ecode/internal/client"
-	"ecode/internal/dbproxy"
-	"ecode/internal/history"
-	"ecode/internal/runner"
+	"ecode/internal/config"
+	"ecode/internal/projects"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
-	"ecode/internal/telemetry"
 	"ecode/internal/testutil/testdb"
-	"ecode/internal/workspace"
-	"ecode/ui"
 )
 
 // PostgresURLEnv names the variable holding the PostgreSQL server for tests.
@@ -44,115 +35,90 @@ func ForEachEngine(t *testing.T, fn func(t *testing.T, st *store.Store)) { testd
 // NewStore returns a migrated, empty store on engine (see package testdb).
 func NewStore(t testing.TB, engine store.Engine) *store.Store { return testdb.NewStore(t, engine) }
 
-// Server is a running API server for a test.
+// Server is a running server for a test: the same object graph `ecode
+// serve` runs (app.Build), on a store of the test's engine, a data dir of
+// its own and a fake clock.
 type Server struct {
-	URL     string
-	Store   *store.Store
-	API     *api.Server
-	Runner  *runner.Manager
-	History *history.Service
-	Auth    *auth.Service
-	Clock   *Clock
-	Dir     string // the data dir
+	*app.Server
+	URL   string
+	Clock *Clock
+	Dir   string // the data dir
 }
 
 // ServerOptions adjust NewServer.
 type ServerOptions struct {
-	Options api.Options
-	// Volumes, when set, gives every project a disk limit.
-	Volumes workspace.Volumes
-	// ProjectPostgres, when set, gives every project a PostgreSQL database
-	// (reached from sandboxes through package dbproxy) instead of SQLite.
-	ProjectPostgres *checkpoint.PostgresServer
-	// Agent, when set, builds the server's agent from the deps it is given
-	// (the caller picks the provider config and may add to the deps).
-	Agent func(deps agentrun.Deps) *agentrun.Service
+	// Config, when set, changes the test's configuration before the server
+	// is built (e.g. ProjectDisk for volumes, ProjectDBURL for PostgreSQL
+	// project databases, the agent's provider, DevLogin, MetricsToken).
+	Config func(*config.Config)
 	// Logs, when set, receives the server's log (debug level).
 	Logs io.Writer
+	// Dir, when set, is the data dir (a second server on the data of a
+	// first, as after a crash); otherwise a new one.
+	Dir string
+	// DeleteStep is passed to app.Deps (fault injection in deletions).
+	DeleteStep func(projectID string, step projects.DeleteStep) error
 }
 
-// NewServer starts a real API server on st (a real router, store and file
-// system) and returns it; it stops at the end of the test.
+// NewServer builds the server with app.Build on st and serves it; it stops
+// at the end of the test.
 func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	t.Helper()
-	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	au, err := auth.NewService(st, clock.Now, 72*time.Hour, 30*24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := TraversableTempDir(t)
-	var vols workspace.Volumes
+	var o ServerOptions
 	if len(opt) > 0 {
-		vols = opt[0].Volumes
+		o = opt[0]
 	}
-	files, err := workspace.New(filepath.Join(dir, "projects"), vols)
-	if err != nil {
-		t.Fatal(err)
+	dir := o.Dir
+	if dir == "" {
+		dir = TraversableTempDir(t)
 	}
-	opts := api.Options{Version: "test", SessionMax: 30 * 24 * time.Hour, SignupOpen: true,
-		MaxFileBytes: 1 << 20, MaxUploadBytes: 4 << 20, TreePoll: 20 * time.Millisecond}
-	if len(opt) > 0 && opt[0].Options.Version != "" {
-		opts = opt[0].Options
+	cfg := TestConfig(t, dir)
+	if o.Config != nil {
+		o.Config(cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	if len(opt) > 0 && opt[0].Logs != nil {
-		log = slog.New(slog.NewTextHandler(opt[0].Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.Logs != nil {
+		log = slog.New(slog.NewTextHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	var hist *history.Service
-	runOpts := runner.Options{
-		ProjectEnv: func(id string) []string { return hist.Env(id) },
-		Limits:     sandbox.Limits{MemoryBytes: 1 << 30, CPU: 1, MaxProcs: 256, TmpBytes: 256 << 20, WallTime: time.Minute},
-		Now:        time.Now, Log: log,
-	}
-	var pg *checkpoint.PostgresServer
-	if len(opt) > 0 {
-		pg = opt[0].ProjectPostgres
-	}
-	var setup func(context.Context, string, *os.File) error
-	if pg != nil {
-		u, err := url.Parse(pg.AdminURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dbp := dbproxy.New(u.Host, func(id string) (string, string) {
-			name := pg.Project(id).Name
-			return name, name
-		}, sandbox.ListenInNetns, log)
-		t.Cleanup(dbp.Close)
-		setup, runOpts.OnStop = dbp.Setup, dbp.Forget
-	}
-	runs := runner.New(newSandbox(t, setup), files, st, runOpts)
-	objects, err := checkpoint.NewDirStore(filepath.Join(dir, "objects"))
+	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep})
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo := checkpoint.NewRepo(objects)
-	t.Cleanup(func() { repo.Close() })
-	hist = history.New(st, repo, files, runs, clock.Now)
-	if pg != nil {
-		hist.UsePostgres(pg)
-	}
-	var ag *agentrun.Service
-	if len(opt) > 0 && opt[0].Agent != nil {
-		ag = opt[0].Agent(agentrun.Deps{Store: st, Files: files, Runner: runs, Log: log,
-			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
-				cp, err := hist.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
-				return cp.ID, err
-			}})
-	}
-	srv := api.New(api.Deps{History: hist, Agent: ag, Metrics: telemetry.New(), Store: st, Auth: au, Files: files, Runner: runs, UI: ui.FS(), Log: log, Now: clock.Now}, opts)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Run(ctx)
+	}()
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
-		if ag != nil {
-			ag.Close()
+		srv.Agent.Close()
+		stop()
+		<-done
+		if err := srv.Close(); err != nil {
+			t.Logf("close server: %v", err)
 		}
-		runs.Close()
 	})
-	return &Server{URL: hs.URL, Store: st, API: srv, Runner: runs, History: hist, Auth: au, Clock: clock, Dir: dir}
+	return &Server{Server: srv, URL: hs.URL, Clock: clock, Dir: dir}
+}
+
+// TestConfig is the configuration of test servers: data in dir, sandboxes
+// with small limits, no project volumes, the file tree polled every 20 ms,
+// and nothing taken from the environment.
+func TestConfig(t testing.TB, dir string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load("test", []string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--project-disk", "0",
+		"--sandbox-memory", "1073741824", "--sandbox-procs", "256", "--max-file-bytes", "1048576",
+		"--max-upload-bytes", "4194304", "--tree-poll", "20ms"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 // NewSandbox returns a local bubblewrap runner private to the test (its own

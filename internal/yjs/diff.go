@@ -1,5 +1,7 @@
 package yjs
 
+import "ecode/internal/linediff"
+
 // Edit is one text change: delete Delete UTF-16 units at Pos (an offset in
 // the old text) and insert Insert there.
 type Edit struct {
@@ -25,31 +27,48 @@ func Diff(old, new string) []Edit {
 	p, s := commonAffixes(a, b)
 	am, bm := a[p:len(a)-s], b[p:len(b)-s]
 	al, bl := splitLines(am), splitLines(bm)
-	ops, ok := myers(al, bl)
+	ops, ok := linediff.Diff(lineKeys(al), lineKeys(bl), maxDiffLines)
 	if !ok {
 		return blockEdits(am, bm, p, nil)
 	}
 	var edits []Edit
 	ai, bi := 0, 0 // unit offsets in am, bm
+	la, lb := 0, 0 // line indexes in al, bl
 	for i := 0; i < len(ops); {
-		if ops[i].kind == opEqual {
-			ai += len(al[ops[i].a])
-			bi += len(bl[ops[i].b])
-			i++
+		if ops[i] == linediff.Equal {
+			ai += len(al[la])
+			bi += len(bl[lb])
+			la, lb, i = la+1, lb+1, i+1
 			continue
 		}
 		da, db := 0, 0
-		for ; i < len(ops) && ops[i].kind != opEqual; i++ {
-			if ops[i].kind == opDelete {
-				da += len(al[ops[i].a])
+		for ; i < len(ops) && ops[i] != linediff.Equal; i++ {
+			if ops[i] == linediff.Delete {
+				da += len(al[la])
+				la++
 			} else {
-				db += len(bl[ops[i].b])
+				db += len(bl[lb])
+				lb++
 			}
 		}
 		edits = blockEdits(am[ai:ai+da], bm[bi:bi+db], p+ai, edits)
 		ai, bi = ai+da, bi+db
 	}
 	return edits
+}
+
+// lineKeys turns lines of UTF-16 units into comparable keys, exactly (two
+// bytes a unit: lone surrogates stay distinct).
+func lineKeys(lines [][]uint16) []string {
+	keys := make([]string, len(lines))
+	for i, l := range lines {
+		b := make([]byte, 2*len(l))
+		for j, u := range l {
+			b[2*j], b[2*j+1] = byte(u), byte(u>>8)
+		}
+		keys[i] = string(b)
+	}
+	return keys
 }
 
 // blockEdits appends the edit replacing a by b at pos, trimmed.
@@ -97,99 +116,4 @@ func splitLines(s []uint16) [][]uint16 {
 		s = s[i:]
 	}
 	return out
-}
-
-const (
-	opEqual = iota
-	opDelete
-	opInsert
-)
-
-type diffOp struct {
-	kind int
-	a, b int // line indexes
-}
-
-// myers computes a shortest line edit script; ok is false when the edit
-// distance exceeds maxDiffLines.
-func myers(al, bl [][]uint16) ([]diffOp, bool) {
-	ids := map[string]int{}
-	key := func(l []uint16) int {
-		k := fromUTF16(l)
-		if id, ok := ids[k]; ok {
-			return id
-		}
-		ids[k] = len(ids)
-		return len(ids) - 1
-	}
-	a, b := make([]int, len(al)), make([]int, len(bl))
-	for i, l := range al {
-		a[i] = key(l)
-	}
-	for i, l := range bl {
-		b[i] = key(l)
-	}
-	n, m := len(a), len(b)
-	maxD := min(n+m, maxDiffLines)
-	off := maxD + 1
-	v := make([]int, 2*maxD+3)
-	var trace [][]int
-	for d := 0; d <= maxD; d++ {
-		trace = append(trace, append([]int(nil), v...))
-		for k := -d; k <= d; k += 2 {
-			var x int
-			if k == -d || (k != d && v[off+k-1] < v[off+k+1]) {
-				x = v[off+k+1]
-			} else {
-				x = v[off+k-1] + 1
-			}
-			y := x - k
-			for x < n && y < m && a[x] == b[y] {
-				x++
-				y++
-			}
-			v[off+k] = x
-			if x >= n && y >= m {
-				return backtrack(trace, off, n, m, d), true
-			}
-		}
-	}
-	return nil, false
-}
-
-func backtrack(trace [][]int, off, x, y, d int) []diffOp {
-	var ops []diffOp
-	for ; d > 0; d-- {
-		v := trace[d]
-		k := x - y
-		var pk int
-		if k == -d || (k != d && v[off+k-1] < v[off+k+1]) {
-			pk = k + 1
-		} else {
-			pk = k - 1
-		}
-		px := v[off+pk]
-		py := px - pk
-		for x > px && y > py {
-			x--
-			y--
-			ops = append(ops, diffOp{opEqual, x, y})
-		}
-		if x == px {
-			y--
-			ops = append(ops, diffOp{opInsert, x, y})
-		} else {
-			x--
-			ops = append(ops, diffOp{opDelete, x, y})
-		}
-	}
-	for x > 0 && y > 0 {
-		x--
-		y--
-		ops = append(ops, diffOp{opEqual, x, y})
-	}
-	for i, j := 0, len(ops)-1; i < j; i, j = i+1, j-1 {
-		ops[i], ops[j] = ops[j], ops[i]
-	}
-	return ops
 }

@@ -1,4 +1,4 @@
-package checkpoint
+package projectdb
 
 import (
 	"bytes"
@@ -24,8 +24,9 @@ import (
 	sqlite "modernc.org/sqlite"
 )
 
-// ProjectDB is a project's own database, the one its app uses.
-type ProjectDB interface {
+// DB is a project's own database, the one its app uses. It is what
+// checkpoints snapshot and restore (checkpoint.ProjectDB).
+type DB interface {
 	// Create makes the database (and, on PostgreSQL, its role) if missing.
 	Create(ctx context.Context) error
 	// URL is the DATABASE_URL the app connects with.
@@ -49,9 +50,9 @@ type SQLiteDB struct {
 	Path string
 }
 
-var _ ProjectDB = (*SQLiteDB)(nil)
+var _ DB = (*SQLiteDB)(nil)
 
-// Create implements ProjectDB: an empty file is an empty SQLite database.
+// Create implements DB: an empty file is an empty SQLite database.
 func (d *SQLiteDB) Create(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(d.Path), 0o755); err != nil {
 		return err
@@ -63,7 +64,7 @@ func (d *SQLiteDB) Create(ctx context.Context) error {
 	return f.Close()
 }
 
-// URL implements ProjectDB: "sqlite:" and the host path of the file (the
+// URL implements DB: "sqlite:" and the host path of the file (the
 // caller maps it into the sandbox).
 func (d *SQLiteDB) URL() string { return "sqlite:" + d.Path }
 
@@ -79,7 +80,7 @@ func (d *SQLiteDB) open() (*sql.DB, error) {
 	return db, nil
 }
 
-// Snapshot implements ProjectDB with VACUUM INTO, which reads one consistent
+// Snapshot implements DB with VACUUM INTO, which reads one consistent
 // snapshot of the database.
 func (d *SQLiteDB) Snapshot(ctx context.Context, w io.Writer) error {
 	db, err := d.open()
@@ -105,7 +106,7 @@ type restorer interface {
 	NewRestore(string) (*sqlite.Backup, error)
 }
 
-// Restore implements ProjectDB with SQLite's online backup API: the copy
+// Restore implements DB with SQLite's online backup API: the copy
 // into the live database is one write transaction.
 func (d *SQLiteDB) Restore(ctx context.Context, r io.Reader) error {
 	tmp := tempName(d.Path + ".restore")
@@ -162,7 +163,7 @@ func (d *SQLiteDB) Restore(ctx context.Context, r io.Reader) error {
 	return nil
 }
 
-// Tables implements ProjectDB.
+// Tables implements DB.
 func (d *SQLiteDB) Tables(ctx context.Context) (map[string]int64, error) {
 	db, err := d.open()
 	if err != nil {
@@ -194,7 +195,7 @@ func (d *SQLiteDB) Tables(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// Drop implements ProjectDB.
+// Drop implements DB.
 func (d *SQLiteDB) Drop(ctx context.Context) error {
 	var errs []error
 	for _, s := range []string{"", "-wal", "-shm", "-journal"} {
@@ -219,6 +220,15 @@ type PostgresServer struct {
 	Secret    []byte
 	PgDump    string // default "pg_dump"
 	PgRestore string // default "pg_restore"
+	// Hook, when set, is called at each step of a restore (fault
+	// injection for crash tests).
+	Hook func(op string)
+}
+
+func (p *PostgresServer) hook(op string) {
+	if p.Hook != nil {
+		p.Hook(op)
+	}
 }
 
 // Project returns the database of a project.
@@ -241,7 +251,7 @@ type PostgresDB struct {
 	password string
 }
 
-var _ ProjectDB = (*PostgresDB)(nil)
+var _ DB = (*PostgresDB)(nil)
 
 // url returns the server URL for db as user, with or without the password.
 func (d *PostgresDB) url(db, user, password string) string {
@@ -261,7 +271,7 @@ func (d *PostgresDB) url(db, user, password string) string {
 	return u.String()
 }
 
-// URL implements ProjectDB.
+// URL implements DB.
 func (d *PostgresDB) URL() string { return d.url(d.Name, d.Name, d.password) }
 
 func (d *PostgresDB) admin(ctx context.Context) (*sql.DB, error) {
@@ -278,7 +288,7 @@ func (d *PostgresDB) admin(ctx context.Context) (*sql.DB, error) {
 
 func ident(s string) string { return pgx.Identifier{s}.Sanitize() }
 
-// Create implements ProjectDB.
+// Create implements DB.
 func (d *PostgresDB) Create(ctx context.Context) error {
 	db, err := d.admin(ctx)
 	if err != nil {
@@ -326,7 +336,7 @@ func (d *PostgresDB) tool(ctx context.Context, name, def string, args ...string)
 	return cmd
 }
 
-// Snapshot implements ProjectDB with pg_dump's custom format (one
+// Snapshot implements DB with pg_dump's custom format (one
 // repeatable-read transaction, so consistent while the app writes).
 func (d *PostgresDB) Snapshot(ctx context.Context, w io.Writer) error {
 	var stderr bytes.Buffer
@@ -338,7 +348,7 @@ func (d *PostgresDB) Snapshot(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// Restore implements ProjectDB: the snapshot is restored into a new
+// Restore implements DB: the snapshot is restored into a new
 // database, which then takes the project database's name in one transaction
 // (connections to the old one are ended); the old one is dropped.
 func (d *PostgresDB) Restore(ctx context.Context, r io.Reader) error {
@@ -357,7 +367,7 @@ func (d *PostgresDB) Restore(ctx context.Context, r io.Reader) error {
 	if err := d.createDB(ctx, db, fresh); err != nil {
 		return err
 	}
-	hook("pg created " + fresh)
+	d.server.hook("pg created " + fresh)
 	var stderr bytes.Buffer
 	cmd := d.tool(ctx, d.server.PgRestore, "pg_restore", "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
 		"-d", d.url(fresh, d.Name, ""))
@@ -366,7 +376,7 @@ func (d *PostgresDB) Restore(ctx context.Context, r io.Reader) error {
 		db.ExecContext(context.WithoutCancel(ctx), `DROP DATABASE IF EXISTS `+ident(fresh)+` WITH (FORCE)`)
 		return fmt.Errorf("pg_restore: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	hook("pg restored " + fresh)
+	d.server.hook("pg restored " + fresh)
 	// Swap names. Renaming needs the database idle: end its sessions, retry
 	// if a new one slipped in.
 	for attempt := 0; ; attempt++ {
@@ -380,7 +390,7 @@ func (d *PostgresDB) Restore(ctx context.Context, r io.Reader) error {
 		db.ExecContext(context.WithoutCancel(ctx), `DROP DATABASE IF EXISTS `+ident(fresh)+` WITH (FORCE)`)
 		return fmt.Errorf("swap databases: %w", err)
 	}
-	hook("pg swapped " + fresh)
+	d.server.hook("pg swapped " + fresh)
 	_, err = db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+ident(old)+` WITH (FORCE)`)
 	return err
 }
@@ -434,7 +444,7 @@ func (d *PostgresDB) dropLeftovers(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Tables implements ProjectDB.
+// Tables implements DB.
 func (d *PostgresDB) Tables(ctx context.Context) (map[string]int64, error) {
 	db, err := sql.Open("pgx", d.URL())
 	if err != nil {
@@ -471,7 +481,7 @@ func (d *PostgresDB) Tables(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// Drop implements ProjectDB.
+// Drop implements DB.
 func (d *PostgresDB) Drop(ctx context.Context) error {
 	db, err := d.admin(ctx)
 	if err != nil {

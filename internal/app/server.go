@@ -1,0 +1,324 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"ecode/internal/agent"
+	"ecode/internal/agentrun"
+	"ecode/internal/api"
+	"ecode/internal/auth"
+	"ecode/internal/checkpoint"
+	"ecode/internal/collab"
+	"ecode/internal/config"
+	"ecode/internal/egress"
+	"ecode/internal/history"
+	"ecode/internal/live"
+	"ecode/internal/projectdb"
+	"ecode/internal/projects"
+	"ecode/internal/runner"
+	"ecode/internal/sandbox"
+	"ecode/internal/secretbox"
+	"ecode/internal/store"
+	"ecode/internal/telemetry"
+	"ecode/internal/volume"
+	"ecode/internal/workspace"
+	"ecode/ui"
+)
+
+// Server is the whole object graph `ecode serve` runs; tests build the same
+// one (package testutil). Build makes it, Run runs its background work,
+// Close takes it down in order.
+type Server struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Auth     *auth.Service
+	Files    *workspace.Files
+	DBs      *projectdb.Manager
+	Sandbox  sandbox.Runner
+	Runner   *runner.Manager
+	Collab   *collab.Hub
+	Repo     *checkpoint.Repo
+	History  *history.Service
+	Agent    *agentrun.Service
+	Live     *live.Registry
+	Projects *projects.Service
+	Metrics  *telemetry.Metrics
+	API      *api.Server
+
+	closers []func() error // run by Close, last first
+}
+
+// Deps are what Build is given rather than makes: the store (opened and
+// migrated by the caller), the log and the clock.
+type Deps struct {
+	Store *store.Store
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Collab, when set, adjusts the collaboration hub's options (tests
+	// shorten its leases and polling).
+	Collab func(*collab.Options)
+	// DeleteStep, when set, is called after each step of a project
+	// deletion (fault injection for tests; see projects.Deps.AfterStep).
+	DeleteStep func(projectID string, step projects.DeleteStep) error
+}
+
+// Build makes every component from the configuration, then does what must
+// happen before the server takes requests: it removes the sandboxes of a
+// crashed previous process and finishes interrupted project deletions. On
+// error, what was built is closed.
+func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error) {
+	s = &Server{Config: cfg, Log: d.Log, Store: d.Store, Live: live.New(), Metrics: telemetry.New()}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	if s.Auth, err = auth.NewService(d.Store, d.Now, cfg.SessionIdle, cfg.SessionMax); err != nil {
+		return nil, err
+	}
+	var vols workspace.Volumes
+	if vm := newVolumes(cfg, d.Log); vm != nil {
+		vols = vm
+		s.onClose(vm.Close) // after the sandboxes, which bind the volumes
+	}
+	if s.Files, err = workspace.New(filepath.Join(cfg.DataDir, "projects"), vols); err != nil {
+		return nil, err
+	}
+	if s.DBs, err = newProjectDBs(ctx, cfg, d.Store, s.Files, d.Log); err != nil {
+		return nil, err
+	}
+	s.onClose(func() error { s.DBs.Close(); return nil }) // after the sandboxes
+	s.buildSandbox(cfg, d.Log)
+	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL}
+	if d.Collab != nil {
+		d.Collab(&collabOpts)
+	}
+	if s.Collab, err = collab.New(d.Store, s.Files, collabOpts); err != nil {
+		return nil, err
+	}
+	objects, err := checkpoint.NewDirStore(filepath.Join(cfg.DataDir, "objects"))
+	if err != nil {
+		return nil, err
+	}
+	s.Repo = checkpoint.NewRepo(objects)
+	s.onClose(s.Repo.Close)
+	s.History = history.New(d.Store, s.Repo, s.Files, s.DBs, s.Runner, d.Now)
+	s.History.Changed = func(ctx context.Context, projectID string) { s.Collab.FileChanged(ctx, projectID, "") }
+	s.History.Flush = func(ctx context.Context, projectID string) {
+		if err := s.Collab.Flush(ctx, projectID, ""); err != nil {
+			d.Log.Warn("flush editors before a checkpoint", "project_id", projectID, "err", err)
+		}
+	}
+	if err := s.buildAgent(cfg, d.Log); err != nil {
+		return nil, err
+	}
+	s.Projects = projects.New(projects.Deps{Store: d.Store, Files: s.Files, DBs: s.DBs, History: s.History,
+		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Live: s.Live, Log: d.Log.With("component", "projects"),
+		Now: d.Now, AfterStep: d.DeleteStep})
+	s.Metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(s.Runner.Active()) })
+	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
+		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, UI: ui.FS(),
+		Log: d.Log, Now: d.Now}, apiOptions(cfg, d.Store, s.Runner))
+	return s, s.startup(ctx)
+}
+
+// onClose adds fn to what Close runs (last added, first run).
+func (s *Server) onClose(fn func() error) { s.closers = append(s.closers, fn) }
+
+// buildSandbox makes the sandbox runner, with the hooks that run in each new
+// sandbox's network namespace (egress proxy, database proxy), and the
+// runner that keeps one sandbox per active project.
+func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
+	hooks := []func(context.Context, string, *os.File) error{s.DBs.SandboxSetup}
+	stopHooks := []func(string){s.DBs.SandboxStopped}
+	runOpts := runner.Options{
+		Limits: sandbox.Limits{MemoryBytes: cfg.SandboxMemory, CPU: cfg.CPU(), MaxProcs: int(cfg.SandboxProcs),
+			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute},
+		IdleTimeout: cfg.SandboxIdle, Now: time.Now, Log: log.With("component", "runner"),
+		ProjectEnv:    s.DBs.Env,
+		ReservedPorts: []int{projectdb.SandboxPort},
+	}
+	if cfg.Egress == "proxy" {
+		proxy := egress.New(strings.Split(cfg.EgressAllow, ","), sandbox.ListenInNetns, log.With("component", "egress"))
+		s.onClose(func() error { proxy.Close(); return nil }) // after the sandboxes
+		hooks, stopHooks = append(hooks, proxy.Setup), append(stopHooks, proxy.Forget)
+		runOpts.Env = egress.Env()
+		runOpts.ReservedPorts = append(runOpts.ReservedPorts, egress.Port)
+	}
+	runOpts.OnStop = func(projectID string) {
+		for _, stop := range stopHooks {
+			stop(projectID)
+		}
+	}
+	s.Sandbox = newSandbox(cfg, hooks)
+	s.onClose(s.Sandbox.Close)
+	s.Runner = runner.New(s.Sandbox, s.Files, s.Store, runOpts)
+	s.onClose(s.Runner.Close)
+}
+
+// buildAgent makes the agent service; the master key in the data dir seals
+// the provider keys admins store.
+func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
+	secrets, err := secretbox.OpenFile(filepath.Join(cfg.DataDir, "master.key"))
+	if err != nil {
+		return err
+	}
+	s.Agent = agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
+		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
+		agentrun.Deps{Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,
+			Secrets: secrets, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
+			DBURL: func(projectID string) string { return s.DBs.DB(projectID).URL() },
+			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
+				cp, err := s.History.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
+				return cp.ID, err
+			}})
+	s.onClose(func() error { s.Agent.Close(); return nil })
+	return nil
+}
+
+// startup runs before the server takes requests.
+func (s *Server) startup(ctx context.Context) error {
+	if err := s.Sandbox.Check(); err != nil {
+		s.Log.Warn("code cannot run: "+err.Error(), "sandbox", s.Config.Sandbox)
+	} else if err := s.Sandbox.Cleanup(ctx); err != nil {
+		s.Log.Warn("clean up sandboxes of a previous run", "err", err)
+	}
+	if err := s.Projects.ResumeDeletions(ctx); err != nil {
+		return fmt.Errorf("finish interrupted project deletions: %w", err)
+	}
+	return nil
+}
+
+// Handler is the server's whole HTTP handler.
+func (s *Server) Handler() http.Handler { return s.API.Handler() }
+
+// Run does the server's background work until ctx ends: the session
+// sweeper, sandbox maintenance (usage, idle stop), checkpoint GC and the
+// collaboration hub, which at the end closes its connections (1001) and
+// writes every open document to its file.
+func (s *Server) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { sweepSessions(ctx, s.Auth, s.Log) })
+	maintain := time.NewTicker(time.Minute)
+	defer maintain.Stop()
+	wg.Go(func() { s.Runner.Run(ctx, maintain.C) })
+	gcTick := time.NewTicker(time.Hour)
+	defer gcTick.Stop()
+	wg.Go(func() { s.History.RunGC(ctx, gcTick.C, s.Log.With("component", "checkpoints")) })
+	wg.Go(func() { s.Collab.Run(ctx) })
+	wg.Wait()
+}
+
+// Close stops what Build made, in order: agent turns, the runner and every
+// sandbox, the proxies, the checkpoint repository, the volumes.
+func (s *Server) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// Serve runs the server until ctx ends. ready, if not nil, receives the
+// listening address once the server accepts connections.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return err
+	}
+	st, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := Build(ctx, cfg, Deps{Store: st, Log: log, Now: time.Now})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	httpServer, ln := newHTTPServer(cfg, srv.Handler(), ln, log)
+	log.Info("listening on http://"+ln.Addr().String(), "database", st.Engine(), "data_dir", cfg.DataDir, "ui", ui.Embedded)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		srv.Run(bgCtx)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		srv.Agent.Close() // cancels agent turns, so their event streams end
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = httpServer.Shutdown(shutdownCtx)
+		<-errc
+	}
+	// Background work and sandboxes stop after the HTTP server, so no
+	// request races them. WebSockets are hijacked, so Shutdown does not
+	// wait for them: the hub closes them (1001) as Run ends.
+	stopBackground()
+	<-bgDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// newProjectDBs gives projects their databases: SQLite files, or, with
+// --project-db-url, PostgreSQL databases and roles whose passwords derive
+// from a secret kept in the settings (shared by all nodes).
+func newProjectDBs(ctx context.Context, cfg *config.Config, st *store.Store, files *workspace.Files, log *slog.Logger) (*projectdb.Manager, error) {
+	if cfg.ProjectDBURL == "" {
+		return projectdb.NewSQLite(files), nil
+	}
+	secret, err := st.SettingOrInit(ctx, "project_db_secret", func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return hex.EncodeToString(b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return projectdb.NewPostgres(files, cfg.ProjectDBURL, []byte(secret), log.With("component", "dbproxy"))
+}
+
+// newVolumes gives projects a disk of --project-disk bytes each, when the
+// server can mount (root); otherwise projects have no disk limit.
+func newVolumes(cfg *config.Config, log *slog.Logger) *volume.Manager {
+	if cfg.ProjectDisk == 0 {
+		return nil
+	}
+	vols, err := volume.New(filepath.Join(cfg.DataDir, "volumes"), cfg.ProjectDisk)
+	if err != nil {
+		log.Warn("projects have no disk limit: "+err.Error(), "project_disk", cfg.ProjectDisk)
+		return nil
+	}
+	return vols
+}

@@ -1,0 +1,230 @@
+// Package projects owns the life of a project: creating it from a template,
+// forking it from a checkpoint, renaming it, transferring it to another
+// owner and deleting it. Deleting ends everything that belongs to the
+// project in a fixed order (see Delete) and survives a crash half-way: a
+// project marked as being deleted is invisible to users, and its deletion
+// is finished when the server starts again (ResumeDeletions).
+package projects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"ecode/internal/agentrun"
+	"ecode/internal/auth"
+	"ecode/internal/collab"
+	"ecode/internal/history"
+	"ecode/internal/live"
+	"ecode/internal/projectdb"
+	"ecode/internal/runner"
+	"ecode/internal/store"
+	"ecode/internal/workspace"
+)
+
+// Deps are what the service acts on; all are required.
+type Deps struct {
+	Store   *store.Store
+	Files   *workspace.Files
+	DBs     *projectdb.Manager
+	History *history.Service
+	Runner  *runner.Manager
+	Collab  *collab.Hub
+	Agent   *agentrun.Service
+	Live    *live.Registry
+	Log     *slog.Logger
+	Now     func() time.Time
+	// AfterStep, when set, is called after each step of a deletion; an
+	// error stops the deletion there, as a crash would (fault injection
+	// for tests).
+	AfterStep func(projectID string, step DeleteStep) error
+}
+
+// Service runs projects' lives.
+type Service struct{ d Deps }
+
+// New builds the service.
+func New(d Deps) *Service { return &Service{d: d} }
+
+// Create makes a project owned by ownerID from a template: its files, its
+// database, then its rows, so a failure leaves none of them behind.
+func (s *Service) Create(ctx context.Context, ownerID, name, template string) (store.Project, error) {
+	if !workspace.TemplateExists(template) {
+		return store.Project{}, fmt.Errorf("unknown template %q", template)
+	}
+	now := s.d.Now()
+	p := store.Project{ID: auth.NewID(), Name: name, Template: template, OwnerID: ownerID, CreatedAt: now, UpdatedAt: now}
+	err := s.makeFiles(p.ID, template)
+	if err == nil {
+		err = s.d.DBs.Create(ctx, p.ID)
+	}
+	if err == nil {
+		p, err = s.d.Store.CreateProject(ctx, p)
+	}
+	if err != nil {
+		s.undo(p.ID)
+		return store.Project{}, err
+	}
+	return p, nil
+}
+
+// makeFiles creates the project's folder (and volume) with a template's
+// files ("" for none).
+func (s *Service) makeFiles(projectID, template string) error {
+	files, err := s.d.Files.Create(projectID)
+	if err != nil {
+		return fmt.Errorf("create project folder: %w", err)
+	}
+	defer files.Close()
+	if template == "" {
+		return nil
+	}
+	return files.CopyTemplate(template)
+}
+
+// undo removes what a failed create or fork made (the rows are not there).
+func (s *Service) undo(projectID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.d.DBs.Drop(ctx, projectID); err != nil {
+		s.d.Log.Error("drop half-created project database", "project_id", projectID, "err", err)
+	}
+	if err := s.d.Files.Remove(projectID); err != nil {
+		s.d.Log.Error("remove half-created project", "project_id", projectID, "err", err)
+	}
+}
+
+// Fork makes a new project owned by ownerID from checkpoint checkpointID of
+// project src: its files and database as they were then, and a first
+// checkpoint. A failure leaves nothing behind.
+func (s *Service) Fork(ctx context.Context, src store.Project, checkpointID, ownerID, name string) (store.Project, error) {
+	if _, _, err := s.d.History.Get(ctx, src.ID, checkpointID); err != nil {
+		return store.Project{}, err
+	}
+	now := s.d.Now()
+	p := store.Project{ID: auth.NewID(), Name: name, Template: src.Template, OwnerID: ownerID, CreatedAt: now, UpdatedAt: now}
+	if err := s.makeFiles(p.ID, ""); err != nil {
+		s.undo(p.ID)
+		return store.Project{}, err
+	}
+	p, err := s.d.Store.CreateProject(ctx, p)
+	if err != nil {
+		s.undo(p.ID)
+		return store.Project{}, err
+	}
+	err = s.d.History.Fork(ctx, src.ID, checkpointID, p.ID, ownerID)
+	if err == nil {
+		err = s.d.DBs.Create(ctx, p.ID) // a checkpoint without a database forks into an empty one
+	}
+	if err != nil {
+		if derr := s.Delete(context.WithoutCancel(ctx), p.ID); derr != nil {
+			s.d.Log.Error("delete half-forked project", "project_id", p.ID, "err", derr)
+		}
+		return store.Project{}, err
+	}
+	return p, nil
+}
+
+// Rename changes a project's name and returns the time of the change.
+func (s *Service) Rename(ctx context.Context, projectID, name string) (time.Time, error) {
+	now := s.d.Now()
+	return now, s.d.Store.RenameProject(ctx, projectID, name, now)
+}
+
+// Transfer makes newOwnerID the owner; the previous owner stays as an
+// editor, and what they had open (authorized as the owner) is ended.
+func (s *Service) Transfer(ctx context.Context, p store.Project, newOwnerID string) error {
+	if err := s.d.Store.TransferProject(ctx, p.ID, newOwnerID, s.d.Now()); err != nil {
+		return err
+	}
+	s.d.Live.EndMember(p.ID, p.OwnerID)
+	s.d.Live.EndMember(p.ID, newOwnerID)
+	return nil
+}
+
+// DeleteStep names a step of a deletion, in order.
+type DeleteStep string
+
+// The steps of a deletion.
+const (
+	StepMarked      DeleteStep = "marked"      // invisible to everyone from here on
+	StepConnections DeleteStep = "connections" // streams and WebSockets ended (4410)
+	StepAgent       DeleteStep = "agent"       // the agent's turn stopped and recorded
+	StepSandbox     DeleteStep = "sandbox"     // runs, terminals and the sandbox ended
+	StepCollab      DeleteStep = "collab"      // collaboration rooms stopped
+	StepCheckpoints DeleteStep = "checkpoints" // checkpoint state and change tracking let go
+	StepDatabase    DeleteStep = "database"    // the project database dropped
+	StepFiles       DeleteStep = "files"       // the volume unmounted and removed, the files gone
+	StepRows        DeleteStep = "rows"        // the project's rows deleted
+)
+
+// Delete deletes a project and everything that belongs to it, in this
+// order: it is marked (so nobody sees it any more), then its open
+// connections end, the agent's turn stops, the sandbox with its runs and
+// terminals ends, collaboration rooms stop, checkpoint state is let go, the
+// project database is dropped, the files and volume are removed, and last
+// the rows (records of checkpoints, documents and turns go with them).
+// Every step is idempotent: deleting again, or ResumeDeletions after a
+// crash, finishes the work. A project that does not exist is not an error.
+func (s *Service) Delete(ctx context.Context, projectID string) error {
+	err := s.d.Store.MarkProjectDeleting(ctx, projectID, s.d.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.finishDelete(ctx, projectID)
+}
+
+func (s *Service) finishDelete(ctx context.Context, id string) error {
+	steps := []struct {
+		name DeleteStep
+		do   func() error
+	}{
+		{StepMarked, func() error { return nil }},
+		{StepConnections, func() error { s.d.Live.EndProject(id); return nil }},
+		{StepAgent, func() error { return s.d.Agent.StopAndWait(ctx, id) }},
+		{StepSandbox, func() error { return s.d.Runner.Stop(id) }},
+		{StepCollab, func() error { return s.d.Collab.CloseProject(ctx, id) }},
+		{StepCheckpoints, func() error { return s.d.History.Forget(id) }},
+		{StepDatabase, func() error { return s.d.DBs.Drop(ctx, id) }},
+		{StepFiles, func() error { return s.d.Files.Remove(id) }},
+		{StepRows, func() error { return ignoreNotFound(s.d.Store.DeleteProject(ctx, id)) }},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			return fmt.Errorf("delete project %s: %s: %w", id, st.name, err)
+		}
+		if s.d.AfterStep != nil {
+			if err := s.d.AfterStep(id, st.name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// ResumeDeletions finishes the deletions a previous process left half-way.
+// The composition root runs it at start, before the server takes requests.
+func (s *Service) ResumeDeletions(ctx context.Context) error {
+	ids, err := s.d.Store.ProjectsBeingDeleted(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		s.d.Log.Info("finishing an interrupted project deletion", "project_id", id)
+		errs = append(errs, s.finishDelete(ctx, id))
+	}
+	return errors.Join(errs...)
+}
