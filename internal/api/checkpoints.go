@@ -164,10 +164,14 @@ func (s *Server) restoreCheckpoint(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) restoreJSON(r *http.Request, res history.RestoreResult) map[string]any {
 	names := map[string]string{}
-	return map[string]any{
+	out := map[string]any{
 		"restored": s.checkpointJSON(r, res.Restored, names), "backup": s.checkpointJSON(r, res.Backup, names),
 		"files_written": res.FilesWritten, "db_restored": res.DBRestored, "dependencies_changed": res.DependenciesChanged,
 	}
+	if res.DBError != "" { // the files were restored, the database was not: say why
+		out["database_error"] = res.DBError
+	}
+	return out
 }
 
 func wantsEventStream(r *http.Request) bool {

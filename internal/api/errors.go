@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"syscall"
 )
 
 // Error is the one error type handlers return. Code and Message go to the
@@ -62,6 +63,35 @@ func errInternal(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Err: err}
 }
 
+// storageRefusal is implemented by the errors domain packages return when
+// they refuse work for want of disk space (volume.SpaceError, history's
+// checkpoint quota); their message is for the client.
+type storageRefusal interface {
+	error
+	InsufficientStorage() bool
+}
+
+// toError is the *Error err becomes: itself, a 413 for a body too large, a
+// 507 for a refusal for want of space or a full disk, else a 500.
+func toError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errTooLarge(fmt.Sprintf("request body larger than %d bytes", mbe.Limit))
+	}
+	var sr storageRefusal
+	if errors.As(err, &sr) && sr.InsufficientStorage() {
+		return &Error{Status: http.StatusInsufficientStorage, Code: "disk_full", Message: sr.Error(), Err: err}
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return &Error{Status: http.StatusInsufficientStorage, Code: "disk_full", Message: "the disk is full: delete files to make room", Err: err}
+	}
+	return errInternal(err)
+}
+
 // handlerFunc is an HTTP handler that returns its error.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
@@ -75,15 +105,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // (the part clients see), logging its cause once. Streams send the body as
 // an "error" event.
 func (s *Server) errorBody(r *http.Request, err error) (int, map[string]any) {
-	var e *Error
-	if !errors.As(err, &e) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			e = errTooLarge(fmt.Sprintf("request body larger than %d bytes", mbe.Limit))
-		} else {
-			e = errInternal(err)
-		}
-	}
+	e := toError(err)
 	level := slog.LevelDebug
 	if e.Status >= 500 {
 		level = slog.LevelError

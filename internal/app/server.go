@@ -94,13 +94,16 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	var vols workspace.Volumes
+	disk := volume.Disk{Dir: cfg.DataDir, Reserve: cfg.DiskReserve}
 	if vm := newVolumes(cfg, d.Log); vm != nil {
+		vm.SetDisk(disk) // admission: the volumes promised must fit on the data disk
 		vols = vm
 		s.onClose(vm.Close) // after the sandboxes, which bind the volumes
 	}
 	if s.Files, err = workspace.New(filepath.Join(cfg.DataDir, "projects"), vols); err != nil {
 		return nil, err
 	}
+	s.Files.SetSpaceCheck(disk.Check)
 	if s.DBs, err = newProjectDBs(ctx, cfg, d.Store, s.Files, d.Log); err != nil {
 		return nil, err
 	}
@@ -120,6 +123,8 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.Repo = checkpoint.NewRepo(objects)
 	s.onClose(s.Repo.Close)
 	s.History = history.New(d.Store, s.Repo, s.Files, s.DBs, s.Runner, d.Now)
+	s.History.Log = d.Log.With("component", "checkpoints")
+	s.History.Space(disk.Check, cfg.ProjectDisk, cfg.CheckpointAllowance())
 	s.History.Changed = func(ctx context.Context, projectID string) { s.Collab.FileChanged(ctx, projectID, "") }
 	s.History.Flush = func(ctx context.Context, projectID string) {
 		if err := s.Collab.Flush(ctx, projectID, ""); err != nil {
@@ -133,9 +138,15 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Live: s.Live, Log: d.Log.With("component", "projects"),
 		Now: d.Now, AfterStep: d.DeleteStep})
 	s.Metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(s.Runner.Active()) })
+	s.Metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
+		free, _, _ := disk.Usage()
+		return float64(free)
+	})
+	opts := apiOptions(cfg, d.Store, s.Runner)
+	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, UI: ui.FS(),
-		Log: d.Log, Now: d.Now}, apiOptions(cfg, d.Store, s.Runner))
+		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
 
@@ -153,6 +164,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute},
 		IdleTimeout: cfg.SandboxIdle, Now: time.Now, Log: log.With("component", "runner"),
 		ProjectEnv:    s.DBs.Env,
+		Prepare:       func(projectID string) error { return s.History.Prepare(projectID) },
 		ReservedPorts: []int{projectdb.SandboxPort},
 	}
 	if cfg.Egress == "proxy" {
@@ -202,6 +214,9 @@ func (s *Server) startup(ctx context.Context) error {
 	}
 	if err := s.Projects.ResumeDeletions(ctx); err != nil {
 		return fmt.Errorf("finish interrupted project deletions: %w", err)
+	}
+	if err := s.History.Recover(ctx); err != nil { // restores a crash interrupted
+		return fmt.Errorf("recover interrupted restores: %w", err)
 	}
 	return nil
 }

@@ -30,7 +30,10 @@
 // directory's mode); stage every new file, link and directory and fsync
 // them; write the journal of operations, synced (the commit point); apply
 // them (renames, each atomic and checkable by inode), restore the database,
-// remove the stage and the journal. Recover rolls a journal forward, or
+// run the caller's Finish step, remove the stage and the journal; the
+// journal records each phase finished, so a recovery resumes after it. A
+// database that cannot be read or restored is reported, not fatal: the
+// files are checkpointed and restored regardless. Recover rolls a journal forward, or
 // throws away a stage without one: the files are either all old or all new.
 // Ignored paths (node_modules, …) stay where they are; the project directory
 // stays the same inode, so a sandbox's bind mount of it sees the result.
@@ -45,6 +48,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -112,6 +116,12 @@ type Metrics struct {
 	FilesHashed   int              `json:"files_hashed"`        // files read (the others came from the stat cache)
 	CreateMS      int64            `json:"create_ms"`           // time Create took
 	DBTables      map[string]int64 `json:"db_tables,omitempty"` // table → rows at the checkpoint
+	// DBError says why the database is not in the checkpoint (it could not
+	// be read: corrupt, or no room for its snapshot); the files are.
+	DBError string `json:"db_error,omitempty"`
+	// StoredBytes is what the checkpoint added to the object store
+	// (compressed; objects already there cost nothing).
+	StoredBytes int64 `json:"stored_bytes,omitempty"`
 }
 
 // Repo creates, restores, diffs and collects checkpoints over one object
@@ -195,24 +205,20 @@ func (r *Repo) Create(ctx context.Context, projectDir string, opt CreateOptions)
 	if _, err := os.Stat(filepath.Join(sd, journalName)); err == nil {
 		return Checkpoint{}, ErrRecoveryNeeded
 	}
-	s, root, full, err := r.scanProject(ctx, filepath.Clean(projectDir), r.objects, NewIgnore(opt.Ignore), ignoreKey(opt.Ignore), opt.Progress)
+	var added atomic.Int64
+	objects := counting(r.objects, &added)
+	s, root, full, err := r.scanProject(ctx, filepath.Clean(projectDir), objects, NewIgnore(opt.Ignore), ignoreKey(opt.Ignore), opt.Progress)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint: scan %s: %w", projectDir, err)
 	}
 	cp := Checkpoint{Manifest: root, Env: opt.Env, Metrics: opt.Metrics}
 	if opt.DB != nil {
-		if opt.Progress != nil {
-			opt.Progress(Progress{Phase: "database"})
-		}
-		if cp.DB, err = r.putStream(ctx, opt.DB.Snapshot); err != nil {
-			return Checkpoint{}, fmt.Errorf("checkpoint: database snapshot: %w", err)
-		}
-		if cp.Metrics.DBTables, err = opt.DB.Tables(ctx); err != nil {
-			return Checkpoint{}, fmt.Errorf("checkpoint: database tables: %w", err)
+		if err := r.snapshotDB(ctx, objects, &cp, opt); err != nil {
+			return Checkpoint{}, err
 		}
 	}
 	if opt.Conversation != nil {
-		if cp.Conversation, err = r.objects.Put(ctx, opt.Conversation); err != nil {
+		if cp.Conversation, err = objects.Put(ctx, opt.Conversation); err != nil {
 			return Checkpoint{}, fmt.Errorf("checkpoint: conversation: %w", err)
 		}
 	}
@@ -244,11 +250,14 @@ func (r *Repo) Create(ctx context.Context, projectDir string, opt CreateOptions)
 	cp.Metrics.Files, cp.Metrics.Bytes = s.rootNode.files, s.rootNode.bytes
 	cp.Metrics.FilesHashed = len(s.hashed)
 	if full {
+		// Only a cache: a project out of inodes or space still gets its
+		// checkpoint (the next one scans in full).
 		if err := saveIndex(filepath.Join(sd, indexName), s.now); err != nil {
-			return Checkpoint{}, fmt.Errorf("checkpoint: save stat cache: %w", err)
+			os.Remove(filepath.Join(sd, indexName))
 		}
 	}
 	cp.Metrics.CreateMS = time.Since(start).Milliseconds()
+	cp.Metrics.StoredBytes = added.Load()
 	if opt.Progress != nil {
 		opt.Progress(Progress{Phase: "done", Done: len(s.files), Total: len(s.files)})
 	}
@@ -258,6 +267,29 @@ func (r *Repo) Create(ctx context.Context, projectDir string, opt CreateOptions)
 		}
 	}
 	return cp, nil
+}
+
+// snapshotDB stores the database's snapshot in cp. A database that cannot
+// be read (corrupt, or no room for the snapshot) leaves cp without one and
+// says why in cp.Metrics.DBError: the files are checkpointed regardless.
+func (r *Repo) snapshotDB(ctx context.Context, objects ObjectStore, cp *Checkpoint, opt CreateOptions) error {
+	if opt.Progress != nil {
+		opt.Progress(Progress{Phase: "database"})
+	}
+	h, err := putStream(ctx, objects, opt.DB.Snapshot)
+	var tables map[string]int64
+	if err == nil {
+		tables, err = opt.DB.Tables(ctx)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("checkpoint: database snapshot: %w", err)
+		}
+		cp.Metrics.DBError = err.Error()
+		return nil
+	}
+	cp.DB, cp.Metrics.DBTables = h, tables
+	return nil
 }
 
 // ignoreKey tells ignore lists apart (nil is the default list).
@@ -275,7 +307,7 @@ const (
 )
 
 // putStream stores what write produces.
-func (r *Repo) putStream(ctx context.Context, write func(context.Context, io.Writer) error) (Hash, error) {
+func putStream(ctx context.Context, objects ObjectStore, write func(context.Context, io.Writer) error) (Hash, error) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -283,7 +315,7 @@ func (r *Repo) putStream(ctx context.Context, write func(context.Context, io.Wri
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	h, err := r.objects.Put(ctx, pr)
+	h, err := objects.Put(ctx, pr)
 	pr.CloseWithError(errors.New("checkpoint: store failed"))
 	if werr := <-done; werr != nil {
 		return "", werr

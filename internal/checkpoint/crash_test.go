@@ -63,18 +63,26 @@ func TestCrashChild(t *testing.T) {
 	ctx := context.Background()
 	switch c.Op {
 	case "restore":
-		_, err = repo.Restore(ctx, c.Dir, c.Checkpoint, RestoreOptions{DB: c.projectDB()})
+		_, err = repo.Restore(ctx, c.Dir, c.Checkpoint, RestoreOptions{DB: c.projectDB(), Note: "B", Finish: finishMark(c.Dir)})
 	case "create":
 		_, err = repo.Create(ctx, c.Dir, CreateOptions{DB: c.projectDB()})
 	case "gc":
 		_, err = repo.GC(ctx, func(ctx context.Context, fn func(Refs) error) error { return fn(c.Checkpoint.Refs()) }, GCOptions{Grace: -time.Hour})
 	case "recover":
-		_, err = repo.Recover(ctx, c.Dir, c.projectDB())
+		_, _, err = repo.RecoverWith(ctx, c.Dir, RecoverOptions{DB: c.projectDB(), Finish: finishMark(c.Dir)})
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Printf("COMPLETED after %d operations\n", ops.Load())
+}
+
+// finishMark is a restore's Finish step that leaves a file beside dir
+// saying it ran (and with which note).
+func finishMark(dir string) func(context.Context, string) error {
+	return func(_ context.Context, note string) error {
+		return os.WriteFile(dir+".finished", []byte(note), 0o600)
+	}
 }
 
 // runChild runs the child; it reports whether the operation completed
@@ -308,10 +316,11 @@ func crashDuringRestore(t *testing.T, engine string) {
 		if !completed && !runChild(t, conf) {
 			recoveriesKilled++
 		}
-		rec, err := f.repo.Recover(ctx, dir, db)
+		rec, _, err := f.repo.RecoverWith(ctx, dir, RecoverOptions{DB: db, Finish: finishMark(dir)})
 		if err != nil {
 			t.Fatalf("kill at %d: recover: %v", n, err)
 		}
+		note, _ := os.ReadFile(dir + ".finished")
 		got, rows := dirTree(t, dir), todoRows(t, db)
 		if got["node_modules/m/index.js"] != "file 644 dep\n" || got["docs/node_modules/d.js"] != "file 644 dep\n" {
 			t.Errorf("kill at %d (%s): node_modules lost", n, rec)
@@ -329,6 +338,9 @@ func crashDuringRestore(t *testing.T, engine string) {
 			sawNew, want = true, f.cpB
 		default:
 			t.Fatalf("kill at %d (%s): mixed state: rows %v\nvs A:%s\nvs B:%s", n, rec, rows, cmp.Diff(f.treeA, got), cmp.Diff(f.treeB, got))
+		}
+		if (want.Manifest == f.cpB.Manifest) != (string(note) == "B") {
+			t.Fatalf("kill at %d (%s): the state is %s but the Finish step ran: %q", n, rec, want.Manifest, note)
 		}
 		if completed && want.Manifest != f.cpB.Manifest {
 			t.Fatal("completed restore left the old state")

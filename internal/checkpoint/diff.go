@@ -97,10 +97,10 @@ func (r *Repo) Diff(ctx context.Context, from, to Source, opt DiffOptions) (Diff
 			var tables map[string]int64
 			if s.DB != nil {
 				t, err := s.DB.Tables(ctx)
-				if err != nil {
+				if err != nil && ctx.Err() != nil {
 					return "", nil, err
 				}
-				tables = t
+				tables = t // a database that cannot be read (corrupt) shows no tables: the files still diff
 			}
 			return h, tables, nil
 		}

@@ -99,7 +99,7 @@ func (r *Repo) GC(ctx context.Context, refs RefLister, opt GCOptions) (GCStats, 
 		st.DeletedBytes += o.Size
 	}
 	if ds, ok := r.objects.(*DirStore); ok && !opt.DryRun {
-		ds.removeStaleTemps(cutoff)
+		ds.Cleanup()
 		if !opt.NoRepack {
 			keep := func(h Hash) bool { return marked[h] || young[h] }
 			if st.Repack, err = ds.Repack(ctx, keep, cutoff, 64<<10); err != nil {

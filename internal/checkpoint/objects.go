@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Hash names an object: the hex SHA-256 of its uncompressed content.
@@ -81,6 +83,7 @@ func NewDirStore(dir string) (*DirStore, error) {
 		return nil, fmt.Errorf("object store: %w", err)
 	}
 	ds := &DirStore{dir: dir}
+	ds.Cleanup()
 	if e, err := ds.Epoch(); err == nil && e == "" {
 		if err := ds.NewEpoch(); err != nil {
 			return nil, err
@@ -120,25 +123,36 @@ func (s *DirStore) path(h Hash) string {
 
 // Put implements ObjectStore.
 func (s *DirStore) Put(ctx context.Context, r io.Reader) (Hash, error) {
+	h, _, err := s.putSized(ctx, r)
+	return h, err
+}
+
+// putSized is Put also returning the bytes it added to the store (0 when
+// the object was there already). The temporary file is locked (flock) until
+// it is renamed into place, so Cleanup can tell a crashed Put's leftover
+// from a Put in progress, in this process or another.
+func (s *DirStore) putSized(ctx context.Context, r io.Reader) (Hash, int64, error) {
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := filepath.Join(s.dir, "tmp", hex.EncodeToString(rnd[:]))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("object store: %w", err)
+		return "", 0, fmt.Errorf("object store: %w", err)
 	}
+	defer f.Close()
 	defer os.Remove(tmp) // no-op once renamed
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return "", 0, fmt.Errorf("object store: lock %s: %w", tmp, err)
+	}
 	zw := flateWriters.Get().(*flate.Writer)
 	defer flateWriters.Put(zw)
 	zw.Reset(f)
 	hw := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(hw, zw), ctxReader{ctx, r}); err != nil {
-		f.Close()
-		return "", err
+		return "", 0, err
 	}
 	if err := zw.Close(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("object store: %w", err)
+		return "", 0, fmt.Errorf("object store: %w", err)
 	}
 	h := Hash(hex.EncodeToString(hw.Sum(nil)))
 	dst := s.path(h)
@@ -146,26 +160,25 @@ func (s *DirStore) Put(ctx context.Context, r io.Reader) (Hash, error) {
 		now := time.Now()
 		err := os.Chtimes(dst, now, now) // renew the lease
 		if !errors.Is(err, fs.ErrNotExist) {
-			f.Close()
-			return h, err
+			return h, 0, err
 		}
 		// collected meanwhile (by another process): store it again
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("object store: %w", err)
+		return "", 0, fmt.Errorf("object store: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("object store: %w", err)
+	fi, err := f.Stat()
+	if err != nil {
+		return "", 0, fmt.Errorf("object store: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return "", fmt.Errorf("object store: %w", err)
+		return "", 0, fmt.Errorf("object store: %w", err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
-		return "", fmt.Errorf("object store: %w", err)
+		return "", 0, fmt.Errorf("object store: %w", err)
 	}
 	hook("put")
-	return h, nil
+	return h, fi.Size(), nil
 }
 
 // Get implements ObjectStore.
@@ -271,18 +284,32 @@ func (s *DirStore) List(ctx context.Context, fn func(ObjectInfo) error) error {
 	return nil
 }
 
-// removeStaleTemps deletes temporary files (from crashed Puts) older than cutoff.
-func (s *DirStore) removeStaleTemps(cutoff time.Time) int {
-	es, _ := os.ReadDir(filepath.Join(s.dir, "tmp"))
-	n := 0
+// Cleanup deletes what crashed Puts left in the store's tmp folder (a
+// killed checkpoint can leave a temporary object as large as the project's
+// largest file): every temporary file no Put holds locked. NewDirStore and
+// GC call it. It returns how many files and bytes it removed.
+func (s *DirStore) Cleanup() (int, int64) {
+	dir := filepath.Join(s.dir, "tmp")
+	es, _ := os.ReadDir(dir)
+	n, size := 0, int64(0)
 	for _, e := range es {
-		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) && !strings.HasPrefix(e.Name(), ".") {
-			if os.Remove(filepath.Join(s.dir, "tmp", e.Name())) == nil {
-				n++
+		if strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil { // no Put is writing it
+			fi, err := f.Stat()
+			if err == nil && os.Remove(p) == nil {
+				n, size = n+1, size+fi.Size()
 			}
 		}
+		f.Close()
 	}
-	return n
+	return n, size
 }
 
 type ctxReader struct {

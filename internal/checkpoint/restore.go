@@ -20,6 +20,13 @@ type RestoreOptions struct {
 	Ignore []string
 	// Progress, if set, is called as files are written.
 	Progress func(Progress)
+	// Note is kept in the journal and given to Finish (the caller's name
+	// for what is being restored).
+	Note string
+	// Finish, if set, runs once the files and the database are restored and
+	// before the journal goes, so that a restore a crash interrupts is only
+	// finished when Finish has run (Recover calls the Finish it is given).
+	Finish func(ctx context.Context, note string) error
 }
 
 // RestoreResult says what Restore did.
@@ -31,6 +38,10 @@ type RestoreResult struct {
 	// DependencyFiles) whose content differs from before: reinstall.
 	DependencyFiles []string
 	DBRestored      bool
+	// DBError says why the database could not be restored (the files were):
+	// a corrupt or unreadable database must not keep people from getting
+	// their files back.
+	DBError string
 }
 
 // journal is the commit record of a restore: once it is on disk, the
@@ -41,7 +52,19 @@ type journal struct {
 	DB       Hash
 	WithDB   bool
 	Ops      []op // in order; each can be applied again
+	// Phase is the last part finished: "" (committed: the operations are
+	// to apply), "files" (applied: the database is next) or "database"
+	// (restored, or failed with DBError: Finish is next).
+	Phase   string `json:",omitempty"`
+	DBError string `json:",omitempty"`
+	Note    string `json:",omitempty"`
 }
+
+// Phases of a journal.
+const (
+	phaseFiles    = "files"
+	phaseDatabase = "database"
+)
 
 const journalVersion = 2
 
@@ -64,7 +87,9 @@ var ErrNeedDB = errors.New("checkpoint: the interrupted restore includes the dat
 //     then the database, then clean up and remove the journal.
 //
 // Recover (which Create and Restore require) finishes an interrupted
-// restore, or throws away a half-built stage. Paths the ignore list matches
+// restore, or throws away a half-built stage; call it before the project is
+// used again (package history does, at start and on first access), never
+// after edits, which a roll-forward would overwrite. Paths the ignore list matches
 // (node_modules, ...) stay where they are. When running as root, restored
 // files get the owner of the project directory. Restoring into a directory
 // that does not exist (a fork) creates it. The sandbox's bind mount of the
@@ -145,13 +170,13 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 		os.RemoveAll(p.stage)
 		return res, fmt.Errorf("restore: %w", err)
 	}
-	j := journal{Version: journalVersion, Manifest: cp.Manifest, DB: cp.DB, WithDB: opt.DB != nil && cp.DB != "", Ops: p.ops}
+	j := journal{Version: journalVersion, Manifest: cp.Manifest, DB: cp.DB, WithDB: opt.DB != nil && cp.DB != "", Ops: p.ops, Note: opt.Note}
 	if err := writeJournal(sd, j); err != nil {
 		os.RemoveAll(p.stage)
 		return res, fmt.Errorf("restore: journal: %w", err)
 	}
 	// The commit point is passed: from here on, roll forward.
-	final, err := r.finish(ctx, projectDir, j, ix, opt.DB, opt.Progress)
+	final, err := r.finish(ctx, projectDir, &j, ix, RecoverOptions{DB: opt.DB, Finish: opt.Finish, progress: opt.Progress})
 	if err != nil {
 		return res, err
 	}
@@ -161,44 +186,51 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 		cur.track.index = final
 		tracked = true
 	}
-	res.Files, res.FilesWritten, res.DirsReused, res.DBRestored = p.files, p.written, p.reused, j.WithDB
+	res.Files, res.FilesWritten, res.DirsReused, res.DBRestored = p.files, p.written, p.reused, j.WithDB && j.DBError == ""
+	res.DBError = j.DBError
 	return res, nil
 }
 
 // finish applies the journal's operations (again: each one checks whether
-// it has happened), restores the database, completes the stat cache and
-// removes the stage and the journal. It returns the new stat cache (nil if
-// there is none to write): staged, the one the restore built, completed, or
-// else the one on disk.
-func (r *Repo) finish(ctx context.Context, projectDir string, j journal, staged *index, db ProjectDB, progress func(Progress)) (*index, error) {
+// it has happened), restores the database, runs opt.Finish, completes the
+// stat cache and removes the stage and the journal. Each part finished is
+// recorded in the journal, so a crash resumes after it. A database that
+// cannot be restored is recorded (j.DBError) and the restore goes on: the
+// files are back either way. It returns the new stat cache (nil if there is
+// none to write): staged, the one the restore built, completed, or else the
+// one on disk.
+func (r *Repo) finish(ctx context.Context, projectDir string, j *journal, staged *index, opt RecoverOptions) (*index, error) {
 	sd := stateDir(projectDir)
 	stage := filepath.Join(sd, stageName)
-	if err := os.MkdirAll(filepath.Join(stage, "trash"), 0o700); err != nil { // gone if a finish was cut short
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	for i, o := range j.Ops {
-		if err := o.apply(projectDir, stage, i); err != nil {
+	if j.Phase == "" {
+		if err := os.MkdirAll(filepath.Join(stage, "trash"), 0o700); err != nil { // gone if a finish was cut short
 			return nil, fmt.Errorf("restore: %w", err)
 		}
-		hook("apply " + o.Path)
+		for i, o := range j.Ops {
+			if err := o.apply(projectDir, stage, i); err != nil {
+				return nil, fmt.Errorf("restore: %w", err)
+			}
+			hook("apply " + o.Path)
+		}
+		if err := r.advance(sd, j, phaseFiles); err != nil {
+			return nil, err
+		}
 	}
-	if j.WithDB {
-		if db == nil {
-			return nil, ErrNeedDB
+	if j.Phase == phaseFiles {
+		if j.WithDB {
+			if err := r.restoreDB(ctx, j, opt); err != nil {
+				return nil, err
+			}
 		}
-		if progress != nil {
-			progress(Progress{Phase: "database"})
+		if err := r.advance(sd, j, phaseDatabase); err != nil {
+			return nil, err
 		}
-		rc, err := r.objects.Get(ctx, j.DB)
-		if err != nil {
-			return nil, fmt.Errorf("restore: database snapshot: %w", err)
+	}
+	if opt.Finish != nil {
+		if err := opt.Finish(ctx, j.Note); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
 		}
-		err = db.Restore(ctx, rc)
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("restore: database: %w", err)
-		}
-		hook("database")
+		hook("finish")
 	}
 	if err := os.RemoveAll(stage); err != nil { // the staged leftovers and what was removed
 		return nil, fmt.Errorf("restore: remove old files: %w", err)
@@ -242,6 +274,40 @@ func (r *Repo) finish(ctx context.Context, projectDir string, j journal, staged 
 	return ix, nil
 }
 
+// advance records in the journal that a phase is finished.
+func (r *Repo) advance(sd string, j *journal, phase string) error {
+	j.Phase = phase
+	if err := writeJournal(sd, *j); err != nil {
+		return fmt.Errorf("restore: journal: %w", err)
+	}
+	return nil
+}
+
+// restoreDB puts the journal's database snapshot back. A failure of the
+// database itself (corrupt, full, gone) is kept in j.DBError; only a
+// missing ProjectDB or a cancelled ctx stop the restore.
+func (r *Repo) restoreDB(ctx context.Context, j *journal, opt RecoverOptions) error {
+	if opt.DB == nil {
+		return ErrNeedDB
+	}
+	if opt.progress != nil {
+		opt.progress(Progress{Phase: "database"})
+	}
+	rc, err := r.objects.Get(ctx, j.DB)
+	if err == nil {
+		err = opt.DB.Restore(ctx, rc)
+		rc.Close()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("restore: database: %w", err)
+		}
+		j.DBError = err.Error()
+	}
+	hook("database")
+	return nil
+}
+
 // Recovery says what Recover did.
 type Recovery string
 
@@ -259,14 +325,37 @@ const (
 // never touched). Call it when the server starts, before running the
 // project; Create and Restore refuse to run until it has.
 func (r *Repo) Recover(ctx context.Context, projectDir string, db ProjectDB) (Recovery, error) {
+	rec, _, err := r.RecoverWith(ctx, projectDir, RecoverOptions{DB: db})
+	return rec, err
+}
+
+// RecoverOptions are the inputs of RecoverWith.
+type RecoverOptions struct {
+	DB ProjectDB // the project's database, if the restore included it
+	// Finish is the RestoreOptions.Finish of the interrupted restore; it is
+	// called with the journal's Note before the journal goes.
+	Finish   func(ctx context.Context, note string) error
+	progress func(Progress)
+}
+
+// Pending reports whether projectDir has the journal of a restore that is
+// committed but not finished (in progress, or interrupted).
+func Pending(projectDir string) bool {
+	_, err := os.Stat(filepath.Join(stateDir(filepath.Clean(projectDir)), journalName))
+	return err == nil
+}
+
+// RecoverWith is Recover with a Finish step; it also returns the database
+// error of a restore it rolled forward ("" if none).
+func (r *Repo) RecoverWith(ctx context.Context, projectDir string, opt RecoverOptions) (Recovery, string, error) {
 	projectDir = filepath.Clean(projectDir)
 	sd := stateDir(projectDir)
 	if _, err := os.Stat(sd); errors.Is(err, fs.ErrNotExist) {
-		return NothingToRecover, nil
+		return NothingToRecover, "", nil
 	}
 	unlock, err := lockDir(sd)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer unlock()
 	r.watch.forget(projectDir)
@@ -276,25 +365,25 @@ func (r *Repo) Recover(ctx context.Context, projectDir string, db ProjectDB) (Re
 		os.Remove(filepath.Join(sd, indexName+".new"))
 		stage := filepath.Join(sd, stageName)
 		if _, err := os.Lstat(stage); err != nil {
-			return NothingToRecover, nil
+			return NothingToRecover, "", nil
 		}
 		if err := os.RemoveAll(stage); err != nil {
-			return "", err
+			return "", "", err
 		}
-		return RolledBack, nil
+		return RolledBack, "", nil
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var j journal
 	if err := json.Unmarshal(b, &j); err != nil {
-		return "", fmt.Errorf("recover: bad journal: %w", err)
+		return "", "", fmt.Errorf("recover: bad journal: %w", err)
 	}
 	if j.Version != journalVersion {
-		return "", fmt.Errorf("recover: the restore of %s was interrupted under an older version (journal version %d): finish it with that version", projectDir, j.Version)
+		return "", "", fmt.Errorf("recover: the restore of %s was interrupted under an older version (journal version %d): finish it with that version", projectDir, j.Version)
 	}
-	if _, err := r.finish(ctx, projectDir, j, nil, db, nil); err != nil {
-		return "", err
+	if _, err := r.finish(ctx, projectDir, &j, nil, opt); err != nil {
+		return "", "", err
 	}
-	return RolledForward, nil
+	return RolledForward, j.DBError, nil
 }

@@ -143,7 +143,7 @@ func (c *conn) writeLoop(ctx context.Context) {
 		err := c.c.Write(wctx, msg)
 		watchdog.Stop()
 		if err != nil {
-			c.kill(CloseGoingAway, "")
+			c.kill(goneCode(ctx))
 			return false
 		}
 		sent = true
@@ -155,11 +155,7 @@ func (c *conn) writeLoop(ctx context.Context) {
 			c.c.Close(c.code, c.reason)
 			return
 		case <-ctx.Done():
-			code, reason := endCode(ctx)
-			if code == CloseNormal {
-				code = CloseGoingAway
-			}
-			c.c.Close(code, reason)
+			c.c.Close(goneCode(ctx))
 			return
 		case msg := <-c.out:
 			write(msg)
@@ -172,7 +168,9 @@ func (c *conn) writeLoop(ctx context.Context) {
 			pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			err := c.c.Ping(pctx)
 			cancel()
-			if err != nil {
+			if err != nil && ctx.Err() != nil {
+				c.kill(goneCode(ctx))
+			} else if err != nil {
 				c.kill(CloseGoingAway, "no answer to ping")
 			}
 		}
@@ -245,4 +243,14 @@ func (c *conn) check(b []byte) (int, string, *protocol.Message) {
 		return 0, "", nil
 	}
 	return 0, "", m
+}
+
+// goneCode is the close code of a connection whose writes failed or whose
+// context ended: the cause's code when it was ended from outside (access
+// revoked, project deleted), otherwise 1001.
+func goneCode(ctx context.Context) (int, string) {
+	if code, reason := endCode(ctx); code != CloseNormal {
+		return code, reason
+	}
+	return CloseGoingAway, ""
 }

@@ -43,6 +43,9 @@ type Config struct {
 	RedisURL       string
 	ProjectDBURL   string
 
+	DiskReserve     int64 // bytes kept free on the data disk
+	CheckpointQuota int64 // see CheckpointAllowance
+
 	MaxConns        int64
 	MaxConnsPerAddr int64
 	BodyTimeout     time.Duration
@@ -83,6 +86,8 @@ func (c *Config) options() []option {
 		{"sandbox-procs", "512", "process and thread limit of each project's sandbox", &c.SandboxProcs},
 		{"sandbox-tmp", "268435456", "size of each sandbox's /tmp, in bytes", &c.SandboxTmp},
 		{"project-disk", "1073741824", "disk size of each project in bytes (a loop-mounted volume; needs root; 0 for no limit)", &c.ProjectDisk},
+		{"disk-reserve", "536870912", "bytes kept free on the data directory's disk for the server's database: below it new projects, checkpoints and uploads are refused (507)", &c.DiskReserve},
+		{"checkpoint-quota", "0", "bytes a project's disk plus its checkpoints may take before new checkpoints are refused (0: twice --project-disk; -1: no limit)", &c.CheckpointQuota},
 		{"egress", "off", "network from sandboxes: off (loopback only) or proxy (the hosts in --egress-allow, through a checking proxy)", &c.Egress},
 		{"egress-allow", "registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org,proxy.golang.org,sum.golang.org,storage.googleapis.com",
 			"hosts sandboxes may reach with --egress=proxy (comma-separated; .example.org allows subdomains)", &c.EgressAllow},
@@ -195,6 +200,9 @@ func (c *Config) Validate() error {
 	if c.Egress != "off" && c.Egress != "proxy" {
 		errs = append(errs, fmt.Errorf("egress: %q is not off or proxy", c.Egress))
 	}
+	if c.DiskReserve < 0 {
+		errs = append(errs, errors.New("disk-reserve must not be negative"))
+	}
 	if c.ProjectDisk != 0 && c.ProjectDisk < 8<<20 {
 		errs = append(errs, errors.New("project-disk must be 0 (no limit) or at least 8 MiB"))
 	}
@@ -211,6 +219,18 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
 	}
 	return errors.Join(errs...)
+}
+
+// CheckpointAllowance is the bytes a project's disk and checkpoints may
+// take together (0: no limit).
+func (c *Config) CheckpointAllowance() int64 {
+	switch {
+	case c.CheckpointQuota < 0:
+		return 0
+	case c.CheckpointQuota == 0:
+		return 2 * c.ProjectDisk
+	}
+	return c.CheckpointQuota
 }
 
 // Loopback reports whether the listen address is a loopback address.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -44,16 +45,24 @@ type Service struct {
 	now       func() time.Time
 	dbs       *projectdb.Manager
 	retention checkpoint.RetentionPolicy
+	// Log gets what recovery and the disk checks report.
+	Log *slog.Logger
+
+	spaceCheck             func() error // see Space
+	projectDisk, allowance int64
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
 }
 
-// New builds the service.
+// New builds the service. It guards files: a project whose restore was
+// interrupted is recovered before it is opened (see Guard).
 func New(st *store.Store, repo *checkpoint.Repo, files *workspace.Files, dbs *projectdb.Manager, runs *runner.Manager, now func() time.Time) *Service {
-	return &Service{store: st, repo: repo, files: files, dbs: dbs, runner: runs, now: now, locks: map[string]*sync.Mutex{},
-		retention: DefaultRetention(),
-		Changed:   func(context.Context, string) {}, Flush: func(context.Context, string) {}}
+	s := &Service{store: st, repo: repo, files: files, dbs: dbs, runner: runs, now: now, locks: map[string]*sync.Mutex{},
+		retention: DefaultRetention(), Log: slog.Default(),
+		Changed: func(context.Context, string) {}, Flush: func(context.Context, string) {}}
+	files.SetGuard(s.Guard)
+	return s
 }
 
 // lock serialises checkpoint work on one project.
@@ -87,6 +96,9 @@ func (s *Service) CreateWithCost(ctx context.Context, projectID, userID, trigger
 // and the agent conversation so far.
 func (s *Service) create(ctx context.Context, projectID, userID, message string, metrics checkpoint.Metrics) (store.Checkpoint, error) {
 	trigger := metrics.Trigger
+	if err := s.admit(ctx, projectID, trigger); err != nil {
+		return store.Checkpoint{}, err
+	}
 	s.Flush(ctx, projectID)
 	var conversation io.Reader
 	if sess, err := s.store.AgentSession(ctx, projectID); err != nil {
@@ -94,7 +106,7 @@ func (s *Service) create(ctx context.Context, projectID, userID, message string,
 	} else if sess != nil {
 		conversation = bytes.NewReader(sess)
 	}
-	if err := s.recover(ctx, projectID); err != nil {
+	if err := s.recoverLocked(ctx, projectID); err != nil {
 		return store.Checkpoint{}, err
 	}
 	var parent *checkpoint.Checkpoint
@@ -129,12 +141,6 @@ func (s *Service) create(ctx context.Context, projectID, userID, message string,
 		return rec, fmt.Errorf("apply checkpoint retention: %w", err)
 	}
 	return rec, nil
-}
-
-// recover finishes or rolls back a restore a crash interrupted.
-func (s *Service) recover(ctx context.Context, projectID string) error {
-	_, err := s.repo.Recover(ctx, s.files.Dir(projectID), s.dbs.DB(projectID))
-	return err
 }
 
 func (s *Service) runConfig(projectID string) string {
@@ -262,7 +268,10 @@ func (s *Service) ReadFile(ctx context.Context, projectID, id, name string) ([]b
 
 // Forget lets go of a deleted project's checkpoint state and change
 // tracking (its records go with the project's rows, its objects with the
-// next GC).
+// next GC), and of a restore mark it may have.
 func (s *Service) Forget(projectID string) error {
-	return s.repo.Forget(s.files.Dir(projectID))
+	if err := s.repo.Forget(s.files.Dir(projectID)); err != nil {
+		return err
+	}
+	return s.unmark(projectID)
 }

@@ -17,6 +17,8 @@ type RestoreResult struct {
 	FilesWritten        int              `json:"files_written"`
 	DBRestored          bool             `json:"db_restored"`
 	DependenciesChanged []string         `json:"dependencies_changed"`
+	// DBError says why the database was not restored (the files were).
+	DBError string `json:"database_error,omitempty"`
 }
 
 // RestoreProgress reports how far a restore is. Phase is "checkpoint"
@@ -84,15 +86,26 @@ func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID
 			}
 		}
 	}
+	// From the mark on, a crash is recovered before the project is used
+	// again: the files, the database and the conversation all come back,
+	// or none of them does.
+	opt.Note = id
+	opt.Finish = func(ctx context.Context, _ string) error { return s.restoreConversation(ctx, projectID, cp) }
+	if err := s.mark(projectID, restoreMark{Checkpoint: id, WithDB: opt.DB != nil}); err != nil {
+		return RestoreResult{}, err
+	}
 	res, err := s.repo.Restore(ctx, s.files.Dir(projectID), cp, opt)
 	if err != nil {
+		if !checkpoint.Pending(s.files.Dir(projectID)) {
+			s.unmark(projectID) // rolled back: nothing changed
+		}
 		return RestoreResult{}, fmt.Errorf("restore %s: %w", id, err)
+	}
+	if err := s.unmark(projectID); err != nil {
+		return RestoreResult{}, err
 	}
 	if res.DBRestored {
 		report("database", 1, 1)
-	}
-	if err := s.restoreConversation(ctx, projectID, cp); err != nil {
-		return RestoreResult{}, err
 	}
 	s.Changed(ctx, projectID)
 	if wasRunning {
@@ -107,7 +120,7 @@ func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID
 		deps = []string{}
 	}
 	return RestoreResult{Restored: rec, Backup: backup, FilesWritten: res.FilesWritten, DBRestored: res.DBRestored,
-		DependenciesChanged: deps}, nil
+		DependenciesChanged: deps, DBError: res.DBError}, nil
 }
 
 // Fork restores checkpoint id of a project into another, new and empty,

@@ -45,6 +45,9 @@ type Options struct {
 	ReservedPorts []int
 	// OnStop is told when a project's sandbox has stopped.
 	OnStop func(projectID string)
+	// Prepare, when set, runs before a project's sandbox is used (it
+	// finishes a restore a crash interrupted: history.Service.Prepare).
+	Prepare func(projectID string) error
 }
 
 // Manager owns every active project environment.
@@ -101,6 +104,11 @@ func uidFor(projectID string) int {
 
 // env returns the project's environment, opening its sandbox if needed.
 func (m *Manager) env(ctx context.Context, projectID string) (*Env, error) {
+	if m.opts.Prepare != nil { // before the lock: it may wait for a restore, which stops runs
+		if err := m.opts.Prepare(projectID); err != nil {
+			return nil, err
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {

@@ -24,6 +24,7 @@ type Manager struct {
 
 	mu      sync.Mutex
 	mounted map[string]string // project id → mount point
+	disk    *Disk             // nil: no admission check (SetDisk)
 }
 
 // New returns a manager keeping images in imgDir. It fails when volumes
@@ -67,11 +68,14 @@ func (m *Manager) Attach(target, id string) error {
 	}
 	img := m.image(id)
 	if _, err := os.Stat(img); errors.Is(err, os.ErrNotExist) {
+		if err := m.admit(); err != nil {
+			return err
+		}
 		if err := m.create(img); err != nil {
 			return err
 		}
 	}
-	out, err := exec.Command("mount", "-o", "loop,nosuid,nodev,noatime", img, target).CombinedOutput()
+	out, err := exec.Command("mount", "-o", "loop,nosuid,nodev,noatime,discard", img, target).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("mount volume of %s: %v: %s", id, err, strings.TrimSpace(string(out)))
 	}

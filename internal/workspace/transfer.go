@@ -24,6 +24,11 @@ type Uploaded struct {
 // destination; only when all are written are they renamed into place. On
 // error every temporary file is removed.
 func (p *Project) WriteAll(next func() (Upload, error), limit int64) ([]Uploaded, error) {
+	if p.space != nil {
+		if err := p.space(); err != nil {
+			return nil, err
+		}
+	}
 	type staged struct {
 		tmp, dst string
 		size     int64

@@ -34,8 +34,20 @@ var (
 type Files struct {
 	dir   string // data-dir/projects
 	vol   Volumes
-	swept sync.Map // project ids whose stale temporary files were removed
+	guard func(projectID string) error
+	space func() error // nil: no check
+	swept sync.Map     // project ids whose stale temporary files were removed
 }
+
+// SetSpaceCheck makes new projects and uploads ask space first: it
+// returns an error (package volume's SpaceError) when the server's disk is
+// too full to take more.
+func (f *Files) SetSpaceCheck(space func() error) { f.space = space }
+
+// SetGuard makes guard run each time a project is opened, once its volume
+// is attached and before its files are used (package history finishes an
+// interrupted restore there). Call it before serving.
+func (f *Files) SetGuard(guard func(projectID string) error) { f.guard = guard }
 
 // Volumes give each project a size-limited filesystem (package volume).
 type Volumes interface {
@@ -77,11 +89,16 @@ func (f *Files) Project(projectID string) (*Project, error) {
 			return nil, err
 		}
 	}
+	if f.guard != nil {
+		if err := f.guard(projectID); err != nil {
+			return nil, err
+		}
+	}
 	r, err := os.OpenRoot(f.Dir(projectID))
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	p := &Project{root: r}
+	p := &Project{root: r, space: f.space}
 	if _, done := f.swept.LoadOrStore(projectID, true); !done {
 		p.removeStaleTemps(time.Now()) // once per project and process
 	}
@@ -93,11 +110,17 @@ func (f *Files) Create(projectID string) (*Project, error) {
 	if !validID(projectID) {
 		return nil, ErrBadPath
 	}
+	if f.space != nil {
+		if err := f.space(); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.Mkdir(f.Area(projectID), 0o750); err != nil {
 		return nil, mapErr(err)
 	}
 	if f.vol != nil {
 		if err := f.vol.Attach(f.Area(projectID), projectID); err != nil {
+			os.Remove(f.Area(projectID)) // refused (no room for its volume): leave nothing
 			return nil, err
 		}
 	}
@@ -153,7 +176,8 @@ func validID(id string) bool {
 
 // Project is one project's files.
 type Project struct {
-	root *os.Root
+	root  *os.Root
+	space func() error // asked before an upload (nil: no check)
 }
 
 // Close releases the project's root.

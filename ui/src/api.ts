@@ -367,6 +367,8 @@ export interface RestoreResult {
   files_written: number
   db_restored: boolean
   dependencies_changed?: string[]
+  /** Why the database was not restored (the files were). */
+  database_error?: string
 }
 
 const cp = (id: string, cid: string) => `${proj(id)}/checkpoints/${enc(cid)}`

@@ -124,6 +124,9 @@ export function CheckpointsPane({ project, canWrite, visible }: PaneProps) {
           {!!outcome.result.dependencies_changed?.length && (
             <span className="warning-text small"> Dependencies changed ({outcome.result.dependencies_changed.join(', ')}): reinstall them.</span>
           )}
+          {outcome.result.database_error && (
+            <span className="warning-text small cp-db-error"> The files were restored, but not the database: {outcome.result.database_error}</span>
+          )}
         </div>
       )}
       {outcome?.kind === 'forked' && (
