@@ -106,22 +106,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Retry-After", "60")
 		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many sign-in attempts; wait a minute"}
 	case errors.Is(err, auth.ErrBadCredentials):
+		s.auditFailedLogin(r, q.Email)
 		return errUnauthenticated(err.Error())
 	case errors.Is(err, auth.ErrBusy):
 		return errBusy(w)
 	case err != nil:
 		return err
 	}
-	if err := s.startSession(w, r, u); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, userJSON(u))
-	return nil
+	return s.completeLogin(w, r, u, q.TOTP)
 }
 
 // startSession ends any session the browser already had, then creates a new
-// one (a new id at every sign-in) and sets its cookie.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User) error {
+// one (a new id at every sign-in, and again when the second factor
+// completes) and sets its cookie. A pending session only proves the
+// password and reaches nothing but the second-factor step.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, pending ...bool) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		p, perr := s.auth.SessionUser(r.Context(), c.Value)
 		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
@@ -131,7 +130,11 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 			s.live.EndSession(p.SessionID)
 		}
 	}
-	token, _, err := s.auth.StartSession(r.Context(), u.ID, r.UserAgent(), clientIP(r))
+	start := s.auth.StartSession
+	if len(pending) > 0 && pending[0] {
+		start = s.auth.StartPendingSession
+	}
+	token, _, err := start(r.Context(), u.ID, r.UserAgent(), clientIP(r))
 	if err != nil {
 		return err
 	}
@@ -200,18 +203,5 @@ func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, userJSON(principal(r).User))
-	return nil
-}
-
-func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) error {
-	us, err := s.store.ListUsers(r.Context())
-	if err != nil {
-		return err
-	}
-	out := make([]User, 0, len(us))
-	for _, u := range us {
-		out = append(out, userJSON(u))
-	}
-	writeJSON(w, http.StatusOK, out)
 	return nil
 }

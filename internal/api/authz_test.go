@@ -31,7 +31,25 @@ var expectedAccess = map[string]api.Access{
 	"GET /api/tokens":                                          api.Signed,
 	"POST /api/tokens":                                         api.Signed,
 	"DELETE /api/tokens/{tid}":                                 api.Signed,
+	"GET /api/auth/totp":                                       api.Signed,
+	"POST /api/auth/totp/enroll":                               api.Signed,
+	"POST /api/auth/totp/confirm":                              api.Signed,
+	"POST /api/auth/totp/disable":                              api.Signed,
+	"POST /api/auth/login/second-factor":                       api.Public,
+	"POST /api/auth/passkey/begin":                             api.Public,
+	"POST /api/auth/passkey/finish":                            api.Public,
+	"PATCH /api/me":                                            api.Signed,
+	"POST /api/me/password":                                    api.Signed,
+	"GET /api/me/security-events":                              api.Signed,
+	"GET /api/me/passkeys":                                     api.Signed,
+	"POST /api/me/passkeys/begin":                              api.Signed,
+	"POST /api/me/passkeys/finish":                             api.Signed,
+	"DELETE /api/me/passkeys/{pid}":                            api.Signed,
 	"GET /api/admin/users":                                     api.Admin,
+	"PATCH /api/admin/users/{uid}":                             api.Admin,
+	"POST /api/admin/users/{uid}/reset-2fa":                    api.Admin,
+	"DELETE /api/admin/users/{uid}":                            api.Admin,
+	"GET /api/admin/security-events":                           api.Admin,
 	"GET /api/admin/agent/settings":                            api.Admin,
 	"PUT /api/admin/agent/settings":                            api.Admin,
 	"POST /api/admin/agent/test":                               api.Admin,
@@ -191,7 +209,7 @@ func checkRoute(t *testing.T, base string, rt api.Route, projectID string, who c
 	t.Helper()
 	method, pattern, _ := strings.Cut(rt.Pattern, " ")
 	url := strings.NewReplacer("{id}", projectID, "{path...}", "index.html", "{sid}", "nosuch",
-		"{tid}", "nosuch", "{uid}", "nosuch").Replace(pattern)
+		"{tid}", "nosuch", "{uid}", "nosuch", "{pid}", "nosuch").Replace(pattern)
 	var body io.Reader
 	if method != "GET" && method != "DELETE" {
 		body = strings.NewReader(`{}`)

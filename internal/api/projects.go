@@ -267,6 +267,7 @@ func (s *Server) setMemberRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.audit(r, evMemberRole, uid, principal(r).User.ID, "project "+p.ID+": "+string(q.Role))
 	writeJSON(w, http.StatusOK, memberJSON(m))
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 // Options are the settings the API needs from the configuration.
 type Options struct {
 	Version        string
+	PublicURL      string // --public-url: passkeys are bound to its host (empty: the request's host)
 	SecureCookies  bool
 	SessionMax     time.Duration
 	DevLogin       bool

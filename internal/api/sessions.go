@@ -43,6 +43,7 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.auditSelf(r, evSessionRevoked, r.PathValue("sid"))
 	s.live.EndSession(r.PathValue("sid"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -90,6 +91,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.auditSelf(r, evTokenCreated, t.Name)
 	writeJSON(w, http.StatusCreated, tokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, Token: token})
 	return nil
 }
@@ -102,6 +104,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.auditSelf(r, evTokenRevoked, r.PathValue("tid"))
 	s.live.EndToken(r.PathValue("tid"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil

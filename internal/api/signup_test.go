@@ -1,9 +1,7 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -13,18 +11,6 @@ import (
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
-
-// call sends in as JSON (nil for no body) and decodes the answer into out.
-func call(c *client.Client, method, path string, in, out any) error {
-	var body *bytes.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	} else {
-		body = bytes.NewReader(nil)
-	}
-	return c.Do(context.Background(), method, path, body, "application/json", out)
-}
 
 type createdInvite struct {
 	Invite struct {

@@ -187,7 +187,7 @@ func checkSchema(ctx context.Context, st *store.Store) error {
 
 func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.Options {
 	opts := api.Options{
-		Version: Version, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
+		Version: Version, PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
 		DevLogin: cfg.DevLogin, SignupOpen: cfg.SignupOpen,
 		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes, PreviewDomain: cfg.PreviewDomain,
 		MetricsToken: cfg.MetricsToken, TreePoll: cfg.TreePoll,

@@ -192,6 +192,7 @@ func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	s.Auth.SetSecretBox(secrets) // TOTP secrets
 	s.Agent = agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,

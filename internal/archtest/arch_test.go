@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"internal/history":         {"internal/auth", "internal/projectdb", "internal/checkpoint", "internal/runconfig", "internal/runner", "internal/store", "internal/workspace"},
 	"internal/egress":          {"internal/sandbox"},
 	"internal/telemetry":       {},
-	"internal/auth":            {"internal/store"},
+	"internal/auth":            {"internal/store", "internal/secretbox"},
 	"internal/client":          {"internal/api", "internal/workspace"},
 	"internal/testutil":        {"internal/app", "internal/config", "internal/projects", "internal/testutil/testdb", "internal/client", "internal/sandbox", "internal/store"},
 	"internal/projects":        {"internal/agentrun", "internal/auth", "internal/collab", "internal/history", "internal/live", "internal/projectdb", "internal/runner", "internal/store", "internal/workspace"},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"ecode/internal/secretbox"
 	"ecode/internal/store"
 )
 
@@ -31,6 +32,8 @@ type Service struct {
 	hash       *hashPool
 	dummyHash  string
 	touchEvery time.Duration
+	box        *secretbox.Box // seals TOTP secrets; nil: no two-factor
+	mfaLimiter *Limiter       // second-factor attempts per account
 }
 
 // NewService builds the auth service; now is the clock.
@@ -47,6 +50,8 @@ func NewService(st *store.Store, now func() time.Time, idle, max time.Duration) 
 		hash:       newHashPool(0, 2*time.Second),
 		dummyHash:  dummy,
 		touchEvery: time.Minute,
+		// 5 second-factor attempts at once per account, then one a minute.
+		mfaLimiter: NewLimiter(now, 5, time.Minute),
 	}, nil
 }
 
@@ -147,6 +152,10 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 // StartSession creates a fresh session (a new id at every login) and returns
 // its token for the cookie.
 func (s *Service) StartSession(ctx context.Context, userID, userAgent, ip string) (string, store.Session, error) {
+	return s.newSession(ctx, userID, userAgent, ip, false)
+}
+
+func (s *Service) newSession(ctx context.Context, userID, userAgent, ip string, pendingMFA bool) (string, store.Session, error) {
 	token, hash := NewToken("ecs_")
 	now := s.now()
 	if len(userAgent) > 300 {
@@ -154,7 +163,10 @@ func (s *Service) StartSession(ctx context.Context, userID, userAgent, ip string
 	}
 	x := store.Session{
 		ID: NewID(), TokenHash: hash, UserID: userID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.max), UserAgent: userAgent, IP: ip,
+		ExpiresAt: now.Add(s.max), UserAgent: userAgent, IP: ip, PendingMFA: pendingMFA,
+	}
+	if pendingMFA {
+		x.ExpiresAt = now.Add(pendingMFATime)
 	}
 	return token, x, s.store.CreateSession(ctx, x)
 }
@@ -188,6 +200,9 @@ func (s *Service) SessionUser(ctx context.Context, token string) (Principal, err
 	if err != nil {
 		return Principal{}, err
 	}
+	if x.PendingMFA || u.Disabled {
+		return Principal{}, ErrNoSession
+	}
 	now := s.now()
 	if !now.Before(x.ExpiresAt) || now.Sub(x.LastSeenAt) > s.idle {
 		if err := s.store.DeleteSession(ctx, x.UserID, x.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -211,6 +226,9 @@ func (s *Service) TokenUser(ctx context.Context, token string) (Principal, error
 	}
 	if err != nil {
 		return Principal{}, err
+	}
+	if u.Disabled {
+		return Principal{}, ErrNoSession
 	}
 	now := s.now()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= s.touchEvery {

@@ -17,22 +17,23 @@ type Session struct {
 	ExpiresAt  time.Time // the absolute limit
 	UserAgent  string
 	IP         string
+	PendingMFA bool // the password was right; the second factor is still missing
 }
 
-const sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip`
+const sessionColumns = `id, token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, pending_mfa`
 
 func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var x Session
 	var c, l, e int64
-	err := sc.Scan(&x.ID, &x.TokenHash, &x.UserID, &c, &l, &e, &x.UserAgent, &x.IP)
+	err := sc.Scan(&x.ID, &x.TokenHash, &x.UserID, &c, &l, &e, &x.UserAgent, &x.IP, &x.PendingMFA)
 	x.CreatedAt, x.LastSeenAt, x.ExpiresAt = fromMicros(c), fromMicros(l), fromMicros(e)
 	return x, mapErr(err)
 }
 
 // CreateSession inserts a session.
 func (s *Store) CreateSession(ctx context.Context, x Session) error {
-	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.ID, x.TokenHash, x.UserID, micros(x.CreatedAt), micros(x.LastSeenAt), micros(x.ExpiresAt), x.UserAgent, x.IP)
+	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		x.ID, x.TokenHash, x.UserID, micros(x.CreatedAt), micros(x.LastSeenAt), micros(x.ExpiresAt), x.UserAgent, x.IP, x.PendingMFA)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -161,11 +162,11 @@ func (s *Store) SessionWithUser(ctx context.Context, hash string) (Session, User
 	var x Session
 	var u User
 	var c, l, e, uc int64
-	err := s.queryRow(ctx, `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip,
-			u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at
+	err := s.queryRow(ctx, `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.pending_mfa,
+			u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at, u.disabled
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hash).
-		Scan(&x.ID, &x.TokenHash, &x.UserID, &c, &l, &e, &x.UserAgent, &x.IP,
-			&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &uc)
+		Scan(&x.ID, &x.TokenHash, &x.UserID, &c, &l, &e, &x.UserAgent, &x.IP, &x.PendingMFA,
+			&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &uc, &u.Disabled)
 	if err != nil {
 		return Session{}, User{}, fmt.Errorf("session: %w", mapErr(err))
 	}
@@ -180,9 +181,9 @@ func (s *Store) TokenWithUser(ctx context.Context, hash string) (Token, User, er
 	var c, uc int64
 	var l sql.NullInt64
 	err := s.queryRow(ctx, `SELECT t.id, t.user_id, t.name, t.token_hash, t.created_at, t.last_used_at,
-			u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at
+			u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at, u.disabled
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash).
-		Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, &c, &l, &u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &uc)
+		Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, &c, &l, &u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &uc, &u.Disabled)
 	if err != nil {
 		return Token{}, User{}, fmt.Errorf("token: %w", mapErr(err))
 	}

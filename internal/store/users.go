@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -14,15 +15,18 @@ type User struct {
 	PasswordHash string
 	IsAdmin      bool
 	CreatedAt    time.Time
+	Disabled     bool       // a disabled user cannot sign in; their sessions and tokens stop working
+	LastLoginAt  *time.Time // nil: never signed in
 }
 
-const userColumns = `id, email, name, password_hash, is_admin, created_at`
+const userColumns = `id, email, name, password_hash, is_admin, created_at, disabled, last_login_at`
 
 func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created int64
-	err := sc.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &created)
-	u.CreatedAt = fromMicros(created)
+	var last sql.NullInt64
+	err := sc.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &created, &u.Disabled, &last)
+	u.CreatedAt, u.LastLoginAt = fromMicros(created), fromNullMicros(last)
 	return u, mapErr(err)
 }
 
@@ -41,7 +45,7 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 			return err
 		}
 		u.IsAdmin = u.IsAdmin || n == 0
-		_, err := tx.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		_, err := tx.exec(ctx, `INSERT INTO users (id, email, name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Email, u.Name, u.PasswordHash, u.IsAdmin, micros(u.CreatedAt))
 		return err
 	})

@@ -194,7 +194,7 @@ async function send(method: string, url: string, body?: BodyInit, contentType?: 
   return res
 }
 
-async function json<T>(method: string, url: string, payload?: unknown): Promise<T> {
+export async function json<T>(method: string, url: string, payload?: unknown): Promise<T> {
   const res = await send(method, url, payload === undefined ? undefined : JSON.stringify(payload), payload === undefined ? undefined : JSON_TYPE)
   if (res.status === 204) return undefined as T
   const text = await res.text()

@@ -3,6 +3,8 @@ import { api, ApiError, errorMessage } from '../api'
 import { Field, FormError } from '../components/Field'
 import { Logo } from '../components/Icon'
 import { Link, navigate, nextPath } from '../router'
+import { PasskeySignIn, SecondFactor } from '../components/auth/SecondFactor'
+import type { User } from '../api'
 import { useSession } from '../session'
 
 type Mode = 'login' | 'signup'
@@ -26,6 +28,7 @@ export function AuthPage({ mode }: { mode: Mode }) {
   const [errors, setErrors] = useState<Errors>({})
   const [formError, setFormError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const [needCode, setNeedCode] = useState(false)
 
   useEffect(() => {
     document.title = (mode === 'login' ? 'Log in' : 'Sign up') + ' · E-Code'
@@ -39,6 +42,12 @@ export function AuthPage({ mode }: { mode: Mode }) {
   const signupOpen = server ? server.signup_open || firstUser || (policy === 'invite' && invite !== '') : true
   const keepNext = location.search.includes('next=') ? location.search : ''
 
+  const signedIn = (user: User) => {
+    setUser(user)
+    refresh() // has_users and banners may have changed
+    navigate(nextPath(), { replace: true })
+  }
+
   const submit = async (e: FormEvent) => {
     e.preventDefault()
     const errs = validate(mode, { name, email, password })
@@ -51,13 +60,15 @@ export function AuthPage({ mode }: { mode: Mode }) {
         mode === 'login'
           ? await api.login(email.trim(), password)
           : await api.signup(email.trim(), password, name.trim(), invite || undefined)
-      setUser(user)
-      refresh() // has_users and banners may have changed
-      navigate(nextPath(), { replace: true })
+      signedIn(user)
     } catch (err) {
-      if (err instanceof ApiError && Object.keys(err.fields).length) {
+      if (err instanceof ApiError && err.code === 'totp_required') {
+        setNeedCode(true)
+      } else if (err instanceof ApiError && Object.keys(err.fields).length) {
         setErrors(err.fields)
         if (!err.fields.email && !err.fields.password && !err.fields.name) setFormError(err.message)
+      } else if (err instanceof ApiError && err.code === 'account_disabled') {
+        setFormError('This account is disabled. Ask an administrator.')
       } else if (err instanceof ApiError && err.status === 401) {
         setFormError('Wrong email or password.')
       } else if (err instanceof ApiError && (err.code === 'invite_invalid' || err.code === 'invite_required' || err.code === 'signup_closed')) {
@@ -94,7 +105,9 @@ export function AuthPage({ mode }: { mode: Mode }) {
         {mode === 'signup' && firstUser && (
           <div className="callout callout-accent">You are creating the first account: it becomes the admin.</div>
         )}
-        {mode === 'signup' && !signupOpen ? (
+        {needCode ? (
+          <SecondFactor onSignedIn={signedIn} onRestart={() => { setNeedCode(false); setPassword('') }} />
+        ) : mode === 'signup' && !signupOpen ? (
           <div className="callout" role="alert">
             {policy === 'invite'
               ? 'Sign-up on this server needs an invite link. Ask an administrator for one.'
@@ -125,6 +138,7 @@ export function AuthPage({ mode }: { mode: Mode }) {
             <>Already have an account? <Link href={'/login' + keepNext}>Log in</Link></>
           )}
         </p>
+        {mode === 'login' && !needCode && <PasskeySignIn onSignedIn={signedIn} />}
         {mode === 'login' && server?.dev_login && <DevLogin />}
       </main>
     </div>

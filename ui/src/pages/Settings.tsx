@@ -5,6 +5,10 @@ import { TokensSection } from '../components/settings/TokensSection'
 import { UsersSection } from '../components/settings/UsersSection'
 import { ProviderSection } from '../components/settings/ProviderSection'
 import { SignupSection } from '../components/settings/SignupSection'
+import { AccountSection } from '../components/settings/AccountSection'
+import { TwoFactorSection } from '../components/settings/TwoFactorSection'
+import { PasskeysSection } from '../components/settings/PasskeysSection'
+import { SecurityLogSection } from '../components/settings/SecurityLogSection'
 import { Link } from '../router'
 import { useSession } from '../session'
 import { fullTime } from '../util'
@@ -38,8 +42,12 @@ export function Settings() {
             </dl>
           </div>
         </section>
+        <AccountSection />
+        <TwoFactorSection />
+        <PasskeysSection />
         <SessionsSection />
         <TokensSection />
+        <SecurityLogSection />
         {user.is_admin && <ProviderSection />}
         {user.is_admin && <SignupSection />}
         {user.is_admin && <UsersSection />}
