@@ -29,6 +29,7 @@ type Service struct {
 	idle, max  time.Duration
 	login      *loginLimits
 	signups    *Limiter
+	ceremonies *Limiter // passkey sign-ins begun, per client address
 	hash       *hashPool
 	dummyHash  string
 	touchEvery time.Duration
@@ -46,7 +47,9 @@ func NewService(st *store.Store, now func() time.Time, idle, max time.Duration) 
 		store: st, now: now, idle: idle, max: max,
 		login: newLoginLimits(now),
 		// 20 sign-ups at once per address, then one a minute.
-		signups:    NewLimiter(now, 20, time.Minute),
+		signups: NewLimiter(now, 20, time.Minute),
+		// 10 passkey ceremonies at once per address, then one every 6 seconds.
+		ceremonies: NewLimiter(now, 10, 6*time.Second),
 		hash:       newHashPool(0, 2*time.Second),
 		dummyHash:  dummy,
 		touchEvery: time.Minute,
