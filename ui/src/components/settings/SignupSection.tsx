@@ -27,12 +27,15 @@ export function SignupSection() {
   }, [])
 
   const choose = async (p: SignupPolicy) => {
+    const before = policy
+    setPolicy(p) // shown at once; put back if the server refuses
     setSaved(false)
     try {
       setPolicy((await api.setSignupPolicy(p)).policy)
       setSaved(true)
       setError(null)
     } catch (err) {
+      setPolicy(before)
       setError(errorMessage(err))
     }
   }
