@@ -7,7 +7,7 @@ GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X ecode/internal/app.Version=$(VERSION)
 BIN       := bin/ecode
-UI_SRC    := $(shell find ui/src ui/index.html ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
+UI_SRC    := $(shell find ui/src ui/scripts ui/index.html ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 NODE_DIRS := ui e2e internal/yjs/testdata/oracle internal/collab/testdata/clients bench/collabbench/node
 
 .PHONY: all build run ui test test-go test-e2e fuzz bench lint clean deps
@@ -18,18 +18,22 @@ all: build
 deps: $(addsuffix /node_modules/.installed,$(NODE_DIRS))
 
 %/node_modules/.installed: %/package-lock.json
+	@echo "==> Installing the Node packages of $*"
 	cd $* && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 ui/dist/index.html: ui/node_modules/.installed $(UI_SRC)
+	@echo "==> Building the web UI"
 	cd ui && npm run build
 
 ui: ui/dist/index.html
 
 build: ui
-	$(GO) build -tags embed -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ecode
+	@GO=$(GO) scripts/gobuild.sh $(BIN) -tags embed -ldflags "$(LDFLAGS)"
 
+# Installs bubblewrap when missing (as root on Debian/Ubuntu) or says how.
 run: build
+	@scripts/setup-check.sh
 	./$(BIN) serve
 
 lint:
@@ -49,8 +53,10 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCleanPath$$' -fuzztime $(FUZZTIME) ./internal/workspace
 	$(GO) test -run '^$$' -fuzz '^FuzzProjectPaths$$' -fuzztime $(FUZZTIME) ./internal/workspace
+	$(GO) test -run '^$$' -fuzz '^FuzzSuggestTemplate$$' -fuzztime $(FUZZTIME) ./internal/workspace
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzAppCookies$$' -fuzztime $(FUZZTIME) ./internal/api
+	$(GO) test -run '^$$' -fuzz '^FuzzAcceptEncoding$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzSecondFactorInputs$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/runconfig
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUpdate$$' -fuzztime $(FUZZTIME) ./internal/yjs

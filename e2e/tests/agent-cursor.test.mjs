@@ -31,7 +31,7 @@ test('an agent edit of an open file shows live with an "Agent" cursor', async (t
   const page = await ctx.newPage()
   await signUp(page, { name: 'Cora Cursor', email: 'cora@example.com', password: 'cursor-password' })
   await page.getByLabel('Name', { exact: true }).fill('Live agent')
-  await page.getByLabel('Template').selectOption('blank')
+  await page.locator('[data-template="blank"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectId = new URL(page.url()).pathname.split('/')[2]

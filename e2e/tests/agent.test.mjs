@@ -29,7 +29,7 @@ test('ask the agent: streamed text, an action card, metrics, and the file in the
   const page = await ctx.newPage()
   await signUp(page, { name: 'Ada Agent', email: 'ada@example.com', password: 'agent-password' })
   await page.getByLabel('Name', { exact: true }).fill('Agent app')
-  await page.getByLabel('Template').selectOption('blank')
+  await page.locator('[data-template="blank"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   await page.locator('[role="treeitem"]').first().waitFor()

@@ -25,7 +25,7 @@ test('save a checkpoint, change a file, restore the checkpoint', async (t) => {
   await signUp(page, { name: 'Cora Checkpoint', email: 'cora@example.com', password: 'cora-password' })
 
   await page.getByLabel('Name', { exact: true }).fill('Time travel')
-  await page.getByLabel('Template').selectOption('static')
+  await page.locator('[data-template="static"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectId = new URL(page.url()).pathname.split('/')[2]

@@ -20,7 +20,7 @@ test('two editors edit one file together', async (t) => {
 
   // Ann creates a project from the static template and invites Bob as an editor.
   await ann.getByLabel('Name', { exact: true }).fill('Pair app')
-  await ann.getByLabel('Template').selectOption('static')
+  await ann.locator('[data-template="static"]').click()
   await ann.getByRole('button', { name: 'Create project' }).click()
   await ann.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectPath = new URL(ann.url()).pathname

@@ -14,8 +14,8 @@ test('create, rename and delete projects', async (t) => {
   await signUp(page, { name: 'Linus', email: 'linus@example.com', password: 'penguins-rule' })
 
   // The template list comes from the server (wait for it to arrive).
-  await page.getByLabel('Template').locator('option[value="go"]').waitFor({ state: 'attached' })
-  const templates = await page.getByLabel('Template').locator('option').evaluateAll((os) => os.map((o) => o.value))
+  await page.locator('[data-template="go"]').waitFor()
+  const templates = await page.getByRole('radiogroup', { name: 'Template' }).getByRole('radio').evaluateAll((os) => os.map((o) => o.dataset.template))
   for (const id of ['blank', 'static', 'node', 'python', 'go']) assert.ok(templates.includes(id), `template ${id} offered`)
 
   // An empty name is refused before asking the server.
@@ -24,7 +24,7 @@ test('create, rename and delete projects', async (t) => {
 
   for (const [name, tpl] of [['Alpha', 'go'], ['Beta', 'node']]) {
     await page.getByLabel('Name', { exact: true }).fill(name)
-    await page.getByLabel('Template').selectOption(tpl)
+    await page.locator(`[data-template="${tpl}"]`).click()
     await page.getByRole('button', { name: 'Create project' }).click()
     await page.waitForURL((u) => u.pathname.startsWith('/p/'))
     await page.getByRole('link', { name: 'Back to projects' }).click()

@@ -22,7 +22,7 @@ test('first user signs up, edits a file, and a stranger cannot see the project',
 
   // A project from the "static" template; creating it opens the workspace.
   await page.getByLabel('Name', { exact: true }).fill('Foundation site')
-  await page.getByLabel('Template').selectOption('static')
+  await page.locator('[data-template="static"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectPath = new URL(page.url()).pathname

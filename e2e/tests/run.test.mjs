@@ -30,7 +30,7 @@ test('run the node template, see its output and preview, use a terminal', async 
   await signUp(page, { name: 'Rita Runner', email: 'rita@example.com', password: 'run-run-run' })
 
   await page.getByLabel('Name', { exact: true }).fill('Server app')
-  await page.getByLabel('Template').selectOption('node')
+  await page.locator('[data-template="node"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
 

@@ -26,7 +26,7 @@ test('files, tabs, members and a read-only viewer', async (t) => {
   await signUp(viewer, { name: 'Vic Viewer', email: 'vic@example.com', password: 'viewer-password' })
 
   await page.getByLabel('Name', { exact: true }).fill('Team app')
-  await page.getByLabel('Template').selectOption('blank')
+  await page.locator('[data-template="blank"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectPath = new URL(page.url()).pathname
@@ -56,11 +56,11 @@ test('files, tabs, members and a read-only viewer', async (t) => {
   await page.keyboard.type('// unsaved')
   const dirtyTab = page.locator('[role="tab"][data-path="src/main.js"][data-dirty="true"]')
   await dirtyTab.hover()
-  await dirtyTab.getByRole('button', { name: 'Close main.js' }).click()
+  await page.locator('.editor-tab-close[aria-label="Close main.js"]').click() // a mouse affordance (Delete closes from the keyboard)
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
   await dirtyTab.waitFor()
   await dirtyTab.hover()
-  await dirtyTab.getByRole('button', { name: 'Close main.js' }).click()
+  await page.locator('.editor-tab-close[aria-label="Close main.js"]').click() // a mouse affordance (Delete closes from the keyboard)
   await page.getByRole('dialog').getByRole('button', { name: 'Close without saving' }).click()
   await editorTab(page, 'src/main.js').waitFor({ state: 'detached' })
 

@@ -89,6 +89,7 @@ func (s *Server) routes() []route {
 		{"DELETE /api/admin/invites/{iid}", Admin, s.revokeInvite},
 
 		{"GET /api/templates", Signed, s.templates},
+		{"GET /api/templates/suggest", Signed, s.suggestTemplate},
 		{"GET /api/projects", Signed, s.listProjects},
 		{"POST /api/projects", Signed, s.createProject},
 		{"GET /api/projects/{id}", ProjViewer, s.getProject},
@@ -102,6 +103,7 @@ func (s *Server) routes() []route {
 		{"DELETE /api/projects/{id}/members/{uid}", ProjMember, s.removeMember},
 
 		{"GET /api/projects/{id}/files", ProjViewer, s.fileTree},
+		{"GET /api/projects/{id}/search", ProjViewer, s.searchProject},
 		{"GET /api/projects/{id}/tree/events", ProjViewer, s.treeEvents},
 		{"GET /api/projects/{id}/files/{path...}", ProjViewer, s.readFile},
 		{"PUT /api/projects/{id}/files/{path...}", ProjEditor, s.writeFile},

@@ -93,6 +93,11 @@ func (s *Server) runStateJSON(r *http.Request, st runner.RunState) map[string]an
 	add("started_at", st.StartedAt, st.StartedAt != nil)
 	add("ended_at", st.EndedAt, st.EndedAt != nil)
 	add("preview_url", s.previewOrigin(r, project(r).ID)+"/", st.Port != 0)
+	add("phase", st.Phase, st.Phase != "")
+	// The limits a run can hit, so that "out of memory" can say which limit.
+	l := s.runner.Limits()
+	limits := map[string]any{"memory_bytes": l.MemoryBytes, "max_procs": l.MaxProcs, "tmp_bytes": l.TmpBytes}
+	out["limits"] = limits
 	return out
 }
 

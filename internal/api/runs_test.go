@@ -31,6 +31,11 @@ type runState struct {
 	Port       int    `json:"port"`
 	Listening  bool   `json:"listening"`
 	PreviewURL string `json:"preview_url"`
+	Phase      string `json:"phase"`
+	Limits     struct {
+		MemoryBytes int64 `json:"memory_bytes"`
+		MaxProcs    int   `json:"max_procs"`
+	} `json:"limits"`
 }
 
 // sandboxServer is a test server whose sandbox must work (CI) or the test skips.

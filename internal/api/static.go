@@ -65,6 +65,7 @@ func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"version": s.opts.Version, "dev_login": s.opts.DevLogin, "banners": banners,
 		"signup_open": policy == SignupOpen || n == 0, "signup_policy": policy, "has_users": n > 0,
+		"max_file_bytes": s.opts.MaxFileBytes, "max_upload_bytes": s.opts.MaxUploadBytes,
 	})
 	return nil
 }
@@ -90,6 +91,9 @@ func (s *Server) spa() http.Handler {
 					w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 				} else {
 					w.Header().Set("Cache-Control", "no-cache")
+				}
+				if s.servePrecompressed(w, r, name) {
+					return
 				}
 				files.ServeHTTP(w, r)
 				return

@@ -202,6 +202,9 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 	}
 	if cfg.Sandbox == "none" {
 		opts.Banners = append(opts.Banners, "Sandbox is off (--sandbox=none): project code runs unsandboxed on this machine.")
+	} else if err := runs.Check(context.Background()); err != nil {
+		opts.Banners = append(opts.Banners, "Code cannot run on this server, so Run, terminals and the agent's commands will fail: "+err.Error()+
+			". On Debian or Ubuntu, install bubblewrap (sudo apt-get install -y bubblewrap) and restart the server.")
 	}
 	return opts
 }

@@ -56,7 +56,7 @@ func (s *Service) Create(ctx context.Context, ownerID, name, template string) (s
 	}
 	now := s.d.Now()
 	p := store.Project{ID: auth.NewID(), Name: name, Template: template, OwnerID: ownerID, CreatedAt: now, UpdatedAt: now}
-	err := s.makeFiles(p.ID, template)
+	err := s.makeFiles(p.ID, name, template)
 	if err == nil {
 		err = s.d.DBs.Create(ctx, p.ID)
 	}
@@ -71,8 +71,8 @@ func (s *Service) Create(ctx context.Context, ownerID, name, template string) (s
 }
 
 // makeFiles creates the project's folder (and volume) with a template's
-// files ("" for none).
-func (s *Service) makeFiles(projectID, template string) error {
+// files ("" for none); a template's package.json is named after the project.
+func (s *Service) makeFiles(projectID, name, template string) error {
 	files, err := s.d.Files.Create(projectID)
 	if err != nil {
 		return fmt.Errorf("create project folder: %w", err)
@@ -81,7 +81,10 @@ func (s *Service) makeFiles(projectID, template string) error {
 	if template == "" {
 		return nil
 	}
-	return files.CopyTemplate(template)
+	if err := files.CopyTemplate(template); err != nil {
+		return err
+	}
+	return files.NamePackage(name)
 }
 
 // undo removes what a failed create or fork made (the rows are not there).
@@ -105,7 +108,7 @@ func (s *Service) Fork(ctx context.Context, src store.Project, checkpointID, own
 	}
 	now := s.d.Now()
 	p := store.Project{ID: auth.NewID(), Name: name, Template: src.Template, OwnerID: ownerID, CreatedAt: now, UpdatedAt: now}
-	if err := s.makeFiles(p.ID, ""); err != nil {
+	if err := s.makeFiles(p.ID, "", ""); err != nil {
 		s.undo(p.ID)
 		return store.Project{}, err
 	}

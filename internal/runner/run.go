@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ type Run struct {
 	exitCode  *int
 	reason    string
 	listening bool
+	phase     string
 	started   time.Time
 	ended     time.Time
 	stopping  bool
@@ -57,6 +59,7 @@ type RunState struct {
 	Reason    string     `json:"reason,omitempty"`
 	Port      int        `json:"port,omitempty"`
 	Listening bool       `json:"listening"`
+	Phase     string     `json:"phase,omitempty"` // install, build or run: the step of the script now running
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 }
@@ -65,7 +68,7 @@ func (r *Run) Snapshot() RunState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := RunState{State: r.state, RunID: r.ID, Command: r.Command, ExitCode: r.exitCode, Reason: r.reason,
-		Port: r.Port, Listening: r.listening}
+		Port: r.Port, Listening: r.listening, Phase: r.phase}
 	started := r.started
 	s.StartedAt = &started
 	if !r.ended.IsZero() {
@@ -93,20 +96,36 @@ func (r *Run) stop() {
 // script runs install and build (each printed dimmed before it runs) and
 // then replaces itself with the run command. Commands come in through the
 // environment, so no quoting is needed. Install runs only when the
-// manifests changed since its last success.
+// manifests changed since its last success. Each step writes its name
+// (install, build, run) to .ecode/phase, which the watcher reads.
 const script = `set -e
-step() { printf '\033[2m$ %s\033[0m\n' "$1"; }
+step() { mkdir -p .ecode && printf '%s' "$1" > .ecode/phase 2>/dev/null || true; printf '\033[2m$ %s\033[0m\n' "$2"; }
 if [ -n "$ECODE_INSTALL" ]; then
   sum=$(cat package.json package-lock.json yarn.lock pnpm-lock.yaml requirements.txt go.sum 2>/dev/null | cksum)
   if [ "$(cat .ecode/install.sum 2>/dev/null)" != "$sum" ]; then
-    step "$ECODE_INSTALL"; sh -c "$ECODE_INSTALL"
+    step install "$ECODE_INSTALL"; sh -c "$ECODE_INSTALL"
     mkdir -p .ecode && printf '%s' "$sum" > .ecode/install.sum
   fi
 fi
-if [ -n "$ECODE_BUILD" ]; then step "$ECODE_BUILD"; sh -c "$ECODE_BUILD"; fi
-step "$ECODE_RUN"
+if [ -n "$ECODE_BUILD" ]; then step build "$ECODE_BUILD"; sh -c "$ECODE_BUILD"; fi
+step run "$ECODE_RUN"
 exec sh -c "$ECODE_RUN"
 `
+
+// phaseFile is where the script records its current step, relative to the project.
+const phaseFile = ".ecode/phase"
+
+// Phases of a run, in order.
+var phases = map[string]bool{"install": true, "build": true, "run": true}
+
+// readPhase returns the step the run's script is in ("" when unknown).
+func (r *Run) readPhase() string {
+	b, err := os.ReadFile(filepath.Join(r.env.m.files.Dir(r.env.projectID), phaseFile))
+	if err != nil || !phases[string(b)] {
+		return ""
+	}
+	return string(b)
+}
 
 // Config loads the project's run configuration (detecting one if the
 // project has no .ecode.toml).
@@ -137,6 +156,7 @@ func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, err
 		old.stop()
 	}
 
+	os.Remove(filepath.Join(m.files.Dir(projectID), phaseFile)) // the previous run's step
 	out := NewLog(outputKeep)
 	env := append(m.withToolEnv(projectID, cfg.EnvList()...), "ECODE_INSTALL="+cfg.Install, "ECODE_BUILD="+cfg.Build, "ECODE_RUN="+cfg.Run,
 		"TERM=xterm-256color", "FORCE_COLOR=1")
@@ -170,6 +190,9 @@ func (r *Run) watch() {
 			r.finish()
 			return
 		case <-probe.C:
+			if p := r.readPhase(); p != "" && p != r.Snapshot().Phase {
+				r.set(func() { r.phase = p })
+			}
 			if !r.dial() && tick%5 == 0 {
 				if port := r.discoverPort(); port != 0 {
 					r.set(func() { r.Port = port })
@@ -317,3 +340,6 @@ func (m *Manager) Dial(ctx context.Context, projectID string, port int) (net.Con
 	}
 	return e.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 }
+
+// Limits returns the limits every project's sandbox runs under.
+func (m *Manager) Limits() sandbox.Limits { return m.opts.Limits }

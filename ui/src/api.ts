@@ -9,6 +9,9 @@ export interface ServerInfo {
   signup_open: boolean
   signup_policy?: SignupPolicy
   has_users: boolean
+  /** Largest file and largest upload request the server accepts (bytes). */
+  max_file_bytes?: number
+  max_upload_bytes?: number
 }
 
 export type SignupPolicy = 'open' | 'invite' | 'closed'
@@ -111,6 +114,23 @@ export interface RunState {
   preview_url?: string
   started_at?: string
   ended_at?: string
+  /** The script's step: install, build or run. */
+  phase?: 'install' | 'build' | 'run'
+  /** The limits the run is under (to name the one that was hit). */
+  limits?: { memory_bytes?: number; max_procs?: number; tmp_bytes?: number }
+}
+
+export interface SearchMatch {
+  path: string
+  line: number
+  column: number
+  text: string
+}
+
+export interface SearchResult {
+  matches: SearchMatch[]
+  truncated: boolean
+  files: number
 }
 
 export interface RunConfig {
@@ -244,6 +264,9 @@ export const api = {
 
   // Projects
   templates: () => json<Template[]>('GET', '/api/templates'),
+  /** The template that fits a description of what to build. */
+  suggestTemplate: (prompt: string) =>
+    json<{ template: string }>('GET', `/api/templates/suggest?prompt=${enc(prompt)}`).then((r) => r.template),
   projects: () => json<Project[]>('GET', '/api/projects'),
   project: (id: string) => json<Project>('GET', proj(id)),
   createProject: (name: string, template?: string) =>
@@ -279,6 +302,8 @@ export const api = {
       (r) => r.json() as Promise<{ files: { path: string; size: number }[] }>,
     )
   },
+  /** Lines of the project's text files containing q (case-insensitive when q is lower case). */
+  search: (id: string, q: string) => json<SearchResult>('GET', `${proj(id)}/search?q=${enc(q)}`),
   zipUrl: (id: string) => `${proj(id)}/zip`,
   /** The raw file, for <img src> and download links. */
   fileUrl: (id: string, path: string) => `${proj(id)}/files/${encodePath(path)}`,

@@ -5,6 +5,7 @@ import './styles/base.css'
 import './styles/app.css'
 import './styles/workspace.css'
 import './styles/panes.css'
+import './styles/ux.css'
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -7,11 +7,11 @@ import { usePresence } from './usePresence'
 const initials = (name: string) =>
   name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0]!.toUpperCase()).join('') || '?'
 
-/** The people in the project now, with the file each has open. */
+/** The other people in the project now, with the file each has open (you are in the top bar already). */
 export function PresenceList({ projectId, activeFile }: { projectId: string; activeFile: string | null }) {
   const { user } = useSession()
   const me = useMemo(() => (user ? collabUser(user.id, user.name) : null), [user])
-  const people = usePresence(projectId, me, activeFile)
+  const people = usePresence(projectId, me, activeFile).filter((p) => !p.self)
   if (people.length === 0) return null
   return (
     <ul className="presence-list" aria-label="People in this project">

@@ -27,6 +27,13 @@ const paths: Record<string, string> = {
   external: 'M9.5 2.5h4v4M13.5 2.5L7.5 8.5M11.5 9.5v4h-9v-9h4',
   terminal: 'M1.5 2.5h13v11h-13zM4 6l2.5 2L4 10M8 10.5h4',
   clear: 'M3 13h10M5.5 10.5l-2-2 6-6 4 4-6 6h-2M6.5 5.5l4 4',
+  globe: 'M8 14.5a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13zM1.5 8h13M8 1.5c-2 2-2 11 0 13M8 1.5c2 2 2 11 0 13',
+  spark: 'M8 1.5l1.5 5 5 1.5-5 1.5-1.5 5-1.5-5-5-1.5 5-1.5z',
+  history: 'M2.5 8a5.5 5.5 0 1 0 1.6-3.9M2.5 2v3h3M8 5v3.5l2.5 1.5',
+  search: 'M7 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zM10.75 10.75l3.5 3.5',
+  maximize: 'M2.5 6V2.5H6M10 2.5h3.5V6M13.5 10v3.5H10M6 13.5H2.5V10',
+  minimize: 'M6 2.5V6H2.5M10 2.5V6h3.5M13.5 10H10v3.5M2.5 10H6v3.5',
+  code: 'M5.5 4.5L2 8l3.5 3.5M10.5 4.5L14 8l-3.5 3.5M9 3l-2 10',
 }
 
 export type IconName = keyof typeof paths
@@ -53,7 +60,7 @@ export function Icon({ name, size = 16, className }: { name: IconName; size?: nu
 
 export function Logo() {
   return (
-    <span className="logo" aria-label="E-Code">
+    <span className="logo">
       <span className="logo-mark" aria-hidden="true">E</span>
       <span className="logo-text">E-Code</span>
     </span>

@@ -19,7 +19,7 @@ export function TopBar({ children }: { children?: ReactNode }) {
   }
   return (
     <header className="topbar">
-      <Link href="/" className="topbar-home" aria-label="E-Code home">
+      <Link href="/" className="topbar-home" title="E-Code: your projects">
         <Logo />
       </Link>
       <div className="topbar-main">{children}</div>

@@ -1,11 +1,11 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react'
-import { api, ApiError, errorMessage, type Project, type Template } from '../api'
+import { useCallback, useEffect, useMemo, useState } from 'react'
+import { api, errorMessage, type Project, type Template } from '../api'
+import { BuildPrompt, TemplateGallery } from '../components/dashboard/BuildPrompt'
 import { useDialogs } from '../components/Dialogs'
 import { FormError } from '../components/Field'
-import { Icon } from '../components/Icon'
 import { RoleBadge } from '../components/RoleBadge'
 import { TopBar } from '../components/TopBar'
-import { Link, navigate } from '../router'
+import { Link } from '../router'
 import { useSession } from '../session'
 import { fullTime, timeAgo } from '../util'
 
@@ -56,17 +56,35 @@ export function Dashboard() {
   }
 
   const templateName = (id: string) => templates.find((t) => t.id === id)?.name ?? id
+  const [query, setQuery] = useState('')
+  const [sort, setSort] = useState<Sort>(() => (localStorage.getItem('ecode.projectSort') as Sort) || 'updated')
+  useEffect(() => localStorage.setItem('ecode.projectSort', sort), [sort])
+  const shown = useMemo(() => sortProjects((projects ?? []).filter((p) => p.name.toLowerCase().includes(query.trim().toLowerCase())), sort),
+    [projects, query, sort])
 
   return (
     <div className="page">
       <TopBar />
       <main className="dashboard">
-        <div className="dashboard-head">
-          <h1>{user?.name ? `${user.name.split(' ')[0]}’s projects` : 'Projects'}</h1>
-        </div>
-        <NewProjectForm templates={templates} />
+        <BuildPrompt templates={templates} />
+        <TemplateGallery templates={templates} />
         <FormError message={error} />
-        <section aria-label="Projects">
+        <section aria-labelledby="projects-title">
+          <div className="project-tools">
+            <h2 id="projects-title">{user?.name ? `${user.name.split(' ')[0]}’s projects` : 'Your projects'}</h2>
+            <div className="field">
+              <label htmlFor="project-search">Search</label>
+              <input id="project-search" type="search" value={query} placeholder="Project name…" onChange={(e) => setQuery(e.target.value)} />
+            </div>
+            <div className="field">
+              <label htmlFor="project-sort">Sort by</label>
+              <select id="project-sort" value={sort} onChange={(e) => setSort(e.target.value as Sort)}>
+                <option value="updated">Last updated</option>
+                <option value="name">Name</option>
+                <option value="created">Newest</option>
+              </select>
+            </div>
+          </div>
           {projects === null ? (
             !error && <p className="muted">Loading projects…</p>
           ) : projects.length === 0 ? (
@@ -74,22 +92,24 @@ export function Dashboard() {
               <h2>No projects yet</h2>
               <p className="muted">Create one above, from a template or from scratch.</p>
             </div>
+          ) : shown.length === 0 ? (
+            <p className="muted">No project matches “{query}”.</p>
           ) : (
             <table className="project-table">
               <thead>
                 <tr>
                   <th scope="col">Name</th>
-                  <th scope="col">Template</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col"><span className="sr-only">Actions</span></th>
+                  <th scope="col" className="col-template">Template</th>
+                  <th scope="col" className="col-role">Role</th>
+                  <th scope="col" className="col-updated">Updated</th>
+                  <th scope="col" className="col-actions"><span className="sr-only">Actions</span></th>
                 </tr>
               </thead>
               <tbody>
-                {projects.map((p) => (
+                {shown.map((p) => (
                   <tr key={p.id} data-project-id={p.id}>
                     <td className="project-name">
-                      <Link href={`/p/${encodeURIComponent(p.id)}`}>{p.name}</Link>
+                      <Link href={`/p/${encodeURIComponent(p.id)}`} title={p.name}>{p.name}</Link>
                     </td>
                     <td className="muted">{p.template ? templateName(p.template) : '—'}</td>
                     <td><RoleBadge role={p.role} /></td>
@@ -119,50 +139,13 @@ export function Dashboard() {
   )
 }
 
-function NewProjectForm({ templates }: { templates: Template[] }) {
-  const [name, setName] = useState('')
-  const [template, setTemplate] = useState('')
-  const [error, setError] = useState<string | null>(null)
-  const [busy, setBusy] = useState(false)
-  const chosen = template || (templates.some((t) => t.id === 'blank') ? 'blank' : (templates[0]?.id ?? ''))
-  const description = templates.find((t) => t.id === chosen)?.description
+type Sort = 'updated' | 'name' | 'created'
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault()
-    if (!name.trim()) return setError('Give the project a name')
-    setBusy(true)
-    setError(null)
-    try {
-      const p = await api.createProject(name.trim(), chosen || undefined)
-      navigate(`/p/${encodeURIComponent(p.id)}`)
-    } catch (err) {
-      setError(err instanceof ApiError && err.fields.name ? err.fields.name : errorMessage(err))
-      setBusy(false)
-    }
+function sortProjects(ps: Project[], sort: Sort): Project[] {
+  const by: Record<Sort, (a: Project, b: Project) => number> = {
+    updated: (a, b) => b.updated_at.localeCompare(a.updated_at),
+    created: (a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? ''),
+    name: (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }),
   }
-
-  return (
-    <form className="new-project" onSubmit={submit} aria-label="New project" noValidate>
-      <h2><Icon name="plus" /> New project</h2>
-      <div className="new-project-row">
-        <div className="field grow">
-          <label htmlFor="np-name">Name</label>
-          <input id="np-name" value={name} maxLength={100} placeholder="my-app"
-            onChange={(e) => { setName(e.target.value); setError(null) }} aria-invalid={error ? true : undefined} />
-        </div>
-        <div className="field">
-          <label htmlFor="np-template">Template</label>
-          <select id="np-template" value={chosen} onChange={(e) => setTemplate(e.target.value)}>
-            {templates.map((t) => (
-              <option key={t.id} value={t.id}>{t.name}</option>
-            ))}
-          </select>
-        </div>
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy ? 'Creating…' : 'Create project'}
-        </button>
-      </div>
-      {error ? <div className="field-error">{error}</div> : description ? <div className="field-hint">{description}</div> : null}
-    </form>
-  )
+  return [...ps].sort(by[sort])
 }

@@ -6,6 +6,7 @@ import { TurnCard } from './agent/TurnCard'
 import { formatCost } from './agent/turnModel'
 import { useAgent } from './agent/useAgent'
 import { useSession } from '../session'
+import { startPromptKey } from '../components/dashboard/BuildPrompt'
 import type { PaneProps } from './types'
 import './agent/agent.css'
 
@@ -21,6 +22,21 @@ export function AgentPane({ project, canWrite }: PaneProps) {
     const el = log.current
     if (el) el.scrollTop = el.scrollHeight
   }, [turns])
+
+  // A project made from the dashboard's prompt: send that prompt once, as the first turn.
+  useEffect(() => {
+    if (!status?.configured || !canWrite || running) return
+    const key = startPromptKey(project.id)
+    const raw = sessionStorage.getItem(key)
+    if (!raw) return
+    sessionStorage.removeItem(key)
+    try {
+      const start = JSON.parse(raw) as { prompt: string; mode: AgentMode }
+      if (start.prompt) void send(start.prompt, start.mode)
+    } catch {
+      // not ours
+    }
+  }, [status, canWrite, running, project.id, send])
 
   if (status && !status.configured) return <Unconfigured status={status} />
 
@@ -115,11 +131,18 @@ function Unconfigured({ status }: { status: AgentStatus }) {
   return (
     <div className="pane agent-pane">
       <div className="pane-empty agent-setup" data-testid="agent-unconfigured">
-        <p><strong>The AI agent is not configured on this server.</strong></p>
-        <p className="small">{status.help}</p>
-        {isAdmin && <p><a className="btn btn-small btn-primary" href="/settings#ai-provider">Open Settings → AI provider</a></p>}
-        <pre className="agent-result">{'ANTHROPIC_API_KEY=sk-ant-… ecode serve\n# or an OpenAI-compatible server (Ollama, vLLM, llama.cpp):\nOPENAI_BASE_URL=http://localhost:11434/v1 ECODE_AGENT_MODEL=qwen3-coder ecode serve'}</pre>
-        <p className="small muted">Variables read: {status.env_vars.join(', ')}. Restart the server after setting them.</p>
+        <p><strong>The AI agent is not set up on this server yet.</strong></p>
+        {isAdmin ? (
+          <p><a className="btn btn-small btn-primary" href="/settings#ai-provider">Open Settings → AI provider</a></p>
+        ) : (
+          <p className="small">Ask an administrator of this server to connect an AI provider.</p>
+        )}
+        <details className="small">
+          <summary>Or configure it when starting the server</summary>
+          {status.help && <p>{status.help}</p>}
+          <pre className="agent-result">{'ANTHROPIC_API_KEY=sk-ant-… ecode serve\n# or an OpenAI-compatible server (Ollama, vLLM, llama.cpp):\nOPENAI_BASE_URL=http://localhost:11434/v1 ECODE_AGENT_MODEL=qwen3-coder ecode serve'}</pre>
+          <p className="muted">Variables read: {status.env_vars.join(', ')}. Restart the server after setting them.</p>
+        </details>
       </div>
     </div>
   )

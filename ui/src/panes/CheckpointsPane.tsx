@@ -1,3 +1,4 @@
+import { SHOW_CHECKPOINT_EVENT } from './checkpoints/events'
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { checkpointsApi, errorMessage, type Checkpoint, type Project, type RestoreResult } from '../api'
 import { useDialogs } from '../components/Dialogs'
@@ -29,6 +30,14 @@ export function CheckpointsPane({ project, canWrite, visible }: PaneProps) {
   const [undoing, setUndoing] = useState(false)
   const [outcome, setOutcome] = useState<Outcome | null>(null)
   const [changes, setChanges] = useState(0) // bumped when the project's files changed
+  useEffect(() => { // "Open checkpoint" in the agent's turn
+    const show = (e: Event) => {
+      setSelected((e as CustomEvent<string>).detail)
+      setChanges((n) => n + 1)
+    }
+    window.addEventListener(SHOW_CHECKPOINT_EVENT, show)
+    return () => window.removeEventListener(SHOW_CHECKPOINT_EVENT, show)
+  }, [])
   const seq = useRef(0)
 
   const load = useCallback(async () => {

@@ -1,18 +1,16 @@
 // The workspace's side panes, in tab order. Add a pane: write a component taking
-// PaneProps in this folder and list it here.
-import { AgentPane } from './AgentPane'
-import { CheckpointsPane } from './CheckpointsPane'
-import { ConsolePane } from './ConsolePane'
-import { PreviewPane } from './PreviewPane'
-import { TerminalPane } from './TerminalPane'
+// PaneProps in this folder (exported as default or by name) and add one line here;
+// it then appears in the desktop tool panel, the phone tab bar and the command palette.
+// Panes load on first use (they are code-split), so the editor is usable sooner.
+import { lazy } from 'react'
 import type { PaneDef } from './types'
 
 export type { PaneDef, PaneProps } from './types'
 
 export const panes: PaneDef[] = [
-  { id: 'console', title: 'Console', component: ConsolePane },
-  { id: 'terminal', title: 'Terminal', component: TerminalPane },
-  { id: 'preview', title: 'Preview', component: PreviewPane },
-  { id: 'agent', title: 'Agent', component: AgentPane },
-  { id: 'checkpoints', title: 'Checkpoints', component: CheckpointsPane },
+  { id: 'console', title: 'Console', icon: 'play', component: lazy(() => import('./ConsolePane').then((m) => ({ default: m.ConsolePane }))) },
+  { id: 'terminal', title: 'Terminal', icon: 'terminal', component: lazy(() => import('./TerminalPane').then((m) => ({ default: m.TerminalPane }))) },
+  { id: 'preview', title: 'Preview', icon: 'globe', component: lazy(() => import('./PreviewPane').then((m) => ({ default: m.PreviewPane }))) },
+  { id: 'agent', title: 'Agent', icon: 'spark', component: lazy(() => import('./AgentPane').then((m) => ({ default: m.AgentPane }))) },
+  { id: 'checkpoints', title: 'Checkpoints', icon: 'history', component: lazy(() => import('./CheckpointsPane').then((m) => ({ default: m.CheckpointsPane }))) },
 ]

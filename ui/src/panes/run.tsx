@@ -33,17 +33,6 @@ export function useRun(): RunContextValue {
 /** True while the run's process is starting or running. */
 export const isActive = (s: RunState | null) => !!s && (s.state === 'starting' || s.state === 'running')
 
-const REASONS: Record<string, string> = {
-  out_of_memory: 'out of memory',
-  process_limit: 'process limit reached',
-  timeout: 'timed out',
-  disk_full: 'disk full',
-  stopped: 'stopped',
-  killed: 'killed',
-}
-/** The run's end reason in plain words. */
-export const reasonText = (r?: string) => (r ? (REASONS[r] ?? r.replace(/_/g, ' ')) : '')
-
 const KEEP = 1 << 20 // characters of output kept for panes that mount later
 
 export function RunProvider({ projectId, canRun, children }: { projectId: string; canRun: boolean; children: ReactNode }) {

@@ -12,5 +12,7 @@ export interface PaneProps {
 export interface PaneDef {
   id: string
   title: string
+  /** An Icon name (components/Icon) for the phone tab bar. */
+  icon: string
   component: ComponentType<PaneProps>
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react'
 import type { EditorState } from '@codemirror/state'
 import { EditorView } from '@codemirror/view'
+import { languageSlot, loadLanguage } from './editorSetup'
 import type { OpenDoc } from './useOpenFiles'
 
 export interface CursorInfo {
@@ -42,9 +43,19 @@ export function CodeEditor({ doc, autoFocus, onCursor }: Props) {
       },
     })
     cursorCb.current?.(cursorOf(view.state))
-    view.scrollDOM.scrollTop = doc.scrollTop
+    view.scrollDOM.tabIndex = 0 // the scroll area is reachable by keyboard (e.g. in read-only files)
+    if (doc.scrollTop < 0) {
+      // (not while hidden, e.g. behind a maximised tool panel: with no width it would scroll sideways)
+      if (view.scrollDOM.clientWidth > 0) view.dispatch({ effects: EditorView.scrollIntoView(view.state.selection.main.head, { y: 'center' }) })
+      doc.scrollTop = 0
+    } else view.scrollDOM.scrollTop = doc.scrollTop
     if (autoFocus) view.focus()
+    let live = true
+    void loadLanguage(doc.path).then((lang) => {
+      if (live && languageSlot.get(view.state) !== lang) view.dispatch({ effects: languageSlot.reconfigure(lang) })
+    })
     return () => {
+      live = false
       doc.scrollTop = view.scrollDOM.scrollTop
       view.destroy()
     }

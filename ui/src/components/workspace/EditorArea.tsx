@@ -2,7 +2,7 @@ import { useState } from 'react'
 import { CodeEditor, type CursorInfo } from './CodeEditor'
 import { languageName } from './editorSetup'
 import { EditorTabs } from './EditorTabs'
-import { fileKind, type useOpenFiles } from './useOpenFiles'
+import { fileKind, type FileKind, type TabInfo, type useOpenFiles } from './useOpenFiles'
 import { api } from '../../api'
 import { Icon } from '../Icon'
 
@@ -42,24 +42,7 @@ export function EditorArea({ projectId, files, canWrite, onClose }: Props) {
               </span>
             )}
             {kind === 'text' && <span className="editor-lang">{languageName(tab.path)}</span>}
-            {kind === 'text' && tab.live && (
-              <span className="editor-live" data-live={tab.offline ? 'offline' : 'online'}
-                title="Edited live: everyone with the file open sees changes as they are typed, and the server saves them">
-                Live
-              </span>
-            )}
-            <span className="editor-status" role="status">
-              {kind !== 'text' ? (kind === 'image' ? 'Image' : 'Binary file') : tab.error ? <span className="error-text">{tab.error}</span>
-                : tab.saving ? 'Saving…' : tab.loading ? 'Loading…'
-                : tab.live && tab.offline ? <span className="error-text" title="Your edits are kept in this tab and sent when the connection returns">Offline — reconnecting…</span>
-                : tab.dirty ? (tab.live ? 'Edited (synced live)' : 'Unsaved changes') : canWrite ? 'Saved' : 'Read-only'}
-            </span>
-            {canWrite && kind === 'text' && (
-              <button type="button" className="btn btn-small btn-primary" disabled={!tab.dirty || tab.saving}
-                onClick={() => files.save(tab.path)} title={`Save (${mod}+S)`}>
-                <Icon name="save" /> Save
-              </button>
-            )}
+            <SaveState tab={tab} kind={kind} canWrite={canWrite} onSave={() => files.save(tab.path)} />
           </div>
           <div className="editor-host">
             {kind === 'image' ? (
@@ -87,10 +70,73 @@ export function EditorArea({ projectId, files, canWrite, onClose }: Props) {
               <dt><kbd>↑</kbd> <kbd>↓</kbd> <kbd>←</kbd> <kbd>→</kbd></dt><dd>Move in the file tree</dd>
               <dt><kbd>F2</kbd></dt><dd>Rename the selected file</dd>
               <dt><kbd>{mod}</kbd>+<kbd>F</kbd></dt><dd>Find in file</dd>
+              <dt><kbd>{mod}</kbd>+<kbd>P</kbd></dt><dd>Open a file by name</dd>
+              <dt><kbd>{mod}</kbd>+<kbd>Shift</kbd>+<kbd>F</kbd></dt><dd>Search the whole project</dd>
+              <dt><kbd>{mod}</kbd>+<kbd>Enter</kbd></dt><dd>Run the app</dd>
+              <dt><kbd>{mod}</kbd>+<kbd>K</kbd></dt><dd>All commands</dd>
             </dl>
           </div>
         </div>
       )}
     </section>
+  )
+}
+
+/**
+ * The one save indicator. Live files are kept by the server as you type, so Run uses exactly the
+ * text on screen; files edited without the live connection are saved with Save, and Run uses the
+ * saved file.
+ */
+function SaveState({ tab, kind, canWrite, onSave }: { tab: TabInfo; kind: FileKind; canWrite: boolean; onSave: () => void }) {
+  let text: string
+  let tone = ''
+  let hint: string
+  if (kind !== 'text') {
+    text = kind === 'image' ? 'Image' : 'Binary file'
+    hint = ''
+  } else if (tab.error) {
+    text = tab.error
+    tone = 'error'
+    hint = ''
+  } else if (tab.loading) {
+    text = 'Loading…'
+    hint = ''
+  } else if (!canWrite) {
+    text = 'Read-only'
+    hint = 'You can view this project but not change it'
+  } else if (tab.saving) {
+    text = 'Saving…'
+    hint = ''
+  } else if (tab.live && tab.offline) {
+    text = 'Offline — edits kept here'
+    tone = 'error'
+    hint = 'Your edits are kept in this tab and sent when the connection returns; Run uses the last text the server received'
+  } else if (tab.live) {
+    text = 'Saved automatically'
+    tone = 'ok'
+    hint = 'Every keystroke reaches the server, which saves the file: Run uses exactly what you see. Save confirms the server has it all.'
+  } else if (tab.dirty) {
+    text = 'Unsaved changes'
+    tone = 'warn'
+    hint = 'Run uses the saved file: save to run these changes'
+  } else {
+    text = 'Saved'
+    tone = 'ok'
+    hint = 'Run uses this file as shown'
+  }
+  const emphasise = canWrite && kind === 'text' && tab.dirty && !tab.live
+  return (
+    <>
+      <span className={'editor-status' + (tab.live ? ' editor-live' : '')} role="status" data-tone={tone || undefined}
+        data-live={tab.live ? (tab.offline ? 'offline' : 'online') : undefined} title={hint || undefined}>
+        {tone === 'ok' && <Icon name="check" size={12} />} {text}
+      </span>
+      {canWrite && kind === 'text' && (
+        <button type="button" className={'btn btn-small' + (emphasise ? ' btn-primary' : '')} disabled={!tab.dirty || tab.saving}
+          onClick={onSave} title={`Save (${mod}+S)`}>
+          <Icon name="save" /> Save
+        </button>
+      )}
+    </>
   )
 }

@@ -34,37 +34,40 @@ export function EditorTabs({ tabs, active, onSelect, onClose }: Props) {
       {tabs.map((t, i) => {
         const selected = t.path === active
         return (
-          <div
-            key={t.path}
-            role="tab"
-            className={'editor-tab' + (selected ? ' active' : '') + (t.error ? ' has-error' : '')}
-            aria-selected={selected}
-            tabIndex={selected ? 0 : -1}
-            data-path={t.path}
-            data-dirty={t.dirty ? 'true' : undefined}
-            title={t.path + (t.dirty ? ' (unsaved changes)' : '')}
-            onClick={() => onSelect(t.path)}
+          // The close button is a mouse affordance beside the tab (hidden from assistive technology:
+          // a tab list holds only tabs); from the keyboard, Delete closes the selected tab.
+          <div key={t.path} className={'editor-tab-wrap' + (selected ? ' active' : '')} data-dirty={t.dirty ? 'true' : undefined} role="presentation"
             onMouseDown={(e) => {
               if (e.button === 1) {
                 e.preventDefault()
                 onClose(t.path)
               }
-            }}
-            onKeyDown={(e) => keydown(e, i)}
-          >
-            <span className="editor-tab-name">{basename(t.path)}</span>
-            {t.dirty && (
-              <span className="dirty-dot" aria-label="unsaved changes" title="Unsaved changes">●</span>
-            )}
+            }}>
+            <div
+              role="tab"
+              className={'editor-tab' + (selected ? ' active' : '') + (t.error ? ' has-error' : '')}
+              aria-selected={selected}
+              tabIndex={selected ? 0 : -1}
+              data-path={t.path}
+              data-dirty={t.dirty ? 'true' : undefined}
+              title={t.path + (t.dirty ? ' (unsaved changes)' : '') + ' — Delete closes it'}
+              aria-keyshortcuts="Delete"
+              onClick={() => onSelect(t.path)}
+              onKeyDown={(e) => keydown(e, i)}
+            >
+              <span className="editor-tab-name">{basename(t.path)}</span>
+              {t.dirty && !t.live && (
+                <span className="dirty-dot" aria-label="unsaved changes" title="Unsaved changes">●</span>
+              )}
+            </div>
             <button
               type="button"
               className="editor-tab-close"
               tabIndex={-1}
+              aria-hidden="true"
               aria-label={`Close ${basename(t.path)}`}
-              onClick={(e) => {
-                e.stopPropagation()
-                onClose(t.path)
-              }}
+              title={`Close ${basename(t.path)}`}
+              onClick={() => onClose(t.path)}
             >
               <Icon name="close" size={12} />
             </button>

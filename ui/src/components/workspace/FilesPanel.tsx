@@ -5,6 +5,7 @@ import { useDialogs } from '../Dialogs'
 import { ContextMenu } from '../ContextMenu'
 import { Icon } from '../Icon'
 import { FileTree, findNode } from './FileTree'
+import { bytesText, UploadList, useUploads } from './uploads'
 
 interface Props {
   projectId: string
@@ -166,15 +167,13 @@ export function FilesPanel({ projectId, canWrite, activeFile, dirty, onOpen, onR
     })
   }
 
-  const upload = async (files: File[]) => {
+  const uploads = useUploads(projectId, useCallback((dir: string) => {
+    if (dir) reveal(dir, true)
+    void load()
+  }, [load])) // eslint-disable-line react-hooks/exhaustive-deps
+  const upload = (files: File[]) => {
     if (files.length === 0 || !canWrite) return
-    const dir = targetDir
-    await run(async () => {
-      const res = await api.upload(projectId, files, dir || undefined)
-      if (dir) reveal(dir, true)
-      await load()
-      setNotice(`Uploaded ${res.files.length} file${res.files.length === 1 ? '' : 's'}${dir ? ` to ${dir}/` : ''}`)
-    })
+    void uploads.upload(files, targetDir)
   }
 
   const drop = (e: DragEvent) => {
@@ -208,7 +207,8 @@ export function FilesPanel({ projectId, canWrite, activeFile, dirty, onOpen, onR
               <button type="button" className="btn btn-icon" aria-label="New folder" title={`New folder ${where}`} onClick={newFolder}>
                 <Icon name="newFolder" />
               </button>
-              <button type="button" className="btn btn-icon" aria-label="Upload" title={`Upload files ${where}`}
+              <button type="button" className="btn btn-icon" aria-label="Upload"
+                title={`Upload files ${where}` + (uploads.limit ? ` (up to ${bytesText(uploads.limit)} each)` : '')}
                 onClick={() => uploadInput.current?.click()}>
                 <Icon name="upload" />
               </button>
@@ -234,6 +234,7 @@ export function FilesPanel({ projectId, canWrite, activeFile, dirty, onOpen, onR
       </div>
       {error && <div className="panel-error" role="alert">{error}</div>}
       {notice && <div className="panel-notice" role="status">{notice}</div>}
+      <UploadList items={uploads.items} dismiss={uploads.dismiss} />
       <div className="files-scroll" onClick={(e) => e.target === e.currentTarget && setSelected(null)}>
         {root ? (
           <FileTree root={root} expanded={expanded} selected={selected?.path ?? null} activeFile={activeFile} dirty={dirty}
@@ -255,7 +256,7 @@ export function FilesPanel({ projectId, canWrite, activeFile, dirty, onOpen, onR
             { label: 'Delete…', onSelect: () => remove(menu.node), danger: true },
           ]} />
       )}
-      {dragging && <div className="drop-hint">Drop to upload {where}</div>}
+      {dragging && <div className="drop-hint">Drop to upload {where}{uploads.limit ? ` (up to ${bytesText(uploads.limit)} each)` : ''}</div>}
     </aside>
   )
 }

@@ -1,8 +1,8 @@
 import { isActive, useRun } from '../../panes/run'
 import { Icon } from '../Icon'
 
-/** The top bar's Run button: Run while nothing runs, Stop while the app starts or runs. */
-export function RunButton() {
+/** The top bar's Run button (the only one): Run while nothing runs, Stop while the app starts or runs. */
+export function RunButton({ title }: { title?: string }) {
   const { state, busy, canRun, run, stop } = useRun()
   if (!canRun) return null
   const active = isActive(state)
@@ -11,7 +11,7 @@ export function RunButton() {
       <Icon name="stop" /> Stop
     </button>
   ) : (
-    <button type="button" className="btn btn-run-top" aria-label="Run" title="Run the app" disabled={busy} onClick={run}>
+    <button type="button" className="btn btn-run-top" aria-label="Run" title={title ?? 'Run the app'} disabled={busy} onClick={run}>
       <Icon name="play" /> Run
     </button>
   )

@@ -1,53 +1,36 @@
 // CodeMirror 6 configuration: theme, highlighting, languages by file extension.
 import { basicSetup } from 'codemirror'
 import { indentWithTab } from '@codemirror/commands'
-import { css } from '@codemirror/lang-css'
-import { go } from '@codemirror/lang-go'
-import { html } from '@codemirror/lang-html'
-import { javascript } from '@codemirror/lang-javascript'
-import { json } from '@codemirror/lang-json'
-import { markdown } from '@codemirror/lang-markdown'
-import { python } from '@codemirror/lang-python'
 import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
-import { EditorState, Prec, type Extension } from '@codemirror/state'
+import { Compartment, EditorState, Prec, type Extension } from '@codemirror/state'
 import { EditorView, keymap } from '@codemirror/view'
 import { tags as t } from '@lezer/highlight'
 import { ySyncAnnotation } from 'y-codemirror.next'
 
-/** The language support for a file, chosen by its extension (none for unknown kinds). */
-export function languageFor(path: string): Extension {
-  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase()
-  switch (ext) {
-    case 'js':
-    case 'mjs':
-    case 'cjs':
-      return javascript()
-    case 'jsx':
-      return javascript({ jsx: true })
-    case 'ts':
-    case 'mts':
-    case 'cts':
-      return javascript({ typescript: true })
-    case 'tsx':
-      return javascript({ jsx: true, typescript: true })
-    case 'py':
-      return python()
-    case 'go':
-      return go()
-    case 'html':
-    case 'htm':
-      return html()
-    case 'css':
-      return css()
-    case 'json':
-      return json()
-    case 'md':
-    case 'markdown':
-      return markdown()
-    default:
-      return []
-  }
+/** Where a file's language support lives; loaded on demand (the languages are large). */
+const loaders: Record<string, () => Promise<Extension>> = {
+  js: () => import('@codemirror/lang-javascript').then((m) => m.javascript()),
+  jsx: () => import('@codemirror/lang-javascript').then((m) => m.javascript({ jsx: true })),
+  ts: () => import('@codemirror/lang-javascript').then((m) => m.javascript({ typescript: true })),
+  tsx: () => import('@codemirror/lang-javascript').then((m) => m.javascript({ jsx: true, typescript: true })),
+  py: () => import('@codemirror/lang-python').then((m) => m.python()),
+  go: () => import('@codemirror/lang-go').then((m) => m.go()),
+  html: () => import('@codemirror/lang-html').then((m) => m.html()),
+  css: () => import('@codemirror/lang-css').then((m) => m.css()),
+  json: () => import('@codemirror/lang-json').then((m) => m.json()),
+  md: () => import('@codemirror/lang-markdown').then((m) => m.markdown()),
 }
+const aliases: Record<string, string> = { mjs: 'js', cjs: 'js', mts: 'ts', cts: 'ts', htm: 'html', markdown: 'md' }
+
+/** The language support for a file, chosen by its extension (none for unknown kinds). */
+export function loadLanguage(path: string): Promise<Extension> {
+  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase()
+  const load = loaders[aliases[ext] ?? ext]
+  return load ? load().catch(() => []) : Promise.resolve([])
+}
+
+/** Holds a document's language, set once its support has loaded (see CodeEditor). */
+export const languageSlot = new Compartment()
 
 const names: Record<string, string> = {
   js: 'JavaScript', mjs: 'JavaScript', cjs: 'JavaScript', jsx: 'JSX', ts: 'TypeScript', mts: 'TypeScript',
@@ -80,7 +63,22 @@ const theme = EditorView.theme(
     '.cm-tooltip': { backgroundColor: 'var(--bg-2)', border: '1px solid var(--border)', color: 'var(--fg)' },
     '.cm-tooltip-autocomplete > ul > li[aria-selected]': { backgroundColor: 'var(--accent-dim)', color: 'var(--fg)' },
     '.cm-panels': { backgroundColor: 'var(--bg-2)', color: 'var(--fg)' },
-    '.cm-panel input, .cm-panel button': { fontSize: '12px' },
+    '.cm-panels.cm-panels-top': { borderBottom: '1px solid var(--border)' },
+    '.cm-panels.cm-panels-bottom': { borderTop: '1px solid var(--border)' },
+    '.cm-panel.cm-search': { padding: '6px 30px 6px 10px', fontSize: '12px' },
+    '.cm-panel input, .cm-panel button, .cm-panel label': { fontSize: '12px', color: 'var(--fg)' },
+    '.cm-textfield': {
+      backgroundColor: 'var(--bg)', color: 'var(--fg)', border: '1px solid var(--border)', borderRadius: '4px', padding: '3px 6px',
+    },
+    '.cm-textfield:focus': { outline: '2px solid var(--accent)', outlineOffset: '-1px' },
+    '.cm-button': {
+      backgroundImage: 'none', backgroundColor: 'var(--bg-3)', color: 'var(--fg)', border: '1px solid var(--border)', borderRadius: '4px',
+      padding: '3px 8px',
+    },
+    '.cm-button:hover': { backgroundColor: 'var(--bg-4, var(--bg-3))', borderColor: 'var(--fg-faint)' },
+    '.cm-panel.cm-search [name=close]': { color: 'var(--fg-dim)', fontSize: '16px' },
+    '.cm-panel input[type=checkbox]': { accentColor: 'var(--accent)' },
+    '.cm-searchMatch.cm-searchMatch-selected': { backgroundColor: 'rgba(255,200,0,0.45)' },
   },
   { dark: true },
 )
@@ -132,7 +130,7 @@ export function createDocState(text: string, path: string, readOnly: boolean, ho
       keymap.of([indentWithTab]),
       theme,
       syntaxHighlighting(highlight),
-      languageFor(path),
+      languageSlot.of([]),
       EditorState.readOnly.of(readOnly),
       EditorView.contentAttributes.of({ 'aria-label': `Editor: ${path}` }),
       EditorView.updateListener.of((u) => {

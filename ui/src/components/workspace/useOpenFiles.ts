@@ -165,6 +165,30 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
     [load, patchTab],
   )
 
+  /** Opens path with the cursor at a line (and column, 1-based) or an offset, scrolled into view. */
+  const openAt = useCallback(
+    async (path: string, at: { line?: number; col?: number; offset?: number }) => {
+      await open(path)
+      const doc = docs.current.get(path)
+      const st = doc?.current ? doc.current() : doc?.state
+      if (!doc || !st) return
+      let pos = Math.min(at.offset ?? 0, st.doc.length)
+      if (at.line) {
+        const l = st.doc.line(Math.min(Math.max(1, at.line), st.doc.lines))
+        pos = Math.min(l.from + Math.max(0, (at.col ?? 1) - 1), l.to)
+      }
+      doc.state = st.update({ selection: { anchor: pos } }).state
+      doc.scrollTop = -1 // scroll the cursor into view
+      doc.rev++
+      setActive(path)
+      setTabs((ts) => ts.slice())
+    },
+    [open],
+  )
+
+  /** The cursor offset of an open file (for restoring it later). */
+  const cursorOf = useCallback((path: string) => docs.current.get(path)?.state?.selection.main.head, [])
+
   const save = useCallback(
     async (path: string): Promise<boolean> => {
       const doc = docs.current.get(path)
@@ -279,5 +303,5 @@ export function useOpenFiles(projectId: string, readOnly: boolean) {
     return () => window.removeEventListener('beforeunload', warn)
   }, [anyDirty])
 
-  return { docs, tabs, active, setActive, open, save, close, renamed, dirtyUnder }
+  return { docs, tabs, active, setActive, open, openAt, cursorOf, save, close, renamed, dirtyUnder }
 }

@@ -1,3 +1,4 @@
+import { SHOW_CHECKPOINT_EVENT } from '../checkpoints/events'
 import type { Item, TurnView } from './turnModel'
 import { formatCost, formatDuration, inputSummary } from './turnModel'
 
@@ -42,7 +43,17 @@ function ItemView({ item }: { item: Item }) {
         </details>
       )
     case 'notice':
-      return <div className={`agent-notice small${item.tone === 'warn' ? ' warn' : ''}`}>{item.text}</div>
+      return (
+        <div className={`agent-notice small${item.tone === 'warn' ? ' warn' : ''}`}>
+          {item.text}
+          {item.checkpoint && (
+            <> <button type="button" className="cp-link" data-checkpoint={item.checkpoint}
+              onClick={() => window.dispatchEvent(new CustomEvent(SHOW_CHECKPOINT_EVENT, { detail: item.checkpoint }))}>
+              Open checkpoint
+            </button></>
+          )}
+        </div>
+      )
     case 'tool':
       return <ActionCard item={item} />
   }
@@ -92,7 +103,7 @@ function MetricsRow({ turn }: { turn: TurnView }) {
       {turn.stop && turn.stop !== 'end_turn' && <span className="agent-stop">{turn.stop.replace(/_/g, ' ')}</span>}
       <span title="Prompt and output tokens, cache included">{tokens.toLocaleString()} tokens</span>
       <span>{formatCost(m.cost_usd)}</span>
-      <span title={files.join('\n') || undefined}>{files.length} file{files.length === 1 ? '' : 's'} modified</span>
+      <span title={'Changed by the agent in this turn:\n' + (files.join('\n') || 'none')}>{files.length} file{files.length === 1 ? '' : 's'} modified by the agent</span>
       <span><span className="plus">+{m.lines_added}</span> <span className="minus">−{m.lines_removed}</span></span>
       <span>{formatDuration(m.wall)}</span>
       <span className="muted">{m.steps} steps · {m.tool_calls} actions</span>

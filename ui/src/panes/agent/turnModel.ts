@@ -8,7 +8,7 @@ export type Item =
       kind: 'tool'; step: number; index: number; id: string; name: string; input: string; done: boolean
       result?: string; isError?: boolean; path?: string; diff?: string; added?: number; removed?: number
     }
-  | { kind: 'notice'; step: number; text: string; tone?: 'warn' }
+  | { kind: 'notice'; step: number; text: string; tone?: 'warn'; checkpoint?: string }
 
 export interface TurnView {
   id: string
@@ -84,7 +84,7 @@ export function applyEvent(t: TurnView, e: AgentEvent): TurnView {
       items.push({ kind: 'notice', step: e.step, text: `Context ${e.reason}: ${e.text ?? ''}` })
       break
     case 'checkpoint_created':
-      items.push({ kind: 'notice', step: e.step, text: `Checkpoint ${e.text ?? ''}` })
+      items.push({ kind: 'notice', step: e.step, text: 'Checkpoint saved with the agent’s changes.', checkpoint: e.text })
       break
     case 'waiting_for_user':
       return { ...t, items, question: e.text }

@@ -29,8 +29,8 @@ export function Metrics({ c }: { c: Checkpoint }) {
   const changed = (m?.files_added ?? 0) + (m?.files_modified ?? 0) + (m?.files_removed ?? 0)
   return (
     <span className="cp-metrics">
-      <span title={`${m?.files_added ?? 0} added, ${m?.files_modified ?? 0} modified, ${m?.files_removed ?? 0} removed`}>
-        {changed} {changed === 1 ? 'file' : 'files'} changed
+      <span title={`Since the previous checkpoint (every change, yours and the agent's): ${m?.files_added ?? 0} added, ${m?.files_modified ?? 0} modified, ${m?.files_removed ?? 0} removed`}>
+        {changed} {changed === 1 ? 'file' : 'files'} changed since the previous checkpoint
       </span>
       <span className="cp-add">+{m?.lines_added ?? 0}</span>
       <span className="cp-del">−{m?.lines_removed ?? 0}</span>
