@@ -52,7 +52,7 @@ test('auth errors, redirects, sessions and tokens', async (t) => {
   await other.getByLabel('Email', { exact: true }).fill('grace@example.com')
   await other.getByLabel('Password', { exact: true }).fill('short')
   await other.getByRole('button', { name: 'Sign up' }).click()
-  await other.getByText('At least 8 characters', { exact: true }).waitFor() // checked in the browser
+  await other.getByText('At least 10 characters', { exact: true }).waitFor() // checked in the browser
   await other.getByLabel('Password', { exact: true }).fill('long-enough-password')
   const answered = other.waitForResponse((r) => r.url().endsWith('/api/auth/signup'))
   await other.getByRole('button', { name: 'Sign up' }).click()

@@ -150,6 +150,7 @@ func (s *Service) providerFor(kind, baseURL, key string) agent.Provider {
 	} else {
 		p = agent.NewOpenAI(agent.OpenAIConfig{APIKey: key, BaseURL: baseURL})
 	}
+	p = s.withRedaction(p, key)
 	s.provID, s.provCached = id, p
 	return p
 }

@@ -107,6 +107,7 @@ func New(cfg Config, d Deps) *Service {
 	case cfg.OpenAIBaseURL != "" || cfg.OpenAIAPIKey != "":
 		s.prov = agent.NewOpenAI(agent.OpenAIConfig{APIKey: cfg.OpenAIAPIKey, BaseURL: cfg.OpenAIBaseURL})
 	}
+	s.prov = s.withRedaction(s.prov, "")
 	if d.Store != nil {
 		if err := d.Store.FailRunningAgentTurns(context.Background(), d.Now()); err != nil {
 			d.Log.Warn("agent: mark interrupted turns", "err", err)

@@ -28,6 +28,7 @@ type signupRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Name     string `json:"name"`
+	Invite   string `json:"invite,omitempty"`
 }
 
 func (q *signupRequest) validate() map[string]string {
@@ -41,8 +42,8 @@ func (q *signupRequest) validate() map[string]string {
 	if q.Name == "" || utf8.RuneCountInString(q.Name) > 100 {
 		f["name"] = "must be 1 to 100 characters"
 	}
-	if n := utf8.RuneCountInString(q.Password); n < 8 || len(q.Password) > 256 {
-		f["password"] = "must be at least 8 characters (and at most 256 bytes)"
+	if p := auth.PasswordProblem(q.Password); p != "" {
+		f["password"] = p
 	}
 	return f
 }
@@ -52,20 +53,21 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
-	if !s.opts.SignupOpen {
-		n, err := s.store.CountUsers(r.Context())
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return errForbidden("sign-up is closed on this server; ask an admin for an account")
-		}
+	if ok, wait := s.auth.AllowSignup(clientIP(r)); !ok {
+		return tooManyRequests(w, "rate_limited", "too many sign-ups from your address; try again later", wait)
 	}
-	u, err := s.auth.Signup(r.Context(), q.Email, q.Name, q.Password)
-	if errors.Is(err, auth.ErrEmailTaken) {
+	if err := s.checkSignupAllowed(r, q.Invite); err != nil {
+		return err
+	}
+	u, err := s.auth.SignupInvited(r.Context(), q.Email, q.Name, q.Password, q.Invite)
+	switch {
+	case errors.Is(err, auth.ErrEmailTaken):
 		return errInvalid(map[string]string{"email": err.Error()})
-	}
-	if err != nil {
+	case errors.Is(err, auth.ErrBadInvite):
+		return &Error{Status: http.StatusForbidden, Code: "invite_invalid", Message: err.Error()}
+	case errors.Is(err, auth.ErrBusy):
+		return errBusy(w)
+	case err != nil:
 		return err
 	}
 	if err := s.startSession(w, r, u); err != nil {
@@ -106,6 +108,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, auth.ErrBadCredentials):
 		s.auditFailedLogin(r, q.Email)
 		return errUnauthenticated(err.Error())
+	case errors.Is(err, auth.ErrBusy):
+		return errBusy(w)
 	case err != nil:
 		return err
 	}

@@ -88,7 +88,7 @@ func TestSignupValidation(t *testing.T) {
 func TestSessionCookieAttributes(t *testing.T) {
 	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite))
 	resp, err := http.Post(srv.URL+"/api/auth/signup", "application/json",
-		strings.NewReader(`{"email":"a@b.test","password":"password123","name":"A"}`))
+		strings.NewReader(`{"email":"a@b.test","password":"correct horse battery","name":"A"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

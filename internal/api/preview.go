@@ -142,6 +142,10 @@ func (s *Server) previewHandler() func(w http.ResponseWriter, r *http.Request, p
 			IdleConnTimeout:     30 * time.Second,
 			DisableCompression:  true,
 		},
+		ModifyResponse: func(resp *http.Response) error {
+			sanitizeAppCookies(resp.Header)
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusBadGateway)

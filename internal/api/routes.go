@@ -86,6 +86,11 @@ func (s *Server) routes() []route {
 		{"GET /api/admin/agent/settings", Admin, s.adminAgentSettings},
 		{"PUT /api/admin/agent/settings", Admin, s.putAdminAgentSettings},
 		{"POST /api/admin/agent/test", Admin, s.adminAgentTest},
+		{"GET /api/admin/signup-policy", Admin, s.getSignupPolicy},
+		{"PUT /api/admin/signup-policy", Admin, s.putSignupPolicy},
+		{"GET /api/admin/invites", Admin, s.listInvites},
+		{"POST /api/admin/invites", Admin, s.createInvite},
+		{"DELETE /api/admin/invites/{iid}", Admin, s.revokeInvite},
 
 		{"GET /api/templates", Signed, s.templates},
 		{"GET /api/templates/suggest", Signed, s.suggestTemplate},

@@ -57,13 +57,19 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
 		return err
 	}
+	release, err := s.execSlot(w, r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	s.flush(r, "")
 	res, err := s.runner.Exec(r.Context(), project(r).ID, q.Command, time.Duration(q.TimeoutS)*time.Second)
 	if err != nil {
 		return err
 	}
 	body := map[string]any{"exit_code": res.ExitCode, "stdout": string(res.Stdout), "stderr": string(res.Stderr),
-		"duration_ms": res.Duration.Milliseconds()}
+		"duration_ms": res.Duration.Milliseconds(), "truncated": res.StdoutTruncated || res.StderrTruncated,
+		"stdout_truncated": res.StdoutTruncated, "stderr_truncated": res.StderrTruncated}
 	if res.Reason != "" {
 		body["reason"] = res.Reason
 	}
@@ -99,6 +105,11 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
 		return err
 	}
+	release, err := s.execSlot(w, r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	s.flush(r, "") // the program sees exactly the text on screen
 	st, err := s.runner.StartRun(r.Context(), project(r).ID)
 	if err != nil {

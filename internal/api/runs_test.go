@@ -72,6 +72,13 @@ func waitRun(t *testing.T, srv *testutil.Server, c *client.Client, id string, co
 // with a preview session like the IDE's iframe does.
 func previewGet(t *testing.T, srv *testutil.Server, c *client.Client, id, path string) (int, string) {
 	t.Helper()
+	status, body, _ := previewDo(t, srv, c, id, path)
+	return status, body
+}
+
+// previewDo is previewGet that also returns the response's header.
+func previewDo(t *testing.T, srv *testutil.Server, c *client.Client, id, path string) (int, string, http.Header) {
+	t.Helper()
 	ctx := context.Background()
 	var sess struct{ URL string }
 	if err := c.Do(ctx, "POST", "/api/projects/"+id+"/preview/session", nil, "", &sess); err != nil {
@@ -110,7 +117,7 @@ func previewGet(t *testing.T, srv *testutil.Server, c *client.Client, id, path s
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header
 }
 
 func TestRunEachTemplate(t *testing.T) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"io/fs"
 	"log/slog"
@@ -37,6 +38,12 @@ type Options struct {
 	PreviewDomain string
 	// MetricsToken, when set, lets scrapers read /metrics with it as a bearer token.
 	MetricsToken string
+	// MaxExecsPerUser and MaxExecsPerProject cap the commands, run starts
+	// and terminal openings in progress at once (default 8 and 16).
+	MaxExecsPerUser, MaxExecsPerProject int
+	// AllowedHosts are the host names the server answers to besides
+	// loopback names and preview subdomains ("*": any).
+	AllowedHosts []string
 	// TreePoll is how often a project's listing is checked for the file
 	// tree's change events (default 2 s).
 	TreePoll time.Duration
@@ -77,6 +84,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	opts     Options
+	execs    *execLimits
 }
 
 // New builds the API server.
@@ -87,7 +95,8 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts}
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.
@@ -104,11 +113,11 @@ func (s *Server) Handler() http.Handler {
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
 	// Previews are a different origin (another host name), routed first.
-	return s.recoverer(s.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.recoverer(s.logRequests(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return
 		}
 		ide.ServeHTTP(w, r)
-	})))
+	}))))
 }

@@ -21,9 +21,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	checks := map[string]string{}
 	ready := true
+	detail := s.mayReadDetail(r) // anonymous callers learn only ok / failed
 	for name, check := range s.opts.ReadyChecks {
 		if err := check(ctx); err != nil {
-			checks[name] = err.Error()
+			checks[name] = "failed"
+			if detail {
+				checks[name] = err.Error()
+			}
 			ready = false
 		} else {
 			checks[name] = "ok"
@@ -37,8 +41,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// mayReadDetail reports whether the caller may see internal detail (error
+// texts naming database users and hosts): an admin, or a scraper with the
+// metrics token.
+func (s *Server) mayReadDetail(r *http.Request) bool {
+	_, err := s.authorize(nil, r, Metrics)
+	return err == nil
+}
+
 func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) error {
 	n, err := s.store.CountUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	policy, err := s.signupPolicy(r)
 	if err != nil {
 		return err
 	}
@@ -48,7 +64,7 @@ func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"version": s.opts.Version, "dev_login": s.opts.DevLogin, "banners": banners,
-		"signup_open": s.opts.SignupOpen || n == 0, "has_users": n > 0,
+		"signup_open": policy == SignupOpen || n == 0, "signup_policy": policy, "has_users": n > 0,
 		"max_file_bytes": s.opts.MaxFileBytes, "max_upload_bytes": s.opts.MaxUploadBytes,
 	})
 	return nil

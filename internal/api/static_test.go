@@ -38,6 +38,7 @@ func TestSPAServesPrecompressedAssets(t *testing.T) {
 		{"/assets/only-gz.css", "br", "", "body{}", "text/css; charset=utf-8"},
 	} {
 		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Host = "localhost" // the server answers only to its own host names
 		if tc.accept != "" {
 			req.Header.Set("Accept-Encoding", tc.accept)
 		}

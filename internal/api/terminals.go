@@ -46,6 +46,11 @@ func (s *Server) openTerminal(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
 		return err
 	}
+	release, err := s.execSlot(w, r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	t, err := s.runner.OpenTerminal(r.Context(), project(r).ID, q.Rows, q.Cols)
 	if err != nil {
 		return err

@@ -281,12 +281,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
-	httpServer := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	httpServer, ln := newHTTPServer(cfg, srv.Handler(), ln, log)
 	log.Info("listening on http://"+ln.Addr().String(), "database", st.Engine(), "data_dir", cfg.DataDir, "ui", ui.Embedded)
 	if ready != nil {
 		ready <- ln.Addr().String()

@@ -30,6 +30,31 @@ func NewLimiter(now func() time.Time, burst int, interval time.Duration) *Limite
 func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.refill(key)
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) * float64(l.interval))
+}
+
+// Refund gives back a token taken for key (an attempt that turned out fine).
+func (l *Limiter) Refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(key)
+	b.tokens = min(l.burst, b.tokens+1)
+}
+
+// Reset fills key's bucket again.
+func (l *Limiter) Reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.buckets, key)
+}
+
+// refill returns key's bucket topped up to now; l.mu is held.
+func (l *Limiter) refill(key string) *bucket {
 	now := l.now()
 	b, ok := l.buckets[key]
 	if !ok {
@@ -41,11 +66,7 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	}
 	b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.interval))
 	b.at = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) * float64(l.interval))
+	return b
 }
 
 // sweep drops full buckets, which carry no information.
@@ -55,4 +76,107 @@ func (l *Limiter) sweep(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
+}
+
+// Backoff spaces out failing attempts per key: free attempts at first,
+// then each further one waits twice as long as the one before (up to max).
+// A success resets the key.
+type Backoff struct {
+	mu        sync.Mutex
+	now       func() time.Time
+	free      int
+	base, max time.Duration
+	keys      map[string]*backoffState
+}
+
+type backoffState struct {
+	failures int
+	next     time.Time // no attempt before this
+}
+
+// NewBackoff makes a Backoff: free attempts, then base, 2·base, 4·base, …, max.
+func NewBackoff(now func() time.Time, free int, base, max time.Duration) *Backoff {
+	return &Backoff{now: now, free: free, base: base, max: max, keys: map[string]*backoffState{}}
+}
+
+// Begin records an attempt for key, counted as a failure until Reset, or
+// refuses it and says how long to wait. Counting before the outcome is
+// known means parallel guesses cannot slip past the backoff.
+func (b *Backoff) Begin(key string) (bool, time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	st, ok := b.keys[key]
+	if !ok {
+		if len(b.keys) > 100_000 {
+			b.sweep(now)
+		}
+		st = &backoffState{}
+		b.keys[key] = st
+	}
+	if now.Before(st.next) {
+		return false, st.next.Sub(now)
+	}
+	st.failures++
+	if over := st.failures - b.free; over > 0 {
+		wait := b.max
+		if over < 32 && b.base<<(over-1) < b.max {
+			wait = b.base << (over - 1)
+		}
+		st.next = now.Add(wait)
+	}
+	return true, 0
+}
+
+// Reset forgets key's failures.
+func (b *Backoff) Reset(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.keys, key)
+}
+
+// sweep drops keys whose wait ended long ago; b.mu is held.
+func (b *Backoff) sweep(now time.Time) {
+	for k, st := range b.keys {
+		if now.Sub(st.next) > b.max {
+			delete(b.keys, k)
+		}
+	}
+}
+
+// loginLimits slow down password guessing without letting an attacker
+// lock the owner out: the pair (address, account) backs off exponentially;
+// the address alone has a token bucket (guessing many accounts); the
+// account alone has only a loose ceiling (guessing from many addresses),
+// which the owner's successful sign-in resets.
+type loginLimits struct {
+	pair    *Backoff
+	addr    *Limiter
+	account *Limiter
+}
+
+func newLoginLimits(now func() time.Time) *loginLimits {
+	return &loginLimits{
+		pair:    NewBackoff(now, 5, time.Second, 15*time.Minute),
+		addr:    NewLimiter(now, 30, 6*time.Second),
+		account: NewLimiter(now, 100, 36*time.Second),
+	}
+}
+
+// begin admits a sign-in attempt or says how long to wait.
+func (l *loginLimits) begin(ip, email string) (bool, time.Duration) {
+	if ok, wait := l.pair.Begin(ip + "\x00" + email); !ok {
+		return false, wait
+	}
+	if ok, wait := l.addr.Allow(ip); !ok {
+		return false, wait
+	}
+	return l.account.Allow(email)
+}
+
+// succeeded clears what the attempt counted against the owner.
+func (l *loginLimits) succeeded(ip, email string) {
+	l.pair.Reset(ip + "\x00" + email)
+	l.addr.Refund(ip)
+	l.account.Reset(email)
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ var (
 	ErrRateLimited    = errors.New("too many attempts")
 	ErrEmailTaken     = errors.New("an account with this email already exists")
 	ErrNoSession      = errors.New("no valid session or token")
+	ErrBadInvite      = errors.New("this invite link is not valid: it was used, revoked or has expired")
 )
 
 // Service signs people up and in and resolves their credentials.
@@ -25,7 +27,10 @@ type Service struct {
 	store      *store.Store
 	now        func() time.Time
 	idle, max  time.Duration
-	limiter    *Limiter
+	login      *loginLimits
+	signups    *Limiter
+	ceremonies *Limiter // passkey sign-ins begun, per client address
+	hash       *hashPool
 	dummyHash  string
 	touchEvery time.Duration
 	box        *secretbox.Box // seals TOTP secrets; nil: no two-factor
@@ -40,8 +45,12 @@ func NewService(st *store.Store, now func() time.Time, idle, max time.Duration) 
 	}
 	return &Service{
 		store: st, now: now, idle: idle, max: max,
-		// 10 attempts at once per key, then one every 6 seconds.
-		limiter:    NewLimiter(now, 10, 6*time.Second),
+		login: newLoginLimits(now),
+		// 20 sign-ups at once per address, then one a minute.
+		signups: NewLimiter(now, 20, time.Minute),
+		// 10 passkey ceremonies at once per address, then one every 6 seconds.
+		ceremonies: NewLimiter(now, 10, 6*time.Second),
+		hash:       newHashPool(0, 2*time.Second),
 		dummyHash:  dummy,
 		touchEvery: time.Minute,
 		// 5 second-factor attempts at once per account, then one a minute.
@@ -59,14 +68,53 @@ func NormalizeEmail(email string) (string, error) {
 	return email, nil
 }
 
+// Limits tune the protections against floods; zero fields keep the defaults.
+type Limits struct {
+	HashSlots   int           // password hashes computed at once (19 MiB each)
+	HashWait    time.Duration // how long a request waits for a hashing slot
+	SignupBurst int           // sign-ups per client address at once…
+	SignupEvery time.Duration // …then one per this interval
+}
+
+// SetLimits changes the flood protections (call before serving).
+func (s *Service) SetLimits(l Limits) {
+	if l.HashSlots > 0 || l.HashWait > 0 {
+		s.hash = newHashPool(l.HashSlots, cmp.Or(l.HashWait, s.hash.wait))
+	}
+	if l.SignupBurst > 0 && l.SignupEvery > 0 {
+		s.signups = NewLimiter(s.now, l.SignupBurst, l.SignupEvery)
+	}
+}
+
+// AllowSignup takes a sign-up attempt from a client address, or says how
+// long it must wait.
+func (s *Service) AllowSignup(clientIP string) (bool, time.Duration) {
+	return s.signups.Allow(clientIP)
+}
+
 // Signup creates an account. The first account becomes admin.
 func (s *Service) Signup(ctx context.Context, email, name, password string) (store.User, error) {
-	hash, err := HashPassword(password)
+	return s.SignupInvited(ctx, email, name, password, "")
+}
+
+// SignupInvited creates an account, using up the invite token when one is
+// given (ErrBadInvite when it is unknown, used or expired).
+func (s *Service) SignupInvited(ctx context.Context, email, name, password, invite string) (store.User, error) {
+	hash, err := s.hash.hash(ctx, password)
 	if err != nil {
 		return store.User{}, err
 	}
-	u, err := s.store.CreateUser(ctx, store.User{
-		ID: NewID(), Email: email, Name: name, PasswordHash: hash, CreatedAt: s.now(),
+	u := store.User{ID: NewID(), Email: email, Name: name, PasswordHash: hash, CreatedAt: s.now()}
+	err = s.store.InTx(ctx, func(tx *store.Store) error {
+		if invite != "" {
+			if err := tx.UseInvite(ctx, HashToken(invite), u.ID, s.now()); errors.Is(err, store.ErrNotFound) {
+				return ErrBadInvite
+			} else if err != nil {
+				return err
+			}
+		}
+		u, err = tx.CreateUser(ctx, u)
+		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return store.User{}, ErrEmailTaken
@@ -74,28 +122,33 @@ func (s *Service) Signup(ctx context.Context, email, name, password string) (sto
 	return u, err
 }
 
-// Login checks credentials, rate limited per client address and per email.
+// Login checks credentials. Attempts are limited per (client address,
+// email), per address and, loosely, per email; see loginLimits.
 func (s *Service) Login(ctx context.Context, email, password, clientIP string) (store.User, error) {
-	for _, key := range []string{"ip:" + clientIP, "email:" + email} {
-		if ok, _ := s.limiter.Allow(key); !ok {
-			return store.User{}, ErrRateLimited
-		}
+	if ok, _ := s.login.begin(clientIP, email); !ok {
+		return store.User{}, ErrRateLimited
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		CheckPassword(s.dummyHash, password) // same work as a wrong password
+		if _, err := s.hash.check(ctx, s.dummyHash, password); err != nil { // same work as a wrong password
+			return store.User{}, err
+		}
 		return store.User{}, ErrBadCredentials
 	}
 	if err != nil {
 		return store.User{}, err
 	}
-	ok, err := CheckPassword(u.PasswordHash, password)
+	ok, err := s.hash.check(ctx, u.PasswordHash, password)
+	if errors.Is(err, ErrBusy) {
+		return store.User{}, err
+	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("check password of %s: %w", u.ID, err)
 	}
 	if !ok {
 		return store.User{}, ErrBadCredentials
 	}
+	s.login.succeeded(clientIP, email)
 	return u, nil
 }
 

@@ -142,7 +142,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u store.User, r
 // rate limited per client address like password sign-ins (it stores the
 // ceremony before anyone is known).
 func (s *Service) BeginPasskeyLogin(ctx context.Context, u *store.User, rp RelyingParty, clientIP string) (any, string, error) {
-	if ok, _ := s.limiter.Allow("passkey:" + clientIP); !ok {
+	if ok, _ := s.ceremonies.Allow(clientIP); !ok {
 		return nil, "", ErrRateLimited
 	}
 	wa, err := s.relyingParty(rp)

@@ -65,8 +65,9 @@ func hashBytes(b []byte) Hash {
 // place). Patterns without a slash match a file or directory name at any
 // depth; patterns with a slash match a path from the project root.
 type Ignore struct {
-	names map[string]bool
-	paths map[string]bool
+	names    map[string]bool
+	paths    map[string]bool
+	prefixes []string // of names ("name*" patterns)
 }
 
 // DefaultIgnore lists what checkpoints leave out by default: dependency
@@ -81,16 +82,20 @@ var DefaultIgnore = []string{
 	"node_modules", ".venv", "__pycache__", ".cache", ".pytest_cache", ".mypy_cache",
 	".ruff_cache", ".tox", ".next", ".nuxt", ".svelte-kit", ".parcel-cache", ".turbo",
 	".gradle", ".pnpm-store", ".npm", ".pythonlibs", ".yarn/cache", ".ecode/install.sum",
+	".ecode-tmp-*", // the server's temporary files of writes in progress (or interrupted)
 }
 
-// NewIgnore builds an Ignore from patterns (DefaultIgnore when nil).
+// NewIgnore builds an Ignore from patterns (DefaultIgnore when nil): a
+// name, a path (with a slash) or a name prefix ("name*").
 func NewIgnore(patterns []string) *Ignore {
 	if patterns == nil {
 		patterns = DefaultIgnore
 	}
 	ig := &Ignore{names: map[string]bool{}, paths: map[string]bool{}}
 	for _, p := range patterns {
-		if strings.Contains(p, "/") {
+		if pre, ok := strings.CutSuffix(p, "*"); ok && !strings.Contains(p, "/") {
+			ig.prefixes = append(ig.prefixes, pre)
+		} else if strings.Contains(p, "/") {
 			ig.paths[strings.Trim(p, "/")] = true
 		} else {
 			ig.names[p] = true
@@ -101,7 +106,16 @@ func NewIgnore(patterns []string) *Ignore {
 
 // Match reports whether the project-relative path rel is ignored.
 func (ig *Ignore) Match(rel string) bool {
-	return ig.names[path.Base(rel)] || ig.paths[rel]
+	base := path.Base(rel)
+	if ig.names[base] || ig.paths[rel] {
+		return true
+	}
+	for _, pre := range ig.prefixes {
+		if strings.HasPrefix(base, pre) {
+			return true
+		}
+	}
+	return false
 }
 
 // DependencyFiles are the file names whose change means dependencies must be

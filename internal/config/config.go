@@ -46,6 +46,13 @@ type Config struct {
 	DiskReserve     int64 // bytes kept free on the data disk
 	CheckpointQuota int64 // see CheckpointAllowance
 
+	MaxConns        int64
+	MaxConnsPerAddr int64
+	BodyTimeout     time.Duration
+	AllowedHosts    string
+	MaxExecsPerUser int64
+	MaxExecsPerProj int64
+
 	AnthropicAPIKey  string
 	AnthropicBaseURL string
 	OpenAIAPIKey     string
@@ -101,6 +108,12 @@ func (c *Config) options() []option {
 		{"master-key-file", "", "file holding the master key that wraps secrets' data keys (created if missing); empty for <data-dir>/master.key", &c.MasterKeyFile},
 		{"master-key", "", "the master key itself (base64 of 32 bytes), instead of the file", &c.MasterKey},
 		{"master-key-command", "", "shell command that prints the master key (base64), instead of the file", &c.MasterKeyCommand},
+		{"max-conns", "8192", "most connections held open at once (also kept below half the open-file limit)", &c.MaxConns},
+		{"max-conns-per-addr", "256", "most connections held open at once from one client address (IPv6: per /64)", &c.MaxConnsPerAddr},
+		{"body-timeout", "30s", "time a client has to send a request body", &c.BodyTimeout},
+		{"allowed-hosts", "", "more host names the server answers to (comma-separated), besides --public-url's, the listen address and localhost", &c.AllowedHosts},
+		{"max-execs-per-user", "8", "commands, runs and terminal openings one user may have in progress at once", &c.MaxExecsPerUser},
+		{"max-execs-per-project", "16", "commands, runs and terminal openings in progress at once in one project", &c.MaxExecsPerProj},
 	}
 }
 
@@ -205,6 +218,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxFileBytes <= 0 || c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("max-file-bytes and max-upload-bytes must be positive"))
+	}
+	if c.MaxConns < 16 || c.MaxConnsPerAddr < 1 || c.BodyTimeout < time.Second {
+		errs = append(errs, errors.New("max-conns must be at least 16, max-conns-per-addr at least 1, body-timeout at least 1s"))
+	}
+	if c.MaxExecsPerUser < 1 || c.MaxExecsPerProj < 1 {
+		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
 	}
 	return errors.Join(errs...)
 }

@@ -45,12 +45,7 @@ func (s *Store) SetAgentProvider(ctx context.Context, p AgentProvider) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, agentProviderKey, string(b))
-	if err != nil {
-		return fmt.Errorf("set %s: %w", agentProviderKey, err)
-	}
-	return nil
+	return s.SetSetting(ctx, agentProviderKey, string(b))
 }
 
 // DeleteAgentProvider removes the stored provider settings (the server

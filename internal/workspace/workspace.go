@@ -13,6 +13,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Errors callers turn into responses.
@@ -34,6 +36,7 @@ type Files struct {
 	vol   Volumes
 	guard func(projectID string) error
 	space func() error // nil: no check
+	swept sync.Map     // project ids whose stale temporary files were removed
 }
 
 // SetSpaceCheck makes new projects and uploads ask space first: it
@@ -95,7 +98,11 @@ func (f *Files) Project(projectID string) (*Project, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return &Project{root: r, space: f.space}, nil
+	p := &Project{root: r, space: f.space}
+	if _, done := f.swept.LoadOrStore(projectID, true); !done {
+		p.removeStaleTemps(time.Now()) // once per project and process
+	}
+	return p, nil
 }
 
 // Create makes an empty project (its area, its volume, its files folder).

@@ -7,10 +7,21 @@ export interface ServerInfo {
   dev_login: boolean
   banners: string[]
   signup_open: boolean
+  signup_policy?: SignupPolicy
   has_users: boolean
   /** Largest file and largest upload request the server accepts (bytes). */
   max_file_bytes?: number
   max_upload_bytes?: number
+}
+
+export type SignupPolicy = 'open' | 'invite' | 'closed'
+
+export interface Invite {
+  id: string
+  created_at: string
+  expires_at: string
+  used_at?: string
+  status: 'active' | 'used' | 'expired'
 }
 
 export interface Readiness {
@@ -231,8 +242,8 @@ export const api = {
   },
 
   // Auth
-  signup: (email: string, password: string, name: string) =>
-    json<User>('POST', '/api/auth/signup', { email, password, name }),
+  signup: (email: string, password: string, name: string, invite?: string) =>
+    json<User>('POST', '/api/auth/signup', invite ? { email, password, name, invite } : { email, password, name }),
   login: (email: string, password: string, totp?: string) =>
     json<User>('POST', '/api/auth/login', totp ? { email, password, totp } : { email, password }),
   logout: () => json<void>('POST', '/api/auth/logout'),
@@ -245,6 +256,11 @@ export const api = {
   createToken: (name: string) => json<NewToken>('POST', '/api/tokens', { name }),
   revokeToken: (tid: string) => json<void>('DELETE', `/api/tokens/${enc(tid)}`),
   adminUsers: () => json<User[]>('GET', '/api/admin/users'),
+  signupPolicy: () => json<{ policy: SignupPolicy }>('GET', '/api/admin/signup-policy'),
+  setSignupPolicy: (policy: SignupPolicy) => json<{ policy: SignupPolicy }>('PUT', '/api/admin/signup-policy', { policy }),
+  invites: () => json<Invite[]>('GET', '/api/admin/invites'),
+  createInvite: () => json<{ invite: Invite; token: string; path: string }>('POST', '/api/admin/invites'),
+  revokeInvite: (iid: string) => json<void>('DELETE', `/api/admin/invites/${enc(iid)}`),
 
   // Projects
   templates: () => json<Template[]>('GET', '/api/templates'),

@@ -16,7 +16,7 @@ function validate(mode: Mode, v: { name: string; email: string; password: string
   if (!v.email.trim()) e.email = 'Please enter your email'
   else if (!/^[^\s@]+@[^\s@]+$/.test(v.email.trim())) e.email = 'This does not look like an email address'
   if (!v.password) e.password = 'Please enter a password'
-  else if (mode === 'signup' && v.password.length < 8) e.password = 'At least 8 characters'
+  else if (mode === 'signup' && [...v.password].length < 10) e.password = 'At least 10 characters'
   return e
 }
 
@@ -37,7 +37,9 @@ export function AuthPage({ mode }: { mode: Mode }) {
   }, [mode])
 
   const firstUser = server ? !server.has_users : false
-  const signupOpen = server ? server.signup_open || firstUser : true
+  const invite = new URLSearchParams(location.search).get('invite') ?? ''
+  const policy = server?.signup_policy ?? (server && !server.signup_open ? 'closed' : 'open')
+  const signupOpen = server ? server.signup_open || firstUser || (policy === 'invite' && invite !== '') : true
   const keepNext = location.search.includes('next=') ? location.search : ''
 
   const signedIn = (user: User) => {
@@ -57,7 +59,7 @@ export function AuthPage({ mode }: { mode: Mode }) {
       const user =
         mode === 'login'
           ? await api.login(email.trim(), password)
-          : await api.signup(email.trim(), password, name.trim())
+          : await api.signup(email.trim(), password, name.trim(), invite || undefined)
       signedIn(user)
     } catch (err) {
       if (err instanceof ApiError && err.code === 'totp_required') {
@@ -69,6 +71,8 @@ export function AuthPage({ mode }: { mode: Mode }) {
         setFormError('This account is disabled. Ask an administrator.')
       } else if (err instanceof ApiError && err.status === 401) {
         setFormError('Wrong email or password.')
+      } else if (err instanceof ApiError && (err.code === 'invite_invalid' || err.code === 'invite_required' || err.code === 'signup_closed')) {
+        setFormError(err.message)
       } else if (err instanceof ApiError && err.status === 429) {
         setFormError('Too many attempts. Please wait a moment and try again.')
       } else {
@@ -95,13 +99,20 @@ export function AuthPage({ mode }: { mode: Mode }) {
             </Link>
           </div>
         )}
+        {mode === 'signup' && invite && !firstUser && signupOpen && (
+          <div className="callout callout-accent">You were invited to this server.</div>
+        )}
         {mode === 'signup' && firstUser && (
           <div className="callout callout-accent">You are creating the first account: it becomes the admin.</div>
         )}
         {needCode ? (
           <SecondFactor onSignedIn={signedIn} onRestart={() => { setNeedCode(false); setPassword('') }} />
         ) : mode === 'signup' && !signupOpen ? (
-          <div className="callout">Sign-up is closed on this server. Ask an administrator for an account.</div>
+          <div className="callout" role="alert">
+            {policy === 'invite'
+              ? 'Sign-up on this server needs an invite link. Ask an administrator for one.'
+              : 'Sign-up is closed on this server. Ask an administrator for an account.'}
+          </div>
         ) : (
           <form onSubmit={submit} noValidate className="auth-form">
             <FormError message={formError} />
@@ -113,7 +124,7 @@ export function AuthPage({ mode }: { mode: Mode }) {
               autoFocus={mode === 'login'} onChange={(e) => setEmail(e.target.value)} error={errors.email} />
             <Field label="Password" name="password" type="password" value={password}
               autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
-              hint={mode === 'signup' ? 'At least 8 characters.' : undefined}
+              hint={mode === 'signup' ? 'At least 10 characters, not a common password.' : undefined}
               onChange={(e) => setPassword(e.target.value)} error={errors.password} />
             <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
               {busy ? 'Please wait…' : mode === 'login' ? 'Log in' : 'Sign up'}

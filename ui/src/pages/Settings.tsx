@@ -5,6 +5,7 @@ import { TokensSection } from '../components/settings/TokensSection'
 import { AccountSecretsSection } from '../components/settings/AccountSecretsSection'
 import { UsersSection } from '../components/settings/UsersSection'
 import { ProviderSection } from '../components/settings/ProviderSection'
+import { SignupSection } from '../components/settings/SignupSection'
 import { AccountSection } from '../components/settings/AccountSection'
 import { TwoFactorSection } from '../components/settings/TwoFactorSection'
 import { PasskeysSection } from '../components/settings/PasskeysSection'
@@ -50,6 +51,7 @@ export function Settings() {
         <SecurityLogSection />
         <AccountSecretsSection />
         {user.is_admin && <ProviderSection />}
+        {user.is_admin && <SignupSection />}
         {user.is_admin && <UsersSection />}
       </main>
     </div>
