@@ -16,7 +16,7 @@ test('restore with a corrupt project database restores the files and reports the
   const page = await ctx.newPage()
   await signUp(page, { name: 'Dora Durable', email: 'dora@example.com', password: 'dora-password' })
   await page.getByLabel('Name', { exact: true }).fill('Broken database')
-  await page.getByLabel('Template').selectOption('static')
+  await page.locator('[data-template="static"]').click()
   await page.getByRole('button', { name: 'Create project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectId = new URL(page.url()).pathname.split('/')[2]

@@ -56,7 +56,7 @@ type Options struct {
 	Secrets func(ctx context.Context, projectID, use string) ([]string, *secrets.Matcher, error)
 }
 
-// Manager owns every active project environment.
+// Manager owns every open project sandbox (Box).
 type Manager struct {
 	sb    sandbox.Runner
 	files Files
@@ -64,7 +64,7 @@ type Manager struct {
 	opts  Options
 
 	mu        sync.Mutex
-	envs      map[string]*Env
+	boxes     map[string]*Box
 	closed    bool
 	checkedOK time.Time      // last successful sandbox check
 	wg        sync.WaitGroup // goroutines watching runs and terminals
@@ -78,7 +78,7 @@ func New(sb sandbox.Runner, files Files, usage UsageRecorder, opts Options) *Man
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Manager{sb: sb, files: files, usage: usage, opts: opts, envs: map[string]*Env{}, changed: make(chan struct{})}
+	return &Manager{sb: sb, files: files, usage: usage, opts: opts, boxes: map[string]*Box{}, changed: make(chan struct{})}
 }
 
 // Check reports whether code can run (the sandbox works here). The
@@ -108,8 +108,8 @@ func uidFor(projectID string) int {
 	return 1_000_000 + int(h.Sum32()&(1<<24-1))
 }
 
-// env returns the project's environment, opening its sandbox if needed.
-func (m *Manager) env(ctx context.Context, projectID string) (*Env, error) {
+// box returns the project's open sandbox, opening it if needed.
+func (m *Manager) box(ctx context.Context, projectID string) (*Box, error) {
 	if m.opts.Prepare != nil { // before the lock: it may wait for a restore, which stops runs
 		if err := m.opts.Prepare(projectID); err != nil {
 			return nil, err
@@ -120,7 +120,7 @@ func (m *Manager) env(ctx context.Context, projectID string) (*Env, error) {
 	if m.closed {
 		return nil, sandbox.ErrClosed
 	}
-	if e, ok := m.envs[projectID]; ok {
+	if e, ok := m.boxes[projectID]; ok {
 		return e, nil
 	}
 	ws, err := m.sb.Workspace(ctx, projectID, sandbox.Spec{
@@ -131,10 +131,10 @@ func (m *Manager) env(ctx context.Context, projectID string) (*Env, error) {
 	}
 	b := make([]byte, 8)
 	rand.Read(b)
-	e := &Env{m: m, projectID: projectID, ws: ws, key: hex.EncodeToString(b), opened: m.opts.Now(),
+	e := &Box{m: m, projectID: projectID, ws: ws, key: hex.EncodeToString(b), opened: m.opts.Now(),
 		terms: map[string]*Terminal{}}
 	e.lastUsage = e.opened
-	m.envs[projectID] = e
+	m.boxes[projectID] = e
 	return e, nil
 }
 
@@ -142,21 +142,21 @@ func (m *Manager) env(ctx context.Context, projectID string) (*Env, error) {
 func (m *Manager) Active() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.envs)
+	return len(m.boxes)
 }
 
-// existing returns the project's environment if it is open.
-func (m *Manager) existing(projectID string) *Env {
+// existing returns the project's open sandbox, or nil.
+func (m *Manager) existing(projectID string) *Box {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.envs[projectID]
+	return m.boxes[projectID]
 }
 
-// Stop closes a project's environment: every process ends.
+// Stop closes a project's sandbox: every process ends.
 func (m *Manager) Stop(projectID string) error {
 	m.mu.Lock()
-	e := m.envs[projectID]
-	delete(m.envs, projectID)
+	e := m.boxes[projectID]
+	delete(m.boxes, projectID)
 	m.mu.Unlock()
 	if e == nil {
 		return nil
@@ -164,7 +164,7 @@ func (m *Manager) Stop(projectID string) error {
 	return e.close()
 }
 
-// Run maintains the environments until ctx ends: every tick it records
+// Run maintains the open sandboxes until ctx ends: every tick it records
 // usage of open sandboxes and stops idle ones. Then it closes everything.
 func (m *Manager) Run(ctx context.Context, tick <-chan time.Time) {
 	for {
@@ -181,13 +181,13 @@ func (m *Manager) Run(ctx context.Context, tick <-chan time.Time) {
 // Maintain records usage and stops idle sandboxes (what one tick does).
 func (m *Manager) Maintain(ctx context.Context) {
 	m.mu.Lock()
-	envs := make([]*Env, 0, len(m.envs))
-	for _, e := range m.envs {
-		envs = append(envs, e)
+	boxes := make([]*Box, 0, len(m.boxes))
+	for _, e := range m.boxes {
+		boxes = append(boxes, e)
 	}
 	m.mu.Unlock()
 	now := m.opts.Now()
-	for _, e := range envs {
+	for _, e := range boxes {
 		e.recordUsage(ctx, now)
 		if e.idle(now, m.opts.IdleTimeout) {
 			m.opts.Log.Info("stopping idle sandbox", "project_id", e.projectID)
@@ -198,15 +198,15 @@ func (m *Manager) Maintain(ctx context.Context) {
 	}
 }
 
-// Close stops every environment and waits for the goroutines watching them.
+// Close stops every sandbox and waits for the goroutines watching them.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	m.closed = true
-	envs := m.envs
-	m.envs = map[string]*Env{}
+	boxes := m.boxes
+	m.boxes = map[string]*Box{}
 	m.mu.Unlock()
 	var errs []error
-	for _, e := range envs {
+	for _, e := range boxes {
 		errs = append(errs, e.close())
 	}
 	m.wg.Wait()
@@ -263,7 +263,7 @@ func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout t
 // ExecAs is Exec for a use ("exec", or "agent" for the agent's shell),
 // which the secrets' audit records. Output is masked.
 func (m *Manager) ExecAs(ctx context.Context, projectID, use, command string, timeout time.Duration) (sandbox.Result, error) {
-	e, err := m.env(ctx, projectID)
+	e, err := m.box(ctx, projectID)
 	if err != nil {
 		return sandbox.Result{}, err
 	}
@@ -278,8 +278,9 @@ func (m *Manager) ExecAs(ctx context.Context, projectID, use, command string, ti
 	return res, err
 }
 
-// Env is one project's open sandbox and what runs in it.
-type Env struct {
+// Box is one project's open sandbox and what runs in it (its run, its
+// terminals, its usage).
+type Box struct {
 	m         *Manager
 	projectID string
 	ws        sandbox.Workspace
@@ -297,7 +298,7 @@ type Env struct {
 }
 
 // Workspace is the project's sandbox (for the preview proxy's dialer).
-func (e *Env) Workspace() sandbox.Workspace { return e.ws }
+func (e *Box) Workspace() sandbox.Workspace { return e.ws }
 
 // Changed returns a channel that is closed at the next change of any
 // project's run state (watchers re-read their own project's state).
@@ -316,7 +317,7 @@ func (m *Manager) notify() {
 
 // idle reports whether nothing has happened in the sandbox for d and no run
 // or attached terminal keeps it busy.
-func (e *Env) idle(now time.Time, d time.Duration) bool {
+func (e *Box) idle(now time.Time, d time.Duration) bool {
 	if d <= 0 {
 		return false
 	}
@@ -337,7 +338,7 @@ func (e *Env) idle(now time.Time, d time.Duration) bool {
 	return now.Sub(last) >= d
 }
 
-func (e *Env) close() error {
+func (e *Box) close() error {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -365,7 +366,7 @@ func (e *Env) close() error {
 
 // recordUsage appends the CPU time and sandbox wall time (× memory size in
 // GiB) used since the last record, each with an idempotency key.
-func (e *Env) recordUsage(ctx context.Context, now time.Time) {
+func (e *Box) recordUsage(ctx context.Context, now time.Time) {
 	u, err := e.ws.Usage()
 	e.mu.Lock()
 	wall := now.Sub(e.lastUsage)

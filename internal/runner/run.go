@@ -36,7 +36,7 @@ type Run struct {
 	Port    int
 	Output  *Log
 
-	env   *Env
+	env   *Box
 	proc  *sandbox.Process
 	flush func() error // the output masker's, at the end
 
@@ -146,7 +146,7 @@ func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, err
 			return RunState{}, fmt.Errorf("write %s: %w", runconfig.FileName, err)
 		}
 	}
-	e, err := m.env(ctx, projectID)
+	e, err := m.box(ctx, projectID)
 	if err != nil {
 		return RunState{}, err
 	}

@@ -103,7 +103,7 @@ func (m *Manager) OpenTerminal(ctx context.Context, projectID string, rows, cols
 	if rows == 0 || cols == 0 {
 		rows, cols = 24, 80
 	}
-	e, err := m.env(ctx, projectID)
+	e, err := m.box(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
