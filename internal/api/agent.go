@@ -97,10 +97,7 @@ func (s *Server) agentTurn(w http.ResponseWriter, r *http.Request) error {
 
 // agentStream watches the project's running turn from its start (204 when none runs).
 func (s *Server) agentStream(w http.ResponseWriter, r *http.Request) error {
-	var t *agentrun.Turn
-	if s.agent != nil {
-		t = s.agent.Running(project(r).ID)
-	}
+	t := s.agent.Running(project(r).ID)
 	if t == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return nil

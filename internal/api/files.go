@@ -47,10 +47,8 @@ func (s *Server) withFiles(r *http.Request, fn func(*workspace.Project) error) e
 // changed tells open editors (the collaboration documents) that paths
 // changed on disk, and marks the project as changed.
 func (s *Server) changed(r *http.Request, paths ...string) {
-	if s.collab != nil {
-		for _, p := range paths {
-			s.collab.FileChanged(r.Context(), project(r).ID, p)
-		}
+	for _, p := range paths {
+		s.collab.FileChanged(r.Context(), project(r).ID, p)
 	}
 	s.touch(r)
 }

@@ -162,9 +162,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := s.now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		if s.metrics != nil {
-			s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, s.now().Sub(start))
-		}
+		s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, s.now().Sub(start))
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"bytes", sw.bytes, "duration_ms", float64(s.now().Sub(start))/float64(time.Millisecond), "request_id", id)
 	})

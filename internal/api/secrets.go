@@ -45,13 +45,6 @@ func secretActor(r *http.Request, p auth.Principal) secrets.Actor {
 	return a
 }
 
-func (s *Server) secretsOn() error {
-	if s.secrets == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "secrets are not available on this server"}
-	}
-	return nil
-}
-
 // secretErr maps the service's errors to answers.
 func secretErr(err error) error {
 	if err == nil {
@@ -82,9 +75,6 @@ func (q *secretValue) validate() map[string]string {
 }
 
 func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	list, err := s.secrets.List(r.Context(), project(r).ID)
 	if err != nil {
 		return err
@@ -109,9 +99,6 @@ func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	name := r.PathValue("name")
 	created, err := s.secrets.Put(r.Context(), project(r).ID, name, q.Value)
 	if err != nil {
@@ -126,9 +113,6 @@ func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	if err := s.secrets.Delete(r.Context(), project(r).ID, r.PathValue("name")); err != nil {
 		return secretErr(err)
 	}
@@ -137,9 +121,6 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revealSecret(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	v, err := s.secrets.Reveal(r.Context(), project(r).ID, r.PathValue("name"))
 	if err != nil {
 		return secretErr(err)
@@ -165,9 +146,6 @@ func (s *Server) importSecrets(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &q); err != nil {
 		return err
 	}
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	names, err := s.secrets.Import(r.Context(), project(r).ID, q.Env)
 	var ne *secrets.NameError
 	if errors.As(err, &ne) {
@@ -182,9 +160,6 @@ func (s *Server) importSecrets(w http.ResponseWriter, r *http.Request) error {
 
 // linkSecret links the caller's own account secret {name} into the project.
 func (s *Server) linkSecret(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	if err := s.secrets.Link(r.Context(), project(r).ID, principal(r).User.ID, r.PathValue("name")); err != nil {
 		if errors.Is(err, secrets.ErrNotFound) {
 			return errNotFound("account secret")
@@ -196,9 +171,6 @@ func (s *Server) linkSecret(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) unlinkSecret(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	if err := s.secrets.Unlink(r.Context(), project(r).ID, r.PathValue("name")); err != nil {
 		return secretErr(err)
 	}
@@ -207,9 +179,6 @@ func (s *Server) unlinkSecret(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) secretAudit(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	list, err := s.secrets.Audit(r.Context(), project(r).ID)
 	if err != nil {
 		return err
@@ -220,9 +189,6 @@ func (s *Server) secretAudit(w http.ResponseWriter, r *http.Request) error {
 
 // secretAuditExport downloads the project's audit log as CSV.
 func (s *Server) secretAuditExport(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	list, err := s.secrets.Audit(r.Context(), project(r).ID)
 	if err != nil {
 		return err
@@ -240,9 +206,6 @@ func (s *Server) secretAuditExport(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) listAccountSecrets(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	list, err := s.secrets.ListAccount(r.Context(), principal(r).User.ID)
 	if err != nil {
 		return err
@@ -254,9 +217,6 @@ func (s *Server) listAccountSecrets(w http.ResponseWriter, r *http.Request) erro
 func (s *Server) putAccountSecret(w http.ResponseWriter, r *http.Request) error {
 	var q secretValue
 	if err := decode(w, r, &q); err != nil {
-		return err
-	}
-	if err := s.secretsOn(); err != nil {
 		return err
 	}
 	name := r.PathValue("name")
@@ -273,9 +233,6 @@ func (s *Server) putAccountSecret(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) deleteAccountSecret(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	if err := s.secrets.DeleteAccount(r.Context(), principal(r).User.ID, r.PathValue("name")); err != nil {
 		return secretErr(err)
 	}
@@ -284,9 +241,6 @@ func (s *Server) deleteAccountSecret(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) revealAccountSecret(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	v, err := s.secrets.RevealAccount(r.Context(), principal(r).User.ID, r.PathValue("name"))
 	if err != nil {
 		return secretErr(err)
@@ -297,9 +251,6 @@ func (s *Server) revealAccountSecret(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) accountSecretAudit(w http.ResponseWriter, r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	list, err := s.secrets.AccountAudit(r.Context(), principal(r).User.ID)
 	if err != nil {
 		return err
@@ -311,9 +262,6 @@ func (s *Server) accountSecretAudit(w http.ResponseWriter, r *http.Request) erro
 // restoreSecretSet makes the project's secrets the set checkpoint {cid}
 // recorded (names and versions; the values were never in the checkpoint).
 func (s *Server) restoreSecretSet(r *http.Request) error {
-	if err := s.secretsOn(); err != nil {
-		return err
-	}
 	rec, err := s.store.Checkpoint(r.Context(), project(r).ID, r.PathValue("cid"))
 	if err != nil {
 		return err
