@@ -101,6 +101,12 @@ func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := r.PathValue("name")
 	created, err := s.secrets.Put(r.Context(), project(r).ID, name, q.Value)
+	return writeSecretPut(w, name, q.Value, created, err)
+}
+
+// writeSecretPut answers a PUT of a secret: 201 when it was new, 200 when
+// it got a new version, with a warning when the value is too short to mask.
+func writeSecretPut(w http.ResponseWriter, name, value string, created bool, err error) error {
 	if err != nil {
 		return secretErr(err)
 	}
@@ -108,7 +114,7 @@ func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, map[string]any{"name": name, "created": created, "warning": maskWarning(q.Value)})
+	writeJSON(w, status, map[string]any{"name": name, "created": created, "warning": maskWarning(value)})
 	return nil
 }
 
@@ -221,15 +227,7 @@ func (s *Server) putAccountSecret(w http.ResponseWriter, r *http.Request) error 
 	}
 	name := r.PathValue("name")
 	created, err := s.secrets.PutAccount(r.Context(), principal(r).User.ID, name, q.Value)
-	if err != nil {
-		return secretErr(err)
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, map[string]any{"name": name, "created": created, "warning": maskWarning(q.Value)})
-	return nil
+	return writeSecretPut(w, name, q.Value, created, err)
 }
 
 func (s *Server) deleteAccountSecret(w http.ResponseWriter, r *http.Request) error {

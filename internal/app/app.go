@@ -122,14 +122,11 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openCurrent(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := checkSchema(ctx, st); err != nil {
-		return err
-	}
 	au, err := auth.NewService(st, time.Now, cfg.SessionIdle, cfg.SessionMax)
 	if err != nil {
 		return err
@@ -176,6 +173,20 @@ func openMigrated(ctx context.Context, cfg *config.Config) (*store.Store, error)
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return st, nil
+}
+
+// openCurrent opens the store for a command that runs beside the server:
+// it refuses a schema other than this build's.
+func openCurrent(ctx context.Context, cfg *config.Config) (*store.Store, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(ctx, st); err != nil {
+		st.Close()
+		return nil, err
 	}
 	return st, nil
 }

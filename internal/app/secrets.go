@@ -70,14 +70,11 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	if cfg.MasterKey != "" || cfg.MasterKeyCommand != "" {
 		return errors.New("the master key comes from --master-key or --master-key-command: rotate it at its source; only a key file is rotated here")
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openCurrent(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := checkSchema(ctx, st); err != nil {
-		return err
-	}
 	n, err := secrets.Rotate(ctx, st, cfg.KeyFile(), resealProviderKey)
 	if err != nil {
 		return fmt.Errorf("rotate: %w (run it again to finish)", err)
@@ -128,14 +125,11 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openCurrent(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := checkSchema(ctx, st); err != nil {
-		return err
-	}
 	rows, err := secrets.New(st, nil, nil, nil).Verify(ctx)
 	if err != nil {
 		return fmt.Errorf("secrets audit log: %w", err)

@@ -112,20 +112,7 @@ func (s *Store) SetDisabled(ctx context.Context, userID string, disabled bool) e
 
 // OwnedProjects returns the ids of the projects userID owns.
 func (s *Store) OwnedProjects(ctx context.Context, userID string) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT id FROM projects WHERE owner_id = ? ORDER BY created_at, id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("owned projects: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return s.queryIDs(ctx, "owned projects", `SELECT id FROM projects WHERE owner_id = ? ORDER BY created_at, id`, userID)
 }
 
 // DeleteUser deletes a user and, when transferTo is not empty, first gives

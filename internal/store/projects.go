@@ -125,9 +125,14 @@ func (s *Store) MarkProjectDeleting(ctx context.Context, id string, at time.Time
 
 // ProjectsBeingDeleted lists the projects whose deletion has not finished.
 func (s *Store) ProjectsBeingDeleted(ctx context.Context) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT id FROM projects WHERE deleting_at IS NOT NULL ORDER BY deleting_at, id`)
+	return s.queryIDs(ctx, "projects being deleted", `SELECT id FROM projects WHERE deleting_at IS NOT NULL ORDER BY deleting_at, id`)
+}
+
+// queryIDs runs a query of one text column and returns its values.
+func (s *Store) queryIDs(ctx context.Context, what, query string, args ...any) ([]string, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("projects being deleted: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var ids []string

@@ -274,20 +274,7 @@ func (s *Store) SecretAuditLog(ctx context.Context, o SecretOwner) ([]SecretAudi
 
 // SecretLinkedProjects lists the projects user's account secret name is linked into.
 func (s *Store) SecretLinkedProjects(ctx context.Context, userID, name string) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT project_id FROM secret_links WHERE user_id = ? AND name = ? ORDER BY project_id`, userID, name)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return s.queryIDs(ctx, "secret links", `SELECT project_id FROM secret_links WHERE user_id = ? AND name = ? ORDER BY project_id`, userID, name)
 }
 
 // ExecRaw runs one statement (with ? placeholders) outside this package's
