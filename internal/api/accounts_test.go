@@ -61,8 +61,11 @@ func TestSecurityEventsVisibility(t *testing.T) {
 				t.Errorf("fay sees an event of %s: %+v", e.UserID, e)
 			}
 		}
+		if err := eve.Logout(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		fk := eventKinds(t, fay, "/api/me/security-events")
-		if !fk["sign_in_failed"] || !fk["sign_in"] || fk["token_created"] {
+		if !fk["sign_up"] || !fk["sign_in_failed"] || !fk["sign_in"] || fk["token_created"] || fk["sign_out"] {
 			t.Errorf("fay's events: %v", fk)
 		}
 		wantError(t, call(fay, "GET", "/api/admin/security-events", nil, nil), 403, "")
@@ -72,6 +75,9 @@ func TestSecurityEventsVisibility(t *testing.T) {
 		}
 		if !users[eveID] || !users[fayID] {
 			t.Errorf("the admin's log misses users: %v", users)
+		}
+		if ek := eventKinds(t, admin, "/api/admin/security-events"); !ek["sign_out"] || !ek["sign_up"] {
+			t.Errorf("the admin's log misses eve's sign-up or sign-out: %v", ek)
 		}
 		wantError(t, call(admin, "GET", "/api/admin/security-events?limit=0", nil, nil), 400, "invalid")
 	})

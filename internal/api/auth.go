@@ -73,6 +73,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.startSession(w, r, u); err != nil {
 		return err
 	}
+	detail := "open sign-up"
+	if q.Invite != "" {
+		detail = "invitation"
+	}
+	s.audit(r, evSignUp, u.ID, u.ID, detail)
 	writeJSON(w, http.StatusCreated, userJSON(u))
 	return nil
 }
@@ -103,8 +108,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.auth.Login(r.Context(), q.Email, q.Password, clientIP(r))
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
-		w.Header().Set("Retry-After", "60")
-		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many sign-in attempts; wait a minute"}
+		wait := time.Minute
+		if rl := (*auth.RateLimitError)(nil); errors.As(err, &rl) {
+			wait = rl.Wait
+		}
+		return tooManyRequests(w, "rate_limited", "too many sign-in attempts; "+waitPhrase(wait), wait)
 	case errors.Is(err, auth.ErrBadCredentials):
 		s.auditFailedLogin(r, q.Email)
 		return errUnauthenticated(err.Error())
@@ -121,14 +129,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 // completes) and sets its cookie. A pending session only proves the
 // password and reaches nothing but the second-factor step.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, pending ...bool) error {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		p, perr := s.auth.SessionUser(r.Context(), c.Value)
-		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
-			return err
-		}
-		if perr == nil {
-			s.live.EndSession(p.SessionID)
-		}
+	if err := s.endBrowserSession(r); err != nil {
+		return err
 	}
 	start := s.auth.StartSession
 	if len(pending) > 0 && pending[0] {
@@ -139,23 +141,46 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.opts.SecureCookies,
+		Name: s.sessionCookieName(), Value: token, Path: "/", HttpOnly: true, Secure: s.opts.SecureCookies,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.opts.SessionMax.Seconds()),
 	})
 	return nil
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		p, perr := s.auth.SessionUser(r.Context(), c.Value)
-		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
-			return err
-		}
-		if perr == nil {
-			s.live.EndSession(p.SessionID)
-		}
+// endBrowserSession ends the session of the browser's cookie, if any, and
+// the live requests that depended on it.
+func (s *Server) endBrowserSession(r *http.Request) error {
+	_, err := s.endBrowserSessionOf(r)
+	return err
+}
+
+// endBrowserSessionOf is endBrowserSession that also says whose session
+// it was (empty when there was none or it had already ended).
+func (s *Server) endBrowserSessionOf(r *http.Request) (userID string, err error) {
+	t, ok := s.sessionToken(r)
+	if !ok {
+		return "", nil
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+	p, perr := s.auth.SessionUser(r.Context(), t)
+	if err := s.auth.EndSession(r.Context(), t); err != nil {
+		return "", err
+	}
+	if perr != nil {
+		return "", nil
+	}
+	s.live.EndSession(p.SessionID)
+	return p.User.ID, nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	uid, err := s.endBrowserSessionOf(r)
+	if err != nil {
+		return err
+	}
+	if uid != "" {
+		s.audit(r, evSignOut, uid, uid, "")
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookieName(), Value: "", Path: "/", HttpOnly: true,
 		Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -197,6 +222,7 @@ func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := s.startSession(w, r, u); err != nil {
 		return err
 	}
+	s.audit(r, evSignIn, u.ID, u.ID, "dev login")
 	writeJSON(w, http.StatusOK, userJSON(u))
 	return nil
 }

@@ -8,13 +8,14 @@ import (
 
 // hostAllowed reports whether the server answers to the request's Host:
 // loopback names, the configured hosts (Options.AllowedHosts: --public-url's,
-// the listen address, --allowed-hosts; "*" allows any) and preview
+// the listen address, --allowed-hosts; "*" allows any; an entry with a port
+// admits only that port) and preview
 // subdomains. Refusing other names stops DNS rebinding: a page on evil.com
 // resolved to 127.0.0.1 reaches the server, but with Host: evil.com.
 func (s *Server) hostAllowed(host string) bool {
-	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		name = h
+	name, port := host, ""
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		name, port = h, p
 	}
 	name = strings.ToLower(strings.TrimSuffix(strings.Trim(name, "[]"), "."))
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") { // always loopback (RFC 6761)
@@ -28,6 +29,12 @@ func (s *Server) hostAllowed(host string) bool {
 	}
 	for _, h := range s.opts.AllowedHosts {
 		if h == "*" || strings.EqualFold(h, name) {
+			return true
+		}
+		// An entry with a port ("ide.example.org:8443") admits that port only;
+		// a Host without one means the scheme's default port.
+		if hn, hp, err := net.SplitHostPort(h); err == nil && strings.EqualFold(strings.Trim(hn, "[]"), name) &&
+			(hp == port || port == "" && (hp == "80" || hp == "443")) {
 			return true
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ const (
 	keyPrincipal ctxKey = iota
 	keyProject
 	keyRequestID
+	keyClientIP
 )
 
 // principal is the signed-in caller; only valid behind a non-public route.
@@ -48,7 +50,30 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-const sessionCookie = "ecode_session"
+const (
+	sessionCookie       = "ecode_session"
+	secureSessionCookie = "__Host-" + sessionCookie
+)
+
+// sessionCookieName is the IDE's session cookie: over HTTPS it carries the
+// __Host- prefix, so the browser refuses it from any response that is not
+// Secure, host-only and Path=/ (a preview or deployed app on a sibling
+// origin cannot plant or shadow it); plain-HTTP installs keep the bare name.
+func (s *Server) sessionCookieName() string {
+	if s.opts.SecureCookies {
+		return secureSessionCookie
+	}
+	return sessionCookie
+}
+
+// sessionToken is the session token the browser sent, if any.
+func (s *Server) sessionToken(r *http.Request) (string, bool) {
+	c, err := r.Cookie(s.sessionCookieName())
+	if err != nil || c.Value == "" {
+		return "", false
+	}
+	return c.Value, true
+}
 
 // authenticate resolves the caller from a bearer token, an access_token
 // query parameter (WebSocket upgrades only, since browsers cannot set
@@ -64,8 +89,8 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	if t := r.URL.Query().Get("access_token"); t != "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return s.auth.TokenUser(r.Context(), t)
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		return s.auth.SessionUser(r.Context(), c.Value)
+	if t, ok := s.sessionToken(r); ok {
+		return s.auth.SessionUser(r.Context(), t)
 	}
 	return auth.Principal{}, auth.ErrNoSession
 }
@@ -168,6 +193,43 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
+// clientAddress finds the client's address for rate limits and the
+// security log: the connection's peer, unless that is a trusted proxy; then
+// X-Forwarded-For is read from the right (each proxy appends the address it
+// saw) and the first address that is not a trusted proxy is the client.
+// Entries left of it were written by the client and are ignored.
+func (s *Server) clientAddress(next http.Handler) http.Handler {
+	trusted := func(a string) bool {
+		ip, err := netip.ParseAddr(strings.TrimSpace(a))
+		if err != nil {
+			return false
+		}
+		for _, p := range s.opts.TrustedProxies {
+			if p.Contains(ip.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := peerIP(r)
+		if len(s.opts.TrustedProxies) > 0 && trusted(ip) {
+			hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+			for i := len(hops) - 1; i >= 0; i-- {
+				h := strings.TrimSpace(hops[i])
+				if a, err := netip.ParseAddr(h); err != nil || !a.IsValid() {
+					break // garbage: keep the last address we could trust
+				}
+				ip = h
+				if !trusted(h) {
+					break
+				}
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyClientIP, ip)))
+	})
+}
+
 // recoverer turns a panic in a handler into a 500 and a log line.
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -195,6 +257,14 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // clientIP is the peer address (no proxy headers are trusted).
 func clientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(keyClientIP).(string); ok {
+		return ip
+	}
+	return peerIP(r)
+}
+
+// peerIP is the address of the connection's other end.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -12,7 +12,9 @@ import (
 
 // Kinds of security events.
 const (
+	evSignUp          = "sign_up"
 	evSignIn          = "sign_in"
+	evSignOut         = "sign_out"
 	evSignInFailed    = "sign_in_failed"
 	evSecondFactorBad = "second_factor_failed"
 	evRecoveryUsed    = "recovery_code_used"

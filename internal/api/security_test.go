@@ -187,3 +187,40 @@ func TestLoginLockoutByOtherAddress(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginRetryAfterTellsTheWait: a refused sign-in says how long the
+// backoff really has left, and an attempt after that wait is admitted.
+func TestLoginRetryAfterTellsTheWait(t *testing.T) {
+	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite))
+	srv.User(t, "owner")
+	attempt := func() *http.Response {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/api/auth/login", "application/json",
+			strings.NewReader(`{"email":"owner@example.test","password":"wrong"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 6 { // five free attempts, the sixth starts a 1 s backoff
+		if r := attempt(); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, r.StatusCode)
+		}
+	}
+	for _, want := range []struct {
+		advance time.Duration
+		retry   string
+	}{{0, "1"}, {500 * time.Millisecond, "1"}, {time.Second, "2"}} {
+		srv.Clock.Advance(want.advance)
+		if want.retry == "2" { // the wait is over: admitted (and failed), the next waits 2 s
+			if r := attempt(); r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("after the wait: %d", r.StatusCode)
+			}
+		}
+		r := attempt()
+		if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != want.retry {
+			t.Fatalf("after %v: %d Retry-After %q, want 429 %s", want.advance, r.StatusCode, r.Header.Get("Retry-After"), want.retry)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"ecode/internal/agentrun"
@@ -44,6 +45,9 @@ type Options struct {
 	// AllowedHosts are the host names the server answers to besides
 	// loopback names and preview subdomains ("*": any).
 	AllowedHosts []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (see clientAddress).
+	TrustedProxies []netip.Prefix
 	// TreePoll is how often a project's listing is checked for the file
 	// tree's change events (default 2 s).
 	TreePoll time.Duration
@@ -113,11 +117,11 @@ func (s *Server) Handler() http.Handler {
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
 	// Previews are a different origin (another host name), routed first.
-	return s.recoverer(s.logRequests(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.recoverer(s.clientAddress(s.logRequests(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return
 		}
 		ide.ServeHTTP(w, r)
-	}))))
+	})))))
 }

@@ -63,6 +63,17 @@ func tooManyRequests(w http.ResponseWriter, code, msg string, wait time.Duration
 	return &Error{Status: http.StatusTooManyRequests, Code: code, Message: msg}
 }
 
+// waitPhrase says how long to wait, in words a person reads.
+func waitPhrase(d time.Duration) string {
+	secs := max(1, int(math.Ceil(d.Seconds())))
+	switch {
+	case secs < 90:
+		return fmt.Sprintf("try again in %d s", secs)
+	default:
+		return fmt.Sprintf("try again in %d min", (secs+59)/60)
+	}
+}
+
 // errBusy answers a request that found every password-hashing slot taken.
 func errBusy(w http.ResponseWriter) error {
 	w.Header().Set("Retry-After", "2")

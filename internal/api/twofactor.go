@@ -85,11 +85,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, u store.User, me
 // pendingUser is the user of the browser's session that waits for its
 // second factor.
 func (s *Server) pendingUser(r *http.Request) (store.User, error) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	t, ok := s.sessionToken(r)
+	if !ok {
 		return store.User{}, auth.ErrNoSession
 	}
-	return s.auth.PendingUser(r.Context(), c.Value)
+	return s.auth.PendingUser(r.Context(), t)
 }
 
 var errNoPendingSignIn = &Error{Status: http.StatusBadRequest, Code: "no_pending_sign_in",

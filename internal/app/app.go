@@ -209,6 +209,7 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes, PreviewDomain: cfg.PreviewDomain,
 		MetricsToken: cfg.MetricsToken, TreePoll: cfg.TreePoll,
 		MaxExecsPerUser: int(cfg.MaxExecsPerUser), MaxExecsPerProject: int(cfg.MaxExecsPerProj), AllowedHosts: allowedHosts(cfg),
+		TrustedProxies: trustedProxies(cfg),
 		ReadyChecks: map[string]func(context.Context) error{
 			"database": st.Ping,
 			"sandbox":  runs.Check,

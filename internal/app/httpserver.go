@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"syscall"
@@ -55,6 +56,12 @@ func allowedHosts(cfg *config.Config) []string {
 		}
 	}
 	return hosts
+}
+
+// trustedProxies is --trusted-proxies, already checked by Validate.
+func trustedProxies(cfg *config.Config) []netip.Prefix {
+	p, _ := cfg.TrustedProxyPrefixes()
+	return p
 }
 
 // bodyDeadline gives each request body timeout to arrive. The connection's

@@ -180,3 +180,12 @@ func (l *loginLimits) succeeded(ip, email string) {
 	l.addr.Refund(ip)
 	l.account.Reset(email)
 }
+
+// RateLimitError is ErrRateLimited with the time until the next attempt is
+// admitted, for a truthful Retry-After.
+type RateLimitError struct{ Wait time.Duration }
+
+func (e *RateLimitError) Error() string { return ErrRateLimited.Error() }
+
+// Is makes errors.Is(err, ErrRateLimited) hold.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }

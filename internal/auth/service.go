@@ -125,8 +125,8 @@ func (s *Service) SignupInvited(ctx context.Context, email, name, password, invi
 // Login checks credentials. Attempts are limited per (client address,
 // email), per address and, loosely, per email; see loginLimits.
 func (s *Service) Login(ctx context.Context, email, password, clientIP string) (store.User, error) {
-	if ok, _ := s.login.begin(clientIP, email); !ok {
-		return store.User{}, ErrRateLimited
+	if ok, wait := s.login.begin(clientIP, email); !ok {
+		return store.User{}, &RateLimitError{Wait: wait}
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {

@@ -27,6 +27,12 @@ type RestoreOptions struct {
 	// before the journal goes, so that a restore a crash interrupts is only
 	// finished when Finish has run (Recover calls the Finish it is given).
 	Finish func(ctx context.Context, note string) error
+	// PruneWhenFull says the present files are saved elsewhere (the caller
+	// checkpointed them just before): if staging runs out of space or
+	// inodes, the paths the checkpoint replaces or does not have are
+	// deleted first and the restore is planned again. A crash in between
+	// leaves the present without those paths, never a mix of versions.
+	PruneWhenFull bool
 }
 
 // RestoreResult says what Restore did.
@@ -95,6 +101,19 @@ var ErrNeedDB = errors.New("checkpoint: the interrupted restore includes the dat
 // that does not exist (a fork) creates it. The sandbox's bind mount of the
 // project keeps working: the directory stays the same inode.
 func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, opt RestoreOptions) (RestoreResult, error) {
+	res, err := r.restore(ctx, projectDir, cp, opt)
+	if errors.Is(err, errPruned) {
+		opt.PruneWhenFull = false
+		return r.restore(ctx, projectDir, cp, opt)
+	}
+	return res, err
+}
+
+// errPruned asks Restore to plan again: staging found the disk full and
+// made room (RestoreOptions.PruneWhenFull).
+var errPruned = errors.New("checkpoint: pruned to make room; plan again")
+
+func (r *Repo) restore(ctx context.Context, projectDir string, cp Checkpoint, opt RestoreOptions) (RestoreResult, error) {
 	r.gcMu.RLock()
 	defer r.gcMu.RUnlock()
 	var res RestoreResult
@@ -159,6 +178,12 @@ func (r *Repo) Restore(ctx context.Context, projectDir string, cp Checkpoint, op
 	}
 	if err := p.stageAll(); err != nil {
 		os.RemoveAll(p.stage)
+		if opt.PruneWhenFull && errors.Is(err, syscall.ENOSPC) {
+			if perr := p.prune(); perr != nil {
+				return res, fmt.Errorf("restore: make room: %w (staging: %w)", perr, err)
+			}
+			return res, errPruned
+		}
 		return res, fmt.Errorf("restore: %w", err)
 	}
 	hook("staged")

@@ -206,6 +206,31 @@ func (p *planner) plan(manifest, curRoot Hash, cur *scan) error {
 	return nil
 }
 
+// prune deletes what the plan removes from the project (what the checkpoint
+// replaces or does not have), through an os.Root so that a path a sandboxed
+// process swapped for a link cannot lead outside, then syncs the file system.
+func (p *planner) prune() error {
+	root, err := os.OpenRoot(p.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, o := range p.ops {
+		if o.Kind != opRemove {
+			continue
+		}
+		if err := root.RemoveAll(filepath.FromSlash(o.Path)); err != nil {
+			return err
+		}
+	}
+	d, err := os.Open(p.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return unix.Syncfs(int(d.Fd()))
+}
+
 // exists reports whether something is at rel in the project.
 func (p *planner) exists(rel string) bool {
 	_, err := os.Lstat(filepath.Join(p.dir, filepath.FromSlash(rel)))

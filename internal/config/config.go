@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,6 +51,7 @@ type Config struct {
 	MaxConnsPerAddr int64
 	BodyTimeout     time.Duration
 	AllowedHosts    string
+	TrustedProxies  string
 	MaxExecsPerUser int64
 	MaxExecsPerProj int64
 
@@ -111,7 +113,8 @@ func (c *Config) options() []option {
 		{"max-conns", "8192", "most connections held open at once (also kept below half the open-file limit)", &c.MaxConns},
 		{"max-conns-per-addr", "256", "most connections held open at once from one client address (IPv6: per /64)", &c.MaxConnsPerAddr},
 		{"body-timeout", "30s", "time a client has to send a request body", &c.BodyTimeout},
-		{"allowed-hosts", "", "more host names the server answers to (comma-separated), besides --public-url's, the listen address and localhost", &c.AllowedHosts},
+		{"trusted-proxies", "", "addresses or CIDR ranges of reverse proxies in front of the server (comma-separated): behind them the client's address is taken from X-Forwarded-For, for rate limits and the security log", &c.TrustedProxies},
+		{"allowed-hosts", "", "more host names the server answers to (comma-separated; host:port admits only that port), besides --public-url's, the listen address and localhost", &c.AllowedHosts},
 		{"max-execs-per-user", "8", "commands, runs and terminal openings one user may have in progress at once", &c.MaxExecsPerUser},
 		{"max-execs-per-project", "16", "commands, runs and terminal openings in progress at once in one project", &c.MaxExecsPerProj},
 	}
@@ -195,6 +198,9 @@ func (c *Config) Validate() error {
 	if c.DevLogin && !c.Loopback() {
 		errs = append(errs, fmt.Errorf("dev-login is refused: the server listens on %s, not on loopback", c.Addr))
 	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.SessionIdle <= 0 || c.SessionMax <= 0 {
 		errs = append(errs, errors.New("session-idle and session-max must be positive"))
 	}
@@ -251,6 +257,27 @@ func (c *Config) Loopback() bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// TrustedProxyPrefixes parses --trusted-proxies: addresses (a single host)
+// or CIDR ranges.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies: %q is neither an address nor a CIDR range", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute.

@@ -54,3 +54,15 @@ func TestValidation(t *testing.T) {
 		t.Errorf("dev-login on loopback: %v", err)
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	c := &Config{TrustedProxies: " 10.0.0.0/8, 192.168.1.7 ,::1"}
+	p, err := c.TrustedProxyPrefixes()
+	if err != nil || len(p) != 3 || p[1].Bits() != 32 || p[2].Bits() != 128 {
+		t.Fatalf("%v %v", p, err)
+	}
+	c.TrustedProxies = "10.0.0.0/8,proxy.internal"
+	if _, err := c.TrustedProxyPrefixes(); err == nil {
+		t.Fatal("a host name was accepted as a proxy address")
+	}
+}

@@ -68,7 +68,9 @@ func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID
 		return RestoreResult{}, fmt.Errorf("stop the run: %w", err)
 	}
 	report("stop", 1, 1)
-	opt := checkpoint.RestoreOptions{Ignore: Ignore}
+	// The present was just checkpointed: what the restore replaces may go
+	// first when the project has no room left to stage the checkpoint.
+	opt := checkpoint.RestoreOptions{Ignore: Ignore, PruneWhenFull: true}
 	if withDB && cp.DB != "" {
 		if err := s.dbs.Create(ctx, projectID); err != nil {
 			return RestoreResult{}, err
