@@ -132,3 +132,44 @@ func TestSlowBodiesKeepHealthzAnswering(t *testing.T) {
 	t.Logf("%d slow connections: %d closed at once (over the cap), %d at the body timeout, %d kept; /healthz %d probes: p50 %v, p99 %v, max %v",
 		attackers, refused, attackers-refused-kept, kept, len(lat), lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 }
+
+// TestTotalConnectionCap: slow bodies from many addresses (none over the
+// per-address cap) fill the total cap; connections beyond it are closed at
+// once, those admitted at the body timeout, and then the server serves
+// again: /healthz and a sign-in answer.
+func TestTotalConnectionCap(t *testing.T) {
+	addr := serveForTest(t, "--max-conns", "64", "--max-conns-per-addr", "32", "--body-timeout", "1s")
+	const addrs, each = 30, 5 // 150 connections, 5 per address
+	const limit = 8 * time.Second
+	held := make([]time.Duration, addrs*each)
+	var wg sync.WaitGroup
+	for i := range held {
+		src := fmt.Sprintf("127.0.1.%d", 1+i%addrs)
+		wg.Go(func() { held[i] = slowLogin(addr, src, limit) })
+	}
+	wg.Wait()
+	var kept, refused int
+	for _, h := range held {
+		switch {
+		case h < 0:
+			kept++
+		case h < 500*time.Millisecond:
+			refused++
+		}
+	}
+	if kept > 0 {
+		t.Errorf("%d slow connections outlived the body timeout", kept)
+	}
+	if refused < len(held)-64 {
+		t.Errorf("only %d of %d connections were refused at once; the total cap is 64", refused, len(held))
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("/healthz after the attack: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz after the attack: %s", resp.Status)
+	}
+	t.Logf("%d slow connections from %d addresses, total cap 64: %d closed at once, %d at the body timeout", len(held), addrs, refused, len(held)-refused-kept)
+}
