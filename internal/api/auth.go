@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"ecode/internal/auth"
+	"ecode/internal/revoke"
 	"ecode/internal/store"
 )
 
@@ -127,7 +128,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 			return err
 		}
 		if perr == nil {
-			s.live.EndSession(p.SessionID)
+			s.revoked(r.Context(), revoke.Event{SessionID: p.SessionID, End: true})
 		}
 	}
 	start := s.auth.StartSession
@@ -152,7 +153,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if perr == nil {
-			s.live.EndSession(p.SessionID)
+			s.revoked(r.Context(), revoke.Event{SessionID: p.SessionID, End: true})
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
