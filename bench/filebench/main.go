@@ -44,6 +44,7 @@ func run() error {
 	large := flag.Int("large", 1<<20, "large file size in bytes")
 	conc := flag.Int("c", 8, "concurrent clients in the parallel cases")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	cacheTTL := flag.Duration("auth-cache-ttl", 15*time.Second, "the server's --auth-cache-ttl (0: every request reads the session and membership from the database)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -62,7 +63,7 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 
-	ecode, projectDir, stop, err := startECode(ctx, dir)
+	ecode, projectDir, stop, err := startECode(ctx, dir, *cacheTTL)
 	if err != nil {
 		return err
 	}
@@ -175,9 +176,9 @@ func measure(ctx context.Context, c, n int, op func(i int) func(context.Context)
 	return result{rps: float64(n) / total.Seconds(), p50: lat[n/2], p99: lat[n*99/100]}, nil
 }
 
-func startECode(ctx context.Context, dir string) (target, string, func(), error) {
+func startECode(ctx context.Context, dir string, authCacheTTL time.Duration) (target, string, func(), error) {
 	cfg, err := config.Load("filebench", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
-		"--max-file-bytes", "67108864"}, func(string) string { return "" })
+		"--max-file-bytes", "67108864", "--auth-cache-ttl", authCacheTTL.String()}, func(string) string { return "" })
 	if err != nil {
 		return target{}, "", nil, err
 	}

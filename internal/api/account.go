@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"ecode/internal/auth"
+	"ecode/internal/revoke"
 	"ecode/internal/store"
 )
 
@@ -47,7 +48,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, x := range sessions {
 		if x.ID != p.SessionID {
-			s.live.EndSession(x.ID) // what the ended sessions had open
+			s.revoked(r.Context(), revoke.Event{SessionID: x.ID, End: true}) // what the ended sessions had open
 		}
 	}
 	s.auditSelf(r, evPasswordChanged, "other sessions ended")
@@ -101,6 +102,7 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		s.revoked(r.Context(), revoke.Event{UserID: u.ID})
 		s.auditSelf(r, evProfileChanged, strings.Join(changed, ", "))
 	}
 	writeJSON(w, http.StatusOK, userJSON(u))

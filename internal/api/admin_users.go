@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ecode/internal/auth"
+	"ecode/internal/revoke"
 	"ecode/internal/store"
 )
 
@@ -70,9 +71,8 @@ func (s *Server) adminPatchUser(w http.ResponseWriter, r *http.Request) error {
 		} else if err != nil {
 			return err
 		}
-		if *q.Disabled {
-			s.live.EndUser(u.ID) // open WebSockets and streams end with the sessions
-		}
+		// Open WebSockets and streams end with the sessions.
+		s.revoked(r.Context(), revoke.Event{UserID: u.ID, End: *q.Disabled})
 		s.audit(r, map[bool]string{true: evUserDisabled, false: evUserEnabled}[*q.Disabled], u.ID, actor, u.Email)
 	}
 	if q.IsAdmin != nil && *q.IsAdmin != u.IsAdmin {
@@ -81,6 +81,7 @@ func (s *Server) adminPatchUser(w http.ResponseWriter, r *http.Request) error {
 		} else if err != nil {
 			return err
 		}
+		s.revoked(r.Context(), revoke.Event{UserID: u.ID})
 		s.audit(r, map[bool]string{true: evAdminGranted, false: evAdminRevoked}[*q.IsAdmin], u.ID, actor, u.Email)
 	}
 	u, err = s.adminTarget(r)
@@ -153,7 +154,10 @@ func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request) error {
 	if to != "" {
 		detail = u.Email + ": projects transferred to " + to
 	}
-	s.live.EndUser(u.ID)
+	s.revoked(r.Context(), revoke.Event{UserID: u.ID, End: true})
+	if to != "" {
+		s.revoked(r.Context(), revoke.Event{UserID: to}) // their roles changed
+	}
 	s.audit(r, evUserDeleted, u.ID, principal(r).User.ID, detail)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"ecode/internal/auth"
+	"ecode/internal/revoke"
 	"ecode/internal/store"
 )
 
@@ -168,7 +169,7 @@ func (s *Server) endBrowserSessionOf(r *http.Request) (userID string, err error)
 	if perr != nil {
 		return "", nil
 	}
-	s.live.EndSession(p.SessionID)
+	s.revoked(r.Context(), revoke.Event{SessionID: p.SessionID, End: true})
 	return p.User.ID, nil
 }
 

@@ -122,7 +122,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access
 			return r, errForbidden("only admins may do this")
 		}
 	case ProjViewer, ProjEditor, ProjOwner, ProjMember:
-		proj, err := s.store.ProjectForMember(ctx, r.PathValue("id"), p.User.ID)
+		proj, err := s.projectForMember(ctx, r.PathValue("id"), p.User.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return r, errNotFound("project")
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ecode/internal/revoke"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 )
@@ -262,7 +263,7 @@ func (s *Server) setMemberRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.live.EndMember(p.ID, uid) // what they have open was authorized for the old role
+	s.revoked(r.Context(), revoke.Event{ProjectID: p.ID, UserID: uid, End: true}) // what they have open was authorized for the old role
 	m, err := s.store.MemberOf(r.Context(), p.ID, uid)
 	if err != nil {
 		return err
@@ -286,7 +287,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.live.EndMember(p.ID, uid)
+	s.revoked(r.Context(), revoke.Event{ProjectID: p.ID, UserID: uid, End: true})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"ecode/internal/history"
 	"ecode/internal/live"
 	"ecode/internal/projects"
+	"ecode/internal/revoke"
 	"ecode/internal/runner"
 	"ecode/internal/secrets"
 	"ecode/internal/store"
@@ -51,6 +52,9 @@ type Options struct {
 	// TreePoll is how often a project's listing is checked for the file
 	// tree's change events (default 2 s).
 	TreePoll time.Duration
+	// AuthCacheTTL bounds how long a membership is kept in memory (0: not
+	// at all); revocations drop it at once on every node (package revoke).
+	AuthCacheTTL time.Duration
 }
 
 // Deps are the components the handlers use; all are required.
@@ -65,6 +69,7 @@ type Deps struct {
 	Agent    *agentrun.Service
 	Metrics  *telemetry.Metrics
 	Live     *live.Registry
+	Revoke   *revoke.Bus      // carries revocations to every node (and to Live)
 	Secrets  *secrets.Service // nil: the secrets routes answer 503
 	UI       fs.FS
 	Log      *slog.Logger
@@ -83,6 +88,8 @@ type Server struct {
 	agent    *agentrun.Service
 	metrics  *telemetry.Metrics
 	live     *live.Registry
+	bus      *revoke.Bus
+	members  *revoke.Cache[store.Project] // memberships by project and user
 	secrets  *secrets.Service
 	ui       fs.FS
 	log      *slog.Logger
@@ -99,7 +106,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ecode/internal/revoke"
 	"ecode/internal/store"
 )
 
@@ -44,7 +45,7 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.auditSelf(r, evSessionRevoked, r.PathValue("sid"))
-	s.live.EndSession(r.PathValue("sid"))
+	s.revoked(r.Context(), revoke.Event{SessionID: r.PathValue("sid"), End: true})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -105,7 +106,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.auditSelf(r, evTokenRevoked, r.PathValue("tid"))
-	s.live.EndToken(r.PathValue("tid"))
+	s.revoked(r.Context(), revoke.Event{TokenID: r.PathValue("tid"), End: true})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -207,7 +207,7 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 		Version: Version, PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies(), SessionMax: cfg.SessionMax,
 		DevLogin: cfg.DevLogin, SignupOpen: cfg.SignupOpen,
 		MaxFileBytes: cfg.MaxFileBytes, MaxUploadBytes: cfg.MaxUploadBytes, PreviewDomain: cfg.PreviewDomain,
-		MetricsToken: cfg.MetricsToken, TreePoll: cfg.TreePoll,
+		MetricsToken: cfg.MetricsToken, TreePoll: cfg.TreePoll, AuthCacheTTL: cfg.AuthCacheTTL,
 		MaxExecsPerUser: int(cfg.MaxExecsPerUser), MaxExecsPerProject: int(cfg.MaxExecsPerProj), AllowedHosts: allowedHosts(cfg),
 		TrustedProxies: trustedProxies(cfg),
 		ReadyChecks: map[string]func(context.Context) error{

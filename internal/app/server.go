@@ -27,6 +27,7 @@ import (
 	"ecode/internal/live"
 	"ecode/internal/projectdb"
 	"ecode/internal/projects"
+	"ecode/internal/revoke"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
 	"ecode/internal/secretbox"
@@ -55,6 +56,7 @@ type Server struct {
 	History  *history.Service
 	Agent    *agentrun.Service
 	Live     *live.Registry
+	Revoke   *revoke.Bus // revocations to every node: caches drop, live requests end
 	Projects *projects.Service
 	Metrics  *telemetry.Metrics
 	API      *api.Server
@@ -95,6 +97,9 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	if s.Auth, err = auth.NewService(d.Store, d.Now, cfg.SessionIdle, cfg.SessionMax); err != nil {
+		return nil, err
+	}
+	if err := s.buildRevoke(cfg, d.Log); err != nil {
 		return nil, err
 	}
 	if s.Secrets, s.box, err = openSecrets(cfg, d.Store, d.Log); err != nil {
@@ -145,7 +150,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.Projects = projects.New(projects.Deps{Store: d.Store, Files: s.Files, DBs: s.DBs, History: s.History,
-		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Live: s.Live, Log: d.Log.With("component", "projects"),
+		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Revoke: s.Revoke, Log: d.Log.With("component", "projects"),
 		Now: d.Now, AfterStep: d.DeleteStep})
 	s.Metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(s.Runner.Active()) })
 	s.Metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
@@ -155,7 +160,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
-		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, UI: ui.FS(),
+		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -247,6 +252,7 @@ func (s *Server) Run(ctx context.Context) {
 	defer gcTick.Stop()
 	wg.Go(func() { s.History.RunGC(ctx, gcTick.C, s.Log.With("component", "checkpoints")) })
 	wg.Go(func() { s.Collab.Run(ctx) })
+	wg.Go(func() { s.Revoke.Run(ctx) })
 	wg.Wait()
 }
 

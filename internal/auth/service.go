@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"ecode/internal/revoke"
 	"ecode/internal/secretbox"
 	"ecode/internal/store"
 )
@@ -33,8 +34,10 @@ type Service struct {
 	hash       *hashPool
 	dummyHash  string
 	touchEvery time.Duration
-	box        *secretbox.Box // seals TOTP secrets; nil: no two-factor
-	mfaLimiter *Limiter       // second-factor attempts per account
+	box        *secretbox.Box            // seals TOTP secrets; nil: no two-factor
+	mfaLimiter *Limiter                  // second-factor attempts per account
+	sessions   *revoke.Cache[sessionHit] // nil: no cache (see UseCache)
+	tokens     *revoke.Cache[tokenHit]
 }
 
 // NewService builds the auth service; now is the clock.
@@ -196,7 +199,12 @@ type Principal struct {
 // SessionUser resolves a session token, enforcing the idle and absolute
 // timeouts, and records activity (at most once a minute).
 func (s *Service) SessionUser(ctx context.Context, token string) (Principal, error) {
-	x, u, err := s.store.SessionWithUser(ctx, HashToken(token))
+	hash := HashToken(token)
+	p, gen, ok := s.cachedSession(hash)
+	if ok {
+		return p, nil
+	}
+	x, u, err := s.store.SessionWithUser(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrNoSession
 	}
@@ -217,13 +225,20 @@ func (s *Service) SessionUser(ctx context.Context, token string) (Principal, err
 		if err := s.store.TouchSession(ctx, x.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Principal{}, err
 		}
+		x.LastSeenAt = now
 	}
+	s.putSession(hash, x, u, gen)
 	return Principal{User: u, SessionID: x.ID}, nil
 }
 
 // TokenUser resolves a personal access token.
 func (s *Service) TokenUser(ctx context.Context, token string) (Principal, error) {
-	t, u, err := s.store.TokenWithUser(ctx, HashToken(token))
+	hash := HashToken(token)
+	p, gen, ok := s.cachedToken(hash)
+	if ok {
+		return p, nil
+	}
+	t, u, err := s.store.TokenWithUser(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrNoSession
 	}
@@ -238,7 +253,9 @@ func (s *Service) TokenUser(ctx context.Context, token string) (Principal, error
 		if err := s.store.TouchToken(ctx, t.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Principal{}, err
 		}
+		t.LastUsedAt = &now
 	}
+	s.putToken(hash, t, u, gen)
 	return Principal{User: u, TokenID: t.ID}, nil
 }
 

@@ -24,6 +24,7 @@ type Config struct {
 	DevLogin       bool
 	Sandbox        string
 	SessionIdle    time.Duration
+	AuthCacheTTL   time.Duration
 	SessionMax     time.Duration
 	MaxFileBytes   int64
 	MaxUploadBytes int64
@@ -80,6 +81,7 @@ func (c *Config) options() []option {
 		{"dev-login", "false", "allow password-less development login (loopback only; shows a banner)", &c.DevLogin},
 		{"sandbox", "bwrap", "sandbox for user code: bwrap, or none (runs code unsandboxed; shows a banner)", &c.Sandbox},
 		{"session-idle", "72h", "sign out sessions idle for this long", &c.SessionIdle},
+		{"auth-cache-ttl", "15s", "keep resolved sessions, tokens and memberships in memory at most this long (revocations drop them at once on every node; 0 turns the cache off)", &c.AuthCacheTTL},
 		{"session-max", "720h", "sign out sessions this old, active or not", &c.SessionMax},
 		{"max-file-bytes", "10485760", "largest file that can be written through the API", &c.MaxFileBytes},
 		{"max-upload-bytes", "104857600", "largest multi-file upload request", &c.MaxUploadBytes},

@@ -8,6 +8,8 @@ package live
 import (
 	"context"
 	"sync"
+
+	"ecode/internal/revoke"
 )
 
 // Key is what a request depends on. Empty fields match nothing.
@@ -125,4 +127,24 @@ func (r *Registry) EndMember(projectID, userID string) int {
 // EndProject ends every request on a project (it is being deleted).
 func (r *Registry) EndProject(projectID string) int {
 	return r.end(func(k Key) bool { return projectID != "" && k.ProjectID == projectID }, ProjectDeleted)
+}
+
+// Revoked ends what a revocation event asks to end (its End flag); give it
+// to the revocation bus so that a revocation on any node reaches this one.
+func (r *Registry) Revoked(e revoke.Event) {
+	if !e.End {
+		return
+	}
+	switch {
+	case e.SessionID != "":
+		r.EndSession(e.SessionID)
+	case e.TokenID != "":
+		r.EndToken(e.TokenID)
+	case e.ProjectID != "" && e.UserID != "":
+		r.EndMember(e.ProjectID, e.UserID)
+	case e.ProjectID != "":
+		r.EndProject(e.ProjectID)
+	case e.UserID != "":
+		r.EndUser(e.UserID)
+	}
 }

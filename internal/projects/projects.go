@@ -17,8 +17,8 @@ import (
 	"ecode/internal/auth"
 	"ecode/internal/collab"
 	"ecode/internal/history"
-	"ecode/internal/live"
 	"ecode/internal/projectdb"
+	"ecode/internal/revoke"
 	"ecode/internal/runner"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
@@ -33,7 +33,7 @@ type Deps struct {
 	Runner  *runner.Manager
 	Collab  *collab.Hub
 	Agent   *agentrun.Service
-	Live    *live.Registry
+	Revoke  *revoke.Bus // revocations reach every node: caches drop, connections end
 	Log     *slog.Logger
 	Now     func() time.Time
 	// AfterStep, when set, is called after each step of a deletion; an
@@ -133,7 +133,10 @@ func (s *Service) Fork(ctx context.Context, src store.Project, checkpointID, own
 // Rename changes a project's name and returns the time of the change.
 func (s *Service) Rename(ctx context.Context, projectID, name string) (time.Time, error) {
 	now := s.d.Now()
-	return now, s.d.Store.RenameProject(ctx, projectID, name, now)
+	if err := s.d.Store.RenameProject(ctx, projectID, name, now); err != nil {
+		return now, err
+	}
+	return now, s.d.Revoke.Publish(ctx, revoke.Event{ProjectID: projectID})
 }
 
 // Transfer makes newOwnerID the owner; the previous owner stays as an
@@ -142,8 +145,11 @@ func (s *Service) Transfer(ctx context.Context, p store.Project, newOwnerID stri
 	if err := s.d.Store.TransferProject(ctx, p.ID, newOwnerID, s.d.Now()); err != nil {
 		return err
 	}
-	s.d.Live.EndMember(p.ID, p.OwnerID)
-	s.d.Live.EndMember(p.ID, newOwnerID)
+	for _, uid := range []string{p.OwnerID, newOwnerID} {
+		if err := s.d.Revoke.Publish(ctx, revoke.Event{ProjectID: p.ID, UserID: uid, End: true}); err != nil {
+			s.d.Log.Error("tell other nodes about a transfer", "project_id", p.ID, "err", err)
+		}
+	}
 	return nil
 }
 
@@ -188,7 +194,7 @@ func (s *Service) finishDelete(ctx context.Context, id string) error {
 		do   func() error
 	}{
 		{StepMarked, func() error { return nil }},
-		{StepConnections, func() error { s.d.Live.EndProject(id); return nil }},
+		{StepConnections, func() error { return s.d.Revoke.Publish(ctx, revoke.Event{ProjectID: id, End: true}) }},
 		{StepAgent, func() error { return s.d.Agent.StopAndWait(ctx, id) }},
 		{StepSandbox, func() error { return s.d.Runner.Stop(id) }},
 		{StepCollab, func() error { return s.d.Collab.CloseProject(ctx, id) }},

@@ -1,0 +1,147 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"ecode/internal/client"
+	"ecode/internal/config"
+	"ecode/internal/store"
+	"ecode/internal/testutil"
+)
+
+// twoNodes builds two servers on one store and one Redis, as two E-Code
+// nodes behind a load balancer, with their revocation relays subscribed.
+func twoNodes(t *testing.T, st *store.Store) (a, b *testutil.Server) {
+	t.Helper()
+	url := testRedisURL(t)
+	opts := testutil.ServerOptions{Config: func(c *config.Config) { c.RedisURL = url }}
+	a, b = testutil.NewServer(t, st, opts), testutil.NewServer(t, st, opts)
+	<-a.Revoke.Subscribed()
+	<-b.Revoke.Subscribed()
+	return a, b
+}
+
+// on returns a client for node n acting as c (same cookies or token).
+func on(n *testutil.Server, c *client.Client) *client.Client {
+	return &client.Client{BaseURL: n.URL, Token: c.Token, HTTP: c.HTTP}
+}
+
+// A revocation on node A is refused on node B by the next request, though B
+// had the credential and the membership cached: a token, a session, a
+// membership, a role, a disabled account.
+func TestRevocationOnOneNodeHoldsOnAnother(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		a, b := twoNodes(t, st)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		admin := a.User(t, "admin") // the first account is the admin
+		p, err := admin.CreateProject(ctx, "shared", "static")
+		if err != nil {
+			t.Fatal(err)
+		}
+		member := func(name, role string) *client.Client {
+			c := a.User(t, name)
+			if _, err := admin.AddMember(ctx, p.ID, name+"@example.test", role); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		// Each node has its own data dir here: what is asked for needs no files.
+		read := func(c *client.Client) error { _, err := c.Project(ctx, p.ID); return err }
+		editorOnly := func(c *client.Client) error {
+			return c.Do(ctx, "GET", "/api/projects/"+p.ID+"/terminals", nil, "", nil)
+		}
+		warm := func(what string, op func(*client.Client) error, c *client.Client) {
+			t.Helper()
+			for range 3 { // the first fills the caches, the others are answered from them
+				if err := op(c); err != nil {
+					t.Fatalf("%s on node B before the revocation: %v", what, err)
+				}
+			}
+		}
+		refused := func(what string, err error, status int) {
+			t.Helper()
+			var e *client.Error
+			if !errors.As(err, &e) || e.Status != status {
+				t.Errorf("%s: got %v, want %d", what, err, status)
+			}
+		}
+
+		// A token revoked on A.
+		alice := member("alice", "viewer")
+		tok, err := alice.CreateToken(ctx, "ci")
+		if err != nil {
+			t.Fatal(err)
+		}
+		aliceB := client.New(b.URL)
+		aliceB.Token = tok.Token
+		warm("read with a token", read, aliceB)
+		if err := alice.Do(ctx, "DELETE", "/api/tokens/"+tok.ID, nil, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		refused("token revoked on A, used on B", read(aliceB), http.StatusUnauthorized)
+
+		// A session ended on A (sign-out).
+		bob := member("bob", "viewer")
+		warm("read with a session", read, on(b, bob))
+		keep := on(b, bob) // shares the cookie jar, so sign-out clears it: keep the cookie
+		cookies := bob.HTTP.Jar.Cookies(mustURL(a.URL))
+		if err := bob.Logout(ctx); err != nil {
+			t.Fatal(err)
+		}
+		keep.HTTP.Jar.SetCookies(mustURL(b.URL), cookies)
+		refused("session signed out on A, used on B", read(keep), http.StatusUnauthorized)
+
+		// A member removed on A.
+		carol := member("carol", "editor")
+		warm("read as a member", read, on(b, carol))
+		if err := admin.Do(ctx, "DELETE", "/api/projects/"+p.ID+"/members/"+mustMe(t, carol), nil, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		refused("member removed on A, reading on B", read(on(b, carol)), http.StatusNotFound)
+
+		// A role lowered on A.
+		dave := member("dave", "editor")
+		warm("an editor-only request", editorOnly, on(b, dave))
+		if err := admin.Do(ctx, "PATCH", "/api/projects/"+p.ID+"/members/"+mustMe(t, dave), strings.NewReader(`{"role":"viewer"}`), "application/json", nil); err != nil {
+			t.Fatal(err)
+		}
+		refused("role lowered on A, editor-only request on B", editorOnly(on(b, dave)), http.StatusForbidden)
+
+		// An account disabled on A.
+		erin := member("erin", "editor")
+		warm("read before being disabled", read, on(b, erin))
+		if err := admin.Do(ctx, "PATCH", "/api/admin/users/"+mustMe(t, erin), strings.NewReader(`{"disabled":true}`), "application/json", nil); err != nil {
+			t.Fatal(err)
+		}
+		refused("account disabled on A, reading on B", read(on(b, erin)), http.StatusUnauthorized)
+	})
+}
+
+func testRedisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("ECODE_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	host := strings.TrimPrefix(u, "redis://")
+	if i := strings.IndexAny(host, "/?"); i >= 0 {
+		host = host[:i]
+	}
+	c, err := net.DialTimeout("tcp", host, 2*time.Second)
+	if err != nil {
+		if os.Getenv("CI") != "" || os.Getenv("ECODE_REQUIRE_REDIS") != "" {
+			t.Fatalf("Redis required at %s: %v", u, err)
+		}
+		t.Skipf("Redis not reachable at %s (%v): set ECODE_TEST_REDIS_URL", u, err)
+	}
+	c.Close()
+	return u
+}

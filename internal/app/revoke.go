@@ -1,0 +1,27 @@
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"ecode/internal/config"
+	"ecode/internal/revoke"
+)
+
+// buildRevoke makes the revocation bus (through Redis when --redis-url is
+// set, so that every node hears of every revocation before it is answered),
+// ends live requests on what it carries, and turns on the credential cache.
+func (s *Server) buildRevoke(cfg *config.Config, log *slog.Logger) error {
+	bus := revoke.NewLocal()
+	if cfg.RedisURL != "" {
+		var err error
+		if bus, err = revoke.NewRedis(cfg.RedisURL, "ecode:", 2*time.Second, log.With("component", "revoke")); err != nil {
+			return err
+		}
+		s.onClose(bus.Close)
+	}
+	bus.Handle(s.Live.Revoked)
+	s.Auth.UseCache(bus, cfg.AuthCacheTTL)
+	s.Revoke = bus
+	return nil
+}

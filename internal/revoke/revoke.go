@@ -1,0 +1,122 @@
+// Package revoke carries invalidations — a session or token revoked, an
+// account, membership or project changed — to every node at once, so the
+// in-memory caches of who a caller is and what they may do (Cache) never
+// outlive a revocation. On one node the bus is in-process; with Redis
+// (NewRedis) an event is applied on every subscribed node before Publish
+// returns, each node acknowledging it.
+package revoke
+
+import (
+	"context"
+	"sync"
+)
+
+// Event says what changed. Which fields are set says what it is about:
+//   - SessionID: a session ended;
+//   - TokenID: a personal access token was revoked;
+//   - UserID alone: an account changed (profile, admin, disabled, deleted);
+//   - ProjectID and UserID: a membership changed or was removed;
+//   - ProjectID alone: a project changed (renamed, transferred, deleted);
+//   - nothing: everything may have changed (drop every cache).
+//
+// End asks each node to also end the long-lived requests that depended on
+// it (package live).
+type Event struct {
+	SessionID string `json:"s,omitempty"`
+	TokenID   string `json:"t,omitempty"`
+	UserID    string `json:"u,omitempty"`
+	ProjectID string `json:"p,omitempty"`
+	End       bool   `json:"e,omitempty"`
+}
+
+// Matches reports whether a cached value tagged with tag is affected by e.
+func (e Event) Matches(tag Event) bool {
+	switch {
+	case e.SessionID != "":
+		return tag.SessionID == e.SessionID
+	case e.TokenID != "":
+		return tag.TokenID == e.TokenID
+	case e.ProjectID != "" && e.UserID != "":
+		return tag.ProjectID == e.ProjectID && tag.UserID == e.UserID
+	case e.ProjectID != "":
+		return tag.ProjectID == e.ProjectID
+	case e.UserID != "":
+		return tag.UserID == e.UserID
+	}
+	return true
+}
+
+// Bus delivers events to the handlers of every node. The zero value is not
+// usable; use NewLocal or NewRedis.
+type Bus struct {
+	mu       sync.RWMutex
+	handlers []func(Event)
+	healthy  bool // false while a Redis subscription is down: caches must not answer
+	remote   *redisLink
+}
+
+// NewLocal returns a bus for a single node.
+func NewLocal() *Bus { return &Bus{healthy: true} }
+
+// Handle adds fn to what every event is given to, on this node (call
+// before serving). Handlers must be quick and must not publish.
+func (b *Bus) Handle(fn func(Event)) {
+	b.mu.Lock()
+	b.handlers = append(b.handlers, fn)
+	b.mu.Unlock()
+}
+
+// Healthy reports whether this node receives every event (caches answer
+// only then).
+func (b *Bus) Healthy() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.healthy
+}
+
+func (b *Bus) setHealthy(ok bool) {
+	b.mu.Lock()
+	b.healthy = ok
+	b.mu.Unlock()
+	if !ok {
+		b.apply(Event{}) // whatever was cached may miss what comes while down
+	}
+}
+
+// apply gives e to this node's handlers.
+func (b *Bus) apply(e Event) {
+	b.mu.RLock()
+	hs := b.handlers
+	b.mu.RUnlock()
+	for _, h := range hs {
+		h(e)
+	}
+}
+
+// Publish applies e on this node, then on every other node, and returns
+// when they have all applied it (or, for a node that does not answer in
+// time, when it has been given up on; see NewRedis). Call it after the
+// change is committed.
+func (b *Bus) Publish(ctx context.Context, e Event) error {
+	b.apply(e)
+	if b.remote == nil {
+		return nil
+	}
+	return b.remote.publish(ctx, e)
+}
+
+// Run relays events between nodes until ctx ends (nothing to do on one
+// node).
+func (b *Bus) Run(ctx context.Context) {
+	if b.remote != nil {
+		b.remote.run(ctx)
+	}
+}
+
+// Close releases the connection to Redis.
+func (b *Bus) Close() error {
+	if b.remote != nil {
+		return b.remote.close()
+	}
+	return nil
+}
