@@ -11,8 +11,10 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
 	"ecode/internal/collab"
+	"ecode/internal/errtrack"
 	"ecode/internal/history"
 	"ecode/internal/live"
+	"ecode/internal/notify"
 	"ecode/internal/projects"
 	"ecode/internal/runner"
 	"ecode/internal/secrets"
@@ -62,9 +64,14 @@ type Deps struct {
 	Metrics  *telemetry.Metrics
 	Live     *live.Registry
 	Secrets  *secrets.Service // nil: the secrets routes answer 503
-	UI       fs.FS
-	Log      *slog.Logger
-	Now      func() time.Time
+	Errors   *errtrack.Tracker
+	Notify   *notify.Service
+	// OnRequest, when set, is told each request's status and duration
+	// (the monitoring page's series).
+	OnRequest func(status int, d time.Duration)
+	UI        fs.FS
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Server holds the handlers' dependencies.
@@ -80,11 +87,15 @@ type Server struct {
 	metrics  *telemetry.Metrics
 	live     *live.Registry
 	secrets  *secrets.Service
+	errors   *errtrack.Tracker
+	notify   *notify.Service
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
 	opts     Options
 	execs    *execLimits
+
+	onRequest func(status int, d time.Duration)
 }
 
 // New builds the API server.
@@ -95,14 +106,17 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.handler(s.routes()) }
+
+// handler serves routes behind the global middleware.
+func (s *Server) handler(routes []route) http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range s.routes() {
+	for _, rt := range routes {
 		mux.Handle(rt.pattern, s.guard(rt))
 	}
 	mux.Handle("/", s.spa())
@@ -113,7 +127,7 @@ func (s *Server) Handler() http.Handler {
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
 	// Previews are a different origin (another host name), routed first.
-	return s.recoverer(s.logRequests(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.logRequests(s.recoverer(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return
