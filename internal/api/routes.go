@@ -54,6 +54,9 @@ func (s *Server) routes() []route {
 		{"GET /api/server", Public, s.serverInfo},
 		{"GET /metrics", Metrics, s.serveMetrics},
 
+		{"GET /status.json", Public, s.statusJSON},
+		{"POST /api/admin/incidents", Admin, s.postIncident},
+		{"POST /api/admin/incidents/{iid}/resolve", Admin, s.resolveIncident},
 		{"POST /api/errors/report", Public, s.reportError},
 		{"POST /api/vitals", Public, s.reportVitals},
 		{"GET /api/admin/errors", Admin, s.adminErrors},

@@ -66,6 +66,7 @@ export type Route =
   | { name: 'dashboard' }
   | { name: 'settings' }
   | { name: 'admin'; tab: AdminTab }
+  | { name: 'status' }
   | { name: 'workspace'; id: string }
   | { name: 'notfound' }
 
@@ -75,7 +76,8 @@ export function matchRoute(path: string): Route {
   if (p === '/login') return { name: 'login' }
   if (p === '/signup') return { name: 'signup' }
   if (p === '/settings') return { name: 'settings' }
-  const a = /^\/admin\/(errors)$/.exec(p)
+  if (p === '/status') return { name: 'status' }
+  const a = /^\/admin\/(errors|incidents)$/.exec(p)
   if (a) return { name: 'admin', tab: a[1] as AdminTab }
   const m = /^\/p\/([^/]+)$/.exec(p)
   if (m) return { name: 'workspace', id: decodeURIComponent(m[1]) }

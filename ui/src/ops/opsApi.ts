@@ -65,3 +65,24 @@ export const notifyApi = {
   prefs: () => json<NotificationPrefs>('GET', '/api/me/notification-prefs'),
   setPrefs: (email: Record<string, boolean>) => json<NotificationPrefs>('PUT', '/api/me/notification-prefs', { email }),
 }
+
+export interface Incident {
+  id: string
+  title: string
+  body: string
+  at: string
+  resolved_at: string | null
+}
+
+export interface StatusReport {
+  status: 'ok' | 'degraded'
+  components: { name: string; status: 'ok' | 'failing'; detail?: string }[]
+  incidents: Incident[]
+  checked_at: string
+}
+
+export const statusApi = {
+  status: () => json<StatusReport>('GET', '/status.json'),
+  postIncident: (title: string, body: string) => json<Incident>('POST', '/api/admin/incidents', { title, body }),
+  resolveIncident: (id: string) => json<void>('POST', `/api/admin/incidents/${enc(id)}/resolve`),
+}

@@ -2,12 +2,16 @@ import { useEffect } from 'react'
 import { TopBar } from '../components/TopBar'
 import { Icon } from '../components/Icon'
 import { ErrorsPanel } from '../ops/ErrorsPanel'
+import { IncidentsPanel } from '../ops/IncidentsPanel'
 import { Link } from '../router'
 import { useSession } from '../session'
 
-export type AdminTab = 'errors'
+export type AdminTab = 'errors' | 'incidents'
 
-const tabs: { id: AdminTab; label: string }[] = [{ id: 'errors', label: 'Errors' }]
+const tabs: { id: AdminTab; label: string }[] = [
+  { id: 'errors', label: 'Errors' },
+  { id: 'incidents', label: 'Incidents' },
+]
 
 /** The operator's pages: errors (and more tabs as they come). */
 export function Admin({ tab }: { tab: AdminTab }) {
@@ -31,7 +35,7 @@ export function Admin({ tab }: { tab: AdminTab }) {
       </TopBar>
       <main className="settings admin-page">
         <h1>{label}</h1>
-        {!user.is_admin ? <p className="muted">Only admins can see this page.</p> : tab === 'errors' && <ErrorsPanel />}
+        {!user.is_admin ? <p className="muted">Only admins can see this page.</p> : tab === 'errors' ? <ErrorsPanel /> : <IncidentsPanel />}
       </main>
     </div>
   )

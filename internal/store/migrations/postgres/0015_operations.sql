@@ -47,3 +47,14 @@ CREATE TABLE notification_prefs (
     email   BIGINT NOT NULL,
     PRIMARY KEY (user_id, kind)
 );
+
+-- Incidents an admin posts on the public status page.
+CREATE TABLE incidents (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    resolved_at BIGINT
+);
+CREATE INDEX incidents_created ON incidents(created_at);
