@@ -255,6 +255,7 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.History.RunGC(ctx, gcTick.C, s.Log.With("component", "checkpoints")) })
 	wg.Go(func() { s.Collab.Run(ctx) })
 	wg.Go(func() { s.Notify.Run(ctx) })
+	wg.Go(func() { pruneErrors(ctx, s.Store, time.Now, s.Log.With("component", "errtrack")) })
 	wg.Wait()
 }
 
