@@ -63,6 +63,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./internal/secrets
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDotenv$$' -fuzztime $(FUZZTIME) ./internal/secrets
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyUpdate$$' -fuzztime $(FUZZTIME) ./internal/yjs
+	$(GO) test -run '^$$' -fuzz '^FuzzFingerprint$$' -fuzztime $(FUZZTIME) ./internal/errtrack
 	$(GO) test -run '^$$' -fuzz '^FuzzProtocolMessage$$' -fuzztime $(FUZZTIME) ./internal/yjs/protocol
 	$(GO) test -run '^$$' -fuzz '^FuzzClientMessage$$' -fuzztime $(FUZZTIME) ./internal/collab
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime $(FUZZTIME) ./internal/checkpoint

@@ -4,6 +4,10 @@
 package api
 
 import (
+	"cmp"
+	"runtime/debug"
+
+	"ecode/internal/errtrack"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,8 +114,13 @@ func (s *Server) errorBody(r *http.Request, err error) (int, map[string]any) {
 	if e.Status >= 500 {
 		level = slog.LevelError
 	}
-	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path,
-		"status", e.Status, "code", e.Code, "request_id", requestID(r.Context()), "err", e.Error())
+	ri := info(r.Context())
+	attrs := []any{"method", r.Method, "route", ri.route, "path", r.URL.Path, "status", e.Status, "code", e.Code,
+		"request_id", requestID(r.Context()), "user_id", ri.userID, "err", e.Error()}
+	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable && e.Status != http.StatusInsufficientStorage {
+		attrs = append(attrs, "error_group", s.trackError(r, e))
+	}
+	s.log.Log(r.Context(), level, "request failed", attrs...)
 	body := map[string]any{"code": e.Code, "message": e.Message}
 	if len(e.Fields) > 0 {
 		body["fields"] = e.Fields
@@ -123,4 +132,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// trackError records a 5xx answer (a panic, with its stack) in error
+// tracking and returns its group id.
+func (s *Server) trackError(r *http.Request, e *Error) string {
+	ri := info(r.Context())
+	rep := errtrack.Report{Source: errtrack.SourceServer, Kind: errtrack.KindServer, Message: e.Error(),
+		Route: cmp.Or(ri.route, r.Pattern), RequestID: requestID(r.Context()), UserID: ri.userID, URL: r.URL.Path,
+		UserAgent: r.UserAgent()}
+	var p *panicError
+	if errors.As(e, &p) {
+		rep.Kind, rep.Message, rep.Stack = errtrack.KindPanic, p.Error(), string(p.stack)
+	} else {
+		rep.Stack = string(debug.Stack())
+	}
+	return s.errors.Capture(r.Context(), rep)
 }

@@ -47,7 +47,7 @@ func (s *Server) hostAllowed(host string) bool {
 func (s *Server) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/healthz", "/readyz", "/metrics":
+		case "/healthz", "/readyz", "/metrics", "/status.json":
 		default:
 			if !s.hostAllowed(r.Host) {
 				s.writeError(w, r, &Error{Status: http.StatusMisdirectedRequest, Code: "host_not_allowed",

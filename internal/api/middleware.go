@@ -30,6 +30,7 @@ const (
 	keyProject
 	keyRequestID
 	keyClientIP
+	keyReqInfo
 )
 
 // principal is the signed-in caller; only valid behind a non-public route.
@@ -176,20 +177,45 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 	return n, err
 }
 
-// logRequests gives each request an id and writes one access log line.
+// reqInfo is what the access log and error tracking learn about a request
+// as it is served: the route matched and the user it was authorized as.
+type reqInfo struct {
+	route  string
+	userID string
+}
+
+func info(ctx context.Context) *reqInfo {
+	if ri, ok := ctx.Value(keyReqInfo).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{}
+}
+
+// logRequests gives each request an id (in the X-Request-Id header, the
+// log and any error report) and writes one access log line: request id,
+// method, route, path, status, bytes, duration and user.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 8)
 		rand.Read(b)
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, id))
+		ri := &reqInfo{}
+		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyReqInfo, ri)
+		r = r.WithContext(ctx)
 		start := s.now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, s.now().Sub(start))
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"bytes", sw.bytes, "duration_ms", float64(s.now().Sub(start))/float64(time.Millisecond), "request_id", id)
+		if ri.route == "" {
+			ri.route = r.Pattern
+		}
+		d := s.now().Sub(start)
+		s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, d)
+		if s.onRequest != nil {
+			s.onRequest(sw.status, d)
+		}
+		s.log.Info("request", "request_id", id, "method", r.Method, "route", ri.route, "path", r.URL.Path,
+			"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d)/float64(time.Millisecond), "user_id", ri.userID)
 	})
 }
 
@@ -230,7 +256,16 @@ func (s *Server) clientAddress(next http.Handler) http.Handler {
 	})
 }
 
-// recoverer turns a panic in a handler into a 500 and a log line.
+// panicError is a handler's panic: its value and the stack where it happened.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// recoverer turns a panic in a handler into a 500, a log line and an error
+// report with its stack.
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -238,7 +273,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.writeError(w, r, errInternal(fmt.Errorf("panic: %v\n%s", v, debug.Stack())))
+				s.writeError(w, r, errInternal(&panicError{value: v, stack: debug.Stack()}))
 			}
 		}()
 		next.ServeHTTP(w, r)

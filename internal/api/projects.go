@@ -235,6 +235,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.notifyMemberAdded(r, p, u.ID, q.Role)
 	writeJSON(w, http.StatusCreated, memberJSON(m))
 	return nil
 }

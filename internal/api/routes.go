@@ -54,6 +54,21 @@ func (s *Server) routes() []route {
 		{"GET /api/server", Public, s.serverInfo},
 		{"GET /metrics", Metrics, s.serveMetrics},
 
+		{"GET /status.json", Public, s.statusJSON},
+		{"POST /api/admin/incidents", Admin, s.postIncident},
+		{"POST /api/admin/incidents/{iid}/resolve", Admin, s.resolveIncident},
+		{"POST /api/errors/report", Public, s.reportError},
+		{"POST /api/vitals", Public, s.reportVitals},
+		{"GET /api/admin/errors", Admin, s.adminErrors},
+		{"GET /api/admin/errors/{eid}", Admin, s.adminError},
+		{"DELETE /api/admin/errors/{eid}", Admin, s.resolveError},
+		{"GET /api/admin/vitals", Admin, s.adminVitals},
+
+		{"GET /api/notifications", Signed, s.listNotifications},
+		{"POST /api/notifications/read", Signed, s.markNotificationsRead},
+		{"GET /api/me/notification-prefs", Signed, s.notificationPrefs},
+		{"PUT /api/me/notification-prefs", Signed, s.putNotificationPrefs},
+
 		{"POST /api/auth/signup", Public, s.signup},
 		{"POST /api/auth/login", Public, s.login},
 		{"POST /api/auth/logout", Public, s.logout},
@@ -151,7 +166,9 @@ func (s *Server) routes() []route {
 func (s *Server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, err := s.authorize(w, r, rt.access)
-		if err == nil && principal(r).User.ID != "" { // who acts, for the secrets' audit
+		ri := info(r.Context())
+		ri.route, ri.userID = rt.pattern, principal(r).User.ID
+		if err == nil && ri.userID != "" { // who acts, for the secrets' audit
 			r = r.WithContext(secrets.WithActor(r.Context(), secretActor(r, principal(r))))
 		}
 		if err == nil {

@@ -45,6 +45,7 @@ func (s *Server) audit(r *http.Request, kind, userID, actorID, detail string) {
 	if err := s.store.AddSecurityEvent(r.Context(), e); err != nil {
 		s.log.Error("record security event", "kind", kind, "user_id", userID, "request_id", requestID(r.Context()), "err", err)
 	}
+	s.notifySecurity(r, e)
 }
 
 // auditSelf records an event the signed-in caller did to their own account.

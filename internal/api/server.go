@@ -12,8 +12,10 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
 	"ecode/internal/collab"
+	"ecode/internal/errtrack"
 	"ecode/internal/history"
 	"ecode/internal/live"
+	"ecode/internal/notify"
 	"ecode/internal/projects"
 	"ecode/internal/revoke"
 	"ecode/internal/runner"
@@ -71,9 +73,14 @@ type Deps struct {
 	Live     *live.Registry
 	Revoke   *revoke.Bus      // carries revocations to every node (and to Live)
 	Secrets  *secrets.Service // nil: the secrets routes answer 503
-	UI       fs.FS
-	Log      *slog.Logger
-	Now      func() time.Time
+	Errors   *errtrack.Tracker
+	Notify   *notify.Service
+	// OnRequest, when set, is told each request's status and duration
+	// (the monitoring page's series).
+	OnRequest func(status int, d time.Duration)
+	UI        fs.FS
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Server holds the handlers' dependencies.
@@ -91,11 +98,15 @@ type Server struct {
 	bus      *revoke.Bus
 	members  *revoke.Cache[store.Project] // memberships by project and user
 	secrets  *secrets.Service
+	errors   *errtrack.Tracker
+	notify   *notify.Service
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
 	opts     Options
 	execs    *execLimits
+
+	onRequest func(status int, d time.Duration)
 }
 
 // New builds the API server.
@@ -106,14 +117,17 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.handler(s.routes()) }
+
+// handler serves routes behind the global middleware.
+func (s *Server) handler(routes []route) http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range s.routes() {
+	for _, rt := range routes {
 		mux.Handle(rt.pattern, s.guard(rt))
 	}
 	mux.Handle("/", s.spa())
@@ -124,7 +138,7 @@ func (s *Server) Handler() http.Handler {
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
 	// Previews are a different origin (another host name), routed first.
-	return s.recoverer(s.clientAddress(s.logRequests(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.clientAddress(s.logRequests(s.recoverer(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return

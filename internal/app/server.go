@@ -23,8 +23,10 @@ import (
 	"ecode/internal/collab"
 	"ecode/internal/config"
 	"ecode/internal/egress"
+	"ecode/internal/errtrack"
 	"ecode/internal/history"
 	"ecode/internal/live"
+	"ecode/internal/notify"
 	"ecode/internal/projectdb"
 	"ecode/internal/projects"
 	"ecode/internal/revoke"
@@ -61,6 +63,8 @@ type Server struct {
 	Metrics  *telemetry.Metrics
 	API      *api.Server
 	Secrets  *secrets.Service // project and account secrets (master key: --master-key-file etc.)
+	Errors   *errtrack.Tracker
+	Notify   *notify.Service
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -157,10 +161,13 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		free, _, _ := disk.Usage()
 		return float64(free)
 	})
+	s.Errors = errtrack.New(d.Store, d.Now, d.Log.With("component", "errtrack"), errtrack.Options{Mask: s.Secrets.MaskString})
+	s.Notify = notify.New(d.Store, notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
+		Password: cfg.SMTPPassword}, d.Log.With("component", "notify"), d.Now)
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
-		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets, UI: ui.FS(),
+		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets, Errors: s.Errors, Notify: s.Notify, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -253,6 +260,8 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.History.RunGC(ctx, gcTick.C, s.Log.With("component", "checkpoints")) })
 	wg.Go(func() { s.Collab.Run(ctx) })
 	wg.Go(func() { s.Revoke.Run(ctx) })
+	wg.Go(func() { s.Notify.Run(ctx) })
+	wg.Go(func() { pruneErrors(ctx, s.Store, time.Now, s.Log.With("component", "errtrack")) })
 	wg.Wait()
 }
 

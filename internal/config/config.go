@@ -43,6 +43,10 @@ type Config struct {
 	EgressAllow    string
 	MetricsToken   string
 	RedisURL       string
+	SMTPAddr       string
+	SMTPFrom       string
+	SMTPUsername   string
+	SMTPPassword   string
 	ProjectDBURL   string
 
 	DiskReserve     int64 // bytes kept free on the data disk
@@ -101,6 +105,10 @@ func (c *Config) options() []option {
 			"hosts sandboxes may reach with --egress=proxy (comma-separated; .example.org allows subdomains)", &c.EgressAllow},
 		{"project-db-url", "", "PostgreSQL admin URL (postgres://...): each project gets a database and role there instead of a SQLite file", &c.ProjectDBURL},
 		{"redis-url", "", "Redis (redis://host:6379/0) that relays live edits between several ecode nodes; empty for one node", &c.RedisURL},
+		{"smtp-addr", "", "SMTP server (host:port) that mails notifications; empty for in-app notifications only", &c.SMTPAddr},
+		{"smtp-from", "ecode@localhost", "sender address of notification emails", &c.SMTPFrom},
+		{"smtp-username", "", "user name for the SMTP server (PLAIN auth; needs TLS unless the server is on loopback)", &c.SMTPUsername},
+		{"smtp-password", "", "password for the SMTP server", &c.SMTPPassword},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
@@ -320,7 +328,7 @@ func (c *Config) Dump() string {
 		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" {
 			v = redactURL(v)
 		}
-		if (o.name == "metrics-token" || o.name == "master-key" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
+		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
 			v = "xxxxx"
 		}
 		fmt.Fprintf(&b, "%s=%s\n", EnvName(o.name), v)

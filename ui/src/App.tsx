@@ -7,6 +7,8 @@ import { AuthPage } from './pages/AuthPage'
 import { Dashboard } from './pages/Dashboard'
 import { NotFound } from './pages/NotFound'
 import { Settings } from './pages/Settings'
+import { Admin } from './pages/Admin'
+import { Status } from './pages/Status'
 import { matchRoute, navigate, nextPath, usePath } from './router'
 import { SessionContext } from './session'
 
@@ -14,6 +16,8 @@ import { SessionContext } from './session'
 const Workspace = lazy(() => import('./pages/Workspace'))
 
 const PUBLIC = new Set(['login', 'signup'])
+/** Pages anyone sees, signed in or not. */
+const OPEN = new Set(['status'])
 
 export function App() {
   const path = usePath()
@@ -49,14 +53,15 @@ export function App() {
   }, [refresh])
 
   const isPublic = PUBLIC.has(route.name)
+  const isOpen = OPEN.has(route.name)
   useEffect(() => {
-    if (!ready) return
+    if (!ready || isOpen) return
     if (!user && !isPublic) {
       navigate(path === '/' ? '/login' : '/login?next=' + encodeURIComponent(path), { replace: true, force: true })
     } else if (user && isPublic) {
       navigate(nextPath(), { replace: true })
     }
-  }, [ready, user, isPublic, path])
+  }, [ready, user, isPublic, isOpen, path])
 
   const session = useMemo(() => ({ server, user, refresh, setUser }), [server, user, refresh])
 
@@ -71,6 +76,8 @@ export function App() {
         </button>
       </div>
     )
+  } else if (isOpen) {
+    page = <Status />
   } else if (!ready || (!user && !isPublic) || (user && isPublic)) {
     page = <div className="center-screen" aria-busy="true" />
   } else {
@@ -84,6 +91,9 @@ export function App() {
         break
       case 'settings':
         page = <Settings />
+        break
+      case 'admin':
+        page = <Admin tab={route.tab} />
         break
       case 'workspace':
         page = (

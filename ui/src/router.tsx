@@ -1,6 +1,8 @@
 // A tiny router on history.pushState.
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 'react'
 
+import type { AdminTab } from './pages/Admin'
+
 const EVENT = 'ecode:navigate'
 
 /** Asked before leaving the page in-app (e.g. unsaved files); resolves false to stay. */
@@ -63,6 +65,8 @@ export type Route =
   | { name: 'signup' }
   | { name: 'dashboard' }
   | { name: 'settings' }
+  | { name: 'admin'; tab: AdminTab }
+  | { name: 'status' }
   | { name: 'workspace'; id: string }
   | { name: 'notfound' }
 
@@ -72,6 +76,9 @@ export function matchRoute(path: string): Route {
   if (p === '/login') return { name: 'login' }
   if (p === '/signup') return { name: 'signup' }
   if (p === '/settings') return { name: 'settings' }
+  if (p === '/status') return { name: 'status' }
+  const a = /^\/admin\/(errors|incidents)$/.exec(p)
+  if (a) return { name: 'admin', tab: a[1] as AdminTab }
   const m = /^\/p\/([^/]+)$/.exec(p)
   if (m) return { name: 'workspace', id: decodeURIComponent(m[1]) }
   return { name: 'notfound' }

@@ -3,6 +3,7 @@ import { api } from '../api'
 import { confirmLeave, Link, navigate } from '../router'
 import { useSession } from '../session'
 import { Icon, Logo } from './Icon'
+import { NotificationBell } from '../ops/NotificationBell'
 
 /** The app header: logo, page-specific content, and the user menu. */
 export function TopBar({ children }: { children?: ReactNode }) {
@@ -29,6 +30,12 @@ export function TopBar({ children }: { children?: ReactNode }) {
             <span className="avatar" aria-hidden="true">{initials(user.name || user.email)}</span>
             {user.name || user.email}
           </span>
+          <NotificationBell />
+          {user.is_admin && (
+            <Link href="/admin/errors" className="btn btn-ghost">
+              <Icon name="gear" /> Admin
+            </Link>
+          )}
           <Link href="/settings" className="btn btn-ghost">
             <Icon name="gear" /> Settings
           </Link>

@@ -10,6 +10,7 @@ import { AccountSection } from '../components/settings/AccountSection'
 import { TwoFactorSection } from '../components/settings/TwoFactorSection'
 import { PasskeysSection } from '../components/settings/PasskeysSection'
 import { SecurityLogSection } from '../components/settings/SecurityLogSection'
+import { NotificationsSection } from '../ops/NotificationsSection'
 import { Link } from '../router'
 import { useSession } from '../session'
 import { fullTime } from '../util'
@@ -49,6 +50,7 @@ export function Settings() {
         <SessionsSection />
         <TokensSection />
         <SecurityLogSection />
+        <NotificationsSection />
         <AccountSecretsSection />
         {user.is_admin && <ProviderSection />}
         {user.is_admin && <SignupSection />}
