@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ecode/internal/api"
+	"ecode/internal/domains"
 	"ecode/internal/telemetry"
 )
 
@@ -24,7 +25,7 @@ func TestSPAServesPrecompressedAssets(t *testing.T) {
 		"assets/only-gz.css":    {Data: []byte("body{}")},
 		"assets/only-gz.css.gz": {Data: []byte("GZCSS")},
 	}
-	h := api.New(api.Deps{UI: ui, Metrics: telemetry.New(), Log: slog.New(slog.DiscardHandler), Now: time.Now}, api.Options{}).Handler()
+	h := api.New(api.Deps{UI: ui, Metrics: telemetry.New(), Domains: domains.New(domains.Options{}), Log: slog.New(slog.DiscardHandler), Now: time.Now}, api.Options{}).Handler()
 	for _, tc := range []struct {
 		path, accept, wantEnc, wantBody, wantType string
 	}{

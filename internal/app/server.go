@@ -22,6 +22,7 @@ import (
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
 	"ecode/internal/config"
+	"ecode/internal/domains"
 	"ecode/internal/egress"
 	"ecode/internal/history"
 	"ecode/internal/live"
@@ -59,6 +60,9 @@ type Server struct {
 	Metrics  *telemetry.Metrics
 	API      *api.Server
 	Secrets  *secrets.Service // project and account secrets (master key: --master-key-file etc.)
+	Domains  *domains.Service // custom domains: DNS verification, ACME certificates
+	// HTTPS answers on the HTTPS listener (--https-addr) for verified custom domains.
+	HTTPS http.Handler
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -152,10 +156,13 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		free, _, _ := disk.Usage()
 		return float64(free)
 	})
+	if err := s.buildDomains(cfg, d.Now); err != nil {
+		return nil, err
+	}
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
-		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, UI: ui.FS(),
+		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, Domains: s.Domains, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -247,6 +254,9 @@ func (s *Server) Run(ctx context.Context) {
 	defer gcTick.Stop()
 	wg.Go(func() { s.History.RunGC(ctx, gcTick.C, s.Log.With("component", "checkpoints")) })
 	wg.Go(func() { s.Collab.Run(ctx) })
+	certTick := time.NewTicker(time.Hour)
+	defer certTick.Stop()
+	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
 	wg.Wait()
 }
 
@@ -292,8 +302,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		defer close(bgDone)
 		srv.Run(bgCtx)
 	}()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- httpServer.Serve(ln) }()
+	httpsServer, err := srv.serveHTTPS(errc, log)
+	if err != nil {
+		httpServer.Close()
+		<-errc
+		stopBackground()
+		<-bgDone
+		return err
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -301,6 +319,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		srv.Agent.Close() // cancels agent turns, so their event streams end
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if httpsServer != nil {
+			httpsServer.Shutdown(shutdownCtx)
+		}
 		err = httpServer.Shutdown(shutdownCtx)
 		<-errc
 	}
