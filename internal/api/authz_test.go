@@ -132,6 +132,11 @@ var expectedAccess = map[string]api.Access{
 	"DELETE /api/me/secrets/{name}":                            api.Signed,
 	"POST /api/me/secrets/{name}/reveal":                       api.Signed,
 	"GET /api/me/secrets/audit":                                api.Signed,
+
+	"GET /api/projects/{id}/deployment/domains":                  api.ProjViewer,
+	"POST /api/projects/{id}/deployment/domains":                 api.ProjEditor,
+	"POST /api/projects/{id}/deployment/domains/{domain}/verify": api.ProjEditor,
+	"DELETE /api/projects/{id}/deployment/domains/{domain}":      api.ProjEditor,
 }
 
 type caller struct {
@@ -238,7 +243,7 @@ func checkRoute(t *testing.T, base string, rt api.Route, projectID string, who c
 	t.Helper()
 	method, pattern, _ := strings.Cut(rt.Pattern, " ")
 	url := strings.NewReplacer("{id}", projectID, "{path...}", "index.html", "{sid}", "nosuch",
-		"{tid}", "nosuch", "{uid}", "nosuch", "{pid}", "nosuch", "{name}", "NOSUCH").Replace(pattern)
+		"{tid}", "nosuch", "{uid}", "nosuch", "{pid}", "nosuch", "{name}", "NOSUCH", "{domain}", "nosuch.example").Replace(pattern)
 	var body io.Reader
 	if method != "GET" && method != "DELETE" {
 		body = strings.NewReader(`{}`)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -9,9 +10,9 @@ import (
 // hostAllowed reports whether the server answers to the request's Host:
 // loopback names, the configured hosts (Options.AllowedHosts: --public-url's,
 // the listen address, --allowed-hosts; "*" allows any; an entry with a port
-// admits only that port) and preview
-// subdomains. Refusing other names stops DNS rebinding: a page on evil.com
-// resolved to 127.0.0.1 reaches the server, but with Host: evil.com.
+// admits only that port), preview subdomains and verified custom domains.
+// Refusing other names stops DNS rebinding: a page on evil.com resolved to
+// 127.0.0.1 reaches the server, but with Host: evil.com.
 func (s *Server) hostAllowed(host string) bool {
 	name, port := host, ""
 	if h, p, err := net.SplitHostPort(host); err == nil {
@@ -25,6 +26,9 @@ func (s *Server) hostAllowed(host string) bool {
 		return true
 	}
 	if _, ok := s.previewProject(name); ok {
+		return true
+	}
+	if _, ok := s.domains.ProjectForHost(context.Background(), name); ok { // verified custom domains
 		return true
 	}
 	for _, h := range s.opts.AllowedHosts {

@@ -12,6 +12,7 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
 	"ecode/internal/collab"
+	"ecode/internal/domains"
 	"ecode/internal/errtrack"
 	"ecode/internal/history"
 	"ecode/internal/live"
@@ -78,6 +79,7 @@ type Deps struct {
 	// OnRequest, when set, is told each request's status and duration
 	// (the monitoring page's series).
 	OnRequest func(status int, d time.Duration)
+	Domains   *domains.Service
 	UI        fs.FS
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -100,6 +102,7 @@ type Server struct {
 	secrets  *secrets.Service
 	errors   *errtrack.Tracker
 	notify   *notify.Service
+	domains  *domains.Service
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
@@ -117,7 +120,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 
@@ -138,11 +141,11 @@ func (s *Server) handler(routes []route) http.Handler {
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
 	// Previews are a different origin (another host name), routed first.
-	return s.clientAddress(s.logRequests(s.recoverer(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.clientAddress(s.logRequests(s.recoverer(s.checkHost(s.customDomains(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return
 		}
 		ide.ServeHTTP(w, r)
-	})))))
+	}))))))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ecode/internal/api"
+	"ecode/internal/domains"
 	"ecode/internal/revoke"
 	"ecode/internal/telemetry"
 )
@@ -25,7 +26,7 @@ func TestSPAServesPrecompressedAssets(t *testing.T) {
 		"assets/only-gz.css":    {Data: []byte("body{}")},
 		"assets/only-gz.css.gz": {Data: []byte("GZCSS")},
 	}
-	h := api.New(api.Deps{UI: ui, Revoke: revoke.NewLocal(), Metrics: telemetry.New(), Log: slog.New(slog.DiscardHandler), Now: time.Now}, api.Options{}).Handler()
+	h := api.New(api.Deps{UI: ui, Revoke: revoke.NewLocal(), Metrics: telemetry.New(), Domains: domains.New(domains.Options{}), Log: slog.New(slog.DiscardHandler), Now: time.Now}, api.Options{}).Handler()
 	for _, tc := range []struct {
 		path, accept, wantEnc, wantBody, wantType string
 	}{

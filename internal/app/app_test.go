@@ -45,7 +45,7 @@ func TestCommands(t *testing.T) {
 // API, prints a token with the CLI and uses it.
 func TestServeAndTokenCommand(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := config.Load("test", []string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--project-disk", "0"}, env(nil))
+	cfg, err := config.Load("test", []string{"--addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0", "--data-dir", dir, "--project-disk", "0"}, env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/checkpoint"
 	"ecode/internal/config"
+	"ecode/internal/domains"
 	"ecode/internal/runner"
 	"ecode/internal/secretbox"
 	"ecode/internal/secrets"
@@ -84,8 +85,12 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 }
 
 // resealProviderKey re-encrypts what is sealed directly under the master
-// key: the admin's stored AI provider key and every TOTP secret.
+// key: the admin's stored AI provider key, every TOTP secret, the ACME
+// account and custom domain certificate keys.
 func resealProviderKey(ctx context.Context, tx *store.Store, from, to *secretbox.Box) error {
+	if err := domains.Reseal(ctx, tx, from, to); err != nil {
+		return err
+	}
 	totps, err := tx.SealedTOTPSecrets(ctx)
 	if err != nil {
 		return err

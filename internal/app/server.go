@@ -22,6 +22,7 @@ import (
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
 	"ecode/internal/config"
+	"ecode/internal/domains"
 	"ecode/internal/egress"
 	"ecode/internal/errtrack"
 	"ecode/internal/history"
@@ -65,6 +66,9 @@ type Server struct {
 	Secrets  *secrets.Service // project and account secrets (master key: --master-key-file etc.)
 	Errors   *errtrack.Tracker
 	Notify   *notify.Service
+	Domains  *domains.Service // custom domains: DNS verification, ACME certificates
+	// HTTPS answers on the HTTPS listener (--https-addr) for verified custom domains.
+	HTTPS http.Handler
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -164,10 +168,14 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.Errors = errtrack.New(d.Store, d.Now, d.Log.With("component", "errtrack"), errtrack.Options{Mask: s.Secrets.MaskString})
 	s.Notify = notify.New(d.Store, notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
 		Password: cfg.SMTPPassword}, d.Log.With("component", "notify"), d.Now)
+	if err := s.buildDomains(cfg, d.Now); err != nil {
+		return nil, err
+	}
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
-		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets, Errors: s.Errors, Notify: s.Notify, UI: ui.FS(),
+		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
+		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -262,6 +270,9 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.Revoke.Run(ctx) })
 	wg.Go(func() { s.Notify.Run(ctx) })
 	wg.Go(func() { pruneErrors(ctx, s.Store, time.Now, s.Log.With("component", "errtrack")) })
+	certTick := time.NewTicker(time.Hour)
+	defer certTick.Stop()
+	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
 	wg.Wait()
 }
 
@@ -307,8 +318,16 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		defer close(bgDone)
 		srv.Run(bgCtx)
 	}()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- httpServer.Serve(ln) }()
+	httpsServer, err := srv.serveHTTPS(errc, log)
+	if err != nil {
+		httpServer.Close()
+		<-errc
+		stopBackground()
+		<-bgDone
+		return err
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -316,6 +335,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		srv.Agent.Close() // cancels agent turns, so their event streams end
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if httpsServer != nil {
+			httpsServer.Shutdown(shutdownCtx)
+		}
 		err = httpServer.Shutdown(shutdownCtx)
 		<-errc
 	}

@@ -69,6 +69,12 @@ type Config struct {
 	MasterKeyFile    string
 	MasterKey        string
 	MasterKeyCommand string
+
+	HTTPSAddr     string // custom domains (package domains)
+	DNSResolver   string
+	ACMEDirectory string
+	ACMEEmail     string
+	ACMECAFile    string
 }
 
 type option struct {
@@ -127,6 +133,11 @@ func (c *Config) options() []option {
 		{"allowed-hosts", "", "more host names the server answers to (comma-separated; host:port admits only that port), besides --public-url's, the listen address and localhost", &c.AllowedHosts},
 		{"max-execs-per-user", "8", "commands, runs and terminal openings one user may have in progress at once", &c.MaxExecsPerUser},
 		{"max-execs-per-project", "16", "commands, runs and terminal openings in progress at once in one project", &c.MaxExecsPerProj},
+		{"https-addr", "", "address of the HTTPS listener serving published apps on their custom domains (e.g. :443); empty: off", &c.HTTPSAddr},
+		{"dns-resolver", "", "DNS server (host:port) asked for custom domains' TXT records; empty: the system's resolver", &c.DNSResolver},
+		{"acme-directory", "", "ACME directory URL certificates for custom domains come from (e.g. https://acme-v02.api.letsencrypt.org/directory); empty: none", &c.ACMEDirectory},
+		{"acme-email", "", "contact address given to the ACME server (expiry notices)", &c.ACMEEmail},
+		{"acme-ca-file", "", "PEM file of CA certificates to trust, besides the system's, when talking to the ACME server (a test CA such as Pebble's)", &c.ACMECAFile},
 	}
 }
 
@@ -241,7 +252,22 @@ func (c *Config) Validate() error {
 	if c.MaxExecsPerUser < 1 || c.MaxExecsPerProj < 1 {
 		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
 	}
+	errs = append(errs, c.validateDomains()...)
 	return errors.Join(errs...)
+}
+
+// validateDomains checks the custom domains' options.
+func (c *Config) validateDomains() []error {
+	var errs []error
+	for name, addr := range map[string]string{"https-addr": c.HTTPSAddr, "dns-resolver": c.DNSResolver} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if c.ACMEDirectory != "" && !strings.HasPrefix(c.ACMEDirectory, "https://") {
+		errs = append(errs, fmt.Errorf("acme-directory: %q is not an https:// URL", c.ACMEDirectory))
+	}
+	return errs
 }
 
 // CheckpointAllowance is the bytes a project's disk and checkpoints may

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -40,9 +41,11 @@ func NewStore(t testing.TB, engine store.Engine) *store.Store { return testdb.Ne
 // its own and a fake clock.
 type Server struct {
 	*app.Server
-	URL   string
-	Clock *Clock
-	Dir   string // the data dir
+	URL string
+	// HTTPSURL is the HTTPS listener's (ServerOptions.Config sets HTTPSAddr), or "".
+	HTTPSURL string
+	Clock    *Clock
+	Dir      string // the data dir
 }
 
 // ServerOptions adjust NewServer.
@@ -56,6 +59,9 @@ type ServerOptions struct {
 	// Dir, when set, is the data dir (a second server on the data of a
 	// first, as after a crash); otherwise a new one.
 	Dir string
+	// Built, when set, adjusts the server after app.Build, before it runs
+	// (e.g. callbacks such as Domains.Notify).
+	Built func(*app.Server)
 	// DeleteStep is passed to app.Deps (fault injection in deletions).
 	DeleteStep func(projectID string, step projects.DeleteStep) error
 }
@@ -88,6 +94,9 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.Built != nil {
+		o.Built(srv)
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -95,6 +104,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		srv.Run(ctx)
 	}()
 	hs := httptest.NewServer(srv.Handler())
+	httpsURL := serveHTTPS(t, srv, cfg, log)
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Agent.Close()
@@ -104,7 +114,24 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 			t.Logf("close server: %v", err)
 		}
 	})
-	return &Server{Server: srv, URL: hs.URL, Clock: clock, Dir: dir}
+	return &Server{Server: srv, URL: hs.URL, HTTPSURL: httpsURL, Clock: clock, Dir: dir}
+}
+
+// serveHTTPS serves the HTTPS listener (custom domains) when the test's
+// configuration sets --https-addr, until the end of the test; it returns
+// the listener's URL.
+func serveHTTPS(t testing.TB, srv *app.Server, cfg *config.Config, log *slog.Logger) string {
+	if cfg.HTTPSAddr == "" {
+		return ""
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPSAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, ln := srv.HTTPSServer(ln, log)
+	go hs.ServeTLS(ln, "", "")
+	t.Cleanup(func() { hs.Close() })
+	return "https://" + ln.Addr().String()
 }
 
 // TestConfig is the configuration of test servers: data in dir, sandboxes
