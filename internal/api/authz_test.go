@@ -119,6 +119,11 @@ var expectedAccess = map[string]api.Access{
 	"DELETE /api/me/secrets/{name}":                            api.Signed,
 	"POST /api/me/secrets/{name}/reveal":                       api.Signed,
 	"GET /api/me/secrets/audit":                                api.Signed,
+	"POST /api/imports":                                        api.Signed,
+	"GET /api/imports":                                         api.Signed,
+	"GET /api/imports/{id}":                                    api.Signed,
+	"GET /api/imports/{id}/events":                             api.Signed,
+	"POST /api/imports/{id}/cancel":                            api.Signed,
 }
 
 type caller struct {

@@ -24,6 +24,7 @@ import (
 	"ecode/internal/config"
 	"ecode/internal/egress"
 	"ecode/internal/history"
+	"ecode/internal/imports"
 	"ecode/internal/live"
 	"ecode/internal/projectdb"
 	"ecode/internal/projects"
@@ -59,6 +60,7 @@ type Server struct {
 	Metrics  *telemetry.Metrics
 	API      *api.Server
 	Secrets  *secrets.Service // project and account secrets (master key: --master-key-file etc.)
+	Imports  *imports.Service
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -152,10 +154,12 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		free, _, _ := disk.Usage()
 		return float64(free)
 	})
+	s.buildImports(cfg, d.Now)
 	opts := apiOptions(cfg, d.Store, s.Runner)
+	opts.MaxImportBytes = cfg.ImportMaxBytes
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
-		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, UI: ui.FS(),
+		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, Imports: s.Imports, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -227,6 +231,9 @@ func (s *Server) startup(ctx context.Context) error {
 	if err := s.History.Recover(ctx); err != nil { // restores a crash interrupted
 		return fmt.Errorf("recover interrupted restores: %w", err)
 	}
+	if err := s.Imports.Resume(ctx); err != nil { // imports a crash interrupted end as failed
+		return fmt.Errorf("end interrupted imports: %w", err)
+	}
 	return nil
 }
 
@@ -247,6 +254,7 @@ func (s *Server) Run(ctx context.Context) {
 	defer gcTick.Stop()
 	wg.Go(func() { s.History.RunGC(ctx, gcTick.C, s.Log.With("component", "checkpoints")) })
 	wg.Go(func() { s.Collab.Run(ctx) })
+	wg.Go(func() { s.Imports.Run(ctx) })
 	wg.Wait()
 }
 

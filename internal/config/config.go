@@ -62,6 +62,13 @@ type Config struct {
 	MasterKeyFile    string
 	MasterKey        string
 	MasterKeyCommand string
+
+	ImportAllowHosts string
+	ImportMaxBytes   int64
+	FigmaAPIURL      string
+	NPMRegistry      string
+	PyPIIndex        string
+	GoProxy          string
 }
 
 type option struct {
@@ -113,6 +120,12 @@ func (c *Config) options() []option {
 		{"body-timeout", "30s", "time a client has to send a request body", &c.BodyTimeout},
 		{"allowed-hosts", "", "more host names the server answers to (comma-separated), besides --public-url's, the listen address and localhost", &c.AllowedHosts},
 		{"max-execs-per-user", "8", "commands, runs and terminal openings one user may have in progress at once", &c.MaxExecsPerUser},
+		{"import-allow-hosts", "", "hosts imports may fetch from even when they resolve to loopback or private addresses (comma-separated)", &c.ImportAllowHosts},
+		{"import-max-bytes", "536870912", "largest import: an upload, and the project's files after unpacking or cloning", &c.ImportMaxBytes},
+		{"figma-api-url", "https://api.figma.com", "base URL of the Figma REST API (imports of Figma files)", &c.FigmaAPIURL},
+		{"npm-registry", "", "npm registry mirror given to sandboxes (npm_config_registry) and allowed by --egress=proxy; empty for the public registry", &c.NPMRegistry},
+		{"pypi-index", "", "Python package index mirror given to sandboxes (PIP_INDEX_URL) and allowed by --egress=proxy; empty for PyPI", &c.PyPIIndex},
+		{"go-proxy", "", "Go module proxy given to sandboxes (GOPROXY) and allowed by --egress=proxy; empty for proxy.golang.org", &c.GoProxy},
 		{"max-execs-per-project", "16", "commands, runs and terminal openings in progress at once in one project", &c.MaxExecsPerProj},
 	}
 }
