@@ -1,13 +1,14 @@
 package imports
 
 import (
-	"bufio"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+
+	"ecode/internal/secrets"
 )
 
 // MovedSecret is an environment variable taken out of the files into the
@@ -15,34 +16,6 @@ import (
 type MovedSecret struct {
 	Name string `json:"name"`
 	From string `json:"from"` // the file it was in
-}
-
-var envLine = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$`)
-
-// parseDotenv reads KEY=VALUE lines (quotes removed, comments skipped).
-func parseDotenv(text string) map[string]string {
-	out := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(strings.TrimSpace(line), "#") {
-			continue
-		}
-		m := envLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		v := m[2]
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		} else if i := strings.Index(v, " #"); i >= 0 {
-			v = strings.TrimSpace(v[:i])
-		}
-		if v != "" {
-			out[m[1]] = v
-		}
-	}
-	return out
 }
 
 // isDotenv: .env, .env.local, .env.development… but not the examples.
@@ -98,9 +71,15 @@ func moveSecrets(dir, appRoot, framework string) (map[string]string, []MovedSecr
 			if err != nil {
 				return err
 			}
-			for k, v := range parseDotenv(string(b)) {
-				vals[k] = v
-				moved = append(moved, MovedSecret{Name: k, From: rel})
+			pairs, err := secrets.ParseDotenv(string(b))
+			if err != nil {
+				return userErr("%s cannot be read as a .env file: %v", rel, err)
+			}
+			for _, kv := range pairs {
+				if kv.Value != "" {
+					vals[kv.Name] = kv.Value
+					moved = append(moved, MovedSecret{Name: kv.Name, From: rel})
+				}
 			}
 			return os.Remove(p)
 		case isSource(d.Name()):

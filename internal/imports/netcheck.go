@@ -37,11 +37,14 @@ func (g Guard) allowed(host string) bool {
 // the host is allowed.
 func (g Guard) Check(ctx context.Context, raw string) (Target, error) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil {
 		return Target{}, userErr("%q is not a URL: give an https:// address", raw)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return Target{}, userErr("only http and https URLs can be imported, not %s", u.Scheme)
+		return Target{}, userErr("only http and https URLs can be imported, not %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return Target{}, userErr("%q is not a URL: give an https:// address", raw)
 	}
 	if u.User != nil {
 		return Target{}, userErr("put the access token in the token field, not in the URL")
