@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -40,4 +41,22 @@ func figmaConverter(cfg *config.Config) imports.FigmaConverter { return nil }
 // (notifications).
 func (s *Server) SetImportNotify(fn func(ctx context.Context, userID, kind, title, body, link string)) {
 	s.Imports.SetNotify(fn)
+}
+
+// registryMirrors are the package registry mirrors the operator chose
+// (--npm-registry, --pypi-index, --go-proxy): the variables every sandbox
+// gets, and the mirrors' hosts, which --egress=proxy allows.
+func registryMirrors(cfg *config.Config) (env, hosts []string) {
+	for _, m := range []struct{ url, name string }{
+		{cfg.NPMRegistry, "npm_config_registry"}, {cfg.PyPIIndex, "PIP_INDEX_URL"}, {cfg.GoProxy, "GOPROXY"},
+	} {
+		if m.url == "" {
+			continue
+		}
+		env = append(env, m.name+"="+m.url)
+		if u, err := url.Parse(strings.Split(m.url, ",")[0]); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, u.Hostname())
+		}
+	}
+	return env, hosts
 }

@@ -182,11 +182,13 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 		ReservedPorts: []int{projectdb.SandboxPort},
 		Secrets:       s.Secrets.Env,
 	}
+	mirrorEnv, mirrorHosts := registryMirrors(cfg)
+	runOpts.Env = mirrorEnv
 	if cfg.Egress == "proxy" {
-		proxy := egress.New(strings.Split(cfg.EgressAllow, ","), sandbox.ListenInNetns, log.With("component", "egress"))
+		proxy := egress.New(append(strings.Split(cfg.EgressAllow, ","), mirrorHosts...), sandbox.ListenInNetns, log.With("component", "egress"))
 		s.onClose(func() error { proxy.Close(); return nil }) // after the sandboxes
 		hooks, stopHooks = append(hooks, proxy.Setup), append(stopHooks, proxy.Forget)
-		runOpts.Env = egress.Env()
+		runOpts.Env = append(egress.Env(), mirrorEnv...)
 		runOpts.ReservedPorts = append(runOpts.ReservedPorts, egress.Port)
 	}
 	runOpts.OnStop = func(projectID string) {
