@@ -137,6 +137,11 @@ var expectedAccess = map[string]api.Access{
 	"POST /api/projects/{id}/deployment/domains":                 api.ProjEditor,
 	"POST /api/projects/{id}/deployment/domains/{domain}/verify": api.ProjEditor,
 	"DELETE /api/projects/{id}/deployment/domains/{domain}":      api.ProjEditor,
+	"POST /api/imports":             api.Signed,
+	"GET /api/imports":              api.Signed,
+	"GET /api/imports/{id}":         api.Signed,
+	"GET /api/imports/{id}/events":  api.Signed,
+	"POST /api/imports/{id}/cancel": api.Signed,
 }
 
 type caller struct {

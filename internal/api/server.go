@@ -15,6 +15,7 @@ import (
 	"ecode/internal/domains"
 	"ecode/internal/errtrack"
 	"ecode/internal/history"
+	"ecode/internal/imports"
 	"ecode/internal/live"
 	"ecode/internal/notify"
 	"ecode/internal/projects"
@@ -58,6 +59,8 @@ type Options struct {
 	// AuthCacheTTL bounds how long a membership is kept in memory (0: not
 	// at all); revocations drop it at once on every node (package revoke).
 	AuthCacheTTL time.Duration
+	// MaxImportBytes is the largest import upload (--import-max-bytes).
+	MaxImportBytes int64
 }
 
 // Deps are the components the handlers use; all are required.
@@ -80,6 +83,7 @@ type Deps struct {
 	// (the monitoring page's series).
 	OnRequest func(status int, d time.Duration)
 	Domains   *domains.Service
+	Imports   *imports.Service
 	UI        fs.FS
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -103,6 +107,7 @@ type Server struct {
 	errors   *errtrack.Tracker
 	notify   *notify.Service
 	domains  *domains.Service
+	imports  *imports.Service
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
@@ -120,7 +125,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 

@@ -26,6 +26,7 @@ import (
 	"ecode/internal/egress"
 	"ecode/internal/errtrack"
 	"ecode/internal/history"
+	"ecode/internal/imports"
 	"ecode/internal/live"
 	"ecode/internal/notify"
 	"ecode/internal/projectdb"
@@ -68,7 +69,8 @@ type Server struct {
 	Notify   *notify.Service
 	Domains  *domains.Service // custom domains: DNS verification, ACME certificates
 	// HTTPS answers on the HTTPS listener (--https-addr) for verified custom domains.
-	HTTPS http.Handler
+	HTTPS   http.Handler
+	Imports *imports.Service
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -171,11 +173,13 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	if err := s.buildDomains(cfg, d.Now); err != nil {
 		return nil, err
 	}
+	s.buildImports(cfg, d.Now)
 	opts := apiOptions(cfg, d.Store, s.Runner)
+	opts.MaxImportBytes = cfg.ImportMaxBytes
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
-		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, UI: ui.FS(),
+		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -198,11 +202,13 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 		ReservedPorts: []int{projectdb.SandboxPort},
 		Secrets:       s.Secrets.Env,
 	}
+	mirrorEnv, mirrorHosts := registryMirrors(cfg)
+	runOpts.Env = mirrorEnv
 	if cfg.Egress == "proxy" {
-		proxy := egress.New(strings.Split(cfg.EgressAllow, ","), sandbox.ListenInNetns, log.With("component", "egress"))
+		proxy := egress.New(append(strings.Split(cfg.EgressAllow, ","), mirrorHosts...), sandbox.ListenInNetns, log.With("component", "egress"))
 		s.onClose(func() error { proxy.Close(); return nil }) // after the sandboxes
 		hooks, stopHooks = append(hooks, proxy.Setup), append(stopHooks, proxy.Forget)
-		runOpts.Env = egress.Env()
+		runOpts.Env = append(egress.Env(), mirrorEnv...)
 		runOpts.ReservedPorts = append(runOpts.ReservedPorts, egress.Port)
 	}
 	runOpts.OnStop = func(projectID string) {
@@ -247,6 +253,9 @@ func (s *Server) startup(ctx context.Context) error {
 	if err := s.History.Recover(ctx); err != nil { // restores a crash interrupted
 		return fmt.Errorf("recover interrupted restores: %w", err)
 	}
+	if err := s.Imports.Resume(ctx); err != nil { // imports a crash interrupted end as failed
+		return fmt.Errorf("end interrupted imports: %w", err)
+	}
 	return nil
 }
 
@@ -273,6 +282,7 @@ func (s *Server) Run(ctx context.Context) {
 	certTick := time.NewTicker(time.Hour)
 	defer certTick.Stop()
 	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
+	wg.Go(func() { s.Imports.Run(ctx) })
 	wg.Wait()
 }
 

@@ -70,11 +70,17 @@ type Config struct {
 	MasterKey        string
 	MasterKeyCommand string
 
-	HTTPSAddr     string // custom domains (package domains)
-	DNSResolver   string
-	ACMEDirectory string
-	ACMEEmail     string
-	ACMECAFile    string
+	HTTPSAddr        string // custom domains (package domains)
+	DNSResolver      string
+	ACMEDirectory    string
+	ACMEEmail        string
+	ACMECAFile       string
+	ImportAllowHosts string
+	ImportMaxBytes   int64
+	FigmaAPIURL      string
+	NPMRegistry      string
+	PyPIIndex        string
+	GoProxy          string
 }
 
 type option struct {
@@ -132,6 +138,12 @@ func (c *Config) options() []option {
 		{"trusted-proxies", "", "addresses or CIDR ranges of reverse proxies in front of the server (comma-separated): behind them the client's address is taken from X-Forwarded-For, for rate limits and the security log", &c.TrustedProxies},
 		{"allowed-hosts", "", "more host names the server answers to (comma-separated; host:port admits only that port), besides --public-url's, the listen address and localhost", &c.AllowedHosts},
 		{"max-execs-per-user", "8", "commands, runs and terminal openings one user may have in progress at once", &c.MaxExecsPerUser},
+		{"import-allow-hosts", "", "hosts imports may fetch from even when they resolve to loopback or private addresses (comma-separated)", &c.ImportAllowHosts},
+		{"import-max-bytes", "536870912", "largest import: an upload, and the project's files after unpacking or cloning", &c.ImportMaxBytes},
+		{"figma-api-url", "https://api.figma.com", "base URL of the Figma REST API (imports of Figma files)", &c.FigmaAPIURL},
+		{"npm-registry", "", "npm registry mirror given to sandboxes (npm_config_registry) and allowed by --egress=proxy; empty for the public registry", &c.NPMRegistry},
+		{"pypi-index", "", "Python package index mirror given to sandboxes (PIP_INDEX_URL) and allowed by --egress=proxy; empty for PyPI", &c.PyPIIndex},
+		{"go-proxy", "", "Go module proxy given to sandboxes (GOPROXY) and allowed by --egress=proxy; empty for proxy.golang.org", &c.GoProxy},
 		{"max-execs-per-project", "16", "commands, runs and terminal openings in progress at once in one project", &c.MaxExecsPerProj},
 		{"https-addr", "", "address of the HTTPS listener serving published apps on their custom domains (e.g. :443); empty: off", &c.HTTPSAddr},
 		{"dns-resolver", "", "DNS server (host:port) asked for custom domains' TXT records; empty: the system's resolver", &c.DNSResolver},

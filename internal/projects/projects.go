@@ -130,6 +130,42 @@ func (s *Service) Fork(ctx context.Context, src store.Project, checkpointID, own
 	return p, nil
 }
 
+// CreateFrom makes project id owned by ownerID with the files under dir (a
+// finished import's staging folder): its files, its database, then its rows,
+// so a failure leaves none of them behind. The caller chose id beforehand
+// (see Discard).
+func (s *Service) CreateFrom(ctx context.Context, id, ownerID, name, dir string) (store.Project, error) {
+	now := s.d.Now()
+	p := store.Project{ID: id, Name: name, OwnerID: ownerID, CreatedAt: now, UpdatedAt: now}
+	files, err := s.d.Files.Create(p.ID)
+	if err == nil {
+		err = files.CopyIn(dir)
+		files.Close()
+	}
+	if err == nil {
+		err = s.d.DBs.Create(ctx, p.ID)
+	}
+	if err == nil {
+		p, err = s.d.Store.CreateProject(ctx, p)
+	}
+	if err != nil {
+		s.undo(p.ID)
+		return store.Project{}, err
+	}
+	return p, nil
+}
+
+// Discard removes whatever exists of project id, which an interrupted
+// CreateFrom (a crash) may have left: the whole project when its rows were
+// made, otherwise its files and database.
+func (s *Service) Discard(ctx context.Context, id string) error {
+	if err := s.Delete(ctx, id); err != nil { // no rows: nothing to do here
+		return err
+	}
+	s.undo(id)
+	return nil
+}
+
 // Rename changes a project's name and returns the time of the change.
 func (s *Service) Rename(ctx context.Context, projectID, name string) (time.Time, error) {
 	now := s.d.Now()
