@@ -24,8 +24,8 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                {"internal/app"},
-	"internal/app":             {"internal/live", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui"},
-	"internal/api":             {"internal/live", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace"},
+	"internal/app":             {"internal/live", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "internal/jobs", "ui"},
+	"internal/api":             {"internal/jobs", "internal/live", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace"},
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
 	"internal/secrets":         {"internal/secretbox", "internal/store"},
@@ -36,10 +36,11 @@ var allowed = map[string][]string{
 	"internal/history":         {"internal/auth", "internal/projectdb", "internal/checkpoint", "internal/runconfig", "internal/runner", "internal/store", "internal/workspace"},
 	"internal/egress":          {"internal/sandbox"},
 	"internal/telemetry":       {},
+	"internal/jobs":            {"internal/store"},
 	"internal/auth":            {"internal/store", "internal/secretbox"},
 	"internal/client":          {"internal/api", "internal/workspace"},
 	"internal/testutil":        {"internal/app", "internal/config", "internal/projects", "internal/testutil/testdb", "internal/client", "internal/sandbox", "internal/store"},
-	"internal/projects":        {"internal/agentrun", "internal/auth", "internal/collab", "internal/history", "internal/live", "internal/projectdb", "internal/runner", "internal/store", "internal/workspace"},
+	"internal/projects":        {"internal/jobs", "internal/agentrun", "internal/auth", "internal/collab", "internal/history", "internal/live", "internal/projectdb", "internal/runner", "internal/store", "internal/workspace"},
 	"internal/projectdb":       {"internal/dbproxy", "internal/sandbox"},
 	"internal/live":            {},
 	"internal/config":          {},
