@@ -106,6 +106,9 @@ func (s *Server) routes() []route {
 		{"GET /api/admin/invites", Admin, s.listInvites},
 		{"POST /api/admin/invites", Admin, s.createInvite},
 		{"DELETE /api/admin/invites/{iid}", Admin, s.revokeInvite},
+		{"GET /api/admin/jobs", Admin, s.adminListJobs},
+		{"POST /api/admin/jobs/{jid}/retry", Admin, s.adminRetryJob},
+		{"POST /api/admin/jobs/{jid}/cancel", Admin, s.adminCancelJob},
 
 		{"GET /api/templates", Signed, s.templates},
 		{"GET /api/templates/suggest", Signed, s.suggestTemplate},

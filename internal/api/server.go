@@ -16,6 +16,7 @@ import (
 	"ecode/internal/errtrack"
 	"ecode/internal/history"
 	"ecode/internal/imports"
+	"ecode/internal/jobs"
 	"ecode/internal/live"
 	"ecode/internal/notify"
 	"ecode/internal/projects"
@@ -84,6 +85,7 @@ type Deps struct {
 	OnRequest func(status int, d time.Duration)
 	Domains   *domains.Service
 	Imports   *imports.Service
+	Jobs      *jobs.Client
 	UI        fs.FS
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -108,6 +110,7 @@ type Server struct {
 	notify   *notify.Service
 	domains  *domains.Service
 	imports  *imports.Service
+	jobs     *jobs.Client
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
@@ -125,7 +128,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 

@@ -18,6 +18,7 @@ import (
 	"ecode/internal/api"
 	"ecode/internal/auth"
 	"ecode/internal/config"
+	"ecode/internal/jobs"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
@@ -174,6 +175,10 @@ func openMigrated(ctx context.Context, cfg *config.Config) (*store.Store, error)
 		st.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -260,22 +265,4 @@ func stateName(dataDir string) string {
 	h := fnv.New32a()
 	h.Write([]byte(abs))
 	return strconv.FormatUint(uint64(h.Sum32()), 36)
-}
-
-// sweepSessions deletes expired sessions every hour until ctx ends.
-func sweepSessions(ctx context.Context, au *auth.Service, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := au.SweepSessions(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("sweep sessions", "err", err)
-		} else if n > 0 {
-			log.Info("swept expired sessions", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

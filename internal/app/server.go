@@ -27,6 +27,7 @@ import (
 	"ecode/internal/errtrack"
 	"ecode/internal/history"
 	"ecode/internal/imports"
+	"ecode/internal/jobs"
 	"ecode/internal/live"
 	"ecode/internal/notify"
 	"ecode/internal/projectdb"
@@ -71,6 +72,7 @@ type Server struct {
 	// HTTPS answers on the HTTPS listener (--https-addr) for verified custom domains.
 	HTTPS   http.Handler
 	Imports *imports.Service
+	Jobs    *jobs.Client // the background job queue (River on the store's database)
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -89,6 +91,8 @@ type Deps struct {
 	// DeleteStep, when set, is called after each step of a project
 	// deletion (fault injection for tests; see projects.Deps.AfterStep).
 	DeleteStep func(projectID string, step projects.DeleteStep) error
+	// JobClock, when set, is the job queue's clock (tests); nil: real time.
+	JobClock func() time.Time
 }
 
 // Build makes every component from the configuration, then does what must
@@ -117,6 +121,9 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	}
 	d.Log = slog.New(s.Secrets.LogHandler(d.Log.Handler())) // loaded secret values are masked in the log
 	s.Log = d.Log
+	if err := s.buildJobs(ctx, d); err != nil {
+		return nil, err
+	}
 	var vols workspace.Volumes
 	disk := volume.Disk{Dir: cfg.DataDir, Reserve: cfg.DiskReserve}
 	if vm := newVolumes(cfg, d.Log); vm != nil {
@@ -161,7 +168,8 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	}
 	s.Projects = projects.New(projects.Deps{Store: d.Store, Files: s.Files, DBs: s.DBs, History: s.History,
 		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Revoke: s.Revoke, Log: d.Log.With("component", "projects"),
-		Now: d.Now, AfterStep: d.DeleteStep})
+		Now: d.Now, AfterStep: d.DeleteStep, Jobs: s.Jobs})
+	s.handleJobs()
 	s.Metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(s.Runner.Active()) })
 	s.Metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
 		free, _, _ := disk.Usage()
@@ -179,7 +187,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
-		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, UI: ui.FS(),
+		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -262,19 +270,21 @@ func (s *Server) startup(ctx context.Context) error {
 // Handler is the server's whole HTTP handler.
 func (s *Server) Handler() http.Handler { return s.API.Handler() }
 
-// Run does the server's background work until ctx ends: the session
-// sweeper, sandbox maintenance (usage, idle stop), checkpoint GC and the
-// collaboration hub, which at the end closes its connections (1001) and
-// writes every open document to its file.
+// Run does the server's background work until ctx ends: the job queue
+// (session sweep, checkpoint GC, project deletions; see jobs.go), sandbox
+// maintenance (usage, idle stop) and the collaboration hub, which at the
+// end closes its connections (1001) and writes every open document to its
+// file.
 func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Go(func() { sweepSessions(ctx, s.Auth, s.Log) })
+	wg.Go(func() {
+		if err := s.Jobs.Run(ctx); err != nil {
+			s.Log.Error("job queue", "err", err)
+		}
+	})
 	maintain := time.NewTicker(time.Minute)
 	defer maintain.Stop()
 	wg.Go(func() { s.Runner.Run(ctx, maintain.C) })
-	gcTick := time.NewTicker(time.Hour)
-	defer gcTick.Stop()
-	wg.Go(func() { s.History.RunGC(ctx, gcTick.C, s.Log.With("component", "checkpoints")) })
 	wg.Go(func() { s.Collab.Run(ctx) })
 	wg.Go(func() { s.Revoke.Run(ctx) })
 	wg.Go(func() { s.Notify.Run(ctx) })

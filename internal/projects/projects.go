@@ -17,6 +17,7 @@ import (
 	"ecode/internal/auth"
 	"ecode/internal/collab"
 	"ecode/internal/history"
+	"ecode/internal/jobs"
 	"ecode/internal/projectdb"
 	"ecode/internal/revoke"
 	"ecode/internal/runner"
@@ -36,6 +37,10 @@ type Deps struct {
 	Revoke  *revoke.Bus // revocations reach every node: caches drop, connections end
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Jobs, when set, queues a DeleteJob in the transaction that marks a
+	// project for deletion: a deletion that fails or is cut off by a crash
+	// is finished by the queue, retried with backoff.
+	Jobs *jobs.Client
 	// AfterStep, when set, is called after each step of a deletion; an
 	// error stops the deletion there, as a crash would (fault injection
 	// for tests).
@@ -214,7 +219,14 @@ const (
 // Every step is idempotent: deleting again, or ResumeDeletions after a
 // crash, finishes the work. A project that does not exist is not an error.
 func (s *Service) Delete(ctx context.Context, projectID string) error {
-	err := s.d.Store.MarkProjectDeleting(ctx, projectID, s.d.Now())
+	err := s.d.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.MarkProjectDeleting(ctx, projectID, s.d.Now()); err != nil || s.d.Jobs == nil {
+			return err
+		}
+		_, err := s.d.Jobs.EnqueueTx(ctx, tx, DeleteJob{ProjectID: projectID},
+			&jobs.Opts{Unique: true, At: time.Now().Add(DeleteJobDelay)})
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -257,6 +269,35 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+// DeleteJob finishes the deletion of a project (FinishDeletion), queued
+// with the mark; it waits DeleteJobDelay so that it does not race the
+// deletion the request runs itself.
+type DeleteJob struct {
+	ProjectID string `json:"project_id"`
+}
+
+// Kind names the job.
+func (DeleteJob) Kind() string { return "project_delete" }
+
+// DeleteJobDelay is how long a DeleteJob waits before it runs.
+const DeleteJobDelay = time.Minute
+
+// FinishDeletion runs a DeleteJob: the deletion's steps again, if the
+// project is still being deleted.
+func (s *Service) FinishDeletion(ctx context.Context, j DeleteJob, attempt int) error {
+	ids, err := s.d.Store.ProjectsBeingDeleted(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if id == j.ProjectID {
+			s.d.Log.Info("finishing a project deletion", "project_id", id, "attempt", attempt)
+			return s.finishDelete(ctx, id)
+		}
+	}
+	return nil
 }
 
 // ResumeDeletions finishes the deletions a previous process left half-way.
