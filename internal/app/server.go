@@ -182,9 +182,12 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.buildImports(cfg, d.Now)
+	s.Imports.SetNotify(s.notifyAs(notify.ImportFinished))
+	s.Domains.Notify = s.notifyAs(notify.DomainCertificate)
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.MaxImportBytes = cfg.ImportMaxBytes
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
+	opts.ReadyChecks["job_queue"] = func(ctx context.Context) error { _, err := s.Jobs.Counts(ctx); return err }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, UI: ui.FS(),

@@ -25,10 +25,11 @@ const (
 	ImportFinished       = "import_finished"
 	Invitation           = "invitation"
 	SecurityEvent        = "security_event"
+	DomainCertificate    = "domain_certificate"
 )
 
 // Kinds lists every kind, in the order the settings page shows them.
-var Kinds = []string{SecurityEvent, Invitation, QuotaWarning, DeploymentFailed, DeploymentRolledBack, ImportFinished}
+var Kinds = []string{SecurityEvent, Invitation, QuotaWarning, DeploymentFailed, DeploymentRolledBack, ImportFinished, DomainCertificate}
 
 // emailByDefault are the kinds mailed unless the user says otherwise.
 var emailByDefault = map[string]bool{SecurityEvent: true, QuotaWarning: true, DeploymentFailed: true, DeploymentRolledBack: true}
