@@ -10,6 +10,7 @@ import (
 
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
+	"ecode/internal/billing"
 	"ecode/internal/collab"
 	"ecode/internal/history"
 	"ecode/internal/live"
@@ -62,6 +63,7 @@ type Deps struct {
 	Metrics  *telemetry.Metrics
 	Live     *live.Registry
 	Secrets  *secrets.Service // nil: the secrets routes answer 503
+	Billing  *billing.Service
 	UI       fs.FS
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -80,6 +82,7 @@ type Server struct {
 	metrics  *telemetry.Metrics
 	live     *live.Registry
 	secrets  *secrets.Service
+	billing  *billing.Service
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
@@ -95,7 +98,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, billing: d.Billing, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 

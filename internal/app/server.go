@@ -19,6 +19,7 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
+	"ecode/internal/billing"
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
 	"ecode/internal/config"
@@ -59,6 +60,7 @@ type Server struct {
 	Metrics  *telemetry.Metrics
 	API      *api.Server
 	Secrets  *secrets.Service // project and account secrets (master key: --master-key-file etc.)
+	Billing  *billing.Service // the usage ledger, prices, plans, quotas
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -117,6 +119,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.onClose(func() error { s.DBs.Close(); return nil }) // after the sandboxes
+	s.Billing = buildBilling(cfg, d.Store, d.Log, d.Now)
 	s.buildSandbox(cfg, d.Log)
 	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL}
 	if d.Collab != nil {
@@ -155,7 +158,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
-		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, UI: ui.FS(),
+		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, Billing: s.Billing, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -192,7 +195,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 	}
 	s.Sandbox = newSandbox(cfg, hooks)
 	s.onClose(s.Sandbox.Close)
-	s.Runner = runner.New(s.Sandbox, s.Files, s.Store, runOpts)
+	s.Runner = runner.New(s.Sandbox, s.Files, s.Billing.Recorder(), runOpts)
 	s.onClose(s.Runner.Close)
 	s.Secrets.Changed = restartOnSecretChange(s.Runner, log)
 }
@@ -204,13 +207,14 @@ func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
 	s.Agent = agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,
-			Secrets: s.box, ProjectSecrets: s.Secrets, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
+			Secrets: s.box, ProjectSecrets: s.Secrets, Billing: s.Billing, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
 			DBURL: func(projectID string) string { return s.DBs.DB(projectID).URL() },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
 				cp, err := s.History.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
 				return cp.ID, err
 			}})
 	s.onClose(func() error { s.Agent.Close(); return nil })
+	s.classifyWithModel(cfg)
 	return nil
 }
 

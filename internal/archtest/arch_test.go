@@ -24,11 +24,12 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                {"internal/app"},
-	"internal/app":             {"internal/live", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui"},
-	"internal/api":             {"internal/live", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace"},
+	"internal/app":             {"internal/live", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "internal/billing", "ui"},
+	"internal/api":             {"internal/live", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/billing", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace"},
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
 	"internal/secrets":         {"internal/secretbox", "internal/store"},
+	"internal/billing":         {"internal/store"},
 	"internal/runconfig":       {},
 	"internal/volume":          {},
 	"internal/dbproxy":         {"internal/sandbox"},
@@ -50,7 +51,7 @@ var allowed = map[string][]string{
 	"internal/linediff":        {},
 	"internal/checkpoint":      {"internal/linediff"},
 	"internal/agent":           {}, // with internal/agent/fake; the lead implements its Env interfaces
-	"internal/agentrun":        {"internal/agent", "internal/runner", "internal/workspace", "internal/store", "internal/runconfig", "internal/secretbox", "internal/secrets"},
+	"internal/agentrun":        {"internal/agent", "internal/runner", "internal/workspace", "internal/store", "internal/runconfig", "internal/secretbox", "internal/secrets", "internal/billing"},
 	"internal/secretbox":       {},
 	"internal/netlimit":        {},
 	"internal/archtest":        {},
