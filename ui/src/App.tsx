@@ -7,6 +7,7 @@ import { AuthPage } from './pages/AuthPage'
 import { Dashboard } from './pages/Dashboard'
 import { NotFound } from './pages/NotFound'
 import { Settings } from './pages/Settings'
+import { Usage } from './pages/Usage'
 import { matchRoute, navigate, nextPath, usePath } from './router'
 import { SessionContext } from './session'
 
@@ -84,6 +85,9 @@ export function App() {
         break
       case 'settings':
         page = <Settings />
+        break
+      case 'usage':
+        page = <Usage />
         break
       case 'workspace':
         page = (

@@ -63,6 +63,7 @@ export type Route =
   | { name: 'signup' }
   | { name: 'dashboard' }
   | { name: 'settings' }
+  | { name: 'usage' }
   | { name: 'workspace'; id: string }
   | { name: 'notfound' }
 
@@ -72,6 +73,7 @@ export function matchRoute(path: string): Route {
   if (p === '/login') return { name: 'login' }
   if (p === '/signup') return { name: 'signup' }
   if (p === '/settings') return { name: 'settings' }
+  if (p === '/usage') return { name: 'usage' }
   const m = /^\/p\/([^/]+)$/.exec(p)
   if (m) return { name: 'workspace', id: decodeURIComponent(m[1]) }
   return { name: 'notfound' }

@@ -29,6 +29,7 @@ export function TopBar({ children }: { children?: ReactNode }) {
             <span className="avatar" aria-hidden="true">{initials(user.name || user.email)}</span>
             {user.name || user.email}
           </span>
+          <Link href="/usage" className="btn btn-ghost">Usage</Link>
           <Link href="/settings" className="btn btn-ghost">
             <Icon name="gear" /> Settings
           </Link>
