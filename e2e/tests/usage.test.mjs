@@ -58,8 +58,9 @@ test('quote before a turn, usage with charts, refusal when credits are gone', as
   // the Usage page: the turn's charge (a simple turn's minimum, $0.25), a bar per day
   await page.goto('/usage')
   await page.getByRole('heading', { name: 'Usage' }).waitFor()
-  await page.locator('svg.usage-chart rect').first().waitFor()
-  assert.equal(await page.locator('svg.usage-chart rect').count() >= 28, true)
+  await page.locator('svg.usage-chart').waitFor()
+  assert.equal(await page.locator('svg.usage-chart rect').count() >= 28, true, 'a bar per day of the month')
+  assert.equal(await page.locator('svg.usage-chart rect:not([height="0"])').count(), 1, "one day with charges: today's bar")
   assert.equal(await page.getByTestId('usage-total').innerText(), '$0.25')
   assert.equal(await page.getByTestId('usage-used').innerText(), '$0.25')
   assert.match(await page.locator('table').first().innerText(), /Agent work/)
