@@ -61,6 +61,7 @@ var allowed = map[string][]string{
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/checkpointbench":    {"internal/checkpoint"},
 	"bench/maskbench":          {"internal/runner", "internal/secrets"},
+	"bench/ledgerbench":        {"internal/billing", "internal/store"},
 }
 
 func repoRoot(t *testing.T) string {
