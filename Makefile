@@ -75,6 +75,7 @@ bench:
 	$(GO) run ./bench/runbench
 	$(GO) run ./bench/collabbench
 	$(GO) run ./bench/checkpointbench
+	$(GO) run ./bench/ledgerbench
 
 clean:
 	rm -rf bin ui/dist

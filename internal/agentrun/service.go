@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"ecode/internal/agent"
+	"ecode/internal/billing"
 	"ecode/internal/runner"
 	"ecode/internal/secretbox"
 	"ecode/internal/secrets"
@@ -64,6 +65,10 @@ type Deps struct {
 	// names and masks their values in everything the model or the store
 	// gets (tool results, events, the conversation).
 	ProjectSecrets *secrets.Service
+	// Billing, when set, refuses turns the account's credits do not
+	// allow, quotes each turn (its cap becomes the loop's money limit) and
+	// charges it when it ends.
+	Billing *billing.Service
 }
 
 // Errors of Start.
@@ -155,11 +160,19 @@ func (s *Service) Status(ctx context.Context, admin bool) Status {
 	return st
 }
 
-func (s *Service) newAgent(ch choice, env agent.Env, sink agent.Sink) (*agent.Agent, error) {
+func (s *Service) newAgent(ch choice, env agent.Env, sink agent.Sink, capMicros ...int64) (*agent.Agent, error) {
 	if ch.prov == nil {
 		return nil, ErrNotConfigured
 	}
 	cfg := agent.Config{Provider: ch.prov, Env: env, Sink: sink, Model: ch.model, HighPowerModel: ch.highPower}
+	if len(capMicros) > 0 && capMicros[0] > 0 {
+		usd := float64(capMicros[0]) / 1e6 // the loop keeps its own cost in dollars
+		cfg.Limits = func(m agent.Mode) agent.Limits {
+			l := agent.DefaultLimits(m)
+			l.MaxCostUSD = usd
+			return l
+		}
+	}
 	if ch.prov.Name() != "anthropic" {
 		if cfg.Model == "" {
 			cfg.Model = "qwen3-coder"
@@ -279,7 +292,18 @@ func newID() string {
 // Start begins a turn in the background: it outlives the request that
 // started it (Stop cancels it). Watch its events with Turn.Events.
 func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, mode agent.Mode) (*Turn, error) {
+	return s.StartLevel(ctx, projectID, userID, prompt, mode, "")
+}
+
+// StartLevel is Start with the user's choice of complexity level ("": the
+// classifier's): with billing, the turn is refused when the account may not
+// start agent work (*billing.QuotaError), and its quote's cap is the loop's money limit.
+func (s *Service) StartLevel(ctx context.Context, projectID, userID, prompt string, mode agent.Mode, level string) (*Turn, error) {
 	ch, err := s.choose(ctx) // per turn: settings saved since apply at once
+	if err != nil {
+		return nil, err
+	}
+	quote, rawCap, err := s.admit(ctx, userID, prompt, mode, level)
 	if err != nil {
 		return nil, err
 	}
@@ -311,11 +335,13 @@ func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, m
 		release()
 		return nil, err
 	}
-	a, err := s.newAgent(ch, s.env(projectID, userID), agent.SinkFunc(t.emit))
+	t.quote = quote
+	a, err := s.newAgent(ch, s.env(projectID, userID), agent.SinkFunc(t.emit), rawCap)
 	if err != nil {
 		release()
 		return nil, err
 	}
+	t.model = a.Quote(sess, "", mode).Model.ID
 	modeJSON, _ := json.Marshal(mode)
 	if err := s.d.Store.CreateAgentTurn(ctx, store.AgentTurn{ID: t.ID, ProjectID: projectID, UserID: userID, Prompt: s.redact(projectID, prompt),
 		Mode: modeJSON, Status: "running", CreatedAt: s.d.Now()}); err != nil {
@@ -339,6 +365,7 @@ func (s *Service) Start(ctx context.Context, projectID, userID, prompt string, m
 		t.finish(res, err)
 		<-flushed
 		s.record(t, sess)
+		s.charge(t, userID)
 		release()
 		t.close()
 	}()

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"ecode/internal/agent"
+	"ecode/internal/billing"
 )
 
 // Turn is one running (or just finished) agent turn. Its events are kept in
@@ -14,6 +15,10 @@ type Turn struct {
 	ProjectID string
 
 	cancel context.CancelFunc
+
+	quote   *billing.Quote // nil without billing
+	model   string
+	charged int64 // micro-units, set once the turn is charged
 
 	mu     sync.Mutex
 	evs    []agent.Event

@@ -11,6 +11,7 @@ import (
 
 	"ecode/internal/agent"
 	"ecode/internal/agentrun"
+	"ecode/internal/billing"
 )
 
 type agentRequest struct {
@@ -18,12 +19,16 @@ type agentRequest struct {
 	Thinking  bool   `json:"thinking,omitempty"`
 	HighPower bool   `json:"high_power,omitempty"`
 	WebSearch bool   `json:"web_search,omitempty"`
+	Level     string `json:"level,omitempty"` // the user's complexity level (turns and quotes); "": classified
 }
 
 func (q *agentRequest) validate() map[string]string {
 	f := map[string]string{}
 	if strings.TrimSpace(q.Prompt) == "" || len(q.Prompt) > 100<<10 {
 		f["prompt"] = "must be a request to the agent (at most 100 KiB)"
+	}
+	if q.Level != "" && !billing.ValidLevel(q.Level) {
+		f["level"] = "must be one of " + strings.Join(billing.Levels, ", ")
 	}
 	return f
 }
@@ -57,7 +62,24 @@ func (s *Server) agentQuote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, quoteJSON(quote))
+	bq, err := s.billing.Quote(r.Context(), billing.QuoteRequest{Prompt: q.Prompt, Thinking: q.Thinking, HighPower: q.HighPower,
+		WebSearch: q.WebSearch, Level: q.Level})
+	if err != nil {
+		return err
+	}
+	out := quoteJSON(quote)
+	out["level"], out["multiplier"], out["multiplier_milli"] = bq.Level, bq.Multiplier, bq.MultiplierMilli
+	out["price_min_micros"], out["price_max_micros"], out["cap_micros"] = bq.PriceMinMicros, bq.PriceMaxMicros, bq.CapMicros
+	out["level_source"], out["level_reason"], out["levels"] = bq.Source, bq.Reason, billing.Levels
+	// Whether the account may start the turn now (the refusal's message otherwise).
+	if err := s.allow(r, principal(r).User.ID, billing.WorkAgent); err != nil {
+		if be, ok := billingError(err); ok {
+			out["refusal"] = map[string]any{"code": be.Code, "message": be.Message, "fields": be.Fields}
+		} else {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -83,7 +105,7 @@ func (s *Server) agentTurn(w http.ResponseWriter, r *http.Request) error {
 	if err := s.agentReady(r); err != nil {
 		return err
 	}
-	t, err := s.agent.Start(r.Context(), project(r).ID, principal(r).User.ID, q.Prompt, q.mode())
+	t, err := s.agent.StartLevel(r.Context(), project(r).ID, principal(r).User.ID, q.Prompt, q.mode(), q.Level)
 	switch {
 	case errors.Is(err, agentrun.ErrBusy):
 		return errConflict(err.Error())
@@ -146,6 +168,9 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, t *agentrun.
 	}
 	res, err := t.Result()
 	final := map[string]any{"turn_id": t.ID, "result": res}
+	if quote, charged := t.Billing(); quote != nil {
+		final["quote"], final["charged_micros"] = quote, charged
+	}
 	if err != nil {
 		final["error"] = err.Error()
 	}

@@ -82,6 +82,9 @@ func toError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	if be, ok := billingError(err); ok {
+		return be
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return errTooLarge(fmt.Sprintf("request body larger than %d bytes", mbe.Limit))

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ecode/internal/billing"
 	"ecode/internal/revoke"
 	"ecode/internal/store"
 	"ecode/internal/workspace"
@@ -78,6 +79,9 @@ func (q *projectRequest) validate() map[string]string {
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	var q projectRequest
 	if err := decode(w, r, &q); err != nil {
+		return err
+	}
+	if err := s.allow(r, principal(r).User.ID, billing.WorkProject); err != nil {
 		return err
 	}
 	p, err := s.projects.Create(r.Context(), principal(r).User.ID, q.Name, q.Template)

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ecode/internal/billing"
 	"ecode/internal/runner"
 )
 
@@ -57,6 +58,9 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
 		return err
 	}
+	if err := s.allow(r, project(r).OwnerID, billing.WorkExec); err != nil {
+		return err
+	}
 	release, err := s.execSlot(w, r)
 	if err != nil {
 		return err
@@ -103,6 +107,9 @@ func (s *Server) runStateJSON(r *http.Request, st runner.RunState) map[string]an
 
 func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
+		return err
+	}
+	if err := s.allow(r, project(r).OwnerID, billing.WorkRun); err != nil {
 		return err
 	}
 	release, err := s.execSlot(w, r)

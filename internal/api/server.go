@@ -11,6 +11,7 @@ import (
 
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
+	"ecode/internal/billing"
 	"ecode/internal/collab"
 	"ecode/internal/domains"
 	"ecode/internal/errtrack"
@@ -86,6 +87,7 @@ type Deps struct {
 	Domains   *domains.Service
 	Imports   *imports.Service
 	Jobs      *jobs.Client
+	Billing   *billing.Service
 	UI        fs.FS
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -111,6 +113,7 @@ type Server struct {
 	domains  *domains.Service
 	imports  *imports.Service
 	jobs     *jobs.Client
+	billing  *billing.Service
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
@@ -128,7 +131,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, billing: d.Billing, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 

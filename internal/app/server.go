@@ -19,6 +19,7 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
+	"ecode/internal/billing"
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
 	"ecode/internal/config"
@@ -72,7 +73,8 @@ type Server struct {
 	// HTTPS answers on the HTTPS listener (--https-addr) for verified custom domains.
 	HTTPS   http.Handler
 	Imports *imports.Service
-	Jobs    *jobs.Client // the background job queue (River on the store's database)
+	Jobs    *jobs.Client     // the background job queue (River on the store's database)
+	Billing *billing.Service // the usage ledger, prices, plans, quotas
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -139,6 +141,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.onClose(func() error { s.DBs.Close(); return nil }) // after the sandboxes
+	s.Billing = buildBilling(cfg, d.Store, d.Log, d.Now)
 	s.buildSandbox(cfg, d.Log)
 	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL}
 	if d.Collab != nil {
@@ -190,7 +193,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	opts.ReadyChecks["job_queue"] = func(ctx context.Context) error { _, err := s.Jobs.Counts(ctx); return err }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
-		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, UI: ui.FS(),
+		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -229,7 +232,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 	}
 	s.Sandbox = newSandbox(cfg, hooks)
 	s.onClose(s.Sandbox.Close)
-	s.Runner = runner.New(s.Sandbox, s.Files, s.Store, runOpts)
+	s.Runner = runner.New(s.Sandbox, s.Files, s.Billing.Recorder(), runOpts)
 	s.onClose(s.Runner.Close)
 	s.Secrets.Changed = restartOnSecretChange(s.Runner, log)
 }
@@ -241,13 +244,14 @@ func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
 	s.Agent = agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,
-			Secrets: s.box, ProjectSecrets: s.Secrets, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
+			Secrets: s.box, ProjectSecrets: s.Secrets, Billing: s.Billing, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
 			DBURL: func(projectID string) string { return s.DBs.DB(projectID).URL() },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
 				cp, err := s.History.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)
 				return cp.ID, err
 			}})
 	s.onClose(func() error { s.Agent.Close(); return nil })
+	s.classifyWithModel(cfg)
 	return nil
 }
 

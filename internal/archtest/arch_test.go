@@ -24,12 +24,13 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                {"internal/app"},
-	"internal/app":             {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs"},
-	"internal/api":             {"internal/errtrack", "internal/notify", "internal/live", "internal/revoke", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace", "internal/domains", "internal/imports", "internal/jobs"},
+	"internal/app":             {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing"},
+	"internal/api":             {"internal/errtrack", "internal/notify", "internal/live", "internal/revoke", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace", "internal/domains", "internal/imports", "internal/jobs", "internal/billing"},
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
 	"internal/secrets":         {"internal/secretbox", "internal/store"},
 	"internal/imports":         {"internal/runconfig", "internal/secrets", "internal/store"},
+	"internal/billing":         {"internal/store"},
 	"internal/runconfig":       {},
 	"internal/volume":          {},
 	"internal/dbproxy":         {"internal/sandbox"},
@@ -55,7 +56,7 @@ var allowed = map[string][]string{
 	"internal/linediff":        {},
 	"internal/checkpoint":      {"internal/linediff"},
 	"internal/agent":           {}, // with internal/agent/fake; the lead implements its Env interfaces
-	"internal/agentrun":        {"internal/agent", "internal/runner", "internal/workspace", "internal/store", "internal/runconfig", "internal/secretbox", "internal/secrets"},
+	"internal/agentrun":        {"internal/agent", "internal/runner", "internal/workspace", "internal/store", "internal/runconfig", "internal/secretbox", "internal/secrets", "internal/billing"},
 	"internal/secretbox":       {},
 	"internal/netlimit":        {},
 	"internal/archtest":        {},
@@ -65,9 +66,8 @@ var allowed = map[string][]string{
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/checkpointbench":    {"internal/checkpoint"},
 	"bench/maskbench":          {"internal/runner", "internal/secrets"},
-
-	"internal/domains":            {"internal/store", "internal/secretbox"},
-	"internal/domains/domaintest": {}, // test servers: DNS (miekg/dns) and Pebble
+	"internal/domains":         {"internal/store", "internal/secretbox"},
+	"bench/ledgerbench":        {"internal/billing", "internal/store"},
 }
 
 func repoRoot(t *testing.T) string {

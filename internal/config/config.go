@@ -66,6 +66,9 @@ type Config struct {
 	OpenAIBaseURL    string
 	AgentModel       string
 
+	BillingDefaultPlan string
+	BillingClassifier  string
+
 	MasterKeyFile    string
 	MasterKey        string
 	MasterKeyCommand string
@@ -129,6 +132,8 @@ func (c *Config) options() []option {
 		{"openai-api-key", "", "API key of an OpenAI-compatible provider, used when no Anthropic key is set (also OPENAI_API_KEY)", &c.OpenAIAPIKey},
 		{"openai-base-url", "", "base URL of an OpenAI-compatible server such as Ollama, vLLM or llama.cpp (also OPENAI_BASE_URL)", &c.OpenAIBaseURL},
 		{"agent-model", "", "the AI agent's model; empty for the provider's default", &c.AgentModel},
+		{"billing-default-plan", "free", "the billing plan of accounts an admin has not assigned one", &c.BillingDefaultPlan},
+		{"billing-classifier", "heuristic", "how agent requests get their complexity level: heuristic, or model (a short call to the agent's model, the heuristic when it fails)", &c.BillingClassifier},
 		{"master-key-file", "", "file holding the master key that wraps secrets' data keys (created if missing); empty for <data-dir>/master.key", &c.MasterKeyFile},
 		{"master-key", "", "the master key itself (base64 of 32 bytes), instead of the file", &c.MasterKey},
 		{"master-key-command", "", "shell command that prints the master key (base64), instead of the file", &c.MasterKeyCommand},
@@ -245,6 +250,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Egress != "off" && c.Egress != "proxy" {
 		errs = append(errs, fmt.Errorf("egress: %q is not off or proxy", c.Egress))
+	}
+	if c.BillingClassifier != "heuristic" && c.BillingClassifier != "model" {
+		errs = append(errs, fmt.Errorf("billing-classifier: %q is not heuristic or model", c.BillingClassifier))
 	}
 	if c.DiskReserve < 0 {
 		errs = append(errs, errors.New("disk-reserve must not be negative"))

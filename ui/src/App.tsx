@@ -9,6 +9,7 @@ import { NotFound } from './pages/NotFound'
 import { Settings } from './pages/Settings'
 import { Admin } from './pages/Admin'
 import { Status } from './pages/Status'
+import { Usage } from './pages/Usage'
 import { matchRoute, navigate, nextPath, usePath } from './router'
 import { SessionContext } from './session'
 
@@ -94,6 +95,8 @@ export function App() {
         break
       case 'admin':
         page = <Admin tab={route.tab} />
+      case 'usage':
+        page = <Usage />
         break
       case 'workspace':
         page = (

@@ -67,6 +67,7 @@ export type Route =
   | { name: 'settings' }
   | { name: 'admin'; tab: AdminTab }
   | { name: 'status' }
+  | { name: 'usage' }
   | { name: 'workspace'; id: string }
   | { name: 'notfound' }
 
@@ -79,6 +80,7 @@ export function matchRoute(path: string): Route {
   if (p === '/status') return { name: 'status' }
   const a = /^\/admin\/(errors|incidents)$/.exec(p)
   if (a) return { name: 'admin', tab: a[1] as AdminTab }
+  if (p === '/usage') return { name: 'usage' }
   const m = /^\/p\/([^/]+)$/.exec(p)
   if (m) return { name: 'workspace', id: decodeURIComponent(m[1]) }
   return { name: 'notfound' }

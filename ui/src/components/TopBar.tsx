@@ -36,6 +36,7 @@ export function TopBar({ children }: { children?: ReactNode }) {
               <Icon name="gear" /> Admin
             </Link>
           )}
+          <Link href="/usage" className="btn btn-ghost">Usage</Link>
           <Link href="/settings" className="btn btn-ghost">
             <Icon name="gear" /> Settings
           </Link>

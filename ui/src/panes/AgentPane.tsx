@@ -88,6 +88,7 @@ export function AgentPane({ project, canWrite }: PaneProps) {
             <button type="submit" className="btn btn-small btn-primary" disabled={running || !prompt.trim()}>Send</button>
           </div>
           <QuoteLine quote={quote} />
+          <PriceLine quote={quote} level={mode.level ?? ''} setLevel={(level) => setMode((m) => ({ ...m, level }))} />
         </form>
       ) : (
         <div className="agent-input small muted">Viewers can read the conversation; editors can message the agent.</div>
@@ -127,6 +128,35 @@ function QuoteLine({ quote }: { quote: Quote | string | null }) {
     <div className="agent-quote small muted" data-testid="agent-quote"
       title={`First call at most ${formatCost(quote.first_call_max_usd)}${quote.price_checked ? `; prices checked ${quote.price_checked}` : ''}`}>
       {quote.model} · max {formatCost(quote.max_usd)} · {l.max_steps} steps · {Math.round(l.max_wall_s / 60)} min · {(l.max_tokens / 1e6).toFixed(1)}M tokens
+    </div>
+  )
+}
+
+const money = (m: number) => '$' + (Math.round(m / 10000) / 100).toFixed(2)
+const levelName = (l: string) => l.replace('_', ' ')
+
+/** The turn's price before it runs: its complexity level (changeable), the range and the hard cap; or the refusal. */
+function PriceLine({ quote, level, setLevel }: { quote: Quote | string | null; level: string; setLevel: (l: string) => void }) {
+  if (!quote || typeof quote === 'string' || !quote.level) return null
+  if (quote.refusal) {
+    return (
+      <div className="panel-error small" role="alert" data-testid="agent-refusal">
+        {quote.refusal.message} <a href={quote.refusal.fields?.link ?? '/usage'}>Top up or upgrade</a>
+      </div>
+    )
+  }
+  return (
+    <div className="agent-quote small" data-testid="agent-price">
+      <label>
+        Level{' '}
+        <select aria-label="Complexity level" value={level} onChange={(e) => setLevel(e.target.value)}>
+          <option value="">auto ({levelName(quote.level)})</option>
+          {(quote.levels ?? []).map((l) => <option key={l} value={l}>{levelName(l)}</option>)}
+        </select>
+      </label>{' '}
+      <span data-testid="agent-price-level">{levelName(quote.level)} ×{quote.multiplier}</span> ·{' '}
+      {money(quote.price_min_micros ?? 0)}–{money(quote.price_max_micros ?? 0)} · never more than{' '}
+      <strong data-testid="agent-price-cap">{money(quote.cap_micros ?? 0)}</strong> · Send confirms
     </div>
   )
 }

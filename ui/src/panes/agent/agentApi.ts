@@ -13,9 +13,19 @@ export interface AgentMode {
   thinking: boolean
   high_power: boolean
   web_search: boolean
+  level?: string // the complexity level the user chose ("" or absent: classified)
 }
 
 export interface Quote {
+  level?: string
+  multiplier?: number
+  price_min_micros?: number
+  price_max_micros?: number
+  cap_micros?: number
+  level_source?: string
+  level_reason?: string
+  levels?: string[]
+  refusal?: { code: string; message: string; fields?: Record<string, string> }
   model: string
   max_output_tokens: number
   web_search: boolean

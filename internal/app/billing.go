@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"time"
+
+	"ecode/internal/agent"
+	"ecode/internal/billing"
+	"ecode/internal/config"
+	"ecode/internal/store"
+)
+
+// buildBilling makes the billing service: AI tokens priced from the agent's
+// model table (converted once to integer micro-units per million tokens).
+func buildBilling(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time) *billing.Service {
+	models := map[string]billing.TokenPrices{}
+	for id, m := range agent.DefaultModels() {
+		p := m.Price
+		models[id] = billing.TokenPrices{Input: usdMicros(p.Input), Output: usdMicros(p.Output),
+			CacheRead: usdMicros(p.CacheRead), CacheWrite: usdMicros(p.CacheWrite5m)}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return billing.New(st, billing.Options{DefaultPlan: cfg.BillingDefaultPlan, Models: models, Now: now,
+		Log: log.With("component", "billing")})
+}
+
+// usdMicros converts a model table price (dollars) to micro-units, once, at start.
+func usdMicros(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
+
+// classifyWithModel lets the billing classifier ask the agent's model.
+func (s *Server) classifyWithModel(cfg *config.Config) {
+	if cfg.BillingClassifier != "model" {
+		return
+	}
+	s.Billing.SetClassifier(func(ctx context.Context, rubric, prompt string) (string, error) {
+		return s.Agent.Classify(ctx, rubric, prompt)
+	})
+}
