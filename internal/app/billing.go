@@ -14,7 +14,9 @@ import (
 
 // buildBilling makes the billing service: AI tokens priced from the agent's
 // model table (converted once to integer micro-units per million tokens).
-func buildBilling(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time) *billing.Service {
+// notify tells a user of the 80% warning.
+func buildBilling(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time,
+	notify func(ctx context.Context, userID, kind, title, body, link string)) *billing.Service {
 	models := map[string]billing.TokenPrices{}
 	for id, m := range agent.DefaultModels() {
 		p := m.Price
@@ -25,7 +27,7 @@ func buildBilling(cfg *config.Config, st *store.Store, log *slog.Logger, now fun
 		now = time.Now
 	}
 	return billing.New(st, billing.Options{DefaultPlan: cfg.BillingDefaultPlan, Models: models, Now: now,
-		Log: log.With("component", "billing")})
+		Log: log.With("component", "billing"), Notify: notify})
 }
 
 // usdMicros converts a model table price (dollars) to micro-units, once, at start.

@@ -141,7 +141,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.onClose(func() error { s.DBs.Close(); return nil }) // after the sandboxes
-	s.Billing = buildBilling(cfg, d.Store, d.Log, d.Now)
+	s.Billing = buildBilling(cfg, d.Store, d.Log, d.Now, s.notifyAs(notify.QuotaWarning))
 	s.buildSandbox(cfg, d.Log)
 	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL}
 	if d.Collab != nil {
