@@ -144,7 +144,7 @@ func (s *Server) routes() []route {
 		{"GET /api/projects/{id}/agent/turns", ProjViewer, s.agentTurns},
 		{"GET /api/projects/{id}/agent/stream", ProjViewer, s.agentStream},
 		{"POST /api/projects/{id}/agent/stop", ProjEditor, s.agentStop},
-	}, s.secretRoutes()...)
+	}, append(s.secretRoutes(), s.deploymentRoutes()...)...)
 }
 
 // guard wraps a route with its access check and the error adapter.

@@ -11,6 +11,7 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
 	"ecode/internal/collab"
+	"ecode/internal/deploy"
 	"ecode/internal/history"
 	"ecode/internal/live"
 	"ecode/internal/projects"
@@ -62,6 +63,7 @@ type Deps struct {
 	Metrics  *telemetry.Metrics
 	Live     *live.Registry
 	Secrets  *secrets.Service // nil: the secrets routes answer 503
+	Deploy   *deploy.Service  // deployments; its Router serves the apps domain's hosts
 	UI       fs.FS
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -80,6 +82,7 @@ type Server struct {
 	metrics  *telemetry.Metrics
 	live     *live.Registry
 	secrets  *secrets.Service
+	deploy   *deploy.Service
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
@@ -95,7 +98,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, secrets: d.Secrets, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 
@@ -112,8 +115,13 @@ func (s *Server) Handler() http.Handler {
 	}))
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
+	apps := s.deploy.Router()
 	// Previews are a different origin (another host name), routed first.
 	return s.recoverer(s.logRequests(s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.deploy.IsAppHost(r.Host) { // published apps: no session, no IDE middleware
+			apps.ServeHTTP(w, r)
+			return
+		}
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return

@@ -22,6 +22,7 @@ import (
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
 	"ecode/internal/config"
+	"ecode/internal/deploy"
 	"ecode/internal/egress"
 	"ecode/internal/history"
 	"ecode/internal/live"
@@ -59,6 +60,7 @@ type Server struct {
 	Metrics  *telemetry.Metrics
 	API      *api.Server
 	Secrets  *secrets.Service // project and account secrets (master key: --master-key-file etc.)
+	Deploy   *deploy.Service  // published apps: releases, production sandboxes, the apps-domain router
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -152,10 +154,11 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		free, _, _ := disk.Usage()
 		return float64(free)
 	})
+	s.buildDeploy(cfg, d.Now)
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
-		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, UI: ui.FS(),
+		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Secrets: s.Secrets, Deploy: s.Deploy, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -247,6 +250,7 @@ func (s *Server) Run(ctx context.Context) {
 	defer gcTick.Stop()
 	wg.Go(func() { s.History.RunGC(ctx, gcTick.C, s.Log.With("component", "checkpoints")) })
 	wg.Go(func() { s.Collab.Run(ctx) })
+	wg.Go(func() { s.Deploy.Run(ctx) })
 	wg.Wait()
 }
 

@@ -30,11 +30,13 @@ type Config struct {
 	LogFormat      string
 	SignupOpen     bool
 	PreviewDomain  string
+	AppsDomain     string
 	SandboxMemory  int64
 	SandboxCPU     string
 	SandboxProcs   int64
 	SandboxTmp     int64
 	SandboxIdle    time.Duration
+	DeployHealth   time.Duration
 	TreePoll       time.Duration
 	ProjectDisk    int64
 	Egress         string
@@ -84,6 +86,7 @@ func (c *Config) options() []option {
 		{"log-level", "info", "debug, info, warn or error", &c.LogLevel},
 		{"log-format", "text", "text or json", &c.LogFormat},
 		{"signup-open", "true", "let anyone who reaches the server sign up (the first account always can)", &c.SignupOpen},
+		{"apps-domain", "apps.localhost", "published deployments are served at <slug>.<apps-domain> (same listener), an origin apart from the IDE", &c.AppsDomain},
 		{"preview-domain", "localhost", "previews are served at p-<project id>.<preview-domain>, an origin apart from the IDE", &c.PreviewDomain},
 		{"sandbox-memory", "1073741824", "memory limit of each project's sandbox, in bytes", &c.SandboxMemory},
 		{"sandbox-cpu", "1", "CPU limit of each project's sandbox, in cores (e.g. 0.5)", &c.SandboxCPU},
@@ -98,6 +101,7 @@ func (c *Config) options() []option {
 		{"project-db-url", "", "PostgreSQL admin URL (postgres://...): each project gets a database and role there instead of a SQLite file", &c.ProjectDBURL},
 		{"redis-url", "", "Redis (redis://host:6379/0) that relays live edits between several ecode nodes; empty for one node", &c.RedisURL},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
+		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
 		{"anthropic-api-key", "", "API key of the AI agent's Anthropic provider (also ANTHROPIC_API_KEY)", &c.AnthropicAPIKey},
@@ -215,6 +219,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PreviewDomain == "" || strings.ContainsAny(c.PreviewDomain, "/: ") {
 		errs = append(errs, fmt.Errorf("preview-domain: %q is not a domain name", c.PreviewDomain))
+	}
+	if c.AppsDomain == "" || strings.ContainsAny(c.AppsDomain, "/: ") || strings.EqualFold(c.AppsDomain, c.PreviewDomain) {
+		errs = append(errs, fmt.Errorf("apps-domain: %q is not a domain name apart from the preview domain", c.AppsDomain))
 	}
 	if c.MaxFileBytes <= 0 || c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("max-file-bytes and max-upload-bytes must be positive"))
