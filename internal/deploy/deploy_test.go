@@ -51,12 +51,30 @@ type env struct {
 func newEnv(t *testing.T, st *store.Store) *env {
 	srv := testutil.NewServer(t, st, testutil.ServerOptions{Config: func(c *config.Config) { c.DeployHealth = 20 * time.Second }})
 	testutil.RequireSandbox(t, testutil.NewSandbox(t))
+	e := newEnvOn(t, srv)
+	e.c = srv.User(t, "publisher")
+	return e
+}
+
+// newEnvOn is an env on srv with no user.
+func newEnvOn(t *testing.T, srv *testutil.Server) *env {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}, MaxIdleConnsPerHost: 16}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &env{t: t, srv: srv, c: srv.User(t, "publisher"), app: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &env{t: t, srv: srv, app: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// fetchStatus is fetch that reports a failed request as status 0.
+func (e *env) fetchStatus(appURL, path string) (int, string) {
+	res, err := e.app.Get(appURL + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
 
 func (e *env) publish(projectID, kind string) published {
