@@ -42,6 +42,17 @@ test('publish, open the URL signed out, publish an edit, roll back', async (t) =
   await v.getByRole('heading', { name: 'Hello from Node.js' }).waitFor()
   assert.equal((await visitor.cookies()).length, 0)
 
+  // The app's own output in the Logs section, searched.
+  const appLog = pane.getByLabel('App log', { exact: true })
+  await pane.getByRole('heading', { name: 'Logs' }).waitFor()
+  await appLog.filter({ hasText: 'listening on http://127.0.0.1:' }).waitFor()
+  await pane.getByLabel('Search logs').fill('no-such-line-here')
+  await appLog.filter({ hasText: 'No lines match.' }).waitFor()
+  await pane.getByLabel('Search logs').fill('LISTENING')
+  await appLog.filter({ hasText: 'listening on' }).waitFor()
+  assert.doesNotMatch(await appLog.textContent(), /> shipped-app/)
+  await pane.getByLabel('Search logs').fill('')
+
   // Edit and publish again: the new text.
   const src = await (await ctx.request.get(`/api/projects/${projectId}/files/index.js`)).text()
   const put = await ctx.request.put(`/api/projects/${projectId}/files/index.js`, { data: src.replace('Hello from Node.js', 'Hello, second release') })

@@ -125,6 +125,7 @@ var expectedAccess = map[string]api.Access{
 	"POST /api/projects/{id}/deployment/publish":                 api.ProjEditor,
 	"POST /api/projects/{id}/deployment/releases/{rid}/activate": api.ProjEditor,
 	"GET /api/projects/{id}/deployment/releases/{rid}/log":       api.ProjViewer,
+	"GET /api/projects/{id}/deployment/logs":                     api.ProjViewer,
 }
 
 type caller struct {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 
 	"ecode/internal/deploy"
 	"ecode/internal/store"
@@ -16,6 +17,7 @@ func (s *Server) deploymentRoutes() []route {
 		{"POST /api/projects/{id}/deployment/publish", ProjEditor, s.publish},
 		{"POST /api/projects/{id}/deployment/releases/{rid}/activate", ProjEditor, s.activateRelease},
 		{"GET /api/projects/{id}/deployment/releases/{rid}/log", ProjViewer, s.releaseLog},
+		{"GET /api/projects/{id}/deployment/logs", ProjViewer, s.appLog},
 	}
 }
 
@@ -101,5 +103,39 @@ func (s *Server) releaseLog(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write(b)
+	return nil
+}
+
+// appLog is the end of a release's runtime log (the active release unless
+// ?release= names one), lines filtered by ?q= (case-insensitive), the last
+// ?tail= of them (default 500, at most 5000).
+func (s *Server) appLog(w http.ResponseWriter, r *http.Request) error {
+	p := project(r)
+	q := deploy.LogQuery{ReleaseID: r.URL.Query().Get("release"), Search: r.URL.Query().Get("q")}
+	if t := r.URL.Query().Get("tail"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 {
+			return errInvalid(map[string]string{"tail": "must be a positive number"})
+		}
+		q.Tail = n
+	}
+	if q.ReleaseID == "" {
+		d, err := s.store.DeploymentForProject(r.Context(), p.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errNotFound("deployment")
+		} else if err != nil {
+			return err
+		}
+		q.ReleaseID = d.ActiveReleaseID
+	} else if _, err := s.store.ReleaseOf(r.Context(), p.ID, q.ReleaseID); errors.Is(err, store.ErrNotFound) {
+		return errNotFound("release")
+	} else if err != nil {
+		return err
+	}
+	l, err := s.deploy.AppLog(p.ID, q)
+	if err != nil && !errors.Is(err, deploy.ErrNoRelease) { // no release: published, nothing live yet
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
 	return nil
 }

@@ -86,6 +86,9 @@ type Options struct {
 	// RestartBackoff is the first wait before a crashed app is started
 	// again; it doubles up to a minute (default 1 s).
 	RestartBackoff time.Duration
+	// LogFileBytes bounds a release's runtime log (default LogFileBytes;
+	// the previous file is kept too).
+	LogFileBytes int64
 }
 
 // Service publishes, runs and routes deployments.
@@ -123,6 +126,9 @@ func New(d Deps, opts Options) *Service {
 	}
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second
+	}
+	if opts.LogFileBytes <= 0 {
+		opts.LogFileBytes = LogFileBytes
 	}
 	if opts.RestartBackoff <= 0 {
 		opts.RestartBackoff = time.Second

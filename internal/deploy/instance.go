@@ -205,7 +205,7 @@ func (i *instance) startProcess(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := os.OpenFile(filepath.Join(s.releaseDir(i.rel.ProjectID, i.rel.ID), "app.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	out, err := openRotatingLog(filepath.Join(s.releaseDir(i.rel.ProjectID, i.rel.ID), "app.log"), s.opts.LogFileBytes)
 	if err != nil {
 		return err
 	}

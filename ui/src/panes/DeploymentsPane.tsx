@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react'
 import { errorMessage, json, send } from '../api'
 import type { PaneProps } from './types'
+import { AppLogs } from './AppLogs'
 import './deployments.css'
 
 interface Release {
@@ -165,6 +166,9 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
         </table>
       )}
       {logFor && <pre className="deploy-log" aria-label="Build log">{log || 'No output yet.'}</pre>}
+      {dep?.kind === 'server' && dep.active_release_id && (
+        <AppLogs projectId={project.id} releaseId={dep.active_release_id} visible={visible} />
+      )}
     </div>
   )
 }
