@@ -72,6 +72,7 @@ bench:
 	$(GO) run ./bench/runbench
 	$(GO) run ./bench/collabbench
 	$(GO) run ./bench/checkpointbench
+	$(GO) run ./bench/deploybench
 
 clean:
 	rm -rf bin ui/dist
