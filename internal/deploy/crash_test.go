@@ -1,11 +1,13 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
 	"testing"
 
+	"ecode/internal/app"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -45,6 +47,7 @@ func TestCrashRestart(t *testing.T) {
 			t.Fatalf("after the restart the app answered %d %q", code, body)
 		}
 		checkAppLog(t, e, p.ID, pub.Release.ID)
+		checkCLI(t, e, p.ID, pub.Release.ID)
 	})
 }
 
@@ -73,5 +76,46 @@ func checkAppLog(t *testing.T, e *env, projectID, releaseID string) {
 	}
 	if l := get("tail=1"); len(l.Lines) != 1 || !l.Truncated || l.Lines[0] != "hit /" {
 		t.Fatalf("log tail 1: %+v", l)
+	}
+}
+
+// checkCLI: ecode deploy list, logs and rollback with a personal access
+// token against the running server.
+func checkCLI(t *testing.T, e *env, projectID, firstID string) {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := e.c.CreateToken(ctx, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		return map[string]string{"ECODE_SERVER": e.srv.URL, "ECODE_TOKEN": tok.Token}[k]
+	}
+	cli := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := app.Main(ctx, append([]string{"deploy"}, args...), getenv, &out, &out); err != nil {
+			t.Fatalf("ecode deploy %v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if out := cli("logs", "Crashy", "-q", "requested"); out != "crash requested\n" {
+		t.Fatalf("ecode deploy logs: %q", out)
+	}
+	second := e.publish(projectID, "server")
+	e.waitRelease(projectID, second.Release.ID, "live")
+	out := cli("list", projectID)
+	if !strings.Contains(out, second.Release.ID+" *") || !strings.Contains(out, firstID) || !strings.Contains(out, ".apps.localhost") {
+		t.Fatalf("ecode deploy list:\n%s", out)
+	}
+	if out := cli("rollback", projectID); !strings.HasPrefix(out, "release "+firstID+" is live") {
+		t.Fatalf("ecode deploy rollback: %q", out)
+	}
+	if d := e.get(projectID); d.ActiveReleaseID != firstID {
+		t.Fatalf("after the CLI rollback the active release is %s", d.ActiveReleaseID)
+	}
+	var bad bytes.Buffer
+	if err := app.Main(ctx, []string{"deploy", "list", projectID}, func(string) string { return "" }, &bad, &bad); err == nil {
+		t.Fatal("ecode deploy without a server or token succeeded")
 	}
 }
