@@ -146,15 +146,15 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	if err := s.buildAgent(cfg, d.Log); err != nil {
 		return nil, err
 	}
+	s.buildDeploy(cfg, d.Now)
 	s.Projects = projects.New(projects.Deps{Store: d.Store, Files: s.Files, DBs: s.DBs, History: s.History,
-		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Live: s.Live, Log: d.Log.With("component", "projects"),
+		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Live: s.Live, Deploy: s.Deploy, Log: d.Log.With("component", "projects"),
 		Now: d.Now, AfterStep: d.DeleteStep})
 	s.Metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(s.Runner.Active()) })
 	s.Metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
 		free, _, _ := disk.Usage()
 		return float64(free)
 	})
-	s.buildDeploy(cfg, d.Now)
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,

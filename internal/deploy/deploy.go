@@ -103,6 +103,7 @@ type Service struct {
 	mu      sync.Mutex
 	deps    map[string]*deployment // by project id
 	bySlug  map[string]string      // slug → project id
+	stopped map[string]bool        // projects being deleted: never started again
 	closed  bool
 	wg      sync.WaitGroup // builds, starts, drains, supervisors
 	changed chan struct{}  // closed and replaced on every status change
@@ -135,6 +136,7 @@ func New(d Deps, opts Options) *Service {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{d: d, opts: opts, deps: map[string]*deployment{}, bySlug: map[string]string{},
+		stopped: map[string]bool{},
 		changed: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
@@ -257,6 +259,33 @@ func (s *Service) Close() error {
 	}
 	s.wg.Wait()
 	return nil
+}
+
+// ErrProjectStopped means the project's deployment was stopped for good
+// (the project is being deleted).
+var ErrProjectStopped = errors.New("deploy: the project is being deleted")
+
+// StopProject ends a project's deployment at once, as the project is
+// deleted: its host stops routing, the serving instance is stopped without
+// draining, no release of it starts again in this process (a build in
+// flight is refused at the switch), and its release files are removed.
+// The rows go with the project's. Deleting again is harmless.
+func (s *Service) StopProject(projectID string) error {
+	s.mu.Lock()
+	s.stopped[projectID] = true
+	d := s.deps[projectID]
+	delete(s.deps, projectID)
+	if d != nil {
+		delete(s.bySlug, d.slug)
+	}
+	s.mu.Unlock()
+	if d != nil {
+		if inst := d.swap(nil); inst != nil {
+			inst.stop()
+		}
+	}
+	s.notifyChanged()
+	return os.RemoveAll(filepath.Join(s.opts.Dir, projectID))
 }
 
 // uidFor gives a project's production sandboxes a uid of their own, apart

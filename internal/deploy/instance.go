@@ -279,6 +279,10 @@ func (s *Service) switchTo(ctx context.Context, inst *instance) error {
 		return err
 	}
 	d := s.deployment(dep.ProjectID, dep.Slug)
+	if d == nil {
+		inst.stop()
+		return ErrProjectStopped
+	}
 	if old := d.swap(inst); old != nil {
 		if !s.spawn(func() { old.drain(s.opts.DrainTimeout) }) {
 			old.stop()
@@ -288,10 +292,14 @@ func (s *Service) switchTo(ctx context.Context, inst *instance) error {
 	return nil
 }
 
-// deployment returns the in-memory deployment of a project, made on first use.
+// deployment returns the in-memory deployment of a project, made on first
+// use; nil once the project was stopped for good (StopProject).
 func (s *Service) deployment(projectID, slug string) *deployment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.stopped[projectID] {
+		return nil
+	}
 	d, ok := s.deps[projectID]
 	if !ok {
 		d = &deployment{projectID: projectID, slug: slug}
