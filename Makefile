@@ -76,6 +76,7 @@ bench:
 	$(GO) run ./bench/collabbench
 	$(GO) run ./bench/checkpointbench
 	$(GO) run ./bench/ledgerbench
+	$(GO) run ./bench/deploybench
 
 clean:
 	rm -rf bin ui/dist

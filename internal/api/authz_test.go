@@ -154,6 +154,12 @@ var expectedAccess = map[string]api.Access{
 	"GET /api/imports/{id}":         api.Signed,
 	"GET /api/imports/{id}/events":  api.Signed,
 	"POST /api/imports/{id}/cancel": api.Signed,
+	// deployments
+	"GET /api/projects/{id}/deployment":                          api.ProjViewer,
+	"POST /api/projects/{id}/deployment/publish":                 api.ProjEditor,
+	"POST /api/projects/{id}/deployment/releases/{rid}/activate": api.ProjEditor,
+	"GET /api/projects/{id}/deployment/releases/{rid}/log":       api.ProjViewer,
+	"GET /api/projects/{id}/deployment/logs":                     api.ProjViewer,
 }
 
 type caller struct {
@@ -260,7 +266,7 @@ func checkRoute(t *testing.T, base string, rt api.Route, projectID string, who c
 	t.Helper()
 	method, pattern, _ := strings.Cut(rt.Pattern, " ")
 	url := strings.NewReplacer("{id}", projectID, "{path...}", "index.html", "{sid}", "nosuch",
-		"{tid}", "nosuch", "{uid}", "nosuch", "{pid}", "nosuch", "{name}", "NOSUCH", "{domain}", "nosuch.example").Replace(pattern)
+		"{tid}", "nosuch", "{rid}", "nosuch", "{uid}", "nosuch", "{pid}", "nosuch", "{name}", "NOSUCH", "{domain}", "nosuch.example").Replace(pattern)
 	var body io.Reader
 	if method != "GET" && method != "DELETE" {
 		body = strings.NewReader(`{}`)

@@ -169,6 +169,7 @@ func TestCustomDomainFlow(t *testing.T) {
 		}
 
 		roots := srv.pebble.Root(t)
+		publishAndWait(t, srv.Server, owner, p.ID) // the HTTPS listener serves the published app
 		first := srv.httpsGet(t, roots)
 		srv.checkRedirect(t)
 
@@ -198,6 +199,35 @@ func TestCustomDomainFlow(t *testing.T) {
 	})
 }
 
+// publishAndWait publishes a project and waits, on the deployment
+// service's change notifications, until a release is live.
+func publishAndWait(t *testing.T, srv *testutil.Server, c *client.Client, projectID string) {
+	t.Helper()
+	var out struct{ Release struct{ ID string } }
+	if err := c.Do(context.Background(), "POST", "/api/projects/"+projectID+"/deployment/publish", strings.NewReader(`{"kind":"static"}`), "application/json", &out); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for {
+		changed := srv.Deploy.Changed()
+		var d struct {
+			ActiveReleaseID string `json:"active_release_id"`
+		}
+		if err := c.Do(ctx, "GET", "/api/projects/"+projectID+"/deployment", nil, "", &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.ActiveReleaseID == out.Release.ID {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("release %s never went live: %+v", out.Release.ID, d)
+		}
+	}
+}
+
 // httpsGet fetches the HTTPS listener with SNI = the domain, checking the
 // certificate chains to roots, and returns the leaf.
 func (s *domainServer) httpsGet(t *testing.T, roots *x509.CertPool) *x509.Certificate {
@@ -214,7 +244,7 @@ func (s *domainServer) httpsGet(t *testing.T, roots *x509.CertPool) *x509.Certif
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "no deployment router yet") {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Hello from E-Code") {
 		t.Fatalf("HTTPS answer %d: %s", resp.StatusCode, body)
 	}
 	return resp.TLS.PeerCertificates[0]

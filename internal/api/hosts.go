@@ -31,6 +31,9 @@ func (s *Server) hostAllowed(host string) bool {
 	if _, ok := s.domains.ProjectForHost(context.Background(), name); ok { // verified custom domains
 		return true
 	}
+	if s.deploy.IsAppHost(name) { // published apps: <slug>.<apps domain>
+		return true
+	}
 	for _, h := range s.opts.AllowedHosts {
 		if h == "*" || strings.EqualFold(h, name) {
 			return true

@@ -102,7 +102,7 @@ func TestDeleteEndsEverything(t *testing.T) {
 // the project is invisible.
 func TestDeleteFinishesAfterCrash(t *testing.T) {
 	steps := []projects.DeleteStep{projects.StepMarked, projects.StepConnections, projects.StepAgent,
-		projects.StepSandbox, projects.StepCollab, projects.StepCheckpoints, projects.StepDatabase, projects.StepFiles}
+		projects.StepSandbox, projects.StepDeployment, projects.StepCollab, projects.StepCheckpoints, projects.StepDatabase, projects.StepFiles}
 	for _, step := range steps {
 		t.Run(string(step), func(t *testing.T) {
 			t.Parallel()

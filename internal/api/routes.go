@@ -162,7 +162,7 @@ func (s *Server) routes() []route {
 		{"GET /api/projects/{id}/agent/turns", ProjViewer, s.agentTurns},
 		{"GET /api/projects/{id}/agent/stream", ProjViewer, s.agentStream},
 		{"POST /api/projects/{id}/agent/stop", ProjEditor, s.agentStop},
-	}, append(append(append(s.secretRoutes(), s.domainRoutes()...), s.importRoutes()...), s.billingRoutes()...)...)
+	}, append(append(append(append(s.secretRoutes(), s.domainRoutes()...), s.importRoutes()...), s.billingRoutes()...), s.deploymentRoutes()...)...)
 }
 
 // guard wraps a route with its access check and the error adapter.

@@ -13,6 +13,7 @@ import (
 	"ecode/internal/auth"
 	"ecode/internal/billing"
 	"ecode/internal/collab"
+	"ecode/internal/deploy"
 	"ecode/internal/domains"
 	"ecode/internal/errtrack"
 	"ecode/internal/history"
@@ -88,6 +89,7 @@ type Deps struct {
 	Imports   *imports.Service
 	Jobs      *jobs.Client
 	Billing   *billing.Service
+	Deploy    *deploy.Service // deployments; its Router serves the apps domain's hosts
 	UI        fs.FS
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -114,6 +116,7 @@ type Server struct {
 	imports  *imports.Service
 	jobs     *jobs.Client
 	billing  *billing.Service
+	deploy   *deploy.Service
 	ui       fs.FS
 	log      *slog.Logger
 	now      func() time.Time
@@ -131,7 +134,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, billing: d.Billing, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 
@@ -151,8 +154,13 @@ func (s *Server) handler(routes []route) http.Handler {
 	}))
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
+	apps := s.deploy.Router()
 	// Previews are a different origin (another host name), routed first.
 	return s.clientAddress(s.logRequests(s.recoverer(s.checkHost(s.customDomains(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.deploy.IsAppHost(r.Host) { // published apps: no session, no IDE middleware
+			apps.ServeHTTP(w, r)
+			return
+		}
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return

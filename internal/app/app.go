@@ -55,6 +55,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	case "token":
 		return tokenCommand(ctx, args, getenv, stdout)
+	case "deploy":
+		return deployCommand(ctx, args, getenv, stdout)
 	case "keys":
 		return keysCommand(ctx, args, getenv, stdout)
 	case "audit":
@@ -82,6 +84,7 @@ commands:
   serve                       run the server (the default; see ecode serve -h)
   migrate                     apply database migrations and exit
   token create --email EMAIL  print a new personal access token for an account
+  deploy list|logs|rollback PROJECT  a deployment through the API (ecode deploy -h)
   keys rotate                 new master key; every secrets data key rewrapped (server may run)
   audit verify                check the secrets audit log's hash chain
   config                      print the effective configuration (secrets redacted)

@@ -25,7 +25,6 @@ func (s *Server) buildDomains(cfg *config.Config, now func() time.Time) error {
 	s.Domains = domains.New(domains.Options{Store: s.Store, Box: s.box, Log: s.Log.With("component", "domains"), Now: now,
 		Resolver: cfg.DNSResolver, ACMEDirectory: cfg.ACMEDirectory, ACMEEmail: cfg.ACMEEmail, ACMEClient: acmeClient,
 		Target: recordTarget(cfg), Reserved: append(allowedHosts(cfg), cfg.PreviewDomain)})
-	s.HTTPS = placeholderSites(s.Domains)
 	return nil
 }
 
@@ -58,20 +57,6 @@ func recordTarget(cfg *config.Config) string {
 		return u.Hostname()
 	}
 	return ""
-}
-
-// placeholderSites answers on verified custom domains until deployments
-// have a router (the lead replaces it with deploy's router at merge).
-func placeholderSites(d *domains.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		projectID, ok := d.ProjectForHost(r.Context(), r.Host)
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "no deployment router yet: %s is the custom domain of project %s\n", r.Host, projectID)
-	})
 }
 
 // HTTPSServer is the server of the HTTPS listener (--https-addr) on ln:

@@ -15,3 +15,17 @@ func (s *Server) notifyAs(kind string) func(ctx context.Context, userID, _, titl
 		}
 	}
 }
+
+// notifyKinds is notifyAs for a caller that tells of several events: its
+// names for them are translated to notification kinds (others are dropped
+// with a log line, a programming error).
+func (s *Server) notifyKinds(kinds map[string]string) func(ctx context.Context, userID, kind, title, body, link string) {
+	return func(ctx context.Context, userID, kind, title, body, link string) {
+		k, ok := kinds[kind]
+		if !ok {
+			s.Log.Error("notify: unknown event", "event", kind)
+			return
+		}
+		s.notifyAs(k)(ctx, userID, kind, title, body, link)
+	}
+}

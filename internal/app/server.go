@@ -23,6 +23,7 @@ import (
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
 	"ecode/internal/config"
+	"ecode/internal/deploy"
 	"ecode/internal/domains"
 	"ecode/internal/egress"
 	"ecode/internal/errtrack"
@@ -75,6 +76,7 @@ type Server struct {
 	Imports *imports.Service
 	Jobs    *jobs.Client     // the background job queue (River on the store's database)
 	Billing *billing.Service // the usage ledger, prices, plans, quotas
+	Deploy  *deploy.Service  // published apps: releases, production sandboxes, the apps-domain router
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -169,8 +171,9 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	if err := s.buildAgent(cfg, d.Log); err != nil {
 		return nil, err
 	}
+	s.buildDeploy(cfg, d.Now)
 	s.Projects = projects.New(projects.Deps{Store: d.Store, Files: s.Files, DBs: s.DBs, History: s.History,
-		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Revoke: s.Revoke, Log: d.Log.With("component", "projects"),
+		Runner: s.Runner, Collab: s.Collab, Agent: s.Agent, Revoke: s.Revoke, Deploy: s.Deploy, Log: d.Log.With("component", "projects"),
 		Now: d.Now, AfterStep: d.DeleteStep, Jobs: s.Jobs})
 	s.handleJobs()
 	s.Metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(s.Runner.Active()) })
@@ -187,13 +190,19 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.buildImports(cfg, d.Now)
 	s.Imports.SetNotify(s.notifyAs(notify.ImportFinished))
 	s.Domains.Notify = s.notifyAs(notify.DomainCertificate)
+	// Published apps answer on <slug>.<apps-domain> (main listener) and on
+	// verified custom domains (HTTPS listener; plain HTTP redirects there).
+	s.Deploy.Hosts = s.Domains
+	s.HTTPS = s.Deploy.Router()
+	s.Deploy.Notify = s.notifyKinds(map[string]string{"deploy_failed": notify.DeploymentFailed,
+		"deploy_rolled_back": notify.DeploymentRolledBack})
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.MaxImportBytes = cfg.ImportMaxBytes
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	opts.ReadyChecks["job_queue"] = func(ctx context.Context) error { _, err := s.Jobs.Counts(ctx); return err }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
-		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, UI: ui.FS(),
+		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -300,6 +309,7 @@ func (s *Server) Run(ctx context.Context) {
 	defer certTick.Stop()
 	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
 	wg.Go(func() { s.Imports.Run(ctx) })
+	wg.Go(func() { s.Deploy.Run(ctx) })
 	wg.Wait()
 }
 

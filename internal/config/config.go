@@ -32,11 +32,13 @@ type Config struct {
 	LogFormat      string
 	SignupOpen     bool
 	PreviewDomain  string
+	AppsDomain     string
 	SandboxMemory  int64
 	SandboxCPU     string
 	SandboxProcs   int64
 	SandboxTmp     int64
 	SandboxIdle    time.Duration
+	DeployHealth   time.Duration
 	TreePoll       time.Duration
 	ProjectDisk    int64
 	Egress         string
@@ -107,6 +109,7 @@ func (c *Config) options() []option {
 		{"log-level", "info", "debug, info, warn or error", &c.LogLevel},
 		{"log-format", "text", "text or json", &c.LogFormat},
 		{"signup-open", "true", "let anyone who reaches the server sign up (the first account always can)", &c.SignupOpen},
+		{"apps-domain", "apps.localhost", "published deployments are served at <slug>.<apps-domain> (same listener), an origin apart from the IDE", &c.AppsDomain},
 		{"preview-domain", "localhost", "previews are served at p-<project id>.<preview-domain>, an origin apart from the IDE", &c.PreviewDomain},
 		{"sandbox-memory", "1073741824", "memory limit of each project's sandbox, in bytes", &c.SandboxMemory},
 		{"sandbox-cpu", "1", "CPU limit of each project's sandbox, in cores (e.g. 0.5)", &c.SandboxCPU},
@@ -125,6 +128,7 @@ func (c *Config) options() []option {
 		{"smtp-username", "", "user name for the SMTP server (PLAIN auth; needs TLS unless the server is on loopback)", &c.SMTPUsername},
 		{"smtp-password", "", "password for the SMTP server", &c.SMTPPassword},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
+		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
 		{"anthropic-api-key", "", "API key of the AI agent's Anthropic provider (also ANTHROPIC_API_KEY)", &c.AnthropicAPIKey},
@@ -262,6 +266,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PreviewDomain == "" || strings.ContainsAny(c.PreviewDomain, "/: ") {
 		errs = append(errs, fmt.Errorf("preview-domain: %q is not a domain name", c.PreviewDomain))
+	}
+	if c.AppsDomain == "" || strings.ContainsAny(c.AppsDomain, "/: ") || strings.EqualFold(c.AppsDomain, c.PreviewDomain) {
+		errs = append(errs, fmt.Errorf("apps-domain: %q is not a domain name apart from the preview domain", c.AppsDomain))
 	}
 	if c.MaxFileBytes <= 0 || c.MaxUploadBytes <= 0 {
 		errs = append(errs, errors.New("max-file-bytes and max-upload-bytes must be positive"))

@@ -48,7 +48,7 @@ func (s *Service) RunGC(ctx context.Context, tick <-chan time.Time, log *slog.Lo
 }
 
 // DefaultRetention keeps the newest 100 checkpoints of each project and all
-// younger than 30 days; checkpoints people saved themselves are kept
+// younger than 30 days; checkpoints people saved themselves and published releases are kept
 // regardless. Older ones are deleted after each new checkpoint (GC then
 // frees their objects).
 func DefaultRetention() checkpoint.RetentionPolicy {
@@ -66,7 +66,7 @@ func (s *Service) retain(ctx context.Context, projectID string) error {
 	}
 	items := make([]checkpoint.RetentionItem, len(cs))
 	for i, c := range cs {
-		items[i] = checkpoint.RetentionItem{ID: c.ID, CreatedAt: c.CreatedAt, Pinned: c.Trigger == "user"}
+		items[i] = checkpoint.RetentionItem{ID: c.ID, CreatedAt: c.CreatedAt, Pinned: c.Trigger == "user" || c.Trigger == "deploy"}
 	}
 	for _, id := range checkpoint.Expired(items, s.now(), s.retention) {
 		if err := s.store.DeleteCheckpoint(ctx, projectID, id); err != nil {

@@ -45,6 +45,8 @@ type Deps struct {
 	// error stops the deletion there, as a crash would (fault injection
 	// for tests).
 	AfterStep func(projectID string, step DeleteStep) error
+	// Deploy stops the project's published app (package deploy).
+	Deploy interface{ StopProject(projectID string) error }
 }
 
 // Service runs projects' lives.
@@ -203,6 +205,7 @@ const (
 	StepConnections DeleteStep = "connections" // streams and WebSockets ended (4410)
 	StepAgent       DeleteStep = "agent"       // the agent's turn stopped and recorded
 	StepSandbox     DeleteStep = "sandbox"     // runs, terminals and the sandbox ended
+	StepDeployment  DeleteStep = "deployment"  // the published app's instances stopped, its releases' files removed
 	StepCollab      DeleteStep = "collab"      // collaboration rooms stopped
 	StepCheckpoints DeleteStep = "checkpoints" // checkpoint state and change tracking let go
 	StepDatabase    DeleteStep = "database"    // the project database dropped
@@ -213,9 +216,10 @@ const (
 // Delete deletes a project and everything that belongs to it, in this
 // order: it is marked (so nobody sees it any more), then its open
 // connections end, the agent's turn stops, the sandbox with its runs and
-// terminals ends, collaboration rooms stop, checkpoint state is let go, the
-// project database is dropped, the files and volume are removed, and last
-// the rows (records of checkpoints, documents and turns go with them).
+// terminals ends, the published app's instances stop, collaboration rooms
+// stop, checkpoint state is let go, the project database is dropped, the
+// files and volume are removed, and last the rows (records of checkpoints,
+// documents and turns go with them).
 // Every step is idempotent: deleting again, or ResumeDeletions after a
 // crash, finishes the work. A project that does not exist is not an error.
 func (s *Service) Delete(ctx context.Context, projectID string) error {
@@ -245,6 +249,7 @@ func (s *Service) finishDelete(ctx context.Context, id string) error {
 		{StepConnections, func() error { return s.d.Revoke.Publish(ctx, revoke.Event{ProjectID: id, End: true}) }},
 		{StepAgent, func() error { return s.d.Agent.StopAndWait(ctx, id) }},
 		{StepSandbox, func() error { return s.d.Runner.Stop(id) }},
+		{StepDeployment, func() error { return s.d.Deploy.StopProject(id) }},
 		{StepCollab, func() error { return s.d.Collab.CloseProject(ctx, id) }},
 		{StepCheckpoints, func() error { return s.d.History.Forget(id) }},
 		{StepDatabase, func() error { return s.d.DBs.Drop(ctx, id) }},

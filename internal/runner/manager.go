@@ -231,6 +231,13 @@ func (m *Manager) withToolEnv(projectID string, env ...string) []string {
 	return append(out, env...)
 }
 
+// ProcessEnv is the environment of a process started for use outside the
+// project's own sandbox (a deployment's build or instance): the toolchain
+// variables, the project's, env, and the project's secrets, with their masker.
+func (m *Manager) ProcessEnv(ctx context.Context, projectID, use string, env ...string) ([]string, *secrets.Matcher, error) {
+	return m.processEnv(ctx, projectID, use, env...)
+}
+
 // processEnv is withToolEnv plus the project's secrets for use (none that
 // would replace a platform variable), and the masker of their values.
 func (m *Manager) processEnv(ctx context.Context, projectID, use string, env ...string) ([]string, *secrets.Matcher, error) {

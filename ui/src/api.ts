@@ -197,7 +197,7 @@ async function toError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, fields)
 }
 
-async function send(method: string, url: string, body?: BodyInit, contentType?: string): Promise<Response> {
+export async function send(method: string, url: string, body?: BodyInit, contentType?: string): Promise<Response> {
   const headers: Record<string, string> = { Accept: JSON_TYPE }
   if (contentType) headers['Content-Type'] = contentType
   let res: Response

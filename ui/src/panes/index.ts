@@ -13,5 +13,6 @@ export const panes: PaneDef[] = [
   { id: 'preview', title: 'Preview', icon: 'globe', component: lazy(() => import('./PreviewPane').then((m) => ({ default: m.PreviewPane }))) },
   { id: 'agent', title: 'Agent', icon: 'spark', component: lazy(() => import('./AgentPane').then((m) => ({ default: m.AgentPane }))) },
   { id: 'checkpoints', title: 'Checkpoints', icon: 'history', component: lazy(() => import('./CheckpointsPane').then((m) => ({ default: m.CheckpointsPane }))) },
+  { id: 'deployments', title: 'Deployments', icon: 'globe', component: lazy(() => import('./DeploymentsPane').then((m) => ({ default: m.DeploymentsPane }))) },
   { id: 'secrets', title: 'Secrets', icon: 'gear', component: lazy(() => import('./SecretsPane').then((m) => ({ default: m.SecretsPane }))) },
 ]

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// benchServer: publish times, the router against the bare app, rollback.
+func benchServer(ctx context.Context, e *ecode, dir string, n, conc int) error {
+	pid, err := e.project(ctx, "bench server", "node", map[string]string{"index.js": strings.Replace(serverApp, "VERSION", "v1", 1)})
+	if err != nil {
+		return err
+	}
+	v1, url, pub1, err := e.publish(ctx, pid, "server")
+	if err != nil {
+		return err
+	}
+	bare, stopBare, err := startBareApp(ctx, filepath.Join(dir, "bare-app"))
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	printHeader("bare")
+	err = compare(ctx, "server app /",
+		func(c int) (loadResult, error) { return load(ctx, e.apps, url+"/", "v1", n, c) },
+		func(c int) (loadResult, error) { return load(ctx, hc, bare+"/", "v1", n, c) }, conc)
+	if err != nil {
+		return err
+	}
+
+	if err := e.c.WriteFile(ctx, pid, "index.js", []byte(strings.Replace(serverApp, "VERSION", "v2", 1))); err != nil {
+		return err
+	}
+	v2, _, pub2, err := e.publish(ctx, pid, "server")
+	if err != nil {
+		return err
+	}
+	var switches []time.Duration
+	for i, r := range []release{v1, v2, v1, v2, v1} {
+		want := []string{"v1", "v2"}[i%2]
+		t := time.Now()
+		if err := e.c.Do(ctx, "POST", "/api/projects/"+pid+"/deployment/releases/"+r.ID+"/activate", nil, "", nil); err != nil {
+			return err
+		}
+		if err := get(ctx, e.apps, url+"/", want); err != nil { // the switch is done when activate answers
+			return err
+		}
+		switches = append(switches, time.Since(t))
+	}
+	slices.Sort(switches)
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	fmt.Printf("\npublish to live (server, Node): first %s, second %s\n", ms(pub1), ms(pub2))
+	fmt.Printf("rollback switch (activate → old release serving), %d switches: median %s, max %s\n",
+		len(switches), ms(switches[len(switches)/2]), ms(switches[len(switches)-1]))
+	return nil
+}
+
+// startBareApp runs the same Node app straight on the host.
+func startBareApp(ctx context.Context, dir string) (string, func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(strings.Replace(serverApp, "VERSION", "v1", 1)), 0o644); err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.CommandContext(ctx, "node", "index.js")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "PORT="+port)
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	if err := waitListen(port); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return "http://127.0.0.1:" + port, stop, nil
+}
+
+// benchStatic: a static release served by E-Code against nginx on its folder.
+func benchStatic(ctx context.Context, e *ecode, dir string, n, conc int) error {
+	big := strings.Repeat("static bench payload 0123456789\n", 2048) // 64 KiB
+	pid, err := e.project(ctx, "bench static", "static", map[string]string{"big.txt": big})
+	if err != nil {
+		return err
+	}
+	rel, url, pub, err := e.publish(ctx, pid, "static")
+	if err != nil {
+		return err
+	}
+	root := filepath.Join(e.dataDir, "deployments", pid, rel.ID, "app")
+	nginx, stop, err := startNginx(filepath.Join(dir, "nginx"), root)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	fmt.Println()
+	printHeader("nginx")
+	for _, f := range []struct{ path, want string }{{"/index.html", "</html>"}, {"/big.txt", "payload"}} {
+		err := compare(ctx, "static "+f.path,
+			func(c int) (loadResult, error) { return load(ctx, e.apps, url+f.path, f.want, n, c) },
+			func(c int) (loadResult, error) { return load(ctx, hc, nginx+f.path, f.want, n, c) }, conc)
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\npublish to live (static): %s\n", pub.Round(time.Millisecond))
+	return nil
+}
+
+// startNginx serves root with Debian's nginx on a free port, from a
+// configuration of its own in dir.
+func startNginx(dir, root string) (string, func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	conf := fmt.Sprintf(`daemon off;
+user root;
+worker_processes auto;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  types { text/html html; text/css css; text/javascript js; text/plain txt; }
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  server { listen 127.0.0.1:%[2]s; root %[3]s; }
+}
+`, dir, port, root)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command("/usr/sbin/nginx", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }
+	if err := waitListen(port); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return "http://127.0.0.1:" + port, stop, nil
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+// waitListen dials 127.0.0.1:port until it answers (10 s at most).
+func waitListen(port string) error {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			return nil
+		}
+	}
+	return fmt.Errorf("nothing listened on port %s", port)
+}

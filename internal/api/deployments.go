@@ -1,0 +1,145 @@
+package api
+
+import (
+	"ecode/internal/billing"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+
+	"ecode/internal/deploy"
+	"ecode/internal/store"
+)
+
+// deploymentRoutes are a project's deployment (DESIGN.md section 5).
+func (s *Server) deploymentRoutes() []route {
+	return []route{
+		{"GET /api/projects/{id}/deployment", ProjViewer, s.getDeployment},
+		{"POST /api/projects/{id}/deployment/publish", ProjEditor, s.publish},
+		{"POST /api/projects/{id}/deployment/releases/{rid}/activate", ProjEditor, s.activateRelease},
+		{"GET /api/projects/{id}/deployment/releases/{rid}/log", ProjViewer, s.releaseLog},
+		{"GET /api/projects/{id}/deployment/logs", ProjViewer, s.appLog},
+	}
+}
+
+type publishRequest struct {
+	Kind string `json:"kind"`
+}
+
+func (q *publishRequest) validate() map[string]string {
+	if q.Kind != "" && !deploy.ValidKind(q.Kind) {
+		return map[string]string{"kind": "must be static or server"}
+	}
+	return nil
+}
+
+// appURL is the deployment's public address, on the port the request came in on.
+func (s *Server) appURL(r *http.Request, slug string) string {
+	scheme := "http"
+	if s.opts.SecureCookies {
+		scheme = "https"
+	}
+	_, port, _ := net.SplitHostPort(r.Host)
+	return s.deploy.URL(slug, scheme, port)
+}
+
+func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
+	var q publishRequest
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &q); err != nil {
+			return err
+		}
+	}
+	p := project(r)
+	if err := s.allow(r, p.OwnerID, billing.WorkDeploy); err != nil {
+		return err
+	}
+	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, q.Kind)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"release": releaseJSON(rel), "url": s.appURL(r, dep.Slug)})
+	return nil
+}
+
+func releaseJSON(r store.Release) map[string]any {
+	return map[string]any{"id": r.ID, "status": r.Status, "kind": r.Kind, "checkpoint_id": r.CheckpointID,
+		"created_by": r.CreatedBy, "created_at": r.CreatedAt, "reason": r.Reason}
+}
+
+func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.deploy.Get(r.Context(), project(r).ID)
+	if errors.Is(err, deploy.ErrNoDeployment) {
+		writeJSON(w, http.StatusOK, map[string]any{"url": "", "kind": "", "status": "none", "active_release_id": "",
+			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain()})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
+		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain()})
+	return nil
+}
+
+func (s *Server) activateRelease(w http.ResponseWriter, r *http.Request) error {
+	rel, err := s.deploy.Activate(r.Context(), project(r).ID, r.PathValue("rid"), principal(r).User.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound("release")
+	case errors.Is(err, deploy.ErrNotActivatable):
+		return errConflict(err.Error())
+	case err != nil:
+		return &Error{Status: http.StatusConflict, Code: "start_failed", Message: "the release did not start: " + err.Error(), Err: err}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"release": releaseJSON(rel)})
+	return nil
+}
+
+func (s *Server) releaseLog(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.store.ReleaseOf(r.Context(), project(r).ID, r.PathValue("rid")); errors.Is(err, store.ErrNotFound) {
+		return errNotFound("release")
+	} else if err != nil {
+		return err
+	}
+	b, err := s.deploy.BuildLog(project(r).ID, r.PathValue("rid"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(b)
+	return nil
+}
+
+// appLog is the end of a release's runtime log (the active release unless
+// ?release= names one), lines filtered by ?q= (case-insensitive), the last
+// ?tail= of them (default 500, at most 5000).
+func (s *Server) appLog(w http.ResponseWriter, r *http.Request) error {
+	p := project(r)
+	q := deploy.LogQuery{ReleaseID: r.URL.Query().Get("release"), Search: r.URL.Query().Get("q")}
+	if t := r.URL.Query().Get("tail"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 {
+			return errInvalid(map[string]string{"tail": "must be a positive number"})
+		}
+		q.Tail = n
+	}
+	if q.ReleaseID == "" {
+		d, err := s.store.DeploymentForProject(r.Context(), p.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errNotFound("deployment")
+		} else if err != nil {
+			return err
+		}
+		q.ReleaseID = d.ActiveReleaseID
+	} else if _, err := s.store.ReleaseOf(r.Context(), p.ID, q.ReleaseID); errors.Is(err, store.ErrNotFound) {
+		return errNotFound("release")
+	} else if err != nil {
+		return err
+	}
+	l, err := s.deploy.AppLog(p.ID, q)
+	if err != nil && !errors.Is(err, deploy.ErrNoRelease) { // no release: published, nothing live yet
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}

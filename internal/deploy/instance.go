@@ -1,0 +1,429 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"ecode/internal/runconfig"
+	"ecode/internal/sandbox"
+	"ecode/internal/store"
+)
+
+// deployment is a project's deployment in memory: the instance serving it.
+type deployment struct {
+	projectID string
+	slug      string
+
+	mu     sync.Mutex
+	active *instance
+}
+
+// swap makes n the serving instance and returns the one before.
+func (d *deployment) swap(n *instance) *instance {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.active
+	d.active = n
+	return old
+}
+
+// acquire returns the serving instance with a request counted on it (call
+// its done), or nil when nothing serves.
+func (d *deployment) acquire() *instance {
+	for {
+		d.mu.Lock()
+		inst := d.active
+		d.mu.Unlock()
+		if inst == nil {
+			return nil
+		}
+		if inst.acquire() {
+			return inst
+		}
+		// stopped between the load and the count: the active one is newer
+		d.mu.Lock()
+		same := d.active == inst
+		d.mu.Unlock()
+		if same {
+			return nil
+		}
+	}
+}
+
+// instance is one running copy of a release: a folder of files (static) or
+// a process in a production sandbox of its own (server).
+type instance struct {
+	s         *Service
+	rel       store.Release
+	static    http.Handler // static releases
+	ws        sandbox.Workspace
+	cfg       runconfig.Config
+	transport *http.Transport
+	rp        *httputil.ReverseProxy
+
+	mu       sync.Mutex
+	inflight int
+	draining bool
+	stopped  bool
+	idle     chan struct{} // closed when a draining instance has no requests left
+	proc     *sandbox.Process
+	quit     chan struct{} // closed by stop
+}
+
+func (i *instance) acquire() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.stopped {
+		return false
+	}
+	i.inflight++
+	return true
+}
+
+func (i *instance) done() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.inflight--
+	if i.inflight == 0 && i.draining {
+		close(i.idle)
+		i.draining = false
+	}
+}
+
+// drain waits for the requests in progress (at most timeout), then stops.
+func (i *instance) drain(timeout time.Duration) {
+	i.mu.Lock()
+	var idle chan struct{}
+	if i.inflight > 0 {
+		idle = make(chan struct{})
+		i.idle, i.draining = idle, true
+	}
+	i.mu.Unlock()
+	if idle != nil {
+		t := time.NewTimer(timeout)
+		select {
+		case <-idle:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	i.stop()
+}
+
+// stop ends the instance: no new requests, the sandbox closed.
+func (i *instance) stop() {
+	i.mu.Lock()
+	if i.stopped {
+		i.mu.Unlock()
+		return
+	}
+	i.stopped = true
+	close(i.quit)
+	i.mu.Unlock()
+	if i.transport != nil {
+		i.transport.CloseIdleConnections()
+	}
+	if i.ws != nil {
+		i.ws.Close()
+	}
+}
+
+// appDir is the release's files.
+func (s *Service) appDir(rel store.Release) string {
+	return filepath.Join(s.releaseDir(rel.ProjectID, rel.ID), "app")
+}
+
+// startInstance makes an instance of a built release and waits until it
+// can serve (a server's process listens on its port).
+func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instance, error) {
+	appDir := s.appDir(rel)
+	if _, err := os.Stat(appDir); err != nil {
+		return nil, ErrNotActivatable
+	}
+	cfg, err := releaseConfig(rel, appDir)
+	if err != nil {
+		return nil, err
+	}
+	inst := &instance{s: s, rel: rel, cfg: cfg, quit: make(chan struct{})}
+	if rel.Kind == KindStatic {
+		h, err := staticHandler(staticRoot(appDir, cfg))
+		if err != nil {
+			return nil, err
+		}
+		inst.static = h
+		return inst, nil
+	}
+	inst.ws, err = s.d.Sandbox.Workspace(ctx, "i-"+rel.ID+"-"+newID()[:6], sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID), Limits: s.opts.Limits})
+	if err != nil {
+		return nil, fmt.Errorf("open the production sandbox: %w", err)
+	}
+	inst.transport = &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return inst.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
+		},
+		MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 5 * time.Minute,
+	}
+	inst.rp = inst.newProxy()
+	if err := inst.startProcess(ctx); err != nil {
+		inst.stop()
+		return nil, err
+	}
+	if !s.spawn(inst.supervise) {
+		inst.stop()
+		return nil, sandbox.ErrClosed
+	}
+	return inst, nil
+}
+
+// staticRoot is the folder a static release serves: the build's output
+// folder when there is a build, else the project's files.
+func staticRoot(appDir string, cfg runconfig.Config) string {
+	if cfg.Build != "" {
+		for _, d := range []string{"dist", "build", "out", "public"} {
+			if fi, err := os.Stat(filepath.Join(appDir, d)); err == nil && fi.IsDir() {
+				return filepath.Join(appDir, d)
+			}
+		}
+	}
+	return appDir
+}
+
+// startProcess starts the run command and waits until it listens.
+func (i *instance) startProcess(ctx context.Context) error {
+	s := i.s
+	env, mask, err := s.d.Env(ctx, i.rel.ProjectID, "deploy", append(i.cfg.EnvList(), "ECODE_RUN="+i.cfg.Run, "NODE_ENV=production")...)
+	if err != nil {
+		return err
+	}
+	out, err := openRotatingLog(filepath.Join(s.releaseDir(i.rel.ProjectID, i.rel.ID), "app.log"), s.opts.LogFileBytes)
+	if err != nil {
+		return err
+	}
+	sink := mask.Stream(&syncWriter{ws: []io.Writer{out}})
+	proc, err := i.ws.Start(context.WithoutCancel(ctx), sandbox.Cmd{Args: []string{"/bin/sh", "-c", `exec sh -c "$ECODE_RUN"`},
+		Env: env, Stdout: sink, Stderr: sink})
+	if err != nil {
+		out.Close()
+		return fmt.Errorf("start the app: %w", err)
+	}
+	go func() { <-proc.Done(); sink.Flush(); out.Close() }()
+	i.mu.Lock()
+	i.proc = proc
+	i.mu.Unlock()
+	return i.waitListening(ctx, proc)
+}
+
+// waitListening dials the app's port until it answers, the process ends or
+// the health timeout passes.
+func (i *instance) waitListening(ctx context.Context, proc *sandbox.Process) error {
+	deadline := time.NewTimer(i.s.opts.HealthTimeout)
+	defer deadline.Stop()
+	probe := time.NewTicker(50 * time.Millisecond)
+	defer probe.Stop()
+	for {
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		c, err := i.ws.DialContext(dctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(i.cfg.Port)))
+		cancel()
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-proc.Done():
+			res, _ := proc.Wait()
+			why := fmt.Sprintf("the app exited with code %d before it listened on port %d", res.ExitCode, i.cfg.Port)
+			if res.Reason != "" {
+				why += " (" + res.Reason + ")"
+			}
+			return errors.New(why)
+		case <-deadline.C:
+			proc.Kill()
+			return fmt.Errorf("the app did not listen on port %d within %s", i.cfg.Port, i.s.opts.HealthTimeout)
+		case <-ctx.Done():
+			proc.Kill()
+			return ctx.Err()
+		case <-probe.C:
+		}
+	}
+}
+
+// goLive starts a built release and switches traffic to it.
+func (s *Service) goLive(ctx context.Context, rel store.Release) error {
+	inst, err := s.startInstance(ctx, rel)
+	if err != nil {
+		return err
+	}
+	return s.switchTo(ctx, inst)
+}
+
+// switchTo records inst's release as active, routes to it and drains the
+// instance that served before.
+func (s *Service) switchTo(ctx context.Context, inst *instance) error {
+	dep, err := s.d.Store.DeploymentForProject(ctx, inst.rel.ProjectID)
+	if err != nil {
+		inst.stop()
+		return err
+	}
+	if err := s.d.Store.ActivateRelease(ctx, inst.rel.ProjectID, inst.rel.ID, s.d.Now()); err != nil {
+		inst.stop()
+		return err
+	}
+	d := s.deployment(dep.ProjectID, dep.Slug)
+	if d == nil {
+		inst.stop()
+		return ErrProjectStopped
+	}
+	if old := d.swap(inst); old != nil {
+		if !s.spawn(func() { old.drain(s.opts.DrainTimeout) }) {
+			old.stop()
+		}
+	}
+	s.notifyChanged()
+	return nil
+}
+
+// deployment returns the in-memory deployment of a project, made on first
+// use; nil once the project was stopped for good (StopProject).
+func (s *Service) deployment(projectID, slug string) *deployment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped[projectID] {
+		return nil
+	}
+	d, ok := s.deps[projectID]
+	if !ok {
+		d = &deployment{projectID: projectID, slug: slug}
+		s.deps[projectID] = d
+		s.bySlug[slug] = projectID
+	}
+	return d
+}
+
+// Activate makes a kept release live again (rollback, or forward): it is
+// started from its built files, health-checked, then traffic switches.
+func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID string) (store.Release, error) {
+	rel, err := s.d.Store.ReleaseOf(ctx, projectID, releaseID)
+	if err != nil {
+		return rel, err
+	}
+	switch rel.Status {
+	case StatusReady, StatusLive, StatusCrashing:
+	default:
+		return rel, ErrNotActivatable
+	}
+	if err := s.goLive(ctx, rel); err != nil {
+		return rel, err
+	}
+	rel.Status = StatusLive
+	if s.Notify != nil {
+		s.Notify(ctx, userID, "deploy_rolled_back", "Deployment rolled back",
+			"Release "+rel.ID+" of "+rel.CreatedAt.Format(time.RFC3339)+" is live again.", "/projects/"+projectID+"?pane=deployments")
+	}
+	return rel, nil
+}
+
+// Run brings back the deployments that were live when the server last
+// stopped, then waits for ctx to end.
+func (s *Service) Run(ctx context.Context) {
+	deps, err := s.d.Store.ListDeployments(ctx)
+	if err != nil {
+		s.d.Log.Error("resume deployments", "err", err)
+	}
+	for _, dep := range deps {
+		if dep.ActiveReleaseID == "" {
+			continue
+		}
+		s.deployment(dep.ProjectID, dep.Slug)
+		s.spawn(func() {
+			ctx := s.ctx
+			rel, err := s.d.Store.ReleaseOf(ctx, dep.ProjectID, dep.ActiveReleaseID)
+			if err == nil {
+				err = s.goLive(ctx, rel)
+			}
+			if err != nil && ctx.Err() == nil {
+				s.d.Log.Error("resume deployment", "project_id", dep.ProjectID, "release_id", dep.ActiveReleaseID, "err", err)
+			}
+		})
+	}
+	<-ctx.Done()
+}
+
+// supervise restarts the instance's process when it exits, with backoff
+// (doubling to a minute; reset after a minute of running), marking the
+// release crashing until it listens again.
+func (i *instance) supervise() {
+	s := i.s
+	backoff := s.opts.RestartBackoff
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-i.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		i.mu.Lock()
+		proc := i.proc
+		i.mu.Unlock()
+		started := s.d.Now()
+		select {
+		case <-ctx.Done():
+			proc.Kill()
+			return
+		case <-proc.Done():
+		}
+		select {
+		case <-i.quit: // stopped (stop closes quit before the sandbox)
+			return
+		default:
+		}
+		if s.d.Now().Sub(started) > time.Minute {
+			backoff = s.opts.RestartBackoff
+		}
+		res, _ := proc.Wait()
+		why := fmt.Sprintf("the app exited with code %d; restarting in %s", res.ExitCode, backoff)
+		if res.Reason != "" {
+			why = fmt.Sprintf("the app exited with code %d (%s); restarting in %s", res.ExitCode, res.Reason, backoff)
+		}
+		s.setStatus(ctx, i.rel, StatusCrashing, why)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, time.Minute)
+		i.ws.KillAll()
+		if err := i.startProcess(ctx); err != nil {
+			s.setStatus(ctx, i.rel, StatusCrashing, err.Error())
+			continue
+		}
+		s.setStatus(ctx, i.rel, StatusLive, "")
+	}
+}
+
+// setStatus records the status of an instance's release while it is the
+// deployment's active one.
+func (s *Service) setStatus(ctx context.Context, rel store.Release, status, reason string) {
+	dep, err := s.d.Store.DeploymentForProject(ctx, rel.ProjectID)
+	if err != nil || dep.ActiveReleaseID != rel.ID {
+		return
+	}
+	if err := s.d.Store.SetReleaseStatus(ctx, rel.ID, status, reason, s.d.Now()); err != nil && ctx.Err() == nil {
+		s.d.Log.Error("record release status", "release_id", rel.ID, "err", err)
+	}
+	s.notifyChanged()
+}

@@ -1,0 +1,134 @@
+package deploy
+
+import (
+	"html"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"strings"
+)
+
+// Router returns the handler of deployment hosts: <slug>.<apps domain> and,
+// with Hosts set, custom domains. It needs no session, and strips E-Code's
+// own cookies so an app never sees them.
+func (s *Service) Router() http.Handler {
+	return http.HandlerFunc(s.serveApp)
+}
+
+// IsAppHost reports whether host (with or without a port) is a deployment
+// host name under the apps domain.
+func (s *Service) IsAppHost(host string) bool {
+	_, ok := s.slugOf(host)
+	return ok
+}
+
+func (s *Service) slugOf(host string) (string, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	sub, ok := strings.CutSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), "."+s.opts.AppsDomain)
+	return sub, ok && sub != "" && !strings.Contains(sub, ".")
+}
+
+// projectFor finds the project deployed at the request's host.
+func (s *Service) projectFor(r *http.Request) (*deployment, bool) {
+	var projectID string
+	if slug, ok := s.slugOf(r.Host); ok {
+		s.mu.Lock()
+		projectID = s.bySlug[slug]
+		s.mu.Unlock()
+	} else if s.Hosts != nil {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		projectID, _ = s.Hosts.ProjectForHost(r.Context(), strings.ToLower(host))
+	}
+	if projectID == "" {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.deps[projectID]
+	return d, ok
+}
+
+func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.projectFor(r)
+	if !ok {
+		appPage(w, http.StatusNotFound, "No app here", "Nothing is published at "+r.Host+".")
+		return
+	}
+	inst := d.acquire()
+	if inst == nil {
+		appPage(w, http.StatusServiceUnavailable, "This app is not running", "Its owner can publish it again from E-Code.")
+		return
+	}
+	defer inst.done()
+	stripPlatformCookies(r)
+	if inst.static != nil {
+		inst.static.ServeHTTP(w, r)
+		return
+	}
+	inst.rp.ServeHTTP(w, r)
+}
+
+// newProxy forwards to the instance's app inside its sandbox.
+func (i *instance) newProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "app"
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: i.transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			appPage(w, http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+		},
+	}
+}
+
+// stripPlatformCookies removes E-Code's own cookies (ecode_*) from a
+// request to an app: a shared parent domain must not hand them over.
+func stripPlatformCookies(r *http.Request) {
+	cs := r.Cookies()
+	if len(cs) == 0 {
+		return
+	}
+	r.Header.Del("Cookie")
+	for _, c := range cs {
+		if !strings.HasPrefix(c.Name, "ecode_") {
+			r.AddCookie(c)
+		}
+	}
+}
+
+// staticHandler serves dir's files, confined to it, hiding dot files
+// (.ecode.toml, the development database under .ecode/).
+func staticHandler(dir string) (http.Handler, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	files := http.FileServerFS(root.FS())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, seg := range strings.Split(r.URL.Path, "/") {
+			if strings.HasPrefix(seg, ".") {
+				http.NotFound(w, r)
+				return
+			}
+		}
+		files.ServeHTTP(w, r)
+	}), nil
+}
+
+// appPage answers with a small page of E-Code's own.
+func appPage(w http.ResponseWriter, status int, title, text string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write([]byte("<!doctype html><meta charset=utf-8><title>" + html.EscapeString(title) +
+		"</title><body style=\"font-family:system-ui;margin:4rem auto;max-width:36rem\"><h1>" + html.EscapeString(title) +
+		"</h1><p>" + html.EscapeString(text) + "</p>"))
+}

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Deployment is a project's published app (at most one per project).
+type Deployment struct {
+	ProjectID       string
+	Slug            string // the host label: <slug>.<apps domain>
+	Kind            string // static, server, autoscale, scheduled
+	ActiveReleaseID string // "" before the first release went live
+	CreatedBy       string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Release is one immutable version of a deployment.
+type Release struct {
+	ID           string
+	ProjectID    string
+	CheckpointID string
+	Kind         string
+	Status       string // building, starting, live, ready, failed, crashing, stopped
+	Reason       string // why it failed (the end of the build log, or what the health check saw)
+	RunConfig    string // .ecode.toml as published
+	CreatedBy    string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+const deploymentColumns = `project_id, slug, kind, active_release_id, created_by, created_at, updated_at`
+
+func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
+	var d Deployment
+	var active sql.NullString
+	var c, u int64
+	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.CreatedBy, &c, &u)
+	d.ActiveReleaseID, d.CreatedAt, d.UpdatedAt = active.String, fromMicros(c), fromMicros(u)
+	return d, mapErr(err)
+}
+
+// CreateDeployment inserts a project's deployment; ErrConflict when the
+// project has one or the slug is taken.
+func (s *Store) CreateDeployment(ctx context.Context, d Deployment) error {
+	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?)`,
+		d.ProjectID, d.Slug, d.Kind, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt))
+	return err
+}
+
+// DeploymentForProject returns the project's deployment or ErrNotFound.
+func (s *Store) DeploymentForProject(ctx context.Context, projectID string) (Deployment, error) {
+	return scanDeployment(s.queryRow(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE project_id = ?`, projectID))
+}
+
+// ListDeployments returns every deployment (the server resumes them at start).
+func (s *Store) ListDeployments(ctx context.Context) ([]Deployment, error) {
+	rows, err := s.query(ctx, `SELECT `+deploymentColumns+` FROM deployments ORDER BY created_at, project_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	defer rows.Close()
+	var ds []Deployment
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	return ds, rows.Err()
+}
+
+// SetDeploymentKind changes the kind later releases are published as.
+func (s *Store) SetDeploymentKind(ctx context.Context, projectID, kind string, at time.Time) error {
+	return affected(s.exec(ctx, `UPDATE deployments SET kind = ?, updated_at = ? WHERE project_id = ?`, kind, micros(at), projectID))
+}
+
+// ActivateRelease makes releaseID the deployment's active release and marks
+// it live, and the release live before it ready, in one transaction.
+func (s *Store) ActivateRelease(ctx context.Context, projectID, releaseID string, at time.Time) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.exec(ctx, `UPDATE releases SET status = 'ready', updated_at = ? WHERE project_id = ? AND status IN ('live', 'crashing') AND id <> ?`,
+			micros(at), projectID, releaseID); err != nil {
+			return err
+		}
+		if err := affected(tx.exec(ctx, `UPDATE releases SET status = 'live', reason = '', updated_at = ? WHERE project_id = ? AND id = ?`,
+			micros(at), projectID, releaseID)); err != nil {
+			return err
+		}
+		return affected(tx.exec(ctx, `UPDATE deployments SET active_release_id = ?, updated_at = ? WHERE project_id = ?`,
+			releaseID, micros(at), projectID))
+	})
+}
+
+const releaseColumns = `id, project_id, checkpoint_id, kind, status, reason, run_config, created_by, created_at, updated_at`
+
+func scanRelease(sc interface{ Scan(...any) error }) (Release, error) {
+	var r Release
+	var c, u int64
+	err := sc.Scan(&r.ID, &r.ProjectID, &r.CheckpointID, &r.Kind, &r.Status, &r.Reason, &r.RunConfig, &r.CreatedBy, &c, &u)
+	r.CreatedAt, r.UpdatedAt = fromMicros(c), fromMicros(u)
+	return r, mapErr(err)
+}
+
+// CreateRelease inserts a release.
+func (s *Store) CreateRelease(ctx context.Context, r Release) error {
+	_, err := s.exec(ctx, `INSERT INTO releases (`+releaseColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ProjectID, r.CheckpointID, r.Kind, r.Status, r.Reason, r.RunConfig, r.CreatedBy, micros(r.CreatedAt), micros(r.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("create release: %w", err)
+	}
+	return nil
+}
+
+// SetReleaseStatus records a release's status and the reason for it.
+func (s *Store) SetReleaseStatus(ctx context.Context, id, status, reason string, at time.Time) error {
+	return affected(s.exec(ctx, `UPDATE releases SET status = ?, reason = ?, updated_at = ? WHERE id = ?`, status, reason, micros(at), id))
+}
+
+// ReleaseOf returns the project's release id or ErrNotFound.
+func (s *Store) ReleaseOf(ctx context.Context, projectID, id string) (Release, error) {
+	return scanRelease(s.queryRow(ctx, `SELECT `+releaseColumns+` FROM releases WHERE project_id = ? AND id = ?`, projectID, id))
+}
+
+// ListReleases returns the project's releases, newest first.
+func (s *Store) ListReleases(ctx context.Context, projectID string) ([]Release, error) {
+	rows, err := s.query(ctx, `SELECT `+releaseColumns+` FROM releases WHERE project_id = ? ORDER BY created_at DESC, id DESC`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("list releases: %w", err)
+	}
+	defer rows.Close()
+	var rs []Release
+	for rows.Next() {
+		r, err := scanRelease(rows)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, rows.Err()
+}

@@ -1,0 +1,174 @@
+import { useCallback, useEffect, useState } from 'react'
+import { errorMessage, json, send } from '../api'
+import type { PaneProps } from './types'
+import { AppLogs } from './AppLogs'
+import './deployments.css'
+
+interface Release {
+  id: string
+  status: string
+  kind: string
+  reason?: string
+  checkpoint_id: string
+  created_by: string
+  created_at: string
+}
+
+interface Deployment {
+  url: string
+  kind: string
+  status: string
+  active_release_id: string
+  releases: Release[]
+}
+
+const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
+
+const deployApi = {
+  get: (id: string) => json<Deployment>('GET', base(id)),
+  publish: (id: string, kind: string) => json<{ release: Release; url: string }>('POST', `${base(id)}/publish`, { kind }),
+  activate: (id: string, rid: string) => json<{ release: Release }>('POST', `${base(id)}/releases/${encodeURIComponent(rid)}/activate`, {}),
+  log: (id: string, rid: string) => send('GET', `${base(id)}/releases/${encodeURIComponent(rid)}/log`).then((r) => r.text()),
+}
+
+const busyStatuses = new Set(['building', 'starting'])
+
+/** Deployments: publish (static files or a server), the public URL, releases with one-click rollback, build logs. */
+export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
+  const [dep, setDep] = useState<Deployment | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [dialog, setDialog] = useState(false)
+  const [kind, setKind] = useState('server')
+  const [busy, setBusy] = useState(false)
+  const [logFor, setLogFor] = useState<string | null>(null)
+  const [log, setLog] = useState('')
+
+  const load = useCallback(async () => {
+    try {
+      const d = await deployApi.get(project.id)
+      setDep(d)
+      if (d.kind) setKind(d.kind)
+      setError(null)
+    } catch (err) {
+      setError(errorMessage(err))
+    }
+  }, [project.id])
+  useEffect(() => {
+    if (visible) load()
+  }, [visible, load])
+  // While a release builds or starts, follow it (and its log when open).
+  const building = dep?.releases.some((r) => busyStatuses.has(r.status)) ?? false
+  useEffect(() => {
+    if (!visible || (!building && !logFor)) return
+    const t = setInterval(async () => {
+      await load()
+      if (logFor) setLog(await deployApi.log(project.id, logFor).catch(() => ''))
+    }, 1000)
+    return () => clearInterval(t)
+  }, [visible, building, logFor, load, project.id])
+
+  const act = async (fn: () => Promise<unknown>) => {
+    setBusy(true)
+    setError(null)
+    try {
+      await fn()
+      await load()
+    } catch (err) {
+      setError(errorMessage(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  const publish = () =>
+    act(async () => {
+      const r = await deployApi.publish(project.id, kind)
+      setDialog(false)
+      setLogFor(r.release.id)
+      setLog('')
+    })
+  const showLog = async (rid: string) => {
+    if (logFor === rid) {
+      setLogFor(null)
+      return
+    }
+    setLogFor(rid)
+    setLog(await deployApi.log(project.id, rid).catch((e) => errorMessage(e)))
+  }
+
+  return (
+    <div className="pane deployments-pane">
+      <div className="pane-toolbar deployments-toolbar">
+        {canWrite && (
+          <button type="button" className="btn btn-small btn-primary" onClick={() => setDialog(true)} disabled={busy}>
+            Publish
+          </button>
+        )}
+        {dep?.url && (
+          <a className="deployment-url" href={dep.url} target="_blank" rel="noreferrer">
+            {dep.url}
+          </a>
+        )}
+        {dep && dep.status !== 'none' && <span className={`deploy-status deploy-${dep.status}`}>{dep.status}</span>}
+      </div>
+      {dialog && (
+        <div className="publish-dialog" role="dialog" aria-label="Publish">
+          <p className="small">
+            Publishing checkpoints the project and builds it in a fresh sandbox. The live release keeps serving until the
+            new one answers; then traffic switches.
+          </p>
+          <label className="small">
+            Kind{' '}
+            <select aria-label="Deployment kind" value={kind} onChange={(e) => setKind(e.target.value)}>
+              <option value="server">Server: a long-running process</option>
+              <option value="static">Static: files served by E-Code</option>
+            </select>
+          </label>
+          <div className="publish-actions">
+            <button type="button" className="btn btn-small btn-primary" onClick={publish} disabled={busy}>
+              Publish now
+            </button>
+            <button type="button" className="btn btn-small" onClick={() => setDialog(false)}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
+      {error && <div className="panel-error" role="alert">{error}</div>}
+      {dep === null && !error && <p className="muted small" role="status">Loading…</p>}
+      {dep !== null && dep.releases.length === 0 && <p className="muted small">Not published yet.</p>}
+      {dep !== null && dep.releases.length > 0 && (
+        <table className="deployments-table">
+          <thead>
+            <tr><th>Release</th><th>Status</th><th>Checkpoint</th><th>By</th><th>When</th><th /></tr>
+          </thead>
+          <tbody>
+            {dep.releases.map((r) => (
+              <tr key={r.id} data-release={r.id} data-status={r.status}>
+                <td><code>{r.id.slice(0, 8)}</code>{r.id === dep.active_release_id && <span className="muted small"> (active)</span>}</td>
+                <td>
+                  <span className={`deploy-status deploy-${r.status}`}>{r.status}</span>
+                  {r.reason && <div className="small deploy-reason">{r.reason}</div>}
+                </td>
+                <td><code>{r.checkpoint_id.slice(0, 8)}</code></td>
+                <td className="small">{r.created_by.slice(0, 8)}</td>
+                <td className="small">{new Date(r.created_at).toLocaleString()}</td>
+                <td className="deploy-actions">
+                  <button type="button" className="btn btn-small" onClick={() => showLog(r.id)}>{logFor === r.id ? 'Hide log' : 'Log'}</button>
+                  {canWrite && r.id !== dep.active_release_id && (r.status === 'ready' || r.status === 'live') && (
+                    <button type="button" className="btn btn-small" disabled={busy} onClick={() => act(() => deployApi.activate(project.id, r.id))}>
+                      Roll back
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {logFor && <pre className="deploy-log" aria-label="Build log">{log || 'No output yet.'}</pre>}
+      {dep?.kind === 'server' && dep.active_release_id && (
+        <AppLogs projectId={project.id} releaseId={dep.active_release_id} visible={visible} />
+      )}
+    </div>
+  )
+}
