@@ -238,7 +238,7 @@ func (s *domainServer) httpsGet(t *testing.T, roots *x509.CertPool) *x509.Certif
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		}}
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Get("https://" + testDomain + "/hello")
+	resp, err := (&http.Client{Transport: tr}).Get("https://" + testDomain + "/")
 	if err != nil {
 		t.Fatal(err)
 	}

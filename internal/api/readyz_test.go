@@ -14,7 +14,9 @@ import (
 	"ecode/internal/api"
 	"ecode/internal/auth"
 	"ecode/internal/client"
+	"ecode/internal/deploy"
 	"ecode/internal/domains"
+	"ecode/internal/errtrack"
 	"ecode/internal/live"
 	"ecode/internal/revoke"
 	"ecode/internal/store"
@@ -33,7 +35,7 @@ func TestReadyzDetailOnlyForAdmins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := api.New(api.Deps{Store: st, Auth: au, Metrics: telemetry.New(), Live: live.New(), Revoke: revoke.NewLocal(), Log: slog.New(slog.DiscardHandler), Now: time.Now, Domains: domains.New(domains.Options{})}, apiOptions(func(o *apiOpts) {
+	a := api.New(api.Deps{Store: st, Auth: au, Metrics: telemetry.New(), Live: live.New(), Revoke: revoke.NewLocal(), Log: slog.New(slog.DiscardHandler), Now: time.Now, Domains: domains.New(domains.Options{}), Deploy: deploy.New(deploy.Deps{}, deploy.Options{AppsDomain: "apps.localhost"}), Errors: errtrack.New(st, time.Now, slog.New(slog.DiscardHandler), errtrack.Options{})}, apiOptions(func(o *apiOpts) {
 		o.MetricsToken = "scrape-token-123"
 		o.ReadyChecks = map[string]func(context.Context) error{
 			"database": func(context.Context) error { return errors.New(secret) },

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"ecode/internal/api"
+	"ecode/internal/deploy"
 	"ecode/internal/domains"
+	"ecode/internal/errtrack"
 	"ecode/internal/revoke"
 	"ecode/internal/telemetry"
 )
@@ -26,7 +28,7 @@ func TestSPAServesPrecompressedAssets(t *testing.T) {
 		"assets/only-gz.css":    {Data: []byte("body{}")},
 		"assets/only-gz.css.gz": {Data: []byte("GZCSS")},
 	}
-	h := api.New(api.Deps{UI: ui, Revoke: revoke.NewLocal(), Metrics: telemetry.New(), Domains: domains.New(domains.Options{}), Log: slog.New(slog.DiscardHandler), Now: time.Now}, api.Options{}).Handler()
+	h := api.New(api.Deps{UI: ui, Revoke: revoke.NewLocal(), Metrics: telemetry.New(), Domains: domains.New(domains.Options{}), Deploy: deploy.New(deploy.Deps{}, deploy.Options{AppsDomain: "apps.localhost"}), Errors: errtrack.New(nil, time.Now, slog.New(slog.DiscardHandler), errtrack.Options{}), Log: slog.New(slog.DiscardHandler), Now: time.Now}, api.Options{}).Handler()
 	for _, tc := range []struct {
 		path, accept, wantEnc, wantBody, wantType string
 	}{

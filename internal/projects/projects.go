@@ -245,7 +245,9 @@ func (s *Service) finishDelete(ctx context.Context, id string) error {
 		name DeleteStep
 		do   func() error
 	}{
-		{StepMarked, func() error { return nil }},
+		// Marked: every node forgets the project (its caches would still
+		// answer members); the next step also ends what depends on it.
+		{StepMarked, func() error { return s.d.Revoke.Publish(ctx, revoke.Event{ProjectID: id}) }},
 		{StepConnections, func() error { return s.d.Revoke.Publish(ctx, revoke.Event{ProjectID: id, End: true}) }},
 		{StepAgent, func() error { return s.d.Agent.StopAndWait(ctx, id) }},
 		{StepSandbox, func() error { return s.d.Runner.Stop(id) }},
