@@ -46,6 +46,7 @@ http.createServer((req, res) => {
 func run() error {
 	n := flag.Int("n", 2000, "requests per load case")
 	conc := flag.Int("c", 8, "concurrent clients in the parallel cases")
+	cpu := flag.String("cpu", "1", "CPU limit of the production sandboxes, in cores (--sandbox-cpu)")
 	flag.Parse()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -55,13 +56,13 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o711)
-	e, err := startECode(ctx, dir)
+	e, err := startECode(ctx, dir, *cpu)
 	if err != nil {
 		return err
 	}
 	defer e.stop()
 
-	fmt.Printf("deploybench: %d requests per load case, parallel c=%d\n\n", *n, *conc)
+	fmt.Printf("deploybench: %d requests per load case, parallel c=%d, sandbox CPU %s cores\n\n", *n, *conc, *cpu)
 	if err := benchServer(ctx, e, dir, *n, *conc); err != nil {
 		return fmt.Errorf("server app: %w", err)
 	}
@@ -81,9 +82,9 @@ type ecode struct {
 	stop    func()
 }
 
-func startECode(ctx context.Context, dir string) (*ecode, error) {
+func startECode(ctx context.Context, dir, cpu string) (*ecode, error) {
 	dataDir := filepath.Join(dir, "data")
-	cfg, err := config.Load("deploybench", []string{"--addr", "127.0.0.1:0", "--data-dir", dataDir},
+	cfg, err := config.Load("deploybench", []string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--sandbox-cpu", cpu},
 		func(string) string { return "" })
 	if err != nil {
 		return nil, err
