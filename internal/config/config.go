@@ -44,6 +44,13 @@ type Config struct {
 	RedisURL       string
 	ProjectDBURL   string
 
+	ObjectStore string // fs or s3: where checkpoint objects are kept
+	S3Endpoint  string
+	S3Bucket    string
+	S3AccessKey string
+	S3SecretKey string
+	S3Insecure  bool
+
 	DiskReserve     int64 // bytes kept free on the data disk
 	CheckpointQuota int64 // see CheckpointAllowance
 
@@ -99,6 +106,12 @@ func (c *Config) options() []option {
 			"hosts sandboxes may reach with --egress=proxy (comma-separated; .example.org allows subdomains)", &c.EgressAllow},
 		{"project-db-url", "", "PostgreSQL admin URL (postgres://...): each project gets a database and role there instead of a SQLite file", &c.ProjectDBURL},
 		{"redis-url", "", "Redis (redis://host:6379/0) that relays live edits between several ecode nodes; empty for one node", &c.RedisURL},
+		{"object-store", "fs", "where checkpoint objects are kept: fs (<data-dir>/objects) or s3 (an S3-compatible bucket, see --s3-*)", &c.ObjectStore},
+		{"s3-endpoint", "", "S3-compatible server for --object-store=s3 (host[:port], no scheme)", &c.S3Endpoint},
+		{"s3-bucket", "ecode-objects", "bucket holding checkpoint objects with --object-store=s3 (created if missing)", &c.S3Bucket},
+		{"s3-access-key", "", "access key for --object-store=s3", &c.S3AccessKey},
+		{"s3-secret-key", "", "secret key for --object-store=s3", &c.S3SecretKey},
+		{"s3-insecure", "false", "talk to --s3-endpoint over plain HTTP instead of HTTPS", &c.S3Insecure},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
@@ -209,6 +222,12 @@ func (c *Config) Validate() error {
 	if c.Egress != "off" && c.Egress != "proxy" {
 		errs = append(errs, fmt.Errorf("egress: %q is not off or proxy", c.Egress))
 	}
+	if c.ObjectStore != "fs" && c.ObjectStore != "s3" {
+		errs = append(errs, fmt.Errorf("object-store: %q is not fs or s3", c.ObjectStore))
+	}
+	if c.ObjectStore == "s3" && (c.S3Endpoint == "" || c.S3Bucket == "") {
+		errs = append(errs, errors.New("object-store=s3 needs s3-endpoint and s3-bucket"))
+	}
 	if c.DiskReserve < 0 {
 		errs = append(errs, errors.New("disk-reserve must not be negative"))
 	}
@@ -293,7 +312,7 @@ func (c *Config) Dump() string {
 		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" {
 			v = redactURL(v)
 		}
-		if (o.name == "metrics-token" || o.name == "master-key" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
+		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "s3-secret-key" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
 			v = "xxxxx"
 		}
 		fmt.Fprintf(&b, "%s=%s\n", EnvName(o.name), v)
