@@ -250,3 +250,29 @@ func TestS3StoreUnreachable(t *testing.T) {
 		t.Error("list with the server gone: nil error")
 	}
 }
+
+// fakeS3Endpoint starts an in-memory S3 server on loopback for the test
+// and returns its host:port.
+func fakeS3Endpoint(t *testing.T) string {
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return u.Host
+}
+
+// openCrashObjects opens the crash tests' store: the folder objects, or
+// with s3 set the bucket objects on that endpoint (in the parent and in
+// the child process that is killed).
+func openCrashObjects(ctx context.Context, s3, objects string) (ObjectStore, error) {
+	if s3 == "" {
+		return NewDirStore(objects)
+	}
+	return NewS3Store(ctx, S3Options{Endpoint: s3, Bucket: objects, AccessKey: "test", SecretKey: "test-secret", Insecure: true})
+}
+
+// forEachCrashBackend runs a crash test with the objects in a folder and
+// on a loopback S3 server.
+func forEachCrashBackend(t *testing.T, fn func(t *testing.T, s3 string)) {
+	t.Run("dir", func(t *testing.T) { fn(t, "") })
+	t.Run("s3", func(t *testing.T) { fn(t, fakeS3Endpoint(t)) })
+}
