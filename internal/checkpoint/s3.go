@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"compress/flate"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -31,8 +32,9 @@ type S3Options struct {
 // upload is atomic in S3 (an object appears whole or not at all), so a
 // crash leaves at most a local temporary file. The object's LastModified is
 // the garbage collector's lease: a Put of present content copies the object
-// onto itself to renew it. S3Store does not pack small objects and has no
-// epoch, so Create checks each object it reuses.
+// onto itself to renew it. The collection epoch is the object "epoch" in the
+// bucket, so every node sharing the bucket sees a collection. S3Store does
+// not pack small objects.
 type S3Store struct {
 	client *minio.Client
 	bucket string
@@ -65,7 +67,54 @@ func NewS3Store(ctx context.Context, opt S3Options) (*S3Store, error) {
 			return nil, fmt.Errorf("object store: s3 create bucket %s: %w", opt.Bucket, err)
 		}
 	}
-	return &S3Store{client: c, bucket: opt.Bucket, tmp: opt.TempDir}, nil
+	s := &S3Store{client: c, bucket: opt.Bucket, tmp: opt.TempDir}
+	if e, err := s.Epoch(); err != nil {
+		return nil, err
+	} else if e == "" {
+		if err := s.NewEpoch(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+const s3EpochKey = "epoch"
+
+// s3EpochTimeout bounds the epoch's requests (the epocher interface has no
+// context).
+const s3EpochTimeout = 30 * time.Second
+
+// Epoch names the bucket's current collection epoch (see DirStore.Epoch).
+func (s *S3Store) Epoch() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s3EpochTimeout)
+	defer cancel()
+	obj, err := s.client.GetObject(ctx, s.bucket, s3EpochKey, minio.GetObjectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("object store: s3 epoch: %w", err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(io.LimitReader(obj, 64))
+	if s3Missing(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("object store: s3 epoch: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// NewEpoch starts a new epoch (GC calls it before deleting anything).
+func (s *S3Store) NewEpoch() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s3EpochTimeout)
+	defer cancel()
+	b := make([]byte, 8)
+	rand.Read(b)
+	e := hex.EncodeToString(b) + "\n"
+	_, err := s.client.PutObject(ctx, s.bucket, s3EpochKey, strings.NewReader(e), int64(len(e)), minio.PutObjectOptions{ContentType: "text/plain"})
+	if err != nil {
+		return fmt.Errorf("object store: s3 new epoch: %w", err)
+	}
+	return nil
 }
 
 const s3Prefix = "objects/"

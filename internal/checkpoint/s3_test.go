@@ -187,6 +187,14 @@ func TestObjectStoreRoundTrip(t *testing.T) {
 		if _, err := o.Put(ctx, strings.NewReader("hello")); err != nil {
 			t.Fatal(err)
 		}
+		ep, ok := o.(epocher)
+		if !ok {
+			t.Fatalf("%T has no collection epoch", o)
+		}
+		epoch, err := ep.Epoch()
+		if err != nil || epoch == "" {
+			t.Fatalf("epoch = %q, %v", epoch, err)
+		}
 		repo := NewRepo(o)
 		keepBig := func(ctx context.Context, fn func(Refs) error) error { return fn(Refs{DB: hs[2]}) }
 		st, err := repo.GC(ctx, keepBig, GCOptions{Grace: time.Hour, NoRepack: true})
@@ -195,6 +203,9 @@ func TestObjectStoreRoundTrip(t *testing.T) {
 		}
 		if ok, _ := o.Has(ctx, hs[0]); ok {
 			t.Error("the old unreferenced object survived GC")
+		}
+		if e, err := ep.Epoch(); err != nil || e == epoch || e == "" {
+			t.Errorf("epoch after GC = %q, %v (before: %q)", e, err, epoch)
 		}
 		if ok, _ := o.Has(ctx, hs[1]); !ok {
 			t.Error("GC deleted the object whose lease a put renewed")
