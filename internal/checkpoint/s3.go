@@ -15,6 +15,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"golang.org/x/sys/unix"
 )
 
 // S3Options say where an S3Store keeps its objects.
@@ -50,6 +51,7 @@ func NewS3Store(ctx context.Context, opt S3Options) (*S3Store, error) {
 		if err := os.MkdirAll(opt.TempDir, 0o700); err != nil {
 			return nil, fmt.Errorf("object store: %w", err)
 		}
+		cleanupTemp(opt.TempDir, s3TempPrefix) // what crashed Puts left
 	}
 	c, err := minio.New(opt.Endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(opt.AccessKey, opt.SecretKey, ""),
@@ -119,6 +121,9 @@ func (s *S3Store) NewEpoch() error {
 
 const s3Prefix = "objects/"
 
+// s3TempPrefix names Put's local temporary files.
+const s3TempPrefix = "ecode-s3put-"
+
 func s3Key(h Hash) string { return s3Prefix + string(h[:2]) + "/" + string(h[2:]) }
 
 // s3Missing reports whether err says the key (or the bucket) is not there.
@@ -138,12 +143,15 @@ func (s *S3Store) Put(ctx context.Context, r io.Reader) (Hash, error) {
 // compressed and hashed into a local temporary file first, since the key is
 // the hash of the content.
 func (s *S3Store) putSized(ctx context.Context, r io.Reader) (Hash, int64, error) {
-	f, err := os.CreateTemp(s.tmp, "ecode-s3put-")
+	f, err := os.CreateTemp(s.tmp, s3TempPrefix)
 	if err != nil {
 		return "", 0, fmt.Errorf("object store: %w", err)
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil { // see cleanupTemp
+		return "", 0, fmt.Errorf("object store: lock %s: %w", f.Name(), err)
+	}
 	zw := flateWriters.Get().(*flate.Writer)
 	defer flateWriters.Put(zw)
 	zw.Reset(f)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"golang.org/x/sys/unix"
 )
 
 // testObjects is an object store under test plus what the tests need to
@@ -235,6 +236,32 @@ func TestObjectStoreRoundTrip(t *testing.T) {
 			t.Errorf("list returned %v, want fn's error", err)
 		}
 	})
+}
+
+// TestS3StoreCleansTemporaryFiles: what a killed Put left in the upload
+// folder is removed when the store opens; a Put in progress (locked) stays.
+func TestS3StoreCleansTemporaryFiles(t *testing.T) {
+	tmp := t.TempDir()
+	left := filepath.Join(tmp, s3TempPrefix+"123")
+	os.WriteFile(left, []byte("partial"), 0o600)
+	busy, err := os.Create(filepath.Join(tmp, s3TempPrefix+"456"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if err := unix.Flock(int(busy.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(tmp, "not-ours")
+	os.WriteFile(other, nil, 0o600)
+	if _, err := NewS3Store(context.Background(), S3Options{Endpoint: fakeS3Endpoint(t), Bucket: testBucket, Insecure: true, TempDir: tmp}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{left: false, busy.Name(): true, other: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists = %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
 }
 
 // TestS3StoreUnreachable: a store whose server is gone reports errors (not
