@@ -152,7 +152,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	if s.Collab, err = collab.New(d.Store, s.Files, collabOpts); err != nil {
 		return nil, err
 	}
-	objects, err := checkpoint.NewDirStore(filepath.Join(cfg.DataDir, "objects"))
+	objects, err := newObjectStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -99,23 +99,19 @@ type env struct {
 	t       *testing.T
 	st      *store.Store
 	repo    *Repo
-	objects *DirStore
+	objects testObjects
 	dir     string
 	project string
 	seq     int
 }
 
-func newEnv(t *testing.T, st *store.Store) *env {
+func newEnv(t *testing.T, st *store.Store, objects testObjects) *env {
 	base := t.TempDir()
-	objects, err := NewDirStore(filepath.Join(base, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	if _, err := st.CreateUser(ctx, store.User{ID: "u1", Email: "u1@x.test", Name: "u1", PasswordHash: "h", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, repo: NewRepo(objects), objects: objects, dir: filepath.Join(base, "projects", "p1"), project: "p1"}
+	e := &env{t: t, st: st, repo: NewRepo(objects.ObjectStore), objects: objects, dir: filepath.Join(base, "projects", "p1"), project: "p1"}
 	e.addProject("p1")
 	if err := os.MkdirAll(e.dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -218,9 +214,15 @@ var v1 = map[string]string{
 }
 
 func TestCreateDiffRestoreFork(t *testing.T) {
+	for _, b := range objectBackends {
+		t.Run(b.name, func(t *testing.T) { testCreateDiffRestoreFork(t, b.open) })
+	}
+}
+
+func testCreateDiffRestoreFork(t *testing.T, open func(*testing.T) testObjects) {
 	testdb.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		e := newEnv(t, st)
+		e := newEnv(t, st, open(t))
 		write(t, e.dir, v1)
 		os.Chmod(filepath.Join(e.dir, "main.py"), 0o755)
 		tracked1 := dirTree(t, e.dir, "node_modules", "venv", "__pycache__")
@@ -349,26 +351,26 @@ func TestCreateDiffRestoreFork(t *testing.T) {
 		// Corruption of a referenced object is found. (The store may also
 		// hold objects nothing references yet: a restore stores what it scans.)
 		var loose []Hash
-		e.objects.List(ctx, func(o ObjectInfo) error {
-			if _, err := os.Stat(e.objects.path(o.Hash)); err == nil {
+		e.objects.ObjectStore.List(ctx, func(o ObjectInfo) error {
+			if e.objects.loose(o.Hash) {
 				loose = append(loose, o.Hash)
 			}
 			return nil
 		})
 		var victim Hash
 		for _, h := range loose {
-			orig, _ := os.ReadFile(e.objects.path(h))
-			os.WriteFile(e.objects.path(h), []byte("junk"), 0o600)
+			orig := e.objects.readRaw(h)
+			e.objects.writeRaw(h, []byte("junk"))
 			if rep, _ := e.repo.Fsck(ctx, e.refs()); slices.Contains(rep.Corrupt, h) {
 				victim = h
 				break
 			}
-			os.WriteFile(e.objects.path(h), orig, 0o600)
+			e.objects.writeRaw(h, orig)
 		}
 		if victim == "" {
 			t.Fatalf("fsck missed corruption in each of %d loose objects", len(loose))
 		}
-		os.Remove(e.objects.path(victim))
+		e.objects.removeRaw(victim)
 		if rep, _ := e.repo.Fsck(ctx, e.refs()); len(rep.Missing) != 1 {
 			t.Errorf("fsck missing = %v", rep.Missing)
 		}
@@ -455,8 +457,11 @@ func TestCarryOverNotThroughLinks(t *testing.T) {
 // TestGCWhileCreating: collections running while checkpoints are created
 // and recorded never delete what a recorded checkpoint needs.
 func TestGCWhileCreating(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, objects testObjects) { testGCWhileCreating(t, objects.ObjectStore) })
+}
+
+func testGCWhileCreating(t *testing.T, objects ObjectStore) {
 	ctx := context.Background()
-	objects, _ := NewDirStore(filepath.Join(t.TempDir(), "o"))
 	repo := NewRepo(objects)
 	var mu sync.Mutex
 	var recorded []Refs

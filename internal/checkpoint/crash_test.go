@@ -26,7 +26,8 @@ import (
 // crashConf tells the child process what to do.
 type crashConf struct {
 	Op         string // "restore" or "create"
-	Objects    string
+	Objects    string // the DirStore's folder, or with S3 the bucket
+	S3         string // set: the objects are on this S3 endpoint
 	Dir        string
 	DB         string // SQLite path, or the PostgreSQL project name
 	PGAdmin    string // set: DB is on PostgreSQL
@@ -55,12 +56,12 @@ func TestCrashChild(t *testing.T) {
 			select {}
 		}
 	}
-	objects, err := NewDirStore(c.Objects)
+	ctx := context.Background()
+	objects, err := openCrashObjects(ctx, c.S3, c.Objects)
 	if err != nil {
 		t.Fatal(err)
 	}
 	repo := NewRepo(objects)
-	ctx := context.Background()
 	switch c.Op {
 	case "restore":
 		_, err = repo.Restore(ctx, c.Dir, c.Checkpoint, RestoreOptions{DB: c.projectDB(), Note: "B", Finish: finishMark(c.Dir)})
@@ -170,7 +171,8 @@ type crashFixture struct {
 	pg           *projectdb.PostgresServer
 	prefix       string
 	repo         *Repo
-	objects      string
+	objects      string // folder, or bucket when s3 is set
+	s3           string // S3 endpoint of the objects, or ""
 	cpA, cpB     Checkpoint
 	treeA, treeB map[string]string
 	rowsA, rowsB []string
@@ -215,8 +217,14 @@ func (f *crashFixture) db(t *testing.T, name string) (projectdb.DB, crashConf) {
 }
 
 func newCrashFixture(t *testing.T, engine string) *crashFixture {
+	return newCrashFixtureOn(t, engine, "")
+}
+
+// newCrashFixtureOn is newCrashFixture with the objects on an S3 endpoint
+// (s3 set) or in a folder.
+func newCrashFixtureOn(t *testing.T, engine, s3 string) *crashFixture {
 	ctx := context.Background()
-	f := &crashFixture{base: t.TempDir(), engine: engine}
+	f := &crashFixture{base: t.TempDir(), engine: engine, s3: s3}
 	if engine == "postgres" {
 		base := os.Getenv(testdb.PostgresURLEnv)
 		if base == "" {
@@ -231,7 +239,10 @@ func newCrashFixture(t *testing.T, engine string) *crashFixture {
 		f.prefix = "crash" + hex.EncodeToString(b)
 	}
 	f.objects = filepath.Join(f.base, "objects")
-	objects, err := NewDirStore(f.objects)
+	if s3 != "" {
+		f.objects = "crash-fixture"
+	}
+	objects, err := openCrashObjects(ctx, s3, f.objects)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,8 +381,12 @@ func TestCrashDuringCreate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary many times")
 	}
+	forEachCrashBackend(t, testCrashDuringCreate)
+}
+
+func testCrashDuringCreate(t *testing.T, s3 string) {
 	ctx := context.Background()
-	f := newCrashFixture(t, "sqlite")
+	f := newCrashFixtureOn(t, "sqlite", s3)
 	dir := filepath.Join(f.base, "c")
 	db, dbConf := f.db(t, "c")
 	if _, err := f.repo.Restore(ctx, dir, f.cpB, RestoreOptions{DB: db}); err != nil {
@@ -384,7 +399,7 @@ func TestCrashDuringCreate(t *testing.T) {
 		write(t, dir, map[string]string{"src/main.py": fmt.Sprintf("print(%d)\n", n), fmt.Sprintf("gen/f%d.txt", n): "x\n"})
 		before := dirTree(t, dir)
 		conf := dbConf
-		conf.Op, conf.Objects, conf.Dir, conf.KillAt = "create", f.objects, dir, n
+		conf.Op, conf.Objects, conf.S3, conf.Dir, conf.KillAt = "create", f.objects, f.s3, dir, n
 		completed := runChild(t, conf)
 		if rec, err := f.repo.Recover(ctx, dir, db); err != nil || rec != NothingToRecover {
 			t.Fatalf("kill at %d: recover = %s, %v", n, rec, err)
@@ -421,6 +436,10 @@ func TestCrashDuringGC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary many times")
 	}
+	forEachCrashBackend(t, testCrashDuringGC)
+}
+
+func testCrashDuringGC(t *testing.T, s3 string) {
 	ctx := context.Background()
 	base := t.TempDir()
 	dir := filepath.Join(base, "p")
@@ -434,7 +453,13 @@ func TestCrashDuringGC(t *testing.T) {
 		// A fresh store each round: garbage, loose objects to pack, and an
 		// older pack with garbage in it.
 		objDir := filepath.Join(base, fmt.Sprintf("o%d", n))
-		objects, _ := NewDirStore(objDir)
+		if s3 != "" {
+			objDir = fmt.Sprintf("crash-gc-%d", n)
+		}
+		objects, err := openCrashObjects(ctx, s3, objDir)
+		if err != nil {
+			t.Fatal(err)
+		}
 		repo := NewRepo(objects)
 		write(t, dir, map[string]string{"x.txt": "garbage 1"})
 		first, err := repo.Create(ctx, dir, CreateOptions{})
@@ -456,7 +481,7 @@ func TestCrashDuringGC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		completed := runChild(t, crashConf{Op: "gc", Objects: objDir, Checkpoint: keep, KillAt: n})
+		completed := runChild(t, crashConf{Op: "gc", Objects: objDir, S3: s3, Checkpoint: keep, KillAt: n})
 		only := func(ctx context.Context, fn func(Refs) error) error { return fn(keep.Refs()) }
 		repo = NewRepo(objects)
 		if rep, err := repo.Fsck(ctx, only); err != nil || !rep.OK() {

@@ -77,7 +77,7 @@ func TestProjectDBPostgres(t *testing.T) {
 // a restore works.
 func dbScenario(t *testing.T, st *store.Store, db projectdb.DB, open func() *sql.DB) {
 	ctx := context.Background()
-	e := newEnv(t, st)
+	e := newEnv(t, st, openDirObjects(t))
 	if err := db.Create(ctx); err != nil {
 		t.Fatal(err)
 	}

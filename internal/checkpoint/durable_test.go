@@ -56,8 +56,11 @@ func TestStaleTemporaryObjects(t *testing.T) {
 // TestStoredBytes: a checkpoint records what it added to the store;
 // an unchanged project's next checkpoint adds nothing.
 func TestStoredBytes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, objects testObjects) { testStoredBytes(t, objects.ObjectStore) })
+}
+
+func testStoredBytes(t *testing.T, objects ObjectStore) {
 	ctx := context.Background()
-	objects, _ := NewDirStore(t.TempDir())
 	repo := NewRepo(objects)
 	defer repo.Close()
 	dir := t.TempDir()

@@ -288,12 +288,15 @@ func (s *DirStore) List(ctx context.Context, fn func(ObjectInfo) error) error {
 // killed checkpoint can leave a temporary object as large as the project's
 // largest file): every temporary file no Put holds locked. NewDirStore and
 // GC call it. It returns how many files and bytes it removed.
-func (s *DirStore) Cleanup() (int, int64) {
-	dir := filepath.Join(s.dir, "tmp")
+func (s *DirStore) Cleanup() (int, int64) { return cleanupTemp(filepath.Join(s.dir, "tmp"), "") }
+
+// cleanupTemp removes the files named prefix… in dir that no Put holds
+// locked (flock).
+func cleanupTemp(dir, prefix string) (int, int64) {
 	es, _ := os.ReadDir(dir)
 	n, size := 0, int64(0)
 	for _, e := range es {
-		if strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
+		if strings.HasPrefix(e.Name(), ".") || !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())

@@ -51,6 +51,13 @@ type Config struct {
 	SMTPPassword   string
 	ProjectDBURL   string
 
+	ObjectStore string // fs or s3: where checkpoint objects are kept
+	S3Endpoint  string
+	S3Bucket    string
+	S3AccessKey string
+	S3SecretKey string
+	S3Insecure  bool
+
 	DiskReserve     int64 // bytes kept free on the data disk
 	CheckpointQuota int64 // see CheckpointAllowance
 
@@ -127,6 +134,12 @@ func (c *Config) options() []option {
 		{"smtp-from", "ecode@localhost", "sender address of notification emails", &c.SMTPFrom},
 		{"smtp-username", "", "user name for the SMTP server (PLAIN auth; needs TLS unless the server is on loopback)", &c.SMTPUsername},
 		{"smtp-password", "", "password for the SMTP server", &c.SMTPPassword},
+		{"object-store", "fs", "where checkpoint objects are kept: fs (<data-dir>/objects) or s3 (an S3-compatible bucket, see --s3-*)", &c.ObjectStore},
+		{"s3-endpoint", "", "S3-compatible server for --object-store=s3 (host[:port], no scheme)", &c.S3Endpoint},
+		{"s3-bucket", "ecode-objects", "bucket holding checkpoint objects with --object-store=s3 (created if missing)", &c.S3Bucket},
+		{"s3-access-key", "", "access key for --object-store=s3", &c.S3AccessKey},
+		{"s3-secret-key", "", "secret key for --object-store=s3", &c.S3SecretKey},
+		{"s3-insecure", "false", "talk to --s3-endpoint over plain HTTP instead of HTTPS", &c.S3Insecure},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
@@ -258,6 +271,12 @@ func (c *Config) Validate() error {
 	if c.BillingClassifier != "heuristic" && c.BillingClassifier != "model" {
 		errs = append(errs, fmt.Errorf("billing-classifier: %q is not heuristic or model", c.BillingClassifier))
 	}
+	if c.ObjectStore != "fs" && c.ObjectStore != "s3" {
+		errs = append(errs, fmt.Errorf("object-store: %q is not fs or s3", c.ObjectStore))
+	}
+	if c.ObjectStore == "s3" && (c.S3Endpoint == "" || c.S3Bucket == "") {
+		errs = append(errs, errors.New("object-store=s3 needs s3-endpoint and s3-bucket"))
+	}
 	if c.DiskReserve < 0 {
 		errs = append(errs, errors.New("disk-reserve must not be negative"))
 	}
@@ -381,7 +400,7 @@ func (c *Config) Dump() string {
 		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" {
 			v = redactURL(v)
 		}
-		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
+		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || o.name == "s3-secret-key" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
 			v = "xxxxx"
 		}
 		fmt.Fprintf(&b, "%s=%s\n", EnvName(o.name), v)

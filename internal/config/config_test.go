@@ -44,11 +44,19 @@ func TestValidation(t *testing.T) {
 		{[]string{"--addr", "nonsense"}, nil, "addr"},
 		{nil, map[string]string{"ECODE_SESSION_IDLE": "soon"}, "ECODE_SESSION_IDLE"},
 		{[]string{"extra"}, nil, "unexpected arguments"},
+		{[]string{"--object-store", "gcs"}, nil, "object-store"},
+		{[]string{"--object-store", "s3"}, nil, "needs s3-endpoint"},
 	} {
 		_, err := Load("t", tc.args, env(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Load(%v, %v) = %v, want an error mentioning %q", tc.args, tc.env, err, tc.want)
 		}
+	}
+	c, err := Load("t", []string{"--object-store", "s3", "--s3-endpoint", "127.0.0.1:9000"}, env(map[string]string{"ECODE_S3_SECRET_KEY": "hunter2"}))
+	if err != nil || c.S3SecretKey != "hunter2" || c.S3Bucket != "ecode-objects" {
+		t.Errorf("s3 object store: %+v, %v", c, err)
+	} else if strings.Contains(c.Dump(), "hunter2") {
+		t.Error("dump shows the S3 secret key")
 	}
 	if _, err := Load("t", []string{"--dev-login", "--addr", "localhost:5000"}, env(nil)); err != nil {
 		t.Errorf("dev-login on loopback: %v", err)
