@@ -95,6 +95,7 @@ export function App() {
         break
       case 'admin':
         page = <Admin tab={route.tab} />
+        break
       case 'usage':
         page = <Usage />
         break

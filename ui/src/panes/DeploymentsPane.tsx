@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react'
 import { errorMessage, json, send } from '../api'
 import type { PaneProps } from './types'
 import { AppLogs } from './AppLogs'
+import { DeployDomains } from './DeployDomains'
 import './deployments.css'
 
 interface Release {
@@ -169,6 +170,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
       {dep?.kind === 'server' && dep.active_release_id && (
         <AppLogs projectId={project.id} releaseId={dep.active_release_id} visible={visible} />
       )}
+      {dep && dep.status !== 'none' && <DeployDomains projectId={project.id} canWrite={canWrite} />}
     </div>
   )
 }
