@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import { api, errorMessage, type Project, type Template } from '../api'
 import { BuildPrompt, TemplateGallery } from '../components/dashboard/BuildPrompt'
+import { ImportDialog } from '../components/dashboard/ImportDialog'
 import { useDialogs } from '../components/Dialogs'
 import { FormError } from '../components/Field'
 import { RoleBadge } from '../components/RoleBadge'
@@ -15,6 +16,7 @@ export function Dashboard() {
   const [projects, setProjects] = useState<Project[] | null>(null)
   const [templates, setTemplates] = useState<Template[]>([])
   const [error, setError] = useState<string | null>(null)
+  const [importing, setImporting] = useState(false)
 
   const load = useCallback(async () => {
     try {
@@ -84,6 +86,7 @@ export function Dashboard() {
                 <option value="created">Newest</option>
               </select>
             </div>
+            <button type="button" className="btn" onClick={() => setImporting(true)}>Import</button>
           </div>
           {projects === null ? (
             !error && <p className="muted">Loading projects…</p>
@@ -134,6 +137,7 @@ export function Dashboard() {
             </table>
           )}
         </section>
+        {importing && <ImportDialog onClose={() => { setImporting(false); load() }} />}
       </main>
     </div>
   )
