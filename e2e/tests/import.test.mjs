@@ -85,3 +85,30 @@ test('import a zip from the dashboard, watch it, open the project and run it', a
   await page.goto('/')
   await page.locator('.project-name').getByText('Imported app', { exact: true }).waitFor()
 })
+
+test('a zip that tries to escape its folder fails with the reason, and the dialog offers another try', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ecode-import-e2e-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const zipPath = path.join(dir, 'slip.zip')
+  await writeFile(zipPath, makeZip({ 'package.json': '{}', '../escaped.txt': 'out of bounds' }))
+
+  const ctx = await browser.newContext({ baseURL: server.url })
+  t.after(() => ctx.close())
+  const page = await ctx.newPage()
+  await signUp(page, { name: 'Sam Slip', email: 'sam@example.com', password: 'slip-slip-slip' })
+  await page.getByRole('button', { name: 'Import', exact: true }).click()
+  const dialog = page.getByRole('dialog')
+  await dialog.getByLabel('Zip file').setInputFiles(zipPath)
+  await dialog.getByRole('button', { name: 'Import', exact: true }).click()
+
+  // Refused at once (the form says why) or while it runs (the progress view says why).
+  const failed = dialog.locator('.import-progress[data-status="failed"] [role="alert"], form [role="alert"]')
+  await failed.waitFor({ timeout: 60_000 })
+  assert.match(await failed.innerText(), /\.\.|outside|escape|path/i)
+  if (await dialog.locator('.import-progress').count()) {
+    await dialog.getByRole('button', { name: 'Try again' }).click()
+    await dialog.getByLabel('Zip file').waitFor()
+  }
+  await dialog.getByRole('button', { name: 'Close' }).click()
+  await page.getByText('No projects yet').waitFor() // nothing was left behind
+})
