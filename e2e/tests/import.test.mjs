@@ -69,6 +69,7 @@ test('import a zip from the dashboard, watch it, open the project and run it', a
   const report = page.getByTestId('import-report')
   await report.getByText('npm start').waitFor()
   await report.getByText('API_KEY').waitFor() // .env moved into the project's secrets
+  await page.locator('.project-table .project-name').getByText('Imported app', { exact: true }).waitFor() // the list behind reloaded
 
   await page.getByRole('button', { name: 'Open project' }).click()
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))

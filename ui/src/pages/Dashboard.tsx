@@ -137,7 +137,7 @@ export function Dashboard() {
             </table>
           )}
         </section>
-        {importing && <ImportDialog onClose={() => { setImporting(false); load() }} />}
+        {importing && <ImportDialog onClose={() => setImporting(false)} onImported={load} />}
       </main>
     </div>
   )

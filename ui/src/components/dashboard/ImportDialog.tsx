@@ -65,7 +65,8 @@ async function startImport(form: { kind: Kind; boltFrom: 'zip' | 'url'; file: Fi
   })
 }
 
-export function ImportDialog({ onClose }: { onClose: () => void }) {
+/** onImported runs once an import succeeds (the dashboard reloads its projects). */
+export function ImportDialog({ onClose, onImported }: { onClose: () => void; onImported?: () => void }) {
   const [kind, setKind] = useState<Kind>('zip')
   const [boltFrom, setBoltFrom] = useState<'zip' | 'url'>('zip')
   const [file, setFile] = useState<File | null>(null)
@@ -91,7 +92,7 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
     }
   }
 
-  if (id) return <Modal title="Import" onClose={onClose}><ImportProgress id={id} onBack={() => setId(null)} /></Modal>
+  if (id) return <Modal title="Import" onClose={onClose}><ImportProgress id={id} onBack={() => setId(null)} onImported={onImported} /></Modal>
 
   const upload = kind === 'zip' || (kind === 'bolt' && boltFrom === 'zip')
   return (
@@ -144,7 +145,7 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
 }
 
 /** Follows one import over its event stream and shows where it is, then how it ended. */
-function ImportProgress({ id, onBack }: { id: string; onBack: () => void }) {
+function ImportProgress({ id, onBack, onImported }: { id: string; onBack: () => void; onImported?: () => void }) {
   const [rec, setRec] = useState<ImportRecord | null>(null)
   const [lost, setLost] = useState(false)
   useEffect(() => {
@@ -157,11 +158,12 @@ function ImportProgress({ id, onBack }: { id: string; onBack: () => void }) {
       if (ENDED.includes(x.status)) {
         ended = true
         es.close()
+        if (x.status === 'succeeded') onImported?.()
       }
     })
     es.onerror = () => { if (!ended) setLost(true) } // EventSource reconnects by itself
     return () => es.close()
-  }, [id])
+  }, [id, onImported])
 
   const cancel = async () => {
     try { await send('POST', `/api/imports/${encodeURIComponent(id)}/cancel`) } catch { /* the stream says how it ended */ }
