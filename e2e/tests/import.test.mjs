@@ -113,3 +113,22 @@ test('a zip that tries to escape its folder fails with the reason, and the dialo
   await dialog.getByRole('button', { name: 'Close' }).click()
   await page.getByText('No projects yet').waitFor() // nothing was left behind
 })
+
+test('a Git URL on loopback is refused with the reason (the JSON path of the dialog)', async (t) => {
+  const ctx = await browser.newContext({ baseURL: server.url })
+  t.after(() => ctx.close())
+  const page = await ctx.newPage()
+  await signUp(page, { name: 'Gil Git', email: 'gil@example.com', password: 'git-git-git' })
+  await page.getByRole('button', { name: 'Import', exact: true }).click()
+  const dialog = page.getByRole('dialog')
+  await dialog.getByRole('tab', { name: 'Git repository' }).click()
+  await dialog.getByLabel('Repository URL').fill('http://127.0.0.1:9/owner/repo.git')
+  await dialog.getByLabel('Branch, tag or commit (optional)').fill('main')
+  const sent = page.waitForRequest((r) => r.url().endsWith('/api/imports') && r.method() === 'POST')
+  await dialog.getByRole('button', { name: 'Import', exact: true }).click()
+  const body = (await sent).postDataJSON()
+  assert.deepEqual(body, { source: 'git', url: 'http://127.0.0.1:9/owner/repo.git', ref: 'main' })
+  const failed = dialog.locator('.import-progress[data-status="failed"] [role="alert"], form [role="alert"]')
+  await failed.waitFor({ timeout: 60_000 })
+  assert.match(await failed.innerText(), /loopback|private|allow|refused/i)
+})
