@@ -32,15 +32,17 @@ export function TopBar({ children }: { children?: ReactNode }) {
           </span>
           <NotificationBell />
           {user.is_admin && (
-            <Link href="/admin/errors" className="btn btn-ghost">
-              <Icon name="gear" /> Admin
+            <Link href="/admin/errors" className="btn btn-ghost" title="Admin: errors, incidents">
+              <Icon name="users" /> Admin
             </Link>
           )}
-          <Link href="/usage" className="btn btn-ghost">Usage</Link>
-          <Link href="/settings" className="btn btn-ghost">
+          <Link href="/usage" className="btn btn-ghost" title="Usage and credits">
+            <Icon name="history" /> Usage
+          </Link>
+          <Link href="/settings" className="btn btn-ghost" title="Settings">
             <Icon name="gear" /> Settings
           </Link>
-          <button type="button" className="btn btn-ghost" onClick={signOut}>
+          <button type="button" className="btn btn-ghost" onClick={signOut} title="Sign out">
             <Icon name="logout" /> Sign out
           </button>
         </nav>
