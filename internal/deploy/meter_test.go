@@ -84,18 +84,45 @@ func TestDeployMetering(t *testing.T) {
 	})
 }
 
+// TestDeployInstanceSeconds: a running server instance's time is billed as
+// deployment time: an hour on the clock is an hour's price after a flush.
+func TestDeployInstanceSeconds(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		p, err := e.c.CreateProject(context.Background(), "Metered Node", "node")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := e.publish(p.ID, "server")
+		if r := e.waitRelease(p.ID, pub.Release.ID, "live", "failed"); r.Status != "live" {
+			t.Fatalf("server release: %+v", r)
+		}
+		e.srv.Clock.Advance(time.Hour)
+		e.srv.Deploy.FlushUsage(context.Background())
+		d := meterLine(t, e, billing.MeterDeploy)
+		if d.Quantity < 3600 || d.AmountMicros < billing.DefaultPriceBook().DeployHourMicros {
+			t.Fatalf("deployment time after an hour: %+v", d)
+		}
+	})
+}
+
 // bandwidth is the owner's bandwidth meter this month (GET /api/usage).
 func bandwidth(t *testing.T, e *env) billing.MeterLine {
+	return meterLine(t, e, billing.MeterBandwidth)
+}
+
+// meterLine is one of the owner's meters this month (GET /api/usage).
+func meterLine(t *testing.T, e *env, meter string) billing.MeterLine {
 	t.Helper()
 	var u billing.Usage
 	if err := e.c.Do(context.Background(), "GET", "/api/usage", nil, "", &u); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range u.Meters {
-		if m.Meter == billing.MeterBandwidth {
+		if m.Meter == meter {
 			return m
 		}
 	}
-	t.Fatalf("no bandwidth meter in %+v", u)
+	t.Fatalf("no %s meter in %+v", meter, u)
 	return billing.MeterLine{}
 }
