@@ -8,6 +8,7 @@ import (
 
 	"ecode/internal/billing"
 	"ecode/internal/config"
+	"ecode/internal/deploy"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -60,8 +61,12 @@ func TestDeployMetering(t *testing.T) {
 		if again := bandwidth(t, e); again != bw {
 			t.Fatalf("a flush with nothing served changed the bandwidth: %+v → %+v", bw, again)
 		}
-		if c := srv.Deploy.Counts(p.ID); c.Requests != n+1 || c.Classes["2xx"] != n || c.Classes["4xx"] != 1 || c.Bytes < want {
-			t.Fatalf("counts: %+v", c)
+		var c deploy.Counts // GET /api/projects/{id}/deployment/metrics, as the Deployments pane reads it
+		if err := e.c.Do(ctx, "GET", "/api/projects/"+p.ID+"/deployment/metrics", nil, "", &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Requests != n+1 || c.Classes["2xx"] != n || c.Classes["4xx"] != 1 || c.Bytes < want {
+			t.Fatalf("deployment metrics: %+v", c)
 		}
 
 		scraper := srv.Client()
