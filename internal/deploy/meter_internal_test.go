@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"ecode/internal/store"
+	"ecode/internal/testutil/testdb"
 )
 
 // flakyUsage fails its first call, then records every event.
@@ -55,5 +57,40 @@ func TestUsageFlushRetry(t *testing.T) {
 	}
 	if c := s.Counts("p1"); c.Requests != 3 || c.Bytes != 1524 || c.Classes["4xx"] != 1 {
 		t.Fatalf("counts: %+v", c)
+	}
+}
+
+// chanUsage hands every recorded event to a channel.
+type chanUsage chan store.UsageEvent
+
+func (c chanUsage) RecordUsage(_ context.Context, e store.UsageEvent) (bool, error) {
+	c <- e
+	return true, nil
+}
+
+// TestUsageFlushLoopAndClose: Run's loop flushes on its own, and Close
+// records what was served since the last flush.
+func TestUsageFlushLoopAndClose(t *testing.T) {
+	st := testdb.NewStore(t, store.SQLite) // Run lists deployments to resume; none here
+	got := make(chanUsage, 16)
+	s := New(Deps{Store: st, Usage: got, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, Options{UsageFlush: time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { s.Run(ctx); close(ran) }()
+	s.meter.served("p1", 200, 700)
+	if e := <-got; e.Quantity != 700 || e.Kind != UsageBandwidth {
+		t.Fatalf("loop flushed %+v", e)
+	}
+	cancel()
+	<-ran
+	s.meter.served("p1", 200, 300)
+	s.Close()
+	select {
+	case e := <-got:
+		if e.Quantity != 300 {
+			t.Fatalf("close flushed %+v", e)
+		}
+	default:
+		t.Fatal("Close recorded nothing")
 	}
 }
