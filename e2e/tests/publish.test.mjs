@@ -42,6 +42,18 @@ test('publish, open the URL signed out, publish an edit, roll back', async (t) =
   await v.getByRole('heading', { name: 'Hello from Node.js' }).waitFor()
   assert.equal((await visitor.cookies()).length, 0)
 
+  // The visit shows in the Requests summary (2xx answers, bytes out).
+  const requests = pane.getByRole('region', { name: 'Requests' })
+  let ok = 0
+  for (let i = 0; i < 20 && ok === 0; i++) {
+    const res = page.waitForResponse((r) => r.url().endsWith('/deployment/metrics'))
+    await requests.getByRole('button', { name: 'Refresh' }).click()
+    await res
+    ok = Number(await requests.locator('[data-stat="2xx"]').textContent())
+  }
+  assert.ok(ok > 0, 'the Requests summary counts the visit')
+  assert.doesNotMatch(await requests.locator('[data-stat="bytes"]').textContent(), /^0 B$/)
+
   // The app's own output in the Logs section, searched.
   const appLog = pane.getByLabel('App log', { exact: true })
   await pane.getByRole('heading', { name: 'Logs' }).waitFor()

@@ -160,6 +160,7 @@ var expectedAccess = map[string]api.Access{
 	"POST /api/projects/{id}/deployment/releases/{rid}/activate": api.ProjEditor,
 	"GET /api/projects/{id}/deployment/releases/{rid}/log":       api.ProjViewer,
 	"GET /api/projects/{id}/deployment/logs":                     api.ProjViewer,
+	"GET /api/projects/{id}/deployment/metrics":                  api.ProjViewer,
 }
 
 type caller struct {

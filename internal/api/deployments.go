@@ -19,6 +19,7 @@ func (s *Server) deploymentRoutes() []route {
 		{"POST /api/projects/{id}/deployment/releases/{rid}/activate", ProjEditor, s.activateRelease},
 		{"GET /api/projects/{id}/deployment/releases/{rid}/log", ProjViewer, s.releaseLog},
 		{"GET /api/projects/{id}/deployment/logs", ProjViewer, s.appLog},
+		{"GET /api/projects/{id}/deployment/metrics", ProjViewer, s.deploymentMetrics},
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 // the router on <slug>.<apps-domain>.
 func (s *Server) buildDeploy(cfg *config.Config, now func() time.Time) {
 	s.Deploy = deploy.New(deploy.Deps{Store: s.Store, Sandbox: s.Sandbox, Repo: s.Repo, Checkpoints: s.History,
-		Env: s.Runner.ProcessEnv, Ignore: history.Ignore, Log: s.Log.With("component", "deploy"), Now: now},
+		Env: s.Runner.ProcessEnv, Ignore: history.Ignore, Log: s.Log.With("component", "deploy"), Now: now,
+		Usage: s.Billing.Recorder(), Requests: s.Metrics},
 		deploy.Options{Dir: filepath.Join(cfg.DataDir, "deployments"), AppsDomain: cfg.AppsDomain, Limits: s.Runner.Limits(),
 			HealthTimeout: cfg.DeployHealth})
 	s.onClose(s.Deploy.Close) // before the sandbox runner closes

@@ -69,6 +69,10 @@ type Deps struct {
 	Ignore []string
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Usage, when set, records bytes served and instance time (billing).
+	Usage UsageRecorder
+	// Requests, when set, is told of every request the router answered.
+	Requests RequestObserver
 }
 
 // Options configure the service.
@@ -89,6 +93,9 @@ type Options struct {
 	// LogFileBytes bounds a release's runtime log (default LogFileBytes;
 	// the previous file is kept too).
 	LogFileBytes int64
+	// UsageFlush is how often bytes served and instance time are recorded
+	// as usage events (default a minute).
+	UsageFlush time.Duration
 }
 
 // Service publishes, runs and routes deployments.
@@ -107,6 +114,7 @@ type Service struct {
 	closed  bool
 	wg      sync.WaitGroup // builds, starts, drains, supervisors
 	changed chan struct{}  // closed and replaced on every status change
+	meter   *meter
 	ctx     context.Context
 	cancel  context.CancelFunc
 }
@@ -134,8 +142,11 @@ func New(d Deps, opts Options) *Service {
 	if opts.RestartBackoff <= 0 {
 		opts.RestartBackoff = time.Second
 	}
+	if opts.UsageFlush <= 0 {
+		opts.UsageFlush = time.Minute
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{d: d, opts: opts, deps: map[string]*deployment{}, bySlug: map[string]string{},
+	return &Service{d: d, opts: opts, meter: newMeter(), deps: map[string]*deployment{}, bySlug: map[string]string{},
 		stopped: map[string]bool{},
 		changed: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
@@ -258,6 +269,9 @@ func (s *Service) Close() error {
 		}
 	}
 	s.wg.Wait()
+	flushCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	s.FlushUsage(flushCtx) // the last bytes and the stopped instances' time
 	return nil
 }
 

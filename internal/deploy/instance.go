@@ -78,6 +78,7 @@ type instance struct {
 	idle     chan struct{} // closed when a draining instance has no requests left
 	proc     *sandbox.Process
 	quit     chan struct{} // closed by stop
+	metered  time.Time     // a server's process time is accounted up to here (zero: nothing runs)
 }
 
 func (i *instance) acquire() bool {
@@ -129,6 +130,10 @@ func (i *instance) stop() {
 	}
 	i.stopped = true
 	close(i.quit)
+	if !i.metered.IsZero() {
+		i.s.meter.ran(i.rel.ProjectID, i.s.d.Now().Sub(i.metered).Seconds())
+		i.metered = time.Time{}
+	}
 	i.mu.Unlock()
 	if i.transport != nil {
 		i.transport.CloseIdleConnections()
@@ -167,6 +172,7 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 	if err != nil {
 		return nil, fmt.Errorf("open the production sandbox: %w", err)
 	}
+	inst.metered = s.d.Now()
 	inst.transport = &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return inst.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
@@ -355,7 +361,7 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		})
 	}
-	<-ctx.Done()
+	s.flushLoop(ctx)
 }
 
 // supervise restarts the instance's process when it exits, with backoff

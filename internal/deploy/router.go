@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"os"
 	"strings"
+	"time"
 )
 
 // Router returns the handler of deployment hosts: <slug>.<apps domain> and,
@@ -67,11 +68,23 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 	}
 	defer inst.done()
 	stripPlatformCookies(r)
+	start := time.Now()
+	cw := &countingWriter{ResponseWriter: w}
+	defer func() {
+		code := cw.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		s.meter.served(d.projectID, code, cw.bytes)
+		if s.d.Requests != nil {
+			s.d.Requests.ObserveApp(d.projectID, code, time.Since(start), cw.bytes)
+		}
+	}()
 	if inst.static != nil {
-		inst.static.ServeHTTP(w, r)
+		inst.static.ServeHTTP(cw, r)
 		return
 	}
-	inst.rp.ServeHTTP(w, r)
+	inst.rp.ServeHTTP(cw, r)
 }
 
 // newProxy forwards to the instance's app inside its sandbox.

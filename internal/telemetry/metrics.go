@@ -19,6 +19,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	jobs     *jobMetrics
+	apps     *appMetrics
 }
 
 // New makes a registry with the HTTP, Go and process metrics.
@@ -34,6 +35,7 @@ func New() *Metrics {
 		}, []string{"route"}),
 	}
 	m.jobs = newJobMetrics(m.reg)
+	m.apps = newAppMetrics(m.reg)
 	m.reg.MustRegister(m.requests, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

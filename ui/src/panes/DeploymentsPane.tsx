@@ -3,6 +3,7 @@ import { errorMessage, json, send } from '../api'
 import type { PaneProps } from './types'
 import { AppLogs } from './AppLogs'
 import { DeployDomains } from './DeployDomains'
+import { DeployRequests } from './DeployRequests'
 import './deployments.css'
 
 interface Release {
@@ -170,6 +171,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
       {dep?.kind === 'server' && dep.active_release_id && (
         <AppLogs projectId={project.id} releaseId={dep.active_release_id} visible={visible} />
       )}
+      {dep && dep.status !== 'none' && <DeployRequests projectId={project.id} visible={visible} />}
       {dep && dep.status !== 'none' && <DeployDomains projectId={project.id} canWrite={canWrite} />}
     </div>
   )
