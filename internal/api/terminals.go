@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -73,6 +74,9 @@ func (s *Server) closeTerminal(w http.ResponseWriter, r *http.Request) error {
 // terminal bytes both ways, text frames carry JSON control messages. The
 // kept scrollback is sent first. The WebSocket library refuses upgrades
 // whose Origin is not this host.
+// writeTimeout bounds one WebSocket write to a client that stopped reading.
+const writeTimeout = 30 * time.Second
+
 func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.runner.Terminal(project(r).ID, r.PathValue("tid"))
 	if err != nil {
@@ -117,18 +121,34 @@ func (s *Server) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 		}
 	}()
 
+	// Writes are not cut by a revocation (a Write whose context ends drops
+	// the connection without the close frame that says why); a client that
+	// stops reading gets writeTimeout.
+	write := func(typ websocket.MessageType, data []byte) error {
+		wctx, done := context.WithTimeout(readCtx, writeTimeout)
+		defer done()
+		return conn.Write(wctx, typ, data)
+	}
 	var offset int64
 	for {
+		if c, reason := closeCode(r.Context(), 0); c != 0 { // revoked or deleted: say so, whatever else ended
+			conn.Close(c, reason)
+			return nil
+		}
 		data, next, wait, done := t.Output().ReadFrom(offset)
 		offset = next
 		if len(data) > 0 {
-			if err := conn.Write(ctx, websocket.MessageBinary, data); err != nil {
+			if err := write(websocket.MessageBinary, data); err != nil {
 				return nil
 			}
 		}
 		if done {
+			if c, reason := closeCode(r.Context(), 0); c != 0 { // the shell ended because its project went
+				conn.Close(c, reason)
+				return nil
+			}
 			code, _ := t.ExitCode()
-			conn.Write(ctx, websocket.MessageText, []byte(mustJSON(map[string]any{"type": "exit", "exit_code": code})))
+			write(websocket.MessageText, []byte(mustJSON(map[string]any{"type": "exit", "exit_code": code})))
 			conn.Close(websocket.StatusNormalClosure, "process exited")
 			return nil
 		}
