@@ -20,12 +20,20 @@ export function NotificationsSection() {
   useEffect(() => {
     notifyApi.prefs().then(setPrefs, (e) => setError(errorMessage(e)))
   }, [])
+  // The box changes at once; the server's answer confirms it (or the
+  // previous choice comes back with the error).
   const set = (kind: string, on: boolean) => {
     setSaved(false)
+    setError(null)
+    const before = prefs
+    setPrefs((p) => (p ? { ...p, email: { ...p.email, [kind]: on } } : p))
     notifyApi.setPrefs({ [kind]: on }).then((p) => {
       setPrefs(p)
       setSaved(true)
-    }, (e) => setError(errorMessage(e)))
+    }, (e) => {
+      setPrefs(before)
+      setError(errorMessage(e))
+    })
   }
   return (
     <section className="card" aria-labelledby="notif-h">
