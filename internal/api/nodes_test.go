@@ -2,10 +2,9 @@ package api_test
 
 import (
 	"context"
+	"ecode/internal/testutil/testdb"
 	"errors"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 // nodes behind a load balancer, with their revocation relays subscribed.
 func twoNodes(t *testing.T, st *store.Store) (a, b *testutil.Server) {
 	t.Helper()
-	url := testRedisURL(t)
+	url := testdb.RedisURL(t)
 	opts := testutil.ServerOptions{Config: func(c *config.Config) { c.RedisURL = url }}
 	a, b = testutil.NewServer(t, st, opts), testutil.NewServer(t, st, opts)
 	<-a.Revoke.Subscribed()
@@ -123,25 +122,4 @@ func TestRevocationOnOneNodeHoldsOnAnother(t *testing.T) {
 		}
 		refused("account disabled on A, reading on B", read(on(b, erin)), http.StatusUnauthorized)
 	})
-}
-
-func testRedisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("ECODE_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	host := strings.TrimPrefix(u, "redis://")
-	if i := strings.IndexAny(host, "/?"); i >= 0 {
-		host = host[:i]
-	}
-	c, err := net.DialTimeout("tcp", host, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("ECODE_REQUIRE_REDIS") != "" {
-			t.Fatalf("Redis required at %s: %v", u, err)
-		}
-		t.Skipf("Redis not reachable at %s (%v): set ECODE_TEST_REDIS_URL", u, err)
-	}
-	c.Close()
-	return u
 }

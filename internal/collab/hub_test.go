@@ -2,9 +2,8 @@ package collab_test
 
 import (
 	"context"
+	"ecode/internal/testutil/testdb"
 	"math/rand/v2"
-	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -268,33 +267,6 @@ func TestPresenceRoomCarriesAwarenessOnly(t *testing.T) {
 	}
 }
 
-// redisURL is the Redis server of the multi-node tests
-// (ECODE_TEST_REDIS_URL, default redis://127.0.0.1:6379/0). When it does
-// not answer the tests skip, except in CI (CI or ECODE_REQUIRE_REDIS set).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("ECODE_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	host := strings.TrimPrefix(strings.TrimPrefix(u, "redis://"), "rediss://")
-	if i := strings.IndexAny(host, "/?"); i >= 0 {
-		host = host[:i]
-	}
-	if i := strings.LastIndex(host, "@"); i >= 0 {
-		host = host[i+1:]
-	}
-	c, err := net.DialTimeout("tcp", host, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("ECODE_REQUIRE_REDIS") != "" {
-			t.Fatalf("Redis required at %s: %v", u, err)
-		}
-		t.Skipf("Redis not reachable at %s (%v): set ECODE_TEST_REDIS_URL", u, err)
-	}
-	c.Close()
-	return u
-}
-
 // Two nodes on one store and one Redis: a client on each converges; when
 // one node dies its client reconnects to the other and nothing is lost.
 func TestTwoNodesWithRedis(t *testing.T) {
@@ -302,7 +274,7 @@ func TestTwoNodesWithRedis(t *testing.T) {
 		e := newEnv(t, st)
 		e.write("shared.txt", "0\n")
 		prefix := "ecodetest:" + randomID() + ":"
-		opts := collab.Options{RedisURL: redisURL(t), RedisPrefix: prefix, LeaseTTL: 300 * time.Millisecond}
+		opts := collab.Options{RedisURL: testdb.RedisURL(t), RedisPrefix: prefix, LeaseTTL: 300 * time.Millisecond}
 		h1, _ := e.hub(opts)
 		h2, _ := e.hub(opts)
 		a := e.connect(h1, "shared.txt", true)

@@ -3,6 +3,7 @@ package collab_test
 import (
 	"bufio"
 	"context"
+	"ecode/internal/testutil/testdb"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -240,7 +241,7 @@ func TestRealClientsOnTwoNodes(t *testing.T) {
 	st := testutil.NewStore(t, store.Postgres)
 	js := startNodeClients(t)
 	dir := testutil.TraversableTempDir(t) // shared project files, as on a network file system
-	opts := collab.Options{RedisURL: redisURL(t), RedisPrefix: "ecodetest:" + randomID() + ":", LeaseTTL: 500 * time.Millisecond}
+	opts := collab.Options{RedisURL: testdb.RedisURL(t), RedisPrefix: "ecodetest:" + randomID() + ":", LeaseTTL: 500 * time.Millisecond}
 	n1 := startNode(t, st, dir, "127.0.0.1:0", opts)
 	n2 := startNode(t, st, dir, "127.0.0.1:0", opts)
 	pid, token := project(t, n1, "main.py", "print('hello')\n")

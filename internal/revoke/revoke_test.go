@@ -2,11 +2,9 @@ package revoke_test
 
 import (
 	"context"
+	"ecode/internal/testutil/testdb"
 	"io"
 	"log/slog"
-	"net"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -82,7 +80,7 @@ func TestCacheExpires(t *testing.T) {
 // Two buses on one Redis: an event published on one is applied on the
 // other before Publish returns.
 func TestRedisBusAppliesEverywhereBeforeReturning(t *testing.T) {
-	url := redisURL(t)
+	url := testdb.RedisURL(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	prefix := "ecodetest:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,25 +113,4 @@ func TestRedisBusAppliesEverywhereBeforeReturning(t *testing.T) {
 			t.Errorf("node %d still has the revoked token when Publish returned", i)
 		}
 	}
-}
-
-func redisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("ECODE_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	host := strings.TrimPrefix(u, "redis://")
-	if i := strings.IndexAny(host, "/?"); i >= 0 {
-		host = host[:i]
-	}
-	c, err := net.DialTimeout("tcp", host, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("ECODE_REQUIRE_REDIS") != "" {
-			t.Fatalf("Redis required at %s: %v", u, err)
-		}
-		t.Skipf("Redis not reachable at %s (%v): set ECODE_TEST_REDIS_URL", u, err)
-	}
-	c.Close()
-	return u
 }
