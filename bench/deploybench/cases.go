@@ -37,6 +37,20 @@ func benchServer(ctx context.Context, e *ecode, dir string, n, conc int) error {
 	if err != nil {
 		return err
 	}
+	// The same hop with nginx as the proxy: what any reverse proxy costs here.
+	proxy, stopProxy, err := startNginxProxy(filepath.Join(dir, "nginx-proxy"), bare)
+	if err != nil {
+		return err
+	}
+	defer stopProxy()
+	fmt.Println()
+	printHeader("nginx→app")
+	err = compare(ctx, "server app /",
+		func(c int) (loadResult, error) { return load(ctx, e.apps, url+"/", "v1", n, c) },
+		func(c int) (loadResult, error) { return load(ctx, hc, proxy+"/", "v1", n, c) }, conc)
+	if err != nil {
+		return err
+	}
 
 	if err := e.c.WriteFile(ctx, pid, "index.js", []byte(strings.Replace(serverApp, "VERSION", "v2", 1))); err != nil {
 		return err
@@ -125,6 +139,21 @@ func benchStatic(ctx context.Context, e *ecode, dir string, n, conc int) error {
 // startNginx serves root with Debian's nginx on a free port, from a
 // configuration of its own in dir.
 func startNginx(dir, root string) (string, func(), error) {
+	return runNginx(dir, "", "root "+root+";")
+}
+
+// startNginxProxy runs Debian's nginx as a reverse proxy to upstream (an
+// http:// address) with keep-alive connections to it: what a proxy hop in
+// front of an app costs when nginx is the proxy.
+func startNginxProxy(dir, upstream string) (string, func(), error) {
+	return runNginx(dir, "upstream app { server "+strings.TrimPrefix(upstream, "http://")+"; keepalive 64; }",
+		`location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }`)
+}
+
+// runNginx starts nginx on a free port with the http block's extra
+// directives and the server block's body, from a configuration of its own
+// in dir.
+func runNginx(dir, extra, server string) (string, func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
@@ -149,9 +178,10 @@ http {
   fastcgi_temp_path %[1]s/fastcgi;
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
-  server { listen 127.0.0.1:%[2]s; root %[3]s; }
+  %[3]s
+  server { listen 127.0.0.1:%[2]s; %[4]s }
 }
-`, dir, port, root)
+`, dir, port, extra, server)
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		return "", nil, err
 	}

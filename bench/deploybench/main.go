@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -47,7 +48,19 @@ func run() error {
 	n := flag.Int("n", 2000, "requests per load case")
 	conc := flag.Int("c", 8, "concurrent clients in the parallel cases")
 	cpu := flag.String("cpu", "1", "CPU limit of the production sandboxes, in cores (--sandbox-cpu)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (E-Code runs in this process) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir, err := os.MkdirTemp("", "deploybench-")

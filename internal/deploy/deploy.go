@@ -115,6 +115,7 @@ type Service struct {
 	wg      sync.WaitGroup // builds, starts, drains, supervisors
 	changed chan struct{}  // closed and replaced on every status change
 	meter   *meter
+	buffers buffers // the router's copy buffers, shared by every instance's proxy
 	ctx     context.Context
 	cancel  context.CancelFunc
 }

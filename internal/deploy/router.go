@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -95,12 +96,26 @@ func (i *instance) newProxy() *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
-		Transport: i.transport,
+		Transport:  i.transport,
+		BufferPool: &i.s.buffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			appPage(w, http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
 		},
 	}
 }
+
+// buffers lends the reverse proxies their 32 KiB copy buffers, so a
+// proxied response does not allocate one (httputil.BufferPool).
+type buffers struct{ pool sync.Pool }
+
+func (b *buffers) Get() []byte {
+	if p, ok := b.pool.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *buffers) Put(buf []byte) { b.pool.Put(&buf) }
 
 // stripPlatformCookies removes E-Code's own cookies (ecode_*) from a
 // request to an app: a shared parent domain must not hand them over.
