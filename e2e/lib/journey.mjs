@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { after, before } from 'node:test'
 import { launchBrowser } from './browser.mjs'
+import { startFakeAnthropic } from './fake-anthropic.mjs'
 import { startServer } from './server.mjs'
 
 /** Signs up through the UI and waits for the dashboard. */
@@ -37,5 +38,26 @@ export function useServerAndBrowser(set, serverOptions) {
   after(async () => {
     await browser?.close()
     await server?.stop()
+  })
+}
+
+// useAgentServer is useServerAndBrowser with the scripted fake Anthropic
+// server as the agent's model; set receives the server, the browser and the
+// fake. The fake's held turns are released before it closes.
+export function useAgentServer(set) {
+  let fake
+  let server
+  let browser
+  before(async () => {
+    fake = await startFakeAnthropic({ apiKey: 'test-key' })
+    server = await startServer({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: fake.url } })
+    browser = await launchBrowser()
+    set(server, browser, fake)
+  })
+  after(async () => {
+    fake?.release?.()
+    await browser?.close()
+    await server?.stop()
+    await fake?.close()
   })
 }

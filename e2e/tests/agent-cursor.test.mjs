@@ -2,27 +2,18 @@
 // labelled "Agent", the person keeps typing while the turn runs, and the cursor goes away when
 // the turn ends. The model is the scripted fake (lib/fake-anthropic.mjs, the "live" scenario).
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { launchBrowser } from '../lib/browser.mjs'
-import { live, startFakeAnthropic } from '../lib/fake-anthropic.mjs'
-import { editorTab, signUp, treeItem } from '../lib/journey.mjs'
-import { startServer } from '../lib/server.mjs'
+import { test } from 'node:test'
+import { live } from '../lib/fake-anthropic.mjs'
+import { editorTab, signUp, treeItem, useAgentServer } from '../lib/journey.mjs'
+import { createProject } from '../lib/ux.mjs'
 
 let fake
 let server
 let browser
-
-before(async () => {
-  fake = await startFakeAnthropic({ apiKey: 'test-key' })
-  server = await startServer({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: fake.url } })
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  fake?.release()
-  await browser?.close()
-  await server?.stop()
-  await fake?.close()
+useAgentServer((s, b, f) => {
+  server = s
+  browser = b
+  fake = f
 })
 
 test('an agent edit of an open file shows live with an "Agent" cursor', async (t) => {
@@ -30,10 +21,7 @@ test('an agent edit of an open file shows live with an "Agent" cursor', async (t
   t.after(() => ctx.close())
   const page = await ctx.newPage()
   await signUp(page, { name: 'Cora Cursor', email: 'cora@example.com', password: 'cursor-password' })
-  await page.getByLabel('Name', { exact: true }).fill('Live agent')
-  await page.locator('[data-template="blank"]').click()
-  await page.getByRole('button', { name: 'Create project' }).click()
-  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
+  await createProject(page, 'Live agent', 'blank')
   const projectId = new URL(page.url()).pathname.split('/')[2]
 
   // the file is open (and live) before the prompt is sent

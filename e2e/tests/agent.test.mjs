@@ -1,26 +1,18 @@
 // The AI agent pane against a scripted fake Anthropic server: a prompt streams text, an action
 // card for the file it writes, the turn's metrics, and the file appears in the tree and editor.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { launchBrowser } from '../lib/browser.mjs'
-import { script, startFakeAnthropic } from '../lib/fake-anthropic.mjs'
-import { signUp, treeItem } from '../lib/journey.mjs'
-import { startServer } from '../lib/server.mjs'
+import { test } from 'node:test'
+import { script } from '../lib/fake-anthropic.mjs'
+import { signUp, treeItem, useAgentServer } from '../lib/journey.mjs'
+import { createProject } from '../lib/ux.mjs'
 
 let fake
 let server
 let browser
-
-before(async () => {
-  fake = await startFakeAnthropic({ apiKey: 'test-key' })
-  server = await startServer({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: fake.url } })
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  await server?.stop()
-  await fake?.close()
+useAgentServer((s, b, f) => {
+  server = s
+  browser = b
+  fake = f
 })
 
 test('ask the agent: streamed text, an action card, metrics, and the file in the tree', async (t) => {
@@ -28,11 +20,7 @@ test('ask the agent: streamed text, an action card, metrics, and the file in the
   t.after(() => ctx.close())
   const page = await ctx.newPage()
   await signUp(page, { name: 'Ada Agent', email: 'ada@example.com', password: 'agent-password' })
-  await page.getByLabel('Name', { exact: true }).fill('Agent app')
-  await page.locator('[data-template="blank"]').click()
-  await page.getByRole('button', { name: 'Create project' }).click()
-  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
-  await page.locator('[role="treeitem"]').first().waitFor()
+  await createProject(page, 'Agent app', 'blank')
 
   await page.locator('[role="tab"][data-pane="agent"]').click()
   const pane = page.locator('#pane-agent')

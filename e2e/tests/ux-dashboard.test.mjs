@@ -2,27 +2,16 @@
 // the agent on it (fake model); the template gallery; a 100-character project name keeps every
 // row's buttons on screen; search and sort; no serious accessibility violations.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { launchBrowser } from '../lib/browser.mjs'
-import { script, startFakeAnthropic } from '../lib/fake-anthropic.mjs'
-import { signUp, treeItem } from '../lib/journey.mjs'
-import { startServer } from '../lib/server.mjs'
+import { test } from 'node:test'
+import { script } from '../lib/fake-anthropic.mjs'
+import { signUp, treeItem, useAgentServer } from '../lib/journey.mjs'
 import { assertAccessible, createProject, screenshot } from '../lib/ux.mjs'
 
-let fake
 let server
 let browser
-
-before(async () => {
-  fake = await startFakeAnthropic({ apiKey: 'test-key' })
-  server = await startServer({ env: { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: fake.url } })
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  await server?.stop()
-  await fake?.close()
+useAgentServer((s, b) => {
+  server = s
+  browser = b
 })
 
 test('a prompt makes a project and the agent starts building it', async (t) => {
