@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -96,14 +97,24 @@ type conn struct {
 	code   int
 	reason string
 
+	// A client that reads too slowly to keep its queue from filling is
+	// not closed: the room stops queueing document updates and awareness
+	// for it (lagging) and, once the writer has drained the queue
+	// (resync), sends it the whole state in one update instead (see
+	// room.resync). Other messages wait in held meanwhile.
+	resync atomic.Bool   // set by the room, taken by the writer
+	lagged chan struct{} // wakes the writer when lagging starts
+
 	// owned by the room's goroutine:
 	clients map[uint64]bool // awareness client ids announced through this connection
 	denied  bool            // a viewer was told its updates are dropped
+	lagging bool
+	held    [][]byte
 }
 
 func newConn(c Conn, cl Client, opts *Options) *conn {
 	return &conn{c: c, cl: cl, opts: opts, out: make(chan []byte, opts.SendQueue),
-		quit: make(chan struct{}), clients: map[uint64]bool{}}
+		quit: make(chan struct{}), lagged: make(chan struct{}, 1), clients: map[uint64]bool{}}
 }
 
 // kill asks the writer to close the connection with code (the first call wins).
@@ -114,18 +125,47 @@ func (c *conn) kill(code int, reason string) {
 	})
 }
 
-// enqueue queues msg; a client whose queue is full is disconnected.
+// maxHeld caps the messages a lagging connection keeps besides the
+// document and awareness (which it gets again whole when it catches up).
+const maxHeld = 64
+
+// enqueue queues msg (called by the room's goroutine). When the queue is
+// full the connection starts lagging: document updates and awareness are
+// dropped until the room sends the state whole, other messages are held.
 func (c *conn) enqueue(msg []byte) {
-	select {
-	case c.out <- msg:
-	default:
-		c.kill(CloseTryAgainLater, "client too slow")
+	if !c.lagging {
+		select {
+		case c.out <- msg:
+			return
+		default:
+			c.lagging = true
+			c.resync.Store(true)
+			select {
+			case c.lagged <- struct{}{}:
+			default:
+			}
+		}
 	}
+	if coalesced(msg) {
+		return
+	}
+	if len(c.held) >= maxHeld {
+		c.kill(CloseTryAgainLater, "client too slow")
+		return
+	}
+	c.held = append(c.held, msg)
+}
+
+// coalesced reports whether a lagging connection may drop msg because
+// the resync covers it: sync messages (the state and the server's state
+// vector are sent again) and awareness (every state is sent again).
+func coalesced(msg []byte) bool {
+	return len(msg) > 0 && (msg[0] == protocol.MessageSync || msg[0] == protocol.MessageAwareness)
 }
 
 // writeLoop sends queued messages, keeps the connection alive and closes
 // it when killed.
-func (c *conn) writeLoop(ctx context.Context) {
+func (c *conn) writeLoop(ctx context.Context, r *room) {
 	keep := time.NewTicker(c.opts.KeepAlive)
 	defer keep.Stop()
 	ping := time.NewTicker(c.opts.PingInterval)
@@ -159,6 +199,9 @@ func (c *conn) writeLoop(ctx context.Context) {
 			return
 		case msg := <-c.out:
 			write(msg)
+			c.caughtUp(r)
+		case <-c.lagged:
+			c.caughtUp(r)
 		case <-keep.C:
 			if !sent {
 				write(keepAliveFrame)
@@ -174,6 +217,14 @@ func (c *conn) writeLoop(ctx context.Context) {
 				c.kill(CloseGoingAway, "no answer to ping")
 			}
 		}
+	}
+}
+
+// caughtUp asks the room for a resync once a lagging connection's queue
+// is empty (called by the writer).
+func (c *conn) caughtUp(r *room) {
+	if len(c.out) == 0 && c.resync.CompareAndSwap(true, false) {
+		r.sendOrQuit(event{kind: evResync, conn: c}, c.quit)
 	}
 }
 

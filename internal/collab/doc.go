@@ -7,7 +7,9 @@
 // handles, in order, joins, leaves, client messages, messages from other
 // nodes, file checks and timers. Each connection has a reader (decoding and
 // rate limiting before anything reaches the room) and a writer with a
-// bounded queue; a client too slow to drain it is disconnected.
+// bounded queue. A client too slow to drain it is not disconnected: its
+// missed document updates and awareness are coalesced into one update of
+// the whole state, sent once its queue is empty (room.resync).
 //
 // The server's document is the source of truth while a file is open:
 //
@@ -51,7 +53,8 @@
 // Close codes: 1003 text frame or message of unknown type, 1007 malformed
 // message or update, 1008 message rate exceeded, 1009 message or document
 // too large, 1011 server error (the room is reloaded), 1013 the client did
-// not read fast enough, 1001 server shutting down, 4404 the file was
+// not read fast enough even with its updates coalesced (the state is over
+// MaxResyncBytes, or 64 other messages piled up), 1001 server shutting down, 4404 the file was
 // deleted, 4415 the file is not UTF-8 text. Viewers receive everything; a
 // document update from a viewer is dropped and answered with an auth
 // "permission denied" message (y-websocket logs it), the connection stays.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,6 +147,22 @@ type pipe struct {
 	once     sync.Once
 	code     int
 	reason   string
+
+	gate   atomic.Pointer[chan struct{}] // while set, writes wait until it is closed (a client not reading)
+	writes atomic.Int64                  // messages the server wrote
+}
+
+// hold makes the server's writes wait (the client stops reading);
+// release lets them through again.
+func (p *pipe) hold() {
+	g := make(chan struct{})
+	p.gate.Store(&g)
+}
+
+func (p *pipe) release() {
+	if g := p.gate.Swap(nil); g != nil {
+		close(*g)
+	}
 }
 
 var errPipeClosed = errors.New("pipe closed")
@@ -166,11 +183,21 @@ func (p *pipe) Read(ctx context.Context) ([]byte, error) {
 }
 
 func (p *pipe) Write(ctx context.Context, msg []byte) error {
+	if g := p.gate.Load(); g != nil {
+		select {
+		case <-*g:
+		case <-p.closed:
+			return errPipeClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	select {
 	case <-p.closed:
 		return errPipeClosed
 	default:
 	}
+	p.writes.Add(1)
 	select {
 	case p.toClient <- append([]byte(nil), msg...):
 		return nil
@@ -196,6 +223,8 @@ type client struct {
 	id     uint64
 	p      *pipe
 	served chan struct{}
+
+	flushes atomic.Int32 // Flushed answers received
 
 	mu        sync.Mutex
 	doc       *yjs.Doc
@@ -243,6 +272,7 @@ func (c *client) receive() {
 			return
 		}
 		if len(b) == 1 && b[0] == collab.MessageFlushed {
+			c.flushes.Add(1)
 			c.e.signal()
 			continue
 		}

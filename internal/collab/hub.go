@@ -55,6 +55,7 @@ type Options struct {
 	MessageRate       float64 // messages per second per connection [300]
 	MessageBurst      int     // [1000]
 	SendQueue         int     // messages queued per connection [1024]
+	MaxResyncBytes    int     // a lagging client is closed (1013) rather than sent a larger state [4 MiB]
 
 	Log *slog.Logger
 	Now func() time.Time
@@ -101,6 +102,9 @@ func (o *Options) defaults() {
 	}
 	if o.SendQueue <= 0 {
 		o.SendQueue = 1024
+	}
+	if o.MaxResyncBytes <= 0 {
+		o.MaxResyncBytes = 4 << 20
 	}
 	if o.RedisPrefix == "" {
 		o.RedisPrefix = "ecode:"
@@ -257,7 +261,7 @@ func (h *Hub) Serve(ctx context.Context, c Conn, cl Client) {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		cn.writeLoop(ctx)
+		cn.writeLoop(ctx, r)
 	}()
 	if r.send(event{kind: evJoin, conn: cn}) {
 		go func() { // the room ending ends its connections

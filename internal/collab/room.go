@@ -26,6 +26,7 @@ const (
 	evStop
 	evAgent     // an edit of the agent (Hub.AgentEdit)
 	evAgentDone // the agent's turn ended: clear its cursor
+	evResync    // a lagging connection drained its queue: send it the state
 )
 
 type event struct {

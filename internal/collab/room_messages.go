@@ -58,6 +58,10 @@ func (r *room) handle(ev event) bool {
 		r.agentEdit(ev.agent)
 	case evAgentDone:
 		r.agentClear(ev.client)
+	case evResync:
+		if _, ok := r.conns[ev.conn]; ok {
+			r.resync(ev.conn)
+		}
 	case evStop: // the last client left (acquire waits for a stopping room), or shutdown
 		if ev.code == CloseProjectDeleted {
 			r.closeAll(ev.code, "project deleted")
@@ -170,4 +174,38 @@ func (r *room) wouldAdd(update []byte) bool {
 		}
 	}
 	return false
+}
+
+// resync catches up a connection that lagged (conn.enqueue): it gets the
+// whole document as one update, which merges everything it missed, the
+// server's state vector (so it sends back whatever it has that the server
+// lacks), every awareness state, then the messages held for it. The log is
+// written first: like a joining client, it must not see unlogged updates
+// (a viewer cannot give them back). A state larger than MaxResyncBytes
+// closes the connection (1013) instead; the client reconnects and syncs.
+func (r *room) resync(c *conn) {
+	if r.err = r.commit(); r.err != nil {
+		return
+	}
+	held := c.held
+	c.lagging, c.held = false, nil
+	if !r.presence() {
+		st, err := r.doc.EncodeStateAsUpdate(nil)
+		if err != nil {
+			r.err = err
+			return
+		}
+		if len(st) > r.h.opts.MaxResyncBytes {
+			c.kill(CloseTryAgainLater, "client too slow")
+			return
+		}
+		c.enqueue(protocol.EncodeUpdate(st))
+		c.enqueue(protocol.EncodeSyncStep1(r.doc.StateVector()))
+	}
+	if states := r.aw.States(); len(states) > 0 {
+		c.enqueue(protocol.EncodeAwareness(protocol.EncodeAwarenessUpdate(states)))
+	}
+	for _, m := range held {
+		c.enqueue(m)
+	}
 }
