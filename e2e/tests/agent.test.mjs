@@ -26,8 +26,11 @@ test('ask the agent: streamed text, an action card, metrics, and the file in the
   const pane = page.locator('#pane-agent')
   const box = pane.getByLabel('Message the agent')
   await box.fill('Create hello.txt with a greeting')
-  // the quote (limits, max cost) is shown before sending
-  await pane.getByTestId('agent-quote').filter({ hasText: 'max $' }).waitFor()
+  // One money figure before a turn: the price line's cap (the model's own limit is in the tooltip).
+  await pane.getByTestId('agent-quote').filter({ hasText: ' steps · ' }).waitFor()
+  await pane.getByTestId('agent-price-cap').waitFor()
+  assert.doesNotMatch(await pane.getByTestId('agent-quote').innerText(), /\$/)
+  assert.match(await pane.getByTestId('agent-quote').getAttribute('title'), /^model cost at most \$/)
   await pane.getByRole('button', { name: 'Extended Thinking' }).click()
   assert.equal(await pane.getByRole('button', { name: 'Extended Thinking' }).getAttribute('aria-pressed'), 'true')
 

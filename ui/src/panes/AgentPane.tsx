@@ -124,10 +124,14 @@ function QuoteLine({ quote }: { quote: Quote | string | null }) {
   if (!quote) return null
   if (typeof quote === 'string') return <div className="agent-quote small muted">Quote unavailable: {quote}</div>
   const l = quote.limits
+  // With billing the price line below is the one amount the person pays; the
+  // model's own cost limit stays in the tooltip so there is one money figure.
+  const billed = !!quote.level
+  const cost = `model cost at most ${formatCost(quote.max_usd)}, first call at most ${formatCost(quote.first_call_max_usd)}`
   return (
     <div className="agent-quote small muted" data-testid="agent-quote"
-      title={`First call at most ${formatCost(quote.first_call_max_usd)}${quote.price_checked ? `; prices checked ${quote.price_checked}` : ''}`}>
-      {quote.model} · max {formatCost(quote.max_usd)} · {l.max_steps} steps · {Math.round(l.max_wall_s / 60)} min · {(l.max_tokens / 1e6).toFixed(1)}M tokens
+      title={`${cost}${quote.price_checked ? `; prices checked ${quote.price_checked}` : ''}`}>
+      {quote.model}{billed ? '' : ` · max ${formatCost(quote.max_usd)}`} · {l.max_steps} steps · {Math.round(l.max_wall_s / 60)} min · {(l.max_tokens / 1e6).toFixed(1)}M tokens
     </div>
   )
 }
