@@ -141,20 +141,10 @@ func (s *DirStore) putSized(ctx context.Context, r io.Reader) (Hash, int64, erro
 	}
 	defer f.Close()
 	defer os.Remove(tmp) // no-op once renamed
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return "", 0, fmt.Errorf("object store: lock %s: %w", tmp, err)
-	}
-	zw := flateWriters.Get().(*flate.Writer)
-	defer flateWriters.Put(zw)
-	zw.Reset(f)
-	hw := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(hw, zw), ctxReader{ctx, r}); err != nil {
+	h, err := compressInto(ctx, f, r)
+	if err != nil {
 		return "", 0, err
 	}
-	if err := zw.Close(); err != nil {
-		return "", 0, fmt.Errorf("object store: %w", err)
-	}
-	h := Hash(hex.EncodeToString(hw.Sum(nil)))
 	dst := s.path(h)
 	if _, err := os.Stat(dst); err == nil {
 		now := time.Now()
@@ -362,3 +352,23 @@ func getBytes(ctx context.Context, os ObjectStore, h Hash, limit int64) ([]byte,
 // hook is called after each durable file operation; tests set it to crash
 // the process at chosen points.
 var hook = func(op string) {}
+
+// compressInto locks f, a new temporary file (see cleanupTemp: a locked
+// temporary file is in use), and writes r into it compressed, returning
+// the hash of r's content: the object's name.
+func compressInto(ctx context.Context, f *os.File, r io.Reader) (Hash, error) {
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return "", fmt.Errorf("object store: lock %s: %w", f.Name(), err)
+	}
+	zw := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(zw)
+	zw.Reset(f)
+	hw := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(hw, zw), ctxReader{ctx, r}); err != nil {
+		return "", err
+	}
+	if err := zw.Close(); err != nil {
+		return "", fmt.Errorf("object store: %w", err)
+	}
+	return Hash(hex.EncodeToString(hw.Sum(nil))), nil
+}

@@ -4,7 +4,6 @@ import (
 	"compress/flate"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"golang.org/x/sys/unix"
 )
 
 // S3Options say where an S3Store keeps its objects.
@@ -149,20 +147,10 @@ func (s *S3Store) putSized(ctx context.Context, r io.Reader) (Hash, int64, error
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil { // see cleanupTemp
-		return "", 0, fmt.Errorf("object store: lock %s: %w", f.Name(), err)
-	}
-	zw := flateWriters.Get().(*flate.Writer)
-	defer flateWriters.Put(zw)
-	zw.Reset(f)
-	hw := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(hw, zw), ctxReader{ctx, r}); err != nil {
+	h, err := compressInto(ctx, f, r)
+	if err != nil {
 		return "", 0, err
 	}
-	if err := zw.Close(); err != nil {
-		return "", 0, fmt.Errorf("object store: %w", err)
-	}
-	h := Hash(hex.EncodeToString(hw.Sum(nil)))
 	if renewed, err := s.renew(ctx, h); err != nil || renewed {
 		return h, 0, err
 	}
