@@ -243,3 +243,5 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func jsonOf(f *figma.File) ([]byte, error) { return json.Marshal(f) }
