@@ -71,6 +71,7 @@ var allowed = map[string][]string{
 	"bench/maskbench":          {"internal/runner", "internal/secrets"},
 	"internal/domains":         {"internal/store", "internal/secretbox"},
 	"bench/ledgerbench":        {"internal/billing", "internal/store"},
+	"bench/importbench":        {"internal/app", "internal/config", "internal/client", "internal/figma", "internal/figma/figmatest"},
 }
 
 func repoRoot(t *testing.T) string {
