@@ -47,6 +47,9 @@ func TestImportFigmaByURL(t *testing.T) {
 	if got.Status != "succeeded" {
 		t.Fatalf("import %+v", got)
 	}
+	if c := strings.Join(got.Report.Carried, "\n"); !strings.Contains(c, "2 frames as React components") || !strings.Contains(c, "2 images and vectors rendered") {
+		t.Errorf("carried %q", got.Report.Carried)
+	}
 	if d := got.Report.Detection; d.Framework != "vite" || !strings.Contains(d.RunConfig.Run, "vite") {
 		t.Errorf("detection %+v", d)
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -43,7 +44,7 @@ func splitList(s string) []string {
 // downloads vetted by the import guard, rate-limit waits shown in the
 // import's progress, and the converter's refusals as user-facing messages.
 func figmaConverter(cfg *config.Config, guard imports.Guard) imports.FigmaConverter {
-	return func(ctx context.Context, doc []byte, rawURL, token, dir string, p *imports.Progress) ([]string, error) {
+	return func(ctx context.Context, doc []byte, rawURL, token, dir string, p *imports.Progress) ([]string, []string, error) {
 		c := &figma.Client{
 			BaseURL: cfg.FigmaAPIURL, Token: token, HTTP: &http.Client{Timeout: 5 * time.Minute},
 			CheckURL: func(ctx context.Context, raw string) error { _, err := guard.Check(ctx, raw); return err },
@@ -53,12 +54,15 @@ func figmaConverter(cfg *config.Config, guard imports.Guard) imports.FigmaConver
 		res, err := figma.Import(ctx, figma.Source{JSON: doc, URL: rawURL, Client: c}, dir, p.Note)
 		var pr *figma.Problem
 		if errors.As(err, &pr) {
-			return nil, &imports.UserError{Msg: pr.Msg}
+			return nil, nil, &imports.UserError{Msg: pr.Msg}
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return res.Notes, nil
+		carried := []string{fmt.Sprintf("%d frames as React components (src/frames) shown by src/App.tsx, and a static page (figma-static.html)", res.Screens),
+			fmt.Sprintf("%d components with their text props (src/components); colours and text styles as CSS variables (src/figma.css)", res.Components),
+			fmt.Sprintf("%d layers converted; %d images and vectors rendered by Figma (src/assets)", res.Nodes, res.Assets)}
+		return carried, res.Notes, nil
 	}
 }
 

@@ -23,7 +23,8 @@ func (c *converter) emit(title string, fetched map[string]bool) map[string][]byt
 	out["src/vite-env.d.ts"] = []byte("/// <reference types=\"vite/client\" />\n")
 	out["index.html"] = []byte(fmt.Sprintf(indexHTML, html.EscapeString(title)))
 	out["src/main.tsx"] = []byte(mainTSX)
-	out["src/figma.css"] = []byte(c.stylesheet())
+	css := c.stylesheet()
+	out["src/figma.css"] = []byte(css)
 	out["src/assets.ts"] = []byte(c.assetsModule(fetched))
 	var app strings.Builder
 	app.WriteString("// The design's frames, one after another at their designed sizes.\n")
@@ -43,7 +44,7 @@ func (c *converter) emit(title string, fetched map[string]bool) map[string][]byt
 	for _, comp := range c.compOrder {
 		out["src/components/"+comp.name+".tsx"] = []byte(c.module(comp.name, comp.root, comp, fetched))
 	}
-	out["figma-static.html"] = []byte(c.staticHTML(title, fetched))
+	out["figma-static.html"] = []byte(c.staticHTML(title, css, fetched))
 	return out
 }
 
@@ -173,11 +174,11 @@ func jsxText(s string) string {
 
 // staticHTML is the whole design as one HTML page, instances expanded, for
 // viewing without a build (and for fidelity checks).
-func (c *converter) staticHTML(title string, fetched map[string]bool) string {
+func (c *converter) staticHTML(title, css string, fetched map[string]bool) string {
 	c.budget = 200000
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n<main class=\"figma-page\">\n",
-		html.EscapeString(title), c.stylesheet())
+		html.EscapeString(title), strings.ReplaceAll(css, "</", "<\\/"))
 	for _, s := range c.screens {
 		fmt.Fprintf(&b, "<section class=\"figma-screen\" aria-label=\"%s\">\n<h2 class=\"figma-screen-name\">%s</h2>\n", html.EscapeString(s.name), html.EscapeString(s.root.node.Name))
 		c.html(&b, s.root, "", "", nil, fetched, 0)

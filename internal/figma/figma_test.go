@@ -245,3 +245,16 @@ func FuzzParse(f *testing.F) {
 }
 
 func jsonOf(f *figma.File) ([]byte, error) { return json.Marshal(f) }
+
+func BenchmarkConvert2000(b *testing.B) {
+	doc, _ := json.Marshal(figmatest.Generated(2000))
+	for b.Loop() {
+		f, err := figma.Parse(bytes.NewReader(doc), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := figma.Convert(context.Background(), f, figma.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
