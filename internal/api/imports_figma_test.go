@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +159,41 @@ func TestImportFigmaJSONUpload(t *testing.T) {
 	id, _ = uploadImport(t, c, "figma", []byte(`{"hello":"world"}`))
 	if got := waitImport(t, srv, c, id); got.Status != "failed" || !strings.Contains(got.Error, "not a Figma file's JSON") {
 		t.Errorf("not figma: %+v", got)
+	}
+}
+
+// TestImportFigmaRunsInTheSandbox runs the generated project as imported:
+// npm install, then Vite, and the preview serves the page and the frame's
+// module. npm reaches the public registry through the egress proxy, or the
+// mirror in ECODE_TEST_NPM_REGISTRY (--npm-registry).
+func TestImportFigmaRunsInTheSandbox(t *testing.T) {
+	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{Config: func(c *config.Config) {
+		c.Egress = "proxy"
+		c.NPMRegistry = os.Getenv("ECODE_TEST_NPM_REGISTRY")
+	}})
+	testutil.RequireSandbox(t, testutil.NewSandbox(t))
+	c := srv.User(t, "runner")
+	ctx := context.Background()
+	doc, _ := json.Marshal(figmatest.Document())
+	id, err := uploadImport(t, c, "figma", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := waitImport(t, srv, c, id)
+	if st.Status != "succeeded" {
+		t.Fatalf("import %+v", st)
+	}
+	if err := c.Do(ctx, "POST", "/api/projects/"+st.ProjectID+"/run", nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	rs := waitRun(t, srv, c, st.ProjectID, func(s runState) bool { return s.Listening || s.State == "exited" })
+	if rs.State != "running" {
+		t.Fatalf("run %+v: %s", rs, runOutputText(t, c, st.ProjectID))
+	}
+	if code, body := previewGet(t, srv, c, st.ProjectID, "/"); code != 200 || !strings.Contains(body, `<div id="root"></div>`) || !strings.Contains(body, "<title>Test design</title>") {
+		t.Fatalf("preview / %d %q", code, body)
+	}
+	if code, body := previewGet(t, srv, c, st.ProjectID, "/src/frames/Landing.tsx"); code != 200 || !strings.Contains(body, "Hello, Figma") || !strings.Contains(body, "Buy now") {
+		t.Fatalf("preview of the frame's module %d %.300q", code, body)
 	}
 }
