@@ -1,9 +1,10 @@
 // Importing a Figma file: the dashboard's Import dialog takes the file's URL and a personal
 // access token (served by a fake Figma API on loopback), the import fetches the document and
-// its renders and lands in a Vite + React + TypeScript project. The generated project is then
-// type-checked and built with the real toolchain (the UI's own node_modules: the sandbox has
-// no registry here), and both the built page and the static HTML export are measured in
-// Chromium against the document: boxes within 2 px, colours exact.
+// its renders and lands in a Vite + React + TypeScript project. Run installs it (npm through
+// the egress proxy) and starts Vite in the sandbox; the Preview is measured in Chromium against
+// the document: boxes within 2 px, colours exact. The generated project is also type-checked
+// and built here with the UI's own toolchain, and the built page and the static HTML export
+// are measured the same way.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createReadStream } from 'node:fs'
@@ -30,7 +31,7 @@ let server
 let browser
 before(async () => {
   fake = await startFakeFigma({ token: TOKEN, files: { [KEY]: testDocument() } })
-  server = await startServer({ extraArgs: ['--figma-api-url', fake.url, '--import-allow-hosts', '127.0.0.1'] })
+  server = await startServer({ extraArgs: ['--figma-api-url', fake.url, '--import-allow-hosts', '127.0.0.1', '--egress', 'proxy'] })
   browser = await launchBrowser()
 })
 after(async () => {
@@ -53,12 +54,16 @@ async function serveDir(root) {
   return { url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(r)) }
 }
 
-/** Downloads every file of a project through the API into dir. */
+/** Downloads the project's own files (not what npm installed) through the API into dir. */
 async function downloadProject(request, projectId, dir) {
   const res = await request.get(`/api/projects/${projectId}/files`)
   assert.equal(res.status(), 200)
   const files = []
-  const walk = (e) => { if (e.type === 'file') files.push(e.path); for (const c of e.children ?? []) walk(c) }
+  const walk = (e) => {
+    if (e.path === 'node_modules' || e.path === 'dist') return
+    if (e.type === 'file') files.push(e.path)
+    for (const c of e.children ?? []) walk(c)
+  }
   walk(await res.json())
   for (const f of files) {
     const r = await request.get(`/api/projects/${projectId}/files/${f.split('/').map(encodeURIComponent).join('/')}`)
@@ -69,7 +74,7 @@ async function downloadProject(request, projectId, dir) {
   return files
 }
 
-/** Measures the key layers against the document: boxes relative to the frame, colours. */
+/** Measures the key layers against the document: boxes relative to the frame, colours. page is a Page or a Frame. */
 async function checkFidelity(page, label) {
   const got = await page.evaluate((ids) => {
     const frame = document.querySelector('[data-figma-id="1:2"]').getBoundingClientRect()
@@ -144,6 +149,14 @@ test('import a Figma file by URL and token, build the generated app, and match t
   await page.waitForURL((u) => u.pathname.startsWith('/p/'))
   const projectId = decodeURIComponent(new URL(page.url()).pathname.split('/')[2])
 
+  // Run: npm install and Vite in the sandbox; the Preview shows the design as designed.
+  const ran = page.waitForResponse((r) => r.url().endsWith('/run') && r.request().method() === 'POST')
+  await page.locator('header').getByRole('button', { name: 'Run', exact: true }).click()
+  assert.equal((await ran).status(), 202)
+  await page.frameLocator('iframe[title="Preview"]').locator('[data-figma-id="1:12"]').getByText('Cancel').waitFor({ timeout: 240_000 })
+  const preview = await (await page.locator('iframe[title="Preview"]').elementHandle()).contentFrame()
+  await checkFidelity(preview, 'Preview in the sandbox')
+
   // The generated project: type-checked and built with the real toolchain.
   const dir = await mkdtemp(path.join(tmpdir(), 'ecode-figma-e2e-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
@@ -161,6 +174,7 @@ test('import a Figma file by URL and token, build the generated app, and match t
   await view.goto(built.url + '/index.html')
   await view.locator('[data-figma-id="1:12"]').waitFor()
   await checkFidelity(view, 'built React page')
+  if (process.env.FIGMA_SCREENSHOT) await view.locator('[data-figma-id="1:2"]').screenshot({ path: process.env.FIGMA_SCREENSHOT }) // for a person to look at
   // Screenshot pixels: the Buy button's blue beside its label, the frame's white corner.
   assert.deepEqual(await pixel(view, 30, 220), [37, 99, 235])
   assert.deepEqual(await pixel(view, 396, 326), [255, 255, 255])
