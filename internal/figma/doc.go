@@ -79,9 +79,13 @@ type Node struct {
 	LayoutAlign            string  `json:"layoutAlign"` // legacy: STRETCH is FILL on the counter axis
 	LayoutPositioning      string  `json:"layoutPositioning"`
 
-	Characters string            `json:"characters"`
-	Style      *TypeStyle        `json:"style"`
-	Styles     map[string]string `json:"styles"` // fill, stroke, text, effect → style id
+	Characters string     `json:"characters"`
+	Style      *TypeStyle `json:"style"`
+	// Mixed styles: a style id per character (code point; 0 or past the
+	// end is the base style) and the partial styles they name.
+	CharacterStyleOverrides []int                 `json:"characterStyleOverrides"`
+	StyleOverrideTable      map[string]*TypeStyle `json:"styleOverrideTable"`
+	Styles                  map[string]string     `json:"styles"` // fill, stroke, text, effect → style id
 
 	ComponentID string `json:"componentId"`
 }
@@ -151,6 +155,7 @@ type TypeStyle struct {
 	TextAutoResize      string  `json:"textAutoResize"`
 	TextCase            string  `json:"textCase"`
 	TextDecoration      string  `json:"textDecoration"`
+	Fills               []Paint `json:"fills"` // in an override: the run's colour
 }
 
 func (n *Node) visible() bool  { return n != nil && (n.Visible == nil || *n.Visible) }

@@ -155,6 +155,15 @@ func (c *converter) jsx(b *strings.Builder, e *elem, comp *component, depth int,
 		text := "{" + jsString(e.text) + "}"
 		if e.prop != "" {
 			text = "{" + e.prop + "}"
+		} else if len(e.runs) > 0 {
+			text = ""
+			for _, r := range e.runs {
+				if r.class == "" {
+					text += "{" + jsString(r.text) + "}"
+				} else {
+					text += "<span className=" + jsString(r.class) + ">{" + jsString(r.text) + "}</span>"
+				}
+			}
 		}
 		fmt.Fprintf(b, "%s<p className=%s %s>%s</p>\n", ind, cls, idAttr, text)
 	case len(e.children) == 0:
@@ -224,11 +233,20 @@ func (c *converter) html(b *strings.Builder, e *elem, extraClass, id string, pro
 	case e.tag == "img":
 		fmt.Fprintf(b, "<div %s data-missing-asset=\"true\"></div>\n", strings.Replace(attrs, `class="`, `class="figma-missing `, 1))
 	case e.tag == "p":
-		text := e.text
+		text := html.EscapeString(e.text)
 		if v, ok := props[e.prop]; ok && e.prop != "" {
-			text = v
+			text = html.EscapeString(v)
+		} else if len(e.runs) > 0 {
+			text = ""
+			for _, r := range e.runs {
+				if r.class == "" {
+					text += html.EscapeString(r.text)
+				} else {
+					text += `<span class="` + r.class + `">` + html.EscapeString(r.text) + "</span>"
+				}
+			}
 		}
-		fmt.Fprintf(b, "<p %s>%s</p>\n", attrs, html.EscapeString(text))
+		fmt.Fprintf(b, "<p %s>%s</p>\n", attrs, text)
 	default:
 		fmt.Fprintf(b, "<div %s>", attrs)
 		if len(e.children) > 0 {

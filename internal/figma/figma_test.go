@@ -221,6 +221,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"document":{"type":"DOCUMENT","children":[{"type":"CANVAS","children":[{"type":"FRAME","layoutMode":"HORIZONTAL","children":[{"type":"INSTANCE","componentId":"x"}]}]}]}}`))
 	f.Add([]byte(`{"document":{"type":"DOCUMENT","children":[{"type":"CANVAS","children":[{"id":"1","type":"COMPONENT","children":[{"id":"1","type":"INSTANCE","componentId":"1"}]}]}]}}`))
 	f.Add([]byte(`{"document":{"type":"DOCUMENT","children":[{"type":"CANVAS","children":[{"type":"FRAME","fills":[{"type":"GRADIENT_LINEAR","gradientHandlePositions":[{"x":0.5,"y":0.5},{"x":0.5,"y":0.5}],"gradientStops":[{"position":2}]}]}]}]}}`))
+	f.Add([]byte(`{"document":{"type":"DOCUMENT","children":[{"type":"CANVAS","children":[{"type":"FRAME","children":[{"type":"TEXT","characters":"a👋b","characterStyleOverrides":[-1,9,1,1,1],"styleOverrideTable":{"1":{"fontSize":-3},"9":null}}]}]}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := figma.Parse(bytes.NewReader(b), 1<<20)
 		if err != nil {
@@ -256,5 +257,26 @@ func BenchmarkConvert2000(b *testing.B) {
 		if _, err := figma.Convert(context.Background(), f, figma.Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestMixedTextStyles(t *testing.T) {
+	f := figmatest.Document()
+	title := f.Document.Children[0].Children[0].Children[0].Children[2] // Header → Title
+	title.Characters = "ab👋c<d"
+	title.CharacterStyleOverrides = []int{0, 0, 1, 1} // by code point; the tail is the base style
+	title.StyleOverrideTable = map[string]*figma.TypeStyle{"1": {FontWeight: 700, Fills: []figma.Paint{{Type: "SOLID", Color: &figma.Color{R: 1, A: 1}}}}}
+	res := convert(t, f, figma.Options{})
+	css := string(res.Files["src/figma.css"])
+	wantDecls(t, css, ".f-1-6-s1", "font-weight: 700")
+	if r := rule(t, css, ".f-1-6-s1"); !strings.Contains(r, "color: var(--color-") {
+		t.Errorf("override colour missing: %s", r)
+	}
+	landing := string(res.Files["src/frames/Landing.tsx"])
+	if !strings.Contains(landing, `>{"ab"}<span className="f-1-6-s1">{"👋c"}</span>{"\u003cd"}</p>`) {
+		t.Errorf("runs in Landing.tsx:\n%s", landing)
+	}
+	if static := string(res.Files["figma-static.html"]); !strings.Contains(static, `>ab<span class="f-1-6-s1">👋c</span>&lt;d</p>`) {
+		t.Errorf("runs in the static page")
 	}
 }

@@ -2,6 +2,7 @@ package figma
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -16,6 +17,7 @@ type elem struct {
 	asset    string // img: the node id in the assets table
 	comp     *component
 	props    []decl // an instance's text overrides, prop → characters
+	runs     []run  // a text with mixed styles
 	children []*elem
 }
 
@@ -30,6 +32,9 @@ type component struct {
 	props     []decl            // prop → default characters, in tree order
 	textProps map[string]string // text node id → prop
 }
+
+// run is a stretch of a text in one style; class is "" for the base style.
+type run struct{ text, class string }
 
 type rule struct {
 	selector string
@@ -243,6 +248,11 @@ func (c *converter) elem(n, parent *Node, depth int, inComp *component) *elem {
 			e.prop = inComp.textProps[n.ID]
 		}
 		c.v.textStyle(&d, n)
+		if len(n.CharacterStyleOverrides) > 0 && e.prop == "" {
+			e.runs = c.runs(n, e.text)
+		} else if len(n.CharacterStyleOverrides) > 0 {
+			c.note("mixed styles in the component text %q were drawn in its base style (the text is a prop)", n.Name)
+		}
 	case vectorTypes[n.Type]:
 		e.tag, e.asset = "img", n.ID
 		c.addAsset(n, "svg")
@@ -266,6 +276,74 @@ func (c *converter) elem(n, parent *Node, depth int, inComp *component) *elem {
 	}
 	c.addRule("."+e.class, d)
 	return e
+}
+
+// runs splits a text with mixed styles into runs, each override a class
+// with the fields it changes.
+func (c *converter) runs(n *Node, text string) []run {
+	var out []run
+	classes := map[int]string{}
+	cur, start := -1, 0
+	rs := []rune(text)
+	flush := func(end int) {
+		if end > start {
+			out = append(out, run{text: string(rs[start:end]), class: classes[cur]})
+		}
+		start = end
+	}
+	for i := range rs {
+		id := 0
+		if i < len(n.CharacterStyleOverrides) {
+			id = n.CharacterStyleOverrides[i]
+		}
+		if _, ok := classes[id]; !ok && id != 0 {
+			classes[id] = c.overrideClass(n, id)
+		}
+		if id != cur {
+			flush(i)
+			cur = id
+		}
+	}
+	flush(len(rs))
+	return out
+}
+
+func (c *converter) overrideClass(n *Node, id int) string {
+	o := n.StyleOverrideTable[strconv.Itoa(id)]
+	if o == nil {
+		return ""
+	}
+	var d decls
+	if o.FontFamily != "" {
+		d.add("font-family", strconv.Quote(strings.ReplaceAll(o.FontFamily, `"`, ""))+", sans-serif")
+	}
+	if o.FontSize > 0 {
+		d.add("font-size", px(o.FontSize))
+	}
+	if o.FontWeight > 0 {
+		d.add("font-weight", num(o.FontWeight))
+	}
+	if o.Italic {
+		d.add("font-style", "italic")
+	}
+	if o.LetterSpacing != 0 {
+		d.add("letter-spacing", px(o.LetterSpacing))
+	}
+	if t := map[string]string{"UNDERLINE": "underline", "STRIKETHROUGH": "line-through"}[o.TextDecoration]; t != "" {
+		d.add("text-decoration", t)
+	}
+	for i := len(o.Fills) - 1; i >= 0; i-- {
+		if f := o.Fills[i]; f.visible() && f.Type == "SOLID" && f.Color != nil {
+			d.add("color", c.v.color(css(*f.Color, paintOpacity(f)), ""))
+			break
+		}
+	}
+	if len(d) == 0 {
+		return ""
+	}
+	cls := c.className(n.ID + "-s" + strconv.Itoa(id))
+	c.addRule("."+cls, d)
+	return cls
 }
 
 // buildComponent builds a component's tree once; the components its
