@@ -68,6 +68,9 @@ func Convert(ctx context.Context, f *File, opt Options) (*Result, error) {
 			}
 		}
 	}
+	if c.dropped > 0 {
+		c.notes = append(c.notes, fmt.Sprintf("and %d more notes like these", c.dropped))
+	}
 	title := f.Name
 	if title == "" {
 		title = "Figma design"

@@ -259,14 +259,7 @@ func (c *converter) html(b *strings.Builder, e *elem, extraClass, id string, pro
 	}
 }
 
-func (c *converter) assetFile(id string) string {
-	for _, a := range c.assets {
-		if a.id == id {
-			return a.file
-		}
-	}
-	return ""
-}
+func (c *converter) assetFile(id string) string { return c.assetByID[id] }
 
 const baseCSS = `*, *::before, *::after { box-sizing: border-box; }
 body { margin: 0; background: #f5f5f5; font-family: sans-serif; }

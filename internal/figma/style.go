@@ -60,12 +60,12 @@ type vars struct {
 	styles map[string]Style
 	colors map[string]string // css colour (and style id when named) → variable
 	order  []decl            // variable → value, in order
-	used   map[string]bool   // variable names taken
+	used   namer             // variable names taken
 	texts  map[string]string // text style key → variable prefix
 }
 
 func newVars(styles map[string]Style) *vars {
-	return &vars{styles: styles, colors: map[string]string{}, used: map[string]bool{}, texts: map[string]string{}}
+	return &vars{styles: styles, colors: map[string]string{}, texts: map[string]string{}}
 }
 
 func (v *vars) name(prefix, styleID string, n int) string {
@@ -76,12 +76,7 @@ func (v *vars) name(prefix, styleID string, n int) string {
 	if base == "" {
 		base = strconv.Itoa(n)
 	}
-	name := "--" + prefix + "-" + base
-	for i := 2; v.used[name]; i++ {
-		name = fmt.Sprintf("--%s-%s-%d", prefix, base, i)
-	}
-	v.used[name] = true
-	return name
+	return v.used.take("--"+prefix+"-"+base, func(i int) string { return fmt.Sprintf("--%s-%s-%d", prefix, base, i) })
 }
 
 // color returns var(--color-x) for a colour, declaring it when new.

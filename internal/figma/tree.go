@@ -31,10 +31,34 @@ type component struct {
 	state     int               // 0 not built, 1 being built, 2 built
 	props     []decl            // prop → default characters, in tree order
 	textProps map[string]string // text node id → prop
+	defaults  map[string]string // prop → default characters
 }
 
 // run is a stretch of a text in one style; class is "" for the base style.
 type run struct{ text, class string }
+
+// namer hands out unique names: base, then base joined with 2, 3, ...
+// (remembering where each base got to, so many equal bases stay linear).
+type namer struct {
+	used map[string]bool
+	next map[string]int
+}
+
+func (u *namer) take(base string, join func(i int) string) string {
+	if u.used == nil {
+		u.used, u.next = map[string]bool{}, map[string]int{}
+	}
+	name := base
+	if u.used[name] {
+		i := max(u.next[base], 2)
+		for name = join(i); u.used[name]; name = join(i) {
+			i++
+		}
+		u.next[base] = i + 1
+	}
+	u.used[name] = true
+	return name
+}
 
 type rule struct {
 	selector string
@@ -55,32 +79,42 @@ type converter struct {
 	f         *File
 	v         *vars
 	rules     []rule
-	classes   map[string]bool
+	classes   namer
 	comps     map[string]*component
 	compOrder []*component
-	names     map[string]bool
+	names     namer
 	assets    []asset
-	assetByID map[string]bool
-	files     map[string]bool
+	assetByID map[string]string // node id → file
+	files     namer
 	budget    int // elements the static page may still expand
 	screens   []screen
 	notes     []string
+	noted     map[string]bool
+	dropped   int // notes past maxNotes
 	nodes     int
 }
 
 func newConverter(f *File) *converter {
-	return &converter{f: f, v: newVars(f.Styles), classes: map[string]bool{}, comps: map[string]*component{},
-		names: map[string]bool{}, assetByID: map[string]bool{}, files: map[string]bool{}}
+	return &converter{f: f, v: newVars(f.Styles), comps: map[string]*component{}, assetByID: map[string]string{}}
 }
+
+// maxNotes bounds the notes a conversion reports.
+const maxNotes = 40
 
 func (c *converter) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	for _, n := range c.notes {
-		if n == msg {
-			return
-		}
+	if c.noted[msg] {
+		return
 	}
-	c.notes = append(c.notes, msg)
+	if c.noted == nil {
+		c.noted = map[string]bool{}
+	}
+	c.noted[msg] = true
+	if len(c.notes) < maxNotes {
+		c.notes = append(c.notes, msg)
+	} else {
+		c.dropped++
+	}
 }
 
 // uniqueName returns a component or screen name not used yet.
@@ -89,12 +123,7 @@ func (c *converter) uniqueName(s, fallback string) string {
 	if base == "App" || base == "React" {
 		base += fallback
 	}
-	name := base
-	for i := 2; c.names[name]; i++ {
-		name = fmt.Sprintf("%s%d", base, i)
-	}
-	c.names[name] = true
-	return name
+	return c.names.take(base, func(i int) string { return fmt.Sprintf("%s%d", base, i) })
 }
 
 func (c *converter) className(id string) string {
@@ -102,12 +131,7 @@ func (c *converter) className(id string) string {
 	if base == "f-" {
 		base = "f-node"
 	}
-	name := base
-	for i := 2; c.classes[name]; i++ {
-		name = fmt.Sprintf("%s-%d", base, i)
-	}
-	c.classes[name] = true
-	return name
+	return c.classes.take(base, func(i int) string { return fmt.Sprintf("%s-%d", base, i) })
 }
 
 func (c *converter) addRule(sel string, d decls) {
@@ -178,8 +202,11 @@ func (c *converter) collectComponents(n *Node, depth int) {
 		return
 	}
 	if n.Type == "COMPONENT" && n.visible() {
-		comp := &component{node: n, name: c.uniqueName(n.Name, "Component"), textProps: map[string]string{}}
-		used := map[string]bool{"className": true, "figmaId": true, "key": true}
+		comp := &component{node: n, name: c.uniqueName(n.Name, "Component"), textProps: map[string]string{}, defaults: map[string]string{}}
+		used := &namer{}
+		for _, reserved := range []string{"className", "figmaId", "key", "ref"} {
+			used.take(reserved, nil)
+		}
 		c.collectTexts(n, comp, used, 0)
 		c.comps[n.ID] = comp
 		c.compOrder = append(c.compOrder, comp)
@@ -189,18 +216,15 @@ func (c *converter) collectComponents(n *Node, depth int) {
 	}
 }
 
-func (c *converter) collectTexts(n *Node, comp *component, used map[string]bool, depth int) {
+func (c *converter) collectTexts(n *Node, comp *component, used *namer, depth int) {
 	if n == nil || depth > maxDepth || !n.visible() {
 		return
 	}
 	if n.Type == "TEXT" {
 		base := camel(n.Name)
-		name := base
-		for i := 2; used[name]; i++ {
-			name = fmt.Sprintf("%s%d", base, i)
-		}
-		used[name] = true
+		name := used.take(base, func(i int) string { return fmt.Sprintf("%s%d", base, i) })
 		comp.textProps[n.ID] = name
+		comp.defaults[name] = n.Characters
 		comp.props = append(comp.props, decl{name, n.Characters})
 		return
 	}
@@ -382,13 +406,9 @@ func (c *converter) instance(n, parent *Node, comp *component) *elem {
 		}
 		if x.Type == "TEXT" {
 			src := x.ID[strings.LastIndex(x.ID, ";")+1:]
-			if p, ok := comp.textProps[src]; ok && !set[p] {
-				for _, def := range comp.props {
-					if def.prop == p && def.val != x.Characters {
-						e.props = append(e.props, decl{p, x.Characters})
-						set[p] = true
-					}
-				}
+			if p, ok := comp.textProps[src]; ok && !set[p] && comp.defaults[p] != x.Characters {
+				e.props = append(e.props, decl{p, x.Characters})
+				set[p] = true
 			}
 			return
 		}
@@ -404,18 +424,15 @@ func (c *converter) instance(n, parent *Node, comp *component) *elem {
 }
 
 func (c *converter) addAsset(n *Node, format string) {
-	if c.assetByID[n.ID] {
+	if _, ok := c.assetByID[n.ID]; ok {
 		return
 	}
-	c.assetByID[n.ID] = true
 	base := kebab(n.Name)
 	if base == "" {
 		base = strings.ToLower(n.Type)
 	}
-	file := fmt.Sprintf("%s-%s.%s", base, kebab(n.ID), format)
-	for i := 2; c.files[file]; i++ {
-		file = fmt.Sprintf("%s-%s-%d.%s", base, kebab(n.ID), i, format)
-	}
-	c.files[file] = true
+	stem := base + "-" + kebab(n.ID)
+	file := c.files.take(stem+"."+format, func(i int) string { return fmt.Sprintf("%s-%d.%s", stem, i, format) })
+	c.assetByID[n.ID] = file
 	c.assets = append(c.assets, asset{id: n.ID, format: format, file: file})
 }
