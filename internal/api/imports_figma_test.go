@@ -197,3 +197,25 @@ func TestImportFigmaRunsInTheSandbox(t *testing.T) {
 		t.Fatalf("preview of the frame's module %d %.300q", code, body)
 	}
 }
+
+// TestImportFigmaRefusesRendersOnLoopback: render URLs point outside the
+// API, so they are fetched only from public addresses or allowed hosts;
+// here the fake API's own host is not allowed and the renders are left as
+// placeholders, said in the report.
+func TestImportFigmaRefusesRendersOnLoopback(t *testing.T) {
+	fake := figmatest.NewServer(t, "tok", map[string]*figma.File{figmaKey: figmatest.Document()})
+	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{Config: func(c *config.Config) {
+		c.FigmaAPIURL = fake.URL
+	}})
+	c := srv.User(t, "designer")
+	got := waitImport(t, srv, c, startFigma(t, c, "https://www.figma.com/file/"+figmaKey+"/x", "tok"))
+	notes := strings.Join(got.Report.NotCarried, "\n")
+	if got.Status != "succeeded" || !strings.Contains(notes, "1 png renders could not be fetched") || !strings.Contains(notes, "1 svg renders could not be fetched") {
+		t.Fatalf("%+v", got)
+	}
+	for _, p := range fake.Paths() {
+		if strings.HasPrefix(p, "/renders/") {
+			t.Errorf("a render was fetched from loopback: %s", p)
+		}
+	}
+}

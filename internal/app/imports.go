@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -47,6 +48,7 @@ func figmaConverter(cfg *config.Config, guard imports.Guard) imports.FigmaConver
 	return func(ctx context.Context, doc []byte, rawURL, token, dir string, p *imports.Progress) ([]string, []string, error) {
 		c := &figma.Client{
 			BaseURL: cfg.FigmaAPIURL, Token: token, HTTP: &http.Client{Timeout: 5 * time.Minute},
+			Download: guardedClient(guard),
 			CheckURL: func(ctx context.Context, raw string) error { _, err := guard.Check(ctx, raw); return err },
 			OnWait:   func(until time.Time) { p.Wait(until, "waiting on a rate limit") },
 			MaxBytes: cfg.ImportMaxBytes,
@@ -64,6 +66,24 @@ func figmaConverter(cfg *config.Config, guard imports.Guard) imports.FigmaConver
 			fmt.Sprintf("%d layers converted; %d images and vectors rendered by Figma (src/assets)", res.Nodes, res.Assets)}
 		return carried, res.Notes, nil
 	}
+}
+
+// guardedClient fetches only from addresses the guard allows, dialling the
+// address it checked (so a second DNS answer cannot lead elsewhere, nor can
+// a redirect).
+func guardedClient(guard imports.Guard) *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		t, err := guard.Check(ctx, "http://"+net.JoinHostPort(host, port))
+		if err != nil {
+			return nil, err
+		}
+		return (&net.Dialer{Timeout: 30 * time.Second}).DialContext(ctx, network, net.JoinHostPort(t.Addr.String(), port))
+	}
+	return &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{DialContext: dial, TLSHandshakeTimeout: 30 * time.Second}}
 }
 
 // SetImportNotify sets the callback told when an import finishes or fails

@@ -53,9 +53,11 @@ func FileKey(raw string) (string, error) {
 type Client struct {
 	BaseURL string // e.g. https://api.figma.com
 	Token   string // sent as X-Figma-Token; never in errors or logs
-	HTTP    *http.Client
-	// CheckURL, when set, vets image download URLs (they point outside the
-	// API) before they are fetched.
+	HTTP    *http.Client // for the API
+	// Download fetches the renders, whose signed URLs point outside the API
+	// (the caller's client can refuse private addresses); nil: HTTP.
+	Download *http.Client
+	// CheckURL, when set, vets render URLs before they are fetched.
 	CheckURL func(ctx context.Context, raw string) error
 	// OnWait is told when a rate limit makes the client wait until a time.
 	OnWait func(until time.Time)
@@ -258,7 +260,10 @@ func (c *Client) download(ctx context.Context, raw string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := c.HTTP
+	hc := c.Download
+	if hc == nil {
+		hc = c.HTTP
+	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}
