@@ -51,8 +51,8 @@ func FileKey(raw string) (string, error) {
 
 // Client speaks to the Figma REST API with a personal access token.
 type Client struct {
-	BaseURL string // e.g. https://api.figma.com
-	Token   string // sent as X-Figma-Token; never in errors or logs
+	BaseURL string       // e.g. https://api.figma.com
+	Token   string       // sent as X-Figma-Token; never in errors or logs
 	HTTP    *http.Client // for the API
 	// Download fetches the renders, whose signed URLs point outside the API
 	// (the caller's client can refuse private addresses); nil: HTTP.
