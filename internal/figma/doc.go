@@ -60,6 +60,7 @@ type Node struct {
 	Effects             []Effect  `json:"effects"`
 	Opacity             *float64  `json:"opacity"`
 	ClipsContent        bool      `json:"clipsContent"`
+	Rotation            float64   `json:"rotation"` // radians
 
 	LayoutMode             string  `json:"layoutMode"` // NONE, HORIZONTAL, VERTICAL
 	LayoutWrap             string  `json:"layoutWrap"` // NO_WRAP, WRAP

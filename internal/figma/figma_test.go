@@ -260,13 +260,17 @@ func BenchmarkConvert2000(b *testing.B) {
 	}
 }
 
-func TestMixedTextStyles(t *testing.T) {
+func TestMixedTextStylesAndRotation(t *testing.T) {
 	f := figmatest.Document()
 	title := f.Document.Children[0].Children[0].Children[0].Children[2] // Header → Title
 	title.Characters = "ab👋c<d"
 	title.CharacterStyleOverrides = []int{0, 0, 1, 1} // by code point; the tail is the base style
 	title.StyleOverrideTable = map[string]*figma.TypeStyle{"1": {FontWeight: 700, Fills: []figma.Paint{{Type: "SOLID", Color: &figma.Color{R: 1, A: 1}}}}}
+	f.Document.Children[0].Children[0].Children[1].Children[0].Rotation = 0.5 // Card → Badge
 	res := convert(t, f, figma.Options{})
+	if !strings.Contains(strings.Join(res.Notes, "\n"), `rotated layers (such as "Badge") were drawn unrotated`) {
+		t.Errorf("notes %q", res.Notes)
+	}
 	css := string(res.Files["src/figma.css"])
 	wantDecls(t, css, ".f-1-6-s1", "font-weight: 700")
 	if r := rule(t, css, ".f-1-6-s1"); !strings.Contains(r, "color: var(--color-") {

@@ -2,6 +2,7 @@ package figma
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -265,6 +266,9 @@ func (c *converter) elem(n, parent *Node, depth int, inComp *component) *elem {
 	var d decls
 	b := box(n)
 	c.place(&d, n, parent)
+	if math.Abs(n.Rotation) > 0.05*math.Pi/180 && !vectorTypes[n.Type] {
+		c.note("rotated layers (such as %q) were drawn unrotated in their bounding boxes", n.Name)
+	}
 	switch {
 	case n.Type == "TEXT":
 		e.tag, e.text = "p", strings.ReplaceAll(n.Characters, "\u2028", "\n")
