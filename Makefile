@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSecondFactorInputs$$' -fuzztime $(FUZZTIME) ./internal/api
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/runconfig
 	$(GO) test -run '^$$' -fuzz '^FuzzExtractZip$$' -fuzztime $(FUZZTIME) ./internal/imports
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/figma
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUpdate$$' -fuzztime $(FUZZTIME) ./internal/yjs
 	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./internal/secrets
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDotenv$$' -fuzztime $(FUZZTIME) ./internal/secrets
@@ -77,6 +78,7 @@ bench:
 	$(GO) run ./bench/checkpointbench
 	$(GO) run ./bench/ledgerbench
 	$(GO) run ./bench/deploybench
+	$(GO) run ./bench/importbench
 
 clean:
 	rm -rf bin ui/dist

@@ -44,6 +44,7 @@ type importState struct {
 			Name string `json:"name"`
 			From string `json:"from"`
 		} `json:"secrets"`
+		Carried    []string `json:"carried"`
 		NotCarried []string `json:"not_carried"`
 	} `json:"report"`
 }

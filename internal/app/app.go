@@ -57,6 +57,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return tokenCommand(ctx, args, getenv, stdout)
 	case "deploy":
 		return deployCommand(ctx, args, getenv, stdout)
+	case "import":
+		return importCommand(ctx, args, getenv, stdout)
 	case "keys":
 		return keysCommand(ctx, args, getenv, stdout)
 	case "audit":
@@ -85,6 +87,7 @@ commands:
   migrate                     apply database migrations and exit
   token create --email EMAIL  print a new personal access token for an account
   deploy list|logs|rollback PROJECT  a deployment through the API (ecode deploy -h)
+  import SOURCE               a project from a Git URL, a zip, a Figma URL or JSON (ecode import -h)
   keys rotate                 new master key; every secrets data key rewrapped (server may run)
   audit verify                check the secrets audit log's hash chain
   config                      print the effective configuration (secrets redacted)

@@ -2,6 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -9,18 +13,20 @@ import (
 
 	"ecode/internal/auth"
 	"ecode/internal/config"
+	"ecode/internal/figma"
 	"ecode/internal/imports"
 )
 
 // buildImports makes the import service: staging under the data dir (apart
 // from the project store), the SSRF guard with the operator's allowed hosts.
 func (s *Server) buildImports(cfg *config.Config, now func() time.Time) {
+	guard := imports.Guard{Allow: splitList(cfg.ImportAllowHosts)}
 	s.Imports = imports.New(imports.Deps{
 		Store: s.Store, Projects: s.Projects, Secrets: s.Secrets, Log: s.Log.With("component", "imports"),
 		Now: now, NewID: auth.NewID, StageDir: filepath.Join(cfg.DataDir, "imports"),
 		Limits: imports.Limits{MaxBytes: cfg.ImportMaxBytes},
-		Guard:  imports.Guard{Allow: splitList(cfg.ImportAllowHosts)},
-		Figma:  figmaConverter(cfg),
+		Guard:  guard,
+		Figma:  figmaConverter(cfg, guard),
 	})
 }
 
@@ -34,8 +40,51 @@ func splitList(s string) []string {
 	return out
 }
 
-// figmaConverter is nil until the Figma converter is wired (see internal/figma).
-func figmaConverter(cfg *config.Config) imports.FigmaConverter { return nil }
+// figmaConverter converts Figma files for imports: the REST API at
+// --figma-api-url with the import's token (held only by the client), render
+// downloads vetted by the import guard, rate-limit waits shown in the
+// import's progress, and the converter's refusals as user-facing messages.
+func figmaConverter(cfg *config.Config, guard imports.Guard) imports.FigmaConverter {
+	return func(ctx context.Context, doc []byte, rawURL, token, dir string, p *imports.Progress) ([]string, []string, error) {
+		c := &figma.Client{
+			BaseURL: cfg.FigmaAPIURL, Token: token, HTTP: &http.Client{Timeout: 5 * time.Minute},
+			Download: guardedClient(guard),
+			CheckURL: func(ctx context.Context, raw string) error { _, err := guard.Check(ctx, raw); return err },
+			OnWait:   func(until time.Time) { p.Wait(until, "waiting on a rate limit") },
+			MaxBytes: cfg.ImportMaxBytes,
+		}
+		res, err := figma.Import(ctx, figma.Source{JSON: doc, URL: rawURL, Client: c}, dir, p.Note)
+		var pr *figma.Problem
+		if errors.As(err, &pr) {
+			return nil, nil, &imports.UserError{Msg: pr.Msg}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		carried := []string{fmt.Sprintf("%d frames as React components (src/frames) shown by src/App.tsx, and a static page (figma-static.html)", res.Screens),
+			fmt.Sprintf("%d components with their text props (src/components); colours and text styles as CSS variables (src/figma.css)", res.Components),
+			fmt.Sprintf("%d layers converted; %d images and vectors rendered by Figma (src/assets)", res.Nodes, res.Assets)}
+		return carried, res.Notes, nil
+	}
+}
+
+// guardedClient fetches only from addresses the guard allows, dialling the
+// address it checked (so a second DNS answer cannot lead elsewhere, nor can
+// a redirect).
+func guardedClient(guard imports.Guard) *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		t, err := guard.Check(ctx, "http://"+net.JoinHostPort(host, port))
+		if err != nil {
+			return nil, err
+		}
+		return (&net.Dialer{Timeout: 30 * time.Second}).DialContext(ctx, network, net.JoinHostPort(t.Addr.String(), port))
+	}
+	return &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{DialContext: dial, TLSHandshakeTimeout: 30 * time.Second}}
+}
 
 // SetImportNotify sets the callback told when an import finishes or fails
 // (notifications).

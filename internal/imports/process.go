@@ -132,7 +132,8 @@ func (s *Service) fetch(ctx context.Context, x store.Import, token, files string
 		} else {
 			readRequest(s.stage(x.ID), &req)
 		}
-		notes, err := s.d.Figma(ctx, doc, req.URL, token, files, p)
+		carried, notes, err := s.d.Figma(ctx, doc, req.URL, token, files, p)
+		rep.Carried = append(rep.Carried, carried...)
 		for _, n := range notes {
 			rep.notCarried("%s", n)
 		}

@@ -46,7 +46,8 @@ type Secrets interface {
 
 // FigmaConverter writes a Vite + React project for a Figma file into dir:
 // from doc (the file's REST JSON) when set, else fetched by url and token.
-type FigmaConverter func(ctx context.Context, doc []byte, url, token, dir string, p *Progress) ([]string, error)
+// It says, in words, what it carried and what it could not.
+type FigmaConverter func(ctx context.Context, doc []byte, url, token, dir string, p *Progress) (carried, notCarried []string, err error)
 
 // Deps are what the service needs.
 type Deps struct {

@@ -1,4 +1,4 @@
-// The dashboard's Import dialog: choose a source (a zip, a Git repository, Bolt, Lovable),
+// The dashboard's Import dialog: choose a source (a zip, a Git repository, Bolt, Lovable, Figma),
 // start the import (POST /api/imports), then watch it live (GET /api/imports/{id}/events)
 // until it ends with a report and an "Open project" button, or with its error.
 import { useEffect, useState, type FormEvent } from 'react'
@@ -7,7 +7,7 @@ import { Field, FormError } from '../Field'
 import { Modal } from '../Modal'
 import { navigate } from '../../router'
 
-type Kind = 'zip' | 'git' | 'bolt' | 'lovable'
+type Kind = 'zip' | 'git' | 'bolt' | 'lovable' | 'figma'
 type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
 
 interface ImportReport {
@@ -42,15 +42,20 @@ const KINDS: { id: Kind; label: string }[] = [
   { id: 'git', label: 'Git repository' },
   { id: 'bolt', label: 'Bolt' },
   { id: 'lovable', label: 'Lovable' },
+  { id: 'figma', label: 'Figma' },
 ]
 
 const ENDED: Status[] = ['succeeded', 'failed', 'cancelled']
 
-/** Starts an import: multipart (source, name, then file) for zips, JSON for URLs. */
-async function startImport(form: { kind: Kind; boltFrom: 'zip' | 'url'; file: File | null; url: string; token: string; ref: string; name: string }) {
-  const upload = form.kind === 'zip' || (form.kind === 'bolt' && form.boltFrom === 'zip')
-  if (upload) {
-    if (!form.file) throw new ApiError(400, 'invalid', 'Choose a zip file to import')
+type From = 'zip' | 'url'
+
+/** Whether the chosen source is a file upload (a zip, Bolt's exported zip, a Figma file's JSON). */
+const isUpload = (kind: Kind, from: From) => kind === 'zip' || ((kind === 'bolt' || kind === 'figma') && from === 'zip')
+
+/** Starts an import: multipart (source, name, then file) for uploads, JSON for URLs. */
+async function startImport(form: { kind: Kind; from: From; file: File | null; url: string; token: string; ref: string; name: string }) {
+  if (isUpload(form.kind, form.from)) {
+    if (!form.file) throw new ApiError(400, 'invalid', form.kind === 'figma' ? "Choose the Figma file's JSON to import" : 'Choose a zip file to import')
     const body = new FormData()
     body.append('source', form.kind)
     if (form.name.trim()) body.append('name', form.name.trim())
@@ -58,8 +63,12 @@ async function startImport(form: { kind: Kind; boltFrom: 'zip' | 'url'; file: Fi
     const res = await send('POST', '/api/imports', body)
     return (await res.json()) as { id: string; status: Status }
   }
+  if (form.kind === 'figma') {
+    if (!form.url.trim()) throw new ApiError(400, 'invalid', "Enter the Figma file's URL")
+    if (!form.token) throw new ApiError(400, 'invalid', 'Enter a Figma personal access token')
+  }
   if (!form.url.trim()) throw new ApiError(400, 'invalid', 'Enter the repository URL')
-  const source = form.kind === 'bolt' ? 'bolt' : form.kind
+  const source = form.kind
   return json<{ id: string; status: Status }>('POST', '/api/imports', {
     source, url: form.url.trim(), token: form.token || undefined, ref: form.ref.trim() || undefined, name: form.name.trim() || undefined,
   })
@@ -68,7 +77,7 @@ async function startImport(form: { kind: Kind; boltFrom: 'zip' | 'url'; file: Fi
 /** onImported runs once an import succeeds (the dashboard reloads its projects). */
 export function ImportDialog({ onClose, onImported }: { onClose: () => void; onImported?: () => void }) {
   const [kind, setKind] = useState<Kind>('zip')
-  const [boltFrom, setBoltFrom] = useState<'zip' | 'url'>('zip')
+  const [from, setFrom] = useState<From>('zip')
   const [file, setFile] = useState<File | null>(null)
   const [url, setUrl] = useState('')
   const [token, setToken] = useState('')
@@ -83,7 +92,7 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
     setError(null)
     setBusy(true)
     try {
-      const started = await startImport({ kind, boltFrom, file, url, token, ref, name })
+      const started = await startImport({ kind, from, file, url, token, ref, name })
       setId(started.id)
     } catch (err) {
       setError(errorMessage(err))
@@ -94,14 +103,15 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
 
   if (id) return <Modal title="Import" onClose={onClose}><ImportProgress id={id} onBack={() => setId(null)} onImported={onImported} /></Modal>
 
-  const upload = kind === 'zip' || (kind === 'bolt' && boltFrom === 'zip')
+  const upload = isUpload(kind, from)
+  const figma = kind === 'figma'
   return (
     <Modal title="Import a project" onClose={onClose}>
       <form onSubmit={submit} noValidate aria-label="Import a project">
         <div className="import-kinds" role="tablist" aria-label="Source">
           {KINDS.map((k) => (
             <button key={k.id} type="button" role="tab" aria-selected={kind === k.id} data-source={k.id}
-              className={'btn btn-small' + (kind === k.id ? ' btn-primary' : '')} onClick={() => setKind(k.id)}>
+              className={'btn btn-small' + (kind === k.id ? ' btn-primary' : '')} onClick={() => { setKind(k.id); setFrom(k.id === 'figma' ? 'url' : 'zip'); setFile(null) }}>
               {k.label}
             </button>
           ))}
@@ -109,17 +119,34 @@ export function ImportDialog({ onClose, onImported }: { onClose: () => void; onI
         {kind === 'bolt' && (
           <div className="field">
             <label htmlFor="import-bolt-from">Bolt project from</label>
-            <select id="import-bolt-from" value={boltFrom} onChange={(e) => setBoltFrom(e.target.value as 'zip' | 'url')}>
+            <select id="import-bolt-from" value={from} onChange={(e) => setFrom(e.target.value as From)}>
               <option value="zip">Its exported zip</option>
               <option value="url">Its GitHub repository</option>
             </select>
           </div>
         )}
+        {figma && (
+          <div className="field">
+            <label htmlFor="import-figma-from">Figma file from</label>
+            <select id="import-figma-from" value={from} onChange={(e) => setFrom(e.target.value as From)}>
+              <option value="url">Its URL and a personal access token</option>
+              <option value="zip">Its JSON (as the Figma REST API returns it)</option>
+            </select>
+          </div>
+        )}
         {upload ? (
           <div className="field">
-            <label htmlFor="import-file">Zip file</label>
-            <input id="import-file" type="file" accept=".zip,application/zip" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+            <label htmlFor="import-file">{figma ? 'Figma file JSON' : 'Zip file'}</label>
+            <input id="import-file" type="file" accept={figma ? '.json,application/json' : '.zip,application/zip'} onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
           </div>
+        ) : figma ? (
+          <>
+            <Field label="Figma file URL" type="url" value={url} placeholder="https://www.figma.com/design/KEY/Name"
+              onChange={(e) => setUrl(e.target.value)} />
+            <Field label="Personal access token" type="password" value={token} autoComplete="off"
+              hint="Figma → Settings → Security → Personal access tokens (file content: read). Used for this import only, never stored."
+              onChange={(e) => setToken(e.target.value)} />
+          </>
         ) : (
           <>
             <Field label={kind === 'git' ? 'Repository URL' : 'GitHub repository URL'} type="url" value={url}
