@@ -42,8 +42,23 @@ type LedgerRollup struct {
 // its rollup. Entries whose idempotency key is already in the ledger are
 // skipped; recorded counts the new ones.
 func (s *Store) AppendLedger(ctx context.Context, entries []LedgerEntry) (recorded int, err error) {
+	return s.AppendLedgerReported(ctx, entries, "")
+}
+
+// AppendLedgerReported is AppendLedger that also, when meterEvent is not
+// empty, writes in the same transaction one billing_outbox row per account
+// with a Stripe customer whose new entries add up to a positive amount: the
+// usage to report to Stripe's meter meterEvent (see PendingOutbox).
+func (s *Store) AppendLedgerReported(ctx context.Context, entries []LedgerEntry, meterEvent string) (recorded int, err error) {
 	err = s.InTx(ctx, func(tx *Store) error {
 		recorded = 0
+		type net struct {
+			key    string
+			amount int64
+			at     time.Time
+		}
+		nets := map[string]*net{}
+		var order []string
 		for _, e := range entries {
 			res, err := tx.exec(ctx, `INSERT INTO ledger_entries (id, idempotency_key, account_id, project_id, meter, dimension,
 				quantity, unit, amount_micros, day, ref, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -57,6 +72,11 @@ func (s *Store) AppendLedger(ctx context.Context, entries []LedgerEntry) (record
 				continue
 			}
 			recorded++
+			if nets[e.AccountID] == nil {
+				nets[e.AccountID] = &net{key: e.IdempotencyKey, at: e.CreatedAt}
+				order = append(order, e.AccountID)
+			}
+			nets[e.AccountID].amount += e.AmountMicros
 			if _, err := tx.exec(ctx, `INSERT INTO ledger_rollups (account_id, project_id, meter, day, quantity, amount_micros, events)
 				VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (account_id, day, meter, project_id) DO UPDATE SET
 				quantity = ledger_rollups.quantity + excluded.quantity,
@@ -64,6 +84,16 @@ func (s *Store) AppendLedger(ctx context.Context, entries []LedgerEntry) (record
 				events = ledger_rollups.events + 1`,
 				e.AccountID, e.ProjectID, e.Meter, e.Day, e.Quantity, e.AmountMicros); err != nil {
 				return fmt.Errorf("ledger rollup: %w", err)
+			}
+		}
+		if meterEvent == "" {
+			return nil
+		}
+		for _, acct := range order {
+			if n := nets[acct]; n.amount > 0 {
+				if err := tx.addOutbox(ctx, OutboxID(n.key), acct, meterEvent, n.amount, n.at); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -1,0 +1,169 @@
+package billing_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"ecode/internal/billing"
+	"ecode/internal/billing/stripetest"
+	"ecode/internal/store"
+	"ecode/internal/testutil"
+)
+
+const whsec = "whsec_test_secret"
+
+// stripeSetup is setup with Stripe (stripe-mock behind the recording proxy).
+func stripeSetup(t *testing.T, st *store.Store, mock *stripetest.Mock) *billing.Service {
+	t.Helper()
+	setup(t, st)
+	svc := billing.New(st, billing.Options{Now: func() time.Time { return t0 },
+		Stripe: billing.StripeOptions{APIKey: "sk_test_123", WebhookSecret: whsec, APIURL: mock.URL,
+			Packs: []billing.CreditPack{{ID: "ten", Price: "price_ten", CreditMicros: 10_000_000}}}})
+	ctx := context.Background()
+	if err := svc.PutPlan(ctx, billing.Plan{ID: "pro", Name: "Pro", IncludedMicros: 25_000_000, StripePrice: "price_pro"}); err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func TestParseCreditPacks(t *testing.T) {
+	got, err := billing.ParseCreditPacks(" ten=price_1:10000000, fifty=price_2:50000000 ")
+	if err != nil || len(got) != 2 || got[1] != (billing.CreditPack{ID: "fifty", Price: "price_2", CreditMicros: 50_000_000}) {
+		t.Fatalf("ParseCreditPacks = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"ten", "ten=price", "ten=:5", "ten=p:0", "ten=p:-1", "ten=p:x", "Ten=p:5", "a=p:1,a=q:2", "a=p q:1"} {
+		if _, err := billing.ParseCreditPacks(bad); err == nil {
+			t.Errorf("ParseCreditPacks(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseCreditPacks(f *testing.F) {
+	f.Add("ten=price_1:10000000,fifty=price_2:50000000")
+	f.Add("=:,")
+	f.Fuzz(func(t *testing.T, s string) {
+		packs, err := billing.ParseCreditPacks(s)
+		if err != nil {
+			return
+		}
+		for _, p := range packs {
+			if p.ID == "" || p.Price == "" || p.CreditMicros <= 0 {
+				t.Fatalf("accepted %q as %+v", s, p)
+			}
+		}
+	})
+}
+
+// Checkout against stripe-mock: a customer is made once per account, and
+// the session sells the plan's or the pack's price.
+func TestCheckoutAgainstStripeMock(t *testing.T) {
+	mock := stripetest.Start(t)
+	st := testutil.NewStore(t, store.SQLite)
+	svc := stripeSetup(t, st, mock)
+	ctx := context.Background()
+	url, err := svc.Checkout(ctx, billing.CheckoutRequest{AccountID: "u1", Email: "u1@x.test", Plan: "pro", ReturnURL: "http://ide.test/usage"})
+	if err != nil || !strings.HasPrefix(url, "https://") {
+		t.Fatalf("Checkout(plan) = %q, %v", url, err)
+	}
+	if _, err := svc.Checkout(ctx, billing.CheckoutRequest{AccountID: "u1", Email: "u1@x.test", Pack: "ten", ReturnURL: "http://ide.test/usage"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(mock.Requests("/v1/customers")); n != 1 {
+		t.Fatalf("customers created = %d, want 1", n)
+	}
+	acct, _ := st.BillingAccount(ctx, "u1")
+	if !strings.HasPrefix(acct.StripeCustomer, "cus_") {
+		t.Fatalf("stripe customer = %q", acct.StripeCustomer)
+	}
+	sessions := mock.Requests("/v1/checkout/sessions")
+	if len(sessions) != 2 {
+		t.Fatalf("sessions = %d", len(sessions))
+	}
+	for i, want := range []struct{ mode, price string }{{"subscription", "price_pro"}, {"payment", "price_ten"}} {
+		f := sessions[i].Form
+		if f.Get("mode") != want.mode || f.Get("line_items[0][price]") != want.price || f.Get("customer") != acct.StripeCustomer ||
+			f.Get("metadata[account_id]") != "u1" || f.Get("success_url") != "http://ide.test/usage?checkout=success" {
+			t.Fatalf("session %d form = %v", i, f)
+		}
+	}
+	if f := sessions[1].Form; f.Get("metadata[credit_micros]") != "10000000" {
+		t.Fatalf("pack session metadata = %v", f)
+	}
+	for _, bad := range []billing.CheckoutRequest{{AccountID: "u1", Plan: "free"}, {AccountID: "u1", Pack: "nope"}, {AccountID: "u1"}} {
+		var inv *billing.InvalidError
+		if _, err := svc.Checkout(ctx, bad); !errors.As(err, &inv) {
+			t.Errorf("Checkout(%+v) = %v, want invalid", bad, err)
+		}
+	}
+	credits := billing.New(st, billing.Options{})
+	if _, err := credits.Checkout(ctx, billing.CheckoutRequest{AccountID: "u1", Plan: "pro"}); !errors.Is(err, billing.ErrCreditsOnly) {
+		t.Fatalf("credits-only Checkout = %v", err)
+	}
+}
+
+func post(t *testing.T, svc *billing.Service, body []byte) (bool, error) {
+	t.Helper()
+	return svc.HandleWebhook(context.Background(), body, stripetest.Sign(body, whsec))
+}
+
+func subscription(status, price string) string {
+	return fmt.Sprintf(`{"id":"sub_1","object":"subscription","customer":"cus_u1","status":%q,"metadata":{"account_id":"u1"},
+		"items":{"object":"list","data":[{"id":"si_1","price":{"id":%q}}]}}`, status, price)
+}
+
+// Webhooks: a forged signature is refused, a replayed event applies once,
+// and subscription events applied out of order end in the newest's state.
+func TestWebhooks(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		mock := stripetest.Start(t)
+		svc := stripeSetup(t, st, mock)
+		ctx := context.Background()
+		if err := st.SetStripeCustomer(ctx, "u1", "cus_u1", "free", t0); err != nil {
+			t.Fatal(err)
+		}
+		paid := stripetest.Event("evt_pack", "checkout.session.completed", 100, `{"id":"cs_1","object":"checkout.session",
+			"mode":"payment","payment_status":"paid","metadata":{"account_id":"u1","kind":"pack","pack":"ten","credit_micros":"10000000"}}`)
+		var we *billing.WebhookError
+		if _, err := svc.HandleWebhook(ctx, paid, stripetest.Sign(paid, "whsec_forged")); !errors.As(err, &we) {
+			t.Fatalf("forged signature: %v, want a WebhookError", err)
+		}
+		if _, err := svc.HandleWebhook(ctx, paid, ""); !errors.As(err, &we) {
+			t.Fatalf("no signature: %v, want a WebhookError", err)
+		}
+		for i := range 3 {
+			applied, err := post(t, svc, paid)
+			if err != nil || applied != (i == 0) {
+				t.Fatalf("delivery %d: applied=%v err=%v", i, applied, err)
+			}
+		}
+		if n, _ := st.CreditTotal(ctx, "u1"); n != 10_000_000 {
+			t.Fatalf("credits after a replayed purchase = %d, want 10000000", n)
+		}
+		// created at 200, updated (to pro) at 300, deleted at 400: delivered
+		// deleted, created, updated, the plan ends as the deletion left it.
+		created := stripetest.Event("evt_c", "customer.subscription.created", 200, subscription("incomplete", "price_pro"))
+		updated := stripetest.Event("evt_u", "customer.subscription.updated", 300, subscription("active", "price_pro"))
+		deleted := stripetest.Event("evt_d", "customer.subscription.deleted", 400, subscription("canceled", "price_pro"))
+		plan := func() string { a, _ := st.BillingAccount(ctx, "u1"); return a.Plan }
+		if _, err := post(t, svc, updated); err != nil || plan() != "pro" {
+			t.Fatalf("after updated: plan %q, %v", plan(), err)
+		}
+		if _, err := post(t, svc, created); err != nil || plan() != "pro" {
+			t.Fatalf("an older event changed the plan to %q (%v)", plan(), err)
+		}
+		if _, err := post(t, svc, deleted); err != nil || plan() != "free" {
+			t.Fatalf("after deleted: plan %q, %v", plan(), err)
+		}
+		if _, err := post(t, svc, stripetest.Event("evt_u2", "customer.subscription.updated", 350, subscription("active", "price_pro"))); err != nil || plan() != "free" {
+			t.Fatalf("a late update revived the plan: %q, %v", plan(), err)
+		}
+		b, err := svc.Balance(ctx, "u1", "")
+		if err != nil || b.Plan.ID != "free" || b.CreditMicros != 10_000_000 {
+			t.Fatalf("balance = %+v, %v", b, err)
+		}
+	})
+}
