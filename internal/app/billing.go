@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"time"
@@ -14,9 +15,14 @@ import (
 
 // buildBilling makes the billing service: AI tokens priced from the agent's
 // model table (converted once to integer micro-units per million tokens).
-// notify tells a user of the 80% warning.
+// notify tells a user of the 80% warning. With --stripe-api-key, Checkout
+// and usage reporting go to Stripe (or --stripe-api-url, e.g. stripe-mock).
 func buildBilling(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time,
-	notify func(ctx context.Context, userID, kind, title, body, link string)) *billing.Service {
+	notify func(ctx context.Context, userID, kind, title, body, link string)) (*billing.Service, error) {
+	packs, err := billing.ParseCreditPacks(cfg.StripeCreditPacks)
+	if err != nil {
+		return nil, fmt.Errorf("stripe-credit-packs: %w", err)
+	}
 	models := map[string]billing.TokenPrices{}
 	for id, m := range agent.DefaultModels() {
 		p := m.Price
@@ -27,7 +33,9 @@ func buildBilling(cfg *config.Config, st *store.Store, log *slog.Logger, now fun
 		now = time.Now
 	}
 	return billing.New(st, billing.Options{DefaultPlan: cfg.BillingDefaultPlan, Models: models, Now: now,
-		Log: log.With("component", "billing"), Notify: notify})
+		Log: log.With("component", "billing"), Notify: notify,
+		Stripe: billing.StripeOptions{APIKey: cfg.StripeAPIKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL,
+			MeterEvent: cfg.StripeMeterEvent, Packs: packs}}), nil
 }
 
 // usdMicros converts a model table price (dollars) to micro-units, once, at start.

@@ -143,7 +143,9 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.onClose(func() error { s.DBs.Close(); return nil }) // after the sandboxes
-	s.Billing = buildBilling(cfg, d.Store, d.Log, d.Now, s.notifyAs(notify.QuotaWarning))
+	if s.Billing, err = buildBilling(cfg, d.Store, d.Log, d.Now, s.notifyAs(notify.QuotaWarning)); err != nil {
+		return nil, err
+	}
 	s.buildSandbox(cfg, d.Log)
 	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL}
 	if d.Collab != nil {

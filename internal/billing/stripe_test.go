@@ -167,3 +167,73 @@ func TestWebhooks(t *testing.T) {
 		}
 	})
 }
+
+// A crash between recording usage and reporting it reports it exactly
+// once: the outbox row is written with the ledger entry; a sender that
+// dies after Stripe got a row but before marking it sends that row again
+// after the restart with the same idempotency key and meter event
+// identifier (Stripe counts it once), and nothing else twice.
+func TestUsageReportedOnceAcrossACrash(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		mock := stripetest.Start(t)
+		svc := stripeSetup(t, st, mock)
+		ctx := context.Background()
+		if err := st.SetStripeCustomer(ctx, "u1", "cus_u1", "free", t0); err != nil {
+			t.Fatal(err)
+		}
+		rec := svc.Recorder()
+		for i := range 5 {
+			e := store.UsageEvent{ID: fmt.Sprint("e", i), IdempotencyKey: fmt.Sprint("k", i), ProjectID: "p1",
+				Kind: "sandbox_cpu_seconds", Quantity: 90, CreatedAt: t0}
+			for range 2 { // delivered twice: one ledger entry, one outbox row
+				if _, err := rec.RecordUsage(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if rep, pend, err := st.OutboxCounts(ctx); err != nil || rep != 0 || pend != 5 {
+			t.Fatalf("outbox = %d reported, %d pending (%v), want 0, 5", rep, pend, err)
+		}
+		// The third report reaches Stripe; its answer never comes back: the process dies.
+		runCtx, kill := context.WithCancel(ctx)
+		release := make(chan struct{})
+		n := 0
+		mock.SetHold(func(r stripetest.Request) {
+			if strings.HasPrefix(r.Path, "/v1/billing/meter_events") {
+				if n++; n == 3 {
+					kill()
+					<-release
+				}
+			}
+		})
+		sent, err := svc.ReportUsage(runCtx)
+		close(release)
+		mock.SetHold(nil)
+		if err == nil || sent != 2 {
+			t.Fatalf("crashed run: sent %d, err %v; want 2 and an error", sent, err)
+		}
+		restarted := billing.New(st, billing.Options{Now: func() time.Time { return t0 },
+			Stripe: billing.StripeOptions{APIKey: "sk_test_123", APIURL: mock.URL}})
+		if sent, err := restarted.ReportUsage(ctx); err != nil || sent != 3 {
+			t.Fatalf("after restart: sent %d, %v; want 3", sent, err)
+		}
+		if sent, err := restarted.ReportUsage(ctx); err != nil || sent != 0 {
+			t.Fatalf("third run: sent %d, %v; want 0", sent, err)
+		}
+		reqs := mock.Requests("/v1/billing/meter_events")
+		byKey := map[string]int{}
+		for _, r := range reqs {
+			if r.IdempotencyKey == "" || r.Form.Get("identifier") != r.IdempotencyKey ||
+				r.Form.Get("payload[stripe_customer_id]") != "cus_u1" || r.Form.Get("payload[value]") != "1000" {
+				t.Fatalf("meter event request %+v", r)
+			}
+			byKey[r.IdempotencyKey]++
+		}
+		if len(reqs) != 6 || len(byKey) != 5 || byKey[reqs[2].IdempotencyKey] != 2 {
+			t.Fatalf("requests = %d with %d keys (%v); want 6 with 5, the third one's twice", len(reqs), len(byKey), byKey)
+		}
+		if rep, pend, _ := st.OutboxCounts(ctx); rep != 5 || pend != 0 {
+			t.Fatalf("outbox = %d reported, %d pending; want 5, 0", rep, pend)
+		}
+	})
+}

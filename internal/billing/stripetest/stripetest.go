@@ -68,7 +68,9 @@ func Start(t testing.TB) *Mock {
 	t.Helper()
 	bin := Binary(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-http-addr", "127.0.0.1:")
+	// Both listeners on free ports: stripe-mock also serves HTTPS, by
+	// default on a fixed port two mocks could not share.
+	cmd := exec.CommandContext(ctx, bin, "-http-addr", "127.0.0.1:", "-https-addr", "127.0.0.1:")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +84,9 @@ func Start(t testing.TB) *Mock {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			if testing.Verbose() {
+				fmt.Fprintln(os.Stderr, "stripe-mock:", sc.Text())
+			}
 			if a, ok := strings.CutPrefix(sc.Text(), "Listening for HTTP at address: "); ok {
 				addr <- a
 			}
