@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"time"
 
 	"ecode/internal/agent"
@@ -49,4 +52,38 @@ func (s *Server) classifyWithModel(cfg *config.Config) {
 	s.Billing.SetClassifier(func(ctx context.Context, rubric, prompt string) (string, error) {
 		return s.Agent.Classify(ctx, rubric, prompt)
 	})
+}
+
+// storageProbe measures what a project stores for the daily storage
+// sample: the bytes of its files (on its volume, if it has one; a SQLite
+// database is among them), the checkpoint objects it added, and its
+// PostgreSQL database.
+func (s *Server) storageProbe(ctx context.Context, projectID string) (int64, error) {
+	var files int64
+	err := filepath.WalkDir(s.Files.Dir(projectID), func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				files += info.Size()
+			}
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage of %s: %w", projectID, err)
+	}
+	checkpoints, err := s.History.CheckpointBytes(ctx, projectID)
+	if err != nil {
+		return 0, err
+	}
+	db, err := s.DBs.Size(ctx, projectID)
+	if err != nil {
+		return 0, fmt.Errorf("database size of %s: %w", projectID, err)
+	}
+	return files + checkpoints + db, nil
 }

@@ -293,3 +293,22 @@ func (s *Store) CountOwnedProjects(ctx context.Context, accountID string) (int, 
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM projects WHERE owner_id = ? AND deleting_at IS NULL`, accountID).Scan(&n)
 	return n, err
 }
+
+// ProjectOwners lists every live project with its owner (project id →
+// owner id): what the daily storage sample measures.
+func (s *Store) ProjectOwners(ctx context.Context) (map[string]string, error) {
+	rows, err := s.query(ctx, `SELECT id, owner_id FROM projects WHERE deleting_at IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("project owners: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, owner string
+		if err := rows.Scan(&id, &owner); err != nil {
+			return nil, err
+		}
+		out[id] = owner
+	}
+	return out, rows.Err()
+}
