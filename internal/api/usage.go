@@ -261,6 +261,23 @@ func (s *Server) allow(r *http.Request, accountID, what string) error {
 	return s.billing.Allow(r.Context(), accountID, what)
 }
 
+// allowRun refuses a run or exec in the route's project that the owner's
+// plan or credits do not allow: the plan's concurrent runs count the
+// owner's other projects whose app is running.
+func (s *Server) allowRun(r *http.Request, what string) error {
+	p := project(r)
+	running := 0
+	for _, id := range s.runner.Running() {
+		if id == p.ID {
+			continue
+		}
+		if owner, err := s.store.ProjectOwner(r.Context(), id); err == nil && owner == p.OwnerID {
+			running++
+		}
+	}
+	return s.billing.AllowRun(r.Context(), p.OwnerID, what, running)
+}
+
 type checkoutRequest struct {
 	Plan string `json:"plan,omitempty"`
 	Pack string `json:"pack,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"ecode/internal/agent"
 	"ecode/internal/billing"
 	"ecode/internal/config"
+	"ecode/internal/sandbox"
 	"ecode/internal/store"
 )
 
@@ -86,4 +87,31 @@ func (s *Server) storageProbe(ctx context.Context, projectID string) (int64, err
 		return 0, fmt.Errorf("database size of %s: %w", projectID, err)
 	}
 	return files + checkpoints + db, nil
+}
+
+// planLimits gives a project's sandbox the memory of its owner's plan,
+// at most the server's --sandbox-memory (the ceiling any sandbox gets).
+func (s *Server) planLimits(projectID string, l sandbox.Limits) sandbox.Limits {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if mem := s.Billing.SandboxMemory(ctx, projectID); mem > 0 && mem < l.MemoryBytes {
+		l.MemoryBytes = mem
+	}
+	return l
+}
+
+// stopRunsOf stops the running apps of an account whose credits ran out,
+// with reason "quota" (its next run is refused until it tops up).
+func (s *Server) stopRunsOf(ctx context.Context, accountID string) {
+	for _, id := range s.Runner.Running() {
+		owner, err := s.Store.ProjectOwner(ctx, id)
+		if err != nil || owner != accountID {
+			continue
+		}
+		if _, err := s.Runner.StopRunFor(id, "quota"); err != nil {
+			s.Log.Warn("stop a run over quota", "project", id, "err", err)
+			continue
+		}
+		s.Log.Info("run stopped: credits used up", "project", id, "account", accountID)
+	}
 }

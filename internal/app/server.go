@@ -243,6 +243,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 	}
 	s.Sandbox = newSandbox(cfg, hooks)
 	s.onClose(s.Sandbox.Close)
+	runOpts.LimitsFor = s.planLimits
 	s.Runner = runner.New(s.Sandbox, s.Files, s.Billing.Recorder(), runOpts)
 	s.onClose(s.Runner.Close)
 	s.Secrets.Changed = restartOnSecretChange(s.Runner, log)
@@ -312,6 +313,7 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
 	wg.Go(func() { s.Imports.Run(ctx) })
 	wg.Go(func() { s.Deploy.Run(ctx) })
+	wg.Go(func() { s.Billing.Run(ctx, s.stopRunsOf) })
 	wg.Wait()
 }
 

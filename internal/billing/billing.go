@@ -49,6 +49,8 @@ type Service struct {
 	st   *store.Store
 	opts Options
 	sc   *stripe.Client // nil: credits-only
+	// exhausted receives accounts whose credits ran out (see Run).
+	exhausted chan string
 }
 
 // New builds the service.
@@ -68,7 +70,7 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.Stripe.MeterEvent == "" {
 		opts.Stripe.MeterEvent = "ecode_usage"
 	}
-	return &Service{st: st, opts: opts, sc: newStripe(opts.Stripe)}
+	return &Service{st: st, opts: opts, sc: newStripe(opts.Stripe), exhausted: make(chan string, 64)}
 }
 
 func newID() string {
@@ -129,7 +131,7 @@ func (s *Service) append(ctx context.Context, entries []store.LedgerEntry) (int,
 	for _, e := range entries {
 		if !seen[e.AccountID] {
 			seen[e.AccountID] = true
-			s.maybeWarn(ctx, e.AccountID)
+			s.afterUsage(ctx, e.AccountID)
 		}
 	}
 	return n, nil

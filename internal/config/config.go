@@ -124,7 +124,7 @@ func (c *Config) options() []option {
 		{"signup-open", "true", "let anyone who reaches the server sign up (the first account always can)", &c.SignupOpen},
 		{"apps-domain", "apps.localhost", "published deployments are served at <slug>.<apps-domain> (same listener), an origin apart from the IDE", &c.AppsDomain},
 		{"preview-domain", "localhost", "previews are served at p-<project id>.<preview-domain>, an origin apart from the IDE", &c.PreviewDomain},
-		{"sandbox-memory", "1073741824", "memory limit of each project's sandbox, in bytes", &c.SandboxMemory},
+		{"sandbox-memory", "1073741824", "memory limit of each project's sandbox, in bytes: the most any sandbox gets (a billing plan's sandbox_memory_mib lowers it for its accounts)", &c.SandboxMemory},
 		{"sandbox-cpu", "1", "CPU limit of each project's sandbox, in cores (e.g. 0.5)", &c.SandboxCPU},
 		{"sandbox-procs", "512", "process and thread limit of each project's sandbox", &c.SandboxProcs},
 		{"sandbox-tmp", "268435456", "size of each sandbox's /tmp, in bytes", &c.SandboxTmp},

@@ -312,3 +312,12 @@ func (s *Store) ProjectOwners(ctx context.Context) (map[string]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// CountOwnedDeployments counts the deployments of an account's projects,
+// leaving out the project except (a republish is not a new deployment).
+func (s *Store) CountOwnedDeployments(ctx context.Context, accountID, except string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM deployments d JOIN projects p ON p.id = d.project_id
+		WHERE p.owner_id = ? AND p.deleting_at IS NULL AND d.project_id <> ?`, accountID, except).Scan(&n)
+	return n, err
+}
