@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"ecode/internal/billing"
-	"ecode/internal/billing/stripetest"
+	"ecode/internal/billing/paytest"
 	"ecode/internal/client"
 	"ecode/internal/config"
 	"ecode/internal/store"
@@ -26,7 +26,7 @@ const testWebhookSecret = "whsec_api_test"
 func TestStripeCheckoutWebhookAndReporting(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		mock := stripetest.Start(t)
+		mock := paytest.Start(t)
 		srv := testutil.NewServer(t, st, testutil.ServerOptions{Config: func(c *config.Config) {
 			c.StripeAPIKey, c.StripeWebhookSecret, c.StripeAPIURL = "sk_test_123", testWebhookSecret, mock.URL
 			c.StripeCreditPacks = "ten=price_ten:10000000"
@@ -67,7 +67,7 @@ func TestStripeCheckoutWebhookAndReporting(t *testing.T) {
 		if err != nil || acct.StripeCustomer == "" {
 			t.Fatalf("no Stripe customer after Checkout: %+v %v", acct, err)
 		}
-		ev := stripetest.Event("evt_api_1", "customer.subscription.created", time.Now().Unix(), fmt.Sprintf(
+		ev := paytest.Event("evt_api_1", "customer.subscription.created", time.Now().Unix(), fmt.Sprintf(
 			`{"id":"sub_1","object":"subscription","customer":%q,"status":"active","items":{"object":"list","data":[{"id":"si_1","price":{"id":"price_pro"}}]}}`,
 			acct.StripeCustomer))
 		hook := func(sig string) (int, string) {
@@ -82,13 +82,13 @@ func TestStripeCheckoutWebhookAndReporting(t *testing.T) {
 			b.ReadFrom(resp.Body)
 			return resp.StatusCode, b.String()
 		}
-		if code, body := hook(stripetest.Sign(ev, "whsec_forged")); code != 400 || !strings.Contains(body, "bad_signature") {
+		if code, body := hook(paytest.Sign(ev, "whsec_forged")); code != 400 || !strings.Contains(body, "bad_signature") {
 			t.Fatalf("forged webhook: %d %s", code, body)
 		}
-		if code, body := hook(stripetest.Sign(ev, testWebhookSecret)); code != 200 || !strings.Contains(body, `"applied":true`) {
+		if code, body := hook(paytest.Sign(ev, testWebhookSecret)); code != 200 || !strings.Contains(body, `"applied":true`) {
 			t.Fatalf("webhook: %d %s", code, body)
 		}
-		if code, body := hook(stripetest.Sign(ev, testWebhookSecret)); code != 200 || !strings.Contains(body, `"applied":false`) {
+		if code, body := hook(paytest.Sign(ev, testWebhookSecret)); code != 200 || !strings.Contains(body, `"applied":false`) {
 			t.Fatalf("replayed webhook: %d %s", code, body)
 		}
 		if err := c.Do(ctx, "GET", "/api/usage", nil, "", &u); err != nil || u.Plan.ID != "pro" {
@@ -100,8 +100,8 @@ func TestStripeCheckoutWebhookAndReporting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reported := make(chan stripetest.Request, 1)
-		mock.SetHold(func(r stripetest.Request) {
+		reported := make(chan paytest.Request, 1)
+		mock.SetHold(func(r paytest.Request) {
 			if strings.HasPrefix(r.Path, "/v1/billing/meter_events") {
 				select {
 				case reported <- r:

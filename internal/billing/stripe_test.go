@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"ecode/internal/billing"
-	"ecode/internal/billing/stripetest"
+	"ecode/internal/billing/paytest"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -17,7 +17,7 @@ import (
 const whsec = "whsec_test_secret"
 
 // stripeSetup is setup with Stripe (stripe-mock behind the recording proxy).
-func stripeSetup(t *testing.T, st *store.Store, mock *stripetest.Mock) *billing.Service {
+func stripeSetup(t *testing.T, st *store.Store, mock *paytest.Mock) *billing.Service {
 	t.Helper()
 	setup(t, st)
 	svc := billing.New(st, billing.Options{Now: func() time.Time { return t0 },
@@ -61,7 +61,7 @@ func FuzzParseCreditPacks(f *testing.F) {
 // Checkout against stripe-mock: a customer is made once per account, and
 // the session sells the plan's or the pack's price.
 func TestCheckoutAgainstStripeMock(t *testing.T) {
-	mock := stripetest.Start(t)
+	mock := paytest.Start(t)
 	st := testutil.NewStore(t, store.SQLite)
 	svc := stripeSetup(t, st, mock)
 	ctx := context.Background()
@@ -107,7 +107,7 @@ func TestCheckoutAgainstStripeMock(t *testing.T) {
 
 func post(t *testing.T, svc *billing.Service, body []byte) (bool, error) {
 	t.Helper()
-	return svc.HandleWebhook(context.Background(), body, stripetest.Sign(body, whsec))
+	return svc.HandleWebhook(context.Background(), body, paytest.Sign(body, whsec))
 }
 
 func subscription(status, price string) string {
@@ -119,16 +119,16 @@ func subscription(status, price string) string {
 // and subscription events applied out of order end in the newest's state.
 func TestWebhooks(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
-		mock := stripetest.Start(t)
+		mock := paytest.Start(t)
 		svc := stripeSetup(t, st, mock)
 		ctx := context.Background()
 		if err := st.SetStripeCustomer(ctx, "u1", "cus_u1", "free", t0); err != nil {
 			t.Fatal(err)
 		}
-		paid := stripetest.Event("evt_pack", "checkout.session.completed", 100, `{"id":"cs_1","object":"checkout.session",
+		paid := paytest.Event("evt_pack", "checkout.session.completed", 100, `{"id":"cs_1","object":"checkout.session",
 			"mode":"payment","payment_status":"paid","metadata":{"account_id":"u1","kind":"pack","pack":"ten","credit_micros":"10000000"}}`)
 		var we *billing.WebhookError
-		if _, err := svc.HandleWebhook(ctx, paid, stripetest.Sign(paid, "whsec_forged")); !errors.As(err, &we) {
+		if _, err := svc.HandleWebhook(ctx, paid, paytest.Sign(paid, "whsec_forged")); !errors.As(err, &we) {
 			t.Fatalf("forged signature: %v, want a WebhookError", err)
 		}
 		if _, err := svc.HandleWebhook(ctx, paid, ""); !errors.As(err, &we) {
@@ -145,9 +145,9 @@ func TestWebhooks(t *testing.T) {
 		}
 		// created at 200, updated (to pro) at 300, deleted at 400: delivered
 		// deleted, created, updated, the plan ends as the deletion left it.
-		created := stripetest.Event("evt_c", "customer.subscription.created", 200, subscription("incomplete", "price_pro"))
-		updated := stripetest.Event("evt_u", "customer.subscription.updated", 300, subscription("active", "price_pro"))
-		deleted := stripetest.Event("evt_d", "customer.subscription.deleted", 400, subscription("canceled", "price_pro"))
+		created := paytest.Event("evt_c", "customer.subscription.created", 200, subscription("incomplete", "price_pro"))
+		updated := paytest.Event("evt_u", "customer.subscription.updated", 300, subscription("active", "price_pro"))
+		deleted := paytest.Event("evt_d", "customer.subscription.deleted", 400, subscription("canceled", "price_pro"))
 		plan := func() string { a, _ := st.BillingAccount(ctx, "u1"); return a.Plan }
 		if _, err := post(t, svc, updated); err != nil || plan() != "pro" {
 			t.Fatalf("after updated: plan %q, %v", plan(), err)
@@ -158,7 +158,7 @@ func TestWebhooks(t *testing.T) {
 		if _, err := post(t, svc, deleted); err != nil || plan() != "free" {
 			t.Fatalf("after deleted: plan %q, %v", plan(), err)
 		}
-		if _, err := post(t, svc, stripetest.Event("evt_u2", "customer.subscription.updated", 350, subscription("active", "price_pro"))); err != nil || plan() != "free" {
+		if _, err := post(t, svc, paytest.Event("evt_u2", "customer.subscription.updated", 350, subscription("active", "price_pro"))); err != nil || plan() != "free" {
 			t.Fatalf("a late update revived the plan: %q, %v", plan(), err)
 		}
 		b, err := svc.Balance(ctx, "u1", "")
@@ -175,7 +175,7 @@ func TestWebhooks(t *testing.T) {
 // identifier (Stripe counts it once), and nothing else twice.
 func TestUsageReportedOnceAcrossACrash(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
-		mock := stripetest.Start(t)
+		mock := paytest.Start(t)
 		svc := stripeSetup(t, st, mock)
 		ctx := context.Background()
 		if err := st.SetStripeCustomer(ctx, "u1", "cus_u1", "free", t0); err != nil {
@@ -198,7 +198,7 @@ func TestUsageReportedOnceAcrossACrash(t *testing.T) {
 		runCtx, kill := context.WithCancel(ctx)
 		release := make(chan struct{})
 		n := 0
-		mock.SetHold(func(r stripetest.Request) {
+		mock.SetHold(func(r paytest.Request) {
 			if strings.HasPrefix(r.Path, "/v1/billing/meter_events") {
 				if n++; n == 3 {
 					kill()
@@ -241,13 +241,13 @@ func TestUsageReportedOnceAcrossACrash(t *testing.T) {
 // Whatever a signed body holds, the webhook handler answers an error or
 // applies it, never panics.
 func FuzzWebhook(f *testing.F) {
-	f.Add([]byte(stripetest.Event("evt_1", "checkout.session.completed", 1, `{"id":"cs","metadata":{"kind":"pack","account_id":"u1","credit_micros":"5"},"payment_status":"paid"}`)))
-	f.Add([]byte(stripetest.Event("evt_2", "customer.subscription.deleted", 2, `{"id":"sub","customer":"cus_x","status":"canceled"}`)))
+	f.Add([]byte(paytest.Event("evt_1", "checkout.session.completed", 1, `{"id":"cs","metadata":{"kind":"pack","account_id":"u1","credit_micros":"5"},"payment_status":"paid"}`)))
+	f.Add([]byte(paytest.Event("evt_2", "customer.subscription.deleted", 2, `{"id":"sub","customer":"cus_x","status":"canceled"}`)))
 	f.Add([]byte(`{"id":"evt_3","type":"customer.subscription.updated","data":{"object":[]}}`))
 	f.Add([]byte(`not json`))
 	st := testutil.NewStore(f, store.SQLite)
 	svc := billing.New(st, billing.Options{Stripe: billing.StripeOptions{WebhookSecret: whsec}})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		svc.HandleWebhook(context.Background(), body, stripetest.Sign(body, whsec))
+		svc.HandleWebhook(context.Background(), body, paytest.Sign(body, whsec))
 	})
 }

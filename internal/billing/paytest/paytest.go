@@ -1,8 +1,8 @@
-// Package stripetest runs what Stripe tests talk to on loopback:
+// Package paytest runs what Stripe tests talk to on loopback:
 // stripe-mock (github.com/stripe/stripe-mock, Stripe's own mock of its API)
 // behind a recording proxy that counts requests by idempotency key, and
 // signs webhook payloads the way Stripe does.
-package stripetest
+package paytest
 
 import (
 	"bufio"
