@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -20,13 +21,16 @@ func (ReportJob) Kind() string { return "stripe_usage_report" }
 // meter, oldest first, and marks each row reported once Stripe has it. A
 // row's id is both the meter event's identifier and the request's
 // idempotency key, so a row sent again after a crash (sent, not yet
-// marked) is counted once by Stripe. It returns how many rows it reported.
+// marked) is counted once by Stripe. A row Stripe refuses stays pending
+// and is tried again at the next run; the rows after it are still sent.
+// It returns how many rows it reported.
 func (s *Service) ReportUsage(ctx context.Context) (int, error) {
 	if s.sc == nil {
 		return 0, nil
 	}
 	sent := 0
 	for {
+		var failed []error
 		rows, err := s.st.PendingOutbox(ctx, 100)
 		if err != nil || len(rows) == 0 {
 			return sent, err
@@ -40,12 +44,21 @@ func (s *Service) ReportUsage(ctx context.Context) (int, error) {
 				Timestamp: stripe.Int64(at)}
 			p.SetIdempotencyKey(r.ID)
 			if _, err := s.sc.V1BillingMeterEvents.Create(ctx, p); err != nil {
-				return sent, fmt.Errorf("report usage %s: %w", r.ID, err)
+				if ctx.Err() != nil {
+					return sent, fmt.Errorf("report usage %s: %w", r.ID, err)
+				}
+				// a row Stripe refuses stays pending (retried next run)
+				// without holding back the rows after it
+				failed = append(failed, fmt.Errorf("report usage %s: %w", r.ID, err))
+				continue
 			}
 			if err := s.st.MarkOutboxReported(ctx, r.ID, s.opts.Now()); err != nil {
 				return sent, err
 			}
 			sent++
+		}
+		if len(failed) > 0 {
+			return sent, errors.Join(failed...)
 		}
 	}
 }

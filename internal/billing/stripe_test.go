@@ -251,3 +251,33 @@ func FuzzWebhook(f *testing.F) {
 		svc.HandleWebhook(context.Background(), body, paytest.Sign(body, whsec))
 	})
 }
+
+// A row Stripe refuses stays pending without holding back the rows after
+// it, and is sent at the next run.
+func TestRefusedUsageRowDoesNotBlockTheOutbox(t *testing.T) {
+	mock := paytest.Start(t)
+	st := testutil.NewStore(t, store.SQLite)
+	svc := stripeSetup(t, st, mock)
+	ctx := context.Background()
+	if err := st.SetStripeCustomer(ctx, "u1", "cus_u1", "free", t0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := svc.Recorder().RecordUsage(ctx, store.UsageEvent{ID: fmt.Sprint("e", i), IdempotencyKey: fmt.Sprint("r", i),
+			ProjectID: "p1", Kind: "sandbox_cpu_seconds", Quantity: 90, CreatedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := store.OutboxID("usage:r0")
+	mock.SetRefuse(func(r paytest.Request) bool { return r.IdempotencyKey == first })
+	if sent, err := svc.ReportUsage(ctx); err == nil || sent != 2 {
+		t.Fatalf("with the oldest row refused: sent %d, %v; want 2 and an error", sent, err)
+	}
+	if rep, pend, _ := st.OutboxCounts(ctx); rep != 2 || pend != 1 {
+		t.Fatalf("outbox = %d reported, %d pending; want 2, 1", rep, pend)
+	}
+	mock.SetRefuse(nil)
+	if sent, err := svc.ReportUsage(ctx); err != nil || sent != 1 {
+		t.Fatalf("next run: sent %d, %v; want 1", sent, err)
+	}
+}

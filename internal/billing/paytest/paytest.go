@@ -54,6 +54,9 @@ type Mock struct {
 	// answered it and before the answer goes back: a test can stall the
 	// answer there (a process that dies after Stripe got the request).
 	Hold func(r Request)
+	// Refuse, when set, answers the requests it holds true for with
+	// Stripe's 400 instead of forwarding them.
+	Refuse func(r Request) bool
 }
 
 // Request is one request the proxy forwarded.
@@ -116,9 +119,17 @@ func Start(t testing.TB) *Mock {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		form, _ := url.ParseQuery(string(body))
+		req := Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: r.Header.Get("Idempotency-Key"), Form: form}
 		m.mu.Lock()
-		m.reqs = append(m.reqs, Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: r.Header.Get("Idempotency-Key"), Form: form})
+		m.reqs = append(m.reqs, req)
+		refuse := m.Refuse
 		m.mu.Unlock()
+		if refuse != nil && refuse(req) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error":{"type":"invalid_request_error","message":"refused by the test"}}`)
+			return
+		}
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		r.ContentLength = int64(len(body))
 		rp.ServeHTTP(w, r)
@@ -137,6 +148,13 @@ func (m *Mock) last(r *http.Request) Request {
 		}
 	}
 	return Request{Path: r.URL.Path}
+}
+
+// SetRefuse sets (or with nil clears) Refuse.
+func (m *Mock) SetRefuse(f func(Request) bool) {
+	m.mu.Lock()
+	m.Refuse = f
+	m.mu.Unlock()
 }
 
 // SetHold sets (or with nil clears) Hold.
