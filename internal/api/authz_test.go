@@ -76,6 +76,8 @@ var expectedAccess = map[string]api.Access{
 	"DELETE /api/admin/invites/{iid}":                          api.Admin,
 	"GET /api/usage":                                           api.Signed,
 	"GET /api/usage/statement.csv":                             api.Signed,
+	"POST /api/usage/checkout":                                 api.Signed,
+	"POST /api/stripe/webhook":                                 api.Public,
 	"GET /api/admin/billing/price-book":                        api.Admin,
 	"PUT /api/admin/billing/price-book":                        api.Admin,
 	"GET /api/admin/billing/plans":                             api.Admin,

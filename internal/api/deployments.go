@@ -1,7 +1,6 @@
 package api
 
 import (
-	"ecode/internal/billing"
 	"errors"
 	"net"
 	"net/http"
@@ -52,7 +51,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	p := project(r)
-	if err := s.allow(r, p.OwnerID, billing.WorkDeploy); err != nil {
+	if err := s.billing.AllowDeploy(r.Context(), p.OwnerID, p.ID); err != nil {
 		return err
 	}
 	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, q.Kind)

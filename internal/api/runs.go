@@ -58,7 +58,7 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
 		return err
 	}
-	if err := s.allow(r, project(r).OwnerID, billing.WorkExec); err != nil {
+	if err := s.allowRun(r, billing.WorkExec); err != nil {
 		return err
 	}
 	release, err := s.execSlot(w, r)
@@ -99,7 +99,7 @@ func (s *Server) runStateJSON(r *http.Request, st runner.RunState) map[string]an
 	add("preview_url", s.previewOrigin(r, project(r).ID)+"/", st.Port != 0)
 	add("phase", st.Phase, st.Phase != "")
 	// The limits a run can hit, so that "out of memory" can say which limit.
-	l := s.runner.Limits()
+	l := s.runner.LimitsOf(project(r).ID)
 	limits := map[string]any{"memory_bytes": l.MemoryBytes, "max_procs": l.MaxProcs, "tmp_bytes": l.TmpBytes}
 	out["limits"] = limits
 	return out
@@ -109,7 +109,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sandboxReady(r); err != nil {
 		return err
 	}
-	if err := s.allow(r, project(r).OwnerID, billing.WorkRun); err != nil {
+	if err := s.allowRun(r, billing.WorkRun); err != nil {
 		return err
 	}
 	release, err := s.execSlot(w, r)

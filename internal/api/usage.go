@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 
 	"ecode/internal/billing"
@@ -14,6 +16,8 @@ func (s *Server) billingRoutes() []route {
 	return []route{
 		{"GET /api/usage", Signed, s.usage},
 		{"GET /api/usage/statement.csv", Signed, s.usageStatement},
+		{"POST /api/usage/checkout", Signed, s.usageCheckout},
+		{"POST /api/stripe/webhook", Public, s.stripeWebhook},
 		{"GET /api/admin/billing/price-book", Admin, s.adminPriceBook},
 		{"PUT /api/admin/billing/price-book", Admin, s.putAdminPriceBook},
 		{"GET /api/admin/billing/plans", Admin, s.adminPlans},
@@ -242,10 +246,94 @@ func billingError(err error) (*Error, bool) {
 	if errors.As(err, &inv) {
 		return errInvalid(inv.Fields), true
 	}
+	var we *billing.WebhookError
+	if errors.As(err, &we) {
+		return &Error{Status: http.StatusBadRequest, Code: "bad_signature", Message: "not a Stripe event signed with the webhook secret", Err: err}, true
+	}
+	if errors.Is(err, billing.ErrCreditsOnly) {
+		return &Error{Status: http.StatusConflict, Code: "credits_only", Message: err.Error()}, true
+	}
 	return nil, false
 }
 
 // allow refuses work the owner's plan or credits do not allow (402 quota).
 func (s *Server) allow(r *http.Request, accountID, what string) error {
 	return s.billing.Allow(r.Context(), accountID, what)
+}
+
+// allowRun refuses a run or exec in the route's project that the owner's
+// plan or credits do not allow: the plan's concurrent runs count the
+// owner's other projects whose app is running.
+func (s *Server) allowRun(r *http.Request, what string) error {
+	p := project(r)
+	running := 0
+	for _, id := range s.runner.Running() {
+		if id == p.ID {
+			continue
+		}
+		if owner, err := s.store.ProjectOwner(r.Context(), id); err == nil && owner == p.OwnerID {
+			running++
+		}
+	}
+	return s.billing.AllowRun(r.Context(), p.OwnerID, what, running)
+}
+
+type checkoutRequest struct {
+	Plan string `json:"plan,omitempty"`
+	Pack string `json:"pack,omitempty"`
+}
+
+func (q *checkoutRequest) validate() map[string]string {
+	if (q.Plan == "") == (q.Pack == "") {
+		return map[string]string{"plan": "give a plan or a pack"}
+	}
+	return nil
+}
+
+// usageCheckout answers POST /api/usage/checkout {plan} or {pack}: the URL
+// of a Stripe Checkout session selling it to the caller's account; the
+// plan or credits apply when Stripe's webhook confirms.
+func (s *Server) usageCheckout(w http.ResponseWriter, r *http.Request) error {
+	var q checkoutRequest
+	if err := decode(w, r, &q); err != nil {
+		return err
+	}
+	u := principal(r).User
+	link, err := s.billing.Checkout(r.Context(), billing.CheckoutRequest{AccountID: u.ID, Email: u.Email, Plan: q.Plan, Pack: q.Pack,
+		ReturnURL: s.absoluteURL(r, "/usage")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"url": link})
+	return nil
+}
+
+// absoluteURL is path on the server's public URL (--public-url, else the request's host).
+func (s *Server) absoluteURL(r *http.Request, path string) string {
+	if u, err := url.Parse(s.opts.PublicURL); err == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host + path
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + path
+}
+
+// maxWebhookBody bounds a Stripe event (Stripe's are a few KiB).
+const maxWebhookBody = 1 << 20
+
+// stripeWebhook answers POST /api/stripe/webhook: Stripe's events, each
+// verified with the webhook secret (400 otherwise) and applied once.
+func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		return err
+	}
+	applied, err := s.billing.HandleWebhook(r.Context(), body, r.Header.Get("Stripe-Signature"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"received": true, "applied": applied})
+	return nil
 }

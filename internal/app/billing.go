@@ -2,21 +2,31 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"time"
 
 	"ecode/internal/agent"
 	"ecode/internal/billing"
 	"ecode/internal/config"
+	"ecode/internal/sandbox"
 	"ecode/internal/store"
 )
 
 // buildBilling makes the billing service: AI tokens priced from the agent's
 // model table (converted once to integer micro-units per million tokens).
-// notify tells a user of the 80% warning.
+// notify tells a user of the 80% warning. With --stripe-api-key, Checkout
+// and usage reporting go to Stripe (or --stripe-api-url, e.g. stripe-mock).
 func buildBilling(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time,
-	notify func(ctx context.Context, userID, kind, title, body, link string)) *billing.Service {
+	notify func(ctx context.Context, userID, kind, title, body, link string)) (*billing.Service, error) {
+	packs, err := billing.ParseCreditPacks(cfg.StripeCreditPacks)
+	if err != nil {
+		return nil, fmt.Errorf("stripe-credit-packs: %w", err)
+	}
 	models := map[string]billing.TokenPrices{}
 	for id, m := range agent.DefaultModels() {
 		p := m.Price
@@ -27,7 +37,9 @@ func buildBilling(cfg *config.Config, st *store.Store, log *slog.Logger, now fun
 		now = time.Now
 	}
 	return billing.New(st, billing.Options{DefaultPlan: cfg.BillingDefaultPlan, Models: models, Now: now,
-		Log: log.With("component", "billing"), Notify: notify})
+		Log: log.With("component", "billing"), Notify: notify,
+		Stripe: billing.StripeOptions{APIKey: cfg.StripeAPIKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL,
+			MeterEvent: cfg.StripeMeterEvent, Packs: packs}}), nil
 }
 
 // usdMicros converts a model table price (dollars) to micro-units, once, at start.
@@ -41,4 +53,65 @@ func (s *Server) classifyWithModel(cfg *config.Config) {
 	s.Billing.SetClassifier(func(ctx context.Context, rubric, prompt string) (string, error) {
 		return s.Agent.Classify(ctx, rubric, prompt)
 	})
+}
+
+// storageProbe measures what a project stores for the daily storage
+// sample: the bytes of its files (on its volume, if it has one; a SQLite
+// database is among them), the checkpoint objects it added, and its
+// PostgreSQL database.
+func (s *Server) storageProbe(ctx context.Context, projectID string) (int64, error) {
+	var files int64
+	err := filepath.WalkDir(s.Files.Dir(projectID), func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				files += info.Size()
+			}
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage of %s: %w", projectID, err)
+	}
+	checkpoints, err := s.History.CheckpointBytes(ctx, projectID)
+	if err != nil {
+		return 0, err
+	}
+	db, err := s.DBs.Size(ctx, projectID)
+	if err != nil {
+		return 0, fmt.Errorf("database size of %s: %w", projectID, err)
+	}
+	return files + checkpoints + db, nil
+}
+
+// planLimits gives a project's sandbox the memory of its owner's plan,
+// at most the server's --sandbox-memory (the ceiling any sandbox gets).
+func (s *Server) planLimits(projectID string, l sandbox.Limits) sandbox.Limits {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if mem := s.Billing.SandboxMemory(ctx, projectID); mem > 0 && mem < l.MemoryBytes {
+		l.MemoryBytes = mem
+	}
+	return l
+}
+
+// stopRunsOf stops the running apps of an account whose credits ran out,
+// with reason "quota" (its next run is refused until it tops up).
+func (s *Server) stopRunsOf(ctx context.Context, accountID string) {
+	for _, id := range s.Runner.Running() {
+		owner, err := s.Store.ProjectOwner(ctx, id)
+		if err != nil || owner != accountID {
+			continue
+		}
+		if _, err := s.Runner.StopRunFor(id, "quota"); err != nil {
+			s.Log.Warn("stop a run over quota", "project", id, "err", err)
+			continue
+		}
+		s.Log.Info("run stopped: credits used up", "project", id, "account", accountID)
+	}
 }

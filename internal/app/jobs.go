@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"ecode/internal/billing"
 	"ecode/internal/jobs"
 	"ecode/internal/projects"
 )
@@ -62,7 +63,26 @@ func (s *Server) handleJobs() {
 	jobs.Handle(s.Jobs, func(ctx context.Context, j projects.DeleteJob, attempt int) error {
 		return s.Projects.FinishDeletion(ctx, j, attempt)
 	})
-	s.Metrics.JobKinds(checkpointGC{}.Kind(), sessionSweep{}.Kind(), projects.DeleteJob{}.Kind())
+	jobs.Handle(s.Jobs, func(ctx context.Context, _ billing.ReportJob, _ int) error {
+		n, err := s.Billing.ReportUsage(ctx)
+		if n > 0 {
+			s.Log.Info("usage reported to Stripe", "events", n)
+		}
+		return err
+	})
+	jobs.Handle(s.Jobs, func(ctx context.Context, _ billing.StorageJob, _ int) error {
+		n, err := s.Billing.SampleStorage(ctx, s.storageProbe)
+		s.Log.Info("storage sampled", "projects", n, "err", err)
+		return err
+	})
+	s.Metrics.JobKinds(checkpointGC{}.Kind(), sessionSweep{}.Kind(), projects.DeleteJob{}.Kind(), billing.ReportJob{}.Kind(),
+		billing.StorageJob{}.Kind())
 	s.Jobs.Every("checkpoint_gc", time.Hour, checkpointGC{}, false)
 	s.Jobs.Every("session_sweep", time.Hour, sessionSweep{}, true)
+	// Daily, and at start: a day's sample is recorded once (its key is the
+	// project and the day), so restarts and several nodes add nothing.
+	s.Jobs.Every("storage_sample", 24*time.Hour, billing.StorageJob{}, true)
+	if s.Billing.StripeEnabled() {
+		s.Jobs.Every("stripe_usage_report", time.Minute, billing.ReportJob{}, true)
+	}
 }

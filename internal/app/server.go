@@ -143,7 +143,9 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.onClose(func() error { s.DBs.Close(); return nil }) // after the sandboxes
-	s.Billing = buildBilling(cfg, d.Store, d.Log, d.Now, s.notifyAs(notify.QuotaWarning))
+	if s.Billing, err = buildBilling(cfg, d.Store, d.Log, d.Now, s.notifyAs(notify.QuotaWarning)); err != nil {
+		return nil, err
+	}
 	s.buildSandbox(cfg, d.Log)
 	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL}
 	if d.Collab != nil {
@@ -241,6 +243,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 	}
 	s.Sandbox = newSandbox(cfg, hooks)
 	s.onClose(s.Sandbox.Close)
+	runOpts.LimitsFor = s.planLimits
 	s.Runner = runner.New(s.Sandbox, s.Files, s.Billing.Recorder(), runOpts)
 	s.onClose(s.Runner.Close)
 	s.Secrets.Changed = restartOnSecretChange(s.Runner, log)
@@ -310,6 +313,7 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
 	wg.Go(func() { s.Imports.Run(ctx) })
 	wg.Go(func() { s.Deploy.Run(ctx) })
+	wg.Go(func() { s.Billing.Run(ctx, s.stopRunsOf) })
 	wg.Wait()
 }
 

@@ -32,6 +32,7 @@ var allowed = map[string][]string{
 	"internal/imports":         {"internal/runconfig", "internal/secrets", "internal/store"},
 	"internal/billing":         {"internal/store"},
 	"internal/figma":           {}, // with internal/figma/figmatest: the test document and a fake Figma server
+	"internal/billing/paytest": {},
 	"internal/runconfig":       {},
 	"internal/volume":          {},
 	"internal/dbproxy":         {"internal/sandbox"},

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stripe/stripe-go/v82"
+
 	"ecode/internal/store"
 )
 
@@ -37,12 +39,18 @@ type Options struct {
 	Classify func(ctx context.Context, rubric, prompt string) (string, error)
 	// TopUpURL is where a refusal sends the user (default "/usage").
 	TopUpURL string
+	// Stripe, when its APIKey is set, sells plans and credit packs through
+	// Checkout and reports usage to a Stripe billing meter.
+	Stripe StripeOptions
 }
 
 // Service is the billing service.
 type Service struct {
 	st   *store.Store
 	opts Options
+	sc   *stripe.Client // nil: credits-only
+	// exhausted receives accounts whose credits ran out (see Run).
+	exhausted chan string
 }
 
 // New builds the service.
@@ -59,7 +67,10 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.TopUpURL == "" {
 		opts.TopUpURL = "/usage"
 	}
-	return &Service{st: st, opts: opts}
+	if opts.Stripe.MeterEvent == "" {
+		opts.Stripe.MeterEvent = "ecode_usage"
+	}
+	return &Service{st: st, opts: opts, sc: newStripe(opts.Stripe), exhausted: make(chan string, 64)}
 }
 
 func newID() string {
@@ -105,9 +116,14 @@ func (s *Service) prices(model string) TokenPrices {
 	return best
 }
 
-// append records entries and then checks the accounts they touched for the 80% warning.
+// append records entries (with Stripe, the usage to report in the same
+// transaction) and then checks the accounts they touched for the 80% warning.
 func (s *Service) append(ctx context.Context, entries []store.LedgerEntry) (int, error) {
-	n, err := s.st.AppendLedger(ctx, entries)
+	event := ""
+	if s.sc != nil {
+		event = s.opts.Stripe.MeterEvent
+	}
+	n, err := s.st.AppendLedgerReported(ctx, entries, event)
 	if err != nil || n == 0 {
 		return n, err
 	}
@@ -115,7 +131,7 @@ func (s *Service) append(ctx context.Context, entries []store.LedgerEntry) (int,
 	for _, e := range entries {
 		if !seen[e.AccountID] {
 			seen[e.AccountID] = true
-			s.maybeWarn(ctx, e.AccountID)
+			s.afterUsage(ctx, e.AccountID)
 		}
 	}
 	return n, nil

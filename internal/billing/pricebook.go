@@ -116,6 +116,9 @@ func (p Plan) validate() map[string]string {
 	if p.MaxProjects < 0 || p.ConcurrentRuns < 0 || p.Deployments < 0 || p.SandboxMemoryMiB < 0 {
 		f["max_projects"] = "limits must not be negative"
 	}
+	if p.SandboxMemoryMiB > 0 && p.SandboxMemoryMiB < 64 {
+		f["sandbox_memory_mib"] = "must be 0 (the server's) or at least 64"
+	}
 	return f
 }
 

@@ -120,13 +120,25 @@ func (s *Service) allowProject(ctx context.Context, userID string) error {
 	return nil
 }
 
-// maybeWarn tells the account once a month when 80% of its credits are used.
-func (s *Service) maybeWarn(ctx context.Context, accountID string) {
-	if s.opts.Notify == nil {
+// afterUsage checks an account that was just charged: with its credits
+// gone, its running work is stopped (see Run); from 80%, it is warned.
+func (s *Service) afterUsage(ctx context.Context, accountID string) {
+	b, err := s.Balance(ctx, accountID, "")
+	if err != nil {
 		return
 	}
-	b, err := s.Balance(ctx, accountID, "")
-	if err != nil || !b.Warning {
+	if b.LeftMicros <= 0 {
+		select {
+		case s.exhausted <- accountID:
+		default: // Run is behind: the account's next usage asks again
+		}
+	}
+	s.maybeWarn(ctx, accountID, b)
+}
+
+// maybeWarn tells the account once a month when 80% of its credits are used.
+func (s *Service) maybeWarn(ctx context.Context, accountID string, b Balance) {
+	if s.opts.Notify == nil || !b.Warning {
 		return
 	}
 	key := "billing_warned:" + accountID + ":" + b.Month

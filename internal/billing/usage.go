@@ -42,6 +42,8 @@ type Usage struct {
 	TotalMicros int64         `json:"total_micros"`
 	Projects    []ProjectLine `json:"projects"`
 	Days        []DayLine     `json:"days"`
+	// Checkout lists what Stripe Checkout sells (absent in credits-only mode).
+	Checkout *Offers `json:"checkout,omitempty"`
 	Balance
 }
 
@@ -72,6 +74,9 @@ func (s *Service) Usage(ctx context.Context, accountID, month string) (Usage, er
 		return Usage{}, err
 	}
 	u.Meters, u.Projects, u.Days, u.TotalMicros = summarize(rolls)
+	if u.Checkout, err = s.offers(ctx); err != nil {
+		return Usage{}, err
+	}
 	return u, nil
 }
 

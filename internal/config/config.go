@@ -78,6 +78,12 @@ type Config struct {
 	BillingDefaultPlan string
 	BillingClassifier  string
 
+	StripeAPIKey        string
+	StripeWebhookSecret string
+	StripeAPIURL        string
+	StripeMeterEvent    string
+	StripeCreditPacks   string
+
 	MasterKeyFile    string
 	MasterKey        string
 	MasterKeyCommand string
@@ -118,7 +124,7 @@ func (c *Config) options() []option {
 		{"signup-open", "true", "let anyone who reaches the server sign up (the first account always can)", &c.SignupOpen},
 		{"apps-domain", "apps.localhost", "published deployments are served at <slug>.<apps-domain> (same listener), an origin apart from the IDE", &c.AppsDomain},
 		{"preview-domain", "localhost", "previews are served at p-<project id>.<preview-domain>, an origin apart from the IDE", &c.PreviewDomain},
-		{"sandbox-memory", "1073741824", "memory limit of each project's sandbox, in bytes", &c.SandboxMemory},
+		{"sandbox-memory", "1073741824", "memory limit of each project's sandbox, in bytes: the most any sandbox gets (a billing plan's sandbox_memory_mib lowers it for its accounts)", &c.SandboxMemory},
 		{"sandbox-cpu", "1", "CPU limit of each project's sandbox, in cores (e.g. 0.5)", &c.SandboxCPU},
 		{"sandbox-procs", "512", "process and thread limit of each project's sandbox", &c.SandboxProcs},
 		{"sandbox-tmp", "268435456", "size of each sandbox's /tmp, in bytes", &c.SandboxTmp},
@@ -151,6 +157,11 @@ func (c *Config) options() []option {
 		{"agent-model", "", "the AI agent's model; empty for the provider's default", &c.AgentModel},
 		{"billing-default-plan", "free", "the billing plan of accounts an admin has not assigned one", &c.BillingDefaultPlan},
 		{"billing-classifier", "heuristic", "how agent requests get their complexity level: heuristic, or model (a short call to the agent's model, the heuristic when it fails)", &c.BillingClassifier},
+		{"stripe-api-key", "", "Stripe secret API key: plans and credit packs are sold through Stripe Checkout and usage is reported to a Stripe billing meter; empty for credits-only billing (admins grant credits and assign plans)", &c.StripeAPIKey},
+		{"stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint <public-url>/api/stripe/webhook (events without its signature are refused)", &c.StripeWebhookSecret},
+		{"stripe-api-url", "", "Stripe API base URL; empty for Stripe's own (e.g. http://127.0.0.1:12111 for stripe-mock)", &c.StripeAPIURL},
+		{"stripe-meter-event", "ecode_usage", "event name of the Stripe billing meter usage is reported to (value: micro-units of money charged)", &c.StripeMeterEvent},
+		{"stripe-credit-packs", "", "credit packs Stripe Checkout sells: id=stripe_price_id:credit_micros, comma-separated (plans carry their price id in the admin's plans)", &c.StripeCreditPacks},
 		{"master-key-file", "", "file holding the master key that wraps secrets' data keys (created if missing); empty for <data-dir>/master.key", &c.MasterKeyFile},
 		{"master-key", "", "the master key itself (base64 of 32 bytes), instead of the file", &c.MasterKey},
 		{"master-key-command", "", "shell command that prints the master key (base64), instead of the file", &c.MasterKeyCommand},
@@ -270,6 +281,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BillingClassifier != "heuristic" && c.BillingClassifier != "model" {
 		errs = append(errs, fmt.Errorf("billing-classifier: %q is not heuristic or model", c.BillingClassifier))
+	}
+	if (c.StripeAPIKey == "") != (c.StripeWebhookSecret == "") {
+		errs = append(errs, errors.New("stripe-api-key and stripe-webhook-secret go together: Checkout is confirmed by Stripe's signed webhook"))
 	}
 	if c.ObjectStore != "fs" && c.ObjectStore != "s3" {
 		errs = append(errs, fmt.Errorf("object-store: %q is not fs or s3", c.ObjectStore))
@@ -400,7 +414,7 @@ func (c *Config) Dump() string {
 		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" {
 			v = redactURL(v)
 		}
-		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || o.name == "s3-secret-key" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
+		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || o.name == "s3-secret-key" || o.name == "stripe-webhook-secret" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
 			v = "xxxxx"
 		}
 		fmt.Fprintf(&b, "%s=%s\n", EnvName(o.name), v)

@@ -74,3 +74,17 @@ func TestTrustedProxies(t *testing.T) {
 		t.Fatal("a host name was accepted as a proxy address")
 	}
 }
+
+func TestStripeOptions(t *testing.T) {
+	if _, err := Load("t", []string{"--stripe-api-key", "sk_test_1"}, env(nil)); err == nil || !strings.Contains(err.Error(), "stripe-webhook-secret") {
+		t.Fatalf("a Stripe key without the webhook secret: %v", err)
+	}
+	c, err := Load("t", nil, env(map[string]string{"ECODE_STRIPE_API_KEY": "sk_test_key", "ECODE_STRIPE_WEBHOOK_SECRET": "whsec_hidden",
+		"ECODE_STRIPE_API_URL": "http://127.0.0.1:12111"}))
+	if err != nil || c.StripeAPIKey != "sk_test_key" || c.StripeMeterEvent != "ecode_usage" {
+		t.Fatalf("stripe options: %+v %v", c, err)
+	}
+	if dump := c.Dump(); strings.Contains(dump, "sk_test_key") || strings.Contains(dump, "whsec_hidden") {
+		t.Errorf("dump shows a Stripe secret:\n%s", dump)
+	}
+}

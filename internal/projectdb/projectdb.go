@@ -168,3 +168,21 @@ func (m *Manager) Close() {
 		m.proxy.Close()
 	}
 }
+
+// Size is the bytes the project's database takes outside its files: its
+// PostgreSQL database's size (a SQLite database is a file among the
+// project's files, measured with them: 0).
+func (m *Manager) Size(ctx context.Context, projectID string) (int64, error) {
+	if m.pg == nil {
+		return 0, nil
+	}
+	d := m.pg.Project(projectID)
+	db, err := d.admin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int64
+	err = db.QueryRowContext(ctx, `SELECT COALESCE((SELECT pg_database_size(datname) FROM pg_database WHERE datname = $1), 0)`, d.Name).Scan(&n)
+	return n, err
+}

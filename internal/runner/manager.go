@@ -34,7 +34,10 @@ type Files interface {
 
 // Options configure a Manager.
 type Options struct {
-	Limits      sandbox.Limits
+	Limits sandbox.Limits
+	// LimitsFor, when set, gives a project's sandbox its own limits from
+	// the defaults (the memory of its owner's plan).
+	LimitsFor   func(projectID string, defaults sandbox.Limits) sandbox.Limits
 	IdleTimeout time.Duration // stop a sandbox after this long without activity
 	Now         func() time.Time
 	Log         *slog.Logger
@@ -124,7 +127,7 @@ func (m *Manager) box(ctx context.Context, projectID string) (*Box, error) {
 		return e, nil
 	}
 	ws, err := m.sb.Workspace(ctx, projectID, sandbox.Spec{
-		Dir: m.files.Dir(projectID), UID: uidFor(projectID), Limits: m.opts.Limits,
+		Dir: m.files.Dir(projectID), UID: uidFor(projectID), Limits: m.LimitsOf(projectID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open sandbox: %w", err)

@@ -49,6 +49,7 @@ type Run struct {
 	started   time.Time
 	ended     time.Time
 	stopping  bool
+	why       string // the stop's reason ("" for the user's: "stopped")
 }
 
 // RunState is a snapshot of a run, as the API shows it.
@@ -86,9 +87,15 @@ func (r *Run) active() bool {
 }
 
 // stop kills the run's processes and marks it stopped.
-func (r *Run) stop() {
+func (r *Run) stop() { r.stopFor("") }
+
+// stopFor stops the run with a reason the final state shows (e.g. "quota").
+func (r *Run) stopFor(why string) {
 	r.mu.Lock()
 	r.stopping = true
+	if r.why == "" {
+		r.why = why
+	}
 	r.mu.Unlock()
 	r.proc.Kill()
 	<-r.proc.Done()
@@ -275,6 +282,9 @@ func (r *Run) finish() {
 		r.state, r.reason = StateExited, res.Reason
 		if r.stopping {
 			r.state, r.reason = StateStopped, StateStopped
+			if r.why != "" {
+				r.reason = r.why
+			}
 		}
 		if err != nil && r.reason == "" {
 			r.reason = "error"
@@ -296,7 +306,11 @@ func (r *Run) set(change func()) {
 }
 
 // StopRun stops the project's run, if any.
-func (m *Manager) StopRun(projectID string) (RunState, error) {
+func (m *Manager) StopRun(projectID string) (RunState, error) { return m.StopRunFor(projectID, "") }
+
+// StopRunFor stops the project's run with a reason its final state shows
+// (e.g. "quota" when the owner's credits ran out; "" for the user's stop).
+func (m *Manager) StopRunFor(projectID, why string) (RunState, error) {
 	e := m.existing(projectID)
 	if e == nil {
 		return RunState{State: StateIdle}, nil
@@ -308,7 +322,7 @@ func (m *Manager) StopRun(projectID string) (RunState, error) {
 		return RunState{State: StateIdle}, nil
 	}
 	if r.active() {
-		r.stop()
+		r.stopFor(why)
 		<-r.proc.Done()
 	}
 	// finish runs in the watcher; wait for it to publish the final state.
@@ -319,6 +333,28 @@ func (m *Manager) StopRun(projectID string) (RunState, error) {
 		}
 		<-changed
 	}
+}
+
+// Running lists the projects whose run is starting or running.
+func (m *Manager) Running() []string {
+	m.mu.Lock()
+	boxes := make([]*Box, 0, len(m.boxes))
+	for _, b := range m.boxes {
+		boxes = append(boxes, b)
+	}
+	m.mu.Unlock()
+	var out []string
+	for _, b := range boxes {
+		b.mu.Lock()
+		r := b.run
+		b.mu.Unlock()
+		if r != nil {
+			if st := r.Snapshot().State; st == StateStarting || st == StateRunning {
+				out = append(out, b.projectID)
+			}
+		}
+	}
+	return out
 }
 
 // RunState returns the project's run state.
@@ -364,3 +400,12 @@ func (m *Manager) RestartIfRunning(ctx context.Context, projectID, note string) 
 
 // Limits returns the limits every project's sandbox runs under.
 func (m *Manager) Limits() sandbox.Limits { return m.opts.Limits }
+
+// LimitsOf is the project's sandbox limits: Options.LimitsFor's (its
+// owner's plan), else the defaults.
+func (m *Manager) LimitsOf(projectID string) sandbox.Limits {
+	if m.opts.LimitsFor != nil {
+		return m.opts.LimitsFor(projectID, m.opts.Limits)
+	}
+	return m.opts.Limits
+}

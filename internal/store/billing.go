@@ -42,8 +42,23 @@ type LedgerRollup struct {
 // its rollup. Entries whose idempotency key is already in the ledger are
 // skipped; recorded counts the new ones.
 func (s *Store) AppendLedger(ctx context.Context, entries []LedgerEntry) (recorded int, err error) {
+	return s.AppendLedgerReported(ctx, entries, "")
+}
+
+// AppendLedgerReported is AppendLedger that also, when meterEvent is not
+// empty, writes in the same transaction one billing_outbox row per account
+// with a Stripe customer whose new entries add up to a positive amount: the
+// usage to report to Stripe's meter meterEvent (see PendingOutbox).
+func (s *Store) AppendLedgerReported(ctx context.Context, entries []LedgerEntry, meterEvent string) (recorded int, err error) {
 	err = s.InTx(ctx, func(tx *Store) error {
 		recorded = 0
+		type net struct {
+			key    string
+			amount int64
+			at     time.Time
+		}
+		nets := map[string]*net{}
+		var order []string
 		for _, e := range entries {
 			res, err := tx.exec(ctx, `INSERT INTO ledger_entries (id, idempotency_key, account_id, project_id, meter, dimension,
 				quantity, unit, amount_micros, day, ref, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -57,6 +72,11 @@ func (s *Store) AppendLedger(ctx context.Context, entries []LedgerEntry) (record
 				continue
 			}
 			recorded++
+			if nets[e.AccountID] == nil {
+				nets[e.AccountID] = &net{key: e.IdempotencyKey, at: e.CreatedAt}
+				order = append(order, e.AccountID)
+			}
+			nets[e.AccountID].amount += e.AmountMicros
 			if _, err := tx.exec(ctx, `INSERT INTO ledger_rollups (account_id, project_id, meter, day, quantity, amount_micros, events)
 				VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (account_id, day, meter, project_id) DO UPDATE SET
 				quantity = ledger_rollups.quantity + excluded.quantity,
@@ -64,6 +84,16 @@ func (s *Store) AppendLedger(ctx context.Context, entries []LedgerEntry) (record
 				events = ledger_rollups.events + 1`,
 				e.AccountID, e.ProjectID, e.Meter, e.Day, e.Quantity, e.AmountMicros); err != nil {
 				return fmt.Errorf("ledger rollup: %w", err)
+			}
+		}
+		if meterEvent == "" {
+			return nil
+		}
+		for _, acct := range order {
+			if n := nets[acct]; n.amount > 0 {
+				if err := tx.addOutbox(ctx, OutboxID(n.key), acct, meterEvent, n.amount, n.at); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -261,5 +291,33 @@ func (s *Store) ProjectOwner(ctx context.Context, projectID string) (string, err
 func (s *Store) CountOwnedProjects(ctx context.Context, accountID string) (int, error) {
 	var n int
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM projects WHERE owner_id = ? AND deleting_at IS NULL`, accountID).Scan(&n)
+	return n, err
+}
+
+// ProjectOwners lists every live project with its owner (project id →
+// owner id): what the daily storage sample measures.
+func (s *Store) ProjectOwners(ctx context.Context) (map[string]string, error) {
+	rows, err := s.query(ctx, `SELECT id, owner_id FROM projects WHERE deleting_at IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("project owners: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, owner string
+		if err := rows.Scan(&id, &owner); err != nil {
+			return nil, err
+		}
+		out[id] = owner
+	}
+	return out, rows.Err()
+}
+
+// CountOwnedDeployments counts the deployments of an account's projects,
+// leaving out the project except (a republish is not a new deployment).
+func (s *Store) CountOwnedDeployments(ctx context.Context, accountID, except string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM deployments d JOIN projects p ON p.id = d.project_id
+		WHERE p.owner_id = ? AND p.deleting_at IS NULL AND d.project_id <> ?`, accountID, except).Scan(&n)
 	return n, err
 }

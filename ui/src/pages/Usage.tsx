@@ -4,6 +4,7 @@ import { Icon } from '../components/Icon'
 import { Link } from '../router'
 import { errorMessage, json } from '../api'
 import { useSession } from '../session'
+import { Checkout, type Offers } from './UsageCheckout'
 
 type MeterLine = { meter: string; quantity: number; unit: string; amount_micros: number }
 type Plan = {
@@ -15,6 +16,7 @@ type UsageReport = {
   included_micros: number; used_micros: number; left_micros: number; warning: boolean
   projects: { project_id: string; name?: string; amount_micros: number; meters: MeterLine[] }[]
   days: { day: string; amount_micros: number; meters: Record<string, number> }[]
+  checkout?: Offers
 }
 
 const METER_NAMES: Record<string, string> = {
@@ -119,7 +121,7 @@ export function Usage() {
               </table>
             </section>
             <section className="card" aria-labelledby="plan-h" id="top-up">
-              <h2 id="plan-h">Plan: {report.plan.name}</h2>
+              <h2 id="plan-h">Plan: <span data-testid="usage-plan">{report.plan.name}</span></h2>
               <dl className="profile-list">
                 <dt>Included credits</dt><dd>{money(report.plan.included_micros)} a month</dd>
                 <dt>Projects</dt><dd>{report.plan.max_projects || 'no limit'}</dd>
@@ -128,7 +130,7 @@ export function Usage() {
                 <dt>Deployments</dt><dd>{report.plan.deployments || 'no limit'}</dd>
                 <dt>Agent monthly cap</dt><dd>{report.plan.agent_monthly_cap_micros ? money(report.plan.agent_monthly_cap_micros) : 'none'}</dd>
               </dl>
-              <p className="muted">To top up or upgrade, ask an administrator.</p>
+              <Checkout offers={report.checkout} planId={report.plan.id} />
             </section>
             <p>
               <a className="btn" href={`/api/usage/statement.csv?month=${report.month}`} download>Download statement (CSV)</a>{' '}
