@@ -20,6 +20,7 @@ import (
 	"ecode/internal/imports"
 	"ecode/internal/jobs"
 	"ecode/internal/live"
+	"ecode/internal/monitor"
 	"ecode/internal/notify"
 	"ecode/internal/projects"
 	"ecode/internal/revoke"
@@ -85,6 +86,7 @@ type Deps struct {
 	// OnRequest, when set, is told each request's status and duration
 	// (the monitoring page's series).
 	OnRequest func(status int, d time.Duration)
+	Monitor   *monitor.Monitor // the Monitoring page's series
 	Domains   *domains.Service
 	Imports   *imports.Service
 	Jobs      *jobs.Client
@@ -124,6 +126,7 @@ type Server struct {
 	execs    *execLimits
 
 	onRequest func(status int, d time.Duration)
+	monitor   *monitor.Monitor
 }
 
 // New builds the API server.
@@ -134,7 +137,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, monitor: d.Monitor, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 
