@@ -10,6 +10,8 @@ const stateNames: Record<JobState, string> = {
   discarded: 'Failed', cancelled: 'Cancelled', completed: 'Completed',
 }
 const order: JobState[] = ['running', 'available', 'scheduled', 'retryable', 'discarded', 'cancelled', 'completed', 'pending']
+/** How often the open page reads the list again. */
+const REFRESH_MS = 5_000
 const finished = (s: JobState) => s === 'completed' || s === 'cancelled' || s === 'discarded'
 
 /** The background job queue by state: each job's attempts and errors, with Retry and Cancel. */
@@ -24,7 +26,11 @@ export function JobsPanel() {
       setError(null)
     }, (e) => setError(errorMessage(e)))
   }, [state])
-  useEffect(load, [load])
+  useEffect(() => {
+    load()
+    const t = window.setInterval(load, REFRESH_MS)
+    return () => window.clearInterval(t)
+  }, [load])
   const acted = (verb: string) => (j: Job) => {
     setAnswer(`${verb} job ${j.id} (${j.kind}): it is now ${stateNames[j.state].toLowerCase()}.`)
     load()
