@@ -50,7 +50,7 @@ export function LineChart({ title, times, lines, from, to, gap, format }: Props)
       <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={times.length ? `${title}: latest ${last}` : `${title}: no data`}>
         <line x1={PAD_L} x2={W - PAD_L} y1={PAD_T + PLOT_H} y2={PAD_T + PLOT_H} className="chart-axis" />
         <line x1={PAD_L} x2={W - PAD_L} y1={PAD_T} y2={PAD_T} className="chart-grid" />
-        <text x={W - PAD_L} y={PAD_T + 9} textAnchor="end" className="chart-label">{format(top)}</text>
+        <text x={PAD_L + 2} y={PAD_T + 9} className="chart-label">{format(top)}</text>
         <text x={PAD_L} y={H - 3} className="chart-label">{clock(from)}</text>
         <text x={W - PAD_L} y={H - 3} textAnchor="end" className="chart-label">{clock(to)}</text>
         {lines.map((l, li) => {
