@@ -84,8 +84,9 @@ type Deps struct {
 	Errors   *errtrack.Tracker
 	Notify   *notify.Service
 	// OnRequest, when set, is told each request's status and duration
-	// (the monitoring page's series).
-	OnRequest func(status int, d time.Duration)
+	// (the monitoring page's series); streamed marks a WebSocket or event
+	// stream, whose duration is the connection's life, not a latency.
+	OnRequest func(status int, d time.Duration, streamed bool)
 	Monitor   *monitor.Monitor // the Monitoring page's series
 	Domains   *domains.Service
 	Imports   *imports.Service
@@ -125,7 +126,7 @@ type Server struct {
 	opts     Options
 	execs    *execLimits
 
-	onRequest func(status int, d time.Duration)
+	onRequest func(status int, d time.Duration, streamed bool)
 	monitor   *monitor.Monitor
 }
 

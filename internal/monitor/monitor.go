@@ -77,11 +77,13 @@ func New(o Options) *Monitor {
 	return &Monitor{o: o, node: hex.EncodeToString(b), last: o.Now()}
 }
 
-// ObserveRequest counts one finished HTTP request (the API's OnRequest).
-func (m *Monitor) ObserveRequest(status int, d time.Duration) {
+// ObserveRequest counts one finished HTTP request (the API's OnRequest);
+// a streamed one (WebSocket, event stream) counts without its duration,
+// which is a connection's life rather than a latency.
+func (m *Monitor) ObserveRequest(status int, d time.Duration, streamed bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.win.add(status, d)
+	m.win.add(status, d, streamed)
 }
 
 // Run samples on every tick until ctx ends.
@@ -154,14 +156,19 @@ func bound(i int) time.Duration {
 // window is what a node counted since its last sample.
 type window struct {
 	requests, errors int64
+	timed            int64 // requests in hist: not streamed
 	hist             [buckets]int64
 }
 
-func (w *window) add(status int, d time.Duration) {
+func (w *window) add(status int, d time.Duration, streamed bool) {
 	w.requests++
 	if status >= 500 {
 		w.errors++
 	}
+	if streamed {
+		return
+	}
+	w.timed++
 	i := 0
 	if d > firstBound {
 		i = min(buckets-1, int(math.Ceil(math.Log(float64(d)/float64(firstBound))/math.Log(boundGrowth))))
@@ -169,13 +176,13 @@ func (w *window) add(status int, d time.Duration) {
 	w.hist[i]++
 }
 
-// quantile is the upper bound of the bucket holding the q-quantile (so at
-// most 20% above the true value), 0 without requests.
+// quantile is the upper bound of the bucket holding the q-quantile of the
+// timed requests (so at most 20% above the true value), 0 without any.
 func (w *window) quantile(q float64) time.Duration {
-	if w.requests == 0 {
+	if w.timed == 0 {
 		return 0
 	}
-	rank := int64(math.Ceil(q * float64(w.requests)))
+	rank := int64(math.Ceil(q * float64(w.timed)))
 	var seen int64
 	for i, n := range w.hist {
 		if seen += n; seen >= max(rank, 1) {

@@ -39,10 +39,13 @@ func TestSampleRecordsCountersAndState(t *testing.T) {
 		m := newMonitor(st, clock, nil)
 
 		for range 18 {
-			m.ObserveRequest(200, 10*time.Millisecond)
+			m.ObserveRequest(200, 10*time.Millisecond, false)
 		}
-		m.ObserveRequest(500, 200*time.Millisecond)
-		m.ObserveRequest(503, 300*time.Millisecond)
+		m.ObserveRequest(500, 200*time.Millisecond, false)
+		m.ObserveRequest(503, 300*time.Millisecond, false)
+		// Streams count as requests, but their length is no latency.
+		m.ObserveRequest(101, 10*time.Minute, true)
+		m.ObserveRequest(200, 5*time.Minute, true)
 		// One user active 5 minutes ago, one 20 minutes ago (not active).
 		for i, seen := range []time.Duration{5 * time.Minute, 20 * time.Minute} {
 			u, err := st.CreateUser(ctx, store.User{ID: "u" + string(rune('a'+i)), Email: string(rune('a'+i)) + "@x.test", Name: "U", CreatedAt: t0})
@@ -68,8 +71,8 @@ func TestSampleRecordsCountersAndState(t *testing.T) {
 			t.Fatalf("samples = %v, %v; want one", rows, err)
 		}
 		r := rows[0]
-		if r.Requests != 20 || r.Errors5xx != 2 || r.Seconds != 60 || !r.At.Equal(t0.Add(time.Minute)) {
-			t.Errorf("requests %d, errors %d, seconds %d, at %v; want 20, 2, 60, %v", r.Requests, r.Errors5xx, r.Seconds, r.At, t0.Add(time.Minute))
+		if r.Requests != 22 || r.Errors5xx != 2 || r.Seconds != 60 || !r.At.Equal(t0.Add(time.Minute)) {
+			t.Errorf("requests %d, errors %d, seconds %d, at %v; want 22, 2, 60, %v", r.Requests, r.Errors5xx, r.Seconds, r.At, t0.Add(time.Minute))
 		}
 		if r.P50 < 10*time.Millisecond || r.P50 > 12*time.Millisecond {
 			t.Errorf("p50 = %v; want 10 ms (+20%%)", r.P50)
@@ -102,7 +105,7 @@ func TestSampleKeepsRowWhenASourceFails(t *testing.T) {
 		clock := testutil.NewClock(t0)
 		boom := errors.New("queue down")
 		m := newMonitor(st, clock, boom)
-		m.ObserveRequest(200, time.Millisecond)
+		m.ObserveRequest(200, time.Millisecond, false)
 		clock.Advance(time.Minute)
 		if err := m.Sample(ctx); !errors.Is(err, boom) {
 			t.Fatalf("Sample = %v; want the source's error", err)
@@ -142,10 +145,10 @@ func TestSeriesCombinesNodesByStep(t *testing.T) {
 		clock := testutil.NewClock(t0)
 		a, b := newMonitor(st, clock, nil), newMonitor(st, clock, nil)
 		ledger(t, st, "tok", "ai_tokens", 2_000, t0.Add(5*time.Second))
-		a.ObserveRequest(200, 10*time.Millisecond)
-		a.ObserveRequest(500, 10*time.Millisecond)
+		a.ObserveRequest(200, 10*time.Millisecond, false)
+		a.ObserveRequest(500, 10*time.Millisecond, false)
 		for range 3 {
-			b.ObserveRequest(200, 100*time.Millisecond)
+			b.ObserveRequest(200, 100*time.Millisecond, false)
 		}
 		clock.Advance(time.Minute)
 		for _, m := range []*monitor.Monitor{a, b} {

@@ -46,6 +46,8 @@ export function JobsPanel() {
             {stateNames[s]} <span className="badge">{list?.counts[s] ?? 0}</span>
           </button>
         ))}
+      </div>
+      <div className="row">
         <button type="button" className="btn btn-ghost" onClick={load}>Refresh</button>
       </div>
       <FormError message={error} />
