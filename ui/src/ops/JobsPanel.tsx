@@ -53,6 +53,9 @@ export function JobsPanel() {
       <FormError message={error} />
       {answer && <p role="status" className="jobs-answer">{answer}</p>}
       {list && list.jobs.length === 0 && <p className="muted">No {stateNames[state].toLowerCase()} jobs.</p>}
+      {list && list.jobs.length > 0 && (list.counts[state] ?? 0) > list.jobs.length && (
+        <p className="muted">The newest {list.jobs.length} of {list.counts[state]}.</p>
+      )}
       {list && list.jobs.length > 0 && (
         <ul className="item-list" aria-label={`${stateNames[state]} jobs`}>
           {list.jobs.map((j) => <JobItem key={j.id} job={j} onDone={acted} onError={setError} />)}
