@@ -142,7 +142,8 @@ func (m *Monitor) Sample(ctx context.Context) error {
 }
 
 // The latency histogram: bucket i holds durations up to bound(i), bounds
-// growing by 20% from 100 µs; the last bucket holds everything longer.
+// growing by 20% from 100 µs to about 3 minutes; the last bucket holds
+// everything longer.
 const (
 	buckets     = 80
 	firstBound  = 100 * time.Microsecond
