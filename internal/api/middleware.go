@@ -212,7 +212,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		d := s.now().Sub(start)
 		s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, d)
 		if s.onRequest != nil {
-			s.onRequest(sw.status, d)
+			streamed := sw.status == http.StatusSwitchingProtocols || strings.HasPrefix(sw.Header().Get("Content-Type"), "text/event-stream")
+			s.onRequest(sw.status, d, streamed)
 		}
 		s.log.Info("request", "request_id", id, "method", r.Method, "route", ri.route, "path", r.URL.Path,
 			"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d)/float64(time.Millisecond), "user_id", ri.userID)

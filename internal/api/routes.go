@@ -109,6 +109,7 @@ func (s *Server) routes() []route {
 		{"GET /api/admin/jobs", Admin, s.adminListJobs},
 		{"POST /api/admin/jobs/{jid}/retry", Admin, s.adminRetryJob},
 		{"POST /api/admin/jobs/{jid}/cancel", Admin, s.adminCancelJob},
+		{"GET /api/admin/monitoring", Admin, s.adminMonitoring},
 
 		{"GET /api/templates", Signed, s.templates},
 		{"GET /api/templates/suggest", Signed, s.suggestTemplate},

@@ -20,6 +20,7 @@ import (
 	"ecode/internal/imports"
 	"ecode/internal/jobs"
 	"ecode/internal/live"
+	"ecode/internal/monitor"
 	"ecode/internal/notify"
 	"ecode/internal/projects"
 	"ecode/internal/revoke"
@@ -83,8 +84,10 @@ type Deps struct {
 	Errors   *errtrack.Tracker
 	Notify   *notify.Service
 	// OnRequest, when set, is told each request's status and duration
-	// (the monitoring page's series).
-	OnRequest func(status int, d time.Duration)
+	// (the monitoring page's series); streamed marks a WebSocket or event
+	// stream, whose duration is the connection's life, not a latency.
+	OnRequest func(status int, d time.Duration, streamed bool)
+	Monitor   *monitor.Monitor // the Monitoring page's series
 	Domains   *domains.Service
 	Imports   *imports.Service
 	Jobs      *jobs.Client
@@ -123,7 +126,8 @@ type Server struct {
 	opts     Options
 	execs    *execLimits
 
-	onRequest func(status int, d time.Duration)
+	onRequest func(status int, d time.Duration, streamed bool)
+	monitor   *monitor.Monitor
 }
 
 // New builds the API server.
@@ -134,7 +138,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, monitor: d.Monitor, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 

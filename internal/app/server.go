@@ -31,6 +31,7 @@ import (
 	"ecode/internal/imports"
 	"ecode/internal/jobs"
 	"ecode/internal/live"
+	"ecode/internal/monitor"
 	"ecode/internal/notify"
 	"ecode/internal/projectdb"
 	"ecode/internal/projects"
@@ -77,6 +78,7 @@ type Server struct {
 	Jobs    *jobs.Client     // the background job queue (River on the store's database)
 	Billing *billing.Service // the usage ledger, prices, plans, quotas
 	Deploy  *deploy.Service  // published apps: releases, production sandboxes, the apps-domain router
+	Monitor *monitor.Monitor // the admin Monitoring page's samples
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -202,9 +204,11 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	opts.MaxImportBytes = cfg.ImportMaxBytes
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }
 	opts.ReadyChecks["job_queue"] = func(ctx context.Context) error { _, err := s.Jobs.Counts(ctx); return err }
+	s.buildMonitor(cfg, d, disk)
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, UI: ui.FS(),
+		Monitor: s.Monitor, OnRequest: s.Monitor.ObserveRequest,
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -290,7 +294,8 @@ func (s *Server) startup(ctx context.Context) error {
 func (s *Server) Handler() http.Handler { return s.API.Handler() }
 
 // Run does the server's background work until ctx ends: the job queue
-// (session sweep, checkpoint GC, project deletions; see jobs.go), sandbox
+// (session sweep, checkpoint GC, project deletions; see jobs.go), the
+// monitoring samples (every --monitor-interval), sandbox
 // maintenance (usage, idle stop) and the collaboration hub, which at the
 // end closes its connections (1001) and writes every open document to its
 // file.
@@ -314,6 +319,9 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.Imports.Run(ctx) })
 	wg.Go(func() { s.Deploy.Run(ctx) })
 	wg.Go(func() { s.Billing.Run(ctx, s.stopRunsOf) })
+	monitorTick := time.NewTicker(s.Config.MonitorInterval)
+	defer monitorTick.Stop()
+	wg.Go(func() { s.Monitor.Run(ctx, monitorTick.C) })
 	wg.Wait()
 }
 

@@ -58,6 +58,11 @@ type Config struct {
 	S3SecretKey string
 	S3Insecure  bool
 
+	// MonitorInterval is how often each node samples its counters for the
+	// admin Monitoring page; MonitorRetention, how long samples are kept.
+	MonitorInterval  time.Duration
+	MonitorRetention time.Duration
+
 	DiskReserve     int64 // bytes kept free on the data disk
 	CheckpointQuota int64 // see CheckpointAllowance
 
@@ -150,6 +155,8 @@ func (c *Config) options() []option {
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
+		{"monitor-interval", "1m", "how often each node records its requests, errors, latency and the service's state for the admin Monitoring page", &c.MonitorInterval},
+		{"monitor-retention", "168h", "how long the Monitoring page's samples are kept", &c.MonitorRetention},
 		{"anthropic-api-key", "", "API key of the AI agent's Anthropic provider (also ANTHROPIC_API_KEY)", &c.AnthropicAPIKey},
 		{"anthropic-base-url", "", "Anthropic API base URL; empty for api.anthropic.com (also ANTHROPIC_BASE_URL)", &c.AnthropicBaseURL},
 		{"openai-api-key", "", "API key of an OpenAI-compatible provider, used when no Anthropic key is set (also OPENAI_API_KEY)", &c.OpenAIAPIKey},
@@ -311,6 +318,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxExecsPerUser < 1 || c.MaxExecsPerProj < 1 {
 		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
+	}
+	if c.MonitorInterval < time.Second || c.MonitorRetention < c.MonitorInterval {
+		errs = append(errs, errors.New("monitor-interval must be at least 1s and monitor-retention at least as long"))
 	}
 	errs = append(errs, c.validateDomains()...)
 	return errors.Join(errs...)

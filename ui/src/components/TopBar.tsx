@@ -32,7 +32,7 @@ export function TopBar({ children }: { children?: ReactNode }) {
           </span>
           <NotificationBell />
           {user.is_admin && (
-            <Link href="/admin/errors" className="btn btn-ghost" title="Admin: errors, incidents">
+            <Link href="/admin/errors" className="btn btn-ghost" title="Admin: monitoring, errors, jobs, incidents">
               <Icon name="users" /> Admin
             </Link>
           )}

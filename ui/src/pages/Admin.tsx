@@ -1,22 +1,34 @@
-import { useEffect } from 'react'
+import { useEffect, type ComponentType } from 'react'
 import { TopBar } from '../components/TopBar'
 import { Icon } from '../components/Icon'
 import { ErrorsPanel } from '../ops/ErrorsPanel'
 import { IncidentsPanel } from '../ops/IncidentsPanel'
+import { JobsPanel } from '../ops/JobsPanel'
+import { MonitoringPanel } from '../ops/MonitoringPanel'
 import { Link } from '../router'
 import { useSession } from '../session'
 
-export type AdminTab = 'errors' | 'incidents'
+export type AdminTab = 'monitoring' | 'errors' | 'jobs' | 'incidents'
 
 const tabs: { id: AdminTab; label: string }[] = [
+  { id: 'monitoring', label: 'Monitoring' },
   { id: 'errors', label: 'Errors' },
+  { id: 'jobs', label: 'Jobs' },
   { id: 'incidents', label: 'Incidents' },
 ]
 
-/** The operator's pages: errors (and more tabs as they come). */
+const panels: Record<AdminTab, ComponentType> = {
+  monitoring: MonitoringPanel,
+  errors: ErrorsPanel,
+  jobs: JobsPanel,
+  incidents: IncidentsPanel,
+}
+
+/** The operator's pages: monitoring charts, errors, the job queue, incidents. */
 export function Admin({ tab }: { tab: AdminTab }) {
   const { user } = useSession()
   const label = tabs.find((t) => t.id === tab)?.label ?? 'Admin'
+  const Panel = panels[tab]
   useEffect(() => {
     document.title = `${label} · Admin · E-Code`
   }, [label])
@@ -35,7 +47,7 @@ export function Admin({ tab }: { tab: AdminTab }) {
       </TopBar>
       <main className="settings admin-page">
         <h1>{label}</h1>
-        {!user.is_admin ? <p className="muted">Only admins can see this page.</p> : tab === 'errors' ? <ErrorsPanel /> : <IncidentsPanel />}
+        {!user.is_admin ? <p className="muted">Only admins can see this page.</p> : <Panel />}
       </main>
     </div>
   )
