@@ -161,6 +161,10 @@ var expectedAccess = map[string]api.Access{
 	"GET /api/projects/{id}/deployment/releases/{rid}/log":       api.ProjViewer,
 	"GET /api/projects/{id}/deployment/logs":                     api.ProjViewer,
 	"GET /api/projects/{id}/deployment/metrics":                  api.ProjViewer,
+	"GET /api/projects/{id}/deployment/secrets":                  api.ProjViewer,
+	"PUT /api/projects/{id}/deployment/secrets/{name}":           api.ProjEditor,
+	"DELETE /api/projects/{id}/deployment/secrets/{name}":        api.ProjEditor,
+	"POST /api/projects/{id}/deployment/secrets/{name}/reveal":   api.ProjEditor,
 }
 
 type caller struct {

@@ -20,6 +20,10 @@ func (s *Server) deploymentRoutes() []route {
 		{"GET /api/projects/{id}/deployment/releases/{rid}/log", ProjViewer, s.releaseLog},
 		{"GET /api/projects/{id}/deployment/logs", ProjViewer, s.appLog},
 		{"GET /api/projects/{id}/deployment/metrics", ProjViewer, s.deploymentMetrics},
+		{"GET /api/projects/{id}/deployment/secrets", ProjViewer, s.listProductionSecrets},
+		{"PUT /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.putProductionSecret},
+		{"DELETE /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.deleteProductionSecret},
+		{"POST /api/projects/{id}/deployment/secrets/{name}/reveal", ProjEditor, s.revealProductionSecret},
 	}
 }
 
