@@ -4,6 +4,7 @@ import type { PaneProps } from './types'
 import { AppLogs } from './AppLogs'
 import { DeployDomains } from './DeployDomains'
 import { DeployRequests } from './DeployRequests'
+import { DeploySecrets } from './DeploySecrets'
 import './deployments.css'
 
 interface Release {
@@ -172,6 +173,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
         <AppLogs projectId={project.id} releaseId={dep.active_release_id} visible={visible} />
       )}
       {dep && dep.status !== 'none' && <DeployRequests projectId={project.id} visible={visible} />}
+      {dep !== null && <DeploySecrets projectId={project.id} canWrite={canWrite} />}
       {dep && dep.status !== 'none' && <DeployDomains projectId={project.id} canWrite={canWrite} />}
     </div>
   )
