@@ -33,7 +33,7 @@ type publishRequest struct {
 
 func (q *publishRequest) validate() map[string]string {
 	if q.Kind != "" && !deploy.ValidKind(q.Kind) {
-		return map[string]string{"kind": "must be static or server"}
+		return map[string]string{"kind": "must be static, server or autoscale"}
 	}
 	return nil
 }
@@ -76,13 +76,14 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.deploy.Get(r.Context(), project(r).ID)
 	if errors.Is(err, deploy.ErrNoDeployment) {
 		writeJSON(w, http.StatusOK, map[string]any{"url": "", "kind": "", "status": "none", "active_release_id": "",
-			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain()})
+			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain(), "instances": 0, "asleep": false})
 		return nil
 	} else if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
-		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain()})
+		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain(),
+		"instances": st.Instances, "asleep": st.Asleep})
 	return nil
 }
 

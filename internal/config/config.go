@@ -39,6 +39,7 @@ type Config struct {
 	SandboxTmp     int64
 	SandboxIdle    time.Duration
 	DeployHealth   time.Duration
+	DeployIdle     time.Duration
 	TreePoll       time.Duration
 	ProjectDisk    int64
 	Egress         string
@@ -142,6 +143,7 @@ func (c *Config) options() []option {
 		{"s3-insecure", "false", "talk to --s3-endpoint over plain HTTP instead of HTTPS", &c.S3Insecure},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
+		{"deploy-idle-timeout", "15m", "stop an autoscale deployment's instance after this long without requests (the next request starts it again)", &c.DeployIdle},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
 		{"anthropic-api-key", "", "API key of the AI agent's Anthropic provider (also ANTHROPIC_API_KEY)", &c.AnthropicAPIKey},

@@ -31,6 +31,10 @@ import (
 const (
 	KindStatic = "static" // files served by E-Code (the build output, or the project)
 	KindServer = "server" // a long-running process
+	// KindAutoscale is a server stopped after IdleTimeout without requests
+	// (its sandbox closed) and started again by the next request, which
+	// the router holds until the app listens.
+	KindAutoscale = "autoscale"
 )
 
 // Release statuses.
@@ -96,6 +100,9 @@ type Options struct {
 	// UsageFlush is how often bytes served and instance time are recorded
 	// as usage events (default a minute).
 	UsageFlush time.Duration
+	// IdleTimeout is how long an autoscale deployment's instance may go
+	// without requests before it is stopped (default 15 min).
+	IdleTimeout time.Duration
 }
 
 // Service publishes, runs and routes deployments.
@@ -144,6 +151,9 @@ func New(d Deps, opts Options) *Service {
 	}
 	if opts.UsageFlush <= 0 {
 		opts.UsageFlush = time.Minute
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 15 * time.Minute
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{d: d, opts: opts, meter: newMeter(), deps: map[string]*deployment{}, bySlug: map[string]string{},
@@ -202,6 +212,10 @@ type Status struct {
 	Status          string    `json:"status"` // the active release's, or "none"
 	ActiveReleaseID string    `json:"active_release_id"`
 	Releases        []Release `json:"releases"`
+	// Instances is how many instances serve now (0 for an autoscale
+	// deployment scaled to zero: Asleep, it starts on the next request).
+	Instances int  `json:"instances"`
+	Asleep    bool `json:"asleep,omitempty"`
 }
 
 // ErrNoDeployment means the project was never published.
@@ -226,11 +240,14 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 			st.Status = r.Status
 		}
 	}
+	st.Instances, st.Asleep = s.running(projectID)
 	return st, nil
 }
 
 // ValidKind reports whether kind can be published.
-func ValidKind(kind string) bool { return kind == KindStatic || kind == KindServer }
+func ValidKind(kind string) bool {
+	return kind == KindStatic || kind == KindServer || kind == KindAutoscale
+}
 
 var slugUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
 

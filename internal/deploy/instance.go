@@ -26,14 +26,17 @@ type deployment struct {
 
 	mu     sync.Mutex
 	active *instance
+	asleep *store.Release // an autoscale release scaled to zero: woken by the next request
+	waking *wakeCall      // its start in progress, which requests wait for
 }
 
-// swap makes n the serving instance and returns the one before.
+// swap makes n the serving instance and returns the one before; a release
+// asleep is forgotten (n replaces it).
 func (d *deployment) swap(n *instance) *instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.active
-	d.active = n
+	d.active, d.asleep = n, nil
 	return old
 }
 
@@ -79,6 +82,7 @@ type instance struct {
 	proc     *sandbox.Process
 	quit     chan struct{} // closed by stop
 	metered  time.Time     // a server's process time is accounted up to here (zero: nothing runs)
+	lastUsed time.Time     // when the last request ended (or the instance started): for scale to zero
 }
 
 func (i *instance) acquire() bool {
@@ -95,6 +99,7 @@ func (i *instance) done() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.inflight--
+	i.lastUsed = i.s.d.Now()
 	if i.inflight == 0 && i.draining {
 		close(i.idle)
 		i.draining = false
@@ -173,6 +178,7 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 		return nil, fmt.Errorf("open the production sandbox: %w", err)
 	}
 	inst.metered = s.d.Now()
+	inst.lastUsed = inst.metered
 	inst.transport = &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return inst.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
@@ -349,7 +355,10 @@ func (s *Service) Run(ctx context.Context) {
 		if dep.ActiveReleaseID == "" {
 			continue
 		}
-		s.deployment(dep.ProjectID, dep.Slug)
+		d := s.deployment(dep.ProjectID, dep.Slug)
+		if dep.Kind == KindAutoscale && d != nil && s.resumeAsleep(ctx, d, dep) {
+			continue // the next request starts it
+		}
 		s.spawn(func() {
 			ctx := s.ctx
 			rel, err := s.d.Store.ReleaseOf(ctx, dep.ProjectID, dep.ActiveReleaseID)
@@ -361,6 +370,7 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		})
 	}
+	s.spawn(func() { s.idleLoop(ctx) })
 	s.flushLoop(ctx)
 }
 
