@@ -23,6 +23,8 @@ interface Deployment {
   status: string
   active_release_id: string
   releases: Release[]
+  instances: number
+  asleep?: boolean
 }
 
 const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
@@ -112,6 +114,11 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
           </a>
         )}
         {dep && dep.status !== 'none' && <span className={`deploy-status deploy-${dep.status}`}>{dep.status}</span>}
+        {dep && dep.status !== 'none' && dep.kind !== 'static' && (
+          <span className="small deploy-instances" aria-label="Instances">
+            {dep.asleep ? 'asleep: the next request starts it' : `${dep.instances} instance${dep.instances === 1 ? '' : 's'}`}
+          </span>
+        )}
       </div>
       {dialog && (
         <div className="publish-dialog" role="dialog" aria-label="Publish">
@@ -124,6 +131,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
             <select aria-label="Deployment kind" value={kind} onChange={(e) => setKind(e.target.value)}>
               <option value="server">Server: a long-running process</option>
               <option value="static">Static: files served by E-Code</option>
+              <option value="autoscale">Autoscale: a server that sleeps when idle and wakes on the first request</option>
             </select>
           </label>
           <div className="publish-actions">
@@ -169,7 +177,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
         </table>
       )}
       {logFor && <pre className="deploy-log" aria-label="Build log">{log || 'No output yet.'}</pre>}
-      {dep?.kind === 'server' && dep.active_release_id && (
+      {(dep?.kind === 'server' || dep?.kind === 'autoscale') && dep.active_release_id && (
         <AppLogs projectId={project.id} releaseId={dep.active_release_id} visible={visible} />
       )}
       {dep && dep.status !== 'none' && <DeployRequests projectId={project.id} visible={visible} />}
