@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"ecode/internal/deploy"
 	"ecode/internal/store"
@@ -20,6 +21,8 @@ func (s *Server) deploymentRoutes() []route {
 		{"GET /api/projects/{id}/deployment/releases/{rid}/log", ProjViewer, s.releaseLog},
 		{"GET /api/projects/{id}/deployment/logs", ProjViewer, s.appLog},
 		{"GET /api/projects/{id}/deployment/metrics", ProjViewer, s.deploymentMetrics},
+		{"GET /api/projects/{id}/deployment/runs", ProjViewer, s.listDeploymentRuns},
+		{"GET /api/projects/{id}/deployment/runs/{runid}/log", ProjViewer, s.deploymentRunLog},
 		{"GET /api/projects/{id}/deployment/secrets", ProjViewer, s.listProductionSecrets},
 		{"PUT /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.putProductionSecret},
 		{"DELETE /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.deleteProductionSecret},
@@ -28,12 +31,18 @@ func (s *Server) deploymentRoutes() []route {
 }
 
 type publishRequest struct {
-	Kind string `json:"kind"`
+	Kind     string `json:"kind"`
+	Schedule string `json:"schedule"`
 }
 
 func (q *publishRequest) validate() map[string]string {
 	if q.Kind != "" && !deploy.ValidKind(q.Kind) {
-		return map[string]string{"kind": "must be static, server or autoscale"}
+		return map[string]string{"kind": "must be static, server, autoscale or scheduled"}
+	}
+	if q.Schedule != "" {
+		if _, err := deploy.ParseSchedule(q.Schedule); err != nil {
+			return map[string]string{"schedule": strings.TrimPrefix(err.Error(), deploy.ErrBadSchedule.Error()+": ")}
+		}
 	}
 	return nil
 }
@@ -59,8 +68,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, p.OwnerID, billing.WorkDeploy); err != nil {
 		return err
 	}
-	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, q.Kind)
-	if err != nil {
+	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, deploy.PublishOptions{Kind: q.Kind, Schedule: q.Schedule})
+	if errors.Is(err, deploy.ErrNoSchedule) {
+		return errInvalid(map[string]string{"schedule": "a scheduled deployment needs a cron schedule, e.g. \"*/15 * * * *\""})
+	} else if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"release": releaseJSON(rel), "url": s.appURL(r, dep.Slug)})
@@ -83,7 +94,7 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
 		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain(),
-		"instances": st.Instances, "asleep": st.Asleep})
+		"instances": st.Instances, "asleep": st.Asleep, "schedule": st.Schedule, "next_run_at": st.NextRunAt})
 	return nil
 }
 

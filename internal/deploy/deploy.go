@@ -103,6 +103,12 @@ type Options struct {
 	// IdleTimeout is how long an autoscale deployment's instance may go
 	// without requests before it is stopped (default 15 min).
 	IdleTimeout time.Duration
+	// ScheduleTick is how often scheduled deployments' due times are
+	// looked at (default 10 s); ScheduleGrace how late a due time may still
+	// start (default a minute; older ones are reported missed).
+	ScheduleTick, ScheduleGrace time.Duration
+	// RunTimeout caps a scheduled run (default an hour).
+	RunTimeout time.Duration
 }
 
 // Service publishes, runs and routes deployments.
@@ -118,6 +124,8 @@ type Service struct {
 	deps    map[string]*deployment // by project id
 	bySlug  map[string]string      // slug → project id
 	stopped map[string]bool        // projects being deleted: never started again
+	runs    map[string]runningRun  // scheduled runs in progress, by project id
+	schedMu sync.Mutex             // one RunSchedules at a time
 	closed  bool
 	wg      sync.WaitGroup // builds, starts, drains, supervisors
 	changed chan struct{}  // closed and replaced on every status change
@@ -155,9 +163,18 @@ func New(d Deps, opts Options) *Service {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 15 * time.Minute
 	}
+	if opts.ScheduleTick <= 0 {
+		opts.ScheduleTick = 10 * time.Second
+	}
+	if opts.ScheduleGrace <= 0 {
+		opts.ScheduleGrace = time.Minute
+	}
+	if opts.RunTimeout <= 0 {
+		opts.RunTimeout = time.Hour
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{d: d, opts: opts, meter: newMeter(), deps: map[string]*deployment{}, bySlug: map[string]string{},
-		stopped: map[string]bool{},
+		stopped: map[string]bool{}, runs: map[string]runningRun{},
 		changed: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
@@ -216,6 +233,10 @@ type Status struct {
 	// deployment scaled to zero: Asleep, it starts on the next request).
 	Instances int  `json:"instances"`
 	Asleep    bool `json:"asleep,omitempty"`
+	// Schedule and NextRunAt: a scheduled deployment's cron schedule and
+	// its next due time.
+	Schedule  string     `json:"schedule,omitempty"`
+	NextRunAt *time.Time `json:"next_run_at,omitempty"`
 }
 
 // ErrNoDeployment means the project was never published.
@@ -241,12 +262,17 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 		}
 	}
 	st.Instances, st.Asleep = s.running(projectID)
+	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
+		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {
+			st.NextRunAt = &next
+		}
+	}
 	return st, nil
 }
 
 // ValidKind reports whether kind can be published.
 func ValidKind(kind string) bool {
-	return kind == KindStatic || kind == KindServer || kind == KindAutoscale
+	return kind == KindStatic || kind == KindServer || kind == KindAutoscale || kind == KindScheduled
 }
 
 var slugUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
@@ -304,6 +330,9 @@ var ErrProjectStopped = errors.New("deploy: the project is being deleted")
 func (s *Service) StopProject(projectID string) error {
 	s.mu.Lock()
 	s.stopped[projectID] = true
+	if r, ok := s.runs[projectID]; ok {
+		r.cancel() // its sandbox closes; the run is recorded as stopped
+	}
 	d := s.deps[projectID]
 	delete(s.deps, projectID)
 	if d != nil {

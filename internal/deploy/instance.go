@@ -271,6 +271,9 @@ func (i *instance) waitListening(ctx context.Context, proc *sandbox.Process) err
 
 // goLive starts a built release and switches traffic to it.
 func (s *Service) goLive(ctx context.Context, rel store.Release) error {
+	if rel.Kind == KindScheduled {
+		return s.activateScheduled(ctx, rel)
+	}
 	inst, err := s.startInstance(ctx, rel)
 	if err != nil {
 		return err
@@ -371,6 +374,7 @@ func (s *Service) Run(ctx context.Context) {
 		})
 	}
 	s.spawn(func() { s.idleLoop(ctx) })
+	s.spawn(func() { s.scheduleLoop(ctx) })
 	s.flushLoop(ctx)
 }
 

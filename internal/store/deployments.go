@@ -13,9 +13,14 @@ type Deployment struct {
 	Slug            string // the host label: <slug>.<apps domain>
 	Kind            string // static, server, autoscale, scheduled
 	ActiveReleaseID string // "" before the first release went live
-	CreatedBy       string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Schedule is a scheduled deployment's cron schedule (5 fields).
+	Schedule string
+	// ScheduleCheckedAt is when its due times were last looked at: the ones
+	// after it are run or reported missed.
+	ScheduleCheckedAt time.Time
+	CreatedBy         string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // Release is one immutable version of a deployment.
@@ -32,22 +37,29 @@ type Release struct {
 	UpdatedAt    time.Time
 }
 
-const deploymentColumns = `project_id, slug, kind, active_release_id, created_by, created_at, updated_at`
+const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, created_by, created_at, updated_at`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var active sql.NullString
-	var c, u int64
-	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.CreatedBy, &c, &u)
+	var c, u, checked int64
+	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.CreatedBy, &c, &u)
 	d.ActiveReleaseID, d.CreatedAt, d.UpdatedAt = active.String, fromMicros(c), fromMicros(u)
+	if checked != 0 {
+		d.ScheduleCheckedAt = fromMicros(checked)
+	}
 	return d, mapErr(err)
 }
 
 // CreateDeployment inserts a project's deployment; ErrConflict when the
 // project has one or the slug is taken.
 func (s *Store) CreateDeployment(ctx context.Context, d Deployment) error {
-	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?)`,
-		d.ProjectID, d.Slug, d.Kind, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt))
+	var checked int64
+	if !d.ScheduleCheckedAt.IsZero() {
+		checked = micros(d.ScheduleCheckedAt)
+	}
+	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+		d.ProjectID, d.Slug, d.Kind, d.Schedule, checked, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt))
 	return err
 }
 
