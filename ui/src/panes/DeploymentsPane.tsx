@@ -5,6 +5,7 @@ import { AppLogs } from './AppLogs'
 import { DeployDomains } from './DeployDomains'
 import { DeployRequests } from './DeployRequests'
 import { DeploySecrets } from './DeploySecrets'
+import { DeployRuns } from './DeployRuns'
 import './deployments.css'
 
 interface Release {
@@ -25,13 +26,16 @@ interface Deployment {
   releases: Release[]
   instances: number
   asleep?: boolean
+  schedule?: string
+  next_run_at?: string
 }
 
 const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
 
 const deployApi = {
   get: (id: string) => json<Deployment>('GET', base(id)),
-  publish: (id: string, kind: string) => json<{ release: Release; url: string }>('POST', `${base(id)}/publish`, { kind }),
+  publish: (id: string, kind: string, schedule: string) =>
+    json<{ release: Release; url: string }>('POST', `${base(id)}/publish`, kind === 'scheduled' ? { kind, schedule } : { kind }),
   activate: (id: string, rid: string) => json<{ release: Release }>('POST', `${base(id)}/releases/${encodeURIComponent(rid)}/activate`, {}),
   log: (id: string, rid: string) => send('GET', `${base(id)}/releases/${encodeURIComponent(rid)}/log`).then((r) => r.text()),
 }
@@ -44,6 +48,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   const [error, setError] = useState<string | null>(null)
   const [dialog, setDialog] = useState(false)
   const [kind, setKind] = useState('server')
+  const [schedule, setSchedule] = useState('0 * * * *')
   const [busy, setBusy] = useState(false)
   const [logFor, setLogFor] = useState<string | null>(null)
   const [log, setLog] = useState('')
@@ -53,6 +58,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
       const d = await deployApi.get(project.id)
       setDep(d)
       if (d.kind) setKind(d.kind)
+      if (d.schedule) setSchedule(d.schedule)
       setError(null)
     } catch (err) {
       setError(errorMessage(err))
@@ -86,7 +92,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   }
   const publish = () =>
     act(async () => {
-      const r = await deployApi.publish(project.id, kind)
+      const r = await deployApi.publish(project.id, kind, schedule)
       setDialog(false)
       setLogFor(r.release.id)
       setLog('')
@@ -114,7 +120,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
           </a>
         )}
         {dep && dep.status !== 'none' && <span className={`deploy-status deploy-${dep.status}`}>{dep.status}</span>}
-        {dep && dep.status !== 'none' && dep.kind !== 'static' && (
+        {dep && dep.status !== 'none' && dep.kind !== 'static' && dep.kind !== 'scheduled' && (
           <span className="small deploy-instances" aria-label="Instances">
             {dep.asleep ? 'asleep: the next request starts it' : `${dep.instances} instance${dep.instances === 1 ? '' : 's'}`}
           </span>
@@ -132,8 +138,16 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
               <option value="server">Server: a long-running process</option>
               <option value="static">Static: files served by E-Code</option>
               <option value="autoscale">Autoscale: a server that sleeps when idle and wakes on the first request</option>
+              <option value="scheduled">Scheduled: the run command on a cron schedule</option>
             </select>
           </label>
+          {kind === 'scheduled' && (
+            <label className="small">
+              Schedule (cron, UTC){' '}
+              <input aria-label="Schedule" value={schedule} onChange={(e) => setSchedule(e.target.value)} placeholder="*/15 * * * *" spellCheck={false} />
+              <span className="muted"> minute hour day month weekday, or @hourly, @daily</span>
+            </label>
+          )}
           <div className="publish-actions">
             <button type="button" className="btn btn-small btn-primary" onClick={publish} disabled={busy}>
               Publish now
@@ -181,6 +195,9 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
         <AppLogs projectId={project.id} releaseId={dep.active_release_id} visible={visible} />
       )}
       {dep && dep.status !== 'none' && <DeployRequests projectId={project.id} visible={visible} />}
+      {dep?.kind === 'scheduled' && dep.schedule && (
+        <DeployRuns projectId={project.id} schedule={dep.schedule} nextRunAt={dep.next_run_at} visible={visible} />
+      )}
       {dep !== null && <DeploySecrets projectId={project.id} canWrite={canWrite} />}
       {dep && dep.status !== 'none' && <DeployDomains projectId={project.id} canWrite={canWrite} />}
     </div>
