@@ -1,0 +1,53 @@
+// Production secrets and autoscale from the Deployments pane: a development secret set
+// through the API, its production value set in the pane; the app published as autoscale
+// shows the production value to a visitor without a session, and the pane shows its
+// instance.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { signUp, useServerAndBrowser } from '../lib/journey.mjs'
+
+let server
+let browser
+useServerAndBrowser((s, b) => { server = s; browser = b })
+
+test('production secret wins in an autoscale deployment', async (t) => {
+  const ctx = await browser.newContext({ baseURL: server.url })
+  t.after(() => ctx.close())
+  const page = await ctx.newPage()
+  await signUp(page, { name: 'Sam Secret', email: 'sam@example.com', password: 'publish-secret-1' })
+  await page.getByLabel('Name', { exact: true }).fill('Secret app')
+  await page.locator('[data-template="node"]').click()
+  await page.getByRole('button', { name: 'Create project' }).click()
+  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
+  const projectId = new URL(page.url()).pathname.split('/')[2]
+
+  const src = await (await ctx.request.get(`/api/projects/${projectId}/files/index.js`)).text()
+  const edited = src.replace('"<!doctype html><title>Hello</title><h1>Hello from Node.js</h1>"',
+    '"<!doctype html><title>Hello</title><h1>Greeting: " + process.env.GREETING + "</h1>"')
+  assert.notEqual(edited, src)
+  assert.ok((await ctx.request.put(`/api/projects/${projectId}/files/index.js`, { data: edited })).ok())
+  const dev = await ctx.request.put(`/api/projects/${projectId}/secrets/GREETING`, { data: { value: 'development-greeting' } })
+  assert.ok(dev.ok(), `development secret: ${dev.status()}`)
+
+  await page.locator('[role="tab"][data-pane="deployments"]').click()
+  const pane = page.locator('#pane-deployments')
+  const secrets = pane.getByRole('region', { name: 'Production secrets' })
+  await secrets.getByLabel('Production secret name').fill('GREETING')
+  await secrets.getByLabel('Production secret value').fill('production-greeting')
+  await secrets.getByRole('button', { name: 'Save' }).click()
+  await secrets.locator('li[data-secret="GREETING"]').waitFor()
+  assert.doesNotMatch(await secrets.textContent(), /production-greeting/)
+
+  await pane.getByRole('button', { name: 'Publish', exact: true }).click()
+  await pane.getByLabel('Deployment kind').selectOption('autoscale')
+  await pane.getByRole('button', { name: 'Publish now' }).click()
+  await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
+  const url = await pane.locator('a.deployment-url').getAttribute('href')
+
+  const visitor = await browser.newContext()
+  t.after(() => visitor.close())
+  const v = await visitor.newPage()
+  await v.goto(url)
+  await v.getByRole('heading', { name: 'Greeting: production-greeting' }).waitFor()
+  await pane.getByLabel('Instances').filter({ hasText: '1 instance' }).waitFor()
+})
