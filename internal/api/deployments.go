@@ -3,6 +3,7 @@ package api
 import (
 	"ecode/internal/billing"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -31,13 +32,17 @@ func (s *Server) deploymentRoutes() []route {
 }
 
 type publishRequest struct {
-	Kind     string `json:"kind"`
-	Schedule string `json:"schedule"`
+	Kind      string `json:"kind"`
+	Schedule  string `json:"schedule"`
+	Instances int    `json:"instances"`
 }
 
 func (q *publishRequest) validate() map[string]string {
 	if q.Kind != "" && !deploy.ValidKind(q.Kind) {
 		return map[string]string{"kind": "must be static, server, autoscale or scheduled"}
+	}
+	if q.Instances < 0 || q.Instances > deploy.MaxInstances {
+		return map[string]string{"instances": fmt.Sprintf("must be between 1 and %d", deploy.MaxInstances)}
 	}
 	if q.Schedule != "" {
 		if _, err := deploy.ParseSchedule(q.Schedule); err != nil {
@@ -68,7 +73,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, p.OwnerID, billing.WorkDeploy); err != nil {
 		return err
 	}
-	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, deploy.PublishOptions{Kind: q.Kind, Schedule: q.Schedule})
+	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, deploy.PublishOptions{Kind: q.Kind, Schedule: q.Schedule, Instances: q.Instances})
 	if errors.Is(err, deploy.ErrNoSchedule) {
 		return errInvalid(map[string]string{"schedule": "a scheduled deployment needs a cron schedule, e.g. \"*/15 * * * *\""})
 	} else if err != nil {
@@ -87,14 +92,15 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.deploy.Get(r.Context(), project(r).ID)
 	if errors.Is(err, deploy.ErrNoDeployment) {
 		writeJSON(w, http.StatusOK, map[string]any{"url": "", "kind": "", "status": "none", "active_release_id": "",
-			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain(), "instances": 0, "asleep": false})
+			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain(), "instances": 0, "asleep": false, "instance_count": 1})
 		return nil
 	} else if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
 		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain(),
-		"instances": st.Instances, "asleep": st.Asleep, "schedule": st.Schedule, "next_run_at": st.NextRunAt})
+		"instances": st.Instances, "asleep": st.Asleep, "schedule": st.Schedule, "next_run_at": st.NextRunAt,
+		"instance_count": st.InstanceCount})
 	return nil
 }
 

@@ -17,6 +17,6 @@ func (s *Server) buildDeploy(cfg *config.Config, now func() time.Time) {
 		Env: s.Runner.ProcessEnv, Ignore: history.Ignore, Log: s.Log.With("component", "deploy"), Now: now,
 		Usage: s.Billing.Recorder(), Requests: s.Metrics},
 		deploy.Options{Dir: filepath.Join(cfg.DataDir, "deployments"), AppsDomain: cfg.AppsDomain, Limits: s.Runner.Limits(),
-			HealthTimeout: cfg.DeployHealth, IdleTimeout: cfg.DeployIdle})
+			HealthTimeout: cfg.DeployHealth, IdleTimeout: cfg.DeployIdle, KeepReleases: int(cfg.DeployKeep)})
 	s.onClose(s.Deploy.Close) // before the sandbox runner closes
 }

@@ -34,7 +34,7 @@ func (s *Service) running(projectID string) (instances int, asleep bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.active != nil {
-		instances = 1
+		instances = d.active.count()
 	}
 	return instances, d.asleep != nil
 }
@@ -80,7 +80,7 @@ func (s *Service) wake(ctx context.Context, d *deployment) (*instance, error) {
 // startWoken starts an instance of rel and, unless another release took
 // the deployment over meanwhile, makes it the serving one.
 func (s *Service) startWoken(d *deployment, rel *store.Release, w *wakeCall) {
-	inst, err := s.startInstance(s.ctx, *rel)
+	inst, err := s.startGroup(s.ctx, *rel)
 	d.mu.Lock()
 	d.waking = nil
 	if err == nil {
@@ -130,8 +130,14 @@ func (s *Service) ScaleIdle() int {
 	return n
 }
 
-// idleFor reports whether the instance has had no request for idle.
+// idleFor reports whether the instance and its replicas have had no
+// request for idle.
 func (i *instance) idleFor(now time.Time, idle time.Duration) bool {
+	for _, r := range i.replicas {
+		if !r.idleFor(now, idle) {
+			return false
+		}
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.inflight == 0 && !i.stopped && now.Sub(i.lastUsed) >= idle

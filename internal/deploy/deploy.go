@@ -109,6 +109,9 @@ type Options struct {
 	ScheduleTick, ScheduleGrace time.Duration
 	// RunTimeout caps a scheduled run (default an hour).
 	RunTimeout time.Duration
+	// KeepReleases is how many releases keep their files, the active one
+	// included (default 10); older ones are pruned.
+	KeepReleases int
 }
 
 // Service publishes, runs and routes deployments.
@@ -172,6 +175,9 @@ func New(d Deps, opts Options) *Service {
 	if opts.RunTimeout <= 0 {
 		opts.RunTimeout = time.Hour
 	}
+	if opts.KeepReleases <= 0 {
+		opts.KeepReleases = 10
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{d: d, opts: opts, meter: newMeter(), deps: map[string]*deployment{}, bySlug: map[string]string{},
 		stopped: map[string]bool{}, runs: map[string]runningRun{},
@@ -233,6 +239,8 @@ type Status struct {
 	// deployment scaled to zero: Asleep, it starts on the next request).
 	Instances int  `json:"instances"`
 	Asleep    bool `json:"asleep,omitempty"`
+	// InstanceCount is how many instances a server or autoscale release runs.
+	InstanceCount int `json:"instance_count"`
 	// Schedule and NextRunAt: a scheduled deployment's cron schedule and
 	// its next due time.
 	Schedule  string     `json:"schedule,omitempty"`
@@ -262,6 +270,7 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 		}
 	}
 	st.Instances, st.Asleep = s.running(projectID)
+	st.InstanceCount = max(d.Instances, 1)
 	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
 		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {
 			st.NextRunAt = &next

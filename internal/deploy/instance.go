@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ecode/internal/runconfig"
@@ -50,8 +51,8 @@ func (d *deployment) acquire() *instance {
 		if inst == nil {
 			return nil
 		}
-		if inst.acquire() {
-			return inst
+		if pick := inst.pick(); pick.acquire() {
+			return pick
 		}
 		// stopped between the load and the count: the active one is newer
 		d.mu.Lock()
@@ -83,7 +84,41 @@ type instance struct {
 	quit     chan struct{} // closed by stop
 	metered  time.Time     // a server's process time is accounted up to here (zero: nothing runs)
 	lastUsed time.Time     // when the last request ended (or the instance started): for scale to zero
+	crashing bool          // its process exited and is not listening again yet
+
+	// replicas are the other instances of the release when the deployment
+	// runs several (set before it serves, then only read); requests go
+	// round robin over this one and them (rr), skipping crashing ones.
+	replicas []*instance
+	rr       atomic.Uint32
 }
+
+// pick returns the instance of the group (i and its replicas) the next
+// request goes to: round robin over the ones not crashing (all crashing:
+// any, whose proxy then answers 502).
+func (i *instance) pick() *instance {
+	n := uint32(len(i.replicas) + 1)
+	if n == 1 {
+		return i
+	}
+	start := i.rr.Add(1)
+	for k := range n {
+		c := i
+		if j := (start + k) % n; j > 0 {
+			c = i.replicas[j-1]
+		}
+		c.mu.Lock()
+		ok := !c.crashing
+		c.mu.Unlock()
+		if ok {
+			return c
+		}
+	}
+	return i
+}
+
+// count is how many instances the group has.
+func (i *instance) count() int { return len(i.replicas) + 1 }
 
 func (i *instance) acquire() bool {
 	i.mu.Lock()
@@ -108,6 +143,11 @@ func (i *instance) done() {
 
 // drain waits for the requests in progress (at most timeout), then stops.
 func (i *instance) drain(timeout time.Duration) {
+	var wg sync.WaitGroup
+	for _, r := range i.replicas {
+		wg.Go(func() { r.drain(timeout) })
+	}
+	defer wg.Wait()
 	i.mu.Lock()
 	var idle chan struct{}
 	if i.inflight > 0 {
@@ -145,6 +185,9 @@ func (i *instance) stop() {
 	}
 	if i.ws != nil {
 		i.ws.Close()
+	}
+	for _, r := range i.replicas {
+		r.stop()
 	}
 }
 
@@ -274,7 +317,7 @@ func (s *Service) goLive(ctx context.Context, rel store.Release) error {
 	if rel.Kind == KindScheduled {
 		return s.activateScheduled(ctx, rel)
 	}
-	inst, err := s.startInstance(ctx, rel)
+	inst, err := s.startGroup(ctx, rel)
 	if err != nil {
 		return err
 	}
@@ -303,6 +346,7 @@ func (s *Service) switchTo(ctx context.Context, inst *instance) error {
 			old.stop()
 		}
 	}
+	s.prune(ctx, inst.rel.ProjectID)
 	s.notifyChanged()
 	return nil
 }
@@ -412,6 +456,7 @@ func (i *instance) supervise() {
 		if s.d.Now().Sub(started) > time.Minute {
 			backoff = s.opts.RestartBackoff
 		}
+		i.setCrashing(true)
 		res, _ := proc.Wait()
 		why := fmt.Sprintf("the app exited with code %d; restarting in %s", res.ExitCode, backoff)
 		if res.Reason != "" {
@@ -431,6 +476,7 @@ func (i *instance) supervise() {
 			s.setStatus(ctx, i.rel, StatusCrashing, err.Error())
 			continue
 		}
+		i.setCrashing(false)
 		s.setStatus(ctx, i.rel, StatusLive, "")
 	}
 }

@@ -28,6 +28,9 @@ type PublishOptions struct {
 	// Schedule is a scheduled deployment's cron schedule ("" keeps it; a
 	// first scheduled publish needs one).
 	Schedule string
+	// Instances is how many instances a server or autoscale release runs
+	// (0 keeps the count; 1 at first).
+	Instances int
 }
 
 // ErrNoSchedule means a scheduled deployment was published without a schedule.
@@ -37,6 +40,9 @@ var ErrNoSchedule = fmt.Errorf("%w: a scheduled deployment needs a schedule", Er
 // started in the background; the live release keeps serving until the new
 // one is healthy.
 func (s *Service) Publish(ctx context.Context, projectID, projectName, userID string, o PublishOptions) (store.Release, store.Deployment, error) {
+	if o.Instances < 0 || o.Instances > MaxInstances {
+		return store.Release{}, store.Deployment{}, ErrBadInstances
+	}
 	if o.Schedule != "" {
 		if _, err := ParseSchedule(o.Schedule); err != nil {
 			return store.Release{}, store.Deployment{}, err
@@ -52,6 +58,12 @@ func (s *Service) Publish(ctx context.Context, projectID, projectName, userID st
 	}
 	if err := s.setSchedule(ctx, &dep, o.Schedule); err != nil {
 		return store.Release{}, dep, err
+	}
+	if o.Instances > 0 && o.Instances != dep.Instances {
+		if err := s.d.Store.SetDeploymentInstances(ctx, projectID, o.Instances, s.d.Now()); err != nil {
+			return store.Release{}, dep, err
+		}
+		dep.Instances = o.Instances
 	}
 	rec, err := s.d.Checkpoints.Create(ctx, projectID, userID, "deploy", "Published")
 	if err != nil {

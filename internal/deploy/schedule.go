@@ -92,6 +92,7 @@ func (s *Service) activateScheduled(ctx context.Context, rel store.Release) erro
 			old.stop()
 		}
 	}
+	s.prune(ctx, rel.ProjectID)
 	s.notifyChanged()
 	return nil
 }

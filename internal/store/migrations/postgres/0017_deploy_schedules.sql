@@ -1,3 +1,7 @@
+-- Deployments' instance count (server and autoscale releases run that
+-- many, load-balanced round robin).
+ALTER TABLE deployments ADD COLUMN instances INTEGER NOT NULL DEFAULT 1;
+
 -- Scheduled deployments: a cron schedule on the deployment, the time up to
 -- which it was looked at (due times after it and before now run or are
 -- reported missed), and each run's record (its log is a file beside the
