@@ -28,14 +28,16 @@ interface Deployment {
   asleep?: boolean
   schedule?: string
   next_run_at?: string
+  instance_count: number
 }
 
 const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
 
 const deployApi = {
   get: (id: string) => json<Deployment>('GET', base(id)),
-  publish: (id: string, kind: string, schedule: string) =>
-    json<{ release: Release; url: string }>('POST', `${base(id)}/publish`, kind === 'scheduled' ? { kind, schedule } : { kind }),
+  publish: (id: string, kind: string, schedule: string, instances: number) =>
+    json<{ release: Release; url: string }>('POST', `${base(id)}/publish`,
+      kind === 'scheduled' ? { kind, schedule } : kind === 'static' ? { kind } : { kind, instances }),
   activate: (id: string, rid: string) => json<{ release: Release }>('POST', `${base(id)}/releases/${encodeURIComponent(rid)}/activate`, {}),
   log: (id: string, rid: string) => send('GET', `${base(id)}/releases/${encodeURIComponent(rid)}/log`).then((r) => r.text()),
 }
@@ -49,6 +51,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   const [dialog, setDialog] = useState(false)
   const [kind, setKind] = useState('server')
   const [schedule, setSchedule] = useState('0 * * * *')
+  const [instances, setInstances] = useState(1)
   const [busy, setBusy] = useState(false)
   const [logFor, setLogFor] = useState<string | null>(null)
   const [log, setLog] = useState('')
@@ -59,6 +62,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
       setDep(d)
       if (d.kind) setKind(d.kind)
       if (d.schedule) setSchedule(d.schedule)
+      if (d.instance_count) setInstances(d.instance_count)
       setError(null)
     } catch (err) {
       setError(errorMessage(err))
@@ -92,7 +96,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   }
   const publish = () =>
     act(async () => {
-      const r = await deployApi.publish(project.id, kind, schedule)
+      const r = await deployApi.publish(project.id, kind, schedule, instances)
       setDialog(false)
       setLogFor(r.release.id)
       setLog('')
@@ -122,7 +126,9 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
         {dep && dep.status !== 'none' && <span className={`deploy-status deploy-${dep.status}`}>{dep.status}</span>}
         {dep && dep.status !== 'none' && dep.kind !== 'static' && dep.kind !== 'scheduled' && (
           <span className="small deploy-instances" aria-label="Instances">
-            {dep.asleep ? 'asleep: the next request starts it' : `${dep.instances} instance${dep.instances === 1 ? '' : 's'}`}
+            {dep.asleep
+              ? 'asleep: the next request starts it'
+              : `${dep.instances} instance${dep.instances === 1 ? '' : 's'}${dep.instances !== dep.instance_count ? ` of ${dep.instance_count}` : ''}`}
           </span>
         )}
       </div>
@@ -141,6 +147,14 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
               <option value="scheduled">Scheduled: the run command on a cron schedule</option>
             </select>
           </label>
+          {(kind === 'server' || kind === 'autoscale') && (
+            <label className="small">
+              Instances{' '}
+              <input aria-label="Instance count" type="number" min={1} max={8} value={instances}
+                onChange={(e) => setInstances(Math.max(1, Math.min(8, Number(e.target.value) || 1)))} />
+              <span className="muted"> requests are spread round robin over them</span>
+            </label>
+          )}
           {kind === 'scheduled' && (
             <label className="small">
               Schedule (cron, UTC){' '}
