@@ -173,5 +173,6 @@ func (s *Service) resumeAsleep(ctx context.Context, d *deployment, dep store.Dep
 		d.asleep = &rel
 	}
 	d.mu.Unlock()
+	s.notifyChanged()
 	return true
 }

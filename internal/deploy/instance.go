@@ -403,7 +403,7 @@ func (s *Service) Run(ctx context.Context) {
 			continue
 		}
 		d := s.deployment(dep.ProjectID, dep.Slug)
-		if dep.Kind == KindAutoscale && d != nil && s.resumeAsleep(ctx, d, dep) {
+		if d != nil && s.resumeAsleep(ctx, d, dep) {
 			continue // the next request starts it
 		}
 		s.spawn(func() {
