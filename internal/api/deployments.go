@@ -35,11 +35,15 @@ type publishRequest struct {
 	Kind      string `json:"kind"`
 	Schedule  string `json:"schedule"`
 	Instances int    `json:"instances"`
+	Database  string `json:"database"`
 }
 
 func (q *publishRequest) validate() map[string]string {
 	if q.Kind != "" && !deploy.ValidKind(q.Kind) {
 		return map[string]string{"kind": "must be static, server, autoscale or scheduled"}
+	}
+	if q.Database != "" && q.Database != deploy.DatabaseEmpty && q.Database != deploy.DatabaseCopy {
+		return map[string]string{"database": "must be empty or copy"}
 	}
 	if q.Instances < 0 || q.Instances > deploy.MaxInstances {
 		return map[string]string{"instances": fmt.Sprintf("must be between 1 and %d", deploy.MaxInstances)}
@@ -73,7 +77,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, p.OwnerID, billing.WorkDeploy); err != nil {
 		return err
 	}
-	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, deploy.PublishOptions{Kind: q.Kind, Schedule: q.Schedule, Instances: q.Instances})
+	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, deploy.PublishOptions{Kind: q.Kind, Schedule: q.Schedule, Instances: q.Instances, Database: q.Database})
 	if errors.Is(err, deploy.ErrNoSchedule) {
 		return errInvalid(map[string]string{"schedule": "a scheduled deployment needs a cron schedule, e.g. \"*/15 * * * *\""})
 	} else if err != nil {
@@ -92,7 +96,8 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.deploy.Get(r.Context(), project(r).ID)
 	if errors.Is(err, deploy.ErrNoDeployment) {
 		writeJSON(w, http.StatusOK, map[string]any{"url": "", "kind": "", "status": "none", "active_release_id": "",
-			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain(), "instances": 0, "asleep": false, "instance_count": 1})
+			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain(), "instances": 0, "asleep": false, "instance_count": 1,
+			"production_database": false, "database_choice": s.deploy.HasDatabases()})
 		return nil
 	} else if err != nil {
 		return err
@@ -100,7 +105,8 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
 		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain(),
 		"instances": st.Instances, "asleep": st.Asleep, "schedule": st.Schedule, "next_run_at": st.NextRunAt,
-		"instance_count": st.InstanceCount})
+		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(project(r).ID),
+		"database_choice": s.deploy.HasDatabases()})
 	return nil
 }
 

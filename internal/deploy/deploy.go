@@ -77,6 +77,11 @@ type Deps struct {
 	Usage UsageRecorder
 	// Requests, when set, is told of every request the router answered.
 	Requests RequestObserver
+	// CopyDevDB, when set, copies the project's development database into
+	// the SQLite file dst; it also means deployments have a production
+	// database of their own (SQLite project databases; unset with
+	// PostgreSQL ones).
+	CopyDevDB func(ctx context.Context, projectID, dst string) error
 }
 
 // Options configure the service.

@@ -216,7 +216,8 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 		inst.static = h
 		return inst, nil
 	}
-	inst.ws, err = s.d.Sandbox.Workspace(ctx, "i-"+rel.ID+"-"+newID()[:6], sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID), Limits: s.opts.Limits})
+	inst.ws, err = s.d.Sandbox.Workspace(ctx, "i-"+rel.ID+"-"+newID()[:6], sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID),
+		Limits: s.opts.Limits, Data: s.dataDir(rel.ProjectID)})
 	if err != nil {
 		return nil, fmt.Errorf("open the production sandbox: %w", err)
 	}

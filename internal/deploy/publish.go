@@ -31,6 +31,9 @@ type PublishOptions struct {
 	// Instances is how many instances a server or autoscale release runs
 	// (0 keeps the count; 1 at first).
 	Instances int
+	// Database is how the production database starts at the first publish:
+	// DatabaseEmpty (default) or DatabaseCopy; later publishes ignore it.
+	Database string
 }
 
 // ErrNoSchedule means a scheduled deployment was published without a schedule.
@@ -58,6 +61,9 @@ func (s *Service) Publish(ctx context.Context, projectID, projectName, userID st
 	}
 	if err := s.setSchedule(ctx, &dep, o.Schedule); err != nil {
 		return store.Release{}, dep, err
+	}
+	if err := s.ensureData(ctx, projectID, o.Database); err != nil {
+		return store.Release{}, dep, fmt.Errorf("production database: %w", err)
 	}
 	if o.Instances > 0 && o.Instances != dep.Instances {
 		if err := s.d.Store.SetDeploymentInstances(ctx, projectID, o.Instances, s.d.Now()); err != nil {
