@@ -29,15 +29,17 @@ interface Deployment {
   schedule?: string
   next_run_at?: string
   instance_count: number
+  production_database: boolean
+  database_choice: boolean
 }
 
 const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
 
 const deployApi = {
   get: (id: string) => json<Deployment>('GET', base(id)),
-  publish: (id: string, kind: string, schedule: string, instances: number) =>
+  publish: (id: string, kind: string, schedule: string, instances: number, database: string) =>
     json<{ release: Release; url: string }>('POST', `${base(id)}/publish`,
-      kind === 'scheduled' ? { kind, schedule } : kind === 'static' ? { kind } : { kind, instances }),
+      kind === 'scheduled' ? { kind, schedule, database } : kind === 'static' ? { kind } : { kind, instances, database }),
   activate: (id: string, rid: string) => json<{ release: Release }>('POST', `${base(id)}/releases/${encodeURIComponent(rid)}/activate`, {}),
   log: (id: string, rid: string) => send('GET', `${base(id)}/releases/${encodeURIComponent(rid)}/log`).then((r) => r.text()),
 }
@@ -52,6 +54,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   const [kind, setKind] = useState('server')
   const [schedule, setSchedule] = useState('0 * * * *')
   const [instances, setInstances] = useState(1)
+  const [database, setDatabase] = useState('empty')
   const [busy, setBusy] = useState(false)
   const [logFor, setLogFor] = useState<string | null>(null)
   const [log, setLog] = useState('')
@@ -96,7 +99,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   }
   const publish = () =>
     act(async () => {
-      const r = await deployApi.publish(project.id, kind, schedule, instances)
+      const r = await deployApi.publish(project.id, kind, schedule, instances, database)
       setDialog(false)
       setLogFor(r.release.id)
       setLog('')
@@ -154,6 +157,19 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
                 onChange={(e) => setInstances(Math.max(1, Math.min(8, Number(e.target.value) || 1)))} />
               <span className="muted"> requests are spread round robin over them</span>
             </label>
+          )}
+          {kind !== 'static' && dep?.database_choice && !dep.production_database && (
+            <label className="small">
+              Production database{' '}
+              <select aria-label="Production database" value={database} onChange={(e) => setDatabase(e.target.value)}>
+                <option value="empty">Empty</option>
+                <option value="copy">A copy of the development database</option>
+              </select>
+              <span className="muted"> made once; later releases and rollbacks keep its data</span>
+            </label>
+          )}
+          {kind !== 'static' && dep?.production_database && (
+            <p className="muted small">The production database is kept as it is (it is never overwritten by a release).</p>
           )}
           {kind === 'scheduled' && (
             <label className="small">
