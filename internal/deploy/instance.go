@@ -147,7 +147,6 @@ func (i *instance) drain(timeout time.Duration) {
 	for _, r := range i.replicas {
 		wg.Go(func() { r.drain(timeout) })
 	}
-	defer wg.Wait()
 	i.mu.Lock()
 	var idle chan struct{}
 	if i.inflight > 0 {
@@ -163,6 +162,7 @@ func (i *instance) drain(timeout time.Duration) {
 		}
 		t.Stop()
 	}
+	wg.Wait() // the replicas' requests end before stop would end them
 	i.stop()
 }
 
