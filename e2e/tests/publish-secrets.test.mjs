@@ -1,7 +1,8 @@
 // Production secrets and autoscale from the Deployments pane: a development secret set
 // through the API, its production value set in the pane; the app published as autoscale
-// shows the production value to a visitor without a session, and the pane shows its
-// instance.
+// with two instances and a copy of the development database shows the production value
+// to a visitor without a session, and the pane shows its instances; the next publish
+// does not offer to replace the production database.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { signUp, useServerAndBrowser } from '../lib/journey.mjs'
@@ -40,6 +41,8 @@ test('production secret wins in an autoscale deployment', async (t) => {
 
   await pane.getByRole('button', { name: 'Publish', exact: true }).click()
   await pane.getByLabel('Deployment kind').selectOption('autoscale')
+  await pane.getByLabel('Instance count').fill('2')
+  await pane.getByLabel('Production database').selectOption('copy')
   await pane.getByRole('button', { name: 'Publish now' }).click()
   await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
   const url = await pane.locator('a.deployment-url').getAttribute('href')
@@ -49,5 +52,9 @@ test('production secret wins in an autoscale deployment', async (t) => {
   const v = await visitor.newPage()
   await v.goto(url)
   await v.getByRole('heading', { name: 'Greeting: production-greeting' }).waitFor()
-  await pane.getByLabel('Instances').filter({ hasText: '1 instance' }).waitFor()
+  await pane.getByLabel('Instances').filter({ hasText: '2 instances' }).waitFor()
+  // Publishing again keeps the production database: the dialog says so instead of asking.
+  await pane.getByRole('button', { name: 'Publish', exact: true }).click()
+  await pane.getByText('The production database is kept as it is').waitFor()
+  assert.equal(await pane.getByLabel('Production database').count(), 0)
 })
