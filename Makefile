@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzClientMessage$$' -fuzztime $(FUZZTIME) ./internal/collab
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime $(FUZZTIME) ./internal/checkpoint
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) ./internal/domains
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSchedule$$' -fuzztime $(FUZZTIME) ./internal/deploy
 
 bench:
 	$(GO) run ./bench/filebench
@@ -79,6 +80,7 @@ bench:
 	$(GO) run ./bench/ledgerbench
 	$(GO) run ./bench/deploybench
 	$(GO) run ./bench/importbench
+	$(GO) run ./bench/coldstartbench
 
 clean:
 	rm -rf bin ui/dist

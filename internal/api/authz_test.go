@@ -164,6 +164,12 @@ var expectedAccess = map[string]api.Access{
 	"GET /api/projects/{id}/deployment/releases/{rid}/log":       api.ProjViewer,
 	"GET /api/projects/{id}/deployment/logs":                     api.ProjViewer,
 	"GET /api/projects/{id}/deployment/metrics":                  api.ProjViewer,
+	"GET /api/projects/{id}/deployment/runs":                     api.ProjViewer,
+	"GET /api/projects/{id}/deployment/runs/{runid}/log":         api.ProjViewer,
+	"GET /api/projects/{id}/deployment/secrets":                  api.ProjViewer,
+	"PUT /api/projects/{id}/deployment/secrets/{name}":           api.ProjEditor,
+	"DELETE /api/projects/{id}/deployment/secrets/{name}":        api.ProjEditor,
+	"POST /api/projects/{id}/deployment/secrets/{name}/reveal":   api.ProjEditor,
 }
 
 type caller struct {
@@ -270,7 +276,7 @@ func checkRoute(t *testing.T, base string, rt api.Route, projectID string, who c
 	t.Helper()
 	method, pattern, _ := strings.Cut(rt.Pattern, " ")
 	url := strings.NewReplacer("{id}", projectID, "{path...}", "index.html", "{sid}", "nosuch",
-		"{tid}", "nosuch", "{rid}", "nosuch", "{uid}", "nosuch", "{pid}", "nosuch", "{name}", "NOSUCH", "{domain}", "nosuch.example").Replace(pattern)
+		"{tid}", "nosuch", "{rid}", "nosuch", "{runid}", "nosuch", "{uid}", "nosuch", "{pid}", "nosuch", "{name}", "NOSUCH", "{domain}", "nosuch.example").Replace(pattern)
 	var body io.Reader
 	if method != "GET" && method != "DELETE" {
 		body = strings.NewReader(`{}`)

@@ -2,9 +2,11 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"ecode/internal/deploy"
 	"ecode/internal/store"
@@ -19,16 +21,36 @@ func (s *Server) deploymentRoutes() []route {
 		{"GET /api/projects/{id}/deployment/releases/{rid}/log", ProjViewer, s.releaseLog},
 		{"GET /api/projects/{id}/deployment/logs", ProjViewer, s.appLog},
 		{"GET /api/projects/{id}/deployment/metrics", ProjViewer, s.deploymentMetrics},
+		{"GET /api/projects/{id}/deployment/runs", ProjViewer, s.listDeploymentRuns},
+		{"GET /api/projects/{id}/deployment/runs/{runid}/log", ProjViewer, s.deploymentRunLog},
+		{"GET /api/projects/{id}/deployment/secrets", ProjViewer, s.listProductionSecrets},
+		{"PUT /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.putProductionSecret},
+		{"DELETE /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.deleteProductionSecret},
+		{"POST /api/projects/{id}/deployment/secrets/{name}/reveal", ProjEditor, s.revealProductionSecret},
 	}
 }
 
 type publishRequest struct {
-	Kind string `json:"kind"`
+	Kind      string `json:"kind"`
+	Schedule  string `json:"schedule"`
+	Instances int    `json:"instances"`
+	Database  string `json:"database"`
 }
 
 func (q *publishRequest) validate() map[string]string {
 	if q.Kind != "" && !deploy.ValidKind(q.Kind) {
-		return map[string]string{"kind": "must be static or server"}
+		return map[string]string{"kind": "must be static, server, autoscale or scheduled"}
+	}
+	if q.Database != "" && q.Database != deploy.DatabaseEmpty && q.Database != deploy.DatabaseCopy {
+		return map[string]string{"database": "must be empty or copy"}
+	}
+	if q.Instances < 0 || q.Instances > deploy.MaxInstances {
+		return map[string]string{"instances": fmt.Sprintf("must be between 1 and %d", deploy.MaxInstances)}
+	}
+	if q.Schedule != "" {
+		if _, err := deploy.ParseSchedule(q.Schedule); err != nil {
+			return map[string]string{"schedule": strings.TrimPrefix(err.Error(), deploy.ErrBadSchedule.Error()+": ")}
+		}
 	}
 	return nil
 }
@@ -54,8 +76,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 	if err := s.billing.AllowDeploy(r.Context(), p.OwnerID, p.ID); err != nil {
 		return err
 	}
-	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, q.Kind)
-	if err != nil {
+	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, deploy.PublishOptions{Kind: q.Kind, Schedule: q.Schedule, Instances: q.Instances, Database: q.Database})
+	if errors.Is(err, deploy.ErrNoSchedule) {
+		return errInvalid(map[string]string{"schedule": "a scheduled deployment needs a cron schedule, e.g. \"*/15 * * * *\""})
+	} else if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"release": releaseJSON(rel), "url": s.appURL(r, dep.Slug)})
@@ -71,13 +95,17 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.deploy.Get(r.Context(), project(r).ID)
 	if errors.Is(err, deploy.ErrNoDeployment) {
 		writeJSON(w, http.StatusOK, map[string]any{"url": "", "kind": "", "status": "none", "active_release_id": "",
-			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain()})
+			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain(), "instances": 0, "asleep": false, "instance_count": 1,
+			"production_database": false, "database_choice": s.deploy.HasDatabases()})
 		return nil
 	} else if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
-		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain()})
+		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain(),
+		"instances": st.Instances, "asleep": st.Asleep, "schedule": st.Schedule, "next_run_at": st.NextRunAt,
+		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(project(r).ID),
+		"database_choice": s.deploy.HasDatabases()})
 	return nil
 }
 

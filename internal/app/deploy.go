@@ -1,12 +1,17 @@
 package app
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"time"
 
 	"ecode/internal/config"
 	"ecode/internal/deploy"
 	"ecode/internal/history"
+	"ecode/internal/projectdb"
 )
 
 // buildDeploy makes the deployment service: releases under
@@ -15,8 +20,28 @@ import (
 func (s *Server) buildDeploy(cfg *config.Config, now func() time.Time) {
 	s.Deploy = deploy.New(deploy.Deps{Store: s.Store, Sandbox: s.Sandbox, Repo: s.Repo, Checkpoints: s.History,
 		Env: s.Runner.ProcessEnv, Ignore: history.Ignore, Log: s.Log.With("component", "deploy"), Now: now,
-		Usage: s.Billing.Recorder(), Requests: s.Metrics},
+		Usage: s.Billing.Recorder(), Requests: s.Metrics, CopyDevDB: s.copyDevDB()},
 		deploy.Options{Dir: filepath.Join(cfg.DataDir, "deployments"), AppsDomain: cfg.AppsDomain, Limits: s.Runner.Limits(),
-			HealthTimeout: cfg.DeployHealth})
+			HealthTimeout: cfg.DeployHealth, IdleTimeout: cfg.DeployIdle, KeepReleases: int(cfg.DeployKeep)})
 	s.onClose(s.Deploy.Close) // before the sandbox runner closes
+}
+
+// copyDevDB copies a project's development SQLite database into a
+// deployment's production file (an absent one gives an empty database);
+// nil with PostgreSQL project databases, whose deployments have none of
+// their own yet.
+func (s *Server) copyDevDB() func(ctx context.Context, projectID, dst string) error {
+	if s.DBs.Postgres() {
+		return nil
+	}
+	return func(ctx context.Context, projectID, dst string) error {
+		var buf bytes.Buffer
+		err := s.DBs.DB(projectID).Snapshot(ctx, &buf)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return (&projectdb.SQLiteDB{Path: dst}).Restore(ctx, &buf)
+	}
 }

@@ -69,6 +69,7 @@ var allowed = map[string][]string{
 	"bench/filebench":          {"internal/app", "internal/config", "internal/client"},
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/deploybench":        {"internal/app", "internal/config", "internal/client"},
+	"bench/coldstartbench":     {"internal/app", "internal/config", "internal/client"},
 	"bench/checkpointbench":    {"internal/checkpoint"},
 	"bench/maskbench":          {"internal/runner", "internal/secrets"},
 	"internal/domains":         {"internal/store", "internal/secretbox"},

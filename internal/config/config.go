@@ -39,6 +39,8 @@ type Config struct {
 	SandboxTmp     int64
 	SandboxIdle    time.Duration
 	DeployHealth   time.Duration
+	DeployIdle     time.Duration
+	DeployKeep     int64
 	TreePoll       time.Duration
 	ProjectDisk    int64
 	Egress         string
@@ -153,6 +155,8 @@ func (c *Config) options() []option {
 		{"s3-insecure", "false", "talk to --s3-endpoint over plain HTTP instead of HTTPS", &c.S3Insecure},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
+		{"deploy-idle-timeout", "15m", "stop an autoscale deployment's instance after this long without requests (the next request starts it again)", &c.DeployIdle},
+		{"deploy-keep-releases", "10", "how many releases of a deployment keep their files (the active one included); older ones are pruned", &c.DeployKeep},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
 		{"monitor-interval", "1m", "how often each node records its requests, errors, latency and the service's state for the admin Monitoring page", &c.MonitorInterval},

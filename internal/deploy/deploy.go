@@ -31,6 +31,10 @@ import (
 const (
 	KindStatic = "static" // files served by E-Code (the build output, or the project)
 	KindServer = "server" // a long-running process
+	// KindAutoscale is a server stopped after IdleTimeout without requests
+	// (its sandbox closed) and started again by the next request, which
+	// the router holds until the app listens.
+	KindAutoscale = "autoscale"
 )
 
 // Release statuses.
@@ -73,6 +77,11 @@ type Deps struct {
 	Usage UsageRecorder
 	// Requests, when set, is told of every request the router answered.
 	Requests RequestObserver
+	// CopyDevDB, when set, copies the project's development database into
+	// the SQLite file dst; it also means deployments have a production
+	// database of their own (SQLite project databases; unset with
+	// PostgreSQL ones).
+	CopyDevDB func(ctx context.Context, projectID, dst string) error
 }
 
 // Options configure the service.
@@ -96,6 +105,18 @@ type Options struct {
 	// UsageFlush is how often bytes served and instance time are recorded
 	// as usage events (default a minute).
 	UsageFlush time.Duration
+	// IdleTimeout is how long an autoscale deployment's instance may go
+	// without requests before it is stopped (default 15 min).
+	IdleTimeout time.Duration
+	// ScheduleTick is how often scheduled deployments' due times are
+	// looked at (default 10 s); ScheduleGrace how late a due time may still
+	// start (default a minute; older ones are reported missed).
+	ScheduleTick, ScheduleGrace time.Duration
+	// RunTimeout caps a scheduled run (default an hour).
+	RunTimeout time.Duration
+	// KeepReleases is how many releases keep their files, the active one
+	// included (default 10); older ones are pruned.
+	KeepReleases int
 }
 
 // Service publishes, runs and routes deployments.
@@ -111,6 +132,8 @@ type Service struct {
 	deps    map[string]*deployment // by project id
 	bySlug  map[string]string      // slug → project id
 	stopped map[string]bool        // projects being deleted: never started again
+	runs    map[string]runningRun  // scheduled runs in progress, by project id
+	schedMu sync.Mutex             // one RunSchedules at a time
 	closed  bool
 	wg      sync.WaitGroup // builds, starts, drains, supervisors
 	changed chan struct{}  // closed and replaced on every status change
@@ -146,9 +169,24 @@ func New(d Deps, opts Options) *Service {
 	if opts.UsageFlush <= 0 {
 		opts.UsageFlush = time.Minute
 	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 15 * time.Minute
+	}
+	if opts.ScheduleTick <= 0 {
+		opts.ScheduleTick = 10 * time.Second
+	}
+	if opts.ScheduleGrace <= 0 {
+		opts.ScheduleGrace = time.Minute
+	}
+	if opts.RunTimeout <= 0 {
+		opts.RunTimeout = time.Hour
+	}
+	if opts.KeepReleases <= 0 {
+		opts.KeepReleases = 10
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{d: d, opts: opts, meter: newMeter(), deps: map[string]*deployment{}, bySlug: map[string]string{},
-		stopped: map[string]bool{},
+		stopped: map[string]bool{}, runs: map[string]runningRun{},
 		changed: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
@@ -203,6 +241,16 @@ type Status struct {
 	Status          string    `json:"status"` // the active release's, or "none"
 	ActiveReleaseID string    `json:"active_release_id"`
 	Releases        []Release `json:"releases"`
+	// Instances is how many instances serve now (0 for an autoscale
+	// deployment scaled to zero: Asleep, it starts on the next request).
+	Instances int  `json:"instances"`
+	Asleep    bool `json:"asleep,omitempty"`
+	// InstanceCount is how many instances a server or autoscale release runs.
+	InstanceCount int `json:"instance_count"`
+	// Schedule and NextRunAt: a scheduled deployment's cron schedule and
+	// its next due time.
+	Schedule  string     `json:"schedule,omitempty"`
+	NextRunAt *time.Time `json:"next_run_at,omitempty"`
 }
 
 // ErrNoDeployment means the project was never published.
@@ -227,11 +275,20 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 			st.Status = r.Status
 		}
 	}
+	st.Instances, st.Asleep = s.running(projectID)
+	st.InstanceCount = max(d.Instances, 1)
+	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
+		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {
+			st.NextRunAt = &next
+		}
+	}
 	return st, nil
 }
 
 // ValidKind reports whether kind can be published.
-func ValidKind(kind string) bool { return kind == KindStatic || kind == KindServer }
+func ValidKind(kind string) bool {
+	return kind == KindStatic || kind == KindServer || kind == KindAutoscale || kind == KindScheduled
+}
 
 var slugUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
 
@@ -288,6 +345,9 @@ var ErrProjectStopped = errors.New("deploy: the project is being deleted")
 func (s *Service) StopProject(projectID string) error {
 	s.mu.Lock()
 	s.stopped[projectID] = true
+	if r, ok := s.runs[projectID]; ok {
+		r.cancel() // its sandbox closes; the run is recorded as stopped
+	}
 	d := s.deps[projectID]
 	delete(s.deps, projectID)
 	if d != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ecode/internal/runconfig"
@@ -26,14 +27,17 @@ type deployment struct {
 
 	mu     sync.Mutex
 	active *instance
+	asleep *store.Release // an autoscale release scaled to zero: woken by the next request
+	waking *wakeCall      // its start in progress, which requests wait for
 }
 
-// swap makes n the serving instance and returns the one before.
+// swap makes n the serving instance and returns the one before; a release
+// asleep is forgotten (n replaces it).
 func (d *deployment) swap(n *instance) *instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.active
-	d.active = n
+	d.active, d.asleep = n, nil
 	return old
 }
 
@@ -47,8 +51,8 @@ func (d *deployment) acquire() *instance {
 		if inst == nil {
 			return nil
 		}
-		if inst.acquire() {
-			return inst
+		if pick := inst.pick(); pick.acquire() {
+			return pick
 		}
 		// stopped between the load and the count: the active one is newer
 		d.mu.Lock()
@@ -79,7 +83,42 @@ type instance struct {
 	proc     *sandbox.Process
 	quit     chan struct{} // closed by stop
 	metered  time.Time     // a server's process time is accounted up to here (zero: nothing runs)
+	lastUsed time.Time     // when the last request ended (or the instance started): for scale to zero
+	crashing bool          // its process exited and is not listening again yet
+
+	// replicas are the other instances of the release when the deployment
+	// runs several (set before it serves, then only read); requests go
+	// round robin over this one and them (rr), skipping crashing ones.
+	replicas []*instance
+	rr       atomic.Uint32
 }
+
+// pick returns the instance of the group (i and its replicas) the next
+// request goes to: round robin over the ones not crashing (all crashing:
+// any, whose proxy then answers 502).
+func (i *instance) pick() *instance {
+	n := uint32(len(i.replicas) + 1)
+	if n == 1 {
+		return i
+	}
+	start := i.rr.Add(1)
+	for k := range n {
+		c := i
+		if j := (start + k) % n; j > 0 {
+			c = i.replicas[j-1]
+		}
+		c.mu.Lock()
+		ok := !c.crashing
+		c.mu.Unlock()
+		if ok {
+			return c
+		}
+	}
+	return i
+}
+
+// count is how many instances the group has.
+func (i *instance) count() int { return len(i.replicas) + 1 }
 
 func (i *instance) acquire() bool {
 	i.mu.Lock()
@@ -95,6 +134,7 @@ func (i *instance) done() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.inflight--
+	i.lastUsed = i.s.d.Now()
 	if i.inflight == 0 && i.draining {
 		close(i.idle)
 		i.draining = false
@@ -103,6 +143,10 @@ func (i *instance) done() {
 
 // drain waits for the requests in progress (at most timeout), then stops.
 func (i *instance) drain(timeout time.Duration) {
+	var wg sync.WaitGroup
+	for _, r := range i.replicas {
+		wg.Go(func() { r.drain(timeout) })
+	}
 	i.mu.Lock()
 	var idle chan struct{}
 	if i.inflight > 0 {
@@ -118,6 +162,7 @@ func (i *instance) drain(timeout time.Duration) {
 		}
 		t.Stop()
 	}
+	wg.Wait() // the replicas' requests end before stop would end them
 	i.stop()
 }
 
@@ -140,6 +185,9 @@ func (i *instance) stop() {
 	}
 	if i.ws != nil {
 		i.ws.Close()
+	}
+	for _, r := range i.replicas {
+		r.stop()
 	}
 }
 
@@ -168,11 +216,13 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 		inst.static = h
 		return inst, nil
 	}
-	inst.ws, err = s.d.Sandbox.Workspace(ctx, "i-"+rel.ID+"-"+newID()[:6], sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID), Limits: s.opts.Limits})
+	inst.ws, err = s.d.Sandbox.Workspace(ctx, "i-"+rel.ID+"-"+newID()[:6], sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID),
+		Limits: s.opts.Limits, Data: s.dataDir(rel.ProjectID)})
 	if err != nil {
 		return nil, fmt.Errorf("open the production sandbox: %w", err)
 	}
 	inst.metered = s.d.Now()
+	inst.lastUsed = inst.metered
 	inst.transport = &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return inst.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
@@ -265,7 +315,10 @@ func (i *instance) waitListening(ctx context.Context, proc *sandbox.Process) err
 
 // goLive starts a built release and switches traffic to it.
 func (s *Service) goLive(ctx context.Context, rel store.Release) error {
-	inst, err := s.startInstance(ctx, rel)
+	if rel.Kind == KindScheduled {
+		return s.activateScheduled(ctx, rel)
+	}
+	inst, err := s.startGroup(ctx, rel)
 	if err != nil {
 		return err
 	}
@@ -294,6 +347,7 @@ func (s *Service) switchTo(ctx context.Context, inst *instance) error {
 			old.stop()
 		}
 	}
+	s.prune(ctx, inst.rel.ProjectID)
 	s.notifyChanged()
 	return nil
 }
@@ -349,7 +403,10 @@ func (s *Service) Run(ctx context.Context) {
 		if dep.ActiveReleaseID == "" {
 			continue
 		}
-		s.deployment(dep.ProjectID, dep.Slug)
+		d := s.deployment(dep.ProjectID, dep.Slug)
+		if d != nil && s.resumeAsleep(ctx, d, dep) {
+			continue // the next request starts it
+		}
 		s.spawn(func() {
 			ctx := s.ctx
 			rel, err := s.d.Store.ReleaseOf(ctx, dep.ProjectID, dep.ActiveReleaseID)
@@ -361,6 +418,8 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		})
 	}
+	s.spawn(func() { s.idleLoop(ctx) })
+	s.spawn(func() { s.scheduleLoop(ctx) })
 	s.flushLoop(ctx)
 }
 
@@ -398,6 +457,7 @@ func (i *instance) supervise() {
 		if s.d.Now().Sub(started) > time.Minute {
 			backoff = s.opts.RestartBackoff
 		}
+		i.setCrashing(true)
 		res, _ := proc.Wait()
 		why := fmt.Sprintf("the app exited with code %d; restarting in %s", res.ExitCode, backoff)
 		if res.Reason != "" {
@@ -417,6 +477,7 @@ func (i *instance) supervise() {
 			s.setStatus(ctx, i.rel, StatusCrashing, err.Error())
 			continue
 		}
+		i.setCrashing(false)
 		s.setStatus(ctx, i.rel, StatusLive, "")
 	}
 }

@@ -21,13 +21,55 @@ import (
 // files are gone).
 var ErrNotActivatable = errors.New("deploy: this release did not build, so it cannot be activated")
 
+// PublishOptions are a publish's choices.
+type PublishOptions struct {
+	// Kind "" keeps the deployment's kind (server at first).
+	Kind string
+	// Schedule is a scheduled deployment's cron schedule ("" keeps it; a
+	// first scheduled publish needs one).
+	Schedule string
+	// Instances is how many instances a server or autoscale release runs
+	// (0 keeps the count; 1 at first).
+	Instances int
+	// Database is how the production database starts at the first publish:
+	// DatabaseEmpty (default) or DatabaseCopy; later publishes ignore it.
+	Database string
+}
+
+// ErrNoSchedule means a scheduled deployment was published without a schedule.
+var ErrNoSchedule = fmt.Errorf("%w: a scheduled deployment needs a schedule", ErrBadSchedule)
+
 // Publish checkpoints the project and makes a new release of it, built and
 // started in the background; the live release keeps serving until the new
-// one is healthy. kind "" keeps the deployment's kind (server at first).
-func (s *Service) Publish(ctx context.Context, projectID, projectName, userID, kind string) (store.Release, store.Deployment, error) {
-	dep, err := s.ensureDeployment(ctx, projectID, projectName, userID, kind)
+// one is healthy.
+func (s *Service) Publish(ctx context.Context, projectID, projectName, userID string, o PublishOptions) (store.Release, store.Deployment, error) {
+	if o.Instances < 0 || o.Instances > MaxInstances {
+		return store.Release{}, store.Deployment{}, ErrBadInstances
+	}
+	if o.Schedule != "" {
+		if _, err := ParseSchedule(o.Schedule); err != nil {
+			return store.Release{}, store.Deployment{}, err
+		}
+	} else if o.Kind == KindScheduled {
+		if dep, err := s.d.Store.DeploymentForProject(ctx, projectID); err != nil || dep.Schedule == "" {
+			return store.Release{}, dep, ErrNoSchedule
+		}
+	}
+	dep, err := s.ensureDeployment(ctx, projectID, projectName, userID, o.Kind)
 	if err != nil {
 		return store.Release{}, dep, err
+	}
+	if err := s.setSchedule(ctx, &dep, o.Schedule); err != nil {
+		return store.Release{}, dep, err
+	}
+	if err := s.ensureData(ctx, projectID, o.Database); err != nil {
+		return store.Release{}, dep, fmt.Errorf("production database: %w", err)
+	}
+	if o.Instances > 0 && o.Instances != dep.Instances {
+		if err := s.d.Store.SetDeploymentInstances(ctx, projectID, o.Instances, s.d.Now()); err != nil {
+			return store.Release{}, dep, err
+		}
+		dep.Instances = o.Instances
 	}
 	rec, err := s.d.Checkpoints.Create(ctx, projectID, userID, "deploy", "Published")
 	if err != nil {
@@ -59,6 +101,24 @@ func (s *Service) spawn(fn func()) bool {
 	}
 	s.wg.Go(fn)
 	return true
+}
+
+// setSchedule records a new schedule on the deployment, its due times
+// counted from now; a scheduled deployment must end up with one.
+func (s *Service) setSchedule(ctx context.Context, dep *store.Deployment, schedule string) error {
+	schedule = strings.TrimSpace(schedule)
+	if schedule == "" || schedule == dep.Schedule {
+		if dep.Kind == KindScheduled && dep.Schedule == "" {
+			return ErrNoSchedule
+		}
+		return nil
+	}
+	now := s.d.Now()
+	if err := s.d.Store.SetDeploymentSchedule(ctx, dep.ProjectID, schedule, now, now); err != nil {
+		return err
+	}
+	dep.Schedule, dep.ScheduleCheckedAt = schedule, now
+	return nil
 }
 
 // ensureDeployment returns the project's deployment, creating it at the

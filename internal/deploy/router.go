@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"errors"
 	"html"
 	"net"
 	"net/http"
@@ -64,8 +65,11 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 	}
 	inst := d.acquire()
 	if inst == nil {
-		appPage(w, http.StatusServiceUnavailable, "This app is not running", "Its owner can publish it again from E-Code.")
-		return
+		var err error
+		if inst, err = s.wake(r.Context(), d); err != nil { // scaled to zero: held until it listens
+			notRunningPage(w, err)
+			return
+		}
 	}
 	defer inst.done()
 	stripPlatformCookies(r)
@@ -86,6 +90,16 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inst.rp.ServeHTTP(cw, r)
+}
+
+// notRunningPage answers a request nothing can serve: the app is not
+// running, or it was asleep and did not start (the reason shown).
+func notRunningPage(w http.ResponseWriter, err error) {
+	if errors.Is(err, errNotAsleep) {
+		appPage(w, http.StatusServiceUnavailable, "This app is not running", "Its owner can publish it again from E-Code.")
+		return
+	}
+	appPage(w, http.StatusServiceUnavailable, "This app did not start", "It was idle and had to start again, but: "+err.Error()+".")
 }
 
 // newProxy forwards to the instance's app inside its sandbox.

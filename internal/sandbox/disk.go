@@ -87,6 +87,33 @@ func bindMount(src, target string, readOnly bool) error {
 	return nil
 }
 
+// bindData binds the host directory data at <mnt>/.ecode. The mount point
+// is opened without following a symlink (the workspace's files are the
+// user's: .ecode could be one pointing anywhere on the host) and the mount
+// goes through that open descriptor.
+func bindData(data, mnt string, uid int) error {
+	if err := chownTree(data, uid); err != nil {
+		return fmt.Errorf("sandbox: chown data: %w", err)
+	}
+	root, err := unix.Open(mnt, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	if err := unix.Mkdirat(root, ".ecode", 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("sandbox: data mount point: %w", err)
+	}
+	fd, err := unix.Openat(root, ".ecode", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("sandbox: data mount point .ecode is not a directory: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Mount(data, fmt.Sprintf("/proc/self/fd/%d", fd), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("sandbox: bind data %s: %w", data, err)
+	}
+	return nil
+}
+
 // mountPoints returns the mount points of this mount namespace.
 func mountPoints() (map[string]bool, error) {
 	f, err := os.Open("/proc/self/mountinfo")

@@ -262,6 +262,11 @@ func (w *localWorkspace) setup(name string) error {
 	if err := bindMount(w.spec.Dir, w.mnt, false); err != nil {
 		return err
 	}
+	if w.spec.Data != "" {
+		if err := bindData(w.spec.Data, w.mnt, uid); err != nil {
+			return err
+		}
+	}
 	passwd := fmt.Sprintf("root:x:0:0:root:/root:/usr/sbin/nologin\necode:x:%d:%d:ecode:/workspace:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", uid, uid)
 	group := fmt.Sprintf("root:x:0:\necode:x:%d:\nnogroup:x:65534:\n", uid)
 	if err := os.WriteFile(filepath.Join(w.dir, "passwd"), []byte(passwd), 0o644); err != nil {

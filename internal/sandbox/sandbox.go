@@ -42,6 +42,10 @@ type Spec struct {
 	UID    int      // dedicated unprivileged host uid (and gid) of the workspace
 	Limits Limits   //
 	Env    []string // extra KEY=VALUE for every process
+	// Data, when set, is a host directory seen writable at /workspace/.ecode
+	// over what Dir has there (a deployment's production database, shared
+	// by its releases). It is owned by UID like Dir.
+	Data string
 }
 
 // Cmd is one command inside a workspace.

@@ -17,25 +17,36 @@ const (
 	UseExec     = "exec"
 	UseTerminal = "terminal"
 	UseAgent    = "agent"
+	// UseDeploy is a deployment's build or instance: it gets the
+	// production secrets, which override the project's of the same name.
+	UseDeploy = "deploy"
 )
 
 // values decrypts the project's secrets and the account secrets linked
-// into it (a project secret wins over a linked one of the same name).
-func (s *Service) values(ctx context.Context, projectID string) ([]Value, string, error) {
-	o := projectOwner(projectID)
-	own, err := s.st.Secrets(ctx, o)
-	if err != nil {
-		return nil, "", err
-	}
+// into it (a project secret wins over a linked one of the same name); with
+// production, the project's production secrets come first and win over both.
+func (s *Service) values(ctx context.Context, projectID string, production bool) ([]Value, string, error) {
 	type src struct {
 		id   Identity
 		name string
 	}
 	var srcs []src
 	names := map[string]bool{}
-	for _, si := range own {
-		names[si.Name] = true
-		srcs = append(srcs, src{Identity{o, si.Name, si.Version}, si.Name})
+	owners := []store.SecretOwner{projectOwner(projectID)}
+	if production {
+		owners = []store.SecretOwner{productionOwner(projectID), projectOwner(projectID)}
+	}
+	for _, o := range owners {
+		own, err := s.st.Secrets(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, si := range own {
+			if !names[si.Name] {
+				names[si.Name] = true
+				srcs = append(srcs, src{Identity{o, si.Name, si.Version}, si.Name})
+			}
+		}
 	}
 	links, err := s.st.SecretLinks(ctx, projectID)
 	if err != nil {
@@ -59,7 +70,8 @@ func (s *Service) values(ctx context.Context, projectID string) ([]Value, string
 	for _, sr := range srcs {
 		fp.WriteString(sr.id.Owner.Scope + ":" + sr.id.Owner.ID + ":" + sr.name + ":" + strconv.FormatInt(sr.id.Version, 10) + ";")
 	}
-	if ls, ok := s.cached(projectID, fp.String()); ok {
+	key := loadKey(projectID, production)
+	if ls, ok := s.cached(key, fp.String()); ok {
 		return ls.values, fp.String(), nil
 	}
 	vals := make([]Value, 0, len(srcs))
@@ -71,23 +83,32 @@ func (s *Service) values(ctx context.Context, projectID string) ([]Value, string
 		vals = append(vals, Value{Name: sr.name, Value: v})
 	}
 	sort.Slice(vals, func(i, j int) bool { return vals[i].Name < vals[j].Name })
-	s.remember(projectID, fp.String(), vals)
+	s.remember(key, fp.String(), vals)
 	return vals, fp.String(), nil
 }
 
-func (s *Service) cached(projectID, fp string) (loadedSet, bool) {
+// loadKey is where a project's decrypted set is kept: its development set
+// under the project's id, its production set apart.
+func loadKey(projectID string, production bool) string {
+	if production {
+		return projectID + "\x00production"
+	}
+	return projectID
+}
+
+func (s *Service) cached(key, fp string) (loadedSet, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ls, ok := s.loaded[projectID]
+	ls, ok := s.loaded[key]
 	return ls, ok && ls.fingerprint == fp
 }
 
 // remember keeps the project's values and matcher, and rebuilds the
 // matcher of every loaded value (the server log's).
-func (s *Service) remember(projectID, fp string, vals []Value) {
+func (s *Service) remember(key, fp string, vals []Value) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.loaded[projectID] = loadedSet{fingerprint: fp, values: vals, matcher: NewMatcher(vals)}
+	s.loaded[key] = loadedSet{fingerprint: fp, values: vals, matcher: NewMatcher(vals)}
 	var all []Value
 	for _, ls := range s.loaded {
 		all = append(all, ls.values...)
@@ -97,9 +118,11 @@ func (s *Service) remember(projectID, fp string, vals []Value) {
 
 // Env returns the project's secrets as NAME=value for a process started
 // for use (run, exec, terminal, agent), and the matcher that masks them in
-// its output. The injection is audited (names only).
+// its output. The injection is audited (names only). A deployment's
+// process (UseDeploy) gets the production secrets over the project's.
 func (s *Service) Env(ctx context.Context, projectID, use string) ([]string, *Matcher, error) {
-	vals, _, err := s.values(ctx, projectID)
+	production := use == UseDeploy
+	vals, _, err := s.values(ctx, projectID, production)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,7 +139,7 @@ func (s *Service) Env(ctx context.Context, projectID, use string) ([]string, *Ma
 		return nil, nil, err
 	}
 	s.mu.Lock()
-	m := s.loaded[projectID].matcher
+	m := s.loaded[loadKey(projectID, production)].matcher
 	s.mu.Unlock()
 	return env, m, nil
 }
@@ -124,7 +147,7 @@ func (s *Service) Env(ctx context.Context, projectID, use string) ([]string, *Ma
 // Matcher returns the matcher of the project's current secrets (for
 // output that is not a process's: the agent's transcript).
 func (s *Service) Matcher(ctx context.Context, projectID string) (*Matcher, error) {
-	if _, _, err := s.values(ctx, projectID); err != nil {
+	if _, _, err := s.values(ctx, projectID, false); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

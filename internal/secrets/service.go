@@ -75,7 +75,7 @@ func New(st *store.Store, keys *Keyring, now func() time.Time, log *slog.Logger)
 // Info describes a secret without its value.
 type Info struct {
 	Name      string    `json:"name"`
-	Scope     string    `json:"scope"` // project | account
+	Scope     string    `json:"scope"` // project | account | production
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

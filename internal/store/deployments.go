@@ -13,9 +13,16 @@ type Deployment struct {
 	Slug            string // the host label: <slug>.<apps domain>
 	Kind            string // static, server, autoscale, scheduled
 	ActiveReleaseID string // "" before the first release went live
-	CreatedBy       string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Schedule is a scheduled deployment's cron schedule (5 fields).
+	Schedule string
+	// ScheduleCheckedAt is when its due times were last looked at: the ones
+	// after it are run or reported missed.
+	ScheduleCheckedAt time.Time
+	// Instances is how many instances a server or autoscale release runs.
+	Instances int
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Release is one immutable version of a deployment.
@@ -32,22 +39,32 @@ type Release struct {
 	UpdatedAt    time.Time
 }
 
-const deploymentColumns = `project_id, slug, kind, active_release_id, created_by, created_at, updated_at`
+const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var active sql.NullString
-	var c, u int64
-	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.CreatedBy, &c, &u)
+	var c, u, checked int64
+	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.Instances, &d.CreatedBy, &c, &u)
 	d.ActiveReleaseID, d.CreatedAt, d.UpdatedAt = active.String, fromMicros(c), fromMicros(u)
+	if checked != 0 {
+		d.ScheduleCheckedAt = fromMicros(checked)
+	}
 	return d, mapErr(err)
 }
 
 // CreateDeployment inserts a project's deployment; ErrConflict when the
 // project has one or the slug is taken.
 func (s *Store) CreateDeployment(ctx context.Context, d Deployment) error {
-	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?)`,
-		d.ProjectID, d.Slug, d.Kind, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt))
+	var checked int64
+	if !d.ScheduleCheckedAt.IsZero() {
+		checked = micros(d.ScheduleCheckedAt)
+	}
+	if d.Instances < 1 {
+		d.Instances = 1
+	}
+	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)`,
+		d.ProjectID, d.Slug, d.Kind, d.Schedule, checked, d.Instances, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt))
 	return err
 }
 
@@ -77,6 +94,11 @@ func (s *Store) ListDeployments(ctx context.Context) ([]Deployment, error) {
 // SetDeploymentKind changes the kind later releases are published as.
 func (s *Store) SetDeploymentKind(ctx context.Context, projectID, kind string, at time.Time) error {
 	return affected(s.exec(ctx, `UPDATE deployments SET kind = ?, updated_at = ? WHERE project_id = ?`, kind, micros(at), projectID))
+}
+
+// SetDeploymentInstances sets how many instances later starts run.
+func (s *Store) SetDeploymentInstances(ctx context.Context, projectID string, n int, at time.Time) error {
+	return affected(s.exec(ctx, `UPDATE deployments SET instances = ?, updated_at = ? WHERE project_id = ?`, n, micros(at), projectID))
 }
 
 // ActivateRelease makes releaseID the deployment's active release and marks

@@ -8,21 +8,23 @@ import (
 	"time"
 )
 
-// Secret scopes: a project's own secrets, or a user's account secrets.
+// Secret scopes: a project's own secrets, a project's production secrets
+// (its deployment's, overriding the project's), or a user's account secrets.
 const (
-	ScopeProject = "project"
-	ScopeUser    = "user"
+	ScopeProject    = "project"
+	ScopeProduction = "production"
+	ScopeUser       = "user"
 )
 
 // SecretOwner is whose secret (or data key) a row is.
 type SecretOwner struct {
-	Scope string // ScopeProject | ScopeUser
-	ID    string // the project's or the user's id
+	Scope string // ScopeProject | ScopeProduction | ScopeUser
+	ID    string // the project's (project, production) or the user's id
 }
 
 // fk returns the owner as the (project_id, user_id) foreign keys.
 func (o SecretOwner) fk() (project, user any) {
-	if o.Scope == ScopeProject {
+	if o.Scope == ScopeProject || o.Scope == ScopeProduction {
 		return o.ID, nil
 	}
 	return nil, o.ID

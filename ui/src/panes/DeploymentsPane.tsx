@@ -4,6 +4,8 @@ import type { PaneProps } from './types'
 import { AppLogs } from './AppLogs'
 import { DeployDomains } from './DeployDomains'
 import { DeployRequests } from './DeployRequests'
+import { DeploySecrets } from './DeploySecrets'
+import { DeployRuns } from './DeployRuns'
 import './deployments.css'
 
 interface Release {
@@ -22,13 +24,22 @@ interface Deployment {
   status: string
   active_release_id: string
   releases: Release[]
+  instances: number
+  asleep?: boolean
+  schedule?: string
+  next_run_at?: string
+  instance_count: number
+  production_database: boolean
+  database_choice: boolean
 }
 
 const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
 
 const deployApi = {
   get: (id: string) => json<Deployment>('GET', base(id)),
-  publish: (id: string, kind: string) => json<{ release: Release; url: string }>('POST', `${base(id)}/publish`, { kind }),
+  publish: (id: string, kind: string, schedule: string, instances: number, database: string) =>
+    json<{ release: Release; url: string }>('POST', `${base(id)}/publish`,
+      kind === 'scheduled' ? { kind, schedule, database } : kind === 'static' ? { kind } : { kind, instances, database }),
   activate: (id: string, rid: string) => json<{ release: Release }>('POST', `${base(id)}/releases/${encodeURIComponent(rid)}/activate`, {}),
   log: (id: string, rid: string) => send('GET', `${base(id)}/releases/${encodeURIComponent(rid)}/log`).then((r) => r.text()),
 }
@@ -41,6 +52,9 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   const [error, setError] = useState<string | null>(null)
   const [dialog, setDialog] = useState(false)
   const [kind, setKind] = useState('server')
+  const [schedule, setSchedule] = useState('0 * * * *')
+  const [instances, setInstances] = useState(1)
+  const [database, setDatabase] = useState('empty')
   const [busy, setBusy] = useState(false)
   const [logFor, setLogFor] = useState<string | null>(null)
   const [log, setLog] = useState('')
@@ -50,6 +64,8 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
       const d = await deployApi.get(project.id)
       setDep(d)
       if (d.kind) setKind(d.kind)
+      if (d.schedule) setSchedule(d.schedule)
+      if (d.instance_count) setInstances(d.instance_count)
       setError(null)
     } catch (err) {
       setError(errorMessage(err))
@@ -83,7 +99,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   }
   const publish = () =>
     act(async () => {
-      const r = await deployApi.publish(project.id, kind)
+      const r = await deployApi.publish(project.id, kind, schedule, instances, database)
       setDialog(false)
       setLogFor(r.release.id)
       setLog('')
@@ -111,6 +127,13 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
           </a>
         )}
         {dep && dep.status !== 'none' && <span className={`deploy-status deploy-${dep.status}`}>{dep.status}</span>}
+        {dep && dep.status !== 'none' && dep.kind !== 'static' && dep.kind !== 'scheduled' && (
+          <span className="small deploy-instances" aria-label="Instances">
+            {dep.asleep
+              ? 'asleep: the next request starts it'
+              : `${dep.instances} instance${dep.instances === 1 ? '' : 's'}${dep.instances !== dep.instance_count ? ` of ${dep.instance_count}` : ''}`}
+          </span>
+        )}
       </div>
       {dialog && (
         <div className="publish-dialog" role="dialog" aria-label="Publish">
@@ -123,8 +146,38 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
             <select aria-label="Deployment kind" value={kind} onChange={(e) => setKind(e.target.value)}>
               <option value="server">Server: a long-running process</option>
               <option value="static">Static: files served by E-Code</option>
+              <option value="autoscale">Autoscale: a server that sleeps when idle and wakes on the first request</option>
+              <option value="scheduled">Scheduled: the run command on a cron schedule</option>
             </select>
           </label>
+          {(kind === 'server' || kind === 'autoscale') && (
+            <label className="small">
+              Instances{' '}
+              <input aria-label="Instance count" type="number" min={1} max={8} value={instances}
+                onChange={(e) => setInstances(Math.max(1, Math.min(8, Number(e.target.value) || 1)))} />
+              <span className="muted"> requests are spread round robin over them</span>
+            </label>
+          )}
+          {kind !== 'static' && dep?.database_choice && !dep.production_database && (
+            <label className="small">
+              Production database{' '}
+              <select aria-label="Production database" value={database} onChange={(e) => setDatabase(e.target.value)}>
+                <option value="empty">Empty</option>
+                <option value="copy">A copy of the development database</option>
+              </select>
+              <span className="muted"> made once; later releases and rollbacks keep its data</span>
+            </label>
+          )}
+          {kind !== 'static' && dep?.production_database && (
+            <p className="muted small">The production database is kept as it is (it is never overwritten by a release).</p>
+          )}
+          {kind === 'scheduled' && (
+            <label className="small">
+              Schedule (cron, UTC){' '}
+              <input aria-label="Schedule" value={schedule} onChange={(e) => setSchedule(e.target.value)} placeholder="*/15 * * * *" spellCheck={false} />
+              <span className="muted"> minute hour day month weekday, or @hourly, @daily</span>
+            </label>
+          )}
           <div className="publish-actions">
             <button type="button" className="btn btn-small btn-primary" onClick={publish} disabled={busy}>
               Publish now
@@ -168,10 +221,14 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
         </table>
       )}
       {logFor && <pre className="deploy-log" aria-label="Build log">{log || 'No output yet.'}</pre>}
-      {dep?.kind === 'server' && dep.active_release_id && (
+      {(dep?.kind === 'server' || dep?.kind === 'autoscale') && dep.active_release_id && (
         <AppLogs projectId={project.id} releaseId={dep.active_release_id} visible={visible} />
       )}
       {dep && dep.status !== 'none' && <DeployRequests projectId={project.id} visible={visible} />}
+      {dep?.kind === 'scheduled' && dep.schedule && (
+        <DeployRuns projectId={project.id} schedule={dep.schedule} nextRunAt={dep.next_run_at} visible={visible} />
+      )}
+      {dep !== null && <DeploySecrets projectId={project.id} canWrite={canWrite} />}
       {dep && dep.status !== 'none' && <DeployDomains projectId={project.id} canWrite={canWrite} />}
     </div>
   )
