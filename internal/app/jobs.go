@@ -62,7 +62,8 @@ func (s *Server) handleJobs() {
 	jobs.Handle(s.Jobs, func(ctx context.Context, j projects.DeleteJob, attempt int) error {
 		return s.Projects.FinishDeletion(ctx, j, attempt)
 	})
-	s.Metrics.JobKinds(checkpointGC{}.Kind(), sessionSweep{}.Kind(), projects.DeleteJob{}.Kind())
+	s.handleBackups()
+	s.Metrics.JobKinds(checkpointGC{}.Kind(), sessionSweep{}.Kind(), projects.DeleteJob{}.Kind(), backupJob{}.Kind())
 	s.Jobs.Every("checkpoint_gc", time.Hour, checkpointGC{}, false)
 	s.Jobs.Every("session_sweep", time.Hour, sessionSweep{}, true)
 }

@@ -18,6 +18,7 @@ import (
 	"ecode/internal/agent"
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
+	"ecode/internal/backup"
 	"ecode/internal/auth"
 	"ecode/internal/billing"
 	"ecode/internal/checkpoint"
@@ -77,6 +78,9 @@ type Server struct {
 	Jobs    *jobs.Client     // the background job queue (River on the store's database)
 	Billing *billing.Service // the usage ledger, prices, plans, quotas
 	Deploy  *deploy.Service  // published apps: releases, production sandboxes, the apps-domain router
+
+	// OnBackup, when set, is told of each scheduled backup's end (tests).
+	OnBackup func(backup.Info, error)
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -203,6 +207,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, UI: ui.FS(),
+		Backups: s.Backups,
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
