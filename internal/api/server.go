@@ -92,9 +92,9 @@ type Deps struct {
 	Deploy    *deploy.Service // deployments; its Router serves the apps domain's hosts
 	// Backups lists the scheduled backups (nil: the route answers 503).
 	Backups func(context.Context) (BackupList, error)
-	UI        fs.FS
-	Log       *slog.Logger
-	Now       func() time.Time
+	UI      fs.FS
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Server holds the handlers' dependencies.

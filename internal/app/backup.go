@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	
+
 	"ecode/internal/api"
 	"ecode/internal/backup"
 	"ecode/internal/checkpoint"

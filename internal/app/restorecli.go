@@ -18,8 +18,8 @@ import (
 	"ecode/internal/checkpoint"
 	"ecode/internal/config"
 	"ecode/internal/projectdb"
-	"ecode/internal/secrets"
 	"ecode/internal/secretbox"
+	"ecode/internal/secrets"
 )
 
 // restoreCommand is `ecode restore ARCHIVE`.

@@ -18,8 +18,8 @@ import (
 	"ecode/internal/agent"
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
-	"ecode/internal/backup"
 	"ecode/internal/auth"
+	"ecode/internal/backup"
 	"ecode/internal/billing"
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
@@ -208,7 +208,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, UI: ui.FS(),
 		Backups: s.Backups,
-		Log: d.Log, Now: d.Now}, opts)
+		Log:     d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
 
