@@ -219,12 +219,9 @@ func (s *Server) runBackup(ctx context.Context) (backup.Info, error) {
 // (the handler stays registered when off, for jobs already queued).
 func (s *Server) handleBackups() {
 	jobs.Handle(s.Jobs, func(ctx context.Context, _ backupJob, _ int) error {
-		info, err := s.runBackup(ctx)
+		_, err := s.runBackup(ctx)
 		if err != nil {
 			s.Log.Error("scheduled backup", "err", err)
-		}
-		if s.OnBackup != nil {
-			s.OnBackup(info, err)
 		}
 		return err
 	})

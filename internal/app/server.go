@@ -19,7 +19,6 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
 	"ecode/internal/auth"
-	"ecode/internal/backup"
 	"ecode/internal/billing"
 	"ecode/internal/checkpoint"
 	"ecode/internal/collab"
@@ -79,8 +78,9 @@ type Server struct {
 	Billing *billing.Service // the usage ledger, prices, plans, quotas
 	Deploy  *deploy.Service  // published apps: releases, production sandboxes, the apps-domain router
 
-	// OnBackup, when set, is told of each scheduled backup's end (tests).
-	OnBackup func(backup.Info, error)
+	// OnJob, when set, is told of each finished job attempt: its kind and
+	// the state it ended in (tests wait on it).
+	OnJob func(kind, state string)
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
