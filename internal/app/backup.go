@@ -125,8 +125,8 @@ func backupSource(st *store.Store, files *workspace.Files, dbs *projectdb.Manage
 
 // backupCommand is `ecode backup`.
 func backupCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	own, rest := cliFlags(args, []string{"out", "passphrase-file"}, []string{"include-key"})
-	if own["out"] == "" {
+	own, rest := cliFlags(args, []string{"out", "passphrase-file"}, []string{"include-key", "h", "help"})
+	if own["out"] == "" || own["h"] != "" || own["help"] != "" {
 		return errors.New(backupUsage)
 	}
 	cfg, err := config.Load("ecode backup", rest, getenv)

@@ -89,10 +89,12 @@ func waitBackup(t *testing.T, srv *testutil.Server, clock *atomic.Int64, done <-
 	for {
 		select {
 		case state := <-done:
-			if state != "completed" {
-				t.Fatalf("the backup job ended %s", state)
+			if state == "completed" {
+				return
 			}
-			return
+			// A job running when the clock jumps past River's rescue
+			// deadline is rescued (retried): wait for a completed one.
+			t.Logf("a backup job attempt ended %s", state)
 		case <-tick.C:
 			clock.Add((time.Hour + time.Second).Microseconds())
 			srv.Jobs.Wake()

@@ -25,7 +25,7 @@ import (
 // restoreCommand is `ecode restore ARCHIVE`.
 func restoreCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return errors.New(restoreUsage)
+		return errors.New(restoreUsage) // also -h
 	}
 	path := args[0]
 	own, rest := cliFlags(args[1:], []string{"passphrase-file"}, []string{"force"})
