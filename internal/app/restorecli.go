@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,7 +102,19 @@ func Restore(ctx context.Context, cfg *config.Config, path string, o RestoreOpti
 		return err
 	}
 	defer parts.dbs.Close()
-	t := backup.Target{ProjectDir: parts.files.Dir, ProjectDB: func(id string) backup.ProjectDB { return parts.dbs.DB(id) },
+	var prepare func(string) error
+	if vols := newVolumes(cfg, slog.New(slog.DiscardHandler)); vols != nil {
+		// Files go into each project's volume, mounted as the server will
+		// (and unmounted before an undo removes what was written).
+		defer vols.Close()
+		prepare = func(id string) error {
+			if err := os.MkdirAll(parts.files.Area(id), 0o750); err != nil {
+				return err
+			}
+			return vols.Attach(parts.files.Area(id), id)
+		}
+	}
+	t := backup.Target{Prepare: prepare, ProjectDir: parts.files.Dir, ProjectDB: func(id string) backup.ProjectDB { return parts.dbs.DB(id) },
 		Objects: parts.objects, Projects: map[string]bool{}, Chown: os.Geteuid() == 0, ProjectDBFile: projectdb.Path}
 	for _, id := range ids {
 		t.Projects[id] = true

@@ -74,6 +74,9 @@ type Target struct {
 	Projects map[string]bool
 	// Chown gives files their owners from the archive (running as root).
 	Chown bool
+	// Prepare, when set, is called before a project's files are written
+	// (it mounts the project's volume).
+	Prepare func(projectID string) error
 }
 
 type restorer struct {
@@ -135,6 +138,11 @@ func (rs *restorer) file(id, p string, h *tar.Header, r io.Reader) error {
 	if p == "." {
 		if h.Typeflag != tar.TypeDir {
 			return corrupt("entry %s is not a folder", h.Name)
+		}
+		if rs.t.Prepare != nil {
+			if err := rs.t.Prepare(id); err != nil {
+				return err
+			}
 		}
 		dir := rs.t.ProjectDir(id)
 		if err := os.MkdirAll(dir, os.FileMode(h.Mode).Perm()|0o700); err != nil {
