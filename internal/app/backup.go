@@ -113,9 +113,15 @@ func openBackupParts(ctx context.Context, cfg *config.Config, st *store.Store) (
 	return &backupParts{files: files, dbs: dbs, objects: objects}, nil
 }
 
+// backupDirs are the data directory's folders a backup copies whole: the
+// deployments' releases (built apps and their logs).
+func backupDirs(cfg *config.Config) map[string]string {
+	return map[string]string{"deployments": filepath.Join(cfg.DataDir, "deployments")}
+}
+
 // backupSource is what a backup of this service reads.
-func backupSource(st *store.Store, files *workspace.Files, dbs *projectdb.Manager, objects checkpoint.ObjectStore, keyID string) backup.Source {
-	src := backup.Source{Store: st, ProjectDir: files.Dir, ProjectPostgres: dbs.Postgres(), Objects: objects,
+func backupSource(cfg *config.Config, st *store.Store, files *workspace.Files, dbs *projectdb.Manager, objects checkpoint.ObjectStore, keyID string) backup.Source {
+	src := backup.Source{Store: st, ProjectDir: files.Dir, ProjectPostgres: dbs.Postgres(), Objects: objects, Dirs: backupDirs(cfg),
 		KeyID: keyID, Version: Version, ProjectDB: func(id string) backup.ProjectDB { return dbs.DB(id) }}
 	if !dbs.Postgres() {
 		src.SkipFiles = projectdb.Files
@@ -147,7 +153,7 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
-	src := backupSource(st, parts.files, parts.dbs, parts.objects, secrets.KeyID(keys[0]))
+	src := backupSource(cfg, st, parts.files, parts.dbs, parts.objects, secrets.KeyID(keys[0]))
 	if own["include-key"] != "" {
 		if src.Passphrase, err = passphrase(own["passphrase-file"], getenv); err != nil {
 			return err
@@ -205,7 +211,7 @@ func (s *Server) runBackup(ctx context.Context) (backup.Info, error) {
 	if err != nil {
 		return backup.Info{}, err
 	}
-	src := backupSource(s.Store, s.Files, s.DBs, s.Repo.Objects(), secrets.KeyID(keys[0]))
+	src := backupSource(s.Config, s.Store, s.Files, s.DBs, s.Repo.Objects(), secrets.KeyID(keys[0]))
 	info, err := backup.WriteFile(ctx, s.Config.BackupFolder(), src)
 	if err != nil {
 		return info, err

@@ -187,6 +187,11 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 		resp.Body.Close()
 		must(c.WriteFile(ctx, p.ID, "main.py", []byte("print('v2')\n")))
 
+		// A release's folder (a published app's build) stands for the deployments.
+		release := filepath.Join("deployments", p.ID, "rel1", "app", "index.html")
+		must(os.MkdirAll(filepath.Dir(filepath.Join(dir, release)), 0o755))
+		must(os.WriteFile(filepath.Join(dir, release), []byte("<h1>published</h1>"), 0o644))
+
 		// A client keeps writing while the backup runs.
 		stop, started, done := make(chan struct{}), make(chan struct{}), make(chan int)
 		go func() {
@@ -250,6 +255,10 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 		if _, err := main(t, append([]string{"restore", archive, "--passphrase-file", pf}, e.flags(dir2, store2)...)...); err == nil ||
 			!strings.Contains(err.Error(), "not empty") {
 			t.Fatalf("restore over a restored service: %v", err)
+		}
+
+		if b, err := os.ReadFile(filepath.Join(dir2, release)); err != nil || string(b) != "<h1>published</h1>" {
+			t.Fatalf("the release's files: %q, %v", b, err)
 		}
 
 		// The restored service.

@@ -114,7 +114,7 @@ func Restore(ctx context.Context, cfg *config.Config, path string, o RestoreOpti
 			return vols.Attach(parts.files.Area(id), id)
 		}
 	}
-	t := backup.Target{Prepare: prepare, ProjectDir: parts.files.Dir, ProjectDB: func(id string) backup.ProjectDB { return parts.dbs.DB(id) },
+	t := backup.Target{Prepare: prepare, Dirs: backupDirs(cfg), ProjectDir: parts.files.Dir, ProjectDB: func(id string) backup.ProjectDB { return parts.dbs.DB(id) },
 		Objects: parts.objects, Projects: map[string]bool{}, Chown: os.Geteuid() == 0, ProjectDBFile: projectdb.Path}
 	for _, id := range ids {
 		t.Projects[id] = true

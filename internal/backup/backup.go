@@ -16,8 +16,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -77,6 +80,8 @@ type Source struct {
 	// SQLite project database, taken through ProjectDB instead).
 	SkipFiles []string
 	Objects   checkpoint.ObjectStore
+	// Dirs are more folders to copy whole, by name (deployments' releases).
+	Dirs map[string]string
 	// KeyID names the current master key; Keys, when set, are the master
 	// keys to include (current first), sealed with Passphrase.
 	KeyID      string
@@ -139,6 +144,11 @@ func Create(ctx context.Context, w io.Writer, src Source) (*Manifest, error) {
 			return nil, fmt.Errorf("back up project %s: %w", id, err)
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(src.Dirs)) {
+		if _, err := c.tree(ctx, src.Dirs[name], "dirs/"+name, nil); err != nil {
+			return nil, fmt.Errorf("back up %s: %w", src.Dirs[name], err)
+		}
+	}
 	if err := c.objects(ctx); err != nil {
 		return nil, fmt.Errorf("back up checkpoint objects: %w", err)
 	}
@@ -165,23 +175,53 @@ func (c *creator) addPath(name, p string) error {
 // projectPrefix is where a project's files are in the archive.
 func projectPrefix(id string) string { return "projects/" + id + "/files" }
 
-// project adds a project's files (read through an os.Root of its folder,
-// so nothing outside it is followed) and then its database.
+// project adds a project's files and then its database.
 func (c *creator) project(ctx context.Context, id string) error {
-	root, err := os.OpenRoot(c.src.ProjectDir(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		c.m.Gone = append(c.m.Gone, id)
+	found, err := c.tree(ctx, c.src.ProjectDir(id), projectPrefix(id), c.src.SkipFiles)
+	if err != nil || !found {
+		if err == nil {
+			c.m.Gone = append(c.m.Gone, id)
+		}
+		return err
+	}
+	if c.src.ProjectDB == nil {
 		return nil
 	}
+	name := "projectdb/" + id + ".db"
+	if c.src.ProjectPostgres {
+		name = "projectdb/" + id + ".pgdump"
+	} else if _, err := os.Stat(filepath.Join(c.src.ProjectDir(id), c.src.SkipFiles[0])); errors.Is(err, fs.ErrNotExist) {
+		return nil // no database file (yet)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(c.src.ProjectDB(id).Snapshot(ctx, pw)) }()
+	err = c.a.addReader(&tar.Header{Name: name, Mode: 0o600, ModTime: c.m.Created}, pr)
+	pr.CloseWithError(err)
+	var se *sourceError
+	if errors.As(err, &se) && ctx.Err() == nil {
+		c.m.Warnings = append(c.m.Warnings, fmt.Sprintf("project %s: database not copied: %v", id, err))
+		return nil
+	}
+	return err
+}
+
+// tree adds the folder dir under prefix, read through an os.Root of it so
+// nothing outside it is followed; skip names paths inside it to leave out.
+// A missing folder adds nothing (found is false).
+func (c *creator) tree(ctx context.Context, dir, prefix string, skipPaths []string) (found bool, err error) {
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer root.Close()
 	skip := map[string]bool{}
-	for _, s := range c.src.SkipFiles {
+	for _, s := range skipPaths {
 		skip[s] = true
 	}
-	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+	return true, fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // removed while we walk: it was not there
@@ -194,31 +234,8 @@ func (c *creator) project(ctx context.Context, id string) error {
 		if skip[p] || strings.HasPrefix(path.Base(p), ".ecode-tmp-") {
 			return nil
 		}
-		return c.projectEntry(root, projectPrefix(id), p, d)
+		return c.projectEntry(root, prefix, p, d)
 	})
-	if err != nil {
-		return err
-	}
-	if c.src.ProjectDB == nil {
-		return nil
-	}
-	name := "projectdb/" + id + ".db"
-	if c.src.ProjectPostgres {
-		name = "projectdb/" + id + ".pgdump"
-	} else if _, err := root.Stat(c.src.SkipFiles[0]); errors.Is(err, fs.ErrNotExist) {
-		return nil // no database file (yet)
-	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(c.src.ProjectDB(id).Snapshot(ctx, pw)) }()
-	err = c.a.addReader(&tar.Header{Name: name, Mode: 0o600, ModTime: c.m.Created}, pr)
-	pr.CloseWithError(err)
-	var se *sourceError
-	if errors.As(err, &se) && ctx.Err() == nil {
-		c.m.Warnings = append(c.m.Warnings, fmt.Sprintf("project %s: database not copied: %v", id, err))
-		delete(c.a.seen, name)
-		return nil
-	}
-	return err
 }
 
 // projectEntry adds one file, folder or symbolic link of a project.

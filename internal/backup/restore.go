@@ -74,6 +74,8 @@ type Target struct {
 	Projects map[string]bool
 	// Chown gives files their owners from the archive (running as root).
 	Chown bool
+	// Dirs are where the archive's extra folders (Source.Dirs) go, by name.
+	Dirs map[string]string
 	// Prepare, when set, is called before a project's files are written
 	// (it mounts the project's volume).
 	Prepare func(projectID string) error
@@ -109,7 +111,20 @@ func (a *Archive) RestoreProjects(ctx context.Context, t Target) error {
 			if len(parts) == 4 {
 				p = parts[3]
 			}
-			return rs.file(parts[1], p, h, r)
+			return rs.file("projects/"+parts[1], p, h, r, func() (string, error) {
+				if t.Prepare != nil {
+					if err := t.Prepare(parts[1]); err != nil {
+						return "", err
+					}
+				}
+				return t.ProjectDir(parts[1]), nil
+			})
+		case parts[0] == "dirs" && len(parts) >= 2 && t.Dirs[parts[1]] != "":
+			p := "."
+			if len(parts) >= 3 {
+				p = strings.Join(parts[2:], "/")
+			}
+			return rs.file("dirs/"+parts[1], p, h, r, func() (string, error) { return t.Dirs[parts[1]], nil })
 		case parts[0] == "projectdb" && len(parts) == 2:
 			id := strings.TrimSuffix(strings.TrimSuffix(parts[1], ".db"), ".pgdump")
 			if !t.Projects[id] {
@@ -129,9 +144,10 @@ func (a *Archive) RestoreProjects(ctx context.Context, t Target) error {
 	})
 }
 
-// file writes one entry of a project's files inside an os.Root of the
-// project's folder: no name in the archive can reach outside it.
-func (rs *restorer) file(id, p string, h *tar.Header, r io.Reader) error {
+// file writes one entry of a copied folder (a project's files: key
+// "projects/<id>") inside an os.Root of the folder dir gives: no name in
+// the archive can reach outside it.
+func (rs *restorer) file(id, p string, h *tar.Header, r io.Reader, dir func() (string, error)) error {
 	if p != "." && (!filepath.IsLocal(p) || filepath.Clean(p) != p) {
 		return corrupt("entry %s leaves its project", h.Name)
 	}
@@ -139,12 +155,10 @@ func (rs *restorer) file(id, p string, h *tar.Header, r io.Reader) error {
 		if h.Typeflag != tar.TypeDir {
 			return corrupt("entry %s is not a folder", h.Name)
 		}
-		if rs.t.Prepare != nil {
-			if err := rs.t.Prepare(id); err != nil {
-				return err
-			}
+		dir, err := dir()
+		if err != nil {
+			return err
 		}
-		dir := rs.t.ProjectDir(id)
 		if err := os.MkdirAll(dir, os.FileMode(h.Mode).Perm()|0o700); err != nil {
 			return err
 		}
@@ -214,7 +228,7 @@ func (rs *restorer) database(ctx context.Context, id string, r io.Reader) error 
 	if err := db.Restore(ctx, r); err != nil {
 		return fmt.Errorf("project %s database: %w", id, err)
 	}
-	if root, own := rs.roots[id], rs.owner[id]; rs.t.Chown && root != nil && rs.t.ProjectDBFile != "" {
+	if root, own := rs.roots["projects/"+id], rs.owner["projects/"+id]; rs.t.Chown && root != nil && rs.t.ProjectDBFile != "" {
 		if _, err := root.Lstat(rs.t.ProjectDBFile); err == nil {
 			return root.Lchown(rs.t.ProjectDBFile, own[0], own[1])
 		}
