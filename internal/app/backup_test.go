@@ -261,6 +261,18 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 			t.Fatalf("the release's files: %q, %v", b, err)
 		}
 
+		if e.engine == store.SQLite { // --force moves an old data dir's contents aside
+			dir3 := t.TempDir()
+			os.WriteFile(filepath.Join(dir3, "ecode.db"), []byte("an old database"), 0o600)
+			if _, err := main(t, append([]string{"restore", archive, "--force", "--passphrase-file", pf}, e.flags(dir3, "")...)...); err != nil {
+				t.Fatalf("restore --force: %v", err)
+			}
+			old, _ := filepath.Glob(filepath.Join(dir3, "replaced-*", "ecode.db"))
+			if b, _ := os.ReadFile(filepath.Join(dir3, "ecode.db")); len(old) != 1 || string(b) == "an old database" {
+				t.Fatalf("--force: old database kept at %v", old)
+			}
+		}
+
 		// The restored service.
 		st2 := openStore(t, store2)
 		srv2 := testutil.NewServer(t, st2, testutil.ServerOptions{Dir: dir2, Config: agentConfig})
