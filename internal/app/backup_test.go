@@ -227,6 +227,11 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 		store2 := filepath.Join(dir2, "ecode.db")
 		if e.engine == store.Postgres {
 			store2 = freshPostgresDB(t, storeURL)
+			// The old service's project databases are still on that server: refused.
+			if _, err := main(t, append([]string{"restore", archive, "--passphrase-file", pf}, e.flags(dir2, store2)...)...); err == nil ||
+				!strings.Contains(err.Error(), "project databases already exist") {
+				t.Fatalf("restore over existing project databases: %v", err)
+			}
 			srv.DBs.Drop(ctx, p.ID) // the project database is gone too
 		}
 		good, _ := os.ReadFile(archive)

@@ -82,6 +82,9 @@ func Restore(ctx context.Context, cfg *config.Config, path string, o RestoreOpti
 	if err := prepareTarget(ctx, cfg, o.Force, u); err != nil {
 		return err
 	}
+	if err := checkProjectDBs(ctx, cfg, a.M.Projects, o.Force, u); err != nil {
+		return err
+	}
 	if err := writeKeys(cfg, keys, u); err != nil {
 		return err
 	}
@@ -250,6 +253,46 @@ func prepareTarget(ctx context.Context, cfg *config.Config, force bool, u *undo)
 			if !keep[de.Name()] {
 				errs = append(errs, os.RemoveAll(filepath.Join(cfg.DataDir, de.Name())))
 			}
+		}
+		return errors.Join(errs...)
+	})
+	return nil
+}
+
+// checkProjectDBs refuses PostgreSQL project databases that already exist
+// on --project-db-url (a live server's, maybe) unless force; those the
+// restore creates are dropped if it fails.
+func checkProjectDBs(ctx context.Context, cfg *config.Config, ids []string, force bool, u *undo) error {
+	if cfg.ProjectDBURL == "" || len(ids) == 0 {
+		return nil
+	}
+	db, err := sql.Open("pgx", cfg.ProjectDBURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	names := map[string]bool{}
+	var exist []string
+	pg := &projectdb.PostgresServer{AdminURL: cfg.ProjectDBURL}
+	for _, id := range ids {
+		name := pg.Project(id).Name
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
+			return fmt.Errorf("project-db-url: %w", err)
+		}
+		if n > 0 {
+			exist = append(exist, name)
+		} else {
+			names[id] = true
+		}
+	}
+	if len(exist) > 0 && !force {
+		return fmt.Errorf("%d project databases already exist on --project-db-url (%s): restore onto a PostgreSQL server without them, or give --force to replace them", len(exist), exist[0])
+	}
+	u.add(func() error {
+		var errs []error
+		for id := range names {
+			errs = append(errs, pg.Project(id).Drop(context.Background()))
 		}
 		return errors.Join(errs...)
 	})
