@@ -34,21 +34,21 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	return Restore(ctx, cfg, path, RestoreOptions{Force: own["force"] != "", PassphraseFile: own["passphrase-file"], Getenv: getenv, Out: stdout})
+	return restoreService(ctx, cfg, path, restoreOptions{Force: own["force"] != "", PassphraseFile: own["passphrase-file"], Getenv: getenv, Out: stdout})
 }
 
-// RestoreOptions adjust Restore.
-type RestoreOptions struct {
+// restoreOptions adjust restoreService.
+type restoreOptions struct {
 	Force          bool // move an old data directory's contents aside
 	PassphraseFile string
 	Getenv         func(string) string
 	Out            io.Writer // progress (default: nowhere)
 }
 
-// Restore brings the service back from the archive at path into the data
+// restoreService brings the service back from the archive at path into the data
 // directory and database cfg names. It verifies the whole archive before
 // it writes anything, and on failure removes what it wrote.
-func Restore(ctx context.Context, cfg *config.Config, path string, o RestoreOptions) (err error) {
+func restoreService(ctx context.Context, cfg *config.Config, path string, o restoreOptions) (err error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -137,7 +137,7 @@ func Restore(ctx context.Context, cfg *config.Config, path string, o RestoreOpti
 
 // restoreKeys opens the archive's master key, or checks that the
 // configured one is the archive's.
-func restoreKeys(cfg *config.Config, a *backup.Archive, o RestoreOptions) ([][]byte, error) {
+func restoreKeys(cfg *config.Config, a *backup.Archive, o restoreOptions) ([][]byte, error) {
 	src := keySource(cfg)
 	external := src.Env != "" || src.Command != ""
 	if a.M.KeyIncluded && !external {
