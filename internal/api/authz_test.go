@@ -60,6 +60,7 @@ var expectedAccess = map[string]api.Access{
 	"DELETE /api/me/passkeys/{pid}":                            api.Signed,
 	"GET /api/admin/users":                                     api.Admin,
 	"GET /api/admin/jobs":                                      api.Admin,
+	"GET /api/admin/backups":                                   api.Admin,
 	"POST /api/admin/jobs/{jid}/retry":                         api.Admin,
 	"POST /api/admin/jobs/{jid}/cancel":                        api.Admin,
 	"GET /api/admin/monitoring":                                api.Admin,

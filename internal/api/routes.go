@@ -107,6 +107,7 @@ func (s *Server) routes() []route {
 		{"POST /api/admin/invites", Admin, s.createInvite},
 		{"DELETE /api/admin/invites/{iid}", Admin, s.revokeInvite},
 		{"GET /api/admin/jobs", Admin, s.adminListJobs},
+		{"GET /api/admin/backups", Admin, s.adminListBackups},
 		{"POST /api/admin/jobs/{jid}/retry", Admin, s.adminRetryJob},
 		{"POST /api/admin/jobs/{jid}/cancel", Admin, s.adminCancelJob},
 		{"GET /api/admin/monitoring", Admin, s.adminMonitoring},

@@ -93,9 +93,11 @@ type Deps struct {
 	Jobs      *jobs.Client
 	Billing   *billing.Service
 	Deploy    *deploy.Service // deployments; its Router serves the apps domain's hosts
-	UI        fs.FS
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Backups lists the scheduled backups (nil: the route answers 503).
+	Backups func(context.Context) (BackupList, error)
+	UI      fs.FS
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Server holds the handlers' dependencies.
@@ -118,6 +120,7 @@ type Server struct {
 	domains  *domains.Service
 	imports  *imports.Service
 	jobs     *jobs.Client
+	backups  func(context.Context) (BackupList, error)
 	billing  *billing.Service
 	deploy   *deploy.Service
 	ui       fs.FS
@@ -138,7 +141,7 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, monitor: d.Monitor, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, monitor: d.Monitor, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, backups: d.Backups, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
 }
 

@@ -63,6 +63,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return keysCommand(ctx, args, getenv, stdout)
 	case "audit":
 		return auditCommand(ctx, args, getenv, stdout)
+	case "backup":
+		return backupCommand(ctx, args, getenv, stdout)
+	case "restore":
+		return restoreCommand(ctx, args, getenv, stdout)
 	case "config":
 		cfg, err := config.Load("ecode config", args, getenv)
 		if err != nil {
@@ -90,6 +94,8 @@ commands:
   import SOURCE               a project from a Git URL, a zip, a Figma URL or JSON (ecode import -h)
   keys rotate                 new master key; every secrets data key rewrapped (server may run)
   audit verify                check the secrets audit log's hash chain
+  backup --out FILE           one verifiable archive of the whole service (server may run; ecode backup -h)
+  restore ARCHIVE             bring the service back from a backup onto an empty data dir and database
   config                      print the effective configuration (secrets redacted)
   version                     print the version
 `

@@ -27,7 +27,12 @@ func (s *Server) buildJobs(ctx context.Context, d Deps) error {
 		return err
 	}
 	var err error
-	s.Jobs, err = jobs.New(ctx, jobs.Options{Store: d.Store, Log: d.Log, Now: d.JobClock, Observe: s.Metrics.ObserveJob})
+	s.Jobs, err = jobs.New(ctx, jobs.Options{Store: d.Store, Log: d.Log, Now: d.JobClock, Observe: func(kind, state string, wait, run time.Duration) {
+		s.Metrics.ObserveJob(kind, state, wait, run)
+		if s.OnJob != nil {
+			s.OnJob(kind, state)
+		}
+	}})
 	if err != nil {
 		return err
 	}
@@ -75,8 +80,9 @@ func (s *Server) handleJobs() {
 		s.Log.Info("storage sampled", "projects", n, "err", err)
 		return err
 	})
+	s.handleBackups()
 	s.Metrics.JobKinds(checkpointGC{}.Kind(), sessionSweep{}.Kind(), projects.DeleteJob{}.Kind(), billing.ReportJob{}.Kind(),
-		billing.StorageJob{}.Kind())
+		billing.StorageJob{}.Kind(), backupJob{}.Kind())
 	s.Jobs.Every("checkpoint_gc", time.Hour, checkpointGC{}, false)
 	s.Jobs.Every("session_sweep", time.Hour, sessionSweep{}, true)
 	// Daily, and at start: a day's sample is recorded once (its key is the

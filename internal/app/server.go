@@ -80,6 +80,10 @@ type Server struct {
 	Deploy  *deploy.Service  // published apps: releases, production sandboxes, the apps-domain router
 	Monitor *monitor.Monitor // the admin Monitoring page's samples
 
+	// OnJob, when set, is told of each finished job attempt: its kind and
+	// the state it ended in (tests wait on it).
+	OnJob func(kind, state string)
+
 	box *secretbox.Box // seals provider API keys under the same master key
 
 	closers []func() error // run by Close, last first
@@ -208,7 +212,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, UI: ui.FS(),
-		Monitor: s.Monitor, OnRequest: s.Monitor.ObserveRequest,
+		Monitor: s.Monitor, Backups: s.Backups, OnRequest: s.Monitor.ObserveRequest,
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }

@@ -106,6 +106,10 @@ type Config struct {
 	NPMRegistry      string
 	PyPIIndex        string
 	GoProxy          string
+
+	BackupDir   string        // scheduled backups (package backup); see BackupFolder
+	BackupEvery time.Duration // 0: no scheduled backups
+	BackupKeep  int64         // scheduled backups kept
 }
 
 type option struct {
@@ -189,6 +193,9 @@ func (c *Config) options() []option {
 		{"pypi-index", "", "Python package index mirror given to sandboxes (PIP_INDEX_URL) and allowed by --egress=proxy; empty for PyPI", &c.PyPIIndex},
 		{"go-proxy", "", "Go module proxy given to sandboxes (GOPROXY) and allowed by --egress=proxy; empty for proxy.golang.org", &c.GoProxy},
 		{"max-execs-per-project", "16", "commands, runs and terminal openings in progress at once in one project", &c.MaxExecsPerProj},
+		{"backup-dir", "", "folder of scheduled backups (ecode backup archives); empty for <data-dir>/backups", &c.BackupDir},
+		{"backup-every", "0", "make a backup of the whole service this often (e.g. 24h) into --backup-dir; 0: no scheduled backups", &c.BackupEvery},
+		{"backup-keep", "7", "scheduled backups kept in --backup-dir (older ones are deleted)", &c.BackupKeep},
 		{"https-addr", "", "address of the HTTPS listener serving published apps on their custom domains (e.g. :443); empty: off", &c.HTTPSAddr},
 		{"dns-resolver", "", "DNS server (host:port) asked for custom domains' TXT records; empty: the system's resolver", &c.DNSResolver},
 		{"acme-directory", "", "ACME directory URL certificates for custom domains come from (e.g. https://acme-v02.api.letsencrypt.org/directory); empty: none", &c.ACMEDirectory},
@@ -320,6 +327,9 @@ func (c *Config) Validate() error {
 	if c.MaxConns < 16 || c.MaxConnsPerAddr < 1 || c.BodyTimeout < time.Second {
 		errs = append(errs, errors.New("max-conns must be at least 16, max-conns-per-addr at least 1, body-timeout at least 1s"))
 	}
+	if c.BackupKeep < 1 || c.BackupEvery < 0 || (c.BackupEvery > 0 && c.BackupEvery < time.Minute) {
+		errs = append(errs, errors.New("backup-keep must be at least 1, backup-every 0 (off) or at least 1m"))
+	}
 	if c.MaxExecsPerUser < 1 || c.MaxExecsPerProj < 1 {
 		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
 	}
@@ -418,6 +428,14 @@ func (c *Config) KeyFile() string {
 		return c.MasterKeyFile
 	}
 	return filepath.Join(c.DataDir, "master.key")
+}
+
+// BackupFolder is where scheduled backups go (default: backups in the data dir).
+func (c *Config) BackupFolder() string {
+	if c.BackupDir != "" {
+		return c.BackupDir
+	}
+	return filepath.Join(c.DataDir, "backups")
 }
 
 // Dump lists every option with its value, secrets redacted.

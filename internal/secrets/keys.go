@@ -135,6 +135,16 @@ func (s KeySource) read() (cur []byte, others [][]byte, err error) {
 	return nil, nil, errors.New("secrets: no master key source configured")
 }
 
+// Keys returns the source's master keys, current first, then those of a
+// rotation in progress (for backups, which may include them sealed).
+func (s KeySource) Keys() ([][]byte, error) {
+	cur, others, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	return append([][]byte{cur}, others...), nil
+}
+
 // decodeKey accepts 32 raw bytes or their base64 (std or URL, padded or not).
 func decodeKey(b []byte) ([]byte, error) {
 	if len(b) == secretbox.KeySize {

@@ -64,6 +64,8 @@ type ServerOptions struct {
 	Built func(*app.Server)
 	// DeleteStep is passed to app.Deps (fault injection in deletions).
 	DeleteStep func(projectID string, step projects.DeleteStep) error
+	// JobClock, when set, is the job queue's clock (app.Deps.JobClock).
+	JobClock func() time.Time
 }
 
 // NewServer builds the server with app.Build on st and serves it; it stops
@@ -90,7 +92,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		log = slog.New(slog.NewTextHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep})
+	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, JobClock: o.JobClock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 import { useEffect, type ComponentType } from 'react'
 import { TopBar } from '../components/TopBar'
 import { Icon } from '../components/Icon'
+import { BackupsPanel } from '../ops/BackupsPanel'
 import { ErrorsPanel } from '../ops/ErrorsPanel'
 import { IncidentsPanel } from '../ops/IncidentsPanel'
 import { JobsPanel } from '../ops/JobsPanel'
@@ -48,6 +49,7 @@ export function Admin({ tab }: { tab: AdminTab }) {
       <main className="settings admin-page">
         <h1>{label}</h1>
         {!user.is_admin ? <p className="muted">Only admins can see this page.</p> : <Panel />}
+        {user.is_admin && tab === 'incidents' && <BackupsPanel />}
       </main>
     </div>
   )
