@@ -26,7 +26,7 @@ func (s *Server) buildJobs(ctx context.Context, d Deps) error {
 		return err
 	}
 	var err error
-	s.Jobs, err = jobs.New(ctx, jobs.Options{Store: d.Store, Log: d.Log, Now: d.JobClock, Observe: s.Metrics.ObserveJob})
+	s.Jobs, err = jobs.New(ctx, jobs.Options{Store: d.Store, Log: d.Log, Now: d.JobClock, Observe: s.Metrics.ObserveJob, Tracer: s.Tracing})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                {"internal/app"},
-	"internal/app":             {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/client"},
+	"internal/app":             {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/client", "internal/tracing"},
 	"internal/api":             {"internal/errtrack", "internal/notify", "internal/live", "internal/revoke", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy"},
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
@@ -39,6 +39,7 @@ var allowed = map[string][]string{
 	"internal/history":         {"internal/auth", "internal/projectdb", "internal/checkpoint", "internal/runconfig", "internal/runner", "internal/store", "internal/workspace"},
 	"internal/egress":          {"internal/sandbox"},
 	"internal/telemetry":       {},
+	"internal/tracing":         {},
 	"internal/errtrack":        {"internal/store"},
 	"internal/notify":          {"internal/store"},
 	"internal/auth":            {"internal/store", "internal/secretbox", "internal/revoke"},
@@ -66,6 +67,7 @@ var allowed = map[string][]string{
 	"bench/filebench":          {"internal/app", "internal/config", "internal/client"},
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/deploybench":        {"internal/app", "internal/config", "internal/client"},
+	"bench/obsbench":           {"internal/app", "internal/config", "internal/client", "internal/yjs", "internal/store"},
 	"bench/checkpointbench":    {"internal/checkpoint"},
 	"bench/maskbench":          {"internal/runner", "internal/secrets"},
 	"internal/domains":         {"internal/store", "internal/secretbox"},

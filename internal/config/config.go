@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,6 +45,7 @@ type Config struct {
 	Egress         string
 	EgressAllow    string
 	MetricsToken   string
+	OTLPEndpoint   string // OpenTelemetry collector (OTLP/HTTP) that receives traces; empty: tracing off
 	RedisURL       string
 	SMTPAddr       string
 	SMTPFrom       string
@@ -141,6 +143,7 @@ func (c *Config) options() []option {
 		{"s3-secret-key", "", "secret key for --object-store=s3", &c.S3SecretKey},
 		{"s3-insecure", "false", "talk to --s3-endpoint over plain HTTP instead of HTTPS", &c.S3Insecure},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
+		{"otlp-endpoint", "", "OpenTelemetry collector that receives traces over OTLP/HTTP (e.g. http://localhost:4318; /v1/traces is added when the URL has no path); empty: tracing off", &c.OTLPEndpoint},
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
@@ -298,6 +301,11 @@ func (c *Config) Validate() error {
 	if c.MaxExecsPerUser < 1 || c.MaxExecsPerProj < 1 {
 		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
 	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("otlp-endpoint: %q is not an http:// or https:// URL", c.OTLPEndpoint))
+		}
+	}
 	errs = append(errs, c.validateDomains()...)
 	return errors.Join(errs...)
 }
@@ -397,7 +405,7 @@ func (c *Config) Dump() string {
 	var b strings.Builder
 	for _, o := range c.options() {
 		v := fmt.Sprint(reflectValue(o.ptr))
-		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" {
+		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" || o.name == "otlp-endpoint" {
 			v = redactURL(v)
 		}
 		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || o.name == "s3-secret-key" || strings.HasSuffix(o.name, "-api-key")) && v != "" {

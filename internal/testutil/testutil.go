@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"ecode/internal/app"
 	"ecode/internal/client"
 	"ecode/internal/config"
@@ -64,6 +66,9 @@ type ServerOptions struct {
 	Built func(*app.Server)
 	// DeleteStep is passed to app.Deps (fault injection in deletions).
 	DeleteStep func(projectID string, step projects.DeleteStep) error
+	// Spans, when set, receives every span the server makes (e.g.
+	// tracetest.NewInMemoryExporter()), as each ends.
+	Spans sdktrace.SpanExporter
 }
 
 // NewServer builds the server with app.Build on st and serves it; it stops
@@ -90,7 +95,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		log = slog.New(slog.NewTextHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep})
+	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, Spans: o.Spans})
 	if err != nil {
 		t.Fatal(err)
 	}
