@@ -176,6 +176,7 @@ func TestTraceOfAnAgentTurn(t *testing.T) {
 		{Respond: fake.Respond{StopReason: "end_turn", Content: []fake.Content{fake.Text(reply)}}},
 	}})
 	t.Cleanup(fk.Close)
+	fk.APIKey = key
 	spans := newSpanLog()
 	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{Spans: spans,
 		Config: func(c *config.Config) { c.AnthropicAPIKey, c.AnthropicBaseURL = key, fk.URL }})
