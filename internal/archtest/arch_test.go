@@ -67,7 +67,7 @@ var allowed = map[string][]string{
 	"bench/filebench":          {"internal/app", "internal/config", "internal/client"},
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/deploybench":        {"internal/app", "internal/config", "internal/client"},
-	"bench/obsbench":           {"internal/app", "internal/config", "internal/client", "internal/yjs", "internal/store"},
+	"bench/obsbench":           {"internal/app", "internal/config", "internal/client", "internal/yjs", "internal/yjs/protocol"},
 	"bench/checkpointbench":    {"internal/checkpoint"},
 	"bench/maskbench":          {"internal/runner", "internal/secrets"},
 	"internal/domains":         {"internal/store", "internal/secretbox"},
