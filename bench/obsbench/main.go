@@ -278,10 +278,12 @@ func files(op func(ctx context.Context, s *server, i int) error) func(ctx contex
 	}
 }
 
-// collabUpdates sends n one-character edits over one y-websocket
+// collabUpdates sends n one-character edits (at most 900: a connection's
+// burst allowance is 1000 messages, then 300/s) over one y-websocket
 // connection, each after the previous one's echo (which the server sends
 // once the update is in its log).
 func collabUpdates(ctx context.Context, s *server, _, n int) (result, error) {
+	n = min(n, 900)
 	url := "ws" + s.c.BaseURL[len("http"):] + "/api/projects/" + s.project + "/collab/doc.txt?access_token=" + s.token
 	conn, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -28,7 +29,7 @@ func (s *Store) span(ctx context.Context, query string) (context.Context, trace.
 // endSpan ends sp, marking it failed when err is a database failure (not
 // ErrNotFound, which is an answer).
 func endSpan(sp trace.Span, err error) {
-	if err != nil && err != ErrNotFound {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		sp.SetStatus(codes.Error, "statement failed")
 	}
 	sp.End()
