@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"net/http"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -49,7 +50,7 @@ func endRequestSpan(span trace.Span, r *http.Request, ri *reqInfo, status int) s
 }
 
 func websocketUpgrade(r *http.Request) bool {
-	return r.Header.Get("Upgrade") != "" && r.Header.Get("Connection") != ""
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // traceID is the id of the trace ctx's request is in, or "".
