@@ -56,6 +56,7 @@ func run() error {
 	n := flag.Int("n", 1000, "requests (or updates) per case and round")
 	rounds := flag.Int("rounds", 5, "rounds; each alternates which server goes first")
 	conc := flag.Int("c", 8, "concurrent clients in the parallel case")
+	sample := flag.String("sample", "1", "the traced server's --otlp-sample")
 	decode := flag.Bool("decode", true, "the collector decodes each export (false: it only reads the body, as if the collector ran elsewhere)")
 	flag.Parse()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,7 +91,7 @@ func run() error {
 	}))
 	defer collector.Close()
 
-	on, err := start(ctx, "on", filepath.Join(dir, "on"), "--otlp-endpoint", collector.URL, "--metrics-token", "scrape")
+	on, err := start(ctx, "on", filepath.Join(dir, "on"), "--otlp-endpoint", collector.URL, "--otlp-sample", *sample, "--metrics-token", "scrape")
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func run() error {
 		{"file read parallel", *conc, files(func(ctx context.Context, s *server, i int) error { return s.read(ctx, fmt.Sprintf("s/%d.txt", i%64)) })},
 		{"collab update", 1, collabUpdates},
 	}
-	fmt.Printf("obsbench: %d operations per case, %d rounds; on = traces over OTLP/HTTP to an in-process collector + /metrics scraped every 1 s\n\n", *n, *rounds)
+	fmt.Printf("obsbench: %d operations per case, %d rounds; on = traces (sampled %s) over OTLP/HTTP to an in-process collector + /metrics scraped every 1 s\n\n", *n, *rounds, *sample)
 	fmt.Printf("%-20s %10s %10s %8s %10s %10s %8s %10s %10s %8s\n", "case", "on op/s", "off op/s", "op/s ×",
 		"on p50", "off p50", "p50 ×", "on p99", "off p99", "p99 ×")
 	for _, cs := range cases {

@@ -13,7 +13,8 @@ import (
 // exporter; otherwise a no-op one). Close shuts it down last, so the spans
 // of the shutdown go out too.
 func (s *Server) buildTracing(cfg *config.Config, d Deps) error {
-	tp, err := tracing.New(tracing.Options{Endpoint: cfg.OTLPEndpoint, Exporter: d.Spans, Version: Version})
+	tp, err := tracing.New(tracing.Options{Endpoint: cfg.OTLPEndpoint, Exporter: d.Spans, Version: Version,
+		SampleRatio: cfg.OTLPSampleRatio()})
 	if err != nil {
 		return err
 	}

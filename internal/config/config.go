@@ -46,6 +46,7 @@ type Config struct {
 	EgressAllow    string
 	MetricsToken   string
 	OTLPEndpoint   string // OpenTelemetry collector (OTLP/HTTP) that receives traces; empty: tracing off
+	OTLPSample     string // fraction of traces kept, (0, 1]; see OTLPSampleRatio
 	RedisURL       string
 	SMTPAddr       string
 	SMTPFrom       string
@@ -144,6 +145,7 @@ func (c *Config) options() []option {
 		{"s3-insecure", "false", "talk to --s3-endpoint over plain HTTP instead of HTTPS", &c.S3Insecure},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
 		{"otlp-endpoint", "", "OpenTelemetry collector that receives traces over OTLP/HTTP (e.g. http://localhost:4318; /v1/traces is added when the URL has no path); empty: tracing off", &c.OTLPEndpoint},
+		{"otlp-sample", "1", "fraction of requests and jobs traced with --otlp-endpoint, e.g. 0.1 (a traced request's work is traced with it)", &c.OTLPSample},
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
@@ -301,6 +303,9 @@ func (c *Config) Validate() error {
 	if c.MaxExecsPerUser < 1 || c.MaxExecsPerProj < 1 {
 		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
 	}
+	if r, err := strconv.ParseFloat(c.OTLPSample, 64); err != nil || r <= 0 || r > 1 {
+		errs = append(errs, fmt.Errorf("otlp-sample: %q is not a fraction in (0, 1]", c.OTLPSample))
+	}
 	if c.OTLPEndpoint != "" {
 		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("otlp-endpoint: %q is not an http:// or https:// URL", c.OTLPEndpoint))
@@ -441,4 +446,13 @@ func redactURL(u string) string {
 		return u[:scheme+3] + user + ":xxxxx" + u[at:]
 	}
 	return u
+}
+
+// OTLPSampleRatio is the fraction of traces kept (--otlp-sample).
+func (c *Config) OTLPSampleRatio() float64 {
+	r, err := strconv.ParseFloat(c.OTLPSample, 64)
+	if err != nil || r <= 0 || r > 1 {
+		return 1
+	}
+	return r
 }

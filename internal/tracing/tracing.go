@@ -34,6 +34,9 @@ type Options struct {
 	Service, Version string
 	// Node names this node among several sharing a store.
 	Node string
+	// SampleRatio is the fraction of traces kept (0 or ≥ 1: all); a span
+	// whose parent is kept is kept, so a trace is whole or absent.
+	SampleRatio float64
 }
 
 // Provider is the server's tracer provider and how to shut it down.
@@ -69,7 +72,11 @@ func New(o Options) (*Provider, error) {
 	if o.Service == "" {
 		o.Service = "ecode"
 	}
-	tp := sdktrace.NewTracerProvider(opt, sdktrace.WithResource(sdkresource(o)))
+	sampler := sdktrace.AlwaysSample()
+	if o.SampleRatio > 0 && o.SampleRatio < 1 {
+		sampler = sdktrace.TraceIDRatioBased(o.SampleRatio)
+	}
+	tp := sdktrace.NewTracerProvider(opt, sdktrace.WithResource(sdkresource(o)), sdktrace.WithSampler(sdktrace.ParentBased(sampler)))
 	return &Provider{TracerProvider: tp, sdk: tp}, nil
 }
 

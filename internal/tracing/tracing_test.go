@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -89,5 +90,32 @@ func TestOffByDefault(t *testing.T) {
 	}
 	if _, err := tracing.New(tracing.Options{Endpoint: "collector:4318"}); err == nil {
 		t.Error("an endpoint without a scheme was taken")
+	}
+}
+
+// With a sample ratio, a trace is kept whole or not at all: an unsampled
+// root's children are not recorded either; ratio 1 keeps every trace.
+func TestSampling(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	rare, err := tracing.New(tracing.Options{Exporter: exp, SampleRatio: 1e-15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		ctx, root := rare.Tracer("test").Start(context.Background(), "root")
+		_, child := rare.Tracer("test").Start(ctx, "child")
+		if root.IsRecording() || child.IsRecording() {
+			t.Fatal("a trace was kept at a ratio of 1e-15")
+		}
+		child.End()
+		root.End()
+	}
+	all, _ := tracing.New(tracing.Options{Exporter: exp, SampleRatio: 1})
+	ctx, root := all.Tracer("test").Start(context.Background(), "root")
+	_, child := all.Tracer("test").Start(ctx, "child")
+	child.End()
+	root.End()
+	if n := len(exp.GetSpans()); n != 2 {
+		t.Errorf("%d spans exported, want the 2 of the kept trace", n)
 	}
 }
