@@ -81,6 +81,7 @@ bench:
 	$(GO) run ./bench/deploybench
 	$(GO) run ./bench/importbench
 	$(GO) run ./bench/coldstartbench
+	$(GO) run ./bench/obsbench
 
 clean:
 	rm -rf bin ui/dist

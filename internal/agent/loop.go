@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 )
 
 type turn struct {
@@ -68,6 +71,7 @@ func (a *Agent) Run(ctx context.Context, sess *Session, userText string, mode Mo
 		stripThinking(sess.Messages) // thinking is bound to the model that wrote it
 	}
 	sess.Model = t.plan.Model.ID
+	ctx, span := startSpan(ctx, "agent turn", attribute.String("gen_ai.request.model", t.plan.Model.ID))
 	for _, m := range sess.Messages {
 		for _, b := range m.Blocks {
 			if b.Type == BlockToolUse {
@@ -110,6 +114,7 @@ func (a *Agent) Run(ctx context.Context, sess *Session, userText string, mode Mo
 		res.Stop = StopCapWall
 	}
 	t.finish(context.WithoutCancel(ctx), res)
+	endTurnSpan(span, res)
 	return res, err
 }
 
@@ -341,10 +346,13 @@ func (t *turn) callOnce(ctx context.Context, req Request, forward bool) (*Respon
 			t.emit(Event{Type: EvServerBlock, Index: ev.Index, ToolID: ev.ID, ToolName: ev.Name, Reason: ev.Text})
 		}
 	}
+	cctx, sp := startSpan(cctx, "model call", attribute.String("gen_ai.request.model", req.Model),
+		attribute.Int64("gen_ai.request.max_tokens", req.MaxTokens))
 	resp, err := a.cfg.Provider.Stream(cctx, req, fn)
 	if stalled.Load() && ctx.Err() == nil {
-		return nil, &ProviderError{Kind: ErrStall, Message: fmt.Sprintf("no stream event for %s", a.cfg.StallTimeout)}
+		resp, err = nil, &ProviderError{Kind: ErrStall, Message: fmt.Sprintf("no stream event for %s", a.cfg.StallTimeout)}
 	}
+	endCallSpan(sp, resp, err)
 	return resp, err
 }
 
@@ -400,7 +408,12 @@ func (t *turn) runTools(ctx context.Context, msg Message) ([]Block, *Block, stri
 		case ctx.Err() != nil:
 			o = toolOutput{Text: "skipped: the run was stopped", IsError: true}
 		default:
-			o = c.tool.run(ctx, tc, c.in)
+			tctx, sp := startSpan(ctx, "agent tool", attribute.String("gen_ai.tool.name", c.b.Name))
+			o = c.tool.run(tctx, tc, c.in)
+			if o.IsError {
+				sp.SetStatus(codes.Error, "tool failed")
+			}
+			sp.End()
 		}
 		if r := t.a.cfg.Env.Redactor; r != nil {
 			o.Text = r.Redact(o.Text)

@@ -69,6 +69,8 @@ type Deps struct {
 	// allow, quotes each turn (its cap becomes the loop's money limit) and
 	// charges it when it ends.
 	Billing *billing.Service
+	// OnTurn, when set, is told of every turn's result as it ends (metrics).
+	OnTurn func(*agent.Result)
 }
 
 // Errors of Start.
@@ -363,6 +365,9 @@ func (s *Service) StartLevel(ctx context.Context, projectID, userID, prompt stri
 			s.d.AgentDone(projectID)
 		}
 		t.finish(res, err)
+		if s.d.OnTurn != nil && res != nil {
+			s.d.OnTurn(res)
+		}
 		<-flushed
 		s.record(t, sess)
 		s.charge(t, userID)

@@ -120,8 +120,13 @@ func (s *Server) errorBody(r *http.Request, err error) (int, map[string]any) {
 	ri := info(r.Context())
 	attrs := []any{"method", r.Method, "route", ri.route, "path", r.URL.Path, "status", e.Status, "code", e.Code,
 		"request_id", requestID(r.Context()), "user_id", ri.userID, "err", e.Error()}
+	if id := traceID(r.Context()); id != "" {
+		attrs = append(attrs, "trace_id", id)
+	}
 	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable && e.Status != http.StatusInsufficientStorage {
-		attrs = append(attrs, "error_group", s.trackError(r, e))
+		group := s.trackError(r, e)
+		attrs = append(attrs, "error_group", group)
+		markSpanError(r.Context(), e.Code, group)
 	}
 	s.log.Log(r.Context(), level, "request failed", attrs...)
 	body := map[string]any{"code": e.Code, "message": e.Message}

@@ -201,7 +201,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-Id", id)
 		ri := &reqInfo{}
-		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyReqInfo, ri)
+		ctx, span := s.startRequestSpan(r, id)
+		ctx = context.WithValue(context.WithValue(ctx, keyRequestID, id), keyReqInfo, ri)
 		r = r.WithContext(ctx)
 		start := s.now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -209,14 +210,19 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if ri.route == "" {
 			ri.route = r.Pattern
 		}
+		traceID := endRequestSpan(span, r, ri, sw.status)
 		d := s.now().Sub(start)
 		s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, d)
 		if s.onRequest != nil {
 			streamed := sw.status == http.StatusSwitchingProtocols || strings.HasPrefix(sw.Header().Get("Content-Type"), "text/event-stream")
 			s.onRequest(sw.status, d, streamed)
 		}
-		s.log.Info("request", "request_id", id, "method", r.Method, "route", ri.route, "path", r.URL.Path,
-			"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d)/float64(time.Millisecond), "user_id", ri.userID)
+		attrs := []any{"request_id", id, "method", r.Method, "route", ri.route, "path", r.URL.Path,
+			"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d) / float64(time.Millisecond), "user_id", ri.userID}
+		if traceID != "" {
+			attrs = append(attrs, "trace_id", traceID)
+		}
+		s.log.Info("request", attrs...)
 	})
 }
 

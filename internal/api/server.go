@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
 	"ecode/internal/billing"
@@ -98,6 +100,8 @@ type Deps struct {
 	UI      fs.FS
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Tracer makes a span of every request (nil: no spans).
+	Tracer trace.TracerProvider
 }
 
 // Server holds the handlers' dependencies.
@@ -131,6 +135,7 @@ type Server struct {
 
 	onRequest func(status int, d time.Duration, streamed bool)
 	monitor   *monitor.Monitor
+	tracer    trace.Tracer
 }
 
 // New builds the API server.
@@ -142,7 +147,7 @@ func New(d Deps, opts Options) *Server {
 		opts.TreePoll = 2 * time.Second
 	}
 	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, monitor: d.Monitor, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, backups: d.Backups, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
-		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16))}
+		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16)), tracer: tracerOf(d.Tracer)}
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.

@@ -32,7 +32,7 @@ func (s *Server) buildJobs(ctx context.Context, d Deps) error {
 		if s.OnJob != nil {
 			s.OnJob(kind, state)
 		}
-	}})
+	}, Tracer: s.Tracing})
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,12 @@ func TestDeployFilesUseServedMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, name := range regexp.MustCompile(`ecode_[a-z_]+`).FindAllString(string(b), -1) {
-			base := strings.TrimSuffix(name, "_bucket")
+			base := name
+			for _, suffix := range []string{"_bucket", "_count", "_sum"} { // a histogram's series
+				if b, ok := strings.CutSuffix(name, suffix); ok && strings.Contains(served, "# TYPE "+b+" histogram") {
+					base = b
+				}
+			}
 			if !strings.Contains(served, "# TYPE "+base+" ") {
 				t.Errorf("%s queries %s, which /metrics does not serve", f, name)
 			}

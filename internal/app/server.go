@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"ecode/internal/agent"
 	"ecode/internal/agentrun"
 	"ecode/internal/api"
@@ -42,6 +44,7 @@ import (
 	"ecode/internal/secrets"
 	"ecode/internal/store"
 	"ecode/internal/telemetry"
+	"ecode/internal/tracing"
 	"ecode/internal/volume"
 	"ecode/internal/workspace"
 	"ecode/ui"
@@ -75,10 +78,11 @@ type Server struct {
 	// HTTPS answers on the HTTPS listener (--https-addr) for verified custom domains.
 	HTTPS   http.Handler
 	Imports *imports.Service
-	Jobs    *jobs.Client     // the background job queue (River on the store's database)
-	Billing *billing.Service // the usage ledger, prices, plans, quotas
-	Deploy  *deploy.Service  // published apps: releases, production sandboxes, the apps-domain router
-	Monitor *monitor.Monitor // the admin Monitoring page's samples
+	Jobs    *jobs.Client      // the background job queue (River on the store's database)
+	Billing *billing.Service  // the usage ledger, prices, plans, quotas
+	Deploy  *deploy.Service   // published apps: releases, production sandboxes, the apps-domain router
+	Monitor *monitor.Monitor  // the admin Monitoring page's samples
+	Tracing *tracing.Provider // spans of requests, jobs and what they do (--otlp-endpoint; no-op when off)
 
 	// OnJob, when set, is told of each finished job attempt: its kind and
 	// the state it ended in (tests wait on it).
@@ -103,6 +107,9 @@ type Deps struct {
 	DeleteStep func(projectID string, step projects.DeleteStep) error
 	// JobClock, when set, is the job queue's clock (tests); nil: real time.
 	JobClock func() time.Time
+	// Spans, when set, receives the spans instead of --otlp-endpoint
+	// (tests: an in-memory exporter).
+	Spans sdktrace.SpanExporter
 }
 
 // Build makes every component from the configuration, then does what must
@@ -118,6 +125,9 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	if err := s.buildTracing(cfg, d); err != nil {
 		return nil, err
 	}
 	if s.Auth, err = auth.NewService(d.Store, d.Now, cfg.SessionIdle, cfg.SessionMax); err != nil {
@@ -153,7 +163,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.buildSandbox(cfg, d.Log)
-	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL}
+	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL, OnLogged: s.Metrics.CollabLogged, OnRelayed: s.Metrics.CollabRelayed}
 	if d.Collab != nil {
 		d.Collab(&collabOpts)
 	}
@@ -171,6 +181,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.History.Space(disk.Check, cfg.ProjectDisk, cfg.CheckpointAllowance())
 	s.History.Changed = func(ctx context.Context, projectID string) { s.Collab.FileChanged(ctx, projectID, "") }
 	s.History.SecretSet = checkpointSecretSet(s.Secrets)
+	s.History.Observe = s.Metrics.CheckpointOp
 	s.History.Flush = func(ctx context.Context, projectID string) {
 		if err := s.Collab.Flush(ctx, projectID, ""); err != nil {
 			d.Log.Warn("flush editors before a checkpoint", "project_id", projectID, "err", err)
@@ -185,6 +196,8 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		Now: d.Now, AfterStep: d.DeleteStep, Jobs: s.Jobs})
 	s.handleJobs()
 	s.Metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(s.Runner.Active()) })
+	s.Metrics.Gauge("ecode_collab_rooms", "Collaboration rooms (open documents and presence rooms) on this node.", func() float64 { return float64(s.Collab.Rooms()) })
+	s.Metrics.Gauge("ecode_collab_clients", "Collaboration connections this node serves.", func() float64 { return float64(s.Collab.Clients()) })
 	s.Metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
 		free, _, _ := disk.Usage()
 		return float64(free)
@@ -213,7 +226,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, UI: ui.FS(),
 		Monitor: s.Monitor, Backups: s.Backups, OnRequest: s.Monitor.ObserveRequest,
-		Log: d.Log, Now: d.Now}, opts)
+		Log: d.Log, Now: d.Now, Tracer: s.Tracing}, opts)
 	return s, s.startup(ctx)
 }
 
@@ -234,6 +247,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 		Prepare:       func(projectID string) error { return s.History.Prepare(projectID) },
 		ReservedPorts: []int{projectdb.SandboxPort},
 		Secrets:       s.Secrets.Env,
+		Observe:       s.Metrics,
 	}
 	mirrorEnv, mirrorHosts := registryMirrors(cfg)
 	runOpts.Env = mirrorEnv
@@ -264,7 +278,7 @@ func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
 	s.Agent = agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
 		agentrun.Deps{Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,
-			Secrets: s.box, ProjectSecrets: s.Secrets, Billing: s.Billing, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
+			Secrets: s.box, ProjectSecrets: s.Secrets, Billing: s.Billing, OnTurn: s.observeTurn, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
 			DBURL: func(projectID string) string { return s.DBs.DB(projectID).URL() },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
 				cp, err := s.History.CreateWithCost(ctx, projectID, userID, "agent", label, cost.Tokens, cost.Time)

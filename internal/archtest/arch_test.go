@@ -24,7 +24,7 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                {"internal/app"},
-	"internal/app":             {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/client", "internal/figma", "internal/monitor", "internal/backup"},
+	"internal/app":             {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/client", "internal/figma", "internal/monitor", "internal/backup", "internal/tracing"},
 	"internal/api":             {"internal/errtrack", "internal/notify", "internal/live", "internal/revoke", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/monitor", "internal/backup"},
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
@@ -41,6 +41,7 @@ var allowed = map[string][]string{
 	"internal/history":         {"internal/auth", "internal/projectdb", "internal/checkpoint", "internal/runconfig", "internal/runner", "internal/store", "internal/workspace"},
 	"internal/egress":          {"internal/sandbox"},
 	"internal/telemetry":       {},
+	"internal/tracing":         {},
 	"internal/errtrack":        {"internal/store"},
 	"internal/monitor":         {"internal/store"},
 	"internal/notify":          {"internal/store"},
@@ -71,6 +72,7 @@ var allowed = map[string][]string{
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/deploybench":        {"internal/app", "internal/config", "internal/client"},
 	"bench/coldstartbench":     {"internal/app", "internal/config", "internal/client"},
+	"bench/obsbench":           {"internal/app", "internal/config", "internal/client", "internal/yjs", "internal/yjs/protocol"},
 	"bench/checkpointbench":    {"internal/checkpoint"},
 	"bench/maskbench":          {"internal/runner", "internal/secrets"},
 	"internal/domains":         {"internal/store", "internal/secretbox"},

@@ -23,14 +23,39 @@ const (
 )
 
 // encodeBus frames a message between nodes: kind, sender node, sequence
-// number and payload.
+// number, payload and the time it was sent (Unix microseconds; for the
+// relay lag metric: nodes' clocks are taken to agree).
 func encodeBus(kind byte, node string, seq int64, payload []byte) []byte {
 	e := yjs.NewEncoder()
 	e.WriteUint8(kind)
 	e.WriteVarString(node)
 	e.WriteVarUint(uint64(seq))
 	e.WriteVarBytes(payload)
+	e.WriteVarUint(uint64(time.Now().UnixMicro()))
 	return e.Bytes()
+}
+
+// busSent is when a message was sent (the zero time for a message of a
+// node that does not say).
+func busSent(b []byte) time.Time {
+	d := yjs.NewDecoder(b)
+	if _, err := d.ReadUint8(); err != nil {
+		return time.Time{}
+	}
+	if _, err := d.ReadVarString(); err != nil {
+		return time.Time{}
+	}
+	if _, err := d.ReadVarUint(); err != nil {
+		return time.Time{}
+	}
+	if _, err := d.ReadVarBytes(); err != nil {
+		return time.Time{}
+	}
+	us, err := d.ReadVarUint()
+	if err != nil || us == 0 || us > 1<<62 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(us))
 }
 
 func decodeBus(b []byte) (kind byte, node string, seq int64, payload []byte, err error) {

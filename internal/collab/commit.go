@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
 	"ecode/internal/store"
 	"ecode/internal/yjs/protocol"
@@ -14,6 +15,7 @@ type pendingUpdate struct {
 	data []byte // the update, as logged
 	msg  []byte // ... framed as a sync update for clients
 	from *conn  // the client that sent it; nil for the server's own edits
+	at   time.Time
 }
 
 // appendResult is the outcome of a write of the log (startAppend).
@@ -40,7 +42,7 @@ func (r *room) integrated(u []byte, from *conn) {
 		return
 	}
 	msg := protocol.EncodeUpdate(u)
-	r.pending = append(r.pending, pendingUpdate{data: u, msg: msg, from: from})
+	r.pending = append(r.pending, pendingUpdate{data: u, msg: msg, from: from, at: r.now()})
 	for c := range r.conns {
 		if c != from && c.cl.CanWrite {
 			c.enqueue(msg)
@@ -98,6 +100,9 @@ func (r *room) appended(res appendResult) error {
 	r.appending = false
 	if res.err != nil {
 		return res.err
+	}
+	if f := r.h.opts.OnLogged; f != nil && len(res.batch) > 0 {
+		f(len(res.batch), r.now().Sub(res.batch[0].at))
 	}
 	gap := res.first != r.seq+1
 	for i, p := range res.batch {

@@ -62,6 +62,13 @@ type Options struct {
 	// OnFlush, if set, is called (from the room's goroutine) after a
 	// document's text was written to its file.
 	OnFlush func(projectID, path, text string)
+	// OnLogged, if set, is told (from a room's goroutine) of each write of
+	// updates to the store's log: how many, and how long the oldest waited
+	// between the room taking it and the write's end (log lag).
+	OnLogged func(updates int, lag time.Duration)
+	// OnRelayed, if set, is told of each update another node relayed
+	// (Redis), with the time since that node sent it (relay lag).
+	OnRelayed func(lag time.Duration)
 }
 
 func (o *Options) defaults() {
@@ -144,6 +151,7 @@ type Hub struct {
 	cancel context.CancelFunc
 
 	aborted atomic.Bool
+	clients atomic.Int64 // connections being served
 
 	mu        sync.Mutex
 	rooms     map[key]*room
@@ -255,6 +263,8 @@ func (h *Hub) Serve(ctx context.Context, c Conn, cl Client) {
 		return
 	}
 	defer h.release(r)
+	h.clients.Add(1)
+	defer h.clients.Add(-1)
 	cn := newConn(c, cl, &h.opts)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -379,6 +389,9 @@ func (h *Hub) deliver(channel string, msg []byte) {
 		r.trySend(event{kind: evRemote, data: msg})
 	}
 }
+
+// Clients reports how many client connections the hub serves (metrics).
+func (h *Hub) Clients() int { return int(h.clients.Load()) }
 
 // Rooms reports how many rooms are open (for tests and metrics).
 func (h *Hub) Rooms() int {

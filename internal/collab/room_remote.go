@@ -3,6 +3,8 @@
 package collab
 
 import (
+	"time"
+
 	"ecode/internal/yjs/protocol"
 )
 
@@ -28,6 +30,11 @@ func (r *room) remote(data []byte) {
 		if err != nil {
 			r.err = r.catchUp()
 			return
+		}
+		if f := r.h.opts.OnRelayed; f != nil {
+			if sent := busSent(data); !sent.IsZero() {
+				f(max(0, time.Since(sent)))
+			}
 		}
 		r.seq = seq
 		if u != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,6 +47,8 @@ type Config struct {
 	Egress         string
 	EgressAllow    string
 	MetricsToken   string
+	OTLPEndpoint   string // OpenTelemetry collector (OTLP/HTTP) that receives traces; empty: tracing off
+	OTLPSample     string // fraction of traces kept, (0, 1]; see OTLPSampleRatio
 	RedisURL       string
 	SMTPAddr       string
 	SMTPFrom       string
@@ -158,6 +161,8 @@ func (c *Config) options() []option {
 		{"s3-secret-key", "", "secret key for --object-store=s3", &c.S3SecretKey},
 		{"s3-insecure", "false", "talk to --s3-endpoint over plain HTTP instead of HTTPS", &c.S3Insecure},
 		{"metrics-token", "", "bearer token that lets a scraper read /metrics (admins can always read it)", &c.MetricsToken},
+		{"otlp-endpoint", "", "OpenTelemetry collector that receives traces over OTLP/HTTP (e.g. http://localhost:4318; /v1/traces is added when the URL has no path); empty: tracing off", &c.OTLPEndpoint},
+		{"otlp-sample", "1", "fraction of requests and jobs traced with --otlp-endpoint, e.g. 0.1 (a traced request's work is traced with it)", &c.OTLPSample},
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"deploy-idle-timeout", "15m", "stop an autoscale deployment's instance after this long without requests (the next request starts it again)", &c.DeployIdle},
 		{"deploy-keep-releases", "10", "how many releases of a deployment keep their files (the active one included); older ones are pruned", &c.DeployKeep},
@@ -336,6 +341,14 @@ func (c *Config) Validate() error {
 	if c.MonitorInterval < time.Second || c.MonitorRetention < c.MonitorInterval {
 		errs = append(errs, errors.New("monitor-interval must be at least 1s and monitor-retention at least as long"))
 	}
+	if r, err := strconv.ParseFloat(c.OTLPSample, 64); err != nil || r <= 0 || r > 1 {
+		errs = append(errs, fmt.Errorf("otlp-sample: %q is not a fraction in (0, 1]", c.OTLPSample))
+	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("otlp-endpoint: %q is not an http:// or https:// URL", c.OTLPEndpoint))
+		}
+	}
 	errs = append(errs, c.validateDomains()...)
 	return errors.Join(errs...)
 }
@@ -443,7 +456,7 @@ func (c *Config) Dump() string {
 	var b strings.Builder
 	for _, o := range c.options() {
 		v := fmt.Sprint(reflectValue(o.ptr))
-		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" {
+		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" || o.name == "otlp-endpoint" {
 			v = redactURL(v)
 		}
 		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || o.name == "s3-secret-key" || o.name == "stripe-webhook-secret" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
@@ -479,4 +492,13 @@ func redactURL(u string) string {
 		return u[:scheme+3] + user + ":xxxxx" + u[at:]
 	}
 	return u
+}
+
+// OTLPSampleRatio is the fraction of traces kept (--otlp-sample).
+func (c *Config) OTLPSampleRatio() float64 {
+	r, err := strconv.ParseFloat(c.OTLPSample, 64)
+	if err != nil || r <= 0 || r > 1 {
+		return 1
+	}
+	return r
 }

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"ecode/internal/auth"
 	"ecode/internal/checkpoint"
 	"ecode/internal/projectdb"
@@ -56,6 +58,10 @@ type Service struct {
 	// SecretSet, when set, gives the project's secret names and versions
 	// for a checkpoint's environment (package secrets).
 	SecretSet func(ctx context.Context, projectID string) ([]checkpoint.SecretRef, error)
+	// Observe, when set, is told of each checkpoint ("checkpoint") and
+	// restore ("restore"): how long it took, the bytes it stored or
+	// restored, and its error.
+	Observe func(op string, d time.Duration, bytes int64, err error)
 }
 
 // New builds the service. It guards files: a project whose restore was
@@ -97,7 +103,11 @@ func (s *Service) CreateWithCost(ctx context.Context, projectID, userID, trigger
 
 // create checkpoints the project: its files, its database, its environment
 // and the agent conversation so far.
-func (s *Service) create(ctx context.Context, projectID, userID, message string, metrics checkpoint.Metrics) (store.Checkpoint, error) {
+func (s *Service) create(ctx context.Context, projectID, userID, message string, metrics checkpoint.Metrics) (rec store.Checkpoint, err error) {
+	ctx, sp := startSpan(ctx, "checkpoint create", attribute.String("ecode.project_id", projectID), attribute.String("ecode.checkpoint.trigger", metrics.Trigger))
+	t0 := time.Now()
+	var stored int64
+	defer func() { s.observe("checkpoint", sp, t0, stored, err) }()
 	trigger := metrics.Trigger
 	if err := s.admit(ctx, projectID, trigger); err != nil {
 		return store.Checkpoint{}, err
@@ -129,8 +139,8 @@ func (s *Service) create(ctx context.Context, projectID, userID, message string,
 	if s.dbs.Exists(projectID) {
 		opt.DB = s.dbs.DB(projectID)
 	}
-	var rec store.Checkpoint
 	opt.Commit = func(ctx context.Context, cp checkpoint.Checkpoint) error {
+		stored = cp.Metrics.StoredBytes
 		rec = toRecord(cp, projectID, userID, trigger, message, s.now())
 		if prev.ID != "" {
 			rec.ParentID = prev.ID

@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"ecode/internal/checkpoint"
 	"ecode/internal/runner"
@@ -43,12 +47,28 @@ func (s *Service) Restore(ctx context.Context, projectID, id, userID string, wit
 // RestoreWithProgress is Restore calling progress, if not nil, as it goes
 // (from the calling goroutine only).
 func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID string, withDB bool,
-	progress func(RestoreProgress)) (RestoreResult, error) {
+	progress func(RestoreProgress)) (_ RestoreResult, err error) {
+	ctx, sp := startSpan(ctx, "checkpoint restore", attribute.String("ecode.project_id", projectID), attribute.Bool("ecode.restore.with_db", withDB))
+	t0 := time.Now()
+	var restored int64
+	defer func() { s.observe("restore", sp, t0, restored, err) }()
+	var step trace.Span // the span of the step under way
 	report := func(phase string, done, total int) {
 		if progress != nil {
 			progress(RestoreProgress{Phase: phase, Done: done, Total: total})
 		}
+		if done == 0 && step == nil {
+			_, step = startSpan(ctx, "restore "+phase)
+		} else if done > 0 && done >= total && step != nil {
+			step.End()
+			step = nil
+		}
 	}
+	defer func() {
+		if step != nil {
+			step.End()
+		}
+	}()
 	unlock := s.lock(projectID)
 	defer unlock()
 	rec, cp, err := s.Get(ctx, projectID, id)
@@ -96,6 +116,7 @@ func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID
 	if err := s.mark(projectID, restoreMark{Checkpoint: id, WithDB: opt.DB != nil}); err != nil {
 		return RestoreResult{}, err
 	}
+	restored = cp.Metrics.Bytes
 	res, err := s.repo.Restore(ctx, s.files.Dir(projectID), cp, opt)
 	if err != nil {
 		if !checkpoint.Pending(s.files.Dir(projectID)) {

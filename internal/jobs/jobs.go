@@ -23,6 +23,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"ecode/internal/store"
 )
@@ -50,6 +52,9 @@ type Options struct {
 	// Observe, when set, is told of each finished attempt (metrics): the
 	// kind, the state it ended in, the time it waited and ran.
 	Observe func(kind, state string, wait, run time.Duration)
+	// Tracer makes a span of every attempt, continuing the trace of the
+	// request that enqueued the job (nil: no spans).
+	Tracer trace.TracerProvider
 }
 
 // worker is what both engines' working clients do.
@@ -100,6 +105,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	o.Workers = max(o.Workers, 4)
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider()
+	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
@@ -149,6 +157,7 @@ func (c *Client) config() *river.Config {
 		RescueStuckJobsAfter: c.o.RescueAfter,
 		RetryPolicy:          backoff{now: c.now},
 		MaxAttempts:          10,
+		Middleware:           []rivertype.Middleware{&tracingMiddleware{tracer: c.o.Tracer.Tracer("ecode")}},
 	}
 	if c.o.Now != nil {
 		cfg.Test.Time = fakeTime(c.o.Now)

@@ -16,6 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
 	"ecode/internal/sandbox"
 	"ecode/internal/secrets"
 	"ecode/internal/store"
@@ -57,6 +60,8 @@ type Options struct {
 	// process started for use ("run", "exec", "terminal", "agent") and the
 	// masker its output goes through. Platform variables win over them.
 	Secrets func(ctx context.Context, projectID, use string) ([]string, *secrets.Matcher, error)
+	// Observe, when set, is told of sandbox starts, runs and process ends.
+	Observe Observer
 }
 
 // Manager owns every open project sandbox (Box).
@@ -80,6 +85,9 @@ type Manager struct {
 func New(sb sandbox.Runner, files Files, usage UsageRecorder, opts Options) *Manager {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Observe == nil {
+		opts.Observe = noObserver{}
 	}
 	return &Manager{sb: sb, files: files, usage: usage, opts: opts, boxes: map[string]*Box{}, changed: make(chan struct{})}
 }
@@ -126,12 +134,18 @@ func (m *Manager) box(ctx context.Context, projectID string) (*Box, error) {
 	if e, ok := m.boxes[projectID]; ok {
 		return e, nil
 	}
+	ctx, sp := startSpan(ctx, "sandbox start", attribute.String("ecode.project_id", projectID))
+	t0 := time.Now()
 	ws, err := m.sb.Workspace(ctx, projectID, sandbox.Spec{
 		Dir: m.files.Dir(projectID), UID: uidFor(projectID), Limits: m.LimitsOf(projectID),
 	})
+	m.opts.Observe.SandboxStarted(time.Since(t0), err)
 	if err != nil {
+		sp.SetStatus(codes.Error, "open sandbox")
+		sp.End()
 		return nil, fmt.Errorf("open sandbox: %w", err)
 	}
+	sp.End()
 	b := make([]byte, 8)
 	rand.Read(b)
 	e := &Box{m: m, projectID: projectID, ws: ws, key: hex.EncodeToString(b), opened: m.opts.Now(),
@@ -273,15 +287,24 @@ func (m *Manager) Exec(ctx context.Context, projectID, command string, timeout t
 // ExecAs is Exec for a use ("exec", or "agent" for the agent's shell),
 // which the secrets' audit records. Output is masked.
 func (m *Manager) ExecAs(ctx context.Context, projectID, use, command string, timeout time.Duration) (sandbox.Result, error) {
+	ctx, sp := startSpan(ctx, "sandbox exec", attribute.String("ecode.project_id", projectID), attribute.String("ecode.exec.use", use))
+	defer sp.End()
 	e, err := m.box(ctx, projectID)
 	if err != nil {
+		sp.SetStatus(codes.Error, "open sandbox")
 		return sandbox.Result{}, err
 	}
 	env, mask, err := m.processEnv(ctx, projectID, use, "TERM=dumb")
 	if err != nil {
+		sp.SetStatus(codes.Error, "environment")
 		return sandbox.Result{}, err
 	}
 	res, err := e.ws.Exec(ctx, sandbox.Cmd{Args: []string{"/bin/sh", "-c", command}, Timeout: timeout, Env: env})
+	m.opts.Observe.ProcessEnded(use, res.Reason)
+	sp.SetAttributes(attribute.Int("process.exit.code", res.ExitCode), attribute.String("ecode.exec.reason", res.Reason))
+	if err != nil {
+		sp.SetStatus(codes.Error, "exec failed")
+	}
 	if mask != nil {
 		res.Stdout, res.Stderr = mask.Bytes(res.Stdout), mask.Bytes(res.Stderr)
 	}

@@ -185,6 +185,7 @@ func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, err
 		env: e, proc: proc, state: StateStarting, started: m.opts.Now(), flush: sink.Flush}
 	e.run = r
 	e.mu.Unlock()
+	m.opts.Observe.RunStarted()
 	m.notify()
 	m.wg.Go(func() { r.watch() })
 	return r.Snapshot(), nil
@@ -290,6 +291,11 @@ func (r *Run) finish() {
 			r.reason = "error"
 		}
 	})
+	reason := res.Reason
+	if r.stopping {
+		reason = StateStopped
+	}
+	r.env.m.opts.Observe.ProcessEnded("run", reason)
 	if r.flush != nil {
 		r.flush() // what the masker held back: the output has ended
 	}

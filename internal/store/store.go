@@ -1,6 +1,7 @@
 // Package store keeps E-Code's records (users, sessions, tokens, projects,
 // members) in SQLite or PostgreSQL with hand-written SQL. It imports no other
-// internal package.
+// internal package. Statements run under a traced request are spans of
+// their own (OpenTelemetry API; kind of statement only, never arguments).
 package store
 
 import (
@@ -114,6 +115,8 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 	if s.tx != nil {
 		return fn(s)
 	}
+	ctx, sp := s.span(ctx, "TRANSACTION")
+	defer func() { endSpan(sp, err) }()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -204,11 +207,16 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, sp := s.span(ctx, query)
 	res, err := s.w().ExecContext(ctx, s.q(query), args...)
-	return res, mapErr(err)
+	err = mapErr(err)
+	endSpan(sp, err)
+	return res, err
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx, sp := s.span(ctx, query)
+	defer sp.End()
 	if st := s.readStmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -216,10 +224,16 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, sp := s.span(ctx, query)
+	var rows *sql.Rows
+	var err error
 	if st := s.readStmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = s.r().QueryContext(ctx, s.q(query), args...)
 	}
-	return s.r().QueryContext(ctx, s.q(query), args...)
+	endSpan(sp, err)
+	return rows, err
 }
 
 // maxReadStmts bounds the read statement cache (this package's SQL is a

@@ -20,6 +20,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	jobs     *jobMetrics
 	apps     *appMetrics
+	sub      *subsystemMetrics
 }
 
 // New makes a registry with the HTTP, Go and process metrics.
@@ -36,6 +37,7 @@ func New() *Metrics {
 	}
 	m.jobs = newJobMetrics(m.reg)
 	m.apps = newAppMetrics(m.reg)
+	m.sub = newSubsystemMetrics(m.reg)
 	m.reg.MustRegister(m.requests, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

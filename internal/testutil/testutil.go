@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"ecode/internal/app"
 	"ecode/internal/client"
 	"ecode/internal/config"
@@ -66,6 +68,9 @@ type ServerOptions struct {
 	DeleteStep func(projectID string, step projects.DeleteStep) error
 	// JobClock, when set, is the job queue's clock (app.Deps.JobClock).
 	JobClock func() time.Time
+	// Spans, when set, receives every span the server makes (e.g.
+	// tracetest.NewInMemoryExporter()), as each ends.
+	Spans sdktrace.SpanExporter
 }
 
 // NewServer builds the server with app.Build on st and serves it; it stops
@@ -92,7 +97,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		log = slog.New(slog.NewTextHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, JobClock: o.JobClock})
+	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, JobClock: o.JobClock, Spans: o.Spans})
 	if err != nil {
 		t.Fatal(err)
 	}
