@@ -242,6 +242,9 @@ func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.Fi
 		return sandbox.None()
 	}
 	name := stateName(cfg.DataDir)
+	if id := nodeID(cfg); id != "" { // nodes sharing a data dir keep their own sandboxes
+		name = stateName(cfg.DataDir + "\x00" + id)
+	}
 	opts := sandbox.Options{
 		StateDir:     filepath.Join(os.TempDir(), "ecode-sandbox-"+name),
 		CgroupPrefix: "ecode-" + name,
@@ -257,6 +260,14 @@ func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.Fi
 		}
 	}
 	return sandbox.NewLocal(opts)
+}
+
+// nodeID is this node's id when it is one of several, else "".
+func nodeID(cfg *config.Config) string {
+	if !cfg.Clustered() {
+		return ""
+	}
+	return cfg.NodeName()
 }
 
 // stateName distinguishes the sandbox state of servers with different data dirs.

@@ -21,6 +21,7 @@ import (
 	"ecode/internal/auth"
 	"ecode/internal/billing"
 	"ecode/internal/checkpoint"
+	"ecode/internal/cluster"
 	"ecode/internal/collab"
 	"ecode/internal/config"
 	"ecode/internal/deploy"
@@ -77,6 +78,9 @@ type Server struct {
 	Jobs    *jobs.Client     // the background job queue (River on the store's database)
 	Billing *billing.Service // the usage ledger, prices, plans, quotas
 	Deploy  *deploy.Service  // published apps: releases, production sandboxes, the apps-domain router
+	// Cluster is this node's membership of several (--internal-addr); nil
+	// for a single node.
+	Cluster *cluster.Cluster
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
@@ -145,6 +149,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.onClose(func() error { s.DBs.Close(); return nil }) // after the sandboxes
 	s.Billing = buildBilling(cfg, d.Store, d.Log, d.Now, s.notifyAs(notify.QuotaWarning))
 	s.buildSandbox(cfg, d.Log)
+	s.buildCluster(cfg, d.Now, d.Log)
 	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL}
 	if d.Collab != nil {
 		d.Collab(&collabOpts)
@@ -202,7 +207,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	opts.ReadyChecks["job_queue"] = func(ctx context.Context) error { _, err := s.Jobs.Counts(ctx); return err }
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
-		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, UI: ui.FS(),
+		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, Cluster: s.Cluster, UI: ui.FS(),
 		Log: d.Log, Now: d.Now}, opts)
 	return s, s.startup(ctx)
 }
@@ -252,7 +257,7 @@ func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
 	s.Auth.SetSecretBox(s.box) // TOTP secrets, under the same master key (rotation reseals them)
 	s.Agent = agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
-		agentrun.Deps{Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,
+		agentrun.Deps{NodeID: nodeID(cfg), Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,
 			Secrets: s.box, ProjectSecrets: s.Secrets, Billing: s.Billing, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
 			DBURL: func(projectID string) string { return s.DBs.DB(projectID).URL() },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
@@ -266,6 +271,11 @@ func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
 
 // startup runs before the server takes requests.
 func (s *Server) startup(ctx context.Context) error {
+	if s.Cluster != nil {
+		if err := s.Cluster.Register(ctx); err != nil {
+			return fmt.Errorf("register this node: %w", err)
+		}
+	}
 	if err := s.Sandbox.Check(); err != nil {
 		s.Log.Warn("code cannot run: "+err.Error(), "sandbox", s.Config.Sandbox)
 	} else if err := s.Sandbox.Cleanup(ctx); err != nil {
@@ -310,6 +320,7 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
 	wg.Go(func() { s.Imports.Run(ctx) })
 	wg.Go(func() { s.Deploy.Run(ctx) })
+	wg.Go(func() { s.runCluster(ctx) })
 	wg.Wait()
 }
 
@@ -355,9 +366,13 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		defer close(bgDone)
 		srv.Run(bgCtx)
 	}()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- httpServer.Serve(ln) }()
 	httpsServer, err := srv.serveHTTPS(errc, log)
+	var internalServer *http.Server
+	if err == nil {
+		internalServer, err = srv.serveInternal(errc, log)
+	}
 	if err != nil {
 		httpServer.Close()
 		<-errc
@@ -374,6 +389,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		defer cancel()
 		if httpsServer != nil {
 			httpsServer.Shutdown(shutdownCtx)
+		}
+		if internalServer != nil {
+			internalServer.Shutdown(shutdownCtx)
 		}
 		err = httpServer.Shutdown(shutdownCtx)
 		<-errc

@@ -92,6 +92,9 @@ func (c *Cluster) Heartbeat(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.st.SweepRateLimits(ctx, now); err != nil {
+		c.o.Log.Warn("sweep expired rate limits", "err", err)
+	}
 	if state == store.NodeDraining {
 		if held, err = c.st.ReleaseNodeLeases(ctx, c.o.NodeID); err != nil {
 			return err
@@ -209,7 +212,11 @@ func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
 			return Owner{}, err
 		}
 		target := Owner{NodeID: c.o.NodeID, Address: c.o.Address, Self: true}
-		if c.isDraining() {
+		draining, err := c.drainingNow(ctx)
+		if err != nil {
+			return Owner{}, err
+		}
+		if draining {
 			n, err := c.pick(ctx, now)
 			if err != nil {
 				return Owner{}, err
@@ -255,6 +262,16 @@ func (c *Cluster) pick(ctx context.Context, now time.Time) (store.Node, error) {
 		return store.Node{}, ErrNoNode
 	}
 	return *best, nil
+}
+
+// drainingNow reads this node's state from the store: a drain ordered on
+// another node holds here before this node's next heartbeat.
+func (c *Cluster) drainingNow(ctx context.Context) (bool, error) {
+	state, err := c.st.NodeState(ctx, c.o.NodeID)
+	if err != nil {
+		return false, fmt.Errorf("this node's state: %w", err)
+	}
+	return state == store.NodeDraining, nil
 }
 
 func (c *Cluster) isDraining() bool {

@@ -77,6 +77,13 @@ func (s *Store) SetNodeState(ctx context.Context, id, state string) error {
 	return affected(s.exec(ctx, `UPDATE nodes SET state = ? WHERE id = ?`, state, id))
 }
 
+// NodeState returns a node's state; ErrNotFound for an unknown node.
+func (s *Store) NodeState(ctx context.Context, id string) (string, error) {
+	var state string
+	err := s.queryRow(ctx, `SELECT state FROM nodes WHERE id = ?`, id).Scan(&state)
+	return state, mapErr(err)
+}
+
 // ReleaseNodeLeases gives up every project lease of a node and returns the
 // projects it held.
 func (s *Store) ReleaseNodeLeases(ctx context.Context, id string) ([]string, error) {

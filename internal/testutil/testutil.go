@@ -46,7 +46,17 @@ type Server struct {
 	HTTPSURL string
 	Clock    *Clock
 	Dir      string // the data dir
+	// InternalURL is the internal listener's (a node of several: the
+	// configuration sets InternalAddr), or "".
+	InternalURL string
+
+	kill func()
 }
+
+// Kill takes the node off the network at once, as if its process were
+// killed: its listeners and open connections close, nothing is handed
+// over (its leases stay until they expire). The rest stops with the test.
+func (s *Server) Kill() { s.kill() }
 
 // ServerOptions adjust NewServer.
 type ServerOptions struct {
@@ -89,6 +99,14 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if o.Logs != nil {
 		log = slog.New(slog.NewTextHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	var internal net.Listener
+	if cfg.InternalAddr != "" { // a node of several: its address is advertised, so listen first
+		var err error
+		if internal, err = net.Listen("tcp", cfg.InternalAddr); err != nil {
+			t.Fatal(err)
+		}
+		cfg.InternalAddr = internal.Addr().String()
+	}
 	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep})
 	if err != nil {
@@ -105,8 +123,23 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	}()
 	hs := httptest.NewServer(srv.Handler())
 	httpsURL := serveHTTPS(t, srv, cfg, log)
+	servers := []*httptest.Server{hs}
+	internalURL := ""
+	if internal != nil {
+		is := httptest.NewUnstartedServer(srv.API.InternalHandler())
+		is.Listener.Close()
+		is.Listener = internal
+		is.Start()
+		servers, internalURL = append(servers, is), is.URL
+	}
+	kill := func() {
+		for _, s := range servers {
+			s.CloseClientConnections()
+			s.Close()
+		}
+	}
 	t.Cleanup(func() {
-		hs.Close()
+		kill()
 		srv.Agent.Close()
 		stop()
 		<-done
@@ -114,7 +147,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 			t.Logf("close server: %v", err)
 		}
 	})
-	return &Server{Server: srv, URL: hs.URL, HTTPSURL: httpsURL, Clock: clock, Dir: dir}
+	return &Server{Server: srv, URL: hs.URL, HTTPSURL: httpsURL, Clock: clock, Dir: dir, InternalURL: internalURL, kill: kill}
 }
 
 // serveHTTPS serves the HTTPS listener (custom domains) when the test's
