@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 )
@@ -26,13 +28,20 @@ type shared struct {
 func (s *shared) update(key string, now time.Time, fn func(value string) (string, time.Time)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
-	return s.st.UpdateRateLimit(ctx, s.prefix+key, now, fn)
+	return s.st.UpdateRateLimit(ctx, s.key(key), now, fn)
 }
 
 func (s *shared) forget(key string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
-	return s.st.DeleteRateLimit(ctx, s.prefix+key)
+	return s.st.DeleteRateLimit(ctx, s.key(key))
+}
+
+// key is the stored key: the prefix and SHA-256 of the limiter's key, so
+// the table holds no addresses or emails (and no bytes a database refuses).
+func (s *shared) key(k string) string {
+	sum := sha256.Sum256([]byte(k))
+	return s.prefix + hex.EncodeToString(sum[:])
 }
 
 // Share keeps the limiter's buckets in st under prefix, so every node

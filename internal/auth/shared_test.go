@@ -43,16 +43,17 @@ func TestSharedLimits(t *testing.T) {
 		b1, b2 := NewBackoff(clock, 2, time.Second, time.Hour), NewBackoff(clock, 2, time.Second, time.Hour)
 		b1.Share(st, "y:")
 		b2.Share(st, "y:")
-		b1.Begin("k")
-		b2.Begin("k")
-		if ok, _ := b1.Begin("k"); !ok { // the third is admitted and sets a wait
+		const k = "127.0.0.1\x00a@b.test" // as the sign-in limits key them
+		b1.Begin(k)
+		b2.Begin(k)
+		if ok, _ := b1.Begin(k); !ok { // the third is admitted and sets a wait
 			t.Fatal("third attempt refused")
 		}
-		if ok, wait := b2.Begin("k"); ok || wait != time.Second {
+		if ok, wait := b2.Begin(k); ok || wait != time.Second {
 			t.Fatalf("fourth attempt on the other node: ok=%v wait=%v, want a 1s wait", ok, wait)
 		}
-		b2.Reset("k")
-		if ok, _ := b1.Begin("k"); !ok {
+		b2.Reset(k)
+		if ok, _ := b1.Begin(k); !ok {
 			t.Fatal("reset on one node did not reach the other")
 		}
 	})
