@@ -183,7 +183,9 @@ func TestClusterForwardsToOwner(t *testing.T) {
 	if _, _, err := conn.Read(ctx); err == nil {
 		t.Fatal("terminal socket still open after its node died")
 	}
-	_, err = execOn(ctx, admin, p.ID, "true")
+	quick, cancelQuick := context.WithTimeout(ctx, 20*time.Second)
+	_, err = execOn(quick, admin, p.ID, "true")
+	cancelQuick()
 	wantStatus(t, err, http.StatusServiceUnavailable)
 	for _, n := range []*testutil.Server{a, c} {
 		n.Clock.Advance(a.Cluster.TTL() + time.Second)

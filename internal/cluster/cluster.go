@@ -188,7 +188,9 @@ type Owner struct {
 // Owner returns the project's owner, taking the project's lease first when
 // nobody holds it, when it expired (its owner died) or when its owner
 // drains: for this node, or, when this node drains, for the active node
-// with the fewest projects.
+// with the fewest projects. A project this node held and no longer does
+// is told to Lost by the next heartbeat, not here: the request asking may
+// itself be one of the project's live requests.
 func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
 	for range 4 {
 		now := c.o.Now()
@@ -197,8 +199,7 @@ func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
 		switch {
 		case err == nil:
 			if l.ExpiresAt.After(now) && l.Node.State == store.NodeActive {
-				if l.NodeID != c.o.NodeID {
-					c.lose(projectID) // another node took it since the last heartbeat
+				if l.NodeID != c.o.NodeID { // (if this node held it, its next heartbeat tells Lost)
 					return Owner{NodeID: l.NodeID, Address: l.Node.Address}, nil
 				}
 				if !c.isDraining() {
@@ -233,8 +234,6 @@ func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
 			}
 			if target.Self {
 				c.keep(projectID)
-			} else {
-				c.lose(projectID)
 			}
 			return target, nil
 		}

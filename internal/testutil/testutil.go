@@ -121,25 +121,30 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		defer close(done)
 		srv.Run(ctx)
 	}()
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	public := &killable{Listener: hs.Listener}
+	hs.Listener = public
+	hs.Start()
 	httpsURL := serveHTTPS(t, srv, cfg, log)
-	servers := []*httptest.Server{hs}
+	listeners := []*killable{public}
 	internalURL := ""
 	if internal != nil {
 		is := httptest.NewUnstartedServer(srv.API.InternalHandler())
 		is.Listener.Close()
-		is.Listener = internal
+		k := &killable{Listener: internal}
+		is.Listener = k
 		is.Start()
-		servers, internalURL = append(servers, is), is.URL
+		t.Cleanup(is.Close)
+		listeners, internalURL = append(listeners, k), is.URL
 	}
 	kill := func() {
-		for _, s := range servers {
-			s.CloseClientConnections()
-			s.Close()
+		for _, l := range listeners {
+			l.kill()
 		}
 	}
 	t.Cleanup(func() {
 		kill()
+		hs.Close()
 		srv.Agent.Close()
 		stop()
 		<-done
@@ -230,6 +235,41 @@ func (s *Server) User(t testing.TB, name string) *client.Client {
 		t.Fatalf("sign up %s: %v", name, err)
 	}
 	return c
+}
+
+// killable is a listener that can drop every connection it accepted at
+// once, WebSockets (hijacked) included, as a killed process would.
+type killable struct {
+	net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	killed bool
+}
+
+func (k *killable) Accept() (net.Conn, error) {
+	c, err := k.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.killed {
+		c.Close()
+	} else {
+		k.conns = append(k.conns, c)
+	}
+	return c, nil
+}
+
+func (k *killable) kill() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.killed = true
+	k.Listener.Close()
+	for _, c := range k.conns {
+		c.Close()
+	}
+	k.conns = nil
 }
 
 // Clock is a fake clock for tests.
