@@ -61,6 +61,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return keysCommand(ctx, args, getenv, stdout)
 	case "audit":
 		return auditCommand(ctx, args, getenv, stdout)
+	case "nodes":
+		return nodesCommand(ctx, args, getenv, stdout)
 	case "config":
 		cfg, err := config.Load("ecode config", args, getenv)
 		if err != nil {
@@ -87,6 +89,7 @@ commands:
   deploy list|logs|rollback PROJECT  a deployment through the API (ecode deploy -h)
   keys rotate                 new master key; every secrets data key rewrapped (server may run)
   audit verify                check the secrets audit log's hash chain
+  nodes [list] | drain NODE   the nodes sharing the database; move a node's projects away
   config                      print the effective configuration (secrets redacted)
   version                     print the version
 `
