@@ -77,6 +77,7 @@ bench:
 	$(GO) run ./bench/checkpointbench
 	$(GO) run ./bench/ledgerbench
 	$(GO) run ./bench/deploybench
+	$(GO) run ./bench/nodebench
 
 clean:
 	rm -rf bin ui/dist
