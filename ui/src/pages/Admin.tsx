@@ -3,14 +3,16 @@ import { TopBar } from '../components/TopBar'
 import { Icon } from '../components/Icon'
 import { ErrorsPanel } from '../ops/ErrorsPanel'
 import { IncidentsPanel } from '../ops/IncidentsPanel'
+import { NodesPanel } from '../ops/NodesPanel'
 import { Link } from '../router'
 import { useSession } from '../session'
 
-export type AdminTab = 'errors' | 'incidents'
+export type AdminTab = 'errors' | 'incidents' | 'nodes'
 
 const tabs: { id: AdminTab; label: string }[] = [
   { id: 'errors', label: 'Errors' },
   { id: 'incidents', label: 'Incidents' },
+  { id: 'nodes', label: 'Servers' },
 ]
 
 /** The operator's pages: errors (and more tabs as they come). */
@@ -35,7 +37,7 @@ export function Admin({ tab }: { tab: AdminTab }) {
       </TopBar>
       <main className="settings admin-page">
         <h1>{label}</h1>
-        {!user.is_admin ? <p className="muted">Only admins can see this page.</p> : tab === 'errors' ? <ErrorsPanel /> : <IncidentsPanel />}
+        {!user.is_admin ? <p className="muted">Only admins can see this page.</p> : tab === 'errors' ? <ErrorsPanel /> : tab === 'nodes' ? <NodesPanel /> : <IncidentsPanel />}
       </main>
     </div>
   )
