@@ -243,6 +243,11 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 		for _, stop := range stopHooks {
 			stop(projectID)
 		}
+		if s.Cluster != nil { // an idle project need not stay on this node
+			if err := s.Cluster.Release(context.Background(), projectID); err != nil {
+				log.Warn("release the project's lease", "project_id", projectID, "err", err)
+			}
+		}
 	}
 	s.Sandbox = newSandbox(cfg, hooks)
 	s.onClose(s.Sandbox.Close)
