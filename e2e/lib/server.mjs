@@ -69,7 +69,13 @@ export async function startServer({ extraArgs = [], env = {}, startupLimitMs = 6
       child.once('error', onError)
       deadline.addEventListener('abort', onAbort)
     })
-    return { url, dataDir, output: () => output, stop }
+    // kill9 ends the process at once, as a crash would (stop still cleans up).
+    const kill9 = async () => {
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    }
+    return { url, dataDir, output: () => output, stop, kill9 }
   } catch (err) {
     await stop()
     throw err
