@@ -1,7 +1,8 @@
 // Command nodebench measures the cost of a second node: a one-off command
-// (POST /exec of `true`) sent to a node that forwards it to the project's
-// owner node over the signed internal channel, beside the same command
-// sent to the owner directly, in the same run, and prints the ratios. Two
+// (POST /exec of `true`) and a terminal keystroke's echo sent to a node that
+// forwards them to the project's owner node over the signed internal
+// channel, beside the same sent to the owner directly, in the same run, and
+// prints the ratios. Two
 // real servers (app.Serve) share one PostgreSQL (a schema of the run's
 // own), one Redis and one data directory, as a cluster's nodes do.
 package main
@@ -23,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"ecode/internal/app"
 	"ecode/internal/client"
@@ -128,6 +131,32 @@ func run() error {
 		sort.Float64s(ratios)
 		fmt.Printf("%-16s median p50 × over %d runs: %.2f\n", c.name, len(ratios), ratios[len(ratios)/2])
 	}
+	tok, err := direct.CreateToken(ctx, "nodebench")
+	if err != nil {
+		return err
+	}
+	var ratios []float64
+	for r := range *runs {
+		var o, f result
+		for i, side := range []string{"owner", "forwarded"} {
+			if r%2 == 1 {
+				side = []string{"forwarded", "owner"}[i]
+			}
+			base, res := owner, &o
+			if side == "forwarded" {
+				base, res = fwd, &f
+			}
+			if *res, err = terminalEcho(ctx, direct, base, p.ID, tok.Token, *n); err != nil {
+				return fmt.Errorf("terminal %s: %w", side, err)
+			}
+		}
+		ratios = append(ratios, float64(f.p50)/float64(o.p50))
+		fmt.Printf("%-16s %12s %12s %11s %11s %11s %11s %9.2f\n", "terminal echo", "", "",
+			f.p50.Round(time.Microsecond), o.p50.Round(time.Microsecond), f.p99.Round(time.Microsecond), o.p99.Round(time.Microsecond),
+			float64(f.p50)/float64(o.p50))
+	}
+	sort.Float64s(ratios)
+	fmt.Printf("%-16s median p50 × over %d runs: %.2f\n", "terminal echo", len(ratios), ratios[len(ratios)/2])
 	fmt.Println("\np50 × is forwarded/direct latency (lower is better, 1 is free); req/s × is forwarded/direct throughput.")
 	return nil
 }
@@ -185,6 +214,54 @@ func startNode(ctx context.Context, id, dir, dbURL, redis string) (string, func(
 		cancel()
 		return "", nil, err
 	}
+}
+
+// terminalEcho opens a terminal (on the owner), attaches to it through
+// base (the owner or the forwarding node), and times each keystroke typed
+// into `cat` until its echo comes back.
+func terminalEcho(ctx context.Context, c *client.Client, base, projectID, token string, n int) (result, error) {
+	var term struct{ ID string }
+	if err := c.Do(ctx, "POST", "/api/projects/"+projectID+"/terminals", strings.NewReader(`{}`), "application/json", &term); err != nil {
+		return result{}, err
+	}
+	url := "ws" + strings.TrimPrefix(base, "http") + "/api/projects/" + projectID + "/terminals/" + term.ID + "/ws?access_token=" + token
+	conn, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		return result{}, err
+	}
+	defer conn.CloseNow()
+	conn.Write(ctx, websocket.MessageBinary, []byte("stty -icanon; cat\n"))
+	if err := readUntil(ctx, conn, "cat"); err != nil {
+		return result{}, err
+	}
+	lat := make([]time.Duration, n)
+	for i := range n {
+		ch := string(rune('a' + i%26))
+		t := time.Now()
+		if err := conn.Write(ctx, websocket.MessageBinary, []byte(ch)); err != nil {
+			return result{}, err
+		}
+		if err := readUntil(ctx, conn, ch); err != nil {
+			return result{}, err
+		}
+		lat[i] = time.Since(t)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return result{p50: lat[n/2], p99: lat[n*99/100]}, nil
+}
+
+func readUntil(ctx context.Context, conn *websocket.Conn, want string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var got string
+	for !strings.Contains(got, want) {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			return fmt.Errorf("waiting for %q: %w (got %q)", want, err, got)
+		}
+		got += string(b)
+	}
+	return nil
 }
 
 type result struct {
