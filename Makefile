@@ -82,6 +82,7 @@ bench:
 	$(GO) run ./bench/importbench
 	$(GO) run ./bench/coldstartbench
 	$(GO) run ./bench/obsbench
+	$(GO) run ./bench/nodebench
 
 clean:
 	rm -rf bin ui/dist

@@ -14,11 +14,12 @@ export function ecodeBin() {
 }
 
 /**
- * Runs `ecode serve --addr 127.0.0.1:0 --data-dir <tmp> ...extraArgs` and resolves once the
+ * Runs `ecode serve --addr 127.0.0.1:0 --data-dir <tmp or dataDir> ...extraArgs` and resolves once the
  * server prints `listening on http://127.0.0.1:PORT`. Call stop() when done.
  */
-export async function startServer({ extraArgs = [], env = {}, startupLimitMs = 60_000 } = {}) {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'ecode-e2e-'))
+export async function startServer({ extraArgs = [], env = {}, startupLimitMs = 60_000, dataDir: sharedDir } = {}) {
+  // A data directory given by the caller (nodes sharing one) is the caller's to remove.
+  const dataDir = sharedDir ?? (await mkdtemp(path.join(tmpdir(), 'ecode-e2e-')))
   const child = spawn(ecodeBin(), ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
@@ -41,7 +42,7 @@ export async function startServer({ extraArgs = [], env = {}, startupLimitMs = 6
         await exited
       }
     }
-    await rm(dataDir, { recursive: true, force: true })
+    if (!sharedDir) await rm(dataDir, { recursive: true, force: true })
   }
 
   try {
@@ -68,7 +69,13 @@ export async function startServer({ extraArgs = [], env = {}, startupLimitMs = 6
       child.once('error', onError)
       deadline.addEventListener('abort', onAbort)
     })
-    return { url, dataDir, output: () => output, stop }
+    // kill9 ends the process at once, as a crash would (stop still cleans up).
+    const kill9 = async () => {
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    }
+    return { url, dataDir, output: () => output, stop, kill9 }
   } catch (err) {
     await stop()
     throw err

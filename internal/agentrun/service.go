@@ -40,6 +40,9 @@ type Deps struct {
 	Runner *runner.Manager
 	Log    *slog.Logger
 	Now    func() time.Time
+	// NodeID is this node's id in a cluster ("" for one node): its turns are
+	// recorded under it, and its start fails only its own leftovers.
+	NodeID string
 	// AppWait bounds how long run_app waits for the app to listen (default 30s).
 	AppWait time.Duration
 	// Checkpoint, when set, snapshots the project at the end of every turn
@@ -116,7 +119,7 @@ func New(cfg Config, d Deps) *Service {
 	}
 	s.prov = s.withRedaction(s.prov, "")
 	if d.Store != nil {
-		if err := d.Store.FailRunningAgentTurns(context.Background(), d.Now()); err != nil {
+		if err := d.Store.FailRunningAgentTurns(context.Background(), d.Now(), d.NodeID); err != nil {
 			d.Log.Warn("agent: mark interrupted turns", "err", err)
 		}
 	}
@@ -346,8 +349,11 @@ func (s *Service) StartLevel(ctx context.Context, projectID, userID, prompt stri
 	t.model = a.Quote(sess, "", mode).Model.ID
 	modeJSON, _ := json.Marshal(mode)
 	if err := s.d.Store.CreateAgentTurn(ctx, store.AgentTurn{ID: t.ID, ProjectID: projectID, UserID: userID, Prompt: s.redact(projectID, prompt),
-		Mode: modeJSON, Status: "running", CreatedAt: s.d.Now()}); err != nil {
+		Mode: modeJSON, Status: "running", CreatedAt: s.d.Now(), NodeID: s.d.NodeID}); err != nil {
 		release()
+		if errors.Is(err, store.ErrConflict) { // a turn runs on another node
+			return nil, ErrBusy
+		}
 		return nil, err
 	}
 	s.wg.Add(2)

@@ -64,6 +64,8 @@ var expectedAccess = map[string]api.Access{
 	"POST /api/admin/jobs/{jid}/retry":                         api.Admin,
 	"POST /api/admin/jobs/{jid}/cancel":                        api.Admin,
 	"GET /api/admin/monitoring":                                api.Admin,
+	"GET /api/admin/nodes":                                     api.Admin,
+	"POST /api/admin/nodes/{nid}/drain":                        api.Admin,
 	"PATCH /api/admin/users/{uid}":                             api.Admin,
 	"POST /api/admin/users/{uid}/reset-2fa":                    api.Admin,
 	"DELETE /api/admin/users/{uid}":                            api.Admin,

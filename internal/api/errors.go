@@ -63,6 +63,12 @@ func errTooLarge(msg string) *Error {
 	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: msg}
 }
 
+// errUnavailable is a 503: the service can answer again shortly (say so
+// with Retry-After).
+func errUnavailable(code, msg string) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: code, Message: msg}
+}
+
 func errInternal(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error", Err: err}
 }

@@ -246,7 +246,9 @@ func (s *Server) clientAddress(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := peerIP(r)
-		if len(s.opts.TrustedProxies) > 0 && trusted(ip) {
+		if f, ok := r.Context().Value(keyForwarded).(forwarded); ok && f.client != "" {
+			ip = f.client // as the forwarding node determined it (signed)
+		} else if len(s.opts.TrustedProxies) > 0 && trusted(ip) {
 			hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 			for i := len(hops) - 1; i >= 0; i-- {
 				h := strings.TrimSpace(hops[i])

@@ -169,20 +169,38 @@ func (s *Server) previewHandler() func(w http.ResponseWriter, r *http.Request, p
 			http.Error(w, "Not found. Open the preview from the project's page in E-Code.", http.StatusNotFound)
 			return
 		}
-		st := s.runner.RunState(projectID)
-		if st.Port == 0 {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(http.StatusBadGateway)
-			fmt.Fprint(w, previewWaitingPage)
-			return
-		}
 		// Tracked, so a removed member's open upgrades (HMR) end too.
 		ctx, done := s.live.Track(r.Context(), live.Key{ProjectID: projectID, UserID: userID})
 		defer done()
-		ctx = context.WithValue(ctx, keyPreviewProject, projectID)
-		ctx = context.WithValue(ctx, keyPreviewPort, st.Port)
-		proxy.ServeHTTP(w, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		if s.cluster == nil {
+			s.proxyPreview(w, r, proxy, projectID)
+			return
+		}
+		// The app runs on the project's owner node.
+		err = s.serveAtOwner(w, r, projectID, func(w http.ResponseWriter, r *http.Request) error {
+			s.proxyPreview(w, r, proxy, projectID)
+			return nil
+		})
+		if err != nil {
+			s.writeError(w, r, err)
+		}
 	}
+}
+
+// proxyPreview proxies a preview request into the project's sandbox on
+// this node, or answers with the waiting page while the app does not listen.
+func (s *Server) proxyPreview(w http.ResponseWriter, r *http.Request, proxy *httputil.ReverseProxy, projectID string) {
+	st := s.runner.RunState(projectID)
+	if st.Port == 0 {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, previewWaitingPage)
+		return
+	}
+	ctx := context.WithValue(r.Context(), keyPreviewProject, projectID)
+	ctx = context.WithValue(ctx, keyPreviewPort, st.Port)
+	proxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
 const (

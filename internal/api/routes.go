@@ -46,7 +46,9 @@ func (s *Server) Routes() []Route {
 	return out
 }
 
-// routes is the whole API.
+// routes is the whole API. Routes wrapped in atOwner use the project's
+// sandbox (or its agent turn): on a node of several they run on the node
+// that owns the project, forwarded there from any other (forward.go).
 func (s *Server) routes() []route {
 	return append([]route{
 		{"GET /healthz", Public, s.healthz},
@@ -111,6 +113,8 @@ func (s *Server) routes() []route {
 		{"POST /api/admin/jobs/{jid}/retry", Admin, s.adminRetryJob},
 		{"POST /api/admin/jobs/{jid}/cancel", Admin, s.adminCancelJob},
 		{"GET /api/admin/monitoring", Admin, s.adminMonitoring},
+		{"GET /api/admin/nodes", Admin, s.adminNodes},
+		{"POST /api/admin/nodes/{nid}/drain", Admin, s.drainNode},
 
 		{"GET /api/templates", Signed, s.templates},
 		{"GET /api/templates/suggest", Signed, s.suggestTemplate},
@@ -138,15 +142,15 @@ func (s *Server) routes() []route {
 		{"GET /api/projects/{id}/zip", ProjViewer, s.downloadZip},
 
 		{"GET /api/projects/{id}/runconfig", ProjViewer, s.runConfig},
-		{"POST /api/projects/{id}/exec", ProjEditor, s.exec},
-		{"POST /api/projects/{id}/run", ProjEditor, s.startRun},
-		{"POST /api/projects/{id}/stop", ProjEditor, s.stopRun},
-		{"GET /api/projects/{id}/run", ProjViewer, s.getRun},
-		{"GET /api/projects/{id}/run/output", ProjViewer, s.runOutput},
-		{"GET /api/projects/{id}/terminals", ProjEditor, s.listTerminals},
-		{"POST /api/projects/{id}/terminals", ProjEditor, s.openTerminal},
-		{"DELETE /api/projects/{id}/terminals/{tid}", ProjEditor, s.closeTerminal},
-		{"GET /api/projects/{id}/terminals/{tid}/ws", ProjEditor, s.terminalSocket},
+		{"POST /api/projects/{id}/exec", ProjEditor, s.atOwner(s.exec)},
+		{"POST /api/projects/{id}/run", ProjEditor, s.atOwner(s.startRun)},
+		{"POST /api/projects/{id}/stop", ProjEditor, s.atOwner(s.stopRun)},
+		{"GET /api/projects/{id}/run", ProjViewer, s.atOwner(s.getRun)},
+		{"GET /api/projects/{id}/run/output", ProjViewer, s.atOwner(s.runOutput)},
+		{"GET /api/projects/{id}/terminals", ProjEditor, s.atOwner(s.listTerminals)},
+		{"POST /api/projects/{id}/terminals", ProjEditor, s.atOwner(s.openTerminal)},
+		{"DELETE /api/projects/{id}/terminals/{tid}", ProjEditor, s.atOwner(s.closeTerminal)},
+		{"GET /api/projects/{id}/terminals/{tid}/ws", ProjEditor, s.atOwner(s.terminalSocket)},
 		{"POST /api/projects/{id}/preview/session", ProjViewer, s.previewSession},
 
 		{"GET /api/projects/{id}/checkpoints", ProjViewer, s.listCheckpoints},
@@ -154,16 +158,16 @@ func (s *Server) routes() []route {
 		{"GET /api/projects/{id}/checkpoints/{cid}/diff", ProjViewer, s.checkpointDiff},
 		{"GET /api/projects/{id}/checkpoints/{cid}/tree", ProjViewer, s.checkpointTree},
 		{"GET /api/projects/{id}/checkpoints/{cid}/files/{path...}", ProjViewer, s.checkpointFile},
-		{"POST /api/projects/{id}/checkpoints/{cid}/restore", ProjEditor, s.restoreCheckpoint},
+		{"POST /api/projects/{id}/checkpoints/{cid}/restore", ProjEditor, s.atOwner(s.restoreCheckpoint)},
 		{"POST /api/projects/{id}/checkpoints/{cid}/fork", ProjEditor, s.forkCheckpoint},
 		{"GET /api/projects/{id}/collab/{path...}", ProjViewer, s.collabSocket},
 
 		{"GET /api/agent/status", Signed, s.agentStatus},
 		{"POST /api/projects/{id}/agent/quote", ProjEditor, s.agentQuote},
-		{"POST /api/projects/{id}/agent/turns", ProjEditor, s.agentTurn},
+		{"POST /api/projects/{id}/agent/turns", ProjEditor, s.atOwner(s.agentTurn)},
 		{"GET /api/projects/{id}/agent/turns", ProjViewer, s.agentTurns},
-		{"GET /api/projects/{id}/agent/stream", ProjViewer, s.agentStream},
-		{"POST /api/projects/{id}/agent/stop", ProjEditor, s.agentStop},
+		{"GET /api/projects/{id}/agent/stream", ProjViewer, s.atOwner(s.agentStream)},
+		{"POST /api/projects/{id}/agent/stop", ProjEditor, s.atOwner(s.agentStop)},
 	}, append(append(append(append(s.secretRoutes(), s.domainRoutes()...), s.importRoutes()...), s.billingRoutes()...), s.deploymentRoutes()...)...)
 }
 

@@ -14,6 +14,7 @@ import (
 	"ecode/internal/agentrun"
 	"ecode/internal/auth"
 	"ecode/internal/billing"
+	"ecode/internal/cluster"
 	"ecode/internal/collab"
 	"ecode/internal/deploy"
 	"ecode/internal/domains"
@@ -95,6 +96,9 @@ type Deps struct {
 	Jobs      *jobs.Client
 	Billing   *billing.Service
 	Deploy    *deploy.Service // deployments; its Router serves the apps domain's hosts
+	// Cluster, when set, makes this server one node of several: project
+	// sandbox traffic goes to the project's owner node (forward.go).
+	Cluster *cluster.Cluster
 	// Backups lists the scheduled backups (nil: the route answers 503).
 	Backups func(context.Context) (BackupList, error)
 	UI      fs.FS
@@ -127,11 +131,14 @@ type Server struct {
 	backups  func(context.Context) (BackupList, error)
 	billing  *billing.Service
 	deploy   *deploy.Service
-	ui       fs.FS
-	log      *slog.Logger
-	now      func() time.Time
-	opts     Options
-	execs    *execLimits
+	cluster  *cluster.Cluster
+	// forwarder proxies requests to the project's owner node.
+	forwarder http.Handler
+	ui        fs.FS
+	log       *slog.Logger
+	now       func() time.Time
+	opts      Options
+	execs     *execLimits
 
 	onRequest func(status int, d time.Duration, streamed bool)
 	monitor   *monitor.Monitor
@@ -146,8 +153,12 @@ func New(d Deps, opts Options) *Server {
 	if opts.TreePoll <= 0 {
 		opts.TreePoll = 2 * time.Second
 	}
-	return &Server{store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, monitor: d.Monitor, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, backups: d.Backups, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
+	s := &Server{cluster: d.Cluster, store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, monitor: d.Monitor, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, backups: d.Backups, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16)), tracer: tracerOf(d.Tracer)}
+	if d.Cluster != nil {
+		s.forwarder = s.newForwarder()
+	}
+	return s
 }
 
 // Handler is the whole HTTP handler: routes wrapped in the global middleware.

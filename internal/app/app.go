@@ -67,6 +67,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return backupCommand(ctx, args, getenv, stdout)
 	case "restore":
 		return restoreCommand(ctx, args, getenv, stdout)
+	case "nodes":
+		return nodesCommand(ctx, args, getenv, stdout)
 	case "config":
 		cfg, err := config.Load("ecode config", args, getenv)
 		if err != nil {
@@ -96,6 +98,7 @@ commands:
   audit verify                check the secrets audit log's hash chain
   backup --out FILE           one verifiable archive of the whole service (server may run; ecode backup -h)
   restore ARCHIVE             bring the service back from a backup onto an empty data dir and database
+  nodes [list] | drain NODE   the nodes sharing the database; move a node's projects away
   config                      print the effective configuration (secrets redacted)
   version                     print the version
 `
@@ -251,6 +254,9 @@ func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.Fi
 		return sandbox.None()
 	}
 	name := stateName(cfg.DataDir)
+	if id := nodeID(cfg); id != "" { // nodes sharing a data dir keep their own sandboxes
+		name = stateName(cfg.DataDir + "\x00" + id)
+	}
 	opts := sandbox.Options{
 		StateDir:     filepath.Join(os.TempDir(), "ecode-sandbox-"+name),
 		CgroupPrefix: "ecode-" + name,
@@ -266,6 +272,14 @@ func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.Fi
 		}
 	}
 	return sandbox.NewLocal(opts)
+}
+
+// nodeID is this node's id when it is one of several, else "".
+func nodeID(cfg *config.Config) string {
+	if !cfg.Clustered() {
+		return ""
+	}
+	return cfg.NodeName()
 }
 
 // stateName distinguishes the sandbox state of servers with different data dirs.

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"ecode/internal/client"
 	"ecode/internal/config"
 	"ecode/internal/sandbox"
+	"ecode/internal/store"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -32,6 +34,13 @@ func TestCommands(t *testing.T) {
 	if err := Main(ctx, []string{"config", "--database-url", "postgres://u:pw@h/db"}, e, &out, io.Discard); err != nil ||
 		strings.Contains(out.String(), "pw@") || !strings.Contains(out.String(), "ECODE_DATA_DIR="+dir) {
 		t.Fatalf("config: %q, %v", out.String(), err)
+	}
+	out.Reset()
+	if err := Main(ctx, []string{"nodes"}, e, &out, io.Discard); err != nil || !strings.Contains(out.String(), "no nodes") {
+		t.Fatalf("nodes on a single server: %q, %v", out.String(), err)
+	}
+	if err := Main(ctx, []string{"nodes", "drain", "ghost"}, e, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `no node "ghost"`) {
+		t.Fatalf("drain an unknown node: %v", err)
 	}
 	if err := Main(ctx, []string{"token", "create", "--email", "nobody@example.test"}, e, io.Discard, io.Discard); err == nil {
 		t.Fatal("token for a missing account")
@@ -99,5 +108,40 @@ func TestBannersForUnsafeModes(t *testing.T) {
 	}
 	if _, ok := newSandbox(cfg, nil).(*sandbox.NoneRunner); !ok {
 		t.Error("--sandbox=none did not select the None runner")
+	}
+}
+
+// ecode nodes lists the registered nodes with their state and drains one.
+func TestNodesCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e := env(map[string]string{"ECODE_DATA_DIR": dir})
+	if err := Main(ctx, []string{"migrate"}, e, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load("test", nil, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openCurrent(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := st.RegisterNode(ctx, store.Node{ID: "n1", Address: "http://10.0.0.1:7071", StartedAt: now, HeartbeatAt: now, ExpiresAt: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var out bytes.Buffer
+	if err := Main(ctx, []string{"nodes", "drain", "n1"}, e, &out, io.Discard); err != nil || !strings.Contains(out.String(), "n1 is draining") {
+		t.Fatalf("drain: %q, %v", out.String(), err)
+	}
+	out.Reset()
+	if err := Main(ctx, []string{"nodes", "list"}, e, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "http://10.0.0.1:7071") || !strings.Contains(lines[1], "draining") || !strings.Contains(lines[1], "true") {
+		t.Fatalf("nodes list:\n%s", out.String())
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"ecode/internal/auth"
 	"ecode/internal/billing"
 	"ecode/internal/checkpoint"
+	"ecode/internal/cluster"
 	"ecode/internal/collab"
 	"ecode/internal/config"
 	"ecode/internal/deploy"
@@ -83,6 +84,10 @@ type Server struct {
 	Deploy  *deploy.Service   // published apps: releases, production sandboxes, the apps-domain router
 	Monitor *monitor.Monitor  // the admin Monitoring page's samples
 	Tracing *tracing.Provider // spans of requests, jobs and what they do (--otlp-endpoint; no-op when off)
+
+	// Cluster is this node's membership of several (--internal-addr); nil
+	// for a single node.
+	Cluster *cluster.Cluster
 
 	// OnJob, when set, is told of each finished job attempt: its kind and
 	// the state it ended in (tests wait on it).
@@ -163,6 +168,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.buildSandbox(cfg, d.Log)
+	s.buildCluster(cfg, d.Now, d.Log)
 	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL, OnLogged: s.Metrics.CollabLogged, OnRelayed: s.Metrics.CollabRelayed}
 	if d.Collab != nil {
 		d.Collab(&collabOpts)
@@ -224,7 +230,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.buildMonitor(cfg, d, disk)
 	s.API = api.New(api.Deps{Metrics: s.Metrics, Store: d.Store, Auth: s.Auth, Files: s.Files, Runner: s.Runner,
 		Collab: s.Collab, History: s.History, Projects: s.Projects, Agent: s.Agent, Live: s.Live, Revoke: s.Revoke, Secrets: s.Secrets,
-		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, UI: ui.FS(),
+		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, Cluster: s.Cluster, UI: ui.FS(),
 		Monitor: s.Monitor, Backups: s.Backups, OnRequest: s.Monitor.ObserveRequest,
 		Log: d.Log, Now: d.Now, Tracer: s.Tracing}, opts)
 	return s, s.startup(ctx)
@@ -262,6 +268,11 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 		for _, stop := range stopHooks {
 			stop(projectID)
 		}
+		if s.Cluster != nil { // an idle project need not stay on this node
+			if err := s.Cluster.Release(context.Background(), projectID); err != nil {
+				log.Warn("release the project's lease", "project_id", projectID, "err", err)
+			}
+		}
 	}
 	s.Sandbox = newSandbox(cfg, hooks)
 	s.onClose(s.Sandbox.Close)
@@ -277,7 +288,7 @@ func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
 	s.Auth.SetSecretBox(s.box) // TOTP secrets, under the same master key (rotation reseals them)
 	s.Agent = agentrun.New(agentrun.Config{AnthropicAPIKey: cfg.AnthropicAPIKey, AnthropicBaseURL: cfg.AnthropicBaseURL,
 		OpenAIAPIKey: cfg.OpenAIAPIKey, OpenAIBaseURL: cfg.OpenAIBaseURL, Model: cfg.AgentModel},
-		agentrun.Deps{Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,
+		agentrun.Deps{NodeID: nodeID(cfg), Store: s.Store, Files: s.Files, Runner: s.Runner, Log: log.With("component", "agent"), Now: time.Now,
 			Secrets: s.box, ProjectSecrets: s.Secrets, Billing: s.Billing, OnTurn: s.observeTurn, Changed: s.Collab.FileChanged, AgentEdit: s.Collab.EditAsAgent, AgentDone: s.Collab.AgentTurnEnded,
 			DBURL: func(projectID string) string { return s.DBs.DB(projectID).URL() },
 			Checkpoint: func(ctx context.Context, projectID, userID, label string, cost agent.TurnCost) (string, error) {
@@ -291,6 +302,11 @@ func (s *Server) buildAgent(cfg *config.Config, log *slog.Logger) error {
 
 // startup runs before the server takes requests.
 func (s *Server) startup(ctx context.Context) error {
+	if s.Cluster != nil {
+		if err := s.Cluster.Register(ctx); err != nil {
+			return fmt.Errorf("register this node: %w", err)
+		}
+	}
 	if err := s.Sandbox.Check(); err != nil {
 		s.Log.Warn("code cannot run: "+err.Error(), "sandbox", s.Config.Sandbox)
 	} else if err := s.Sandbox.Cleanup(ctx); err != nil {
@@ -340,6 +356,7 @@ func (s *Server) Run(ctx context.Context) {
 	monitorTick := time.NewTicker(s.Config.MonitorInterval)
 	defer monitorTick.Stop()
 	wg.Go(func() { s.Monitor.Run(ctx, monitorTick.C) })
+	wg.Go(func() { s.runCluster(ctx) })
 	wg.Wait()
 }
 
@@ -385,9 +402,13 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		defer close(bgDone)
 		srv.Run(bgCtx)
 	}()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- httpServer.Serve(ln) }()
 	httpsServer, err := srv.serveHTTPS(errc, log)
+	var internalServer *http.Server
+	if err == nil {
+		internalServer, err = srv.serveInternal(errc, log)
+	}
 	if err != nil {
 		httpServer.Close()
 		<-errc
@@ -404,6 +425,9 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		defer cancel()
 		if httpsServer != nil {
 			httpsServer.Shutdown(shutdownCtx)
+		}
+		if internalServer != nil {
+			internalServer.Shutdown(shutdownCtx)
 		}
 		err = httpServer.Shutdown(shutdownCtx)
 		<-errc

@@ -24,8 +24,9 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                {"internal/app"},
-	"internal/app":             {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/client", "internal/figma", "internal/monitor", "internal/backup", "internal/tracing"},
-	"internal/api":             {"internal/errtrack", "internal/notify", "internal/live", "internal/revoke", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/monitor", "internal/backup"},
+	"internal/app":             {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/client", "internal/figma", "internal/monitor", "internal/backup", "internal/tracing", "internal/cluster"},
+	"internal/api":             {"internal/errtrack", "internal/notify", "internal/live", "internal/revoke", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/monitor", "internal/backup", "internal/cluster"},
+	"internal/cluster":         {"internal/store"},
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
 	"internal/secrets":         {"internal/secretbox", "internal/store"},
@@ -69,6 +70,7 @@ var allowed = map[string][]string{
 	"ui":                       {},
 	"bench/collabbench":        {"internal/app", "internal/config", "internal/client", "internal/yjs"},
 	"bench/filebench":          {"internal/app", "internal/config", "internal/client"},
+	"bench/nodebench":          {"internal/app", "internal/config", "internal/client"},
 	"bench/runbench":           {"internal/app", "internal/config", "internal/client"},
 	"bench/deploybench":        {"internal/app", "internal/config", "internal/client"},
 	"bench/coldstartbench":     {"internal/app", "internal/config", "internal/client"},

@@ -13,6 +13,7 @@ type Limiter struct {
 	burst    float64
 	interval time.Duration
 	buckets  map[string]*bucket
+	shared   *shared // nil: this process only
 }
 
 type bucket struct {
@@ -28,6 +29,11 @@ func NewLimiter(now func() time.Time, burst int, interval time.Duration) *Limite
 // Allow takes one token for key and reports whether there was one, and
 // otherwise how long until there is.
 func (l *Limiter) Allow(key string) (bool, time.Duration) {
+	if l.shared != nil {
+		if ok, wait, err := l.sharedAllow(key, false); err == nil {
+			return ok, wait
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.refill(key)
@@ -40,6 +46,11 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 
 // Refund gives back a token taken for key (an attempt that turned out fine).
 func (l *Limiter) Refund(key string) {
+	if l.shared != nil {
+		if _, _, err := l.sharedAllow(key, true); err == nil {
+			return
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.refill(key)
@@ -48,6 +59,9 @@ func (l *Limiter) Refund(key string) {
 
 // Reset fills key's bucket again.
 func (l *Limiter) Reset(key string) {
+	if l.shared != nil {
+		l.shared.forget(key)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.buckets, key)
@@ -87,6 +101,7 @@ type Backoff struct {
 	free      int
 	base, max time.Duration
 	keys      map[string]*backoffState
+	shared    *shared // nil: this process only
 }
 
 type backoffState struct {
@@ -103,6 +118,11 @@ func NewBackoff(now func() time.Time, free int, base, max time.Duration) *Backof
 // refuses it and says how long to wait. Counting before the outcome is
 // known means parallel guesses cannot slip past the backoff.
 func (b *Backoff) Begin(key string) (bool, time.Duration) {
+	if b.shared != nil {
+		if ok, wait, err := b.sharedBegin(key); err == nil {
+			return ok, wait
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
@@ -117,6 +137,12 @@ func (b *Backoff) Begin(key string) (bool, time.Duration) {
 	if now.Before(st.next) {
 		return false, st.next.Sub(now)
 	}
+	b.fail(st, now)
+	return true, 0
+}
+
+// fail counts one more failure and sets when the next attempt may come.
+func (b *Backoff) fail(st *backoffState, now time.Time) {
 	st.failures++
 	if over := st.failures - b.free; over > 0 {
 		wait := b.max
@@ -125,11 +151,13 @@ func (b *Backoff) Begin(key string) (bool, time.Duration) {
 		}
 		st.next = now.Add(wait)
 	}
-	return true, 0
 }
 
 // Reset forgets key's failures.
 func (b *Backoff) Reset(key string) {
+	if b.shared != nil {
+		b.shared.forget(key)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.keys, key)

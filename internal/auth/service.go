@@ -38,6 +38,8 @@ type Service struct {
 	mfaLimiter *Limiter                  // second-factor attempts per account
 	sessions   *revoke.Cache[sessionHit] // nil: no cache (see UseCache)
 	tokens     *revoke.Cache[tokenHit]
+	// sharedState, when set, holds the rate limits (ShareLimits).
+	sharedState SharedState
 }
 
 // NewService builds the auth service; now is the clock.
@@ -86,6 +88,9 @@ func (s *Service) SetLimits(l Limits) {
 	}
 	if l.SignupBurst > 0 && l.SignupEvery > 0 {
 		s.signups = NewLimiter(s.now, l.SignupBurst, l.SignupEvery)
+		if s.sharedState != nil {
+			s.signups.Share(s.sharedState, "signup:")
+		}
 	}
 }
 

@@ -113,6 +113,12 @@ type Config struct {
 	BackupDir   string        // scheduled backups (package backup); see BackupFolder
 	BackupEvery time.Duration // 0: no scheduled backups
 	BackupKeep  int64         // scheduled backups kept
+	// Many nodes, one service (package cluster): on with --internal-addr.
+	NodeID        string
+	InternalAddr  string
+	InternalURL   string
+	ClusterSecret string
+	NodeTTL       time.Duration
 }
 
 type option struct {
@@ -205,6 +211,11 @@ func (c *Config) options() []option {
 		{"dns-resolver", "", "DNS server (host:port) asked for custom domains' TXT records; empty: the system's resolver", &c.DNSResolver},
 		{"acme-directory", "", "ACME directory URL certificates for custom domains come from (e.g. https://acme-v02.api.letsencrypt.org/directory); empty: none", &c.ACMEDirectory},
 		{"acme-email", "", "contact address given to the ACME server (expiry notices)", &c.ACMEEmail},
+		{"internal-addr", "", "address of the internal listener other nodes forward project traffic to (e.g. 10.0.0.5:7071); set it to run this server as one node of several sharing one database, Redis and data directory; empty: a single node", &c.InternalAddr},
+		{"internal-url", "", "URL other nodes reach the internal listener at; empty: http://<internal-addr>", &c.InternalURL},
+		{"node-id", "", "this node's name among the nodes (unique); empty: the host name and the internal listener's port", &c.NodeID},
+		{"cluster-secret", "", "secret every node shares (at least 16 characters): requests between nodes are signed with it, unsigned ones refused", &c.ClusterSecret},
+		{"node-ttl", "15s", "how long a node's heartbeat keeps it and its projects' leases: a node silent for longer loses its projects to the others", &c.NodeTTL},
 		{"acme-ca-file", "", "PEM file of CA certificates to trust, besides the system's, when talking to the ACME server (a test CA such as Pebble's)", &c.ACMECAFile},
 	}
 }
@@ -350,7 +361,52 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateDomains()...)
+	errs = append(errs, c.validateCluster()...)
 	return errors.Join(errs...)
+}
+
+// validateCluster checks the options of a node of several.
+func (c *Config) validateCluster() []error {
+	if c.InternalAddr == "" {
+		return nil
+	}
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.InternalAddr); err != nil {
+		errs = append(errs, fmt.Errorf("internal-addr: %w", err))
+	}
+	if len(c.ClusterSecret) < 16 {
+		errs = append(errs, errors.New("internal-addr needs cluster-secret, at least 16 characters, the same on every node"))
+	}
+	if !c.Postgres() || c.RedisURL == "" {
+		errs = append(errs, errors.New("internal-addr needs database-url (PostgreSQL) and redis-url shared by every node"))
+	}
+	if c.NodeTTL < time.Second {
+		errs = append(errs, errors.New("node-ttl must be at least 1s"))
+	}
+	return errs
+}
+
+// Clustered reports whether this server is one node of several.
+func (c *Config) Clustered() bool { return c.InternalAddr != "" }
+
+// InternalAdvertised is the URL other nodes reach this node's internal
+// listener at.
+func (c *Config) InternalAdvertised() string {
+	if c.InternalURL != "" {
+		return strings.TrimSuffix(c.InternalURL, "/")
+	}
+	return "http://" + c.InternalAddr
+}
+
+// NodeName is this node's id: --node-id, or the host name and the internal
+// listener's port.
+func (c *Config) NodeName() string {
+	if c.NodeID != "" {
+		return c.NodeID
+	}
+	host, _ := os.Hostname()
+	_, port, _ := net.SplitHostPort(c.InternalAddr)
+	return host + "-" + port
 }
 
 // validateDomains checks the custom domains' options.
@@ -459,7 +515,7 @@ func (c *Config) Dump() string {
 		if o.name == "database-url" || o.name == "redis-url" || o.name == "project-db-url" || o.name == "otlp-endpoint" {
 			v = redactURL(v)
 		}
-		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || o.name == "s3-secret-key" || o.name == "stripe-webhook-secret" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
+		if (o.name == "metrics-token" || o.name == "master-key" || o.name == "smtp-password" || o.name == "s3-secret-key" || o.name == "cluster-secret" || o.name == "stripe-webhook-secret" || strings.HasSuffix(o.name, "-api-key")) && v != "" {
 			v = "xxxxx"
 		}
 		fmt.Fprintf(&b, "%s=%s\n", EnvName(o.name), v)

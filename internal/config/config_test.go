@@ -46,6 +46,9 @@ func TestValidation(t *testing.T) {
 		{[]string{"extra"}, nil, "unexpected arguments"},
 		{[]string{"--object-store", "gcs"}, nil, "object-store"},
 		{[]string{"--object-store", "s3"}, nil, "needs s3-endpoint"},
+		{[]string{"--internal-addr", "127.0.0.1:7071"}, nil, "needs cluster-secret"},
+		{[]string{"--internal-addr", "127.0.0.1:7071", "--cluster-secret", "0123456789abcdef"}, nil, "needs database-url (PostgreSQL) and redis-url"},
+		{[]string{"--internal-addr", "nope", "--cluster-secret", "0123456789abcdef"}, nil, "internal-addr"},
 	} {
 		_, err := Load("t", tc.args, env(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -57,6 +60,13 @@ func TestValidation(t *testing.T) {
 		t.Errorf("s3 object store: %+v, %v", c, err)
 	} else if strings.Contains(c.Dump(), "hunter2") {
 		t.Error("dump shows the S3 secret key")
+	}
+	node, err := Load("t", []string{"--internal-addr", "10.0.0.5:7071", "--node-id", "n1", "--database-url", "postgres://h/db",
+		"--redis-url", "redis://h:6379/0"}, env(map[string]string{"ECODE_CLUSTER_SECRET": "a-secret-of-20-chars"}))
+	if err != nil || !node.Clustered() || node.NodeName() != "n1" || node.InternalAdvertised() != "http://10.0.0.5:7071" {
+		t.Errorf("a node of several: %+v, %v", node, err)
+	} else if strings.Contains(node.Dump(), "a-secret-of-20-chars") {
+		t.Error("dump shows the cluster secret")
 	}
 	if _, err := Load("t", []string{"--dev-login", "--addr", "localhost:5000"}, env(nil)); err != nil {
 		t.Errorf("dev-login on loopback: %v", err)

@@ -40,6 +40,9 @@ var (
 	Revoked = &Ended{Code: 4403, Reason: "access revoked"}
 	// ProjectDeleted: the project is being deleted.
 	ProjectDeleted = &Ended{Code: 4410, Reason: "project deleted"}
+	// Moved: the project's sandbox moved to another node (this one drains
+	// or lost its lease). Clients reconnect; their terminals are gone.
+	Moved = &Ended{Code: 4012, Reason: "project moved to another node"}
 )
 
 // Registry is the register of live requests. The zero value is not usable;
@@ -127,6 +130,12 @@ func (r *Registry) EndMember(projectID, userID string) int {
 // EndProject ends every request on a project (it is being deleted).
 func (r *Registry) EndProject(projectID string) int {
 	return r.end(func(k Key) bool { return projectID != "" && k.ProjectID == projectID }, ProjectDeleted)
+}
+
+// EndProjectMoved ends every request on a project whose sandbox this node
+// no longer runs.
+func (r *Registry) EndProjectMoved(projectID string) int {
+	return r.end(func(k Key) bool { return projectID != "" && k.ProjectID == projectID }, Moved)
 }
 
 // Revoked ends what a revocation event asks to end (its End flag); give it

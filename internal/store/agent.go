@@ -21,6 +21,7 @@ type AgentTurn struct {
 	Result     json.RawMessage
 	CreatedAt  time.Time
 	FinishedAt *time.Time
+	NodeID     string       // the node running it ("" on a single node)
 	Events     []AgentEvent // filled by AgentTurns when asked
 }
 
@@ -36,8 +37,8 @@ func (s *Store) CreateAgentTurn(ctx context.Context, t AgentTurn) error {
 	if len(t.Mode) == 0 {
 		t.Mode = json.RawMessage("{}")
 	}
-	_, err := s.exec(ctx, `INSERT INTO agent_turns (id, project_id, user_id, prompt, mode, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ID, t.ProjectID, t.UserID, t.Prompt, string(t.Mode), t.Status, micros(t.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO agent_turns (id, project_id, user_id, prompt, mode, status, created_at, node_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.ProjectID, t.UserID, t.Prompt, string(t.Mode), t.Status, micros(t.CreatedAt), t.NodeID)
 	if err != nil {
 		return fmt.Errorf("create agent turn: %w", mapErr(err))
 	}
@@ -69,9 +70,11 @@ func (s *Store) FinishAgentTurn(ctx context.Context, id, status, stopReason stri
 		status, stopReason, string(result), micros(at), id))
 }
 
-// FailRunningAgentTurns marks turns left running (by a crash or restart) as failed.
-func (s *Store) FailRunningAgentTurns(ctx context.Context, at time.Time) error {
-	_, err := s.exec(ctx, `UPDATE agent_turns SET status = 'failed', stop_reason = 'interrupted', finished_at = ? WHERE status = 'running'`, micros(at))
+// FailRunningAgentTurns marks the turns a node left running (by a crash or
+// restart) as failed; other nodes' turns are theirs.
+func (s *Store) FailRunningAgentTurns(ctx context.Context, at time.Time, nodeID string) error {
+	_, err := s.exec(ctx, `UPDATE agent_turns SET status = 'failed', stop_reason = 'interrupted', finished_at = ?
+		WHERE status = 'running' AND node_id = ?`, micros(at), nodeID)
 	return err
 }
 

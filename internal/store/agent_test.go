@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -28,11 +29,16 @@ func TestAgentTurns(t *testing.T) {
 		if s, err := st.AgentSession(ctx, "p1"); err != nil || string(s) != `{"messages":[1]}` {
 			t.Fatalf("session = %q, %v", s, err)
 		}
-		for i, id := range []string{"t1", "t2"} {
-			if err := st.CreateAgentTurn(ctx, store.AgentTurn{ID: id, ProjectID: "p1", UserID: "ua", Prompt: "do " + id,
-				Mode: json.RawMessage(`{"high_power":true}`), Status: "running", CreatedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
-				t.Fatal(err)
-			}
+		turn := func(i int, id, node string) error {
+			return st.CreateAgentTurn(ctx, store.AgentTurn{ID: id, ProjectID: "p1", UserID: "ua", Prompt: "do " + id, NodeID: node,
+				Mode: json.RawMessage(`{"high_power":true}`), Status: "running", CreatedAt: t0.Add(time.Duration(i) * time.Second)})
+		}
+		if err := turn(0, "t1", "n1"); err != nil {
+			t.Fatal(err)
+		}
+		// One running turn per project, whichever node asks.
+		if err := turn(1, "t1b", "n2"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("a second running turn: %v, want ErrConflict", err)
 		}
 		evs := []store.AgentEvent{{Seq: 1, Type: "turn_started", Data: json.RawMessage(`{"type":"turn_started","seq":1}`)},
 			{Seq: 2, Type: "text_delta", Data: json.RawMessage(`{"type":"text_delta","seq":2,"text":"hi\u0000"}`)}}
@@ -42,7 +48,17 @@ func TestAgentTurns(t *testing.T) {
 		if err := st.FinishAgentTurn(ctx, "t1", "finished", "end_turn", json.RawMessage(`{"stop_reason":"end_turn"}`), t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.FailRunningAgentTurns(ctx, t0.Add(time.Hour)); err != nil {
+		if err := turn(1, "t2", "n2"); err != nil {
+			t.Fatal(err)
+		}
+		// Another node's start leaves n2's running turn alone.
+		if err := st.FailRunningAgentTurns(ctx, t0.Add(time.Hour), "n1"); err != nil {
+			t.Fatal(err)
+		}
+		if ts, _ := st.AgentTurns(ctx, "p1", 10, false); len(ts) != 2 || ts[1].Status != "running" {
+			t.Fatalf("n1's start ended n2's turn: %+v", ts)
+		}
+		if err := st.FailRunningAgentTurns(ctx, t0.Add(time.Hour), "n2"); err != nil {
 			t.Fatal(err)
 		}
 		turns, err := st.AgentTurns(ctx, "p1", 10, true)

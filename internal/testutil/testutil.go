@@ -48,7 +48,17 @@ type Server struct {
 	HTTPSURL string
 	Clock    *Clock
 	Dir      string // the data dir
+	// InternalURL is the internal listener's (a node of several: the
+	// configuration sets InternalAddr), or "".
+	InternalURL string
+
+	kill func()
 }
+
+// Kill takes the node off the network at once, as if its process were
+// killed: its listeners and open connections close, nothing is handed
+// over (its leases stay until they expire). The rest stops with the test.
+func (s *Server) Kill() { s.kill() }
 
 // ServerOptions adjust NewServer.
 type ServerOptions struct {
@@ -96,6 +106,14 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if o.Logs != nil {
 		log = slog.New(slog.NewTextHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	var internal net.Listener
+	if cfg.InternalAddr != "" { // a node of several: its address is advertised, so listen first
+		var err error
+		if internal, err = net.Listen("tcp", cfg.InternalAddr); err != nil {
+			t.Fatal(err)
+		}
+		cfg.InternalAddr = internal.Addr().String()
+	}
 	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, JobClock: o.JobClock, Spans: o.Spans})
 	if err != nil {
@@ -110,9 +128,29 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		defer close(done)
 		srv.Run(ctx)
 	}()
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	public := &killable{Listener: hs.Listener}
+	hs.Listener = public
+	hs.Start()
 	httpsURL := serveHTTPS(t, srv, cfg, log)
+	listeners := []*killable{public}
+	internalURL := ""
+	if internal != nil {
+		is := httptest.NewUnstartedServer(srv.API.InternalHandler())
+		is.Listener.Close()
+		k := &killable{Listener: internal}
+		is.Listener = k
+		is.Start()
+		t.Cleanup(is.Close)
+		listeners, internalURL = append(listeners, k), is.URL
+	}
+	kill := func() {
+		for _, l := range listeners {
+			l.kill()
+		}
+	}
 	t.Cleanup(func() {
+		kill()
 		hs.Close()
 		srv.Agent.Close()
 		stop()
@@ -121,7 +159,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 			t.Logf("close server: %v", err)
 		}
 	})
-	return &Server{Server: srv, URL: hs.URL, HTTPSURL: httpsURL, Clock: clock, Dir: dir}
+	return &Server{Server: srv, URL: hs.URL, HTTPSURL: httpsURL, Clock: clock, Dir: dir, InternalURL: internalURL, kill: kill}
 }
 
 // serveHTTPS serves the HTTPS listener (custom domains) when the test's
@@ -204,6 +242,41 @@ func (s *Server) User(t testing.TB, name string) *client.Client {
 		t.Fatalf("sign up %s: %v", name, err)
 	}
 	return c
+}
+
+// killable is a listener that can drop every connection it accepted at
+// once, WebSockets (hijacked) included, as a killed process would.
+type killable struct {
+	net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	killed bool
+}
+
+func (k *killable) Accept() (net.Conn, error) {
+	c, err := k.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.killed {
+		c.Close()
+	} else {
+		k.conns = append(k.conns, c)
+	}
+	return c, nil
+}
+
+func (k *killable) kill() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.killed = true
+	k.Listener.Close()
+	for _, c := range k.conns {
+		c.Close()
+	}
+	k.conns = nil
 }
 
 // Clock is a fake clock for tests.

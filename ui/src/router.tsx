@@ -78,7 +78,7 @@ export function matchRoute(path: string): Route {
   if (p === '/signup') return { name: 'signup' }
   if (p === '/settings') return { name: 'settings' }
   if (p === '/status') return { name: 'status' }
-  const a = /^\/admin\/(monitoring|errors|jobs|incidents)$/.exec(p)
+  const a = /^\/admin\/(monitoring|errors|jobs|incidents|nodes)$/.exec(p)
   if (a) return { name: 'admin', tab: a[1] as AdminTab }
   if (p === '/usage') return { name: 'usage' }
   const m = /^\/p\/([^/]+)$/.exec(p)

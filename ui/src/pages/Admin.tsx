@@ -6,16 +6,18 @@ import { ErrorsPanel } from '../ops/ErrorsPanel'
 import { IncidentsPanel } from '../ops/IncidentsPanel'
 import { JobsPanel } from '../ops/JobsPanel'
 import { MonitoringPanel } from '../ops/MonitoringPanel'
+import { NodesPanel } from '../ops/NodesPanel'
 import { Link } from '../router'
 import { useSession } from '../session'
 
-export type AdminTab = 'monitoring' | 'errors' | 'jobs' | 'incidents'
+export type AdminTab = 'monitoring' | 'errors' | 'jobs' | 'incidents' | 'nodes'
 
 const tabs: { id: AdminTab; label: string }[] = [
   { id: 'monitoring', label: 'Monitoring' },
   { id: 'errors', label: 'Errors' },
   { id: 'jobs', label: 'Jobs' },
   { id: 'incidents', label: 'Incidents' },
+  { id: 'nodes', label: 'Servers' },
 ]
 
 const panels: Record<AdminTab, ComponentType> = {
@@ -23,6 +25,7 @@ const panels: Record<AdminTab, ComponentType> = {
   errors: ErrorsPanel,
   jobs: JobsPanel,
   incidents: IncidentsPanel,
+  nodes: NodesPanel,
 }
 
 /** The operator's pages: monitoring charts, errors, the job queue, incidents. */

@@ -35,6 +35,7 @@ export function TerminalView({ projectId, tid, active, onStatus }: {
     let disposed = false
     let ended = false // exited or deleted: never reconnect
     let attempts = 0
+    let moved = false // closed with 4012: the shell stayed on the server the project left
     let timer: ReturnType<typeof setTimeout> | undefined
     const report = (s: TerminalStatus) => {
       setStatus(s)
@@ -73,10 +74,12 @@ export function TerminalView({ projectId, tid, active, onStatus }: {
           report('exited')
         }
       }
-      sock.onclose = () => {
+      sock.onclose = (e) => {
         if (ws !== sock) return
         ws = null
         if (disposed || ended) return
+        // 4012: the project moved to another server (one drained or died); its shells stay behind.
+        if (e.code === 4012) moved = true
         report('reconnecting')
         // Reconnect only while the terminal exists and its shell runs.
         api.terminals(projectId).then(
@@ -85,7 +88,7 @@ export function TerminalView({ projectId, tid, active, onStatus }: {
             const t = list.find((x) => x.id === tid)
             if (!t || t.exited) {
               ended = true
-              term.write(`\r\n\x1b[2m[${t ? 'process exited' : 'terminal closed'}]\x1b[0m\r\n`)
+              term.write(`\r\n\x1b[2m[${t ? 'process exited' : moved ? 'the project moved to another server: open a new terminal' : 'terminal closed'}]\x1b[0m\r\n`)
               report(t ? 'exited' : 'gone')
               return
             }

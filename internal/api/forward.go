@@ -1,0 +1,113 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+
+	"ecode/internal/cluster"
+)
+
+// Many nodes, one service: a project's sandbox (its run, exec, terminals,
+// preview, agent turn) lives on the one node holding the project's lease.
+// A request for it that lands elsewhere is forwarded to that node's
+// internal listener, signed with the cluster secret; the owner
+// authenticates the caller again from the same credentials and serves it.
+
+// forwarded marks a request that came over the internal listener from
+// another node, with the client's address that node saw.
+type forwarded struct{ client string }
+
+const (
+	keyForwarded ctxKey = 200 + iota
+	keyForwardTo
+)
+
+func isForwarded(ctx context.Context) bool {
+	_, ok := ctx.Value(keyForwarded).(forwarded)
+	return ok
+}
+
+// InternalHandler serves the internal listener (--internal-addr): only
+// requests signed by a node of the cluster, which are then served as if
+// they had come to this node, never forwarded again.
+func (s *Server) InternalHandler() http.Handler {
+	h := s.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cluster == nil {
+			http.Error(w, "not a cluster node", http.StatusNotFound)
+			return
+		}
+		if _, err := s.cluster.Verify(r); err != nil {
+			s.log.Warn("internal request refused", "err", err, "peer", r.RemoteAddr, "path", r.URL.Path)
+			s.writeError(w, r, errUnauthenticated("requests between nodes must be signed with the cluster secret"))
+			return
+		}
+		client := r.Header.Get(cluster.ClientHeader)
+		r.Header.Del(cluster.Header)
+		r.Header.Del(cluster.ClientHeader)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyForwarded, forwarded{client: client})))
+	})
+}
+
+// atOwner runs h on the node that owns the route's project: here when this
+// node owns it (taking its lease first if nobody does), otherwise forwarded
+// to the owner. A forwarded request is served here only while this node is
+// still the owner; otherwise it answers 503 and the client tries again.
+func (s *Server) atOwner(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.cluster == nil {
+			return h(w, r)
+		}
+		return s.serveAtOwner(w, r, project(r).ID, h)
+	}
+}
+
+func (s *Server) serveAtOwner(w http.ResponseWriter, r *http.Request, projectID string, h handlerFunc) error {
+	o, err := s.cluster.Owner(r.Context(), projectID)
+	if errors.Is(err, cluster.ErrNoNode) {
+		w.Header().Set("Retry-After", "2")
+		return errUnavailable("no_node", "no server can run this project now; try again shortly")
+	}
+	if err != nil {
+		return err
+	}
+	if o.Self {
+		return h(w, r)
+	}
+	if isForwarded(r.Context()) {
+		w.Header().Set("Retry-After", "1")
+		return errUnavailable("project_moved", "the project moved to another server; try again")
+	}
+	target, err := url.Parse(o.Address)
+	if err != nil {
+		return errInternal(err)
+	}
+	s.forwarder.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyForwardTo, target)))
+	return nil
+}
+
+// newForwarder is the reverse proxy to owner nodes: the request as it came
+// (same Host, credentials and body; WebSocket upgrades and event streams
+// pass through), signed for the owner's internal listener.
+func (s *Server) newForwarder() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(pr.In.Context().Value(keyForwardTo).(*url.URL))
+			pr.Out.Host = pr.In.Host
+			pr.Out.Header.Set(cluster.ClientHeader, clientIP(pr.In))
+			s.cluster.Sign(pr.Out)
+		},
+		FlushInterval: -1, // run output and agent events stream
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client went away, or its access was revoked
+			}
+			s.log.Warn("forward to the owner node", "err", err, "path", r.URL.Path)
+			w.Header().Set("Retry-After", "2")
+			s.writeError(w, r, errUnavailable("node_unreachable", "the server running this project does not answer; try again shortly"))
+		},
+	}
+}

@@ -1,0 +1,321 @@
+// Package cluster makes several `ecode serve` processes one service. Each
+// node registers in the store and renews a lease with its heartbeat; each
+// active project's sandbox is owned by exactly one node at a time, recorded
+// as a project lease that its owner renews with the same heartbeat and that
+// another node takes over once it has expired (the owner died) or its owner
+// drains. Requests between nodes carry an HMAC of the cluster secret
+// (Sign, Verify). The package imports only the store.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"ecode/internal/store"
+)
+
+// Options configure a node.
+type Options struct {
+	NodeID  string // unique among the nodes sharing the store
+	Address string // the internal listener's URL, e.g. http://10.0.0.5:7071
+	Secret  []byte // the cluster secret every node shares
+	// TTL is how long a heartbeat keeps the node and its leases (default
+	// 15 s); heartbeats should come three times as often.
+	TTL time.Duration
+	Now func() time.Time
+	Log *slog.Logger
+	// Lost is told of each project this node owned and owns no more (taken
+	// over after an expiry, or given up while draining): the caller stops
+	// its sandbox here and ends its live requests.
+	Lost func(projectID string)
+}
+
+// Cluster is this node's membership of the service.
+type Cluster struct {
+	st *store.Store
+	o  Options
+
+	mu       sync.Mutex
+	held     map[string]bool // projects this node owns, as last known
+	draining bool
+}
+
+// ErrNoNode is returned when a draining node finds no other node that can
+// take a project.
+var ErrNoNode = errors.New("no active node can take the project")
+
+// New makes this node's cluster membership; Register records it.
+func New(st *store.Store, o Options) *Cluster {
+	if o.TTL <= 0 {
+		o.TTL = 15 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Lost == nil {
+		o.Lost = func(string) {}
+	}
+	return &Cluster{st: st, o: o, held: map[string]bool{}}
+}
+
+// ID is this node's id.
+func (c *Cluster) ID() string { return c.o.NodeID }
+
+// TTL is how long a heartbeat keeps the node and its leases.
+func (c *Cluster) TTL() time.Duration { return c.o.TTL }
+
+// Register records this node as active and alive for one TTL.
+func (c *Cluster) Register(ctx context.Context) error {
+	now := c.o.Now()
+	return c.st.RegisterNode(ctx, store.Node{ID: c.o.NodeID, Address: c.o.Address,
+		StartedAt: now, HeartbeatAt: now, ExpiresAt: now.Add(c.o.TTL)})
+}
+
+// Heartbeat renews this node and its leases. A node that drains gives
+// every lease up; leases another node took meanwhile are lost. Lost is told
+// of each.
+func (c *Cluster) Heartbeat(ctx context.Context) error {
+	now := c.o.Now()
+	state, held, err := c.st.NodeHeartbeat(ctx, c.o.NodeID, now, now.Add(c.o.TTL))
+	if errors.Is(err, store.ErrNotFound) { // the row was removed: register again
+		if err = c.Register(ctx); err == nil {
+			state, held, err = c.st.NodeHeartbeat(ctx, c.o.NodeID, now, now.Add(c.o.TTL))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.st.SweepRateLimits(ctx, now); err != nil {
+		c.o.Log.Warn("sweep expired rate limits", "err", err)
+	}
+	if state == store.NodeDraining {
+		if held, err = c.st.ReleaseNodeLeases(ctx, c.o.NodeID); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.draining = true
+		c.mu.Unlock()
+		c.lose(held...)
+		return c.loseAllBut(nil)
+	}
+	c.mu.Lock()
+	c.draining = false
+	c.mu.Unlock()
+	return c.loseAllBut(held)
+}
+
+// loseAllBut tells Lost of every project held that is not in keep, and
+// makes keep the projects held.
+func (c *Cluster) loseAllBut(keep []string) error {
+	now := map[string]bool{}
+	for _, id := range keep {
+		now[id] = true
+	}
+	c.mu.Lock()
+	var lost []string
+	for id := range c.held {
+		if !now[id] {
+			lost = append(lost, id)
+		}
+	}
+	c.held = now
+	c.mu.Unlock()
+	for _, id := range lost {
+		c.o.Log.Info("project moved to another node", "project_id", id)
+		c.o.Lost(id)
+	}
+	return nil
+}
+
+// lose forgets projects and tells Lost of each that was held.
+func (c *Cluster) lose(ids ...string) {
+	for _, id := range ids {
+		c.mu.Lock()
+		was := c.held[id]
+		delete(c.held, id)
+		c.mu.Unlock()
+		if was {
+			c.o.Lost(id)
+		}
+	}
+}
+
+// Run heartbeats on every tick until ctx ends, then leaves the cluster.
+func (c *Cluster) Run(ctx context.Context, tick <-chan time.Time) {
+	for {
+		select {
+		case <-ctx.Done():
+			leaveCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := c.Leave(leaveCtx); err != nil {
+				c.o.Log.Warn("leave the cluster", "err", err)
+			}
+			return
+		case <-tick:
+			if err := c.Heartbeat(ctx); err != nil && ctx.Err() == nil {
+				c.o.Log.Warn("cluster heartbeat", "err", err)
+			}
+		}
+	}
+}
+
+// Leave gives every lease up and marks the node stopped (shutdown), so the
+// next request for one of its projects starts it elsewhere at once.
+func (c *Cluster) Leave(ctx context.Context) error {
+	if _, err := c.st.ReleaseNodeLeases(ctx, c.o.NodeID); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.held = map[string]bool{}
+	c.mu.Unlock()
+	return c.st.SetNodeState(ctx, c.o.NodeID, store.NodeStopped)
+}
+
+// Owner is the node that owns a project's sandbox.
+type Owner struct {
+	NodeID  string
+	Address string
+	Self    bool // this node
+}
+
+// Owner returns the project's owner, taking the project's lease first when
+// nobody holds it, when it expired (its owner died) or when its owner
+// drains: for this node, or, when this node drains, for the active node
+// with the fewest projects. A project this node held and no longer does
+// is told to Lost by the next heartbeat, not here: the request asking may
+// itself be one of the project's live requests.
+func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
+	for range 4 {
+		now := c.o.Now()
+		l, err := c.st.ProjectLease(ctx, projectID)
+		var prev *store.Lease
+		switch {
+		case err == nil:
+			if l.ExpiresAt.After(now) && l.Node.State == store.NodeActive {
+				if l.NodeID != c.o.NodeID { // (if this node held it, its next heartbeat tells Lost)
+					return Owner{NodeID: l.NodeID, Address: l.Node.Address}, nil
+				}
+				if !c.isDraining() {
+					c.keep(projectID)
+					return Owner{NodeID: c.o.NodeID, Address: c.o.Address, Self: true}, nil
+				}
+			}
+			prev = &l
+		case errors.Is(err, store.ErrNotFound):
+		default:
+			return Owner{}, err
+		}
+		target := Owner{NodeID: c.o.NodeID, Address: c.o.Address, Self: true}
+		draining, err := c.drainingNow(ctx)
+		if err != nil {
+			return Owner{}, err
+		}
+		if draining {
+			n, err := c.pick(ctx, now)
+			if err != nil {
+				return Owner{}, err
+			}
+			target = Owner{NodeID: n.ID, Address: n.Address}
+		}
+		took, err := c.st.TakeProjectLease(ctx, projectID, target.NodeID, prev, now, now.Add(c.o.TTL))
+		if err != nil {
+			return Owner{}, err
+		}
+		if took {
+			if prev != nil && prev.NodeID != target.NodeID {
+				c.o.Log.Info("project lease taken over", "project_id", projectID, "from", prev.NodeID, "to", target.NodeID)
+			}
+			if target.Self {
+				c.keep(projectID)
+			}
+			return target, nil
+		}
+	}
+	return Owner{}, fmt.Errorf("project %s: lease contended", projectID)
+}
+
+// pick chooses the alive active node, other than this one, with the
+// fewest projects.
+func (c *Cluster) pick(ctx context.Context, now time.Time) (store.Node, error) {
+	nodes, err := c.st.Nodes(ctx)
+	if err != nil {
+		return store.Node{}, err
+	}
+	var best *store.Node
+	for i, n := range nodes {
+		if n.ID == c.o.NodeID || n.State != store.NodeActive || !n.ExpiresAt.After(now) {
+			continue
+		}
+		if best == nil || n.Projects < best.Projects {
+			best = &nodes[i]
+		}
+	}
+	if best == nil {
+		return store.Node{}, ErrNoNode
+	}
+	return *best, nil
+}
+
+// drainingNow reads this node's state from the store: a drain ordered on
+// another node holds here before this node's next heartbeat.
+func (c *Cluster) drainingNow(ctx context.Context) (bool, error) {
+	state, err := c.st.NodeState(ctx, c.o.NodeID)
+	if err != nil {
+		return false, fmt.Errorf("this node's state: %w", err)
+	}
+	return state == store.NodeDraining, nil
+}
+
+func (c *Cluster) isDraining() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.draining
+}
+
+func (c *Cluster) keep(projectID string) {
+	c.mu.Lock()
+	c.held[projectID] = true
+	c.mu.Unlock()
+}
+
+// Release gives this node's lease of a project up (its sandbox stopped).
+func (c *Cluster) Release(ctx context.Context, projectID string) error {
+	c.mu.Lock()
+	delete(c.held, projectID)
+	c.mu.Unlock()
+	return c.st.ReleaseProjectLease(ctx, projectID, c.o.NodeID)
+}
+
+// NodeInfo is a node as listed: its row, and whether it is alive.
+type NodeInfo struct {
+	store.Node
+	Alive bool
+}
+
+// Nodes lists the nodes sharing the store; a node is alive while its last
+// heartbeat's lease runs.
+func Nodes(ctx context.Context, st *store.Store, now time.Time) ([]NodeInfo, error) {
+	nodes, err := st.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NodeInfo, len(nodes))
+	for i, n := range nodes {
+		out[i] = NodeInfo{Node: n, Alive: n.State != store.NodeStopped && n.ExpiresAt.After(now)}
+	}
+	return out, nil
+}
+
+// Drain marks a node draining: other nodes take its projects at their next
+// request, and the node gives them up at its next heartbeat. ErrNotFound
+// when no node has that id.
+func Drain(ctx context.Context, st *store.Store, id string) error {
+	return st.SetNodeState(ctx, id, store.NodeDraining)
+}
