@@ -240,8 +240,8 @@ func backupUnderLoad(t *testing.T, e backupEnv, sd *seeded, passFile string) str
 // A backup taken while a client writes files, restored onto an empty data
 // directory and a fresh database, brings back the accounts, the project's
 // files, database, secrets, checkpoints and agent history, and the project
-// runs in the sandbox; corrupt or
-// truncated archives are refused before anything is written.
+// runs in the sandbox; corrupt or truncated archives are refused before
+// anything is written.
 func TestBackupWhileServingThenRestore(t *testing.T) {
 	backupEngines(t, func(t *testing.T, e backupEnv) {
 		sd := seedService(t, e)
