@@ -43,7 +43,7 @@ func TestScheduledBackupsKeepTheNewest(t *testing.T) {
 		}
 		var made []string
 		for range 3 {
-			waitBackup(t, srv, &clock, done)
+			waitJob(t, srv, &clock, done, "backup")
 			list, err := backup.List(srv.Config.BackupFolder())
 			if err != nil || len(list) == 0 {
 				t.Fatalf("list %v, %v", list, err)
@@ -74,12 +74,12 @@ func TestScheduledBackupsKeepTheNewest(t *testing.T) {
 	})
 }
 
-// waitBackup moves the clock an hour on and waits for the backup job that
-// makes due. River's leader sometimes steps down and is elected again on
+// waitJob moves the clock an hour on and waits for the periodic job
+// (kind, an hourly one or less often) that makes due. River's leader sometimes steps down and is elected again on
 // the fake clock, and its periodic enqueuer then starts its schedules
 // afresh from the clock's time, so while no backup has come the clock
 // moves another hour every 3 s.
-func waitBackup(t *testing.T, srv *testutil.Server, clock *atomic.Int64, done <-chan string) {
+func waitJob(t *testing.T, srv *testutil.Server, clock *atomic.Int64, done <-chan string, kind string) {
 	t.Helper()
 	tick := time.NewTicker(3 * time.Second)
 	defer tick.Stop()
@@ -94,12 +94,12 @@ func waitBackup(t *testing.T, srv *testutil.Server, clock *atomic.Int64, done <-
 			}
 			// A job running when the clock jumps past River's rescue
 			// deadline is rescued (retried): wait for a completed one.
-			t.Logf("a backup job attempt ended %s", state)
+			t.Logf("a %s job attempt ended %s", kind, state)
 		case <-tick.C:
 			clock.Add((time.Hour + time.Second).Microseconds())
 			srv.Jobs.Wake()
 		case <-deadline:
-			t.Fatal("no backup two minutes after it was due")
+			t.Fatalf("no %s job two minutes after it was due", kind)
 		}
 	}
 }

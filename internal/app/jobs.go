@@ -15,10 +15,14 @@ type (
 	checkpointGC struct{}
 	// sessionSweep deletes expired sessions.
 	sessionSweep struct{}
+	// errorRetention deletes tracked errors' occurrences older than
+	// --error-retention and the groups left without any.
+	errorRetention struct{}
 )
 
-func (checkpointGC) Kind() string { return "checkpoint_gc" }
-func (sessionSweep) Kind() string { return "session_sweep" }
+func (checkpointGC) Kind() string   { return "checkpoint_gc" }
+func (sessionSweep) Kind() string   { return "session_sweep" }
+func (errorRetention) Kind() string { return "error_retention" }
 
 // buildJobs makes the job queue on the store (its tables migrated first)
 // with its handlers and schedules; Run works it.
@@ -65,6 +69,13 @@ func (s *Server) handleJobs() {
 		}
 		return err
 	})
+	jobs.Handle(s.Jobs, func(ctx context.Context, _ errorRetention, _ int) error {
+		events, groups, err := s.Errors.Prune(ctx)
+		if events > 0 || groups > 0 {
+			s.Log.Info("pruned tracked errors", "component", "errtrack", "events", events, "groups", groups)
+		}
+		return err
+	})
 	jobs.Handle(s.Jobs, func(ctx context.Context, j projects.DeleteJob, attempt int) error {
 		return s.Projects.FinishDeletion(ctx, j, attempt)
 	})
@@ -81,10 +92,11 @@ func (s *Server) handleJobs() {
 		return err
 	})
 	s.handleBackups()
-	s.Metrics.JobKinds(checkpointGC{}.Kind(), sessionSweep{}.Kind(), projects.DeleteJob{}.Kind(), billing.ReportJob{}.Kind(),
+	s.Metrics.JobKinds(checkpointGC{}.Kind(), sessionSweep{}.Kind(), errorRetention{}.Kind(), projects.DeleteJob{}.Kind(), billing.ReportJob{}.Kind(),
 		billing.StorageJob{}.Kind(), backupJob{}.Kind())
 	s.Jobs.Every("checkpoint_gc", time.Hour, checkpointGC{}, false)
 	s.Jobs.Every("session_sweep", time.Hour, sessionSweep{}, true)
+	s.Jobs.Every("error_retention", time.Hour, errorRetention{}, true)
 	// Daily, and at start: a day's sample is recorded once (its key is the
 	// project and the day), so restarts and several nodes add nothing.
 	s.Jobs.Every("storage_sample", 24*time.Hour, billing.StorageJob{}, true)

@@ -208,7 +208,8 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		free, _, _ := disk.Usage()
 		return float64(free)
 	})
-	s.Errors = errtrack.New(d.Store, d.Now, d.Log.With("component", "errtrack"), errtrack.Options{Mask: s.Secrets.MaskString})
+	s.Errors = errtrack.New(d.Store, d.Now, d.Log.With("component", "errtrack"), errtrack.Options{Mask: s.Secrets.MaskString,
+		Retention: cfg.ErrorRetention})
 	s.Notify = notify.New(d.Store, notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
 		Password: cfg.SMTPPassword}, d.Log.With("component", "notify"), d.Now)
 	if err := s.buildDomains(cfg, d.Now); err != nil {
@@ -346,7 +347,6 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.Collab.Run(ctx) })
 	wg.Go(func() { s.Revoke.Run(ctx) })
 	wg.Go(func() { s.Notify.Run(ctx) })
-	wg.Go(func() { pruneErrors(ctx, s.Store, time.Now, s.Log.With("component", "errtrack")) })
 	certTick := time.NewTicker(time.Hour)
 	defer certTick.Stop()
 	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })

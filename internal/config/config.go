@@ -68,6 +68,10 @@ type Config struct {
 	MonitorInterval  time.Duration
 	MonitorRetention time.Duration
 
+	// ErrorRetention is how long tracked errors' occurrences and browsers'
+	// web vitals are kept (the error_retention job prunes them hourly).
+	ErrorRetention time.Duration
+
 	DiskReserve     int64 // bytes kept free on the data disk
 	CheckpointQuota int64 // see CheckpointAllowance
 
@@ -176,6 +180,7 @@ func (c *Config) options() []option {
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
 		{"monitor-interval", "1m", "how often each node records its requests, errors, latency and the service's state for the admin Monitoring page", &c.MonitorInterval},
 		{"monitor-retention", "168h", "how long the Monitoring page's samples are kept", &c.MonitorRetention},
+		{"error-retention", "720h", "how long tracked errors' occurrences and browsers' web vitals are kept (an error group goes with its last occurrence)", &c.ErrorRetention},
 		{"anthropic-api-key", "", "API key of the AI agent's Anthropic provider (also ANTHROPIC_API_KEY)", &c.AnthropicAPIKey},
 		{"anthropic-base-url", "", "Anthropic API base URL; empty for api.anthropic.com (also ANTHROPIC_BASE_URL)", &c.AnthropicBaseURL},
 		{"openai-api-key", "", "API key of an OpenAI-compatible provider, used when no Anthropic key is set (also OPENAI_API_KEY)", &c.OpenAIAPIKey},
@@ -348,6 +353,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxExecsPerUser < 1 || c.MaxExecsPerProj < 1 {
 		errs = append(errs, errors.New("max-execs-per-user and max-execs-per-project must be at least 1"))
+	}
+	if c.ErrorRetention < time.Hour {
+		errs = append(errs, errors.New("error-retention must be at least 1h"))
 	}
 	if c.MonitorInterval < time.Second || c.MonitorRetention < c.MonitorInterval {
 		errs = append(errs, errors.New("monitor-interval must be at least 1s and monitor-retention at least as long"))

@@ -60,6 +60,7 @@ type Tracker struct {
 	mask    func(string) string
 	limiter *limiter
 	vitals  *vitals
+	keep    time.Duration
 
 	mu     sync.Mutex
 	counts map[string]int64 // occurrences by source since start (monitoring)
@@ -72,6 +73,9 @@ type Options struct {
 	// BrowserRate is how many browser reports one address may send per
 	// minute (default 30); Burst how many at once (default 10).
 	BrowserRate, Burst int
+	// Retention is how long occurrences and web vitals are kept (default
+	// 30 days); Prune applies it.
+	Retention time.Duration
 }
 
 // New returns a tracker writing to st.
@@ -85,8 +89,21 @@ func New(st *store.Store, now func() time.Time, log *slog.Logger, o Options) *Tr
 	if o.Burst <= 0 {
 		o.Burst = 10
 	}
+	if o.Retention <= 0 {
+		o.Retention = 30 * 24 * time.Hour
+	}
 	return &Tracker{store: st, now: now, log: log, mask: o.Mask, limiter: newLimiter(o.BrowserRate, o.Burst, now),
-		vitals: newVitals(), counts: map[string]int64{}}
+		vitals: newVitals(), keep: o.Retention, counts: map[string]int64{}}
+}
+
+// Prune deletes the occurrences older than the retention and the groups
+// none is left of, and forgets this node's older web vitals (other nodes
+// leave theirs out of Vitals and drop them as they record). It returns
+// how many occurrences and groups went.
+func (t *Tracker) Prune(ctx context.Context) (events, groups int64, err error) {
+	cutoff := t.now().Add(-t.keep)
+	t.vitals.prune(cutoff)
+	return t.store.PruneErrors(ctx, cutoff)
 }
 
 // Capture records r and returns its group's id. Failures are logged, not

@@ -70,6 +70,26 @@ func TestLimiterAndVitals(t *testing.T) {
 	}
 }
 
+// TestVitalsRetention: samples older than the retention leave the
+// summaries at once and this node's memory when pruned.
+func TestVitalsRetention(t *testing.T) {
+	now := time.Unix(0, 0)
+	tr := New(nil, func() time.Time { return now }, nil, Options{Retention: time.Hour})
+	tr.RecordVital("LCP", "/old", 900)
+	tr.RecordVital("LCP", "/both", 800)
+	now = now.Add(40 * time.Minute)
+	tr.RecordVital("LCP", "/both", 100)
+	now = now.Add(30 * time.Minute) // the first two are 70 minutes old
+	vs := tr.Vitals()
+	if len(vs) != 1 || vs[0].Page != "/both" || vs[0].Samples != 1 || vs[0].P95 != 100 {
+		t.Fatalf("vitals within the hour %+v", vs)
+	}
+	tr.vitals.prune(now.Add(-time.Hour))
+	if n := len(tr.vitals.samples); n != 1 || len(tr.vitals.samples[vitalKey{"LCP", "/both"}]) != 1 {
+		t.Fatalf("after pruning: %d pages kept %+v", n, tr.vitals.samples)
+	}
+}
+
 func FuzzFingerprint(f *testing.F) {
 	f.Add("panic: x", goStack)
 	f.Add("TypeError", "at boom (http://h/a-AbCdEf12.js:1:2)\nfn@http://h/b.js:3:4")

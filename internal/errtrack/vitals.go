@@ -10,8 +10,8 @@ import (
 // Vital names browsers may report (web vitals).
 var vitalNames = map[string]bool{"LCP": true, "CLS": true, "INP": true, "FID": true, "TTFB": true, "FCP": true}
 
-// maxVitalSamples is how many of the latest samples are kept per metric
-// and page.
+// maxVitalSamples is how many of the latest samples (within the
+// retention) are kept per metric and page.
 const maxVitalSamples = 200
 
 // maxVitalPages bounds the pages tracked (paths come from clients).
@@ -29,13 +29,40 @@ type VitalSummary struct {
 
 type vitalKey struct{ name, page string }
 
-// vitals keeps the latest samples of each metric per page, in memory.
-type vitals struct {
-	mu      sync.Mutex
-	samples map[vitalKey][]float64
+type vitalSample struct {
+	at    time.Time
+	value float64
 }
 
-func newVitals() *vitals { return &vitals{samples: map[vitalKey][]float64{}} }
+// vitals keeps the latest samples of each metric per page, in memory,
+// oldest first.
+type vitals struct {
+	mu      sync.Mutex
+	samples map[vitalKey][]vitalSample
+}
+
+func newVitals() *vitals { return &vitals{samples: map[vitalKey][]vitalSample{}} }
+
+// prune forgets the samples taken before cutoff (and the pages left
+// without any).
+func (v *vitals) prune(cutoff time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k, s := range v.samples {
+		s = since(s, cutoff)
+		if len(s) == 0 {
+			delete(v.samples, k)
+		} else {
+			v.samples[k] = s
+		}
+	}
+}
+
+// since returns the samples of s (oldest first) taken at or after cutoff.
+func since(s []vitalSample, cutoff time.Time) []vitalSample {
+	i, _ := slices.BinarySearchFunc(s, cutoff, func(x vitalSample, c time.Time) int { return x.at.Compare(c) })
+	return s[i:]
+}
 
 // RecordVital keeps one sample of a web vital on page; it reports false
 // for an unknown metric or an impossible value.
@@ -53,21 +80,32 @@ func (t *Tracker) RecordVital(name, page string, value float64) bool {
 		k.page = "(other)"
 		s = v.samples[k]
 	}
+	now := t.now()
+	s = since(s, now.Add(-t.keep))
 	if len(s) >= maxVitalSamples {
 		s = s[1:]
 	}
-	v.samples[k] = append(s, value)
+	v.samples[k] = append(s, vitalSample{now, value})
 	return true
 }
 
-// Vitals summarizes the kept samples, by metric then page.
+// Vitals summarizes the kept samples within the retention, by metric
+// then page.
 func (t *Tracker) Vitals() []VitalSummary {
+	cutoff := t.now().Add(-t.keep)
 	v := t.vitals
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	out := make([]VitalSummary, 0, len(v.samples))
 	for k, s := range v.samples {
-		sorted := slices.Clone(s)
+		s = since(s, cutoff)
+		if len(s) == 0 {
+			continue
+		}
+		sorted := make([]float64, len(s))
+		for i, x := range s {
+			sorted[i] = x.value
+		}
 		slices.Sort(sorted)
 		out = append(out, VitalSummary{Name: k.name, Page: k.page, Samples: len(s),
 			P50: quantile(sorted, 0.5), P75: quantile(sorted, 0.75), P95: quantile(sorted, 0.95)})

@@ -132,11 +132,23 @@ func (s *Store) DeleteErrorGroup(ctx context.Context, id string) error {
 	return nil
 }
 
-// PruneErrorGroups deletes the groups last seen before cutoff.
-func (s *Store) PruneErrorGroups(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.exec(ctx, `DELETE FROM error_groups WHERE last_seen < ?`, micros(cutoff))
-	if err != nil {
-		return 0, fmt.Errorf("prune error groups: %w", err)
-	}
-	return res.RowsAffected()
+// PruneErrors deletes the occurrences recorded before cutoff, then the
+// groups none is left of (those last seen before cutoff: a group being
+// counted again right now keeps its row). It returns how many of each.
+func (s *Store) PruneErrors(ctx context.Context, cutoff time.Time) (events, groups int64, err error) {
+	err = s.InTx(ctx, func(tx *Store) error {
+		res, err := tx.exec(ctx, `DELETE FROM error_events WHERE created_at < ?`, micros(cutoff))
+		if err != nil {
+			return fmt.Errorf("prune error events: %w", err)
+		}
+		events, _ = res.RowsAffected()
+		res, err = tx.exec(ctx, `DELETE FROM error_groups WHERE last_seen < ?
+			AND NOT EXISTS (SELECT 1 FROM error_events WHERE error_events.group_id = error_groups.id)`, micros(cutoff))
+		if err != nil {
+			return fmt.Errorf("prune error groups: %w", err)
+		}
+		groups, _ = res.RowsAffected()
+		return nil
+	})
+	return events, groups, err
 }

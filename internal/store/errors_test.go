@@ -11,7 +11,8 @@ import (
 )
 
 // TestErrorGroups: occurrences count in their group, the newest 50 are
-// kept, and groups not seen since the cutoff are pruned with their events.
+// kept, and pruning drops the occurrences before a cutoff and the groups
+// left without any.
 func TestErrorGroups(t *testing.T) {
 	testdb.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -31,18 +32,36 @@ func TestErrorGroups(t *testing.T) {
 		if err != nil || len(es) != 50 || es[0].RequestID != "r59" || es[49].RequestID != "r10" {
 			t.Fatalf("kept %d events (%v), want the newest 50", len(es), err)
 		}
+		// Retention: occurrences before the cutoff go, and the groups left
+		// with none; a group with a newer occurrence stays.
 		old := store.ErrorGroup{ID: "g2", Source: "browser", Kind: "error", Message: "old"}
 		if err := st.RecordError(ctx, old, store.ErrorEvent{ID: "o1", CreatedAt: t0.Add(-48 * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := st.PruneErrorGroups(ctx, t0.Add(-time.Hour)); err != nil || n != 1 {
-			t.Fatalf("pruned %d (%v), want 1", n, err)
+		mixed := store.ErrorGroup{ID: "g3", Source: "browser", Kind: "error", Message: "mixed"}
+		for i, at := range []time.Time{t0.Add(-72 * time.Hour), t0} {
+			if err := st.RecordError(ctx, mixed, store.ErrorEvent{ID: fmt.Sprintf("m%d", i), CreatedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		events, groups, err := st.PruneErrors(ctx, t0.Add(-time.Hour))
+		if err != nil || events != 2 || groups != 1 {
+			t.Fatalf("pruned %d events and %d groups (%v), want 2 and 1", events, groups, err)
 		}
 		if _, err := st.ErrorGroup(ctx, "g2"); err != store.ErrNotFound {
 			t.Errorf("old group still there: %v", err)
 		}
 		if es, _ := st.ErrorEvents(ctx, "g2"); len(es) != 0 {
 			t.Errorf("old group's events kept: %d", len(es))
+		}
+		if es, err := st.ErrorEvents(ctx, "g3"); err != nil || len(es) != 1 || es[0].ID != "m1" {
+			t.Errorf("mixed group's events %+v (%v), want m1 only", es, err)
+		}
+		if g, err := st.ErrorGroup(ctx, "g3"); err != nil || g.Count != 2 {
+			t.Errorf("mixed group %+v (%v), want kept with its count", g, err)
+		}
+		if es, _ := st.ErrorEvents(ctx, "g1"); len(es) != 50 {
+			t.Errorf("recent group lost events: %d kept", len(es))
 		}
 	})
 }
