@@ -76,14 +76,15 @@ func (s *Service) Suspend(ctx context.Context, projectID, reason string) (bool, 
 		return false, nil
 	}
 	why := suspendedReason(reason)
-	if err := s.d.Store.SetReleaseStatus(ctx, rel.ID, StatusSuspended, why, s.d.Now()); err != nil {
-		return true, fmt.Errorf("record the suspended release: %w", err)
-	}
 	s.d.Log.Info("deployment suspended", "project_id", projectID, "release_id", rel.ID, "reason", reason)
-	s.notifyChanged()
-	if owner, err := s.d.Store.ProjectOwner(ctx, projectID); err == nil && s.Notify != nil {
+	if owner, err := s.d.Store.ProjectOwner(ctx, projectID); err == nil && s.Notify != nil { // told before the status shows
 		s.Notify(ctx, owner, "deploy_suspended", "Deployment paused", "Your published app "+dep.Slug+" was stopped: "+why+".",
 			"/projects/"+projectID+"?pane=deployments")
+	}
+	err = s.d.Store.SetReleaseStatus(ctx, rel.ID, StatusSuspended, why, s.d.Now())
+	s.notifyChanged()
+	if err != nil {
+		return true, fmt.Errorf("record the suspended release: %w", err)
 	}
 	return true, nil
 }
