@@ -3,8 +3,10 @@ package deploy_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"ecode/internal/client"
 	"ecode/internal/store"
@@ -92,4 +94,57 @@ func hasNotification(ns []store.Notification, kind, title string) bool {
 		}
 	}
 	return false
+}
+
+// TestQuotaSuspendedAfterRestart: a deployment suspended for quota stays
+// paused when the server starts again on the same data (a static one here:
+// suspension ends static instances too).
+func TestQuotaSuspendedAfterRestart(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		p, err := e.c.CreateProject(ctx, "Static", "blank")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.c.WriteFile(ctx, p.ID, "index.html", []byte("<h1>static page</h1>")); err != nil {
+			t.Fatal(err)
+		}
+		pub := e.publish(p.ID, "static")
+		if r := e.waitRelease(p.ID, pub.Release.ID, "live", "failed"); r.Status != "live" {
+			t.Fatalf("release: %+v", r)
+		}
+		if _, err := e.srv.Billing.Recorder().RecordUsage(ctx, store.UsageEvent{ID: "big", IdempotencyKey: "restart-big", ProjectID: p.ID,
+			Kind: "sandbox_cpu_seconds", Quantity: 3600 * 1000, CreatedAt: e.srv.Clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitRelease(p.ID, pub.Release.ID, "suspended")
+		if code, body := e.fetch(pub.URL, "/"); code != 503 || !strings.Contains(body, "paused") {
+			t.Fatalf("suspended static app answered %d %q", code, body)
+		}
+		e.srv.Close()
+		srv2 := testutil.NewServer(t, st, testutil.ServerOptions{Dir: e.srv.Dir})
+		u, _ := url.Parse(pub.URL)
+		u.Host = u.Hostname() + srv2.URL[strings.LastIndex(srv2.URL, ":"):]
+		e2 := newEnvOn(t, srv2)
+		deadline := time.After(time.Minute)
+		for {
+			changed := srv2.Deploy.Changed()
+			code, body := e2.fetchStatus(u.String(), "/")
+			if code == 503 && strings.Contains(body, "its owner&#39;s credits are used up") {
+				break
+			}
+			if code == 200 {
+				t.Fatalf("the suspended deployment was started at resume: %q", body)
+			}
+			select {
+			case <-changed:
+			case <-deadline:
+				t.Fatalf("after the restart the app answered %d %q", code, body)
+			}
+		}
+		if d, _ := srv2.Deploy.Get(ctx, p.ID); d.Status != "suspended" || d.Instances != 0 {
+			t.Fatalf("after the restart: %+v", d)
+		}
+	})
 }

@@ -114,6 +114,7 @@ func (s *Service) resumeSuspended(d *deployment, rel store.Release) bool {
 	d.mu.Lock()
 	d.suspended = reasonCode(rel.Reason)
 	d.mu.Unlock()
+	s.notifyChanged()
 	return true
 }
 
