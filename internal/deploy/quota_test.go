@@ -19,8 +19,8 @@ http.createServer((req, res) => res.end("<h1>hello from the app</h1>")).listen(N
 
 // TestQuotaSuspendsDeployment: when the owner's credits run out, the live
 // deployment stops with reason quota (shown on the release), its URL
-// answers 503 with the paused page, the owner is notified, and publishing
-// is refused; after a top-up, publishing again serves the app.
+// answers 503 with the paused page, the owner is notified, and resuming
+// is refused; after a top-up, resuming it or publishing again serves the app.
 func TestQuotaSuspendsDeployment(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
@@ -72,6 +72,14 @@ func TestQuotaSuspendsDeployment(t *testing.T) {
 		if err := e.srv.Billing.Grant(ctx, p.OwnerID, 1_000_000_000, "top up", "test", "suspend-topup"); err != nil {
 			t.Fatal(err)
 		}
+		// after the top-up: the suspended release can be resumed as it is ...
+		if err := e.c.Do(ctx, "POST", "/api/projects/"+p.ID+"/deployment/releases/"+pub.Release.ID+"/activate", nil, "", nil); err != nil {
+			t.Fatalf("resuming after the top-up: %v", err)
+		}
+		if code, body := e.fetch(pub.URL, "/"); code != 200 || !strings.Contains(body, "hello from the app") {
+			t.Fatalf("resumed: %d %q", code, body)
+		}
+		// ... or published again
 		again := e.publish(p.ID, "server")
 		if r := e.waitRelease(p.ID, again.Release.ID, "live", "failed"); r.Status != "live" {
 			t.Fatalf("release after the top-up: %+v", r)
