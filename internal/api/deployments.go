@@ -110,6 +110,9 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) activateRelease(w http.ResponseWriter, r *http.Request) error {
+	if err := s.billing.AllowDeploy(r.Context(), project(r).OwnerID, project(r).ID); err != nil {
+		return err // a release starting again is a deployment start
+	}
 	rel, err := s.deploy.Activate(r.Context(), project(r).ID, r.PathValue("rid"), principal(r).User.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -13,6 +13,7 @@ import (
 	"ecode/internal/agent"
 	"ecode/internal/billing"
 	"ecode/internal/config"
+	"ecode/internal/deploy"
 	"ecode/internal/sandbox"
 	"ecode/internal/store"
 )
@@ -100,9 +101,12 @@ func (s *Server) planLimits(projectID string, l sandbox.Limits) sandbox.Limits {
 	return l
 }
 
-// stopRunsOf stops the running apps of an account whose credits ran out,
-// with reason "quota" (its next run is refused until it tops up).
+// stopRunsOf stops the running apps and the deployments of an account
+// whose credits ran out, with reason "quota" (its next run or publish is
+// refused until it tops up; a suspended deployment's URL answers a page
+// saying the app is paused, and its owner is notified).
 func (s *Server) stopRunsOf(ctx context.Context, accountID string) {
+	s.suspendDeploymentsOf(ctx, accountID)
 	for _, id := range s.Runner.Running() {
 		owner, err := s.Store.ProjectOwner(ctx, id)
 		if err != nil || owner != accountID {
@@ -113,5 +117,22 @@ func (s *Server) stopRunsOf(ctx context.Context, accountID string) {
 			continue
 		}
 		s.Log.Info("run stopped: credits used up", "project", id, "account", accountID)
+	}
+}
+
+// suspendDeploymentsOf suspends the deployments of an account whose
+// credits ran out.
+func (s *Server) suspendDeploymentsOf(ctx context.Context, accountID string) {
+	ids, err := s.Store.OwnedDeployments(ctx, accountID)
+	if err != nil {
+		s.Log.Warn("list deployments over quota", "account", accountID, "err", err)
+		return
+	}
+	for _, id := range ids {
+		if stopped, err := s.Deploy.Suspend(ctx, id, deploy.ReasonQuota); err != nil {
+			s.Log.Warn("suspend a deployment over quota", "project", id, "err", err)
+		} else if stopped {
+			s.Log.Info("deployment suspended: credits used up", "project", id, "account", accountID)
+		}
 	}
 }

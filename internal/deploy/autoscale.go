@@ -163,9 +163,8 @@ func (s *Service) idleLoop(ctx context.Context) {
 // resumeAsleep puts the deployment's active release to sleep at startup
 // when it is an autoscale one (the next request starts it); false when it
 // must be started now.
-func (s *Service) resumeAsleep(ctx context.Context, d *deployment, dep store.Deployment) bool {
-	rel, err := s.d.Store.ReleaseOf(ctx, dep.ProjectID, dep.ActiveReleaseID)
-	if err != nil || rel.Kind != KindAutoscale {
+func (s *Service) resumeAsleep(d *deployment, rel store.Release) bool {
+	if rel.Kind != KindAutoscale {
 		return false
 	}
 	d.mu.Lock()

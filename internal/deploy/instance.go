@@ -29,15 +29,18 @@ type deployment struct {
 	active *instance
 	asleep *store.Release // an autoscale release scaled to zero: woken by the next request
 	waking *wakeCall      // its start in progress, which requests wait for
+	// suspended is why the deployment was stopped by Suspend (a reason
+	// code such as ReasonQuota), until a release goes live again.
+	suspended string
 }
 
 // swap makes n the serving instance and returns the one before; a release
-// asleep is forgotten (n replaces it).
+// asleep is forgotten (n replaces it), and so is a suspension.
 func (d *deployment) swap(n *instance) *instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.active
-	d.active, d.asleep = n, nil
+	d.active, d.asleep, d.suspended = n, nil, ""
 	return old
 }
 
@@ -377,7 +380,7 @@ func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID str
 		return rel, err
 	}
 	switch rel.Status {
-	case StatusReady, StatusLive, StatusCrashing:
+	case StatusReady, StatusLive, StatusCrashing, StatusSuspended:
 	default:
 		return rel, ErrNotActivatable
 	}
@@ -404,12 +407,12 @@ func (s *Service) Run(ctx context.Context) {
 			continue
 		}
 		d := s.deployment(dep.ProjectID, dep.Slug)
-		if d != nil && s.resumeAsleep(ctx, d, dep) {
-			continue // the next request starts it
+		rel, err := s.d.Store.ReleaseOf(ctx, dep.ProjectID, dep.ActiveReleaseID)
+		if err == nil && d != nil && (s.resumeSuspended(d, rel) || s.resumeAsleep(d, rel)) {
+			continue // suspended: not started; asleep: the next request starts it
 		}
 		s.spawn(func() {
 			ctx := s.ctx
-			rel, err := s.d.Store.ReleaseOf(ctx, dep.ProjectID, dep.ActiveReleaseID)
 			if err == nil {
 				err = s.goLive(ctx, rel)
 			}
@@ -486,8 +489,8 @@ func (i *instance) supervise() {
 // deployment's active one.
 func (s *Service) setStatus(ctx context.Context, rel store.Release, status, reason string) {
 	dep, err := s.d.Store.DeploymentForProject(ctx, rel.ProjectID)
-	if err != nil || dep.ActiveReleaseID != rel.ID {
-		return
+	if err != nil || dep.ActiveReleaseID != rel.ID || s.suspendedNow(rel.ProjectID) {
+		return // a suspended release keeps its status
 	}
 	if err := s.d.Store.SetReleaseStatus(ctx, rel.ID, status, reason, s.d.Now()); err != nil && ctx.Err() == nil {
 		s.d.Log.Error("record release status", "release_id", rel.ID, "err", err)

@@ -65,6 +65,10 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 	}
 	inst := d.acquire()
 	if inst == nil {
+		if why := d.suspension(); why != "" {
+			pausedPage(w, why)
+			return
+		}
 		var err error
 		if inst, err = s.wake(r.Context(), d); err != nil { // scaled to zero: held until it listens
 			notRunningPage(w, err)

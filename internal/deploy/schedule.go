@@ -141,11 +141,15 @@ func (s *Service) checkSchedule(ctx context.Context, dep store.Deployment, now t
 		return nil
 	}
 	missed, latest := due[:len(due)-1], due[len(due)-1]
+	late := "not started at its time: the server was not running"
 	if now.Sub(latest) > s.opts.ScheduleGrace {
 		missed, latest = due, time.Time{}
 	}
+	if rel.Status == StatusSuspended {
+		missed, latest, late = due, time.Time{}, "not started: the deployment is suspended ("+rel.Reason+")"
+	}
 	for i, t := range missed {
-		why := "not started at its time: the server was not running"
+		why := late
 		if i == 0 && earlier > 0 {
 			why += fmt.Sprintf(" (and %d earlier due times)", earlier)
 		}

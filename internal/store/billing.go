@@ -321,3 +321,23 @@ func (s *Store) CountOwnedDeployments(ctx context.Context, accountID, except str
 		WHERE p.owner_id = ? AND p.deleting_at IS NULL AND d.project_id <> ?`, accountID, except).Scan(&n)
 	return n, err
 }
+
+// OwnedDeployments returns the ids of an account's projects that have a
+// deployment (their active releases are stopped when its credits run out).
+func (s *Store) OwnedDeployments(ctx context.Context, accountID string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT d.project_id FROM deployments d JOIN projects p ON p.id = d.project_id
+		WHERE p.owner_id = ? AND p.deleting_at IS NULL AND d.active_release_id IS NOT NULL ORDER BY d.project_id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("owned deployments: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -31,7 +31,7 @@ type Release struct {
 	ProjectID    string
 	CheckpointID string
 	Kind         string
-	Status       string // building, starting, live, ready, failed, crashing, stopped
+	Status       string // building, starting, live, ready, failed, crashing, suspended, stopped
 	Reason       string // why it failed (the end of the build log, or what the health check saw)
 	RunConfig    string // .ecode.toml as published
 	CreatedBy    string
@@ -102,10 +102,10 @@ func (s *Store) SetDeploymentInstances(ctx context.Context, projectID string, n 
 }
 
 // ActivateRelease makes releaseID the deployment's active release and marks
-// it live, and the release live before it ready, in one transaction.
+// it live, and the release live (or suspended) before it ready, in one transaction.
 func (s *Store) ActivateRelease(ctx context.Context, projectID, releaseID string, at time.Time) error {
 	return s.InTx(ctx, func(tx *Store) error {
-		if _, err := tx.exec(ctx, `UPDATE releases SET status = 'ready', updated_at = ? WHERE project_id = ? AND status IN ('live', 'crashing') AND id <> ?`,
+		if _, err := tx.exec(ctx, `UPDATE releases SET status = 'ready', updated_at = ? WHERE project_id = ? AND status IN ('live', 'crashing', 'suspended') AND id <> ?`,
 			micros(at), projectID, releaseID); err != nil {
 			return err
 		}

@@ -135,6 +135,12 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
           </span>
         )}
       </div>
+      {dep?.status === 'suspended' && (
+        <p className="small deploy-suspended-note" role="alert">
+          Paused: {dep.releases.find((r) => r.id === dep.active_release_id)?.reason ?? 'stopped'}. Visitors see a page saying
+          the app is paused. <a href="/usage">Top up or upgrade</a>, then publish again or resume the release.
+        </p>
+      )}
       {dialog && (
         <div className="publish-dialog" role="dialog" aria-label="Publish">
           <p className="small">
@@ -212,6 +218,11 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
                   {canWrite && r.id !== dep.active_release_id && (r.status === 'ready' || r.status === 'live') && (
                     <button type="button" className="btn btn-small" disabled={busy} onClick={() => act(() => deployApi.activate(project.id, r.id))}>
                       Roll back
+                    </button>
+                  )}
+                  {canWrite && r.id === dep.active_release_id && r.status === 'suspended' && (
+                    <button type="button" className="btn btn-small" disabled={busy} onClick={() => act(() => deployApi.activate(project.id, r.id))}>
+                      Resume
                     </button>
                   )}
                 </td>
