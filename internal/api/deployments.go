@@ -104,7 +104,7 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
 		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain(),
 		"instances": st.Instances, "asleep": st.Asleep, "schedule": st.Schedule, "next_run_at": st.NextRunAt,
-		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(project(r).ID),
+		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(r.Context(), project(r).ID),
 		"database_choice": s.deploy.HasDatabases()})
 	return nil
 }

@@ -82,6 +82,23 @@ type Deps struct {
 	// database of their own (SQLite project databases; unset with
 	// PostgreSQL ones).
 	CopyDevDB func(ctx context.Context, projectID, dst string) error
+	// ProdDB, when set, gives deployments a production database on the
+	// project database server (PostgreSQL project databases).
+	ProdDB ProductionDB
+}
+
+// ProductionDB is a deployment's database on the project database server
+// (projectdb.Manager with PostgreSQL project databases).
+type ProductionDB interface {
+	// CreateProduction makes it, empty or a copy of the development
+	// database, unless it exists.
+	CreateProduction(ctx context.Context, projectID string, copyDev bool) error
+	ProductionExists(ctx context.Context, projectID string) (bool, error)
+	// ProductionEnv is how a production sandbox's processes reach it.
+	ProductionEnv(projectID string) []string
+	// BindProduction lets the sandbox about to open as sandboxID reach it;
+	// unbind once the sandbox closed.
+	BindProduction(sandboxID, projectID string) (unbind func())
 }
 
 // Options configure the service.

@@ -74,6 +74,7 @@ type instance struct {
 	cfg       runconfig.Config
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
+	unbindDB  func() // after the sandbox closed: it may no longer reach the production database
 
 	mu       sync.Mutex
 	inflight int
@@ -186,6 +187,9 @@ func (i *instance) stop() {
 	if i.ws != nil {
 		i.ws.Close()
 	}
+	if i.unbindDB != nil {
+		i.unbindDB()
+	}
 	for _, r := range i.replicas {
 		r.stop()
 	}
@@ -216,9 +220,12 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 		inst.static = h
 		return inst, nil
 	}
-	inst.ws, err = s.d.Sandbox.Workspace(ctx, "i-"+rel.ID+"-"+newID()[:6], sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID),
+	sandboxID := "i-" + rel.ID + "-" + newID()[:6]
+	inst.unbindDB = s.bindDB(sandboxID, rel.ProjectID)
+	inst.ws, err = s.d.Sandbox.Workspace(ctx, sandboxID, sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID),
 		Limits: s.opts.Limits, Data: s.dataDir(rel.ProjectID)})
 	if err != nil {
+		inst.unbindDB()
 		return nil, fmt.Errorf("open the production sandbox: %w", err)
 	}
 	inst.metered = s.d.Now()
@@ -261,6 +268,7 @@ func (i *instance) startProcess(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	env = s.dbEnv(i.rel.ProjectID, env)
 	out, err := openRotatingLog(filepath.Join(s.releaseDir(i.rel.ProjectID, i.rel.ID), "app.log"), s.opts.LogFileBytes)
 	if err != nil {
 		return err
