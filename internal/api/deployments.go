@@ -109,11 +109,27 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// activateBody is a rollback's choice: restore_data also puts back the
+// production data as it was when the release was published.
+type activateBody struct {
+	RestoreData bool `json:"restore_data"`
+}
+
+func (activateBody) validate() map[string]string { return nil }
+
 func (s *Server) activateRelease(w http.ResponseWriter, r *http.Request) error {
-	rel, err := s.deploy.Activate(r.Context(), project(r).ID, r.PathValue("rid"), principal(r).User.ID)
+	var body activateBody
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &body); err != nil {
+			return err
+		}
+	}
+	rel, err := s.deploy.Activate(r.Context(), project(r).ID, r.PathValue("rid"), principal(r).User.ID, body.RestoreData)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound("release")
+	case errors.Is(err, deploy.ErrNoSnapshot):
+		return &Error{Status: http.StatusConflict, Code: "no_data_snapshot", Message: err.Error(), Err: err}
 	case errors.Is(err, deploy.ErrNotActivatable):
 		return errConflict(err.Error())
 	case err != nil:

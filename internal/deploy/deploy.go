@@ -82,6 +82,10 @@ type Deps struct {
 	// database of their own (SQLite project databases; unset with
 	// PostgreSQL ones).
 	CopyDevDB func(ctx context.Context, projectID, dst string) error
+	// CopySQLite, when set, copies the SQLite database src into dst (a
+	// consistent snapshot of src; dst, made if missing, replaced in one
+	// transaction): releases' data snapshots of SQLite production databases.
+	CopySQLite func(ctx context.Context, src, dst string) error
 	// ProdDB, when set, gives deployments a production database on the
 	// project database server (PostgreSQL project databases).
 	ProdDB ProductionDB
@@ -244,6 +248,9 @@ type Release struct {
 	CreatedBy    string    `json:"created_by"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// DataSnapshot: the production database as it was at this publish is
+	// kept, and activating the release can restore it.
+	DataSnapshot bool `json:"data_snapshot"`
 }
 
 func releaseView(r store.Release) Release {
@@ -287,7 +294,9 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 	}
 	st := Status{Slug: d.Slug, Kind: d.Kind, Status: "none", ActiveReleaseID: d.ActiveReleaseID, Releases: []Release{}}
 	for _, r := range rs {
-		st.Releases = append(st.Releases, releaseView(r))
+		v := releaseView(r)
+		v.DataSnapshot = s.hasSnapshot(r)
+		st.Releases = append(st.Releases, v)
 		if r.ID == d.ActiveReleaseID {
 			st.Status = r.Status
 		}

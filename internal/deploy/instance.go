@@ -378,8 +378,10 @@ func (s *Service) deployment(projectID, slug string) *deployment {
 }
 
 // Activate makes a kept release live again (rollback, or forward): it is
-// started from its built files, health-checked, then traffic switches.
-func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID string) (store.Release, error) {
+// started from its built files, health-checked, then traffic switches. The
+// production data is left alone unless restoreData, which first replaces
+// it with the release's data snapshot (ErrNoSnapshot without one).
+func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID string, restoreData bool) (store.Release, error) {
 	rel, err := s.d.Store.ReleaseOf(ctx, projectID, releaseID)
 	if err != nil {
 		return rel, err
@@ -388,6 +390,11 @@ func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID str
 	case StatusReady, StatusLive, StatusCrashing:
 	default:
 		return rel, ErrNotActivatable
+	}
+	if restoreData {
+		if err := s.restoreData(ctx, rel); err != nil {
+			return rel, err
+		}
 	}
 	if err := s.goLive(ctx, rel); err != nil {
 		return rel, err
