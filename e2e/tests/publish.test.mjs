@@ -73,8 +73,11 @@ test('publish, open the URL signed out, publish an edit, roll back', async (t) =
   await v.goto(url)
   await v.getByRole('heading', { name: 'Hello, second release' }).waitFor()
 
-  // Roll back to the first release with one click: the old text.
+  // Roll back to the first release (code only, the confirmation's default): the old text.
   await pane.locator('tr[data-release]').nth(1).getByRole('button', { name: 'Roll back' }).click()
+  const confirm = pane.getByRole('dialog', { name: 'Roll back' })
+  assert.equal(await confirm.getByRole('checkbox').isChecked(), false)
+  await confirm.getByRole('button', { name: 'Confirm roll back' }).click()
   await pane.locator('tbody tr:nth-child(2)[data-status="live"]').waitFor({ timeout: 60_000 })
   await v.goto(url)
   await v.getByRole('heading', { name: 'Hello from Node.js' }).waitFor()

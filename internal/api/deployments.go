@@ -104,19 +104,35 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
 		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain(),
 		"instances": st.Instances, "asleep": st.Asleep, "schedule": st.Schedule, "next_run_at": st.NextRunAt,
-		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(project(r).ID),
+		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(r.Context(), project(r).ID),
 		"database_choice": s.deploy.HasDatabases()})
 	return nil
 }
 
+// activateBody is a rollback's choice: restore_data also puts back the
+// production data as it was when the release was published.
+type activateBody struct {
+	RestoreData bool `json:"restore_data"`
+}
+
+func (activateBody) validate() map[string]string { return nil }
+
 func (s *Server) activateRelease(w http.ResponseWriter, r *http.Request) error {
+	var body activateBody
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &body); err != nil {
+			return err
+		}
+	}
 	if err := s.billing.AllowDeploy(r.Context(), project(r).OwnerID, project(r).ID); err != nil {
 		return err // a release starting again is a deployment start
 	}
-	rel, err := s.deploy.Activate(r.Context(), project(r).ID, r.PathValue("rid"), principal(r).User.ID)
+	rel, err := s.deploy.Activate(r.Context(), project(r).ID, r.PathValue("rid"), principal(r).User.ID, body.RestoreData)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound("release")
+	case errors.Is(err, deploy.ErrNoSnapshot):
+		return &Error{Status: http.StatusConflict, Code: "no_data_snapshot", Message: err.Error(), Err: err}
 	case errors.Is(err, deploy.ErrNotActivatable):
 		return errConflict(err.Error())
 	case err != nil:

@@ -20,7 +20,8 @@ import (
 func (s *Server) buildDeploy(cfg *config.Config, now func() time.Time) {
 	s.Deploy = deploy.New(deploy.Deps{Store: s.Store, Sandbox: s.Sandbox, Repo: s.Repo, Checkpoints: s.History,
 		Env: s.Runner.ProcessEnv, Ignore: history.Ignore, Log: s.Log.With("component", "deploy"), Now: now,
-		Usage: s.Billing.Recorder(), Requests: s.Metrics, CopyDevDB: s.copyDevDB()},
+		Usage: s.Billing.Recorder(), Requests: s.Metrics, CopyDevDB: s.copyDevDB(), ProdDB: s.prodDB(),
+		CopySQLite: copySQLite},
 		deploy.Options{Dir: filepath.Join(cfg.DataDir, "deployments"), AppsDomain: cfg.AppsDomain, Limits: s.Runner.Limits(),
 			HealthTimeout: cfg.DeployHealth, IdleTimeout: cfg.DeployIdle, KeepReleases: int(cfg.DeployKeep)})
 	s.onClose(s.Deploy.Close) // before the sandbox runner closes
@@ -28,8 +29,7 @@ func (s *Server) buildDeploy(cfg *config.Config, now func() time.Time) {
 
 // copyDevDB copies a project's development SQLite database into a
 // deployment's production file (an absent one gives an empty database);
-// nil with PostgreSQL project databases, whose deployments have none of
-// their own yet.
+// nil with PostgreSQL project databases (see prodDB).
 func (s *Server) copyDevDB() func(ctx context.Context, projectID, dst string) error {
 	if s.DBs.Postgres() {
 		return nil
@@ -44,4 +44,24 @@ func (s *Server) copyDevDB() func(ctx context.Context, projectID, dst string) er
 		}
 		return (&projectdb.SQLiteDB{Path: dst}).Restore(ctx, &buf)
 	}
+}
+
+// prodDB gives deployments a production database on the project database
+// server when project databases are PostgreSQL ones (nil otherwise).
+func (s *Server) prodDB() deploy.ProductionDB {
+	if !s.DBs.Postgres() {
+		return nil
+	}
+	return s.DBs
+}
+
+// copySQLite copies the SQLite database src into dst: a consistent
+// snapshot of src restored into dst in one transaction (release data
+// snapshots and their restores).
+func copySQLite(ctx context.Context, src, dst string) error {
+	var buf bytes.Buffer
+	if err := (&projectdb.SQLiteDB{Path: src}).Snapshot(ctx, &buf); err != nil {
+		return err
+	}
+	return (&projectdb.SQLiteDB{Path: dst}).Restore(ctx, &buf)
 }

@@ -21,8 +21,10 @@ const deployUsage = `usage: ecode deploy list|logs|rollback PROJECT [flags]
   list                 the deployment's URL, status and releases
   logs [-q S] [-tail N] [-release ID]
                        the app's runtime log (the active release by default)
-  rollback [-to ID]    activate a release again (default: the newest kept
-                       release older than the active one)`
+  rollback [-to ID] [-restore-data]
+                       activate a release again (default: the newest kept
+                       release older than the active one); -restore-data also
+                       puts back the production data as it was at its publish`
 
 type cliRelease struct {
 	ID        string    `json:"id"`
@@ -53,6 +55,7 @@ func deployCommand(ctx context.Context, args []string, getenv func(string) strin
 	tail := fs.Int("tail", 200, "logs: the last N lines")
 	rel := fs.String("release", "", "logs: the release (default the active one)")
 	to := fs.String("to", "", "rollback: the release to activate")
+	restoreData := fs.Bool("restore-data", false, "rollback: also restore the release's data snapshot")
 	if err := fs.Parse(args[2:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, deployUsage)
 	}
@@ -91,7 +94,8 @@ func deployCommand(ctx context.Context, args []string, getenv func(string) strin
 			}
 		}
 		var out struct{ Release cliRelease }
-		if err := c.Do(ctx, "POST", base+"/releases/"+url.PathEscape(target)+"/activate", nil, "", &out); err != nil {
+		body := fmt.Sprintf(`{"restore_data":%t}`, *restoreData)
+		if err := c.Do(ctx, "POST", base+"/releases/"+url.PathEscape(target)+"/activate", strings.NewReader(body), "application/json", &out); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "release %s is %s at %s\n", out.Release.ID, out.Release.Status, d.URL)

@@ -82,6 +82,27 @@ type Deps struct {
 	// database of their own (SQLite project databases; unset with
 	// PostgreSQL ones).
 	CopyDevDB func(ctx context.Context, projectID, dst string) error
+	// CopySQLite, when set, copies the SQLite database src into dst (a
+	// consistent snapshot of src; dst, made if missing, replaced in one
+	// transaction): releases' data snapshots of SQLite production databases.
+	CopySQLite func(ctx context.Context, src, dst string) error
+	// ProdDB, when set, gives deployments a production database on the
+	// project database server (PostgreSQL project databases).
+	ProdDB ProductionDB
+}
+
+// ProductionDB is a deployment's database on the project database server
+// (projectdb.Manager with PostgreSQL project databases).
+type ProductionDB interface {
+	// CreateProduction makes it, empty or a copy of the development
+	// database, unless it exists.
+	CreateProduction(ctx context.Context, projectID string, copyDev bool) error
+	ProductionExists(ctx context.Context, projectID string) (bool, error)
+	// ProductionEnv is how a production sandbox's processes reach it.
+	ProductionEnv(projectID string) []string
+	// BindProduction lets the sandbox about to open as sandboxID reach it;
+	// unbind once the sandbox closed.
+	BindProduction(sandboxID, projectID string) (unbind func())
 }
 
 // Options configure the service.
@@ -227,6 +248,9 @@ type Release struct {
 	CreatedBy    string    `json:"created_by"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// DataSnapshot: the production database as it was at this publish is
+	// kept, and activating the release can restore it.
+	DataSnapshot bool `json:"data_snapshot"`
 }
 
 func releaseView(r store.Release) Release {
@@ -270,7 +294,9 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 	}
 	st := Status{Slug: d.Slug, Kind: d.Kind, Status: "none", ActiveReleaseID: d.ActiveReleaseID, Releases: []Release{}}
 	for _, r := range rs {
-		st.Releases = append(st.Releases, releaseView(r))
+		v := releaseView(r)
+		v.DataSnapshot = s.hasSnapshot(r)
+		st.Releases = append(st.Releases, v)
 		if r.ID == d.ActiveReleaseID {
 			st.Status = r.Status
 		}

@@ -77,6 +77,7 @@ type instance struct {
 	cfg       runconfig.Config
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
+	unbindDB  func() // after the sandbox closed: it may no longer reach the production database
 
 	mu       sync.Mutex
 	inflight int
@@ -189,6 +190,9 @@ func (i *instance) stop() {
 	if i.ws != nil {
 		i.ws.Close()
 	}
+	if i.unbindDB != nil {
+		i.unbindDB()
+	}
 	for _, r := range i.replicas {
 		r.stop()
 	}
@@ -219,9 +223,12 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 		inst.static = h
 		return inst, nil
 	}
-	inst.ws, err = s.d.Sandbox.Workspace(ctx, "i-"+rel.ID+"-"+newID()[:6], sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID),
+	sandboxID := "i-" + rel.ID + "-" + newID()[:6]
+	inst.unbindDB = s.bindDB(sandboxID, rel.ProjectID)
+	inst.ws, err = s.d.Sandbox.Workspace(ctx, sandboxID, sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID),
 		Limits: s.opts.Limits, Data: s.dataDir(rel.ProjectID)})
 	if err != nil {
+		inst.unbindDB()
 		return nil, fmt.Errorf("open the production sandbox: %w", err)
 	}
 	inst.metered = s.d.Now()
@@ -264,6 +271,7 @@ func (i *instance) startProcess(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	env = s.dbEnv(i.rel.ProjectID, env)
 	out, err := openRotatingLog(filepath.Join(s.releaseDir(i.rel.ProjectID, i.rel.ID), "app.log"), s.opts.LogFileBytes)
 	if err != nil {
 		return err
@@ -373,8 +381,10 @@ func (s *Service) deployment(projectID, slug string) *deployment {
 }
 
 // Activate makes a kept release live again (rollback, or forward): it is
-// started from its built files, health-checked, then traffic switches.
-func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID string) (store.Release, error) {
+// started from its built files, health-checked, then traffic switches. The
+// production data is left alone unless restoreData, which first replaces
+// it with the release's data snapshot (ErrNoSnapshot without one).
+func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID string, restoreData bool) (store.Release, error) {
 	rel, err := s.d.Store.ReleaseOf(ctx, projectID, releaseID)
 	if err != nil {
 		return rel, err
@@ -383,6 +393,11 @@ func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID str
 	case StatusReady, StatusLive, StatusCrashing, StatusSuspended:
 	default:
 		return rel, ErrNotActivatable
+	}
+	if restoreData {
+		if err := s.restoreData(ctx, rel); err != nil {
+			return rel, err
+		}
 	}
 	if err := s.goLive(ctx, rel); err != nil {
 		return rel, err

@@ -80,7 +80,11 @@ func (s *Service) Publish(ctx context.Context, projectID, projectName, userID st
 		return store.Release{}, dep, err
 	}
 	now := s.d.Now()
-	rel := store.Release{ID: newID(), ProjectID: projectID, CheckpointID: rec.ID, Kind: dep.Kind, Status: StatusBuilding,
+	relID := newID()
+	if err := s.snapshotData(ctx, projectID, relID); err != nil {
+		return store.Release{}, dep, fmt.Errorf("snapshot the production database: %w", err)
+	}
+	rel := store.Release{ID: relID, ProjectID: projectID, CheckpointID: rec.ID, Kind: dep.Kind, Status: StatusBuilding,
 		RunConfig: cp.Env.RunConfig, CreatedBy: userID, CreatedAt: now, UpdatedAt: now}
 	if err := s.d.Store.CreateRelease(ctx, rel); err != nil {
 		return store.Release{}, dep, err

@@ -106,6 +106,7 @@ func (s *Service) runCommand(ctx context.Context, rel store.Release, run store.D
 	}
 	defer f.Close()
 	fmt.Fprintf(f, "$ %s\n", cfg.Run)
+	defer s.bindDB("r-"+run.ID, rel.ProjectID)()
 	ws, err := s.d.Sandbox.Workspace(ctx, "r-"+run.ID, sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID), Limits: s.opts.Limits,
 		Data: s.dataDir(rel.ProjectID)})
 	if err != nil {
@@ -116,6 +117,7 @@ func (s *Service) runCommand(ctx context.Context, rel store.Release, run store.D
 	if err != nil {
 		return sandbox.Result{}, err
 	}
+	env = s.dbEnv(rel.ProjectID, env)
 	sink := mask.Stream(&syncWriter{ws: []io.Writer{&capWriter{w: f, left: s.opts.LogFileBytes}}})
 	rctx, cancel := context.WithTimeout(ctx, s.opts.RunTimeout)
 	defer cancel()

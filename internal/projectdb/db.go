@@ -239,9 +239,14 @@ func (p *PostgresServer) Project(projectID string) *PostgresDB {
 	}
 	sum := sha256.Sum256([]byte(projectID))
 	name := "ecode_" + s + "_" + hex.EncodeToString(sum[:4])
+	return &PostgresDB{server: p, Name: name, password: p.password(name)}
+}
+
+// password is the role name's password, derived from Secret.
+func (p *PostgresServer) password(name string) string {
 	mac := hmac.New(sha256.New, p.Secret)
 	mac.Write([]byte("project-db:" + name))
-	return &PostgresDB{server: p, Name: name, password: hex.EncodeToString(mac.Sum(nil))[:32]}
+	return hex.EncodeToString(mac.Sum(nil))[:32]
 }
 
 // PostgresDB is one project's database and role (both named Name).
@@ -290,6 +295,26 @@ func ident(s string) string { return pgx.Identifier{s}.Sanitize() }
 
 // Create implements DB.
 func (d *PostgresDB) Create(ctx context.Context) error {
+	if err := d.createRole(ctx); err != nil {
+		return err
+	}
+	db, err := d.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, d.Name).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return d.createDB(ctx, db, d.Name)
+	}
+	return nil
+}
+
+// createRole makes the role (or sets its password again).
+func (d *PostgresDB) createRole(ctx context.Context) error {
 	db, err := d.admin(ctx)
 	if err != nil {
 		return err
@@ -305,14 +330,6 @@ func (d *PostgresDB) Create(ctx context.Context) error {
 		}
 	} else if _, err := db.ExecContext(ctx, `ALTER ROLE `+ident(d.Name)+` LOGIN PASSWORD '`+d.password+`'`); err != nil {
 		return fmt.Errorf("alter role: %w", err)
-	}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, d.Name).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		if err := d.createDB(ctx, db, d.Name); err != nil {
-			return err
-		}
 	}
 	return nil
 }

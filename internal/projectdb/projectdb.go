@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"ecode/internal/dbproxy"
 	"ecode/internal/sandbox"
@@ -45,6 +46,9 @@ type Manager struct {
 	files ProjectFiles
 	pg    *PostgresServer // nil: a SQLite file per project
 	proxy *dbproxy.Proxy  // with pg: each sandbox's way to its database
+
+	mu   sync.Mutex
+	prod map[string]string // production sandbox id → project id (see BindProduction)
 }
 
 // NewSQLite keeps each project's database in a SQLite file in its files.
@@ -64,12 +68,19 @@ func NewPostgres(files ProjectFiles, adminURL string, secret []byte, log *slog.L
 		target = net.JoinHostPort(u.Hostname(), "5432")
 	}
 	pg := &PostgresServer{AdminURL: adminURL, Secret: secret}
-	allow := func(projectID string) (string, string) {
-		name := pg.Project(projectID).Name
+	m := &Manager{files: files, pg: pg, prod: map[string]string{}}
+	allow := func(sandboxID string) (string, string) {
+		m.mu.Lock()
+		projectID, prod := m.prod[sandboxID]
+		m.mu.Unlock()
+		name := pg.Project(sandboxID).Name
+		if prod {
+			name = pg.Production(projectID).Name
+		}
 		return name, name
 	}
-	proxy := dbproxy.New(target, allow, sandbox.ListenInNetns, log)
-	return &Manager{files: files, pg: pg, proxy: proxy}, nil
+	m.proxy = dbproxy.New(target, allow, sandbox.ListenInNetns, log)
+	return m, nil
 }
 
 // Postgres reports whether projects have PostgreSQL databases.
@@ -119,7 +130,7 @@ func (m *Manager) Drop(ctx context.Context, projectID string) error {
 		}
 		return err
 	}
-	return m.pg.Project(projectID).Drop(ctx)
+	return errors.Join(m.pg.Project(projectID).Drop(ctx), m.pg.Production(projectID).Drop(ctx))
 }
 
 // Env is what a project's processes need to reach its database.
@@ -127,7 +138,13 @@ func (m *Manager) Env(projectID string) []string {
 	if m.pg == nil {
 		return []string{"DATABASE_URL=sqlite:////workspace/" + Path, "DATABASE_PATH=/workspace/" + Path}
 	}
-	u, err := url.Parse(m.pg.Project(projectID).URL())
+	return proxiedEnv(m.pg.Project(projectID))
+}
+
+// proxiedEnv is the DATABASE_URL of d as a sandbox reaches it: through the
+// proxy on SandboxPort.
+func proxiedEnv(d *PostgresDB) []string {
+	u, err := url.Parse(d.URL())
 	if err != nil {
 		return nil
 	}

@@ -16,6 +16,8 @@ interface Release {
   checkpoint_id: string
   created_by: string
   created_at: string
+  /** The production data as it was at this publish is kept (SQLite production databases). */
+  data_snapshot?: boolean
 }
 
 interface Deployment {
@@ -40,7 +42,8 @@ const deployApi = {
   publish: (id: string, kind: string, schedule: string, instances: number, database: string) =>
     json<{ release: Release; url: string }>('POST', `${base(id)}/publish`,
       kind === 'scheduled' ? { kind, schedule, database } : kind === 'static' ? { kind } : { kind, instances, database }),
-  activate: (id: string, rid: string) => json<{ release: Release }>('POST', `${base(id)}/releases/${encodeURIComponent(rid)}/activate`, {}),
+  activate: (id: string, rid: string, restoreData: boolean) =>
+    json<{ release: Release }>('POST', `${base(id)}/releases/${encodeURIComponent(rid)}/activate`, { restore_data: restoreData }),
   log: (id: string, rid: string) => send('GET', `${base(id)}/releases/${encodeURIComponent(rid)}/log`).then((r) => r.text()),
 }
 
@@ -58,6 +61,8 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   const [busy, setBusy] = useState(false)
   const [logFor, setLogFor] = useState<string | null>(null)
   const [log, setLog] = useState('')
+  const [rollbackOf, setRollbackOf] = useState<Release | null>(null)
+  const [restoreData, setRestoreData] = useState(false)
 
   const load = useCallback(async () => {
     try {
@@ -216,12 +221,12 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
                 <td className="deploy-actions">
                   <button type="button" className="btn btn-small" onClick={() => showLog(r.id)}>{logFor === r.id ? 'Hide log' : 'Log'}</button>
                   {canWrite && r.id !== dep.active_release_id && (r.status === 'ready' || r.status === 'live') && (
-                    <button type="button" className="btn btn-small" disabled={busy} onClick={() => act(() => deployApi.activate(project.id, r.id))}>
+                    <button type="button" className="btn btn-small" disabled={busy} onClick={() => { setRollbackOf(r); setRestoreData(false) }}>
                       Roll back
                     </button>
                   )}
                   {canWrite && r.id === dep.active_release_id && r.status === 'suspended' && (
-                    <button type="button" className="btn btn-small" disabled={busy} onClick={() => act(() => deployApi.activate(project.id, r.id))}>
+                    <button type="button" className="btn btn-small" disabled={busy} onClick={() => act(() => deployApi.activate(project.id, r.id, false))}>
                       Resume
                     </button>
                   )}
@@ -230,6 +235,29 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
             ))}
           </tbody>
         </table>
+      )}
+      {rollbackOf && (
+        <div className="publish-dialog" role="dialog" aria-label="Roll back">
+          <p className="small">
+            Roll back to release <code>{rollbackOf.id.slice(0, 8)}</code>? Its code goes live; the production data stays as it is
+            unless you also restore the data snapshot taken when it was published.
+          </p>
+          <label className="small">
+            <input type="checkbox" checked={restoreData} disabled={!rollbackOf.data_snapshot}
+              onChange={(e) => setRestoreData(e.target.checked)} />{' '}
+            Also restore this release&apos;s data snapshot (replaces the production database)
+            {!rollbackOf.data_snapshot && <span className="muted"> — this release has none</span>}
+          </label>
+          <div className="publish-actions">
+            <button type="button" className="btn btn-small btn-primary" disabled={busy}
+              onClick={() => act(async () => { await deployApi.activate(project.id, rollbackOf.id, restoreData); setRollbackOf(null) })}>
+              Confirm roll back
+            </button>
+            <button type="button" className="btn btn-small" onClick={() => setRollbackOf(null)}>
+              Cancel
+            </button>
+          </div>
+        </div>
       )}
       {logFor && <pre className="deploy-log" aria-label="Build log">{log || 'No output yet.'}</pre>}
       {(dep?.kind === 'server' || dep?.kind === 'autoscale') && dep.active_release_id && (
