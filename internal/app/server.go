@@ -302,9 +302,6 @@ func (s *Server) startup(ctx context.Context) error {
 	if err := s.History.Recover(ctx); err != nil { // restores a crash interrupted
 		return fmt.Errorf("recover interrupted restores: %w", err)
 	}
-	if err := s.Imports.Resume(ctx); err != nil { // imports a crash interrupted end as failed
-		return fmt.Errorf("end interrupted imports: %w", err)
-	}
 	return nil
 }
 
@@ -312,7 +309,7 @@ func (s *Server) startup(ctx context.Context) error {
 func (s *Server) Handler() http.Handler { return s.API.Handler() }
 
 // Run does the server's background work until ctx ends: the job queue
-// (session sweep, checkpoint GC, project deletions; see jobs.go), the
+// (session sweep, checkpoint GC, project deletions, imports; see jobs.go), the
 // monitoring samples (every --monitor-interval), sandbox
 // maintenance (usage, idle stop) and the collaboration hub, which at the
 // end closes its connections (1001) and writes every open document to its
@@ -334,7 +331,6 @@ func (s *Server) Run(ctx context.Context) {
 	certTick := time.NewTicker(time.Hour)
 	defer certTick.Stop()
 	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
-	wg.Go(func() { s.Imports.Run(ctx) })
 	wg.Go(func() { s.Deploy.Run(ctx) })
 	wg.Go(func() { s.Billing.Run(ctx, s.stopRunsOf) })
 	monitorTick := time.NewTicker(s.Config.MonitorInterval)
