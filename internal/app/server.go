@@ -107,6 +107,10 @@ type Deps struct {
 	DeleteStep func(projectID string, step projects.DeleteStep) error
 	// JobClock, when set, is the job queue's clock (tests); nil: real time.
 	JobClock func() time.Time
+	// JobRescueAfter, when set, is how long a job may run, and stay
+	// running before the queue takes its process to be dead and runs it
+	// again (tests); zero: the queue's defaults.
+	JobRescueAfter time.Duration
 	// Spans, when set, receives the spans instead of --otlp-endpoint
 	// (tests: an in-memory exporter).
 	Spans sdktrace.SpanExporter
@@ -117,10 +121,11 @@ type Deps struct {
 // crashed previous process and finishes interrupted project deletions. On
 // error, what was built is closed.
 func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error) {
-	s = &Server{Config: cfg, Log: d.Log, Store: d.Store, Live: live.New(), Metrics: telemetry.New()}
+	built := &Server{Config: cfg, Log: d.Log, Store: d.Store, Live: live.New(), Metrics: telemetry.New()}
+	s = built
 	defer func() {
 		if err != nil {
-			s.Close()
+			built.Close()
 			s = nil
 		}
 	}()
