@@ -83,3 +83,43 @@ func TestRolledBackImportNeverRuns(t *testing.T) {
 		}
 	})
 }
+
+// Cancelling a queued import ends it as cancelled and cancels its job, so
+// the job never runs.
+func TestCancelQueuedImportCancelsItsJob(t *testing.T) {
+	testdb.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		if err := jobs.Migrate(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		q, err := jobs.New(ctx, jobs.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		jobs.Handle(q, func(context.Context, Job, int) error { return nil })
+		s := New(Deps{Store: st, Jobs: q, Log: slog.New(slog.DiscardHandler), Now: time.Now, StageDir: t.TempDir()})
+		u, err := st.CreateUser(ctx, store.User{ID: "canceller", Email: "c@example.com", Name: "c", CreatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := store.Import{ID: "tocancel", UserID: u.ID, Source: SourceZip, Name: "c", Status: store.ImportQueued,
+			Progress: `{}`, ProjectID: "tocancelproject", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		if err := st.InTx(ctx, func(tx *store.Store) error { return s.record(ctx, tx, x) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Cancel(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Import(ctx, x.ID); err != nil || got.Status != store.ImportCancelled {
+			t.Errorf("import after cancel: %+v %v", got, err)
+		}
+		js, err := q.List(ctx, "cancelled", 10)
+		if err != nil || len(js) != 1 || js[0].Kind != "import" {
+			t.Errorf("cancelled jobs: %+v %v", js, err)
+		}
+		if js, _ := q.List(ctx, "available", 10); len(js) != 0 {
+			t.Errorf("jobs still waiting: %+v", js)
+		}
+	})
+}
