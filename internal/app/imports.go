@@ -15,10 +15,12 @@ import (
 	"ecode/internal/config"
 	"ecode/internal/figma"
 	"ecode/internal/imports"
+	"ecode/internal/jobs"
 )
 
 // buildImports makes the import service: staging under the data dir (apart
-// from the project store), the SSRF guard with the operator's allowed hosts.
+// from the project store), the SSRF guard with the operator's allowed
+// hosts, its imports run as jobs on the queue.
 func (s *Server) buildImports(cfg *config.Config, now func() time.Time) {
 	guard := imports.Guard{Allow: splitList(cfg.ImportAllowHosts)}
 	s.Imports = imports.New(imports.Deps{
@@ -26,8 +28,13 @@ func (s *Server) buildImports(cfg *config.Config, now func() time.Time) {
 		Now: now, NewID: auth.NewID, StageDir: filepath.Join(cfg.DataDir, "imports"),
 		Limits: imports.Limits{MaxBytes: cfg.ImportMaxBytes},
 		Guard:  guard,
+		Jobs:   s.Jobs,
 		Figma:  figmaConverter(cfg, guard),
 	})
+	jobs.Handle(s.Jobs, func(ctx context.Context, j imports.Job, attempt int) error {
+		return s.Imports.Process(ctx, j.ImportID, attempt)
+	})
+	s.Metrics.JobKinds(imports.Job{}.Kind())
 }
 
 func splitList(s string) []string {

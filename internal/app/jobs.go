@@ -31,7 +31,7 @@ func (s *Server) buildJobs(ctx context.Context, d Deps) error {
 		return err
 	}
 	var err error
-	s.Jobs, err = jobs.New(ctx, jobs.Options{Store: d.Store, Log: d.Log, Now: d.JobClock, Observe: func(kind, state string, wait, run time.Duration) {
+	s.Jobs, err = jobs.New(ctx, jobs.Options{Store: d.Store, Log: d.Log, Now: d.JobClock, Timeout: d.JobRescueAfter, RescueAfter: d.JobRescueAfter, Observe: func(kind, state string, wait, run time.Duration) {
 		s.Metrics.ObserveJob(kind, state, wait, run)
 		if s.OnJob != nil {
 			s.OnJob(kind, state)

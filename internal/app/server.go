@@ -112,6 +112,10 @@ type Deps struct {
 	DeleteStep func(projectID string, step projects.DeleteStep) error
 	// JobClock, when set, is the job queue's clock (tests); nil: real time.
 	JobClock func() time.Time
+	// JobRescueAfter, when set, is how long a job may run, and stay
+	// running before the queue takes its process to be dead and runs it
+	// again (tests); zero: the queue's defaults.
+	JobRescueAfter time.Duration
 	// Spans, when set, receives the spans instead of --otlp-endpoint
 	// (tests: an in-memory exporter).
 	Spans sdktrace.SpanExporter
@@ -122,10 +126,11 @@ type Deps struct {
 // crashed previous process and finishes interrupted project deletions. On
 // error, what was built is closed.
 func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error) {
-	s = &Server{Config: cfg, Log: d.Log, Store: d.Store, Live: live.New(), Metrics: telemetry.New()}
+	built := &Server{Config: cfg, Log: d.Log, Store: d.Store, Live: live.New(), Metrics: telemetry.New()}
+	s = built
 	defer func() {
 		if err != nil {
-			s.Close()
+			built.Close()
 			s = nil
 		}
 	}()
@@ -319,9 +324,6 @@ func (s *Server) startup(ctx context.Context) error {
 	if err := s.History.Recover(ctx); err != nil { // restores a crash interrupted
 		return fmt.Errorf("recover interrupted restores: %w", err)
 	}
-	if err := s.Imports.Resume(ctx); err != nil { // imports a crash interrupted end as failed
-		return fmt.Errorf("end interrupted imports: %w", err)
-	}
 	return nil
 }
 
@@ -329,7 +331,7 @@ func (s *Server) startup(ctx context.Context) error {
 func (s *Server) Handler() http.Handler { return s.API.Handler() }
 
 // Run does the server's background work until ctx ends: the job queue
-// (session sweep, checkpoint GC, project deletions; see jobs.go), the
+// (session sweep, checkpoint GC, project deletions, imports; see jobs.go), the
 // monitoring samples (every --monitor-interval), sandbox
 // maintenance (usage, idle stop) and the collaboration hub, which at the
 // end closes its connections (1001) and writes every open document to its
@@ -350,7 +352,6 @@ func (s *Server) Run(ctx context.Context) {
 	certTick := time.NewTicker(time.Hour)
 	defer certTick.Stop()
 	wg.Go(func() { s.Domains.Run(ctx, certTick.C) })
-	wg.Go(func() { s.Imports.Run(ctx) })
 	wg.Go(func() { s.Deploy.Run(ctx) })
 	wg.Go(func() { s.Billing.Run(ctx, s.stopRunsOf) })
 	monitorTick := time.NewTicker(s.Config.MonitorInterval)

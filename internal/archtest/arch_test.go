@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"internal/collab":          {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
 	"internal/runner":          {"internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
 	"internal/secrets":         {"internal/secretbox", "internal/store"},
-	"internal/imports":         {"internal/runconfig", "internal/secrets", "internal/store"},
+	"internal/imports":         {"internal/jobs", "internal/runconfig", "internal/secrets", "internal/store"},
 	"internal/billing":         {"internal/store"},
 	"internal/figma":           {}, // with internal/figma/figmatest: the test document and a fake Figma server
 	"internal/billing/paytest": {},

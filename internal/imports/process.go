@@ -10,19 +10,45 @@ import (
 	"os"
 	"path/filepath"
 
+	"ecode/internal/jobs"
 	"ecode/internal/runconfig"
 	"ecode/internal/store"
 )
 
-// Process is the job body: it runs the queued import id to its end. token
-// is the request's access token (kept only in memory).
-func (s *Service) Process(ctx context.Context, id, token string) error {
+// Process is the body of an import's Job (attempt counts from 1): it runs
+// the import to its end. An attempt after an interrupted one starts over:
+// whatever the interrupted attempt made is discarded and the staging
+// folder's files made again. It returns an error only when the import
+// should run again later (the node is stopping, or the store failed).
+func (s *Service) Process(ctx context.Context, id string, attempt int) error {
 	x, err := s.d.Store.Import(ctx, id)
-	if err != nil || x.Status != store.ImportQueued {
-		return err // cancelled while queued, or gone
+	if errors.Is(err, store.ErrNotFound) {
+		os.RemoveAll(s.stage(id))
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.d.Timeout)
-	defer cancel()
+	if err != nil {
+		return err
+	}
+	if x.Status != store.ImportQueued && x.Status != store.ImportRunning {
+		os.RemoveAll(s.stage(id)) // cancelled while queued
+		return nil
+	}
+	done := context.WithoutCancel(ctx)
+	if x.Status == store.ImportRunning || attempt > 1 {
+		s.d.Log.Info("running an interrupted import again", "import_id", id, "attempt", attempt)
+		if err := s.d.Projects.Discard(done, x.ProjectID); err != nil {
+			return fmt.Errorf("remove an interrupted import's project: %w", err)
+		}
+	}
+	token, err := s.token(id)
+	if err != nil {
+		s.end(done, x, nil, err)
+		return nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	tctx, stop := context.WithTimeout(ctx, s.d.Timeout)
+	defer stop()
 	s.mu.Lock()
 	s.cancels[id] = cancel
 	s.mu.Unlock()
@@ -33,32 +59,65 @@ func (s *Service) Process(ctx context.Context, id, token string) error {
 	}()
 	p := s.progress(id)
 	p.persist = func(p *Progress) {
-		if err := s.d.Store.SetImportProgress(context.WithoutCancel(ctx), id, store.ImportRunning, p.json(), s.d.Now()); err == nil {
+		if err := s.d.Store.SetImportProgress(done, id, store.ImportRunning, p.json(), s.d.Now()); err == nil {
 			s.publish(id)
 		}
 	}
-	rep, err := s.pipeline(ctx, x, token, p)
-	done := context.WithoutCancel(ctx)
+	rep, err := s.pipeline(tctx, x, token, p)
 	if err == nil {
 		os.RemoveAll(s.stage(id))
 		s.finish(done, x, store.ImportSucceeded, rep, nil)
 		return nil
 	}
-	if derr := s.d.Projects.Discard(done, x.ProjectID); derr != nil {
-		s.d.Log.Error("remove a failed import's project", "import_id", id, "err", derr)
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errCancelled) || jobs.CancelledRemotely(ctx):
+		err = errCancelled
+	case cause != nil && attempt < maxAttempts: // the node is stopping: the queue runs it again
+		return fmt.Errorf("import %s interrupted: %w", id, cause)
+	case cause != nil:
+		err = errors.New("the import was interrupted too often (the server stopping); start it again")
 	}
-	os.RemoveAll(s.stage(id))
-	status := store.ImportFailed
-	if errors.Is(err, context.Canceled) {
-		status, err = store.ImportCancelled, errors.New("cancelled")
-	}
-	s.finish(done, x, status, rep, err)
+	s.end(done, x, rep, err)
 	return nil
+}
+
+// token returns the access token the import's request had, or a user
+// error when it had one that is gone (the server restarted: tokens are
+// kept only in memory).
+func (s *Service) token(id string) (string, error) {
+	s.mu.Lock()
+	token, ok := s.tokens[id]
+	s.mu.Unlock()
+	var req request
+	readRequest(s.stage(id), &req)
+	if req.HasToken && !ok {
+		return "", userErr("the server restarted during the import, and access tokens are not kept: nothing was kept; start the import again")
+	}
+	return token, nil
+}
+
+// end ends an import that failed (or was cancelled, err errCancelled):
+// whatever it made is removed.
+func (s *Service) end(ctx context.Context, x store.Import, rep *Report, err error) {
+	if derr := s.d.Projects.Discard(ctx, x.ProjectID); derr != nil {
+		s.d.Log.Error("remove a failed import's project", "import_id", x.ID, "err", derr)
+	}
+	os.RemoveAll(s.stage(x.ID))
+	status := store.ImportFailed
+	if errors.Is(err, errCancelled) {
+		status = store.ImportCancelled
+	}
+	s.finish(ctx, x, status, rep, err)
 }
 
 func (s *Service) pipeline(ctx context.Context, x store.Import, token string, p *Progress) (*Report, error) {
 	rep := &Report{Source: x.Source}
 	files := filepath.Join(s.stage(x.ID), "files")
+	// An interrupted attempt may have left files (and a hoist folder).
+	if err := errors.Join(os.RemoveAll(files), os.RemoveAll(files+".hoist")); err != nil {
+		return rep, err
+	}
 	if err := os.Mkdir(files, 0o755); err != nil {
 		return rep, err
 	}
@@ -123,7 +182,7 @@ func (s *Service) fetch(ctx context.Context, x store.Import, token, files string
 			return userErr("Figma imports are not available on this server")
 		}
 		var doc []byte
-		var req struct{ URL string }
+		var req request
 		if hasUpload == nil {
 			var err error
 			if doc, err = os.ReadFile(upload); err != nil {
@@ -141,7 +200,7 @@ func (s *Service) fetch(ctx context.Context, x store.Import, token, files string
 	case hasUpload == nil:
 		return s.unzip(upload, files, p, rep)
 	default:
-		var req struct{ URL, Ref string }
+		var req request
 		readRequest(s.stage(x.ID), &req)
 		t, err := s.d.Guard.Check(ctx, req.URL)
 		if err != nil {

@@ -5,8 +5,11 @@
 // detected (app root, framework, package manager, run command written to
 // .ecode.toml), its .env values and hard-coded Supabase settings moved
 // into project secrets, and only then made a project (projects.CreateFrom).
-// A failure or cancellation leaves nothing; an import a crash interrupted
-// ends as failed when the server starts again (Resume).
+// Each import runs as a job on the server's queue (internal/jobs), enqueued
+// in the transaction that records it. A failure or cancellation leaves
+// nothing; an import a stop or crash interrupted is run again by the queue
+// from its staged request (the project is made only at the end), or, when
+// its access token (kept only in memory) is gone, ends as failed.
 package imports
 
 import (
@@ -21,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"ecode/internal/jobs"
 	"ecode/internal/store"
 )
 
@@ -61,6 +65,7 @@ type Deps struct {
 	Limits   Limits
 	Timeout  time.Duration // per import (default 10 minutes)
 	Guard    Guard
+	Jobs     *jobs.Client   // the queue imports run on
 	Figma    FigmaConverter // nil: Figma imports fail with a message
 	// Notify, when set, is told when an import finishes or fails.
 	Notify func(ctx context.Context, userID, kind, title, body, link string)
@@ -76,19 +81,30 @@ type Request struct {
 	Upload io.Reader // zip or Figma JSON (multipart)
 }
 
-// job is a queued import with what is not stored (the token).
-type job struct {
-	id    string
-	token string
+// Job runs one import (Process); it is enqueued, unique by import id, in
+// the transaction that records the import.
+type Job struct {
+	ImportID string `json:"import_id"`
 }
+
+// Kind names the job.
+func (Job) Kind() string { return "import" }
+
+// maxAttempts is how often an import's job runs before an interruption
+// (a node stopping or dying mid-import) fails the import.
+const maxAttempts = 5
+
+// errCancelled is the cause an import's context ends with when a user
+// cancels it on this node.
+var errCancelled = errors.New("cancelled")
 
 // Service runs imports.
 type Service struct {
-	d     Deps
-	queue chan job
+	d Deps
 
 	mu      sync.Mutex
-	cancels map[string]context.CancelFunc
+	cancels map[string]context.CancelCauseFunc
+	tokens  map[string]string // an import's access token, kept only in memory until it ends
 	subs    map[string]map[chan struct{}]bool
 	prog    map[string]*Progress
 }
@@ -99,14 +115,15 @@ func New(d Deps) *Service {
 		d.Timeout = 10 * time.Minute
 	}
 	d.Limits = d.Limits.orDefault()
-	return &Service{d: d, queue: make(chan job, 256), cancels: map[string]context.CancelFunc{},
+	return &Service{d: d, cancels: map[string]context.CancelCauseFunc{}, tokens: map[string]string{},
 		subs: map[string]map[chan struct{}]bool{}, prog: map[string]*Progress{}}
 }
 
 func (s *Service) stage(id string) string { return filepath.Join(s.d.StageDir, id) }
 
-// Start records an import and queues it. An upload is saved into the
-// staging folder before Start returns.
+// Start records an import and enqueues its job in one transaction: if it
+// rolls back, there is neither. An upload is saved into the staging folder
+// first.
 func (s *Service) Start(ctx context.Context, userID string, req Request) (store.Import, error) {
 	if err := validate(&req); err != nil {
 		return store.Import{}, err
@@ -117,26 +134,39 @@ func (s *Service) Start(ctx context.Context, userID string, req Request) (store.
 	if err := os.MkdirAll(s.stage(x.ID), 0o750); err != nil {
 		return x, err
 	}
-	if req.Upload != nil {
-		if err := saveUpload(req.Upload, filepath.Join(s.stage(x.ID), "upload"), s.d.Limits.MaxBytes); err != nil {
-			os.RemoveAll(s.stage(x.ID))
-			return x, err
-		}
-	} else if err := writeRequest(s.stage(x.ID), req); err != nil {
+	err := writeRequest(s.stage(x.ID), req)
+	if err == nil && req.Upload != nil {
+		err = saveUpload(req.Upload, filepath.Join(s.stage(x.ID), "upload"), s.d.Limits.MaxBytes)
+	}
+	if err == nil {
+		s.keepToken(x.ID, req.Token)
+		err = s.d.Store.InTx(ctx, func(tx *store.Store) error { return s.record(ctx, tx, x) })
+	}
+	if err != nil {
+		s.keepToken(x.ID, "")
 		os.RemoveAll(s.stage(x.ID))
 		return x, err
-	}
-	if err := s.d.Store.CreateImport(ctx, x); err != nil {
-		os.RemoveAll(s.stage(x.ID))
-		return x, err
-	}
-	select {
-	case s.queue <- job{id: x.ID, token: req.Token}:
-	default:
-		s.finish(context.WithoutCancel(ctx), x, store.ImportFailed, nil, errors.New("too many imports are waiting: try again in a minute"))
-		return s.d.Store.Import(ctx, x.ID)
 	}
 	return x, nil
+}
+
+// record stores the import and enqueues its job in tx.
+func (s *Service) record(ctx context.Context, tx *store.Store, x store.Import) error {
+	if err := tx.CreateImport(ctx, x); err != nil {
+		return err
+	}
+	_, err := s.d.Jobs.EnqueueTx(ctx, tx, Job{ImportID: x.ID}, &jobs.Opts{Unique: true, MaxAttempts: maxAttempts})
+	return err
+}
+
+func (s *Service) keepToken(id, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if token == "" {
+		delete(s.tokens, id)
+	} else {
+		s.tokens[id] = token
+	}
 }
 
 func validate(r *Request) error {
@@ -180,10 +210,18 @@ func saveUpload(r io.Reader, name string, limit int64) error {
 	return err
 }
 
-// writeRequest keeps the request's non-secret fields beside the staging
+// request is what the job reads of the request, kept in the staging
+// folder: its non-secret fields, and whether it had a token.
+type request struct {
+	URL      string `json:"url"`
+	Ref      string `json:"ref"`
+	HasToken bool   `json:"has_token"`
+}
+
+// writeRequest keeps the request's non-secret fields in the staging
 // folder, for the job.
 func writeRequest(dir string, r Request) error {
-	b, _ := json.Marshal(map[string]string{"url": r.URL, "ref": r.Ref})
+	b, _ := json.Marshal(request{URL: r.URL, Ref: r.Ref, HasToken: r.Token != ""})
 	return os.WriteFile(filepath.Join(dir, "request.json"), b, 0o600)
 }
 
@@ -192,17 +230,24 @@ func (s *Service) Get(ctx context.Context, id string) (store.Import, error) {
 	return s.d.Store.Import(ctx, id)
 }
 
-// Cancel stops an import; one already finished is left as it is.
+// Cancel stops an import and cancels its job; one already finished is
+// left as it is. A queued import ends at once; a running one when its job
+// sees the cancellation (on this node at once, on another as the queue
+// tells it).
 func (s *Service) Cancel(ctx context.Context, x store.Import) error {
 	s.mu.Lock()
 	cancel := s.cancels[x.ID]
 	s.mu.Unlock()
 	if cancel != nil {
-		cancel()
+		cancel(errCancelled)
 		return nil
 	}
 	if x.Status == store.ImportQueued {
-		s.finish(ctx, x, store.ImportCancelled, nil, errors.New("cancelled"))
+		s.finish(ctx, x, store.ImportCancelled, nil, errCancelled)
+		os.RemoveAll(s.stage(x.ID))
+	}
+	if x.Status == store.ImportQueued || x.Status == store.ImportRunning {
+		return s.d.Jobs.CancelArgs(ctx, Job{ImportID: x.ID})
 	}
 	return nil
 }
@@ -238,43 +283,6 @@ func (s *Service) publish(id string) {
 	}
 }
 
-// Run works through queued imports (two at a time) until ctx ends.
-func (s *Service) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case j := <-s.queue:
-					if err := s.Process(ctx, j.id, j.token); err != nil && ctx.Err() == nil {
-						s.d.Log.Warn("import", "import_id", j.id, "err", err)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// Resume ends the imports a previous process left queued or running: each
-// is marked failed and whatever it made is removed. The composition root
-// calls it before the server takes requests.
-func (s *Service) Resume(ctx context.Context) error {
-	xs, err := s.d.Store.UnfinishedImports(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, x := range xs {
-		s.d.Log.Info("failing an import the server's restart interrupted", "import_id", x.ID)
-		errs = append(errs, s.d.Projects.Discard(ctx, x.ProjectID), os.RemoveAll(s.stage(x.ID)))
-		s.finish(ctx, x, store.ImportFailed, nil, errors.New("the server restarted during the import: nothing was kept; start the import again"))
-	}
-	return errors.Join(errs...)
-}
-
 func (s *Service) finish(ctx context.Context, x store.Import, status string, rep *Report, cause error) {
 	var repJSON []byte
 	if rep != nil {
@@ -299,6 +307,7 @@ func (s *Service) finish(ctx context.Context, x store.Import, status string, rep
 	}
 	s.mu.Lock()
 	delete(s.prog, x.ID)
+	delete(s.tokens, x.ID)
 	s.mu.Unlock()
 	s.publish(x.ID)
 	if s.d.Notify != nil {

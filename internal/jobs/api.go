@@ -154,3 +154,42 @@ func (c *Client) act(ctx context.Context, id string, fn func(context.Context, in
 
 // Counts counts jobs by state.
 func (c *Client) Counts(ctx context.Context) (map[string]int64, error) { return c.st.JobCounts(ctx) }
+
+// CancelArgs cancels the unfinished jobs of args' kind whose arguments are
+// args (a unique job: at most one), as Cancel does. None is not an error.
+func (c *Client) CancelArgs(ctx context.Context, args Args) error {
+	want, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	p := river.NewJobListParams().Kinds(args.Kind()).First(1000).States(rivertype.JobStateAvailable,
+		rivertype.JobStateScheduled, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStatePending)
+	res, err := c.api.JobList(ctx, p)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range res.Jobs {
+		if sameJSON(r.EncodedArgs, want) {
+			_, err := c.api.JobCancel(ctx, r.ID)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return string(xb) == string(yb)
+}
+
+// CancelledRemotely reports whether a job's context ended because the job
+// was cancelled (Cancel, CancelArgs) rather than because its node stopped.
+func CancelledRemotely(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely)
+}

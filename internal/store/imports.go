@@ -63,11 +63,6 @@ func (s *Store) UserImports(ctx context.Context, userID string, limit int) ([]Im
 	return s.imports(ctx, `SELECT `+importColumns+` FROM imports WHERE user_id = ? ORDER BY created_at DESC, id LIMIT ?`, userID, limit)
 }
 
-// UnfinishedImports returns the imports queued or running, oldest first.
-func (s *Store) UnfinishedImports(ctx context.Context) ([]Import, error) {
-	return s.imports(ctx, `SELECT `+importColumns+` FROM imports WHERE status IN ('queued', 'running') ORDER BY created_at, id`)
-}
-
 func (s *Store) imports(ctx context.Context, query string, args ...any) ([]Import, error) {
 	rows, err := s.query(ctx, query, args...)
 	if err != nil {

@@ -78,6 +78,8 @@ type ServerOptions struct {
 	DeleteStep func(projectID string, step projects.DeleteStep) error
 	// JobClock, when set, is the job queue's clock (app.Deps.JobClock).
 	JobClock func() time.Time
+	// JobRescueAfter is passed to app.Deps (a killed process's jobs run again sooner).
+	JobRescueAfter time.Duration
 	// Spans, when set, receives every span the server makes (e.g.
 	// tracetest.NewInMemoryExporter()), as each ends.
 	Spans sdktrace.SpanExporter
@@ -115,7 +117,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		cfg.InternalAddr = internal.Addr().String()
 	}
 	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, JobClock: o.JobClock, Spans: o.Spans})
+	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, JobClock: o.JobClock, JobRescueAfter: o.JobRescueAfter, Spans: o.Spans})
 	if err != nil {
 		t.Fatal(err)
 	}
