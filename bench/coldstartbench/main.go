@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -23,9 +22,8 @@ import (
 	"strings"
 	"time"
 
-	"ecode/internal/app"
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
-	"ecode/internal/config"
 )
 
 const nodeApp = `import http from "node:http";
@@ -86,30 +84,20 @@ type ecode struct {
 }
 
 func startECode(ctx context.Context, dir string) (*ecode, error) {
-	cfg, err := config.Load("coldstartbench", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
-		"--deploy-idle-timeout", "1s"}, func(string) string { return "" })
+	srv, err := benchsrv.Start(ctx, "coldstartbench", "--data-dir", filepath.Join(dir, "data"), "--deploy-idle-timeout", "1s")
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
+	c, err := srv.SignUp(ctx, nil)
+	if err != nil {
+		srv.Stop()
 		return nil, err
 	}
-	e := &ecode{c: client.New("http://" + addr), stop: func() { cancel(); <-done }}
+	e := &ecode{c: c, stop: srv.Stop}
 	e.apps = &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
+			return (&net.Dialer{}).DialContext(ctx, network, srv.Addr)
 		}}}
-	if _, err := e.c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
-		e.stop()
-		return nil, err
-	}
 	return e, nil
 }
 

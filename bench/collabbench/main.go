@@ -18,8 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,9 +26,8 @@ import (
 	"slices"
 	"strings"
 
-	"ecode/internal/app"
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
-	"ecode/internal/config"
 )
 
 func main() {
@@ -149,25 +146,18 @@ func startEcode(ctx context.Context) (*ecodeServer, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := config.Load("collabbench", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")},
-		func(string) string { return "" })
+	srv, err := benchsrv.Start(ctx, "collabbench", "--data-dir", filepath.Join(dir, "data"))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	stop := func() { cancel(); <-done; os.RemoveAll(dir) }
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		os.RemoveAll(dir)
+	stop := func() { srv.Stop(); os.RemoveAll(dir) }
+	c, err := srv.SignUp(ctx, nil)
+	if err != nil {
+		stop()
 		return nil, nil, err
 	}
-	s := &ecodeServer{c: client.New("http://" + addr), addr: addr}
+	s := &ecodeServer{c: c, addr: srv.Addr}
 	if err := s.setUp(ctx); err != nil {
 		stop()
 		return nil, nil, err
@@ -176,9 +166,6 @@ func startEcode(ctx context.Context) (*ecodeServer, func(), error) {
 }
 
 func (s *ecodeServer) setUp(ctx context.Context) error {
-	if _, err := s.c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
-		return err
-	}
 	tok, err := s.c.CreateToken(ctx, "collabbench")
 	if err != nil {
 		return err

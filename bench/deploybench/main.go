@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -24,9 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ecode/internal/app"
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
-	"ecode/internal/config"
 )
 
 func main() {
@@ -97,30 +95,20 @@ type ecode struct {
 
 func startECode(ctx context.Context, dir, cpu string) (*ecode, error) {
 	dataDir := filepath.Join(dir, "data")
-	cfg, err := config.Load("deploybench", []string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--sandbox-cpu", cpu},
-		func(string) string { return "" })
+	srv, err := benchsrv.Start(ctx, "deploybench", "--data-dir", dataDir, "--sandbox-cpu", cpu)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
+	c, err := srv.SignUp(ctx, nil)
+	if err != nil {
+		srv.Stop()
 		return nil, err
 	}
-	e := &ecode{c: client.New("http://" + addr), dataDir: dataDir, stop: func() { cancel(); <-done }}
+	e := &ecode{c: c, dataDir: dataDir, stop: srv.Stop}
 	e.apps = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
+			return (&net.Dialer{}).DialContext(ctx, network, srv.Addr)
 		}}}
-	if _, err := e.c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
-		e.stop()
-		return nil, err
-	}
 	return e, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,9 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"ecode/internal/app"
-	"ecode/internal/client"
-	"ecode/internal/config"
+	"ecode/bench/internal/benchsrv"
 )
 
 func main() {
@@ -177,27 +174,14 @@ func measure(ctx context.Context, c, n int, op func(i int) func(context.Context)
 }
 
 func startECode(ctx context.Context, dir string, authCacheTTL time.Duration) (target, string, func(), error) {
-	cfg, err := config.Load("filebench", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
-		"--max-file-bytes", "67108864", "--auth-cache-ttl", authCacheTTL.String()}, func(string) string { return "" })
+	srv, err := benchsrv.Start(ctx, "filebench", "--data-dir", filepath.Join(dir, "data"),
+		"--max-file-bytes", "67108864", "--auth-cache-ttl", authCacheTTL.String())
 	if err != nil {
 		return target{}, "", nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() { done <- app.Serve(ctx, cfg, log, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		return target{}, "", nil, err
-	}
-	stop := func() { cancel(); <-done }
-	c := client.New("http://" + addr)
-	c.HTTP.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
-	if _, err := c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
+	stop := srv.Stop
+	c, err := srv.SignUp(ctx, &http.Transport{MaxIdleConnsPerHost: 64})
+	if err != nil {
 		stop()
 		return target{}, "", nil, err
 	}

@@ -15,8 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -27,9 +25,8 @@ import (
 	"strings"
 	"time"
 
-	"ecode/internal/app"
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
-	"ecode/internal/config"
 	"ecode/internal/figma"
 	"ecode/internal/figma/figmatest"
 )
@@ -163,28 +160,17 @@ func gitServer(dir string, n int) (string, func(), error) {
 }
 
 func startECode(ctx context.Context, dir string) (*client.Client, func(), error) {
-	cfg, err := config.Load("importbench", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
-		"--import-allow-hosts", "127.0.0.1", "--sandbox", "none"}, func(string) string { return "" })
+	srv, err := benchsrv.Start(ctx, "importbench", "--data-dir", filepath.Join(dir, "data"),
+		"--import-allow-hosts", "127.0.0.1", "--sandbox", "none")
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
+	c, err := srv.SignUp(ctx, nil)
+	if err != nil {
+		srv.Stop()
 		return nil, nil, err
 	}
-	stop := func() { cancel(); <-done }
-	c := client.New("http://" + addr)
-	if _, err := c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return c, stop, nil
+	return c, srv.Stop, nil
 }
 
 // importGit imports the repository and waits, on the import's event

@@ -15,8 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -27,9 +25,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"ecode/internal/app"
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
-	"ecode/internal/config"
 )
 
 func main() {
@@ -198,22 +195,13 @@ func startNode(ctx context.Context, id, dir, dbURL, redis string) (string, func(
 	if err != nil {
 		return "", nil, err
 	}
-	cfg, err := config.Load("nodebench", []string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--database-url", dbURL,
+	srv, err := benchsrv.Start(ctx, "nodebench", "--data-dir", dir, "--database-url", dbURL,
 		"--redis-url", redis, "--internal-addr", internal, "--node-id", id, "--cluster-secret", "nodebench-cluster-secret",
-		"--project-disk", "0", "--max-execs-per-user", "64", "--max-execs-per-project", "64"}, func(string) string { return "" })
+		"--project-disk", "0", "--max-execs-per-user", "64", "--max-execs-per-project", "64")
 	if err != nil {
 		return "", nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	select {
-	case addr := <-ready:
-		return "http://" + addr, func() { cancel(); <-done }, nil
-	case err := <-done:
-		cancel()
-		return "", nil, err
-	}
+	return srv.URL(), srv.Stop, nil
 }
 
 // terminalEcho opens a terminal (on the owner), attaches to it through

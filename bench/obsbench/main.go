@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -28,9 +27,8 @@ import (
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
-	"ecode/internal/app"
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
-	"ecode/internal/config"
 	"ecode/internal/yjs"
 	"ecode/internal/yjs/protocol"
 )
@@ -184,27 +182,13 @@ func median(rs []result) result {
 }
 
 func start(ctx context.Context, name, dir string, args ...string) (*server, error) {
-	cfg, err := config.Load("obsbench", append([]string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--sandbox", "none"}, args...),
-		func(string) string { return "" })
+	srv, err := benchsrv.Start(ctx, "obsbench", append([]string{"--data-dir", dir, "--sandbox", "none"}, args...)...)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		return nil, err
-	}
 	var once sync.Once
-	s := &server{name: name, addr: addr, stop: func() { once.Do(func() { cancel(); <-done }) }}
-	s.c = client.New("http://" + addr)
-	s.c.HTTP.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
-	if _, err := s.c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
+	s := &server{name: name, addr: srv.Addr, stop: func() { once.Do(srv.Stop) }}
+	if s.c, err = srv.SignUp(ctx, &http.Transport{MaxIdleConnsPerHost: 64}); err != nil {
 		s.stop()
 		return nil, err
 	}

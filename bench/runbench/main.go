@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,9 +21,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/creack/pty"
 
-	"ecode/internal/app"
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
-	"ecode/internal/config"
 )
 
 func main() {
@@ -141,33 +138,21 @@ func plainBwrap(cmd string) *exec.Cmd {
 }
 
 func startECode(ctx context.Context, dir string) (*client.Client, string, func(), error) {
-	cfg, err := config.Load("runbench", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")},
-		func(string) string { return "" })
+	srv, err := benchsrv.Start(ctx, "runbench", "--data-dir", filepath.Join(dir, "data"))
 	if err != nil {
 		return nil, "", nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		return nil, "", nil, err
-	}
-	stop := func() { cancel(); <-done }
-	c := client.New("http://" + addr)
-	if _, err := c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
-		stop()
+	c, err := srv.SignUp(ctx, nil)
+	if err != nil {
+		srv.Stop()
 		return nil, "", nil, err
 	}
 	p, err := c.CreateProject(ctx, "bench", "blank")
 	if err != nil {
-		stop()
+		srv.Stop()
 		return nil, "", nil, err
 	}
-	return c, p.ID, stop, nil
+	return c, p.ID, srv.Stop, nil
 }
 
 // terminalEcho types one character at a time into a terminal over its

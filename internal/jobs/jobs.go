@@ -43,7 +43,7 @@ type Options struct {
 	Now func() time.Time
 	// Workers is how many jobs run at once (default 4).
 	Workers int
-	// Poll is how often a node looks for new jobs (default 1s).
+	// Poll is how often a node looks for new jobs (default 250ms).
 	Poll time.Duration
 	// Timeout is the longest a job may run (default 30 min); RescueAfter,
 	// how long a job may stay running before it is taken to be orphaned by
@@ -109,7 +109,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		o.Tracer = noop.NewTracerProvider()
 	}
 	if o.Poll <= 0 {
-		o.Poll = time.Second
+		// Both drivers poll (no LISTEN/NOTIFY): a job enqueued by a
+		// request (an import) waits up to this long before it starts.
+		o.Poll = 250 * time.Millisecond
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Minute

@@ -1,0 +1,58 @@
+// Package benchsrv runs an E-Code server inside a benchmark's process: the
+// same app.Serve as `ecode serve`, on a free loopback port, logging nowhere,
+// with a client signed up as the benchmark's user.
+package benchsrv
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"ecode/internal/app"
+	"ecode/internal/client"
+	"ecode/internal/config"
+)
+
+// Server is a server started by Start.
+type Server struct {
+	Addr string // host:port it listens on
+	stop func()
+}
+
+// Start serves with args (flags of `ecode serve`; --addr is set to a free
+// loopback port) until Stop, and returns once it listens.
+func Start(ctx context.Context, name string, args ...string) (*Server, error) {
+	cfg, err := config.Load(name, append([]string{"--addr", "127.0.0.1:0"}, args...), func(string) string { return "" })
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
+	select {
+	case addr := <-ready:
+		return &Server{Addr: addr, stop: func() { cancel(); <-done }}, nil
+	case err := <-done:
+		cancel()
+		return nil, err
+	}
+}
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr }
+
+// Stop shuts the server down and waits for it.
+func (s *Server) Stop() { s.stop() }
+
+// SignUp returns a client of the server signed up as the benchmark's user;
+// transport, when not nil, is the client's (e.g. more idle connections).
+func (s *Server) SignUp(ctx context.Context, transport http.RoundTripper) (*client.Client, error) {
+	c := client.New(s.URL())
+	if transport != nil {
+		c.HTTP.Transport = transport
+	}
+	if _, err := c.Signup(ctx, "bench@example.test", "benchmark password", "Bench"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
