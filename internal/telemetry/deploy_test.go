@@ -5,18 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"ecode/internal/testutil/testdb"
 )
 
 // TestAlertRulesAreValid runs promtool (Debian package prometheus) over the
 // alert rules in deploy/; in CI a missing promtool fails the test.
 func TestAlertRulesAreValid(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool is not installed (apt-get install prometheus)")
-		}
-		t.Skip("promtool is not installed (apt-get install prometheus)")
-	}
+	promtool := testdb.Command(t, "promtool", "apt-get install prometheus")
 	out, err := exec.Command(promtool, "check", "rules", "../../deploy/prometheus/alerts.yml").CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)

@@ -15,33 +15,21 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stripe/stripe-go/v82/webhook"
+
+	"ecode/internal/testutil/testdb"
 )
 
 // Binary finds stripe-mock on PATH or in $(go env GOPATH)/bin. It fails
 // the test in CI (CI=true) when missing, else skips it saying why.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p
-	}
-	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "stripe-mock")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	msg := "stripe-mock is not installed: go install github.com/stripe/stripe-mock@v0.203.0"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testdb.Command(t, "stripe-mock", "go install github.com/stripe/stripe-mock@v0.203.0")
 }
 
 // Mock is stripe-mock behind a recording proxy.

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ecode/internal/testutil/testdb"
 )
 
 // Pebble is a Pebble ACME server for one test. NewPebble prepares it (its
@@ -38,20 +40,7 @@ type Pebble struct {
 // fails the test in CI (CI=true) when missing, else skips it.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("pebble"); err == nil {
-		return p
-	}
-	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "pebble")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	msg := "pebble is not installed: go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testdb.Command(t, "pebble", "go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3")
 }
 
 // NewPebble prepares a Pebble server (not yet running).
