@@ -95,9 +95,7 @@ func startECode(ctx context.Context, dir string) (*ecode, error) {
 	}
 	e := &ecode{c: c, stop: srv.Stop}
 	e.apps = &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, srv.Addr)
-		}}}
+		DialContext: srv.Dial}}
 	return e, nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -106,9 +105,7 @@ func startECode(ctx context.Context, dir, cpu string) (*ecode, error) {
 	}
 	e := &ecode{c: c, dataDir: dataDir, stop: srv.Stop}
 	e.apps = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, srv.Addr)
-		}}}
+		DialContext: srv.Dial}}
 	return e, nil
 }
 

@@ -6,6 +6,7 @@ package benchsrv
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"ecode/internal/app"
@@ -40,6 +41,13 @@ func Start(ctx context.Context, name string, args ...string) (*Server, error) {
 
 // URL is the server's base URL.
 func (s *Server) URL() string { return "http://" + s.Addr }
+
+// Dial connects to the server whatever address a request names: a
+// transport's DialContext for URLs on other host names it serves, such as
+// published apps at <slug>.apps.localhost.
+func (s *Server) Dial(ctx context.Context, network, _ string) (net.Conn, error) {
+	return (&net.Dialer{}).DialContext(ctx, network, s.Addr)
+}
 
 // Stop shuts the server down and waits for it.
 func (s *Server) Stop() { s.stop() }
