@@ -69,6 +69,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return restoreCommand(ctx, args, getenv, stdout)
 	case "nodes":
 		return nodesCommand(ctx, args, getenv, stdout)
+	case "sandbox-agent":
+		return sandboxAgentCommand(ctx, args, getenv, stderr)
 	case "config":
 		cfg, err := config.Load("ecode config", args, getenv)
 		if err != nil {
@@ -99,6 +101,7 @@ commands:
   backup --out FILE           one verifiable archive of the whole service (server may run; ecode backup -h)
   restore ARCHIVE             bring the service back from a backup onto an empty data dir and database
   nodes [list] | drain NODE   the nodes sharing the database; move a node's projects away
+  sandbox-agent               the agent inside a workspace pod (ecode sandbox-agent -h)
   config                      print the effective configuration (secrets redacted)
   version                     print the version
 `

@@ -58,6 +58,7 @@ type launcher interface {
 // Process is a started command. For a PTY process, Read/Write/Resize act on
 // the terminal; Close releases it.
 type Process struct {
+	ext    External // set for a process run elsewhere (NewExternal)
 	h      handle
 	pty    *os.File
 	l      launcher
@@ -69,7 +70,12 @@ type Process struct {
 }
 
 // Pid is the process id inside the sandbox.
-func (p *Process) Pid() int { return p.h.pid() }
+func (p *Process) Pid() int {
+	if p.ext != nil {
+		return p.ext.Pid()
+	}
+	return p.h.pid()
+}
 
 // Done is closed when the process has ended and its output is flushed.
 func (p *Process) Done() <-chan struct{} { return p.done }
@@ -81,9 +87,17 @@ func (p *Process) Wait() (Result, error) { <-p.done; return p.res, p.err }
 func (p *Process) Kill() error { return p.killWith(ReasonKilled) }
 
 // Signal sends sig to the process group.
-func (p *Process) Signal(sig syscall.Signal) error { return p.h.signal(sig) }
+func (p *Process) Signal(sig syscall.Signal) error {
+	if p.ext != nil {
+		return p.ext.Signal(sig)
+	}
+	return p.h.signal(sig)
+}
 
 func (p *Process) killWith(reason string) error {
+	if p.ext != nil {
+		return p.ext.Kill()
+	}
 	p.mu.Lock()
 	if p.reason == "" {
 		p.reason = reason
@@ -101,6 +115,9 @@ var errNoPTY = errors.New("sandbox: process has no pty")
 
 // Read reads terminal output.
 func (p *Process) Read(b []byte) (int, error) {
+	if p.ext != nil {
+		return p.ext.Read(b)
+	}
 	if p.pty == nil {
 		return 0, errNoPTY
 	}
@@ -113,6 +130,9 @@ func (p *Process) Read(b []byte) (int, error) {
 
 // Write writes terminal input.
 func (p *Process) Write(b []byte) (int, error) {
+	if p.ext != nil {
+		return p.ext.Write(b)
+	}
 	if p.pty == nil {
 		return 0, errNoPTY
 	}
@@ -122,6 +142,9 @@ func (p *Process) Write(b []byte) (int, error) {
 
 // Resize sets the terminal size.
 func (p *Process) Resize(rows, cols uint16) error {
+	if p.ext != nil {
+		return p.ext.Resize(rows, cols)
+	}
 	if p.pty == nil {
 		return errNoPTY
 	}
@@ -130,6 +153,9 @@ func (p *Process) Resize(rows, cols uint16) error {
 
 // Close kills the process if it still runs and releases the terminal.
 func (p *Process) Close() error {
+	if p.ext != nil {
+		return p.ext.Close()
+	}
 	p.Kill()
 	if p.pty != nil {
 		return p.pty.Close()
