@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -263,10 +264,13 @@ func (w *Workspace) start(ctx context.Context, cmd sandbox.Cmd, req request) (*s
 // DialContext connects to addr inside the pod (host part: "localhost", a
 // loopback IP or an IP of the pod).
 func (w *Workspace) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	if err := checkDialAddr(network, addr, func() []net.IP { return nil }); err != nil {
-		if host, _, _ := net.SplitHostPort(addr); net.ParseIP(host) == nil {
-			return nil, err // a host name: refused here; the agent checks IPs
-		}
+	// Host names are refused here; the agent checks IPs against the pod's.
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(host, "localhost") && net.ParseIP(host) == nil {
+		return nil, fmt.Errorf("remote: %q: only localhost or an IP address of the workspace", host)
 	}
 	st, _, err := w.open(ctx, request{Op: "dial", Network: network, Addr: addr})
 	if err != nil {
