@@ -13,63 +13,6 @@ import (
 	"time"
 )
 
-// ptyReader collects terminal output and signals when want appears.
-func readUntil(t *testing.T, out <-chan string, buf *strings.Builder, want string) {
-	t.Helper()
-	timer := time.NewTimer(10 * time.Second)
-	defer timer.Stop()
-	for !strings.Contains(buf.String(), want) {
-		select {
-		case s, ok := <-out:
-			if !ok {
-				t.Fatalf("terminal closed before %q; got %q", want, buf.String())
-			}
-			buf.WriteString(s)
-		case <-timer.C:
-			t.Fatalf("timed out waiting for %q; got %q", want, buf.String())
-		}
-	}
-}
-
-func TestPTY(t *testing.T) {
-	t.Parallel()
-	w := newWS(t, Limits{MemoryBytes: 256 << 20, MaxProcs: 64})
-	p, err := w.StartPTY(context.Background(), Cmd{Args: []string{"sh", "-i"}}, 24, 80)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	out := make(chan string, 64)
-	go func() {
-		defer close(out)
-		b := make([]byte, 4096)
-		for {
-			n, err := p.Read(b)
-			if n > 0 {
-				out <- string(b[:n])
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	var buf strings.Builder
-	io.WriteString(p, "echo h''i\n") // the echoed input does not contain "hi"
-	readUntil(t, out, &buf, "hi\r\n")
-	io.WriteString(p, "stty size\n")
-	readUntil(t, out, &buf, "24 80\r\n")
-	if err := p.Resize(40, 120); err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(p, "stty size\n")
-	readUntil(t, out, &buf, "40 120\r\n")
-	io.WriteString(p, "exit 7\n")
-	res, err := p.Wait()
-	if err != nil || res.ExitCode != 7 {
-		t.Fatalf("exit: %+v %v", res, err)
-	}
-}
-
 func TestToolchains(t *testing.T) {
 	t.Parallel()
 	w := newWS(t, Limits{MemoryBytes: 512 << 20, MaxProcs: 128, CPU: 1})

@@ -62,7 +62,11 @@ func runSupervisor(fdArg string) int {
 	// process limit the runtime must not need a new thread (it would die).
 	runtime.GOMAXPROCS(1)
 	prewarmThreads(4)
-	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	// Caught and dropped rather than ignored: an ignored disposition
+	// survives exec, and commands must start with SIGTERM, SIGINT, SIGHUP
+	// and SIGPIPE at their defaults (a shell cannot even trap a signal that
+	// was ignored when it started).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGCHLD)
 	go reaper.loop(sigc)

@@ -223,18 +223,26 @@ func opContext(ctx context.Context, req request) (context.Context, context.Cance
 	return context.WithCancel(ctx)
 }
 
-// command builds the sandbox.Cmd of a request.
-func (a *agent) command(req request) (sandbox.Cmd, error) {
+// command builds the sandbox.Cmd of a request. With req.Stdin, cmd.Stdin
+// is a pipe fed through the returned writer; the caller closes it.
+func (a *agent) command(req request) (sandbox.Cmd, *io.PipeWriter, error) {
 	dir := req.Dir
 	if filepath.IsAbs(dir) {
 		rel, err := filepath.Rel(a.root, dir)
 		if err != nil || !filepath.IsLocal(rel) && rel != "." {
-			return sandbox.Cmd{}, fmt.Errorf("remote: dir %q is outside the workspace", req.Dir)
+			return sandbox.Cmd{}, nil, fmt.Errorf("remote: dir %q is outside the workspace", req.Dir)
 		}
 		dir = rel
 	}
-	return sandbox.Cmd{Args: req.Args, Env: req.Env, Dir: dir, OutputLimit: req.OutputLimit,
-		Timeout: time.Duration(req.TimeoutMS) * time.Millisecond}, nil
+	cmd := sandbox.Cmd{Args: req.Args, Env: req.Env, Dir: dir, OutputLimit: req.OutputLimit,
+		Timeout: time.Duration(req.TimeoutMS) * time.Millisecond}
+	var pw *io.PipeWriter
+	if req.Stdin {
+		var pr *io.PipeReader
+		pr, pw = io.Pipe()
+		cmd.Stdin = pr
+	}
+	return cmd, pw, nil
 }
 
 // control reads the node's frames of a process stream until it ends; a
@@ -270,17 +278,13 @@ func control(st io.Reader, stdin *io.PipeWriter, onFrame func(t byte, p []byte),
 func (a *agent) exec(ctx context.Context, st net.Conn, fw *frameWriter, req request) {
 	ctx, cancel := opContext(ctx, req)
 	defer cancel()
-	cmd, err := a.command(req)
+	cmd, pw, err := a.command(req)
 	if err != nil {
 		fw.write(frameFail, []byte(err.Error()))
 		return
 	}
-	var pw *io.PipeWriter
-	if req.Stdin {
-		var pr *io.PipeReader
-		pr, pw = io.Pipe()
+	if pw != nil {
 		defer pw.CloseWithError(io.ErrClosedPipe)
-		cmd.Stdin = pr
 	}
 	go control(st, pw, func(t byte, _ []byte) {
 		if t == frameKill {
@@ -305,24 +309,23 @@ func (a *agent) exec(ctx context.Context, st net.Conn, fw *frameWriter, req requ
 func (a *agent) start(ctx context.Context, st net.Conn, fw *frameWriter, req request) {
 	ctx, cancel := opContext(ctx, req)
 	defer cancel()
-	cmd, err := a.command(req)
+	if req.Op == "pty" {
+		req.Stdin = false // terminal input comes as stdin frames
+	}
+	cmd, pw, err := a.command(req)
 	if err != nil {
 		fw.write(frameFail, []byte(err.Error()))
 		return
 	}
-	var pw *io.PipeWriter
+	if pw != nil {
+		defer pw.CloseWithError(io.ErrClosedPipe)
+	}
 	var p *sandbox.Process
 	started := make(chan struct{}) // output frames wait for the started frame
 	if req.Op == "pty" {
 		p, err = a.ws.StartPTY(ctx, cmd, req.Rows, req.Cols)
 	} else {
 		cmd.Stdout, cmd.Stderr = gatedWriter{started, dataWriter{fw, frameStdout}}, gatedWriter{started, dataWriter{fw, frameStderr}}
-		if req.Stdin {
-			var pr *io.PipeReader
-			pr, pw = io.Pipe()
-			defer pw.CloseWithError(io.ErrClosedPipe)
-			cmd.Stdin = pr
-		}
 		p, err = a.ws.Start(ctx, cmd)
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -110,6 +111,11 @@ func testExec(t *testing.T, w sandbox.Workspace) {
 	if res.ExitCode != 137 || res.Signal != "killed" {
 		t.Fatalf("killed by a signal: %+v", res)
 	}
+	// Commands start with default signal dispositions: yes dies of SIGPIPE
+	// quietly instead of reporting a write error.
+	if res := Sh(t, w, "yes | head -n 1"); res.ExitCode != 0 || string(res.Stdout) != "y\n" || len(res.Stderr) != 0 {
+		t.Fatalf("SIGPIPE: %+v (stderr %q)", res, res.Stderr)
+	}
 	root := strings.TrimSpace(string(Sh(t, w, "pwd").Stdout))
 	if Sh(t, w, "mkdir -p sub").ExitCode != 0 {
 		t.Fatal("mkdir failed")
@@ -199,6 +205,21 @@ func testStart(t *testing.T, w sandbox.Workspace) {
 	cancel()
 	if res, _ := p.Wait(); res.Reason != sandbox.ReasonKilled || res.Signal != "killed" {
 		t.Fatalf("ctx cancel: %+v", res)
+	}
+
+	out = NewLineWriter()
+	p, err = w.Start(context.Background(), sandbox.Cmd{Args: []string{"sh", "-c",
+		"trap 'echo got-term; exit 5' TERM; echo up; while :; do sleep 0.1; done"}, Stdout: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	WaitLine(t, out.C, "up")
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	WaitLine(t, out.C, "got-term")
+	if res, _ := p.Wait(); res.ExitCode != 5 {
+		t.Fatalf("SIGTERM trapped: %+v", res)
 	}
 
 	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
