@@ -43,6 +43,11 @@ type agent struct {
 // Serve runs the agent on ln until ctx is done: it authenticates each
 // connection, then serves its operations. When it returns, every process
 // it started has been killed.
+//
+// Usage is best effort: CPU and memory come from the agent's own cgroup v2
+// files (the container's cgroup in a pod) and stay zero where those cannot
+// be read; disk is the filesystem holding Root. Limits are the pod's
+// (resources in its spec), not the agent's.
 func Serve(ctx context.Context, ln net.Listener, o ServerOptions) error {
 	if o.Token == "" {
 		return errors.New("remote: the agent needs a token")
