@@ -44,7 +44,8 @@ const (
 var ErrTextFrame = errors.New("collab: text frame")
 
 // Conn is one client's stream of binary messages, such as a WebSocket.
-// Read is called by one goroutine, Write, Ping and Close by another.
+// Read is called by one goroutine, Write, Ping and Close by another; Close
+// may also be called while a Write is blocked, and must end it.
 type Conn interface {
 	// Read returns the next message (ErrTextFrame for a text frame).
 	Read(ctx context.Context) ([]byte, error)
@@ -171,18 +172,34 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 	defer keep.Stop()
 	ping := time.NewTicker(c.opts.PingInterval)
 	defer ping.Stop()
-	// A write taking over 15 s ends the connection: the watchdog cancels
-	// wctx, which closes it. One timer re-armed per write, rather than a
-	// context.WithTimeout each, keeps a write as cheap as the syscall.
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	watchdog := time.AfterFunc(time.Hour, cancel)
+	// Writes get a context that is never cancelled, so that the WebSocket
+	// arms nothing per write; a write is ended by closing the connection
+	// instead: when it takes over 15 s (one watchdog timer re-armed per
+	// write), or when ctx ends while it is blocked. ctx.Err is checked
+	// after writing is set, and is set before the AfterFunc runs, so one
+	// of the two sees the other.
+	var writing atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		if writing.Load() {
+			c.c.Close(goneCode(ctx))
+		}
+	})
+	defer stop()
+	watchdog := time.AfterFunc(time.Hour, func() { c.c.Close(CloseGoingAway, "write timed out") })
 	watchdog.Stop()
+	wctx := context.WithoutCancel(ctx)
 	sent := false
 	write := func(msg []byte) bool {
+		writing.Store(true)
+		if ctx.Err() != nil {
+			writing.Store(false)
+			c.kill(goneCode(ctx))
+			return false
+		}
 		watchdog.Reset(15 * time.Second)
 		err := c.c.Write(wctx, msg)
 		watchdog.Stop()
+		writing.Store(false)
 		if err != nil {
 			c.kill(goneCode(ctx))
 			return false
