@@ -1,12 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
+
+// cpuNote says what the CPU columns count.
+const cpuNote = "server cpu: the whole server process over the run (E-Code: this process, with its idle work such as the job queue's polling; the reference: its Node process); rss: resident memory after the client count's runs"
 
 // cpuTime is the CPU time (user and system) a server process has used so
 // far: this process for E-Code, the Node process for the reference. The
@@ -34,4 +38,22 @@ func cpuTime(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+st) * 10 * time.Millisecond
+}
+
+// rss is a process's resident memory now, in bytes.
+func rss(pid int) int64 { return statusKB(pid, "VmRSS") * 1024 }
+
+// statusKB reads a "Name: N kB" line of /proc/PID/status.
+func statusKB(pid int, name string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	var kb int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, err := fmt.Sscanf(line, name+": %d kB", &kb); err == nil {
+			return kb
+		}
+	}
+	return 0
 }

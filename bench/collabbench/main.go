@@ -25,6 +25,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"time"
 
 	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
@@ -38,8 +39,8 @@ func main() {
 }
 
 func run() error {
-	clients := flag.String("clients", "2,8,32", "comma-separated client counts")
-	edits := flag.Int("edits", 100, "edits per client")
+	clients := flag.String("clients", "10,100,200", "comma-separated client counts")
+	edits := flag.String("edits", "100,20,10", "edits per client: one count for every client count, or one per client count")
 	rate := flag.Int("rate", 20, "edits per second per client")
 	runs := flag.Int("runs", 1, "measure each client count this many times and print the medians")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of E-Code's server (this process) during its first run to this file")
@@ -72,18 +73,29 @@ func run() error {
 		ecode.profile = f
 	}
 
-	fmt.Printf("collabbench: %d edits per client at %d/s, one room; latency = edit to every other client", *edits, *rate)
+	// E-Code's process does some work when idle (the job queue polls the
+	// store, timers): measured once, so it can be told apart.
+	c0 := cpuTime(os.Getpid())
+	time.Sleep(3 * time.Second)
+	idle := (cpuTime(os.Getpid()) - c0) / 3
+	levels := strings.Split(*clients, ",")
+	perLevel := strings.Split(*edits, ",")
+	if len(perLevel) != 1 && len(perLevel) != len(levels) {
+		return fmt.Errorf("-edits: %d counts for %d client counts", len(perLevel), len(levels))
+	}
+	fmt.Printf("collabbench: %s edits per client (for %s clients) at %d/s, one room; latency = edit to every other client", *edits, *clients, *rate)
 	if *runs > 1 {
 		fmt.Printf("; medians of %d runs", *runs)
 	}
-	fmt.Printf("\n\n%-8s %-10s %10s %9s %9s %9s %9s %10s %13s\n", "clients", "server", "edits/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "converged", "server cpu ms")
+	fmt.Printf("\n%s; E-Code idle: %.1f ms cpu/s\n\n%-8s %-10s %10s %9s %9s %9s %9s %10s %13s %12s %8s\n", cpuNote, idle.Seconds()*1000, "clients", "server", "edits/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "converged", "server cpu ms", "cpu µs/edit", "rss MB")
 	room := 0
-	for _, s := range strings.Split(*clients, ",") {
+	for li, s := range levels {
 		n := strings.TrimSpace(s)
+		perClient := strings.TrimSpace(perLevel[min(li, len(perLevel)-1)])
 		var es, rs []result
 		for i := 0; i < *runs; i++ {
 			room++
-			args := []string{"--clients", n, "--edits", fmt.Sprint(*edits), "--rate", fmt.Sprint(*rate), "--room", fmt.Sprintf("bench-%d.txt", room)}
+			args := []string{"--clients", n, "--edits", perClient, "--rate", fmt.Sprint(*rate), "--room", fmt.Sprintf("bench-%d.txt", room)}
 			order := []func() error{
 				func() error {
 					c0 := cpuTime(os.Getpid())
@@ -110,15 +122,19 @@ func run() error {
 			}
 		}
 		e, r := median(es), median(rs)
+		em, rm := rss(os.Getpid()), rss(refPID)
 		for _, x := range []struct {
 			name string
 			r    result
-		}{{"ecode", e}, {"reference", r}} {
-			fmt.Printf("%-8s %-10s %10.0f %9.1f %9.1f %9.1f %9.1f %10v %13.0f\n", n, x.name, x.r.rate(),
-				x.r.P50, x.r.P90, x.r.P99, x.r.Max, x.r.Converged, x.r.CPU.Seconds()*1000)
+			rss  int64
+		}{{"ecode", e, em}, {"reference", r, rm}} {
+			fmt.Printf("%-8s %-10s %10.0f %9.1f %9.1f %9.1f %9.1f %10v %13.0f %12.1f %8.1f\n", n, x.name, x.r.rate(),
+				x.r.P50, x.r.P90, x.r.P99, x.r.Max, x.r.Converged, x.r.CPU.Seconds()*1000, x.r.cpuPerEdit(), float64(x.rss)/1e6)
 		}
-		fmt.Printf("%-8s %-10s %10.2f %9.2f %9.2f %9.2f %9s %10s %13.2f\n\n", n, "ratio", e.rate()/r.rate(), e.P50/r.P50, e.P90/r.P90, e.P99/r.P99,
-			"", "", e.CPU.Seconds()/r.CPU.Seconds())
+		fmt.Printf("%-8s %-10s %10.2f %9.2f %9.2f %9.2f %9s %10s %13.2f %12.2f %8.2f\n", n, "ratio", e.rate()/r.rate(), e.P50/r.P50, e.P90/r.P90, e.P99/r.P99,
+			"", "", e.CPU.Seconds()/r.CPU.Seconds(), e.cpuPerEdit()/r.cpuPerEdit(), float64(em)/float64(rm))
+		net := e.cpuPerEdit() - idle.Seconds()*e.Seconds*1e6/float64(e.Edits)
+		fmt.Printf("%-8s E-Code less its idle work: %.1f µs/edit, ratio %.2f\n\n", n, net, net/r.cpuPerEdit())
 	}
 	// Peak resident memory of each server process over all the runs. E-Code's
 	// process also holds this harness (small) and the whole app (store,

@@ -29,6 +29,10 @@ type result struct {
 
 func (r result) rate() float64 { return float64(r.Edits) / r.Seconds }
 
+// cpuPerEdit is the server's CPU time per accepted edit, in µs: taking it,
+// relaying it to every other client (and, for E-Code, logging it).
+func (r result) cpuPerEdit() float64 { return float64(r.CPU.Microseconds()) / float64(r.Edits) }
+
 // median takes the median of every column of runs separately.
 func median(runs []result) result {
 	col := func(f func(result) float64) float64 {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"ecode/internal/yjs"
@@ -84,16 +83,4 @@ func benchTrace(ctx context.Context, nodeDir string, n int) error {
 }
 
 // peakRSS is a process's peak resident memory in bytes (VmHWM), or 0.
-func peakRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	var kb int64
-	for _, line := range strings.Split(string(b), "\n") {
-		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
-			return kb * 1024
-		}
-	}
-	return 0
-}
+func peakRSS(pid int) int64 { return statusKB(pid, "VmHWM") * 1024 }

@@ -42,6 +42,9 @@ func (r *room) integrated(u []byte, from *conn) {
 		return
 	}
 	msg := protocol.EncodeUpdate(u)
+	if len(r.pending) == 0 {
+		r.pendingSince = time.Now()
+	}
 	r.pending = append(r.pending, pendingUpdate{data: u, msg: msg, from: from, at: r.now()})
 	for c := range r.conns {
 		if c != from && c.cl.CanWrite {
@@ -52,6 +55,31 @@ func (r *room) integrated(u []byte, from *conn) {
 	r.markDirty()
 }
 
+// scheduleAppend starts writing the pending updates when the batch is
+// full or its first update has waited Options.LogDelay, and otherwise
+// arms the log timer for when it will have: a transaction costs far more
+// than one more row in it, so under load many updates share one (group
+// commit). A write in flight defers it (appended calls it again).
+func (r *room) scheduleAppend() {
+	if r.appending || len(r.pending) == 0 {
+		return
+	}
+	wait := r.h.opts.LogDelay - time.Since(r.pendingSince)
+	if wait <= 0 || len(r.pending) >= r.h.opts.LogBatch {
+		r.startAppend()
+		return
+	}
+	if r.logArmed {
+		return
+	}
+	if r.logTimer == nil {
+		r.logTimer = time.NewTimer(wait)
+	} else {
+		r.logTimer.Reset(wait)
+	}
+	r.logArmed = true
+}
+
 // startAppend logs the pending updates on a goroutine of its own, so that
 // the room goes on taking updates (and relaying them to editors) while the
 // store writes; what comes in meanwhile is logged by the next write, in
@@ -59,6 +87,10 @@ func (r *room) integrated(u []byte, from *conn) {
 func (r *room) startAppend() {
 	if r.appending || len(r.pending) == 0 {
 		return
+	}
+	if r.logArmed {
+		r.logTimer.Stop()
+		r.logArmed = false
 	}
 	batch := r.pending
 	r.pending = nil

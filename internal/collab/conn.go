@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"ecode/internal/yjs"
 	"ecode/internal/yjs/protocol"
 )
 
@@ -43,7 +44,8 @@ const (
 var ErrTextFrame = errors.New("collab: text frame")
 
 // Conn is one client's stream of binary messages, such as a WebSocket.
-// Read is called by one goroutine, Write, Ping and Close by another.
+// Read is called by one goroutine, Write, Ping and Close by another; Close
+// may also be called while a Write is blocked, and must end it.
 type Conn interface {
 	// Read returns the next message (ErrTextFrame for a text frame).
 	Read(ctx context.Context) ([]byte, error)
@@ -170,18 +172,34 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 	defer keep.Stop()
 	ping := time.NewTicker(c.opts.PingInterval)
 	defer ping.Stop()
-	// A write taking over 15 s ends the connection: the watchdog cancels
-	// wctx, which closes it. One timer re-armed per write, rather than a
-	// context.WithTimeout each, keeps a write as cheap as the syscall.
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	watchdog := time.AfterFunc(time.Hour, cancel)
+	// Writes get a context that is never cancelled, so that the WebSocket
+	// arms nothing per write; a write is ended by closing the connection
+	// instead: when it takes over 15 s (one watchdog timer re-armed per
+	// write), or when ctx ends while it is blocked. ctx.Err is checked
+	// after writing is set, and is set before the AfterFunc runs, so one
+	// of the two sees the other.
+	var writing atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		if writing.Load() {
+			c.c.Close(goneCode(ctx))
+		}
+	})
+	defer stop()
+	watchdog := time.AfterFunc(time.Hour, func() { c.c.Close(CloseGoingAway, "write timed out") })
 	watchdog.Stop()
+	wctx := context.WithoutCancel(ctx)
 	sent := false
 	write := func(msg []byte) bool {
+		writing.Store(true)
+		if ctx.Err() != nil {
+			writing.Store(false)
+			c.kill(goneCode(ctx))
+			return false
+		}
 		watchdog.Reset(15 * time.Second)
 		err := c.c.Write(wctx, msg)
 		watchdog.Stop()
+		writing.Store(false)
 		if err != nil {
 			c.kill(goneCode(ctx))
 			return false
@@ -198,7 +216,7 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 			c.c.Close(goneCode(ctx))
 			return
 		case msg := <-c.out:
-			write(msg)
+			c.writeQueued(msg, write)
 			c.caughtUp(r)
 		case <-c.lagged:
 			c.caughtUp(r)
@@ -216,6 +234,50 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 			} else if err != nil {
 				c.kill(CloseGoingAway, "no answer to ping")
 			}
+		}
+	}
+}
+
+// maxJoin caps the document updates joined into one message.
+const maxJoin = 256
+
+// writeQueued writes msg and, when it is a document update with more
+// queued right behind it, joins them into one update (yjs.JoinUpdates):
+// one frame and one write instead of one each. A client that falls behind
+// thus catches up with fewer, larger messages, and writing costs less the
+// more there is to write. Updates that cannot be joined go one by one.
+func (c *conn) writeQueued(msg []byte, write func([]byte) bool) {
+	u, ok := protocol.UpdateOf(msg)
+	if !ok || len(c.out) == 0 {
+		write(msg)
+		return
+	}
+	msgs, ups := [][]byte{msg}, [][]byte{u}
+	var next []byte // the first queued message that is not an update
+	for next == nil && len(ups) < maxJoin {
+		select {
+		case m := <-c.out:
+			if p, ok := protocol.UpdateOf(m); ok {
+				msgs, ups = append(msgs, m), append(ups, p)
+			} else {
+				next = m
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if len(ups) > 1 {
+		if j, err := yjs.JoinUpdates(ups); err == nil {
+			msgs = [][]byte{protocol.EncodeUpdate(j)}
+		}
+	}
+	if next != nil {
+		msgs = append(msgs, next)
+	}
+	for _, m := range msgs {
+		if !write(m) {
+			return
 		}
 	}
 }

@@ -22,8 +22,9 @@
 //     joining, Flushed and the file wait for the log. The other editors get
 //     it at once, while it is being logged: a provider hands back what the
 //     server lacks when it reconnects, so an update an editor saw survives
-//     the node dying before logging it. The log is compacted into a
-//     snapshot every Options.CompactEvery updates.
+//     the node dying before logging it. Updates are logged in batches,
+//     one transaction each (Options.LogDelay, LogBatch). The log is
+//     compacted into a snapshot every Options.CompactEvery updates.
 //   - The text is written to the file debounced (Options.FlushDelay) and
 //     atomically by the node holding the document's flush lease (a row in
 //     the store renewed every Options.PollInterval), which also watches the

@@ -46,7 +46,14 @@ type Options struct {
 	PingInterval  time.Duration // WebSocket ping [30s]
 	AwarenessTTL  time.Duration // drop awareness states not renewed for this long [45s]
 	CompactEvery  int           // snapshot the document after this many logged updates [200]
-	AgentIdle     time.Duration // clear an agent's cursor this long after its last edit [10s]
+	// Accepted updates are logged in batches, one transaction each (group
+	// commit): a batch is written LogDelay after its first update came in,
+	// or as soon as LogBatch updates wait, whichever is first. Nothing
+	// acknowledges an update before it is logged (see the package comment);
+	// editors get it at once.
+	LogDelay  time.Duration // [10ms]
+	LogBatch  int           // [128]
+	AgentIdle time.Duration // clear an agent's cursor this long after its last edit [10s]
 
 	MaxMessageBytes   int64   // [16 MiB]
 	MaxDocBytes       int     // encoded document [16 MiB]
@@ -88,6 +95,10 @@ func (o *Options) defaults() {
 	set(&o.AgentIdle, 10*time.Second)
 	if o.CompactEvery <= 0 {
 		o.CompactEvery = 200
+	}
+	set(&o.LogDelay, 10*time.Millisecond)
+	if o.LogBatch <= 0 {
+		o.LogBatch = 128
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 16 << 20

@@ -67,6 +67,9 @@ type room struct {
 	pending      []pendingUpdate   // integrated updates not yet logged
 	appending    bool              // a write of the log is in flight (startAppend)
 	appendDone   chan appendResult // its result
+	logTimer     *time.Timer       // writes the pending updates (scheduleAppend)
+	logArmed     bool              // logTimer runs
+	pendingSince time.Time         // when the oldest pending update came in (real time)
 	sinceCompact int
 	size         int
 	leader       bool // holds the flush lease
@@ -176,9 +179,12 @@ func (r *room) run() {
 	poll := time.NewTicker(r.h.opts.PollInterval)
 	defer poll.Stop()
 	for {
-		var flushC <-chan time.Time
+		var flushC, logC <-chan time.Time
 		if r.flushTimer != nil {
 			flushC = r.flushTimer.C
+		}
+		if r.logArmed {
+			logC = r.logTimer.C
 		}
 		select {
 		case ev := <-r.inbox:
@@ -195,12 +201,15 @@ func (r *room) run() {
 				}
 			}
 			if r.err == nil {
-				r.startAppend()
+				r.scheduleAppend()
 			}
 		case res := <-r.appendDone:
 			if r.err = r.appended(res); r.err == nil {
-				r.startAppend() // what came in meanwhile, in one write
+				r.scheduleAppend() // what came in meanwhile, in one write
 			}
+		case <-logC:
+			r.logArmed = false
+			r.startAppend()
 		case <-flushC:
 			r.flushTimer = nil
 			r.flush()
@@ -230,6 +239,9 @@ func (r *room) exit() {
 	}
 	if r.flushTimer != nil {
 		r.flushTimer.Stop()
+	}
+	if r.logTimer != nil {
+		r.logTimer.Stop()
 	}
 	if r.leader && !r.h.aborted.Load() {
 		if err := r.h.st.CollabReleaseLease(r.ctx(), r.key.project, r.key.path, r.h.opts.NodeID); err != nil {

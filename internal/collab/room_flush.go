@@ -22,8 +22,9 @@ func (r *room) markDirty() {
 	if left := r.h.opts.FlushMaxDelay - now.Sub(r.dirtySince); left < wait {
 		wait = max(left, 0)
 	}
-	if r.flushTimer != nil {
-		r.flushTimer.Stop()
+	if r.flushTimer != nil { // re-armed, not replaced: this runs for every update
+		r.flushTimer.Reset(wait)
+		return
 	}
 	r.flushTimer = time.NewTimer(wait)
 }

@@ -71,3 +71,32 @@ func TestSlowReaderClosedWhenStateTooLarge(t *testing.T) {
 		t.Fatalf("closed with %d %q, want 1013", slow.p.code, slow.p.reason)
 	}
 }
+
+// Document updates queued for a client are joined into one message when
+// it reads again (one write instead of one each), and it ends with the
+// same text.
+func TestQueuedUpdatesJoined(t *testing.T) {
+	e := newEnv(t, testutil.NewStore(t, store.SQLite))
+	e.write("j.txt", "")
+	h, _ := e.hub(collab.Options{})
+	a := e.connect(h, "j.txt", true)
+	b := e.connect(h, "j.txt", true)
+	e.converge("", a, b)
+	e.waitUntil("the sync reply", b.isSynced)
+	before := b.p.writes.Load()
+	b.p.hold()
+	const n = 100
+	for i := range n {
+		a.insert(i, "x")
+	}
+	want := strings.Repeat("x", n)
+	e.onDisk("j.txt", want) // every update is integrated, so queued for b
+	b.p.release()
+	e.converge(want, a, b)
+	if got := b.p.writes.Load() - before; got > 5 {
+		t.Fatalf("b got %d messages for %d queued updates: they were not joined", got, n)
+	}
+	if b.closed() {
+		t.Fatalf("b was closed (%d %q)", b.p.code, b.p.reason)
+	}
+}

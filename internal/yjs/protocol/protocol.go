@@ -116,6 +116,17 @@ func EncodeSyncStep2(update []byte) []byte { return frame(MessageSync, SyncStep2
 // EncodeUpdate frames an update as a sync Update message.
 func EncodeUpdate(update []byte) []byte { return frame(MessageSync, SyncUpdate, update) }
 
+// UpdateOf returns the update a sync Update message (as EncodeUpdate
+// makes it) carries, without decoding anything else; ok is false for any
+// other message.
+func UpdateOf(msg []byte) (update []byte, ok bool) {
+	if len(msg) < 3 || msg[0] != MessageSync || msg[1] != SyncUpdate {
+		return nil, false
+	}
+	u, err := yjs.NewDecoder(msg[2:]).ReadVarBytes()
+	return u, err == nil
+}
+
 // EncodeAwareness frames an encoded awareness update.
 func EncodeAwareness(awarenessUpdate []byte) []byte {
 	e := yjs.NewEncoder()

@@ -146,6 +146,11 @@ func FuzzProtocolMessage(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
+		// UpdateOf takes what Decode takes as an update (bar non-minimal
+		// varints, which no encoder writes)
+		if u, ok := UpdateOf(b); ok && (err != nil || m.SyncType != SyncUpdate || !bytes.Equal(u, m.Payload)) {
+			t.Fatalf("UpdateOf %x = %x, %v; Decode: %+v, %v", b, u, ok, m, err)
+		}
 		if err != nil {
 			return
 		}
