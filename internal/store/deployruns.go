@@ -35,7 +35,7 @@ func (s *Store) SetScheduleChecked(ctx context.Context, projectID string, t time
 	return affected(s.exec(ctx, `UPDATE deployments SET schedule_checked_at = ? WHERE project_id = ?`, micros(t), projectID))
 }
 
-const runColumns = `id, project_id, release_id, scheduled_at, started_at, ended_at, status, exit_code, reason`
+const runColumns = `id, project_id, release_id, scheduled_at, started_at, ended_at, status, exit_code, reason, node_id`
 
 func optMicros(t time.Time) int64 {
 	if t.IsZero() {
@@ -55,7 +55,7 @@ func optTime(v int64) time.Time {
 // ErrConflict when the deployment's due time has a row already (one row
 // per due time: another node handled it).
 func (s *Store) CreateDeploymentRun(ctx context.Context, r DeploymentRun) error {
-	_, err := s.exec(ctx, `INSERT INTO deployment_runs (`+runColumns+`, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO deployment_runs (`+runColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ProjectID, r.ReleaseID, micros(r.ScheduledAt), optMicros(r.StartedAt), optMicros(r.EndedAt), r.Status, r.ExitCode, r.Reason, r.NodeID)
 	if err != nil {
 		if err = mapErr(err); errors.Is(err, ErrConflict) {
@@ -83,7 +83,7 @@ func (s *Store) FailRunningDeploymentRuns(ctx context.Context, node, reason stri
 func scanRun(sc interface{ Scan(...any) error }) (DeploymentRun, error) {
 	var r DeploymentRun
 	var sched, started, ended int64
-	err := sc.Scan(&r.ID, &r.ProjectID, &r.ReleaseID, &sched, &started, &ended, &r.Status, &r.ExitCode, &r.Reason)
+	err := sc.Scan(&r.ID, &r.ProjectID, &r.ReleaseID, &sched, &started, &ended, &r.Status, &r.ExitCode, &r.Reason, &r.NodeID)
 	r.ScheduledAt, r.StartedAt, r.EndedAt = fromMicros(sched), optTime(started), optTime(ended)
 	return r, mapErr(err)
 }
