@@ -2,7 +2,8 @@
 // admin's Servers page on node A lists them with their state; draining node C there marks it
 // draining. A project whose sandbox runs on node B is used through node A; B is killed with
 // SIGKILL: once its lease (--node-ttl 3s) has run out, the next exec through A starts the project
-// on a live node with its files. Needs ECODE_TEST_POSTGRES_URL (and Redis on 127.0.0.1:6379): skipped without it,
+// on a live node with its files. A static app published through node B answers through each
+// node (the others forward to B). Needs ECODE_TEST_POSTGRES_URL (and Redis on 127.0.0.1:6379): skipped without it,
 // failed in CI.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -78,6 +79,40 @@ test('the admin lists the servers and drains one', { skip: !pg && 'set ECODE_TES
   await nodeC.getByRole('button', { name: 'Drain e2e-c' }).click()
   await nodeC.getByText(/· draining ·/).waitFor()
   assert.equal(await nodeC.getByRole('button', { name: 'Drain e2e-c' }).count(), 0, 'a draining server offers no drain')
+})
+
+test('a published app answers through each of the three nodes', { skip: !pg && 'set ECODE_TEST_POSTGRES_URL to run several nodes' }, async (t) => {
+  const [a, b, c] = nodes
+  const ctx = await browser.newContext({ baseURL: a.url })
+  t.after(() => ctx.close())
+  const page = await ctx.newPage()
+  await signUp(page, { name: 'Pat', email: 'pat@example.com', password: 'pat-password-1' })
+  const api = page.request
+  const project = await (await api.post('/api/projects', { data: { name: 'site', template: 'blank' } })).json()
+  assert.ok((await api.put(`/api/projects/${project.id}/files/index.html`, { data: '<h1>Served by the cluster</h1>' })).ok())
+
+  // Published through B: B runs the app (it holds the deployment's lease).
+  const pub = await api.post(`${b.url}/api/projects/${project.id}/deployment/publish`, { data: { kind: 'static' } })
+  assert.ok(pub.ok(), await pub.text())
+  const { release, url } = await pub.json()
+  // Nothing to wait on from here but the deployment's status: poll it (250 ms) until the release is live.
+  for (const deadline = Date.now() + 60_000; ; ) {
+    const d = await (await api.get(`/api/projects/${project.id}/deployment`)).json()
+    if (d.active_release_id === release.id && d.status === 'live') break
+    assert.ok(Date.now() < deadline, 'the release never went live: ' + JSON.stringify(d))
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  // A visitor (no session) reaches it through every node: A and C forward to B (C drains, and still forwards).
+  const visitor = await browser.newContext()
+  t.after(() => visitor.close())
+  const v = await visitor.newPage()
+  for (const n of [a, b, c]) {
+    const u = new URL(url)
+    u.port = new URL(n.url).port
+    const res = await v.goto(u.toString())
+    assert.equal(res.status(), 200, `through ${n.url}`)
+    await v.getByRole('heading', { name: 'Served by the cluster' }).waitFor()
+  }
 })
 
 test('a project outlives the kill -9 of the node running it', { skip: !pg && 'set ECODE_TEST_POSTGRES_URL to run several nodes' }, async (t) => {

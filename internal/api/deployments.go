@@ -16,8 +16,8 @@ import (
 func (s *Server) deploymentRoutes() []route {
 	return []route{
 		{"GET /api/projects/{id}/deployment", ProjViewer, s.getDeployment},
-		{"POST /api/projects/{id}/deployment/publish", ProjEditor, s.publish},
-		{"POST /api/projects/{id}/deployment/releases/{rid}/activate", ProjEditor, s.activateRelease},
+		{"POST /api/projects/{id}/deployment/publish", ProjEditor, s.atDeploymentOwner(s.publish)},
+		{"POST /api/projects/{id}/deployment/releases/{rid}/activate", ProjEditor, s.atDeploymentOwner(s.activateRelease)},
 		{"GET /api/projects/{id}/deployment/releases/{rid}/log", ProjViewer, s.releaseLog},
 		{"GET /api/projects/{id}/deployment/logs", ProjViewer, s.appLog},
 		{"GET /api/projects/{id}/deployment/metrics", ProjViewer, s.deploymentMetrics},

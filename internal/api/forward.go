@@ -65,8 +65,43 @@ func (s *Server) atOwner(h handlerFunc) handlerFunc {
 	}
 }
 
+// atDeploymentOwner runs h on the node that runs the route's project's
+// deployment (taking its lease for this node if nobody holds it), as
+// atOwner does for the sandbox: publishing and activating a release start
+// instances, which belong on that node.
+func (s *Server) atDeploymentOwner(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.cluster == nil {
+			return h(w, r)
+		}
+		o, err := s.cluster.DeploymentOwner(r.Context(), project(r).ID, true)
+		return s.serveAt(w, r, o, err, h)
+	}
+}
+
+// ForwardApp serves a published app's request on the node at address (the
+// node running the deployment), signed; false, serving nothing, when r
+// itself came from another node (a request is forwarded once).
+func (s *Server) ForwardApp(w http.ResponseWriter, r *http.Request, address string) bool {
+	if s.cluster == nil || isForwarded(r.Context()) {
+		return false
+	}
+	target, err := url.Parse(address)
+	if err != nil {
+		s.writeError(w, r, errInternal(err))
+		return true
+	}
+	s.forwarder.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyForwardTo, target)))
+	return true
+}
+
 func (s *Server) serveAtOwner(w http.ResponseWriter, r *http.Request, projectID string, h handlerFunc) error {
 	o, err := s.cluster.Owner(r.Context(), projectID)
+	return s.serveAt(w, r, o, err, h)
+}
+
+// serveAt runs h here when o is this node, otherwise forwards r to o.
+func (s *Server) serveAt(w http.ResponseWriter, r *http.Request, o cluster.Owner, err error, h handlerFunc) error {
 	if errors.Is(err, cluster.ErrNoNode) {
 		w.Header().Set("Retry-After", "2")
 		return errUnavailable("no_node", "no server can run this project now; try again shortly")

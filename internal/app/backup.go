@@ -125,6 +125,14 @@ func backupSource(cfg *config.Config, st *store.Store, files *workspace.Files, d
 		KeyID: keyID, Version: Version, ProjectDB: func(id string) backup.ProjectDB { return dbs.DB(id) }}
 	if !dbs.Postgres() {
 		src.SkipFiles = projectdb.Files
+	} else {
+		src.ProductionDB = func(ctx context.Context, id string) (backup.ProjectDB, error) {
+			ok, err := dbs.ProductionExists(ctx, id)
+			if err != nil || !ok {
+				return nil, err
+			}
+			return dbs.ProductionDB(id), nil
+		}
 	}
 	return src
 }

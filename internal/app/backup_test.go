@@ -188,6 +188,10 @@ func seedService(t *testing.T, e backupEnv) *seeded {
 	dbURL := sd.srv.DBs.DB(p.ID).URL()
 	projectSQL(t, dbURL, `CREATE TABLE kept (v TEXT)`)
 	projectSQL(t, dbURL, `INSERT INTO kept VALUES ('row one')`)
+	if e.admin != "" { // a deployment's production database: a copy of the development one, and a row of its own
+		must(t, sd.srv.DBs.CreateProduction(ctx, p.ID, true))
+		projectSQL(t, sd.srv.DBs.ProductionDB(p.ID).URL(), `INSERT INTO kept VALUES ('production row')`)
+	}
 	must(t, c.Do(ctx, "PUT", base+"/secrets/API_TOKEN", strings.NewReader(`{"value":"s3cret-token-value"}`), "application/json", nil))
 	var cp1 struct{ ID string }
 	must(t, c.Do(ctx, "POST", base+"/checkpoints", strings.NewReader(`{"message":"v1"}`), "application/json", &cp1))
@@ -323,6 +327,11 @@ func checkRestored(t *testing.T, sd *seeded, dir, storeURL string) {
 	}
 	if v := projectSQL(t, srv2.DBs.DB(id).URL(), `SELECT v FROM kept`); v != "row one" {
 		t.Fatalf("project database: %q", v)
+	}
+	if srv2.DBs.Postgres() {
+		if v := projectSQL(t, srv2.DBs.ProductionDB(id).URL(), `SELECT string_agg(v, ',' ORDER BY v) FROM kept`); v != "production row,row one" {
+			t.Fatalf("production database: %q", v)
+		}
 	}
 	var secret struct{ Value string }
 	must(t, c2.Do(ctx, "POST", base+"/secrets/API_TOKEN/reveal", nil, "", &secret))

@@ -119,6 +119,9 @@ func restoreService(ctx context.Context, cfg *config.Config, path string, o rest
 	}
 	t := backup.Target{Prepare: prepare, Dirs: backupDirs(cfg), ProjectDir: parts.files.Dir, ProjectDB: func(id string) backup.ProjectDB { return parts.dbs.DB(id) },
 		Objects: parts.objects, Projects: map[string]bool{}, Chown: os.Geteuid() == 0, ProjectDBFile: projectdb.Path}
+	if parts.dbs.Postgres() {
+		t.ProductionDB = func(id string) backup.ProjectDB { return parts.dbs.ProductionDB(id) }
+	}
 	for _, id := range ids {
 		t.Projects[id] = true
 	}

@@ -239,6 +239,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, Cluster: s.Cluster, UI: ui.FS(),
 		Monitor: s.Monitor, Backups: s.Backups, OnRequest: s.Monitor.ObserveRequest,
 		Log: d.Log, Now: d.Now, Tracer: s.Tracing}, opts)
+	s.Deploy.Forward = s.API.ForwardApp // apps run by another node of the cluster
 	return s, s.startup(ctx)
 }
 

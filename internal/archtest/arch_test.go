@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"internal/volume":              {},
 	"internal/dbproxy":             {"internal/sandbox"},
 	"internal/testutil/testdb":     {"internal/store"},
-	"internal/deploy":              {"internal/checkpoint", "internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store"},
+	"internal/deploy":              {"internal/checkpoint", "internal/runconfig", "internal/sandbox", "internal/secrets", "internal/store", "internal/cluster"},
 	"internal/history":             {"internal/auth", "internal/projectdb", "internal/checkpoint", "internal/runconfig", "internal/runner", "internal/store", "internal/workspace"},
 	"internal/egress":              {"internal/sandbox"},
 	"internal/telemetry":           {},

@@ -76,6 +76,11 @@ type Source struct {
 	// PostgreSQL (otherwise a SQLite file inside the files, at SkipFiles).
 	ProjectDB       func(projectID string) ProjectDB
 	ProjectPostgres bool
+	// ProductionDB, when set, is a project's production database on the
+	// project database server (PostgreSQL), nil when it has none; taken as
+	// projectdb/<id>.prod.pgdump. (A SQLite one is a file among the
+	// deployments' folders, in Dirs.)
+	ProductionDB func(ctx context.Context, projectID string) (ProjectDB, error)
 	// SkipFiles are paths inside each project left out of its files (the
 	// SQLite project database, taken through ProjectDB instead).
 	SkipFiles []string
@@ -193,13 +198,30 @@ func (c *creator) project(ctx context.Context, id string) error {
 	} else if _, err := os.Stat(filepath.Join(c.src.ProjectDir(id), c.src.SkipFiles[0])); errors.Is(err, fs.ErrNotExist) {
 		return nil // no database file (yet)
 	}
+	if err := c.database(ctx, id, name, "database", c.src.ProjectDB(id)); err != nil || c.src.ProductionDB == nil {
+		return err
+	}
+	prod, err := c.src.ProductionDB(ctx, id)
+	if err != nil {
+		c.m.Warnings = append(c.m.Warnings, fmt.Sprintf("project %s: production database not copied: %v", id, err))
+		return nil
+	}
+	if prod == nil {
+		return nil
+	}
+	return c.database(ctx, id, "projectdb/"+id+".prod.pgdump", "production database", prod)
+}
+
+// database adds db's snapshot as entry name; one that cannot be read is a
+// warning (what names it), not a failed backup.
+func (c *creator) database(ctx context.Context, id, name, what string, db ProjectDB) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(c.src.ProjectDB(id).Snapshot(ctx, pw)) }()
-	err = c.a.addReader(&tar.Header{Name: name, Mode: 0o600, ModTime: c.m.Created}, pr)
+	go func() { pw.CloseWithError(db.Snapshot(ctx, pw)) }()
+	err := c.a.addReader(&tar.Header{Name: name, Mode: 0o600, ModTime: c.m.Created}, pr)
 	pr.CloseWithError(err)
 	var se *sourceError
 	if errors.As(err, &se) && ctx.Err() == nil {
-		c.m.Warnings = append(c.m.Warnings, fmt.Sprintf("project %s: database not copied: %v", id, err))
+		c.m.Warnings = append(c.m.Warnings, fmt.Sprintf("project %s: %s not copied: %v", id, what, err))
 		return nil
 	}
 	return err

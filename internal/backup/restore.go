@@ -65,6 +65,10 @@ func (a *Archive) Keys(pass []byte) ([][]byte, error) {
 type Target struct {
 	ProjectDir func(projectID string) string
 	ProjectDB  func(projectID string) ProjectDB
+	// ProductionDB is a project's production database on the project
+	// database server (an archive's projectdb/<id>.prod.pgdump); nil when
+	// project databases are SQLite ones.
+	ProductionDB func(projectID string) ProjectDB
 	// ProjectDBFile is the SQLite project database's path inside the
 	// files, given the owner of the files when Chown.
 	ProjectDBFile string
@@ -125,6 +129,12 @@ func (a *Archive) RestoreProjects(ctx context.Context, t Target) error {
 				p = strings.Join(parts[2:], "/")
 			}
 			return rs.file("dirs/"+parts[1], p, h, r, func() (string, error) { return t.Dirs[parts[1]], nil })
+		case parts[0] == "projectdb" && len(parts) == 2 && strings.HasSuffix(parts[1], ".prod.pgdump"):
+			id := strings.TrimSuffix(parts[1], ".prod.pgdump")
+			if !t.Projects[id] || t.ProductionDB == nil {
+				return nil
+			}
+			return rs.production(ctx, id, r)
 		case parts[0] == "projectdb" && len(parts) == 2:
 			id := strings.TrimSuffix(strings.TrimSuffix(parts[1], ".db"), ".pgdump")
 			if !t.Projects[id] {
@@ -215,6 +225,18 @@ func (rs *restorer) finish(root *os.Root, p string, h *tar.Header) error {
 	}
 	if h.Typeflag == tar.TypeReg {
 		return root.Chtimes(p, h.ModTime, h.ModTime)
+	}
+	return nil
+}
+
+// production restores a project's production database (made first if missing).
+func (rs *restorer) production(ctx context.Context, id string, r io.Reader) error {
+	db := rs.t.ProductionDB(id)
+	if err := db.Create(ctx); err != nil {
+		return fmt.Errorf("project %s production database: %w", id, err)
+	}
+	if err := db.Restore(ctx, r); err != nil {
+		return fmt.Errorf("project %s production database: %w", id, err)
 	}
 	return nil
 }

@@ -3,7 +3,8 @@
 // active project's sandbox is owned by exactly one node at a time, recorded
 // as a project lease that its owner renews with the same heartbeat and that
 // another node takes over once it has expired (the owner died) or its owner
-// drains. Requests between nodes carry an HMAC of the cluster secret
+// drains. Each live deployment is owned the same way, by a deployment
+// lease of its own (an app runs on while its project's sandbox sleeps). Requests between nodes carry an HMAC of the cluster secret
 // (Sign, Verify). The package imports only the store.
 package cluster
 
@@ -32,6 +33,9 @@ type Options struct {
 	// over after an expiry, or given up while draining): the caller stops
 	// its sandbox here and ends its live requests.
 	Lost func(projectID string)
+	// LostDeployment is Lost for a deployment lease: the caller stops the
+	// deployment's instances and runs here.
+	LostDeployment func(projectID string)
 }
 
 // Cluster is this node's membership of the service.
@@ -40,8 +44,19 @@ type Cluster struct {
 	o  Options
 
 	mu       sync.Mutex
-	held     map[string]bool // projects this node owns, as last known
+	projects leases // project sandboxes this node owns
+	deploys  leases // deployments this node runs
 	draining bool
+}
+
+// leases is one kind of lease (a project's sandbox, a project's
+// deployment): how the store keeps it, which ones this node holds as last
+// known (under Cluster.mu), and who is told of one lost.
+type leases struct {
+	get  func(ctx context.Context, projectID string) (store.Lease, error)
+	take func(ctx context.Context, projectID, node string, prev *store.Lease, now, until time.Time) (bool, error)
+	held map[string]bool
+	lost func(projectID string)
 }
 
 // ErrNoNode is returned when a draining node finds no other node that can
@@ -62,7 +77,12 @@ func New(st *store.Store, o Options) *Cluster {
 	if o.Lost == nil {
 		o.Lost = func(string) {}
 	}
-	return &Cluster{st: st, o: o, held: map[string]bool{}}
+	if o.LostDeployment == nil {
+		o.LostDeployment = func(string) {}
+	}
+	return &Cluster{st: st, o: o,
+		projects: leases{get: st.ProjectLease, take: st.TakeProjectLease, held: map[string]bool{}, lost: o.Lost},
+		deploys:  leases{get: st.DeploymentLease, take: st.TakeDeploymentLease, held: map[string]bool{}, lost: o.LostDeployment}}
 }
 
 // ID is this node's id.
@@ -83,10 +103,10 @@ func (c *Cluster) Register(ctx context.Context) error {
 // of each.
 func (c *Cluster) Heartbeat(ctx context.Context) error {
 	now := c.o.Now()
-	state, held, err := c.st.NodeHeartbeat(ctx, c.o.NodeID, now, now.Add(c.o.TTL))
+	state, held, deps, err := c.st.NodeHeartbeat(ctx, c.o.NodeID, now, now.Add(c.o.TTL))
 	if errors.Is(err, store.ErrNotFound) { // the row was removed: register again
 		if err = c.Register(ctx); err == nil {
-			state, held, err = c.st.NodeHeartbeat(ctx, c.o.NodeID, now, now.Add(c.o.TTL))
+			state, held, deps, err = c.st.NodeHeartbeat(ctx, c.o.NodeID, now, now.Add(c.o.TTL))
 		}
 	}
 	if err != nil {
@@ -96,53 +116,57 @@ func (c *Cluster) Heartbeat(ctx context.Context) error {
 		c.o.Log.Warn("sweep expired rate limits", "err", err)
 	}
 	if state == store.NodeDraining {
-		if held, err = c.st.ReleaseNodeLeases(ctx, c.o.NodeID); err != nil {
+		if held, deps, err = c.st.ReleaseNodeLeases(ctx, c.o.NodeID); err != nil {
 			return err
 		}
 		c.mu.Lock()
 		c.draining = true
 		c.mu.Unlock()
-		c.lose(held...)
-		return c.loseAllBut(nil)
+		c.lose(&c.projects, held...)
+		c.lose(&c.deploys, deps...)
+		c.loseAllBut(&c.projects, nil)
+		c.loseAllBut(&c.deploys, nil)
+		return nil
 	}
 	c.mu.Lock()
 	c.draining = false
 	c.mu.Unlock()
-	return c.loseAllBut(held)
+	c.loseAllBut(&c.projects, held)
+	c.loseAllBut(&c.deploys, deps)
+	return nil
 }
 
-// loseAllBut tells Lost of every project held that is not in keep, and
-// makes keep the projects held.
-func (c *Cluster) loseAllBut(keep []string) error {
+// loseAllBut tells l.lost of every lease held that is not in keep, and
+// makes keep the leases held.
+func (c *Cluster) loseAllBut(l *leases, keep []string) {
 	now := map[string]bool{}
 	for _, id := range keep {
 		now[id] = true
 	}
 	c.mu.Lock()
 	var lost []string
-	for id := range c.held {
+	for id := range l.held {
 		if !now[id] {
 			lost = append(lost, id)
 		}
 	}
-	c.held = now
+	l.held = now
 	c.mu.Unlock()
 	for _, id := range lost {
-		c.o.Log.Info("project moved to another node", "project_id", id)
-		c.o.Lost(id)
+		c.o.Log.Info("lease moved to another node", "project_id", id, "deployment", l == &c.deploys)
+		l.lost(id)
 	}
-	return nil
 }
 
-// lose forgets projects and tells Lost of each that was held.
-func (c *Cluster) lose(ids ...string) {
+// lose forgets leases and tells l.lost of each that was held.
+func (c *Cluster) lose(l *leases, ids ...string) {
 	for _, id := range ids {
 		c.mu.Lock()
-		was := c.held[id]
-		delete(c.held, id)
+		was := l.held[id]
+		delete(l.held, id)
 		c.mu.Unlock()
 		if was {
-			c.o.Lost(id)
+			l.lost(id)
 		}
 	}
 }
@@ -169,11 +193,11 @@ func (c *Cluster) Run(ctx context.Context, tick <-chan time.Time) {
 // Leave gives every lease up and marks the node stopped (shutdown), so the
 // next request for one of its projects starts it elsewhere at once.
 func (c *Cluster) Leave(ctx context.Context) error {
-	if _, err := c.st.ReleaseNodeLeases(ctx, c.o.NodeID); err != nil {
+	if _, _, err := c.st.ReleaseNodeLeases(ctx, c.o.NodeID); err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.held = map[string]bool{}
+	c.projects.held, c.deploys.held = map[string]bool{}, map[string]bool{}
 	c.mu.Unlock()
 	return c.st.SetNodeState(ctx, c.o.NodeID, store.NodeStopped)
 }
@@ -192,9 +216,20 @@ type Owner struct {
 // is told to Lost by the next heartbeat, not here: the request asking may
 // itself be one of the project's live requests.
 func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
+	return c.owner(ctx, &c.projects, projectID, true)
+}
+
+// DeploymentOwner returns the node that runs the project's deployment, as
+// Owner does for its sandbox. Unless take, a deployment no alive node
+// holds is left so: the zero Owner.
+func (c *Cluster) DeploymentOwner(ctx context.Context, projectID string, take bool) (Owner, error) {
+	return c.owner(ctx, &c.deploys, projectID, take)
+}
+
+func (c *Cluster) owner(ctx context.Context, ls *leases, projectID string, take bool) (Owner, error) {
 	for range 4 {
 		now := c.o.Now()
-		l, err := c.st.ProjectLease(ctx, projectID)
+		l, err := ls.get(ctx, projectID)
 		var prev *store.Lease
 		switch {
 		case err == nil:
@@ -203,7 +238,7 @@ func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
 					return Owner{NodeID: l.NodeID, Address: l.Node.Address}, nil
 				}
 				if !c.isDraining() {
-					c.keep(projectID)
+					c.keep(ls, projectID)
 					return Owner{NodeID: c.o.NodeID, Address: c.o.Address, Self: true}, nil
 				}
 			}
@@ -211,6 +246,9 @@ func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
 		case errors.Is(err, store.ErrNotFound):
 		default:
 			return Owner{}, err
+		}
+		if !take {
+			return Owner{}, nil
 		}
 		target := Owner{NodeID: c.o.NodeID, Address: c.o.Address, Self: true}
 		draining, err := c.drainingNow(ctx)
@@ -224,7 +262,7 @@ func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
 			}
 			target = Owner{NodeID: n.ID, Address: n.Address}
 		}
-		took, err := c.st.TakeProjectLease(ctx, projectID, target.NodeID, prev, now, now.Add(c.o.TTL))
+		took, err := ls.take(ctx, projectID, target.NodeID, prev, now, now.Add(c.o.TTL))
 		if err != nil {
 			return Owner{}, err
 		}
@@ -233,7 +271,7 @@ func (c *Cluster) Owner(ctx context.Context, projectID string) (Owner, error) {
 				c.o.Log.Info("project lease taken over", "project_id", projectID, "from", prev.NodeID, "to", target.NodeID)
 			}
 			if target.Self {
-				c.keep(projectID)
+				c.keep(ls, projectID)
 			}
 			return target, nil
 		}
@@ -279,18 +317,55 @@ func (c *Cluster) isDraining() bool {
 	return c.draining
 }
 
-func (c *Cluster) keep(projectID string) {
+func (c *Cluster) keep(ls *leases, projectID string) {
 	c.mu.Lock()
-	c.held[projectID] = true
+	ls.held[projectID] = true
 	c.mu.Unlock()
 }
 
 // Release gives this node's lease of a project up (its sandbox stopped).
 func (c *Cluster) Release(ctx context.Context, projectID string) error {
 	c.mu.Lock()
-	delete(c.held, projectID)
+	delete(c.projects.held, projectID)
 	c.mu.Unlock()
 	return c.st.ReleaseProjectLease(ctx, projectID, c.o.NodeID)
+}
+
+// HoldsDeployment reports whether this node held the project's deployment
+// lease at its last heartbeat or take (no query).
+func (c *Cluster) HoldsDeployment(projectID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deploys.held[projectID] && !c.draining
+}
+
+// ReleaseDeployment gives this node's lease of a project's deployment up
+// (its instances stopped).
+func (c *Cluster) ReleaseDeployment(ctx context.Context, projectID string) error {
+	c.mu.Lock()
+	delete(c.deploys.held, projectID)
+	c.mu.Unlock()
+	return c.st.ReleaseDeploymentLease(ctx, projectID, c.o.NodeID)
+}
+
+// DeploymentShare is this node's fair share of total live deployments:
+// total over the alive active nodes, rounded up (0 while this node drains).
+func (c *Cluster) DeploymentShare(ctx context.Context, total int) (int, error) {
+	nodes, err := c.st.Nodes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now, alive, self := c.o.Now(), 0, false
+	for _, n := range nodes {
+		if n.State == store.NodeActive && n.ExpiresAt.After(now) {
+			alive++
+			self = self || n.ID == c.o.NodeID
+		}
+	}
+	if !self {
+		return 0, nil
+	}
+	return (total + alive - 1) / alive, nil
 }
 
 // NodeInfo is a node as listed: its row, and whether it is alive.

@@ -13,7 +13,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"ecode/internal/checkpoint"
+	"ecode/internal/cluster"
 	"ecode/internal/sandbox"
 	"ecode/internal/secrets"
 	"ecode/internal/store"
@@ -89,6 +92,9 @@ type Deps struct {
 	// ProdDB, when set, gives deployments a production database on the
 	// project database server (PostgreSQL project databases).
 	ProdDB ProductionDB
+	// Cluster, when set, places deployments on the nodes of a cluster
+	// (cluster.go): each runs on the node holding its deployment lease.
+	Cluster *cluster.Cluster
 }
 
 // ProductionDB is a deployment's database on the project database server
@@ -103,6 +109,10 @@ type ProductionDB interface {
 	// BindProduction lets the sandbox about to open as sandboxID reach it;
 	// unbind once the sandbox closed.
 	BindProduction(sandboxID, projectID string) (unbind func())
+	// SnapshotProduction writes a consistent copy of it to w (compressed);
+	// RestoreProduction replaces it with one.
+	SnapshotProduction(ctx context.Context, projectID string, w io.Writer) error
+	RestoreProduction(ctx context.Context, projectID string, r io.Reader) error
 }
 
 // Options configure the service.
@@ -148,6 +158,10 @@ type Service struct {
 	Hosts HostLookup
 	// Notify, when set, is told when a deployment fails or is rolled back.
 	Notify func(ctx context.Context, userID, kind, title, body, link string)
+	// Forward, with Deps.Cluster, serves an app's request on the node at
+	// address (its deployment's owner) over the signed internal channel;
+	// false, serving nothing, when r itself came from another node.
+	Forward func(w http.ResponseWriter, r *http.Request, address string) bool
 
 	mu      sync.Mutex
 	deps    map[string]*deployment // by project id

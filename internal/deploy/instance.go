@@ -422,6 +422,9 @@ func (s *Service) Run(ctx context.Context) {
 			continue
 		}
 		d := s.deployment(dep.ProjectID, dep.Slug)
+		if s.d.Cluster != nil {
+			continue // the schedule loop's first place starts this node's share
+		}
 		rel, err := s.d.Store.ReleaseOf(ctx, dep.ProjectID, dep.ActiveReleaseID)
 		if err == nil && d != nil && (s.resumeSuspended(d, rel) || s.resumeAsleep(d, rel)) {
 			continue // suspended: not started; asleep: the next request starts it

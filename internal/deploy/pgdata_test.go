@@ -106,8 +106,40 @@ func TestProductionPostgresDatabase(t *testing.T) {
 		t.Fatalf("the development database got production's table (%s)", n)
 	}
 	devSQL("insert into seed values ('later')")
-	publish(`{"database":"empty"}`) // the production database exists: kept as it is
+	second := publish(`{"database":"empty"}`) // the production database exists: kept as it is (and snapshotted: visits=2)
 	get(first.URL, "seed=from-dev visits=3")
+
+	// Release data snapshots: each publish dumped the production database
+	// (the first right after copying the development one: no visits yet,
+	// the second with two visits); activating one with restore_data brings
+	// that data back (the app stopped during the swap, then started).
+	activate := func(rid string) error {
+		return e.c.Do(ctx, "POST", "/api/projects/"+p.ID+"/deployment/releases/"+rid+"/activate",
+			strings.NewReader(`{"restore_data":true}`), "application/json", nil)
+	}
+	var rels struct {
+		Releases []struct {
+			ID           string `json:"id"`
+			DataSnapshot bool   `json:"data_snapshot"`
+		} `json:"releases"`
+	}
+	if err := e.c.Do(ctx, "GET", "/api/projects/"+p.ID+"/deployment", nil, "", &rels); err != nil || len(rels.Releases) != 2 ||
+		rels.Releases[0].ID != second.Release.ID || !rels.Releases[0].DataSnapshot || !rels.Releases[1].DataSnapshot {
+		t.Fatalf("releases' data snapshots: %+v %v", rels, err)
+	}
+	if err := activate(second.Release.ID); err != nil {
+		t.Fatal(err)
+	}
+	get(first.URL, "seed=from-dev visits=3")
+	if err := activate(first.Release.ID); err != nil {
+		t.Fatal(err)
+	}
+	get(first.URL, "seed=from-dev visits=1")
+	// The storage meter counts the production database beside the
+	// development one (each at least PostgreSQL's few empty-database MB).
+	if size, err := srv.DBs.Size(ctx, p.ID); err != nil || size < 2*6<<20 {
+		t.Fatalf("database size %d (%v): want both databases counted", size, err)
+	}
 	var d struct {
 		ProductionDatabase bool `json:"production_database"`
 		DatabaseChoice     bool `json:"database_choice"`

@@ -41,6 +41,9 @@ func (s *Service) projectFor(r *http.Request) (*deployment, bool) {
 		s.mu.Lock()
 		projectID = s.bySlug[slug]
 		s.mu.Unlock()
+		if projectID == "" {
+			return s.learn(r.Context(), slug, "") // published through another node
+		}
 	} else if s.Hosts != nil {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
@@ -52,8 +55,11 @@ func (s *Service) projectFor(r *http.Request) (*deployment, bool) {
 		return nil, false
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	d, ok := s.deps[projectID]
+	s.mu.Unlock()
+	if !ok {
+		return s.learn(r.Context(), "", projectID)
+	}
 	return d, ok
 }
 
@@ -61,6 +67,9 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 	d, ok := s.projectFor(r)
 	if !ok {
 		appPage(w, http.StatusNotFound, "No app here", "Nothing is published at "+r.Host+".")
+		return
+	}
+	if s.d.Cluster != nil && s.atOwner(w, r, d) { // run by another node: forwarded there
 		return
 	}
 	inst := d.acquire()

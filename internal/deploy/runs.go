@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +28,7 @@ func (s *Service) runsDir(projectID string) string {
 // startRun starts a run of rel due at t, or records it skipped when the
 // project's previous run still goes.
 func (s *Service) startRun(ctx context.Context, rel store.Release, t time.Time) error {
-	run := store.DeploymentRun{ID: newID(), ProjectID: rel.ProjectID, ReleaseID: rel.ID, ScheduledAt: t}
+	run := store.DeploymentRun{ID: newID(), ProjectID: rel.ProjectID, ReleaseID: rel.ID, ScheduledAt: t, NodeID: s.nodeID()}
 	s.mu.Lock()
 	if s.stopped[rel.ProjectID] || s.closed {
 		s.mu.Unlock()
@@ -36,7 +37,10 @@ func (s *Service) startRun(ctx context.Context, rel store.Release, t time.Time) 
 	if prev, busy := s.runs[rel.ProjectID]; busy {
 		s.mu.Unlock()
 		run.Status, run.Reason = RunSkipped, "not started: the previous run ("+prev.id+") was still running"
-		return s.d.Store.CreateDeploymentRun(ctx, run)
+		if err := s.d.Store.CreateDeploymentRun(ctx, run); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		return nil // another node recorded this due time
 	}
 	rctx, cancel := context.WithCancel(s.ctx)
 	s.runs[rel.ProjectID] = runningRun{id: run.ID, cancel: cancel}
@@ -48,6 +52,9 @@ func (s *Service) startRun(ctx context.Context, rel store.Release, t time.Time) 
 	}
 	if err != nil {
 		s.endRun(rel.ProjectID, run.ID) // cancels rctx
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return nil // another node took this due time: it runs there
 	}
 	return err
 }

@@ -109,7 +109,7 @@ func (s *Service) RunSchedules(ctx context.Context) error {
 	}
 	var errs []error
 	for _, dep := range deps {
-		if dep.Kind != KindScheduled || dep.ActiveReleaseID == "" || dep.Schedule == "" {
+		if dep.Kind != KindScheduled || dep.ActiveReleaseID == "" || dep.Schedule == "" || !s.owns(ctx, dep.ProjectID) {
 			continue
 		}
 		if err := s.checkSchedule(ctx, dep, s.d.Now()); err != nil {
@@ -154,7 +154,8 @@ func (s *Service) checkSchedule(ctx context.Context, dep store.Deployment, now t
 			why += fmt.Sprintf(" (and %d earlier due times)", earlier)
 		}
 		if err := s.d.Store.CreateDeploymentRun(ctx, store.DeploymentRun{ID: newID(), ProjectID: dep.ProjectID,
-			ReleaseID: rel.ID, ScheduledAt: t, Status: RunMissed, Reason: why}); err != nil {
+			ReleaseID: rel.ID, ScheduledAt: t, Status: RunMissed, Reason: why, NodeID: s.nodeID()}); err != nil &&
+			!errors.Is(err, store.ErrConflict) { // (recorded by another node)
 			return err
 		}
 	}
@@ -170,12 +171,17 @@ func (s *Service) checkSchedule(ctx context.Context, dep store.Deployment, now t
 // scheduleLoop calls RunSchedules at start and every ScheduleTick until
 // ctx or the service ends; runs the server stopped during are failed first.
 func (s *Service) scheduleLoop(ctx context.Context) {
-	if err := s.d.Store.FailRunningDeploymentRuns(ctx, "the server stopped during the run", s.d.Now()); err != nil && ctx.Err() == nil {
+	if err := s.d.Store.FailRunningDeploymentRuns(ctx, s.nodeID(), "the server stopped during the run", s.d.Now()); err != nil && ctx.Err() == nil {
 		s.d.Log.Error("close interrupted scheduled runs", "err", err)
 	}
 	t := time.NewTicker(s.opts.ScheduleTick)
 	defer t.Stop()
 	for {
+		if s.d.Cluster != nil {
+			if err := s.place(ctx); err != nil && ctx.Err() == nil {
+				s.d.Log.Error("place deployments on this node", "err", err)
+			}
+		}
 		if err := s.RunSchedules(ctx); err != nil && ctx.Err() == nil {
 			s.d.Log.Error("scheduled deployments", "err", err)
 		}

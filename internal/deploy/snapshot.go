@@ -9,18 +9,23 @@ import (
 	"ecode/internal/store"
 )
 
-// Release data snapshots (SQLite production databases): each publish copies
-// the production database, as it is at that moment, into the release's
-// folder (<release>/data.db, outside what its sandboxes see). Activating a
+// Release data snapshots: each publish copies the production database, as
+// it is at that moment, into the release's folder, outside what its
+// sandboxes see: <release>/data.db for a SQLite one, <release>/data.pgdump
+// (pg_dump's compressed custom format) for a PostgreSQL one. Activating a
 // release leaves the production data alone unless asked to restore that
-// snapshot, which replaces the production database in one transaction.
+// snapshot: a SQLite file is replaced in one transaction while the app
+// runs; a PostgreSQL database is restored aside and swapped in with the
+// app stopped (its instances drained first), then the release starts.
 
 // ErrNoSnapshot means the release has no data snapshot (the production
-// database did not exist yet when it was published, or project databases
-// are PostgreSQL ones).
+// database did not exist yet when it was published).
 var ErrNoSnapshot = errors.New("deploy: this release has no data snapshot")
 
 func (s *Service) snapshotPath(projectID, releaseID string) string {
+	if s.d.ProdDB != nil {
+		return filepath.Join(s.releaseDir(projectID, releaseID), "data.pgdump")
+	}
 	return filepath.Join(s.releaseDir(projectID, releaseID), "data.db")
 }
 
@@ -36,6 +41,9 @@ func (s *Service) prodFile(projectID string) string {
 // snapshotData copies the production database into the release's folder
 // (nothing when there is none yet).
 func (s *Service) snapshotData(ctx context.Context, projectID, releaseID string) error {
+	if s.d.ProdDB != nil {
+		return s.snapshotPostgres(ctx, projectID, releaseID)
+	}
 	src := s.prodFile(projectID)
 	if src == "" {
 		return nil
@@ -51,7 +59,7 @@ func (s *Service) snapshotData(ctx context.Context, projectID, releaseID string)
 
 // hasSnapshot reports whether the release has a data snapshot.
 func (s *Service) hasSnapshot(r store.Release) bool {
-	if s.prodFile(r.ProjectID) == "" {
+	if s.prodFile(r.ProjectID) == "" && s.d.ProdDB == nil {
 		return false
 	}
 	_, err := os.Stat(s.snapshotPath(r.ProjectID, r.ID))
@@ -62,6 +70,9 @@ func (s *Service) hasSnapshot(r store.Release) bool {
 func (s *Service) restoreData(ctx context.Context, rel store.Release) error {
 	if !s.hasSnapshot(rel) {
 		return ErrNoSnapshot
+	}
+	if s.d.ProdDB != nil {
+		return s.restorePostgres(ctx, rel)
 	}
 	return s.d.CopySQLite(ctx, s.snapshotPath(rel.ProjectID, rel.ID), s.prodFile(rel.ProjectID))
 }

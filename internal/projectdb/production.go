@@ -101,3 +101,32 @@ func (m *Manager) BindProduction(sandboxID, projectID string) (unbind func()) {
 		m.mu.Unlock()
 	}
 }
+
+// SnapshotProduction writes a consistent copy of the project's production
+// database to w (pg_dump's custom format, compressed) while its app keeps
+// running: releases' data snapshots.
+func (m *Manager) SnapshotProduction(ctx context.Context, projectID string, w io.Writer) error {
+	if m.pg == nil {
+		return ErrNoProductionDB
+	}
+	return m.pg.Production(projectID).Snapshot(ctx, w)
+}
+
+// RestoreProduction replaces the project's production database with a
+// snapshot (restored aside, then swapped in; connections to the old one
+// are ended).
+func (m *Manager) RestoreProduction(ctx context.Context, projectID string, r io.Reader) error {
+	if m.pg == nil {
+		return ErrNoProductionDB
+	}
+	return m.pg.Production(projectID).Restore(ctx, r)
+}
+
+// ProductionDB is the project's production database (PostgreSQL project
+// databases only; nil otherwise), to back it up and restore it.
+func (m *Manager) ProductionDB(projectID string) DB {
+	if m.pg == nil {
+		return nil
+	}
+	return m.pg.Production(projectID)
+}

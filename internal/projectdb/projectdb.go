@@ -187,8 +187,9 @@ func (m *Manager) Close() {
 }
 
 // Size is the bytes the project's database takes outside its files: its
-// PostgreSQL database's size (a SQLite database is a file among the
-// project's files, measured with them: 0).
+// PostgreSQL database's size with its production database's (a SQLite
+// database is a file among the project's files, and a SQLite production
+// database one in the deployment's folder, measured with them: 0).
 func (m *Manager) Size(ctx context.Context, projectID string) (int64, error) {
 	if m.pg == nil {
 		return 0, nil
@@ -200,6 +201,7 @@ func (m *Manager) Size(ctx context.Context, projectID string) (int64, error) {
 	}
 	defer db.Close()
 	var n int64
-	err = db.QueryRowContext(ctx, `SELECT COALESCE((SELECT pg_database_size(datname) FROM pg_database WHERE datname = $1), 0)`, d.Name).Scan(&n)
+	err = db.QueryRowContext(ctx, `SELECT COALESCE(SUM(pg_database_size(datname)), 0)::bigint FROM pg_database WHERE datname IN ($1, $2)`,
+		d.Name, m.pg.Production(projectID).Name).Scan(&n)
 	return n, err
 }

@@ -73,6 +73,11 @@ func (s *Store) DeploymentForProject(ctx context.Context, projectID string) (Dep
 	return scanDeployment(s.queryRow(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE project_id = ?`, projectID))
 }
 
+// DeploymentBySlug returns the deployment answering at slug or ErrNotFound.
+func (s *Store) DeploymentBySlug(ctx context.Context, slug string) (Deployment, error) {
+	return scanDeployment(s.queryRow(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE slug = ?`, slug))
+}
+
 // ListDeployments returns every deployment (the server resumes them at start).
 func (s *Store) ListDeployments(ctx context.Context) ([]Deployment, error) {
 	rows, err := s.query(ctx, `SELECT `+deploymentColumns+` FROM deployments ORDER BY created_at, project_id`)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -19,6 +20,7 @@ type DeploymentRun struct {
 	Status      string    // running, succeeded, failed, skipped, missed
 	ExitCode    int
 	Reason      string
+	NodeID      string // the node it runs on ("" on a single node)
 }
 
 // SetDeploymentSchedule sets a deployment's cron schedule, its due times
@@ -33,7 +35,7 @@ func (s *Store) SetScheduleChecked(ctx context.Context, projectID string, t time
 	return affected(s.exec(ctx, `UPDATE deployments SET schedule_checked_at = ? WHERE project_id = ?`, micros(t), projectID))
 }
 
-const runColumns = `id, project_id, release_id, scheduled_at, started_at, ended_at, status, exit_code, reason`
+const runColumns = `id, project_id, release_id, scheduled_at, started_at, ended_at, status, exit_code, reason, node_id`
 
 func optMicros(t time.Time) int64 {
 	if t.IsZero() {
@@ -49,11 +51,16 @@ func optTime(v int64) time.Time {
 	return fromMicros(v)
 }
 
-// CreateDeploymentRun records a run (or a skipped or missed due time).
+// CreateDeploymentRun records a run (or a skipped or missed due time);
+// ErrConflict when the deployment's due time has a row already (one row
+// per due time: another node handled it).
 func (s *Store) CreateDeploymentRun(ctx context.Context, r DeploymentRun) error {
-	_, err := s.exec(ctx, `INSERT INTO deployment_runs (`+runColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.ProjectID, r.ReleaseID, micros(r.ScheduledAt), optMicros(r.StartedAt), optMicros(r.EndedAt), r.Status, r.ExitCode, r.Reason)
+	_, err := s.exec(ctx, `INSERT INTO deployment_runs (`+runColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ProjectID, r.ReleaseID, micros(r.ScheduledAt), optMicros(r.StartedAt), optMicros(r.EndedAt), r.Status, r.ExitCode, r.Reason, r.NodeID)
 	if err != nil {
+		if err = mapErr(err); errors.Is(err, ErrConflict) {
+			return err
+		}
 		return fmt.Errorf("create deployment run: %w", err)
 	}
 	return nil
@@ -65,17 +72,18 @@ func (s *Store) FinishDeploymentRun(ctx context.Context, id, status string, exit
 		status, exitCode, reason, micros(at), id))
 }
 
-// FailRunningDeploymentRuns marks every run still recorded as running as
-// failed with reason (at startup: the server stopped during them).
-func (s *Store) FailRunningDeploymentRuns(ctx context.Context, reason string, at time.Time) error {
-	_, err := s.exec(ctx, `UPDATE deployment_runs SET status = 'failed', reason = ?, ended_at = ? WHERE status = 'running'`, reason, micros(at))
+// FailRunningDeploymentRuns marks every run of node still recorded as
+// running as failed with reason (at startup: the node stopped during them).
+func (s *Store) FailRunningDeploymentRuns(ctx context.Context, node, reason string, at time.Time) error {
+	_, err := s.exec(ctx, `UPDATE deployment_runs SET status = 'failed', reason = ?, ended_at = ? WHERE status = 'running' AND node_id = ?`,
+		reason, micros(at), node)
 	return err
 }
 
 func scanRun(sc interface{ Scan(...any) error }) (DeploymentRun, error) {
 	var r DeploymentRun
 	var sched, started, ended int64
-	err := sc.Scan(&r.ID, &r.ProjectID, &r.ReleaseID, &sched, &started, &ended, &r.Status, &r.ExitCode, &r.Reason)
+	err := sc.Scan(&r.ID, &r.ProjectID, &r.ReleaseID, &sched, &started, &ended, &r.Status, &r.ExitCode, &r.Reason, &r.NodeID)
 	r.ScheduledAt, r.StartedAt, r.EndedAt = fromMicros(sched), optTime(started), optTime(ended)
 	return r, mapErr(err)
 }

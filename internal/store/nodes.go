@@ -24,6 +24,7 @@ type Node struct {
 	HeartbeatAt time.Time
 	ExpiresAt   time.Time // alive while this is ahead
 	Projects    int       // project leases it holds
+	Deployments int       // deployment leases it holds
 }
 
 // Lease is the node that owns a project's sandbox until ExpiresAt, with
@@ -48,9 +49,16 @@ func (s *Store) RegisterNode(ctx context.Context, n Node) error {
 	return nil
 }
 
-// NodeHeartbeat renews a node and every project lease it holds until
-// until; it returns the node's state and the projects it holds.
-func (s *Store) NodeHeartbeat(ctx context.Context, id string, now, until time.Time) (state string, held []string, err error) {
+// Lease tables: a project's sandbox, and a project's deployment.
+const (
+	projectLeases    = "project_leases"
+	deploymentLeases = "deployment_leases"
+)
+
+// NodeHeartbeat renews a node and every lease it holds until until; it
+// returns the node's state and the projects whose sandbox (held) and
+// whose deployment (deps) it holds.
+func (s *Store) NodeHeartbeat(ctx context.Context, id string, now, until time.Time) (state string, held, deps []string, err error) {
 	err = s.InTx(ctx, func(tx *Store) error {
 		if err := affected(tx.exec(ctx, `UPDATE nodes SET heartbeat_at = ?, expires_at = ? WHERE id = ?`,
 			micros(now), micros(until), id)); err != nil {
@@ -59,16 +67,21 @@ func (s *Store) NodeHeartbeat(ctx context.Context, id string, now, until time.Ti
 		if err := tx.queryRow(ctx, `SELECT state FROM nodes WHERE id = ?`, id).Scan(&state); err != nil {
 			return mapErr(err)
 		}
-		if _, err := tx.exec(ctx, `UPDATE project_leases SET expires_at = ? WHERE node_id = ?`, micros(until), id); err != nil {
+		for _, table := range []string{projectLeases, deploymentLeases} {
+			if _, err := tx.exec(ctx, `UPDATE `+table+` SET expires_at = ? WHERE node_id = ?`, micros(until), id); err != nil {
+				return err
+			}
+		}
+		if held, err = tx.strings(ctx, `SELECT project_id FROM project_leases WHERE node_id = ? ORDER BY project_id`, id); err != nil {
 			return err
 		}
-		held, err = tx.strings(ctx, `SELECT project_id FROM project_leases WHERE node_id = ? ORDER BY project_id`, id)
+		deps, err = tx.strings(ctx, `SELECT project_id FROM deployment_leases WHERE node_id = ? ORDER BY project_id`, id)
 		return err
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("node heartbeat: %w", err)
+		return "", nil, nil, fmt.Errorf("node heartbeat: %w", err)
 	}
-	return state, held, nil
+	return state, held, deps, nil
 }
 
 // SetNodeState changes a node's state (draining, stopped); ErrNotFound
@@ -84,19 +97,24 @@ func (s *Store) NodeState(ctx context.Context, id string) (string, error) {
 	return state, mapErr(err)
 }
 
-// ReleaseNodeLeases gives up every project lease of a node and returns the
-// projects it held.
-func (s *Store) ReleaseNodeLeases(ctx context.Context, id string) ([]string, error) {
-	var held []string
-	err := s.InTx(ctx, func(tx *Store) error {
+// ReleaseNodeLeases gives up every lease of a node and returns the
+// projects whose sandbox (held) and whose deployment (deps) it held.
+func (s *Store) ReleaseNodeLeases(ctx context.Context, id string) (held, deps []string, err error) {
+	err = s.InTx(ctx, func(tx *Store) error {
 		var err error
 		if held, err = tx.strings(ctx, `SELECT project_id FROM project_leases WHERE node_id = ? ORDER BY project_id`, id); err != nil {
 			return err
 		}
-		_, err = tx.exec(ctx, `DELETE FROM project_leases WHERE node_id = ?`, id)
+		if deps, err = tx.strings(ctx, `SELECT project_id FROM deployment_leases WHERE node_id = ? ORDER BY project_id`, id); err != nil {
+			return err
+		}
+		if _, err = tx.exec(ctx, `DELETE FROM project_leases WHERE node_id = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, `DELETE FROM deployment_leases WHERE node_id = ?`, id)
 		return err
 	})
-	return held, err
+	return held, deps, err
 }
 
 // ReleaseProjectLease gives up node's lease of a project, if it holds it.
@@ -105,10 +123,18 @@ func (s *Store) ReleaseProjectLease(ctx context.Context, projectID, node string)
 	return err
 }
 
+// ReleaseDeploymentLease gives up node's lease of a project's deployment,
+// if it holds it.
+func (s *Store) ReleaseDeploymentLease(ctx context.Context, projectID, node string) error {
+	_, err := s.exec(ctx, `DELETE FROM deployment_leases WHERE project_id = ? AND node_id = ?`, projectID, node)
+	return err
+}
+
 // Nodes lists the nodes with the number of project leases each holds.
 func (s *Store) Nodes(ctx context.Context) ([]Node, error) {
 	rows, err := s.query(ctx, `SELECT n.id, n.address, n.state, n.started_at, n.heartbeat_at, n.expires_at,
-		(SELECT COUNT(*) FROM project_leases l WHERE l.node_id = n.id) FROM nodes n ORDER BY n.id`)
+		(SELECT COUNT(*) FROM project_leases l WHERE l.node_id = n.id),
+		(SELECT COUNT(*) FROM deployment_leases d WHERE d.node_id = n.id) FROM nodes n ORDER BY n.id`)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +143,7 @@ func (s *Store) Nodes(ctx context.Context) ([]Node, error) {
 	for rows.Next() {
 		var n Node
 		var started, beat, exp int64
-		if err := rows.Scan(&n.ID, &n.Address, &n.State, &started, &beat, &exp, &n.Projects); err != nil {
+		if err := rows.Scan(&n.ID, &n.Address, &n.State, &started, &beat, &exp, &n.Projects, &n.Deployments); err != nil {
 			return nil, err
 		}
 		n.StartedAt, n.HeartbeatAt, n.ExpiresAt = fromMicros(started), fromMicros(beat), fromMicros(exp)
@@ -129,12 +155,22 @@ func (s *Store) Nodes(ctx context.Context) ([]Node, error) {
 // ProjectLease returns a project's lease with its node; ErrNotFound when
 // no node holds one.
 func (s *Store) ProjectLease(ctx context.Context, projectID string) (Lease, error) {
+	return s.lease(ctx, projectLeases, projectID)
+}
+
+// DeploymentLease returns the lease of a project's deployment with its
+// node; ErrNotFound when no node holds one.
+func (s *Store) DeploymentLease(ctx context.Context, projectID string) (Lease, error) {
+	return s.lease(ctx, deploymentLeases, projectID)
+}
+
+func (s *Store) lease(ctx context.Context, table, projectID string) (Lease, error) {
 	var l Lease
 	var exp int64
 	var addr, state sql.NullString
 	var nodeExp sql.NullInt64
 	err := s.queryRow(ctx, `SELECT l.node_id, l.expires_at, n.address, n.state, n.expires_at
-		FROM project_leases l LEFT JOIN nodes n ON n.id = l.node_id WHERE l.project_id = ?`, projectID).
+		FROM `+table+` l LEFT JOIN nodes n ON n.id = l.node_id WHERE l.project_id = ?`, projectID).
 		Scan(&l.NodeID, &exp, &addr, &state, &nodeExp)
 	if err != nil {
 		return Lease{}, mapErr(err)
@@ -153,15 +189,31 @@ func (s *Store) ProjectLease(ctx context.Context, projectID string) (Lease, erro
 // other). Agent turns left running by the previous owner are marked
 // interrupted: their node no longer serves the project.
 func (s *Store) TakeProjectLease(ctx context.Context, projectID, node string, prev *Lease, now, until time.Time) (bool, error) {
+	return s.takeLease(ctx, projectLeases, `UPDATE agent_turns SET status = 'failed', stop_reason = 'interrupted', finished_at = ?
+		WHERE project_id = ? AND status = 'running' AND node_id <> ?`, projectID, node, prev, now, until)
+}
+
+// TakeDeploymentLease is TakeProjectLease for the lease of a project's
+// deployment: scheduled runs left running by the previous owner are marked
+// failed.
+func (s *Store) TakeDeploymentLease(ctx context.Context, projectID, node string, prev *Lease, now, until time.Time) (bool, error) {
+	return s.takeLease(ctx, deploymentLeases, `UPDATE deployment_runs SET status = 'failed',
+		reason = 'the server running it stopped during the run', ended_at = ?
+		WHERE project_id = ? AND status = 'running' AND node_id <> ?`, projectID, node, prev, now, until)
+}
+
+// takeLease swaps a lease of table, then runs orphans (now, project, node)
+// over what the previous owner left.
+func (s *Store) takeLease(ctx context.Context, table, orphans, projectID, node string, prev *Lease, now, until time.Time) (bool, error) {
 	var took bool
 	err := s.InTx(ctx, func(tx *Store) error {
 		var res sql.Result
 		var err error
 		if prev == nil {
-			res, err = tx.exec(ctx, `INSERT INTO project_leases (project_id, node_id, acquired_at, expires_at)
+			res, err = tx.exec(ctx, `INSERT INTO `+table+` (project_id, node_id, acquired_at, expires_at)
 				VALUES (?, ?, ?, ?) ON CONFLICT (project_id) DO NOTHING`, projectID, node, micros(now), micros(until))
 		} else {
-			res, err = tx.exec(ctx, `UPDATE project_leases SET node_id = ?, acquired_at = ?, expires_at = ?
+			res, err = tx.exec(ctx, `UPDATE `+table+` SET node_id = ?, acquired_at = ?, expires_at = ?
 				WHERE project_id = ? AND node_id = ? AND expires_at = ?`,
 				node, micros(now), micros(until), projectID, prev.NodeID, micros(prev.ExpiresAt))
 		}
@@ -173,15 +225,14 @@ func (s *Store) TakeProjectLease(ctx context.Context, projectID, node string, pr
 			return err
 		}
 		took = true
-		_, err = tx.exec(ctx, `UPDATE agent_turns SET status = 'failed', stop_reason = 'interrupted', finished_at = ?
-			WHERE project_id = ? AND status = 'running' AND node_id <> ?`, micros(now), projectID, node)
+		_, err = tx.exec(ctx, orphans, micros(now), projectID, node)
 		return err
 	})
 	if errors.Is(err, ErrConflict) { // the project is being deleted or its row is gone
 		return false, ErrNotFound
 	}
 	if err != nil {
-		return false, fmt.Errorf("take project lease: %w", err)
+		return false, fmt.Errorf("take %s: %w", table, err)
 	}
 	return took, nil
 }
