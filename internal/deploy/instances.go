@@ -43,7 +43,8 @@ func (s *Service) startGroup(ctx context.Context, rel store.Release) (*instance,
 		}
 		return nil, err
 	}
-	insts[0].replicas = insts[1:]
+	reps := insts[1:]
+	insts[0].replicas.Store(&reps)
 	return insts[0], nil
 }
 

@@ -69,6 +69,10 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 			pausedPage(w, why)
 			return
 		}
+		if d.isScheduled() {
+			s.scheduledPage(w, r, d)
+			return
+		}
 		var err error
 		if inst, err = s.wake(r.Context(), d); err != nil { // scaled to zero: held until it listens
 			notRunningPage(w, err)
@@ -116,9 +120,7 @@ func (i *instance) newProxy() *httputil.ReverseProxy {
 		},
 		Transport:  i.transport,
 		BufferPool: &i.s.buffers,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			appPage(w, http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
-		},
+		ErrorHandler: i.proxyError,
 	}
 }
 
