@@ -118,8 +118,8 @@ func (i *instance) newProxy() *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
-		Transport:  i.transport,
-		BufferPool: &i.s.buffers,
+		Transport:    i.transport,
+		BufferPool:   &i.s.buffers,
 		ErrorHandler: i.proxyError,
 	}
 }

@@ -32,37 +32,50 @@ const (
 	MaxIdleTimeout = 24 * time.Hour
 )
 
-// Errors of UpdateSettings; ErrBadSchedule and ErrBadInstances too.
+// Reasons a setting is refused (besides ErrBadSchedule and ErrBadInstances).
 var (
 	ErrBadIdleTimeout = fmt.Errorf("deploy: the idle timeout must be 0 (the server's) or between %s and %s", MinIdleTimeout, "24h")
 	// ErrSettingKind wraps a setting the deployment's kind does not have.
 	ErrSettingKind = errors.New("deploy: not a setting of this deployment")
+	// ErrScaleFailed wraps why new instances did not start.
+	ErrScaleFailed = errors.New("deploy: a new instance did not start")
 )
+
+// SettingError is a setting refused: Field is "instances", "schedule" or
+// "idle_timeout"; Err says why (ErrBadInstances, ErrBadSchedule with the
+// parser's reason, ErrBadIdleTimeout, or ErrSettingKind).
+type SettingError struct {
+	Field string
+	Err   error
+}
+
+func (e *SettingError) Error() string { return e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
 
 // validate checks the settings against the deployment's kind.
 func (o Settings) validate(kind string) error {
 	if o.Instances != nil {
 		if kind != KindServer && kind != KindAutoscale {
-			return fmt.Errorf("%w: only server and autoscale deployments run instances", ErrSettingKind)
+			return &SettingError{"instances", fmt.Errorf("%w: only server and autoscale deployments run instances", ErrSettingKind)}
 		}
 		if *o.Instances < 1 || *o.Instances > MaxInstances {
-			return ErrBadInstances
+			return &SettingError{"instances", ErrBadInstances}
 		}
 	}
 	if o.Schedule != nil {
 		if kind != KindScheduled {
-			return fmt.Errorf("%w: only scheduled deployments have a schedule", ErrSettingKind)
+			return &SettingError{"schedule", fmt.Errorf("%w: only scheduled deployments have a schedule", ErrSettingKind)}
 		}
 		if _, err := ParseSchedule(*o.Schedule); err != nil {
-			return err
+			return &SettingError{"schedule", err}
 		}
 	}
 	if o.IdleTimeout != nil {
 		if kind != KindAutoscale {
-			return fmt.Errorf("%w: only autoscale deployments stop when idle", ErrSettingKind)
+			return &SettingError{"idle_timeout", fmt.Errorf("%w: only autoscale deployments stop when idle", ErrSettingKind)}
 		}
 		if t := *o.IdleTimeout; t != 0 && (t < MinIdleTimeout || t > MaxIdleTimeout) {
-			return ErrBadIdleTimeout
+			return &SettingError{"idle_timeout", ErrBadIdleTimeout}
 		}
 	}
 	return nil
@@ -180,7 +193,7 @@ func (s *Service) startInstances(head *instance, k int) ([]*instance, error) {
 				in.stop()
 			}
 		}
-		return nil, fmt.Errorf("a new instance did not start: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrScaleFailed, err)
 	}
 	return insts, nil
 }
