@@ -1,12 +1,14 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"ecode/internal/app"
 	"ecode/internal/client"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
@@ -85,8 +87,18 @@ func TestScaleLive(t *testing.T) {
 		if len(seen) != 3 || !seen[first] {
 			t.Fatalf("after scaling to 3 requests reached %v (the first instance %q must be among 3)", seen, first)
 		}
-		if v, err = e.patch(id, `{"instances":1}`); err != nil || v.Instances != 1 || v.InstanceCount != 1 {
-			t.Fatalf("scale to 1: %+v %v", v, err)
+		tok, err := e.c.CreateToken(context.Background(), "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		getenv := func(k string) string { return map[string]string{"ECODE_SERVER": e.srv.URL, "ECODE_TOKEN": tok.Token}[k] }
+		if err := app.Main(context.Background(), []string{"deploy", "scale", id, "1"}, getenv, &out, &out); err != nil ||
+			!strings.HasPrefix(out.String(), "1 instances serve ") {
+			t.Fatalf("ecode deploy scale %s 1: %v %q", id, err, out.String())
+		}
+		if v = e.getSettings(id); v.Instances != 1 || v.InstanceCount != 1 {
+			t.Fatalf("scaled to 1: %+v", v)
 		}
 		l.finish(t, "scaling 1→3→1")
 		if _, body := e.fetch(pub.URL, "/"); body != first {
