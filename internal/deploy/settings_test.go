@@ -92,7 +92,9 @@ func TestScaleLive(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		getenv := func(k string) string { return map[string]string{"ECODE_SERVER": e.srv.URL, "ECODE_TOKEN": tok.Token}[k] }
+		getenv := func(k string) string {
+			return map[string]string{"ECODE_SERVER": e.srv.URL, "ECODE_TOKEN": tok.Token}[k]
+		}
 		if err := app.Main(context.Background(), []string{"deploy", "scale", id, "1"}, getenv, &out, &out); err != nil ||
 			!strings.HasPrefix(out.String(), "1 instances serve ") {
 			t.Fatalf("ecode deploy scale %s 1: %v %q", id, err, out.String())
