@@ -84,6 +84,8 @@ func (s *Service) retryTarget(r *http.Request, failed *instance, err error) *ins
 			return nil
 		case <-r.Context().Done():
 			return nil
+		case <-s.ctx.Done():
+			return nil
 		}
 	}
 }
