@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"ecode/internal/store"
@@ -149,9 +148,9 @@ func (s *Service) scale(projectID string, n int) error {
 	var removed []*instance
 	switch want := n - 1; {
 	case want > len(cur):
-		added, err := s.startInstances(head, want-len(cur))
+		added, err := s.startInstances(s.ctx, head.rel, want-len(cur))
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrScaleFailed, err)
 		}
 		d.mu.Lock()
 		if d.active != head { // replaced meanwhile (a publish): its count is read from the store
@@ -175,27 +174,6 @@ func (s *Service) scale(projectID string, n int) error {
 		}
 	}
 	return nil
-}
-
-// startInstances starts k more instances of head's release, together;
-// all or none.
-func (s *Service) startInstances(head *instance, k int) ([]*instance, error) {
-	insts := make([]*instance, k)
-	errs := make([]error, k)
-	var wg sync.WaitGroup
-	for j := range k {
-		wg.Go(func() { insts[j], errs[j] = s.startInstance(s.ctx, head.rel) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, in := range insts {
-			if in != nil {
-				in.stop()
-			}
-		}
-		return nil, fmt.Errorf("%w: %w", ErrScaleFailed, err)
-	}
-	return insts, nil
 }
 
 // SecretsChanged restarts the live deployment's instances so they get the
