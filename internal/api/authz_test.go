@@ -162,6 +162,7 @@ var expectedAccess = map[string]api.Access{
 	"POST /api/imports/{id}/cancel": api.Signed,
 	// deployments
 	"GET /api/projects/{id}/deployment":                          api.ProjViewer,
+	"PATCH /api/projects/{id}/deployment":                        api.ProjEditor,
 	"POST /api/projects/{id}/deployment/publish":                 api.ProjEditor,
 	"POST /api/projects/{id}/deployment/releases/{rid}/activate": api.ProjEditor,
 	"GET /api/projects/{id}/deployment/releases/{rid}/log":       api.ProjViewer,

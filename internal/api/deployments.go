@@ -16,6 +16,7 @@ import (
 func (s *Server) deploymentRoutes() []route {
 	return []route{
 		{"GET /api/projects/{id}/deployment", ProjViewer, s.getDeployment},
+		{"PATCH /api/projects/{id}/deployment", ProjEditor, s.atDeploymentOwner(s.patchDeployment)},
 		{"POST /api/projects/{id}/deployment/publish", ProjEditor, s.atDeploymentOwner(s.publish)},
 		{"POST /api/projects/{id}/deployment/releases/{rid}/activate", ProjEditor, s.atDeploymentOwner(s.activateRelease)},
 		{"GET /api/projects/{id}/deployment/releases/{rid}/log", ProjViewer, s.releaseLog},
@@ -24,8 +25,8 @@ func (s *Server) deploymentRoutes() []route {
 		{"GET /api/projects/{id}/deployment/runs", ProjViewer, s.listDeploymentRuns},
 		{"GET /api/projects/{id}/deployment/runs/{runid}/log", ProjViewer, s.deploymentRunLog},
 		{"GET /api/projects/{id}/deployment/secrets", ProjViewer, s.listProductionSecrets},
-		{"PUT /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.putProductionSecret},
-		{"DELETE /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.deleteProductionSecret},
+		{"PUT /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.atRunningDeployment(s.putProductionSecret)},
+		{"DELETE /api/projects/{id}/deployment/secrets/{name}", ProjEditor, s.atRunningDeployment(s.deleteProductionSecret)},
 		{"POST /api/projects/{id}/deployment/secrets/{name}/reveal", ProjEditor, s.revealProductionSecret},
 	}
 }
@@ -101,12 +102,19 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
+	writeJSON(w, http.StatusOK, s.deploymentJSON(r, st))
+	return nil
+}
+
+// deploymentJSON is GET /api/projects/{id}/deployment's answer.
+func (s *Server) deploymentJSON(r *http.Request, st deploy.Status) map[string]any {
+	return map[string]any{"url": s.appURL(r, st.Slug), "kind": st.Kind, "status": st.Status,
 		"active_release_id": st.ActiveReleaseID, "releases": st.Releases, "apps_domain": s.deploy.AppsDomain(),
 		"instances": st.Instances, "asleep": st.Asleep, "schedule": st.Schedule, "next_run_at": st.NextRunAt,
 		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(r.Context(), project(r).ID),
-		"database_choice": s.deploy.HasDatabases()})
-	return nil
+		"database_choice": s.deploy.HasDatabases(), "idle_timeout_s": st.IdleTimeoutS,
+		"idle_timeout_default": st.IdleTimeoutDefault, "secrets_restarted_at": st.SecretsRestartedAt,
+		"restarting": st.Restarting, "max_instances": deploy.MaxInstances}
 }
 
 // activateBody is a rollback's choice: restore_data also puts back the

@@ -79,6 +79,23 @@ func (s *Server) atDeploymentOwner(h handlerFunc) handlerFunc {
 	}
 }
 
+// atRunningDeployment runs h on the node running the project's deployment
+// when one does (a production secret change restarts the instances there),
+// and here when none does: whichever node starts it later reads the new
+// secrets then.
+func (s *Server) atRunningDeployment(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.cluster == nil {
+			return h(w, r)
+		}
+		o, err := s.cluster.DeploymentOwner(r.Context(), project(r).ID, false)
+		if err == nil && o.NodeID == "" {
+			return h(w, r)
+		}
+		return s.serveAt(w, r, o, err, h)
+	}
+}
+
 // ForwardApp serves a published app's request on the node at address (the
 // node running the deployment), signed; false, serving nothing, when r
 // itself came from another node (a request is forwarded once).

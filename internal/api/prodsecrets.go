@@ -5,7 +5,8 @@ import (
 )
 
 // The production secrets of a project's deployment: values its builds and
-// instances get instead of the project's (development) ones.
+// instances get instead of the project's (development) ones. Setting or
+// deleting one restarts the live instances with it (deploy.SecretsChanged).
 
 func (s *Server) listProductionSecrets(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.secrets.ListProduction(r.Context(), project(r).ID)
@@ -23,6 +24,9 @@ func (s *Server) putProductionSecret(w http.ResponseWriter, r *http.Request) err
 	}
 	name := r.PathValue("name")
 	created, err := s.secrets.PutProduction(r.Context(), project(r).ID, name, q.Value)
+	if err == nil {
+		s.deploy.SecretsChanged(project(r).ID) // the live instances restart with it
+	}
 	return writeSecretPut(w, name, q.Value, created, err)
 }
 
@@ -30,6 +34,7 @@ func (s *Server) deleteProductionSecret(w http.ResponseWriter, r *http.Request) 
 	if err := s.secrets.DeleteProduction(r.Context(), project(r).ID, r.PathValue("name")); err != nil {
 		return secretErr(err)
 	}
+	s.deploy.SecretsChanged(project(r).ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

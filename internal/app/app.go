@@ -94,7 +94,7 @@ commands:
   serve                       run the server (the default; see ecode serve -h)
   migrate                     apply database migrations and exit
   token create --email EMAIL  print a new personal access token for an account
-  deploy list|logs|rollback PROJECT  a deployment through the API (ecode deploy -h)
+  deploy CMD PROJECT          a deployment through the API: list, logs, rollback, scale (ecode deploy -h)
   import SOURCE               a project from a Git URL, a zip, a Figma URL or JSON (ecode import -h)
   keys rotate                 new master key; every secrets data key rewrapped (server may run)
   audit verify                check the secrets audit log's hash chain

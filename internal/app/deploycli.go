@@ -15,7 +15,7 @@ import (
 	"ecode/internal/client"
 )
 
-const deployUsage = `usage: ecode deploy list|logs|rollback PROJECT [flags]
+const deployUsage = `usage: ecode deploy list|logs|rollback|scale PROJECT [flags]
   PROJECT is a project id or name. The server and token come from --server
   and --token or ECODE_SERVER and ECODE_TOKEN (make one with ecode token create).
   list                 the deployment's URL, status and releases
@@ -24,7 +24,8 @@ const deployUsage = `usage: ecode deploy list|logs|rollback PROJECT [flags]
   rollback [-to ID] [-restore-data]
                        activate a release again (default: the newest kept
                        release older than the active one); -restore-data also
-                       puts back the production data as it was at its publish`
+                       puts back the production data as it was at its publish
+  scale N              run N instances now (server and autoscale deployments)`
 
 type cliRelease struct {
 	ID        string    `json:"id"`
@@ -99,6 +100,17 @@ func deployCommand(ctx context.Context, args []string, getenv func(string) strin
 			return err
 		}
 		fmt.Fprintf(stdout, "release %s is %s at %s\n", out.Release.ID, out.Release.Status, d.URL)
+		return nil
+	case "scale":
+		n, err := strconv.Atoi(fs.Arg(0))
+		if err != nil || fs.NArg() != 1 {
+			return fmt.Errorf("ecode deploy scale: give the instance count\n%s", deployUsage)
+		}
+		var out struct{ Instances int }
+		if err := c.Do(ctx, "PATCH", base, strings.NewReader(fmt.Sprintf(`{"instances":%d}`, n)), "application/json", &out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d instances serve %s\n", out.Instances, d.URL)
 		return nil
 	}
 	return fmt.Errorf("unknown deploy command %q\n%s", sub, deployUsage)

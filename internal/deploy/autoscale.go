@@ -100,7 +100,7 @@ func (s *Service) startWoken(d *deployment, rel *store.Release, w *wakeCall) {
 }
 
 // ScaleIdle stops every autoscale instance that has had no request for
-// IdleTimeout (by the service's clock); its release sleeps until the next
+// its idle timeout (the deployment's own, else Options.IdleTimeout; by the service's clock); its release sleeps until the next
 // request. It returns how many it stopped. Run calls it periodically.
 func (s *Service) ScaleIdle() int {
 	now := s.d.Now()
@@ -114,7 +114,14 @@ func (s *Service) ScaleIdle() int {
 	for _, d := range ds {
 		d.mu.Lock()
 		inst := d.active
-		if inst == nil || inst.rel.Kind != KindAutoscale || !inst.idleFor(now, s.opts.IdleTimeout) {
+		if inst == nil || inst.rel.Kind != KindAutoscale {
+			d.mu.Unlock()
+			continue
+		}
+		d.mu.Unlock()
+		idle := s.idleTimeout(d.projectID) // the deployment's own, or the server's
+		d.mu.Lock()
+		if d.active != inst || !inst.idleFor(now, idle) {
 			d.mu.Unlock()
 			continue
 		}
@@ -133,7 +140,7 @@ func (s *Service) ScaleIdle() int {
 // idleFor reports whether the instance and its replicas have had no
 // request for idle.
 func (i *instance) idleFor(now time.Time, idle time.Duration) bool {
-	for _, r := range i.replicas {
+	for _, r := range i.reps() {
 		if !r.idleFor(now, idle) {
 			return false
 		}
@@ -143,10 +150,11 @@ func (i *instance) idleFor(now time.Time, idle time.Duration) bool {
 	return i.inflight == 0 && !i.stopped && now.Sub(i.lastUsed) >= idle
 }
 
-// idleLoop calls ScaleIdle every IdleTimeout/4 (at least every 30 s)
+// idleLoop calls ScaleIdle every IdleTimeout/4 (at least every 15 s: a
+// deployment's own timeout may be as short as MinIdleTimeout)
 // until ctx or the service ends.
 func (s *Service) idleLoop(ctx context.Context) {
-	t := time.NewTicker(min(max(s.opts.IdleTimeout/4, time.Second), 30*time.Second))
+	t := time.NewTicker(min(max(s.opts.IdleTimeout/4, time.Second), MinIdleTimeout/4))
 	defer t.Stop()
 	for {
 		select {

@@ -289,6 +289,14 @@ type Status struct {
 	// its next due time.
 	Schedule  string     `json:"schedule,omitempty"`
 	NextRunAt *time.Time `json:"next_run_at,omitempty"`
+	// IdleTimeoutS is an autoscale deployment's idle timeout in seconds
+	// (its own, else the server's); IdleTimeoutDefault: the server's.
+	IdleTimeoutS       int  `json:"idle_timeout_s"`
+	IdleTimeoutDefault bool `json:"idle_timeout_default"`
+	// SecretsRestartedAt is when the instances last restarted with changed
+	// production secrets; Restarting: such a restart is under way.
+	SecretsRestartedAt *time.Time `json:"secrets_restarted_at,omitempty"`
+	Restarting         bool       `json:"restarting"`
 }
 
 // ErrNoDeployment means the project was never published.
@@ -317,6 +325,14 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 	}
 	st.Instances, st.Asleep = s.running(projectID)
 	st.InstanceCount = max(d.Instances, 1)
+	st.IdleTimeoutS, st.IdleTimeoutDefault = int(d.IdleTimeout/time.Second), d.IdleTimeout <= 0
+	if st.IdleTimeoutDefault {
+		st.IdleTimeoutS = int(s.opts.IdleTimeout / time.Second)
+	}
+	if !d.SecretsRestartedAt.IsZero() {
+		st.SecretsRestartedAt = &d.SecretsRestartedAt
+	}
+	st.Restarting = s.Restarting(projectID)
 	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
 		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {
 			st.NextRunAt = &next

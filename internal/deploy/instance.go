@@ -32,6 +32,16 @@ type deployment struct {
 	// suspended is why the deployment was stopped by Suspend (a reason
 	// code such as ReasonQuota), until a release goes live again.
 	suspended string
+	// scheduled: a scheduled release is active (no instance; its host
+	// shows the schedule page).
+	scheduled bool
+	// restarting: a restart with changed secrets is under way; again: the
+	// secrets changed once more meanwhile, so it runs again after.
+	restarting, again bool
+
+	// groupMu serialises changes of the serving group's instances
+	// (scaling, restarts with new secrets).
+	groupMu sync.Mutex
 }
 
 // swap makes n the serving instance and returns the one before; a release
@@ -40,7 +50,7 @@ func (d *deployment) swap(n *instance) *instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.active
-	d.active, d.asleep, d.suspended = n, nil, ""
+	d.active, d.asleep, d.suspended, d.scheduled = n, nil, "", false
 	return old
 }
 
@@ -54,8 +64,12 @@ func (d *deployment) acquire() *instance {
 		if inst == nil {
 			return nil
 		}
-		if pick := inst.pick(); pick.acquire() {
+		pick := inst.pick()
+		if pick.acquire() {
 			return pick
+		}
+		if pick != inst && inst.acquire() { // a replica scaled away meanwhile
+			return inst
 		}
 		// stopped between the load and the count: the active one is newer
 		d.mu.Lock()
@@ -91,9 +105,10 @@ type instance struct {
 	crashing bool          // its process exited and is not listening again yet
 
 	// replicas are the other instances of the release when the deployment
-	// runs several (set before it serves, then only read); requests go
-	// round robin over this one and them (rr), skipping crashing ones.
-	replicas []*instance
+	// runs several (a slice never changed once stored: scaling stores a new
+	// one); requests go round robin over this one and them (rr), skipping
+	// crashing ones.
+	replicas atomic.Pointer[[]*instance]
 	rr       atomic.Uint32
 }
 
@@ -101,7 +116,8 @@ type instance struct {
 // request goes to: round robin over the ones not crashing (all crashing:
 // any, whose proxy then answers 502).
 func (i *instance) pick() *instance {
-	n := uint32(len(i.replicas) + 1)
+	reps := i.reps()
+	n := uint32(len(reps) + 1)
 	if n == 1 {
 		return i
 	}
@@ -109,7 +125,7 @@ func (i *instance) pick() *instance {
 	for k := range n {
 		c := i
 		if j := (start + k) % n; j > 0 {
-			c = i.replicas[j-1]
+			c = reps[j-1]
 		}
 		c.mu.Lock()
 		ok := !c.crashing
@@ -122,7 +138,15 @@ func (i *instance) pick() *instance {
 }
 
 // count is how many instances the group has.
-func (i *instance) count() int { return len(i.replicas) + 1 }
+func (i *instance) count() int { return len(i.reps()) + 1 }
+
+// reps is the group's other instances now.
+func (i *instance) reps() []*instance {
+	if p := i.replicas.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 func (i *instance) acquire() bool {
 	i.mu.Lock()
@@ -148,7 +172,7 @@ func (i *instance) done() {
 // drain waits for the requests in progress (at most timeout), then stops.
 func (i *instance) drain(timeout time.Duration) {
 	var wg sync.WaitGroup
-	for _, r := range i.replicas {
+	for _, r := range i.reps() {
 		wg.Go(func() { r.drain(timeout) })
 	}
 	i.mu.Lock()
@@ -193,7 +217,7 @@ func (i *instance) stop() {
 	if i.unbindDB != nil {
 		i.unbindDB()
 	}
-	for _, r := range i.replicas {
+	for _, r := range i.reps() {
 		r.stop()
 	}
 }
@@ -235,7 +259,11 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 	inst.lastUsed = inst.metered
 	inst.transport = &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return inst.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
+			c, err := inst.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
+			if err != nil {
+				return nil, &dialError{err} // the request never reached the app: safe to retry
+			}
+			return c, nil
 		},
 		MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 5 * time.Minute,
 	}

@@ -22,6 +22,18 @@ func (s *Service) startGroup(ctx context.Context, rel store.Release) (*instance,
 			n = min(dep.Instances, MaxInstances)
 		}
 	}
+	insts, err := s.startInstances(ctx, rel, n)
+	if err != nil {
+		return nil, err
+	}
+	reps := insts[1:]
+	insts[0].replicas.Store(&reps)
+	return insts[0], nil
+}
+
+// startInstances starts n instances of rel together: all, or none (the
+// started ones stop) and the first error.
+func (s *Service) startInstances(ctx context.Context, rel store.Release, n int) ([]*instance, error) {
 	insts := make([]*instance, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -43,8 +55,7 @@ func (s *Service) startGroup(ctx context.Context, rel store.Release) (*instance,
 		}
 		return nil, err
 	}
-	insts[0].replicas = insts[1:]
-	return insts[0], nil
+	return insts, nil
 }
 
 func (i *instance) setCrashing(v bool) {

@@ -78,6 +78,10 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 			pausedPage(w, why)
 			return
 		}
+		if d.isScheduled() {
+			s.scheduledPage(w, r, d)
+			return
+		}
 		var err error
 		if inst, err = s.wake(r.Context(), d); err != nil { // scaled to zero: held until it listens
 			notRunningPage(w, err)
@@ -123,11 +127,9 @@ func (i *instance) newProxy() *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
-		Transport:  i.transport,
-		BufferPool: &i.s.buffers,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			appPage(w, http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
-		},
+		Transport:    i.transport,
+		BufferPool:   &i.s.buffers,
+		ErrorHandler: i.proxyError,
 	}
 }
 

@@ -87,7 +87,11 @@ func (s *Service) activateScheduled(ctx context.Context, rel store.Release) erro
 	if d == nil {
 		return ErrProjectStopped
 	}
-	if old := d.swap(nil); old != nil {
+	old := d.swap(nil)
+	d.mu.Lock()
+	d.scheduled = true
+	d.mu.Unlock()
+	if old != nil {
 		if !s.spawn(func() { old.drain(s.opts.DrainTimeout) }) {
 			old.stop()
 		}

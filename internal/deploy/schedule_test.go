@@ -127,8 +127,8 @@ func TestScheduled(t *testing.T) {
 		if d.Schedule != "*/5 * * * *" || !d.NextRunAt.Equal(at("03:35")) {
 			t.Fatalf("deployment: %+v", d)
 		}
-		if code, _ := e.fetch(pub.URL, "/"); code != 503 {
-			t.Fatalf("a scheduled deployment's URL answered %d", code)
+		if code, page := e.fetch(pub.URL, "/"); code != 200 || !strings.Contains(page, "Scheduled job") || !strings.Contains(page, "03:35:00Z") {
+			t.Fatalf("a scheduled deployment's URL answered %d %q", code, page) // its schedule page (TestScheduleSetting)
 		}
 	})
 }

@@ -20,9 +20,15 @@ type Deployment struct {
 	ScheduleCheckedAt time.Time
 	// Instances is how many instances a server or autoscale release runs.
 	Instances int
-	CreatedBy string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// IdleTimeout is how long an autoscale deployment's instances may go
+	// without requests before they stop (0: the server's default).
+	IdleTimeout time.Duration
+	// SecretsRestartedAt is when its instances last restarted because a
+	// production secret changed (zero: never).
+	SecretsRestartedAt time.Time
+	CreatedBy          string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Release is one immutable version of a deployment.
@@ -39,14 +45,15 @@ type Release struct {
 	UpdatedAt    time.Time
 }
 
-const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at`
+const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at, idle_timeout_s, secrets_restarted_at`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var active sql.NullString
-	var c, u, checked int64
-	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.Instances, &d.CreatedBy, &c, &u)
+	var c, u, checked, idle, restarted int64
+	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.Instances, &d.CreatedBy, &c, &u, &idle, &restarted)
 	d.ActiveReleaseID, d.CreatedAt, d.UpdatedAt = active.String, fromMicros(c), fromMicros(u)
+	d.IdleTimeout, d.SecretsRestartedAt = time.Duration(idle)*time.Second, optTime(restarted)
 	if checked != 0 {
 		d.ScheduleCheckedAt = fromMicros(checked)
 	}
@@ -63,8 +70,9 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) error {
 	if d.Instances < 1 {
 		d.Instances = 1
 	}
-	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)`,
-		d.ProjectID, d.Slug, d.Kind, d.Schedule, checked, d.Instances, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt))
+	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ProjectID, d.Slug, d.Kind, d.Schedule, checked, d.Instances, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt),
+		int64(d.IdleTimeout/time.Second), optMicros(d.SecretsRestartedAt))
 	return err
 }
 
@@ -104,6 +112,19 @@ func (s *Store) SetDeploymentKind(ctx context.Context, projectID, kind string, a
 // SetDeploymentInstances sets how many instances later starts run.
 func (s *Store) SetDeploymentInstances(ctx context.Context, projectID string, n int, at time.Time) error {
 	return affected(s.exec(ctx, `UPDATE deployments SET instances = ?, updated_at = ? WHERE project_id = ?`, n, micros(at), projectID))
+}
+
+// SetDeploymentIdleTimeout sets an autoscale deployment's idle timeout
+// (0: the server's default), whole seconds.
+func (s *Store) SetDeploymentIdleTimeout(ctx context.Context, projectID string, d time.Duration, at time.Time) error {
+	return affected(s.exec(ctx, `UPDATE deployments SET idle_timeout_s = ?, updated_at = ? WHERE project_id = ?`,
+		int64(d/time.Second), micros(at), projectID))
+}
+
+// SetSecretsRestarted records when the deployment's instances restarted
+// with changed production secrets.
+func (s *Store) SetSecretsRestarted(ctx context.Context, projectID string, at time.Time) error {
+	return affected(s.exec(ctx, `UPDATE deployments SET secrets_restarted_at = ? WHERE project_id = ?`, micros(at), projectID))
 }
 
 // ActivateRelease makes releaseID the deployment's active release and marks

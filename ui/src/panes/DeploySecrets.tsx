@@ -17,11 +17,33 @@ const prodSecretsApi = {
   remove: (projectId: string, name: string) => json<void>('DELETE', `${base(projectId)}/${encodeURIComponent(name)}`),
 }
 
+/** When a change reaches the app, by the deployment's kind ('' when not published). */
+function appliesWhen(kind: string): string {
+  switch (kind) {
+    case 'server':
+    case 'autoscale':
+      return 'the live instances restart with it now (an asleep app gets it when it wakes)'
+    case 'scheduled':
+      return 'the next run uses it'
+    default:
+      return 'the next publish uses it'
+  }
+}
+
 /**
  * Production secrets: values the deployment's builds and instances get
- * instead of the project's (development) secrets of the same name.
+ * instead of the project's (development) secrets of the same name. A
+ * change restarts the live instances with it (new ones first, then the
+ * old ones drain), which the section shows.
  */
-export function DeploySecrets({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
+export function DeploySecrets({ projectId, canWrite, kind, restarting, restartedAt, onChanged }: {
+  projectId: string
+  canWrite: boolean
+  kind: string
+  restarting: boolean
+  restartedAt?: string
+  onChanged: () => void
+}) {
   const [items, setItems] = useState<ProductionSecret[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [note, setNote] = useState<string | null>(null)
@@ -49,6 +71,7 @@ export function DeploySecrets({ projectId, canWrite }: { projectId: string; canW
       setError(null)
       if (n) setNote(n)
       await load()
+      onChanged()
     } catch (err) {
       setError(errorMessage(err))
     } finally {
@@ -61,7 +84,7 @@ export function DeploySecrets({ projectId, canWrite }: { projectId: string; canW
       const r = await prodSecretsApi.put(projectId, name.trim(), value)
       setName('')
       setValue('')
-      return r.warning || 'Saved: the next publish uses it.'
+      return r.warning || `Saved: ${appliesWhen(kind)}.`
     })
   }
 
@@ -70,8 +93,14 @@ export function DeploySecrets({ projectId, canWrite }: { projectId: string; canW
       <h3>Production secrets</h3>
       <p className="muted small">
         The published app gets these instead of the project's secrets of the same name (the others it gets as they are).
-        The workspace never sees them. Changes apply at the next publish.
+        The workspace never sees them. When one changes, {appliesWhen(kind)}.
       </p>
+      {restarting && <p className="small deploy-secrets-restart" role="status">Restarting with the new secrets…</p>}
+      {!restarting && restartedAt && (
+        <p className="small deploy-secrets-restart" aria-label="Secrets restart">
+          Restarted with new secrets at {new Date(restartedAt).toLocaleString()}
+        </p>
+      )}
       {error && <p className="form-error" role="alert">{error}</p>}
       {note && <p className="small" role="status">{note}</p>}
       {items === null && !error && <p className="muted">Loading…</p>}

@@ -6,6 +6,7 @@ import { DeployDomains } from './DeployDomains'
 import { DeployRequests } from './DeployRequests'
 import { DeploySecrets } from './DeploySecrets'
 import { DeployRuns } from './DeployRuns'
+import { DeploySettings } from './DeploySettings'
 import './deployments.css'
 
 interface Release {
@@ -33,6 +34,13 @@ interface Deployment {
   instance_count: number
   production_database: boolean
   database_choice: boolean
+  idle_timeout_s?: number
+  idle_timeout_default?: boolean
+  max_instances?: number
+  /** When the instances last restarted because a production secret changed. */
+  secrets_restarted_at?: string
+  /** Such a restart is under way. */
+  restarting?: boolean
 }
 
 const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
@@ -80,7 +88,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
     if (visible) load()
   }, [visible, load])
   // While a release builds or starts, follow it (and its log when open).
-  const building = dep?.releases.some((r) => busyStatuses.has(r.status)) ?? false
+  const building = (dep?.releases.some((r) => busyStatuses.has(r.status)) || dep?.restarting) ?? false
   useEffect(() => {
     if (!visible || (!building && !logFor)) return
     const t = setInterval(async () => {
@@ -267,7 +275,13 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
       {dep?.kind === 'scheduled' && dep.schedule && (
         <DeployRuns projectId={project.id} schedule={dep.schedule} nextRunAt={dep.next_run_at} visible={visible} />
       )}
-      {dep !== null && <DeploySecrets projectId={project.id} canWrite={canWrite} />}
+      {dep && dep.status !== 'none' && (
+        <DeploySettings projectId={project.id} dep={dep} canWrite={canWrite} onSaved={(d) => setDep(d)} />
+      )}
+      {dep !== null && (
+        <DeploySecrets projectId={project.id} canWrite={canWrite} kind={dep.status === 'none' ? '' : dep.kind}
+          restarting={dep.restarting ?? false} restartedAt={dep.secrets_restarted_at} onChanged={load} />
+      )}
       {dep && dep.status !== 'none' && <DeployDomains projectId={project.id} canWrite={canWrite} />}
     </div>
   )

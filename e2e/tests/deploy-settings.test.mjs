@@ -1,0 +1,70 @@
+// Live deployment settings from the Deployments pane: a server published with one
+// instance is scaled to two from Settings (the pane lists 2 instances, and visitors
+// are still served); a production secret change restarts it and the pane says when;
+// published again as a scheduled job, a bad schedule is refused with the parser's reason,
+// and the job's URL shows a page with its schedule.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { signUp, useServerAndBrowser } from '../lib/journey.mjs'
+
+let server
+let browser
+useServerAndBrowser((s, b) => { server = s; browser = b })
+
+test('deployment settings change the live deployment', async (t) => {
+  const ctx = await browser.newContext({ baseURL: server.url })
+  t.after(() => ctx.close())
+  const page = await ctx.newPage()
+  await signUp(page, { name: 'Sol Settings', email: 'sol@example.com', password: 'deploy-settings-1' })
+  await page.getByLabel('Name', { exact: true }).fill('Scaled app')
+  await page.locator('[data-template="node"]').click()
+  await page.getByRole('button', { name: 'Create project' }).click()
+  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
+
+  await page.locator('[role="tab"][data-pane="deployments"]').click()
+  const pane = page.locator('#pane-deployments')
+  await pane.getByRole('button', { name: 'Publish', exact: true }).click()
+  await pane.getByLabel('Deployment kind').selectOption('server')
+  await pane.getByRole('button', { name: 'Publish now' }).click()
+  await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
+  await pane.getByLabel('Instances').filter({ hasText: '1 instance' }).waitFor()
+
+  const settings = pane.getByRole('region', { name: 'Deployment settings' })
+  await settings.getByLabel('Live instance count').fill('2')
+  await settings.getByRole('button', { name: 'Save settings' }).click()
+  await settings.getByRole('status').filter({ hasText: 'Saved' }).waitFor({ timeout: 60_000 })
+  await pane.getByLabel('Instances').filter({ hasText: '2 instances' }).waitFor()
+
+  const url = await pane.locator('a.deployment-url').getAttribute('href')
+  const visitor = await browser.newContext()
+  t.after(() => visitor.close())
+  const v = await visitor.newPage()
+  await v.goto(url)
+  await v.getByRole('heading', { name: 'Hello from Node.js' }).waitFor()
+
+  // A production secret change restarts the live instances; the pane says when.
+  const secrets = pane.getByRole('region', { name: 'Production secrets' })
+  await secrets.getByLabel('Production secret name').fill('GREETING')
+  await secrets.getByLabel('Production secret value').fill('hello')
+  await secrets.getByRole('button', { name: 'Save' }).click()
+  await secrets.getByText('the live instances restart with it now').first().waitFor()
+  await secrets.getByLabel('Secrets restart').filter({ hasText: 'Restarted with new secrets at' }).waitFor({ timeout: 120_000 })
+  await pane.getByLabel('Instances').filter({ hasText: '2 instances' }).waitFor()
+
+  // As a scheduled job: a bad schedule is refused with the reason.
+  await pane.getByRole('button', { name: 'Publish', exact: true }).click()
+  await pane.getByLabel('Deployment kind').selectOption('scheduled')
+  await pane.getByLabel('Schedule', { exact: true }).fill('0 3 * * *')
+  await pane.getByRole('button', { name: 'Publish now' }).click()
+  await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
+  await settings.getByLabel('Live schedule').fill('every tuesday')
+  await settings.getByRole('button', { name: 'Save settings' }).click()
+  const err = settings.getByRole('alert')
+  await err.waitFor()
+  assert.match(await err.textContent(), /expected exactly 5 fields/)
+  assert.equal(await settings.getByLabel('Live instance count').count(), 0)
+
+  await v.goto(url)
+  await v.getByRole('heading', { name: 'Scheduled job' }).waitFor()
+  assert.match(await v.textContent('body'), /0 3 \* \* \*/)
+})

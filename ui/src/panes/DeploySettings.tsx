@@ -1,0 +1,98 @@
+import { useEffect, useState, type FormEvent } from 'react'
+import { errorMessage, json } from '../api'
+
+/** The live deployment's settings as GET /api/projects/{id}/deployment shows them. */
+export interface DeploySettingsState {
+  kind: string
+  instance_count: number
+  schedule?: string
+  idle_timeout_s?: number
+  idle_timeout_default?: boolean
+  max_instances?: number
+}
+
+/**
+ * Settings of the live deployment, changed without publishing (PATCH
+ * /api/projects/{id}/deployment): the instance count (the serving
+ * instances grow or shrink at once), a scheduled deployment's schedule and
+ * an autoscale deployment's idle timeout. Save shows the server's answer.
+ */
+export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, canWrite, onSaved }: {
+  projectId: string
+  dep: T
+  canWrite: boolean
+  onSaved: (d: T) => void
+}) {
+  const [instances, setInstances] = useState(String(dep.instance_count))
+  const [schedule, setSchedule] = useState(dep.schedule ?? '')
+  const [idleMin, setIdleMin] = useState(dep.idle_timeout_default ? '' : String((dep.idle_timeout_s ?? 0) / 60))
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const [note, setNote] = useState<string | null>(null)
+  useEffect(() => {
+    setInstances(String(dep.instance_count))
+    setSchedule(dep.schedule ?? '')
+    setIdleMin(dep.idle_timeout_default ? '' : String((dep.idle_timeout_s ?? 0) / 60))
+  }, [dep.instance_count, dep.schedule, dep.idle_timeout_s, dep.idle_timeout_default])
+
+  const runs = dep.kind === 'server' || dep.kind === 'autoscale'
+  if (!runs && dep.kind !== 'scheduled') return null
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault()
+    const body: Record<string, unknown> = {}
+    if (runs) body.instances = Number(instances)
+    if (dep.kind === 'scheduled') body.schedule = schedule
+    if (dep.kind === 'autoscale') body.idle_timeout_s = idleMin.trim() === '' ? 0 : Math.round(Number(idleMin) * 60)
+    setBusy(true)
+    setError(null)
+    setNote(null)
+    try {
+      const d = await json<T>('PATCH', `/api/projects/${encodeURIComponent(projectId)}/deployment`, body)
+      onSaved(d)
+      setNote('Saved: the live deployment uses it now.')
+    } catch (err) {
+      setError(errorMessage(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <section className="deploy-settings" aria-label="Deployment settings">
+      <h3>Settings</h3>
+      <form onSubmit={save} className="deploy-settings-form">
+        {runs && (
+          <label className="small">
+            Instances{' '}
+            <input aria-label="Live instance count" type="number" min={1} max={dep.max_instances ?? 8} value={instances}
+              disabled={!canWrite} onChange={(e) => setInstances(e.target.value)} />
+            <span className="muted"> new ones join once they answer; removed ones finish their requests</span>
+          </label>
+        )}
+        {dep.kind === 'scheduled' && (
+          <label className="small">
+            Schedule (cron, UTC){' '}
+            <input aria-label="Live schedule" value={schedule} disabled={!canWrite} spellCheck={false}
+              onChange={(e) => setSchedule(e.target.value)} />
+          </label>
+        )}
+        {dep.kind === 'autoscale' && (
+          <label className="small">
+            Idle timeout (minutes){' '}
+            <input aria-label="Idle timeout minutes" type="number" min={1} max={1440} value={idleMin} disabled={!canWrite}
+              placeholder={`${(dep.idle_timeout_s ?? 900) / 60} (server default)`} onChange={(e) => setIdleMin(e.target.value)} />
+            <span className="muted"> empty: the server&apos;s default</span>
+          </label>
+        )}
+        {canWrite && (
+          <button type="submit" className="btn btn-small btn-primary" disabled={busy}>
+            {busy ? 'Saving…' : 'Save settings'}
+          </button>
+        )}
+      </form>
+      {error && <p className="form-error" role="alert">{error}</p>}
+      {note && <p className="small" role="status">{note}</p>}
+    </section>
+  )
+}
