@@ -11,7 +11,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -164,16 +163,24 @@ func get(ctx context.Context, hc *http.Client, url, want string) error {
 	if err != nil {
 		return err
 	}
-	b, err := io.ReadAll(res.Body)
+	buf := bodies.Get().(*bytes.Buffer)
+	defer bodies.Put(buf)
+	buf.Reset()
+	_, err = buf.ReadFrom(res.Body)
 	res.Body.Close()
 	if err != nil {
 		return err
 	}
-	if res.StatusCode != 200 || !bytes.Contains(b, []byte(want)) {
+	if b := buf.Bytes(); res.StatusCode != 200 || !bytes.Contains(b, []byte(want)) {
 		return fmt.Errorf("GET %s: %d %.80q", url, res.StatusCode, b)
 	}
 	return nil
 }
+
+// bodies are the clients' response buffers, reused: the client shares the
+// process (and its garbage collector) with E-Code but not with the anchors,
+// so it should allocate as little as it can.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 type loadResult struct {
 	rps      float64
