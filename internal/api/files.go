@@ -97,9 +97,38 @@ func (s *Server) readFile(w http.ResponseWriter, r *http.Request) error {
 		h["Content-Type"] = []string{ct}
 		h["Content-Security-Policy"], h["Cache-Control"] = fileCSP, noCache
 		h["Etag"] = []string{fileETag(info.Size(), info.ModTime().UnixNano())}
-		http.ServeContent(w, r, info.Name(), info.ModTime(), f)
+		if info.Size() > smallFile || r.Method != http.MethodGet || conditional(r) {
+			http.ServeContent(w, r, info.Name(), info.ModTime(), f)
+			return nil
+		}
+		// A small file, asked whole: read at once and sent with its headers
+		// in one write (ServeContent would seek twice to size it, then send
+		// the headers and the body apart).
+		buf := make([]byte, info.Size())
+		if _, err := io.ReadFull(f, buf); err != nil {
+			http.ServeContent(w, r, info.Name(), info.ModTime(), f) // changed meanwhile
+			return nil
+		}
+		h["Last-Modified"] = []string{info.ModTime().UTC().Format(http.TimeFormat)}
+		h["Content-Length"] = []string{strconv.Itoa(len(buf))}
+		w.WriteHeader(http.StatusOK)
+		w.Write(buf)
 		return nil
 	})
+}
+
+// smallFile is the largest file readFile sends from memory.
+const smallFile = 32 << 10
+
+// conditional reports whether r asks for a range or carries validators
+// (then net/http's rules answer it).
+func conditional(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"} {
+		if _, ok := r.Header[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Headers of every file read, shared: never changed in place.

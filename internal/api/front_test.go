@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,5 +59,56 @@ func TestFrontHeadersAndAccessLog(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 || resp.Header.Get("X-Frame-Options") != "" || resp.Header.Get("X-Request-Id") == "" {
 		t.Errorf("unpublished app host: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestFileReadAnswers: a small file asked whole is sent from memory with
+// its validators; its ETag and Last-Modified then answer 304, a range
+// answers 206, and a file past the in-memory size arrives whole.
+func TestFileReadAnswers(t *testing.T) {
+	ctx := t.Context()
+	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite))
+	c := srv.User(t, "ada")
+	p, err := c.CreateProject(ctx, "F", "blank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, large := strings.Repeat("small file ", 100), strings.Repeat("a larger file ", 10_000)
+	for name, body := range map[string]string{"s.txt": small, "l.txt": large} {
+		if err := c.WriteFile(ctx, p.ID, name, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(name string, hdr ...string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/projects/"+p.ID+"/files/"+name, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := c.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := get("s.txt")
+	etag, lm := resp.Header.Get("Etag"), resp.Header.Get("Last-Modified")
+	if resp.StatusCode != 200 || body != small || resp.ContentLength != int64(len(small)) || etag == "" || lm == "" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("small file: %d, %d bytes, headers %v", resp.StatusCode, len(body), resp.Header)
+	}
+	if resp, _ := get("s.txt", "If-None-Match", etag); resp.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: %d", resp.StatusCode)
+	}
+	if resp, _ := get("s.txt", "If-Modified-Since", lm); resp.StatusCode != http.StatusNotModified {
+		t.Errorf("If-Modified-Since: %d", resp.StatusCode)
+	}
+	if resp, body := get("s.txt", "Range", "bytes=0-4"); resp.StatusCode != http.StatusPartialContent || body != "small" {
+		t.Errorf("range: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := get("l.txt"); resp.StatusCode != 200 || body != large {
+		t.Errorf("large file: %d, %d bytes of %d", resp.StatusCode, len(body), len(large))
 	}
 }
