@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +14,6 @@ import (
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
-
-// syncBuffer is a log sink written by the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestStaticServing: a static release answers from its file cache as net/http
 // would (validators, 304, ranges, HEAD; /index.html without a redirect), a
@@ -43,7 +24,7 @@ func (s *syncBuffer) String() string {
 func TestStaticServing(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		logs := &syncBuffer{}
+		logs := &testutil.LogBuffer{}
 		srv := testutil.NewServer(t, st, testutil.ServerOptions{Logs: logs, Config: func(c *config.Config) { c.DeployHealth = 20 * time.Second }})
 		testutil.RequireSandbox(t, testutil.NewSandbox(t))
 		e := newEnvOn(t, srv)
