@@ -189,7 +189,7 @@ type loadResult struct {
 
 // load sends n GETs of url over c workers.
 func load(ctx context.Context, hc *http.Client, url, want string, n, c int) (loadResult, error) {
-	for range 50 { // warm up connections and caches
+	for range 500 { // warm up connections, caches and the app (Node compiles hot code after a few hundred calls)
 		if err := get(ctx, hc, url, want); err != nil {
 			return loadResult{}, err
 		}
