@@ -11,7 +11,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -164,16 +163,24 @@ func get(ctx context.Context, hc *http.Client, url, want string) error {
 	if err != nil {
 		return err
 	}
-	b, err := io.ReadAll(res.Body)
+	buf := bodies.Get().(*bytes.Buffer)
+	defer bodies.Put(buf)
+	buf.Reset()
+	_, err = buf.ReadFrom(res.Body)
 	res.Body.Close()
 	if err != nil {
 		return err
 	}
-	if res.StatusCode != 200 || !bytes.Contains(b, []byte(want)) {
+	if b := buf.Bytes(); res.StatusCode != 200 || !bytes.Contains(b, []byte(want)) {
 		return fmt.Errorf("GET %s: %d %.80q", url, res.StatusCode, b)
 	}
 	return nil
 }
+
+// bodies are the clients' response buffers, reused: the client shares the
+// process (and its garbage collector) with E-Code but not with the anchors,
+// so it should allocate as little as it can.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 type loadResult struct {
 	rps      float64
@@ -182,7 +189,7 @@ type loadResult struct {
 
 // load sends n GETs of url over c workers.
 func load(ctx context.Context, hc *http.Client, url, want string, n, c int) (loadResult, error) {
-	for range 50 { // warm up connections and caches
+	for range 500 { // warm up connections, caches and the app (Node compiles hot code after a few hundred calls)
 		if err := get(ctx, hc, url, want); err != nil {
 			return loadResult{}, err
 		}

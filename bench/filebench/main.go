@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +42,7 @@ func run() error {
 	large := flag.Int("large", 1<<20, "large file size in bytes")
 	conc := flag.Int("c", 8, "concurrent clients in the parallel cases")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	only := flag.String("only", "", "run only the cases whose name contains this (say \"read small\")")
 	cacheTTL := flag.Duration("auth-cache-ttl", 15*time.Second, "the server's --auth-cache-ttl (0: every request reads the session and membership from the database)")
 	flag.Parse()
 	if *profile != "" {
@@ -112,6 +114,9 @@ func run() error {
 		}},
 	}
 	for _, c := range cases {
+		if !strings.Contains(c.name, *only) {
+			continue
+		}
 		// Alternate which side goes first to spread warm-up effects.
 		e, err := measure(ctx, c.c, c.n, func(i int) func(context.Context) error { return c.op(ecode, i) })
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -88,18 +89,59 @@ func (s *Server) readFile(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		defer f.Close()
-		h := w.Header()
 		ct := mime.TypeByExtension(path.Ext(info.Name()))
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		h.Set("Content-Type", ct)
-		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("ETag", fmt.Sprintf(`"%x-%x"`, info.Size(), info.ModTime().UnixNano()))
-		http.ServeContent(w, r, info.Name(), info.ModTime(), f)
+		h := w.Header()
+		h["Content-Type"] = []string{ct}
+		h["Content-Security-Policy"], h["Cache-Control"] = fileCSP, noCache
+		h["Etag"] = []string{fileETag(info.Size(), info.ModTime().UnixNano())}
+		if info.Size() > smallFile || r.Method != http.MethodGet || conditional(r) {
+			http.ServeContent(w, r, info.Name(), info.ModTime(), f)
+			return nil
+		}
+		// A small file, asked whole: read at once and sent with its headers
+		// in one write (ServeContent would seek twice to size it, then send
+		// the headers and the body apart).
+		buf := make([]byte, info.Size())
+		if _, err := io.ReadFull(f, buf); err != nil {
+			http.ServeContent(w, r, info.Name(), info.ModTime(), f) // changed meanwhile
+			return nil
+		}
+		h["Last-Modified"] = []string{info.ModTime().UTC().Format(http.TimeFormat)}
+		h["Content-Length"] = []string{strconv.Itoa(len(buf))}
+		w.WriteHeader(http.StatusOK)
+		w.Write(buf)
 		return nil
 	})
+}
+
+// smallFile is the largest file readFile sends from memory.
+const smallFile = 32 << 10
+
+// conditional reports whether r asks for a range or carries validators
+// (then net/http's rules answer it).
+func conditional(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"} {
+		if _, ok := r.Header[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Headers of every file read, shared: never changed in place.
+var fileCSP, noCache = []string{"default-src 'none'; sandbox"}, []string{"no-cache"}
+
+// fileETag is a file's validator: its size and modification time in hex.
+func fileETag(size, mtime int64) string {
+	b := make([]byte, 0, 36)
+	b = append(b, '"')
+	b = strconv.AppendInt(b, size, 16)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, mtime, 16)
+	return string(append(b, '"'))
 }
 
 type fileInfoJSON struct {

@@ -6,18 +6,13 @@ import (
 	"ecode/internal/live"
 
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
-	"runtime/debug"
 	"strings"
-	"time"
 
 	"ecode/internal/auth"
 	"ecode/internal/store"
@@ -28,8 +23,6 @@ type ctxKey int
 const (
 	keyPrincipal ctxKey = iota
 	keyProject
-	keyRequestID
-	keyClientIP
 	keyReqInfo
 )
 
@@ -44,11 +37,6 @@ func principal(r *http.Request) auth.Principal {
 func project(r *http.Request) store.Project {
 	p, _ := r.Context().Value(keyProject).(store.Project)
 	return p
-}
-
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(keyRequestID).(string)
-	return id
 }
 
 const (
@@ -130,8 +118,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access
 		if err != nil {
 			return r, err
 		}
-		need := map[Access]store.Role{ProjViewer: store.RoleViewer, ProjMember: store.RoleViewer,
-			ProjEditor: store.RoleEditor, ProjOwner: store.RoleOwner}[access]
+		need := store.RoleViewer
+		switch access {
+		case ProjEditor:
+			need = store.RoleEditor
+		case ProjOwner:
+			need = store.RoleOwner
+		}
 		if !proj.Role.AtLeast(need) {
 			return r, errForbidden(fmt.Sprintf("your role (%s) does not allow this", proj.Role))
 		}
@@ -175,136 +168,6 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 	n, err := io.Copy(w.ResponseWriter, r)
 	w.bytes += n
 	return n, err
-}
-
-// reqInfo is what the access log and error tracking learn about a request
-// as it is served: the route matched and the user it was authorized as.
-type reqInfo struct {
-	route  string
-	userID string
-}
-
-func info(ctx context.Context) *reqInfo {
-	if ri, ok := ctx.Value(keyReqInfo).(*reqInfo); ok {
-		return ri
-	}
-	return &reqInfo{}
-}
-
-// logRequests gives each request an id (in the X-Request-Id header, the
-// log and any error report) and writes one access log line: request id,
-// method, route, path, status, bytes, duration and user.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := make([]byte, 8)
-		rand.Read(b)
-		id := hex.EncodeToString(b)
-		w.Header().Set("X-Request-Id", id)
-		ri := &reqInfo{}
-		ctx, span := s.startRequestSpan(r, id)
-		ctx = context.WithValue(context.WithValue(ctx, keyRequestID, id), keyReqInfo, ri)
-		r = r.WithContext(ctx)
-		start := s.now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if ri.route == "" {
-			ri.route = r.Pattern
-		}
-		traceID := endRequestSpan(span, r, ri, sw.status)
-		d := s.now().Sub(start)
-		s.metrics.ObserveRequest(r.Pattern, r.Method, sw.status, d)
-		if s.onRequest != nil {
-			streamed := sw.status == http.StatusSwitchingProtocols || strings.HasPrefix(sw.Header().Get("Content-Type"), "text/event-stream")
-			s.onRequest(sw.status, d, streamed)
-		}
-		attrs := []any{"request_id", id, "method", r.Method, "route", ri.route, "path", r.URL.Path,
-			"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d) / float64(time.Millisecond), "user_id", ri.userID}
-		if traceID != "" {
-			attrs = append(attrs, "trace_id", traceID)
-		}
-		s.log.Info("request", attrs...)
-	})
-}
-
-// clientAddress finds the client's address for rate limits and the
-// security log: the connection's peer, unless that is a trusted proxy; then
-// X-Forwarded-For is read from the right (each proxy appends the address it
-// saw) and the first address that is not a trusted proxy is the client.
-// Entries left of it were written by the client and are ignored.
-func (s *Server) clientAddress(next http.Handler) http.Handler {
-	trusted := func(a string) bool {
-		ip, err := netip.ParseAddr(strings.TrimSpace(a))
-		if err != nil {
-			return false
-		}
-		for _, p := range s.opts.TrustedProxies {
-			if p.Contains(ip.Unmap()) {
-				return true
-			}
-		}
-		return false
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := peerIP(r)
-		if f, ok := r.Context().Value(keyForwarded).(forwarded); ok && f.client != "" {
-			ip = f.client // as the forwarding node determined it (signed)
-		} else if len(s.opts.TrustedProxies) > 0 && trusted(ip) {
-			hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-			for i := len(hops) - 1; i >= 0; i-- {
-				h := strings.TrimSpace(hops[i])
-				if a, err := netip.ParseAddr(h); err != nil || !a.IsValid() {
-					break // garbage: keep the last address we could trust
-				}
-				ip = h
-				if !trusted(h) {
-					break
-				}
-			}
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyClientIP, ip)))
-	})
-}
-
-// panicError is a handler's panic: its value and the stack where it happened.
-type panicError struct {
-	value any
-	stack []byte
-}
-
-func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
-
-// recoverer turns a panic in a handler into a 500, a log line and an error
-// report with its stack.
-func (s *Server) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.writeError(w, r, errInternal(&panicError{value: v, stack: debug.Stack()}))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		next.ServeHTTP(w, r)
-	})
-}
-
-// clientIP is the peer address (no proxy headers are trusted).
-func clientIP(r *http.Request) string {
-	if ip, ok := r.Context().Value(keyClientIP).(string); ok {
-		return ip
-	}
-	return peerIP(r)
 }
 
 // peerIP is the address of the connection's other end.

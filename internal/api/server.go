@@ -177,17 +177,14 @@ func (s *Server) handler(routes []route) http.Handler {
 	}))
 	ide := securityHeaders(cop.Handler(mux))
 	preview := s.previewHandler()
-	apps := s.deploy.Router()
-	// Previews are a different origin (another host name), routed first.
-	return s.clientAddress(s.logRequests(s.recoverer(s.checkHost(s.customDomains(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.deploy.IsAppHost(r.Host) { // published apps: no session, no IDE middleware
-			apps.ServeHTTP(w, r)
-			return
-		}
+	// Published apps' hosts are served from the front, before the IDE's
+	// middleware (package deploy's router); previews are a different
+	// origin (another host name), routed before the IDE.
+	return s.front(s.deploy.Router(), s.checkHost(s.customDomains(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := s.previewProject(r.Host); ok {
 			preview(w, r, id)
 			return
 		}
 		ide.ServeHTTP(w, r)
-	}))))))
+	}))))
 }

@@ -12,17 +12,26 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
+// tracerOf is the tracer of request spans, or nil when tracing is off (no
+// provider, a no-op one, or one that says it is not enabled): then a
+// request makes no span at all, not even a no-op one.
 func tracerOf(tp trace.TracerProvider) trace.Tracer {
 	if tp == nil {
-		tp = noop.NewTracerProvider()
+		return nil
+	}
+	if _, ok := tp.(noop.TracerProvider); ok {
+		return nil
+	}
+	if e, ok := tp.(interface{ Enabled() bool }); ok && !e.Enabled() {
+		return nil
 	}
 	return tp.Tracer("ecode")
 }
 
 // startRequestSpan starts the span of one request (a WebSocket's lasts as
 // long as its session): named by method until the route is known.
-func (s *Server) startRequestSpan(r *http.Request, requestID string) (context.Context, trace.Span) {
-	return s.tracer.Start(r.Context(), r.Method, trace.WithSpanKind(trace.SpanKindServer),
+func (s *Server) startRequestSpan(ctx context.Context, r *http.Request, requestID string) (context.Context, trace.Span) {
+	return s.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("ecode.request_id", requestID)))
 }
 

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -34,23 +33,27 @@ func (s *Service) slugOf(host string) (string, bool) {
 	return sub, ok && sub != "" && !strings.Contains(sub, ".")
 }
 
-// projectFor finds the project deployed at the request's host.
+// projectFor finds the project deployed at the request's host; one this
+// node does not know yet (published through another node) is looked up in
+// the store.
 func (s *Service) projectFor(r *http.Request) (*deployment, bool) {
-	var projectID string
 	if slug, ok := s.slugOf(r.Host); ok {
 		s.mu.Lock()
-		projectID = s.bySlug[slug]
+		d, ok := s.deps[s.bySlug[slug]]
 		s.mu.Unlock()
-		if projectID == "" {
-			return s.learn(r.Context(), slug, "") // published through another node
+		if !ok {
+			return s.learn(r.Context(), slug, "")
 		}
-	} else if s.Hosts != nil {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		projectID, _ = s.Hosts.ProjectForHost(r.Context(), strings.ToLower(host))
+		return d, true
 	}
+	if s.Hosts == nil {
+		return nil, false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	projectID, _ := s.Hosts.ProjectForHost(r.Context(), strings.ToLower(host))
 	if projectID == "" {
 		return nil, false
 	}
@@ -60,7 +63,7 @@ func (s *Service) projectFor(r *http.Request) (*deployment, bool) {
 	if !ok {
 		return s.learn(r.Context(), "", projectID)
 	}
-	return d, ok
+	return d, true
 }
 
 func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +152,13 @@ func (b *buffers) Put(buf []byte) { b.pool.Put(&buf) }
 // stripPlatformCookies removes E-Code's own cookies (ecode_*) from a
 // request to an app: a shared parent domain must not hand them over.
 func stripPlatformCookies(r *http.Request) {
+	has := false
+	for _, v := range r.Header["Cookie"] {
+		has = has || strings.Contains(v, "ecode_")
+	}
+	if !has {
+		return
+	}
 	cs := r.Cookies()
 	if len(cs) == 0 {
 		return
@@ -159,25 +169,6 @@ func stripPlatformCookies(r *http.Request) {
 			r.AddCookie(c)
 		}
 	}
-}
-
-// staticHandler serves dir's files, confined to it, hiding dot files
-// (.ecode.toml, the development database under .ecode/).
-func staticHandler(dir string) (http.Handler, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	files := http.FileServerFS(root.FS())
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, seg := range strings.Split(r.URL.Path, "/") {
-			if strings.HasPrefix(seg, ".") {
-				http.NotFound(w, r)
-				return
-			}
-		}
-		files.ServeHTTP(w, r)
-	}), nil
 }
 
 // appPage answers with a small page of E-Code's own.

@@ -4,6 +4,7 @@
 package netlimit
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -104,4 +105,14 @@ func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// ReadFrom hands a copy into the connection to the connection itself, so a
+// file sent to a TCP connection still goes with sendfile (net/http's
+// response writer looks for an io.ReaderFrom on its connection).
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }

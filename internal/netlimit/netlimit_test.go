@@ -1,8 +1,10 @@
 package netlimit
 
 import (
+	"bytes"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -90,5 +92,44 @@ func TestAddrKey(t *testing.T) {
 	y, _ := net.ResolveTCPAddr("tcp", "10.0.0.2:1")
 	if AddrKey(x) == AddrKey(y) {
 		t.Error("two IPv4 addresses counted together")
+	}
+}
+
+// TestReadFromKeepsSendfile: an accepted connection is an io.ReaderFrom
+// (net/http sends files with it, through sendfile) and what it copies in
+// arrives whole.
+func TestReadFromKeepsSendfile(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(inner, 3, 2)
+	defer l.Close()
+	client := dialFrom(t, "127.0.0.1", l.Addr().String())
+	sc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	rf, ok := sc.(io.ReaderFrom)
+	if !ok {
+		t.Fatal("accepted connection is not an io.ReaderFrom: files would be copied through a buffer, not sent with sendfile")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "body")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Repeat([]byte("sendfile "), 10_000)
+	f.Write(want)
+	f.Seek(0, 0)
+	done := make(chan []byte)
+	go func() { b, _ := io.ReadAll(client); done <- b }()
+	if n, err := rf.ReadFrom(f); err != nil || n != int64(len(want)) {
+		t.Fatalf("ReadFrom: %d, %v", n, err)
+	}
+	f.Close()
+	sc.Close()
+	if got := <-done; !bytes.Equal(got, want) {
+		t.Fatalf("received %d bytes, want %d", len(got), len(want))
 	}
 }

@@ -12,7 +12,15 @@ type appMetrics struct {
 	requests *prometheus.CounterVec
 	latency  prometheus.Histogram
 	bytes    *prometheus.CounterVec
+	children children[appKey, appChildren]
 }
+
+type appKey struct {
+	project string
+	code    int
+}
+
+type appChildren struct{ requests, bytes prometheus.Counter }
 
 func newAppMetrics(reg *prometheus.Registry) *appMetrics {
 	m := &appMetrics{
@@ -33,11 +41,16 @@ func newAppMetrics(reg *prometheus.Registry) *appMetrics {
 
 // ObserveApp records one request a published app answered.
 func (m *Metrics) ObserveApp(projectID string, code int, d time.Duration, bytes int64) {
-	class := "5xx"
-	if code >= 100 && code <= 599 {
-		class = strconv.Itoa(code/100) + "xx"
+	k := appKey{projectID, code}
+	c, ok := m.apps.children.load(k)
+	if !ok {
+		class := "5xx"
+		if code >= 100 && code <= 599 {
+			class = strconv.Itoa(code/100) + "xx"
+		}
+		c = m.apps.children.store(k, appChildren{m.apps.requests.WithLabelValues(projectID, class), m.apps.bytes.WithLabelValues(projectID)})
 	}
-	m.apps.requests.WithLabelValues(projectID, class).Inc()
+	c.requests.Inc()
 	m.apps.latency.Observe(d.Seconds())
-	m.apps.bytes.WithLabelValues(projectID).Add(float64(bytes))
+	c.bytes.Add(float64(bytes))
 }

@@ -18,6 +18,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	reqs     children[reqKey, reqChildren]
 	jobs     *jobMetrics
 	apps     *appMetrics
 	sub      *subsystemMetrics
@@ -49,8 +50,23 @@ func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration
 	if route == "" {
 		route = "other"
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	k := reqKey{route, method, code}
+	c, ok := m.reqs.load(k)
+	if !ok {
+		c = m.reqs.store(k, reqChildren{m.requests.WithLabelValues(route, method, strconv.Itoa(code)), m.latency.WithLabelValues(route)})
+	}
+	c.count.Inc()
+	c.latency.Observe(d.Seconds())
+}
+
+type reqKey struct {
+	route, method string
+	code          int
+}
+
+type reqChildren struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // Gauge registers a gauge whose value is read at scrape time.
