@@ -109,15 +109,16 @@ func podWatch(t *testing.T, client *fake.Clientset) watch.Interface {
 	return w
 }
 
-// created waits for the next pod to be added.
-func created(t *testing.T, w watch.Interface) *corev1.Pod {
+// created waits for workspace id's pod to be added (the watch also
+// reports pods that existed before it).
+func created(t *testing.T, w watch.Interface, id string) *corev1.Pod {
 	t.Helper()
 	timeout := time.After(30 * time.Second)
 	for {
 		select {
 		case ev := <-w.ResultChan():
-			if ev.Type == watch.Added {
-				return ev.Object.(*corev1.Pod)
+			if pod, ok := ev.Object.(*corev1.Pod); ok && ev.Type == watch.Added && pod.Name == PodName(id) && pod.UID != leftoverUID {
+				return pod
 			}
 		case <-timeout:
 			t.Fatal("no pod was created")

@@ -22,7 +22,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	r, client, d := newTestRunner(t, nil, nil)
 	w := podWatch(t, client)
 	ch := open(r, "p1", testSpec)
-	pod := created(t, w)
+	pod := created(t, w, "p1")
 	if pod.Name != PodName("p1") {
 		t.Fatalf("pod name %q, want %q", pod.Name, PodName("p1"))
 	}
@@ -74,7 +74,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	}
 	// The next Workspace starts a new pod.
 	ch = open(r, "p1", testSpec)
-	markReady(t, client, created(t, w).Name, "127.0.0.1")
+	markReady(t, client, created(t, w, "p1").Name, "127.0.0.1")
 	if res := wait(t, ch); res.err != nil || res.ws == again {
 		t.Fatalf("reopen: %v, same as closed: %v", res.err, res.ws == again)
 	}
@@ -85,7 +85,7 @@ func TestWorkspaceConcurrentCallsShareThePod(t *testing.T) {
 	r, client, d := newTestRunner(t, nil, nil)
 	w := podWatch(t, client)
 	first := open(r, "p1", testSpec)
-	pod := created(t, w)
+	pod := created(t, w, "p1")
 	second := open(r, "p1", testSpec)
 	markReady(t, client, pod.Name, "127.0.0.1")
 	a, b := wait(t, first), wait(t, second)
@@ -119,7 +119,7 @@ func TestWorkspaceStartFailures(t *testing.T) {
 			r, client, d := newTestRunner(t, func(o *Options) { o.StartTimeout = timeout }, nil)
 			w := podWatch(t, client)
 			ch := open(r, "p1", testSpec)
-			pod := created(t, w)
+			pod := created(t, w, "p1")
 			setStatus(t, client, pod.Name, c.status)
 			res := wait(t, ch)
 			if res.err == nil || !strings.Contains(res.err.Error(), c.want) {
