@@ -2,6 +2,9 @@ package kube
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -76,5 +79,42 @@ func TestWorkspaceAdoptsOrReplaces(t *testing.T) {
 	}
 	if calls := d.Calls(); len(calls) != 2 || calls[1].token == "t" || fresh.Labels[LabelNode] != "node-a" {
 		t.Errorf("the failed pod was not replaced: calls %+v, labels %v", calls, fresh.Labels)
+	}
+}
+
+// With Chown, the project folder is given to the workspace's uid before
+// its pod is made.
+func TestWorkspaceChownsTheProject(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI must run this test as root (chown to another uid)")
+		}
+		t.Skip("chown to another uid needs root")
+	}
+	data := t.TempDir()
+	dir := filepath.Join(data, "projects", "p1")
+	if err := os.MkdirAll(filepath.Join(dir, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "src", "a.js"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, client, _ := newTestRunner(t, func(o *Options) { o.DataDir, o.Chown = data, true }, nil)
+	w := podWatch(t, client)
+	spec := testSpec
+	spec.Dir = dir
+	ch := open(r, "p1", spec)
+	markReady(t, client, created(t, w, "p1").Name, "127.0.0.1")
+	if res := wait(t, ch); res.err != nil {
+		t.Fatal(res.err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "src", "a.js")} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 20001 || st.Gid != 20001 {
+			t.Errorf("%s owned by %d:%d", p, st.Uid, st.Gid)
+		}
 	}
 }

@@ -39,6 +39,11 @@ type Options struct {
 	DataClaim string
 	DataDir   string
 
+	// Chown gives the project folder (Spec.Dir, and Spec.Data) to the
+	// workspace's uid before its pod starts, as the local runner does; the
+	// server sees the claim at DataDir and needs CAP_CHOWN for it.
+	Chown bool
+
 	AgentPort int // default DefaultAgentPort
 	// UID workspace processes run as when Spec.UID is 0 (default 10000).
 	UID int

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -120,6 +122,14 @@ func (r *Runner) ensurePod(ctx context.Context, id string, spec sandbox.Spec) (s
 	if err != nil {
 		return "", err
 	}
+	if r.opts.Chown {
+		uid := int(*pod.Spec.SecurityContext.RunAsUser)
+		for _, dir := range []string{spec.Dir, spec.Data} {
+			if err := chownTree(dir, uid); err != nil {
+				return "", fmt.Errorf("kube: give %s to the workspace's uid: %w", dir, err)
+			}
+		}
+	}
 	token, err := r.token()
 	if err != nil {
 		return "", err
@@ -169,6 +179,20 @@ func (r *Runner) adopt(ctx context.Context, pod *corev1.Pod) (string, error) {
 	return string(secret.Data[tokenKey]), nil
 }
 
+// chownTree gives dir and everything under it (not following symbolic
+// links) to uid; an empty dir is skipped.
+func chownTree(dir string, uid int) error {
+	if dir == "" {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, uid, uid)
+	})
+}
+
 // token is a fresh random agent token.
 func (r *Runner) token() (string, error) {
 	b := make([]byte, 32)
@@ -180,7 +204,14 @@ func (r *Runner) token() (string, error) {
 
 // subPath is dir's path inside the data claim.
 func (r *Runner) subPath(dir string) (string, error) {
-	rel, err := filepath.Rel(filepath.Clean(r.opts.DataDir), filepath.Clean(dir))
+	base, err := filepath.Abs(r.opts.DataDir)
+	if err != nil {
+		return "", err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(base, dir)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
 		return "", fmt.Errorf("kube: %s is not inside the data directory %s (the shared claim)", dir, r.opts.DataDir)
 	}
