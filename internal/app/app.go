@@ -244,17 +244,24 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 	if cfg.Sandbox == "none" {
 		opts.Banners = append(opts.Banners, "Sandbox is off (--sandbox=none): project code runs unsandboxed on this machine.")
 	} else if err := runs.Check(context.Background()); err != nil {
-		opts.Banners = append(opts.Banners, "Code cannot run on this server, so Run, terminals and the agent's commands will fail: "+err.Error()+
-			". On Debian or Ubuntu, install bubblewrap (sudo apt-get install -y bubblewrap) and restart the server.")
+		hint := ". On Debian or Ubuntu, install bubblewrap (sudo apt-get install -y bubblewrap) and restart the server."
+		if cfg.Sandbox == "kubernetes" {
+			hint = ". Give the server's service account the Role in deploy/kubernetes/rbac.yaml and restart the server."
+		}
+		opts.Banners = append(opts.Banners, "Code cannot run on this server, so Run, terminals and the agent's commands will fail: "+err.Error()+hint)
 	}
 	return opts
 }
 
-// newSandbox picks the sandbox runner: bubblewrap, or none when the
-// operator explicitly chose to run code unsandboxed.
-func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.File) error) sandbox.Runner {
-	if cfg.Sandbox == "none" {
-		return sandbox.None()
+// newSandbox picks the sandbox runner: bubblewrap, a pod per workspace on
+// Kubernetes, or none when the operator explicitly chose to run code
+// unsandboxed. The hooks run in local sandboxes' network namespaces only.
+func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.File) error, log *slog.Logger) (sandbox.Runner, error) {
+	switch cfg.Sandbox {
+	case "none":
+		return sandbox.None(), nil
+	case "kubernetes":
+		return newKubeSandbox(cfg, log)
 	}
 	name := stateName(cfg.DataDir)
 	if id := nodeID(cfg); id != "" { // nodes sharing a data dir keep their own sandboxes
@@ -274,7 +281,7 @@ func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.Fi
 			return nil
 		}
 	}
-	return sandbox.NewLocal(opts)
+	return sandbox.NewLocal(opts), nil
 }
 
 // nodeID is this node's id when it is one of several, else "".

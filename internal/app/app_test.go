@@ -106,7 +106,7 @@ func TestBannersForUnsafeModes(t *testing.T) {
 	if !strings.Contains(all, "unsandboxed") || !strings.Contains(all, "Development login") {
 		t.Errorf("banners = %q", opts.Banners)
 	}
-	if _, ok := newSandbox(cfg, nil).(*sandbox.NoneRunner); !ok {
+	if sb, err := newSandbox(cfg, nil, slog.New(slog.DiscardHandler)); err != nil || !isNone(sb) {
 		t.Error("--sandbox=none did not select the None runner")
 	}
 }
@@ -145,3 +145,5 @@ func TestNodesCommand(t *testing.T) {
 		t.Fatalf("nodes list:\n%s", out.String())
 	}
 }
+
+func isNone(r sandbox.Runner) bool { _, ok := r.(*sandbox.NoneRunner); return ok }

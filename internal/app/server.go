@@ -172,7 +172,9 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	if s.Billing, err = buildBilling(cfg, d.Store, d.Log, d.Now, s.notifyAs(notify.QuotaWarning)); err != nil {
 		return nil, err
 	}
-	s.buildSandbox(cfg, d.Log)
+	if err := s.buildSandbox(cfg, d.Log); err != nil {
+		return nil, err
+	}
 	s.buildCluster(cfg, d.Now, d.Log)
 	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL, OnLogged: s.Metrics.CollabLogged, OnRelayed: s.Metrics.CollabRelayed}
 	if d.Collab != nil {
@@ -249,7 +251,7 @@ func (s *Server) onClose(fn func() error) { s.closers = append(s.closers, fn) }
 // buildSandbox makes the sandbox runner, with the hooks that run in each new
 // sandbox's network namespace (egress proxy, database proxy), and the
 // runner that keeps one sandbox per active project.
-func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
+func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) error {
 	hooks := []func(context.Context, string, *os.File) error{s.DBs.SandboxSetup}
 	stopHooks := []func(string){s.DBs.SandboxStopped}
 	runOpts := runner.Options{
@@ -281,12 +283,16 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 			}
 		}
 	}
-	s.Sandbox = newSandbox(cfg, hooks)
+	var err error
+	if s.Sandbox, err = newSandbox(cfg, hooks, log); err != nil {
+		return err
+	}
 	s.onClose(s.Sandbox.Close)
 	runOpts.LimitsFor = s.planLimits
 	s.Runner = runner.New(s.Sandbox, s.Files, s.Billing.Recorder(), runOpts)
 	s.onClose(s.Runner.Close)
 	s.Secrets.Changed = restartOnSecretChange(s.Runner, log)
+	return nil
 }
 
 // buildAgent makes the agent service; the master key seals the provider

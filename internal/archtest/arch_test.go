@@ -24,7 +24,7 @@ const module = "ecode/"
 // must be added here.
 var allowed = map[string][]string{
 	"cmd/ecode":                    {"internal/app"},
-	"internal/app":                 {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/sandbox/remote", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/client", "internal/figma", "internal/monitor", "internal/backup", "internal/tracing", "internal/cluster"},
+	"internal/app":                 {"internal/live", "internal/revoke", "internal/projectdb", "internal/projects", "internal/checkpoint", "internal/history", "internal/agent", "internal/agentrun", "internal/api", "internal/auth", "internal/collab", "internal/config", "internal/runner", "internal/store", "internal/workspace", "internal/sandbox", "internal/sandbox/remote", "internal/volume", "internal/egress", "internal/errtrack", "internal/notify", "internal/telemetry", "internal/yjs", "internal/secretbox", "internal/secrets", "internal/netlimit", "ui", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/client", "internal/figma", "internal/monitor", "internal/backup", "internal/tracing", "internal/cluster", "internal/sandbox/kube"},
 	"internal/api":                 {"internal/errtrack", "internal/notify", "internal/live", "internal/revoke", "internal/projects", "internal/history", "internal/agent", "internal/agentrun", "internal/auth", "internal/collab", "internal/runner", "internal/secrets", "internal/store", "internal/telemetry", "internal/workspace", "internal/domains", "internal/imports", "internal/jobs", "internal/billing", "internal/deploy", "internal/monitor", "internal/backup", "internal/cluster"},
 	"internal/cluster":             {"internal/store"},
 	"internal/collab":              {"internal/store", "internal/workspace", "internal/yjs", "internal/yjs/protocol"},
@@ -84,6 +84,7 @@ var allowed = map[string][]string{
 	"internal/domains":             {"internal/store", "internal/secretbox"},
 	"bench/ledgerbench":            {"internal/billing", "internal/store"},
 	"bench/importbench":            {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client", "internal/figma", "internal/figma/figmatest"},
+	"internal/sandbox/kube":        {"internal/sandbox"},
 }
 
 func repoRoot(t *testing.T) string {

@@ -123,6 +123,17 @@ type Config struct {
 	InternalURL   string
 	ClusterSecret string
 	NodeTTL       time.Duration
+
+	// Workspaces as Kubernetes pods (--sandbox=kubernetes, package sandbox/kube).
+	KubeNamespace      string
+	KubeImage          string
+	KubeRuntimeClass   string
+	KubeKubeconfig     string
+	KubeServiceAccount string
+	KubeDataClaim      string
+	KubeEgress         string
+	KubePodName        string
+	KubePodUID         string
 }
 
 type option struct {
@@ -137,7 +148,7 @@ func (c *Config) options() []option {
 		{"database-url", "", "database: empty for SQLite in the data dir, sqlite:///path, or postgres://...", &c.DatabaseURL},
 		{"public-url", "", "URL users reach the server at (https:// marks cookies Secure)", &c.PublicURL},
 		{"dev-login", "false", "allow password-less development login (loopback only; shows a banner)", &c.DevLogin},
-		{"sandbox", "bwrap", "sandbox for user code: bwrap, or none (runs code unsandboxed; shows a banner)", &c.Sandbox},
+		{"sandbox", "bwrap", "sandbox for user code: bwrap, kubernetes (a pod per active workspace; see --kube-*), or none (runs code unsandboxed; shows a banner)", &c.Sandbox},
 		{"session-idle", "72h", "sign out sessions idle for this long", &c.SessionIdle},
 		{"auth-cache-ttl", "15s", "keep resolved sessions, tokens and memberships in memory at most this long (revocations drop them at once on every node; 0 turns the cache off)", &c.AuthCacheTTL},
 		{"session-max", "720h", "sign out sessions this old, active or not", &c.SessionMax},
@@ -220,6 +231,15 @@ func (c *Config) options() []option {
 		{"internal-url", "", "URL other nodes reach the internal listener at; empty: http://<internal-addr>", &c.InternalURL},
 		{"node-id", "", "this node's name among the nodes (unique); empty: the host name and the internal listener's port", &c.NodeID},
 		{"cluster-secret", "", "secret every node shares (at least 16 characters): requests between nodes are signed with it, unsigned ones refused", &c.ClusterSecret},
+		{"kube-namespace", "ecode", "with --sandbox=kubernetes: namespace of the workspace pods, their secrets and network policy", &c.KubeNamespace},
+		{"kube-image", "", "with --sandbox=kubernetes: the ecode image workspace pods run (its `ecode sandbox-agent`)", &c.KubeImage},
+		{"kube-runtime-class", "", "with --sandbox=kubernetes: RuntimeClass of workspace pods (e.g. gvisor); empty for the cluster's default", &c.KubeRuntimeClass},
+		{"kube-kubeconfig", "", "with --sandbox=kubernetes: kubeconfig file; empty for the in-cluster service account", &c.KubeKubeconfig},
+		{"kube-service-account", "", "with --sandbox=kubernetes: service account of workspace pods (its token is never mounted); empty for the namespace's default", &c.KubeServiceAccount},
+		{"kube-data-claim", "ecode-data", "with --sandbox=kubernetes: the ReadWriteMany PersistentVolumeClaim holding --data-dir, which workspace pods mount their project from", &c.KubeDataClaim},
+		{"kube-egress", "", "with --sandbox=kubernetes: CIDRs workspace pods may reach besides DNS (egress proxy, registry mirrors), comma-separated; empty: none", &c.KubeEgress},
+		{"kube-pod-name", "", "with --sandbox=kubernetes: this server's pod name (downward API); with --kube-pod-uid, workspace pods are deleted with it", &c.KubePodName},
+		{"kube-pod-uid", "", "with --sandbox=kubernetes: this server's pod UID (downward API)", &c.KubePodUID},
 		{"node-ttl", "15s", "how long a node's heartbeat keeps it and its projects' leases: a node silent for longer loses its projects to the others", &c.NodeTTL},
 		{"acme-ca-file", "", "PEM file of CA certificates to trust, besides the system's, when talking to the ACME server (a test CA such as Pebble's)", &c.ACMECAFile},
 	}
@@ -297,9 +317,10 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir must not be empty"))
 	}
-	if c.Sandbox != "bwrap" && c.Sandbox != "none" {
-		errs = append(errs, fmt.Errorf("sandbox: %q is not bwrap or none", c.Sandbox))
+	if c.Sandbox != "bwrap" && c.Sandbox != "none" && c.Sandbox != "kubernetes" {
+		errs = append(errs, fmt.Errorf("sandbox: %q is not bwrap, kubernetes or none", c.Sandbox))
 	}
+	errs = append(errs, c.validateKube()...)
 	if c.DevLogin && !c.Loopback() {
 		errs = append(errs, fmt.Errorf("dev-login is refused: the server listens on %s, not on loopback", c.Addr))
 	}
@@ -565,4 +586,41 @@ func (c *Config) OTLPSampleRatio() float64 {
 		return 1
 	}
 	return r
+}
+
+// validateKube checks the options of --sandbox=kubernetes.
+func (c *Config) validateKube() []error {
+	if c.Sandbox != "kubernetes" {
+		return nil
+	}
+	var errs []error
+	if c.KubeImage == "" || c.KubeNamespace == "" || c.KubeDataClaim == "" {
+		errs = append(errs, errors.New("sandbox=kubernetes needs kube-image, kube-namespace and kube-data-claim"))
+	}
+	if _, err := c.KubeEgressCIDRs(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Egress == "proxy" {
+		errs = append(errs, errors.New("egress=proxy works with the local sandbox only: with sandbox=kubernetes list what workspaces may reach in kube-egress"))
+	}
+	if (c.KubePodName == "") != (c.KubePodUID == "") {
+		errs = append(errs, errors.New("kube-pod-name and kube-pod-uid go together"))
+	}
+	return errs
+}
+
+// KubeEgressCIDRs is --kube-egress as prefixes (validated by Load).
+func (c *Config) KubeEgressCIDRs() ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(c.KubeEgress, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("kube-egress: %q is not a CIDR", s)
+		}
+		out = append(out, p.Masked().String())
+	}
+	return out, nil
 }

@@ -42,6 +42,10 @@ func TestValidation(t *testing.T) {
 		{[]string{"--dev-login", "--addr", "0.0.0.0:5000"}, nil, "dev-login is refused"},
 		{[]string{"--sandbox", "docker"}, nil, "sandbox"},
 		{[]string{"--addr", "nonsense"}, nil, "addr"},
+		{[]string{"--sandbox", "kubernetes"}, nil, "needs kube-image"},
+		{[]string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--kube-egress", "10.0.0.0/8,nope"}, nil, `kube-egress: "nope"`},
+		{[]string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--egress", "proxy"}, nil, "egress=proxy works with the local sandbox only"},
+		{[]string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--kube-pod-name", "ecode-0"}, nil, "kube-pod-name and kube-pod-uid go together"},
 		{nil, map[string]string{"ECODE_SESSION_IDLE": "soon"}, "ECODE_SESSION_IDLE"},
 		{[]string{"extra"}, nil, "unexpected arguments"},
 		{[]string{"--object-store", "gcs"}, nil, "object-store"},
@@ -54,6 +58,12 @@ func TestValidation(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Load(%v, %v) = %v, want an error mentioning %q", tc.args, tc.env, err, tc.want)
 		}
+	}
+	k, err := Load("t", []string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--kube-egress", "10.1.2.3/8, 192.168.0.9/32"},
+		env(map[string]string{"ECODE_KUBE_RUNTIME_CLASS": "gvisor"}))
+	if cidrs, _ := k.KubeEgressCIDRs(); err != nil || k.KubeRuntimeClass != "gvisor" || k.KubeNamespace != "ecode" || k.KubeDataClaim != "ecode-data" ||
+		strings.Join(cidrs, " ") != "10.0.0.0/8 192.168.0.9/32" {
+		t.Errorf("kubernetes sandbox: %+v, %v", k, err)
 	}
 	c, err := Load("t", []string{"--object-store", "s3", "--s3-endpoint", "127.0.0.1:9000"}, env(map[string]string{"ECODE_S3_SECRET_KEY": "hunter2"}))
 	if err != nil || c.S3SecretKey != "hunter2" || c.S3Bucket != "ecode-objects" {
