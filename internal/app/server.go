@@ -242,6 +242,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, Cluster: s.Cluster, UI: ui.FS(),
 		Monitor: s.Monitor, Backups: s.Backups, OnRequest: s.Monitor.ObserveRequest,
 		Log: d.Log, Now: d.Now, Tracer: s.Tracing}, opts)
+	s.Secrets.Changed = s.API.SecretsChanged // on the node running the project
 	return s, s.startup(ctx)
 }
 
@@ -288,7 +289,6 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) {
 	runOpts.LimitsFor = s.planLimits
 	s.Runner = runner.New(s.Sandbox, s.Files, s.Billing.Recorder(), runOpts)
 	s.onClose(s.Runner.Close)
-	s.Secrets.Changed = restartOnSecretChange(s.Runner, log)
 }
 
 // buildAgent makes the agent service; the master key seals the provider
