@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ func run() error {
 	runs := flag.Int("runs", 1, "measure each client count this many times and print the medians")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of E-Code's server (this process) during its first run to this file")
 	traceLen := flag.Int("trace", 100_000, "updates in the editing trace replayed beside yjs (0: skip)")
+	nodes := flag.Bool("nodes", false, "instead: the clients (-clients, one count) on one node beside split over three nodes")
+	pg := flag.String("database-url", os.Getenv("ECODE_TEST_POSTGRES_URL"), "with -nodes: PostgreSQL server (a schema is made for the run and dropped after)")
+	redis := flag.String("redis-url", "redis://127.0.0.1:6379/0", "with -nodes: Redis server")
 	flag.Parse()
 
 	_, file, _, _ := runtime.Caller(0)
@@ -54,6 +58,17 @@ func run() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if *nodes {
+		n, err := strconv.Atoi(strings.TrimSpace(*clients))
+		if err != nil {
+			return fmt.Errorf("-nodes takes one client count: %w", err)
+		}
+		e, err := strconv.Atoi(strings.TrimSpace(strings.Split(*edits, ",")[0]))
+		if err != nil {
+			return fmt.Errorf("-edits: %w", err)
+		}
+		return runNodes(ctx, nodeDir, *pg, *redis, n, e, *rate, *runs)
+	}
 	ecode, stopEcode, err := startEcode(ctx)
 	if err != nil {
 		return err

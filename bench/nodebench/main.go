@@ -9,13 +9,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -28,6 +24,18 @@ import (
 	"ecode/bench/internal/benchsrv"
 	"ecode/internal/client"
 )
+
+// nodeFlags let the benchmark's one user run as many execs as it asks.
+var nodeFlags = []string{"--project-disk", "0", "--max-execs-per-user", "64", "--max-execs-per-project", "64"}
+
+// startNode starts a node and returns its URL.
+func startNode(ctx context.Context, id, dir, dbURL, redis string, flags ...string) (string, func(), error) {
+	srv, err := benchsrv.StartNode(ctx, "nodebench", id, dir, dbURL, redis, flags...)
+	if err != nil {
+		return "", nil, err
+	}
+	return srv.URL(), srv.Stop, nil
+}
 
 func main() {
 	if err := run(); err != nil {
@@ -48,7 +56,7 @@ func run() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dbURL, dropSchema, err := schema(*pg)
+	dbURL, dropSchema, err := benchsrv.Schema(*pg, "nodebench")
 	if err != nil {
 		return err
 	}
@@ -60,12 +68,12 @@ func run() error {
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o711) // sandboxes run as their own uids
 
-	owner, stopOwner, err := startNode(ctx, "owner", dir, dbURL, *redis)
+	owner, stopOwner, err := startNode(ctx, "owner", dir, dbURL, *redis, nodeFlags...)
 	if err != nil {
 		return err
 	}
 	defer stopOwner()
-	fwd, stopFwd, err := startNode(ctx, "forwarder", dir, dbURL, *redis)
+	fwd, stopFwd, err := startNode(ctx, "forwarder", dir, dbURL, *redis, nodeFlags...)
 	if err != nil {
 		return err
 	}
@@ -156,52 +164,6 @@ func run() error {
 	fmt.Printf("%-16s median p50 × over %d runs: %.2f\n", "terminal echo", len(ratios), ratios[len(ratios)/2])
 	fmt.Println("\np50 × is forwarded/direct latency (lower is better, 1 is free); req/s × is forwarded/direct throughput.")
 	return nil
-}
-
-// schema makes a schema of the run's own on the PostgreSQL server and
-// returns a URL selecting it.
-func schema(base string) (string, func(), error) {
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "nodebench_" + hex.EncodeToString(b)
-	if _, err := db.Exec(`CREATE SCHEMA ` + name); err != nil {
-		db.Close()
-		return "", nil, err
-	}
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + name, func() { db.Exec(`DROP SCHEMA ` + name + ` CASCADE`); db.Close() }, nil
-}
-
-// freeAddr is a loopback address nobody listens on (the internal listener's
-// address must be known to be advertised).
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func startNode(ctx context.Context, id, dir, dbURL, redis string) (string, func(), error) {
-	internal, err := freeAddr()
-	if err != nil {
-		return "", nil, err
-	}
-	srv, err := benchsrv.Start(ctx, "nodebench", "--data-dir", dir, "--database-url", dbURL,
-		"--redis-url", redis, "--internal-addr", internal, "--node-id", id, "--cluster-secret", "nodebench-cluster-secret",
-		"--project-disk", "0", "--max-execs-per-user", "64", "--max-execs-per-project", "64")
-	if err != nil {
-		return "", nil, err
-	}
-	return srv.URL(), srv.Stop, nil
 }
 
 // terminalEcho opens a terminal (on the owner), attaches to it through

@@ -61,3 +61,19 @@ export function useAgentServer(set) {
     await fake?.close()
   })
 }
+
+/**
+ * Waits until a row of the xterm inside `selector` contains `text` (or, with exact, is `text`:
+ * a line of output of its own, not the echoed command line).
+ */
+export function waitForRow(page, selector, text, { exact = false, timeout = 60_000 } = {}) {
+  return page.waitForFunction(
+    ({ selector, text, exact }) =>
+      [...document.querySelectorAll(`${selector} .xterm-rows > div`)].some((r) => {
+        const row = r.textContent.replace(/\u00a0/g, ' ').trim()
+        return exact ? row === text : row.includes(text)
+      }),
+    { selector, text, exact },
+    { timeout, polling: 100 },
+  )
+}

@@ -1,9 +1,11 @@
 // Several nodes: three `ecode serve` processes share PostgreSQL, Redis and a data directory. The
 // admin's Servers page on node A lists them with their state; draining node C there marks it
-// draining. A project whose sandbox runs on node B is used through node A; B is killed with
+// draining, and a terminal open (through A) on a project C ran goes on in a new shell where the
+// project moved. A project whose sandbox runs on node B is used through node A; B is killed with
 // SIGKILL: once its lease (--node-ttl 3s) has run out, the next exec through A starts the project
-// on a live node with its files. A static app published through node B answers through each
-// node (the others forward to B). Needs ECODE_TEST_POSTGRES_URL (and Redis on 127.0.0.1:6379): skipped without it,
+// on a live node with its files, and the terminal open on it reconnects to a new shell there. A
+// static app published through node B answers through each node (the others forward to B). Needs
+// ECODE_TEST_POSTGRES_URL (and Redis on 127.0.0.1:6379): skipped without it,
 // failed in CI.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { launchBrowser } from '../lib/browser.mjs'
-import { signUp } from '../lib/journey.mjs'
+import { signUp, waitForRow } from '../lib/journey.mjs'
 import { startServer } from '../lib/server.mjs'
 
 const pg = process.env.ECODE_TEST_POSTGRES_URL
@@ -29,6 +31,29 @@ const freePort = () =>
     })
     s.on('error', reject)
   })
+
+// openTerminal opens the project's workspace in page, opens a terminal and runs a command in it.
+async function openTerminal(page, projectId) {
+  await page.goto(`/p/${projectId}`)
+  await page.locator('[role="tab"][data-pane="terminal"]').click()
+  await page.getByRole('button', { name: 'New terminal' }).click()
+  await page.locator('#pane-terminal .terminal-view[data-status="connected"]').waitFor()
+  await typeInTerminal(page, 'echo before-$((1+1))')
+  await waitForRow(page, TERM, 'before-2', { exact: true })
+}
+const TERM = '#pane-terminal .terminal-view:not([hidden])'
+async function typeInTerminal(page, line) {
+  await page.locator(`${TERM} .xterm`).click()
+  await page.keyboard.type(line)
+  await page.keyboard.press('Enter')
+}
+// The project moved: the terminal says it goes on in a new shell, and a command typed there runs.
+async function expectNewShell(page) {
+  await waitForRow(page, TERM, 'reconnected \u2014 new shell', { timeout: 60_000 })
+  await page.locator('#pane-terminal .terminal-view[data-status="connected"]').waitFor()
+  await typeInTerminal(page, 'echo after-$((2+2))')
+  await waitForRow(page, TERM, 'after-4', { exact: true })
+}
 
 let nodes = []
 let browser
@@ -75,10 +100,21 @@ test('the admin lists the servers and drains one', { skip: !pg && 'set ECODE_TES
   await nodeC.getByText(/· active ·/).waitFor()
   assert.equal(await list.getByRole('listitem').count(), 3)
 
+  // A project C runs, with a terminal open on it through A.
+  const api = page.request
+  const project = await (await api.post('/api/projects', { data: { name: 'on-c', template: 'blank' } })).json()
+  const res = await api.post(`${nodes[2].url}/api/projects/${project.id}/exec`, { data: { command: 'true' } })
+  assert.equal(res.status(), 200, await res.text())
+  const termPage = await ctx.newPage()
+  await openTerminal(termPage, project.id)
+
   page.once('dialog', (d) => d.accept())
   await nodeC.getByRole('button', { name: 'Drain e2e-c' }).click()
   await nodeC.getByText(/· draining ·/).waitFor()
   assert.equal(await nodeC.getByRole('button', { name: 'Drain e2e-c' }).count(), 0, 'a draining server offers no drain')
+
+  // C gives the project up and closes its sockets (4012); the terminal opens a new shell where it runs now.
+  await expectNewShell(termPage)
 })
 
 test('a published app answers through each of the three nodes', { skip: !pg && 'set ECODE_TEST_POSTGRES_URL to run several nodes' }, async (t) => {
@@ -131,6 +167,7 @@ test('a project outlives the kill -9 of the node running it', { skip: !pg && 'se
   assert.equal(res.status(), 200, await res.text())
   res = await exec(a, 'cat hello.txt')
   assert.equal((await res.json()).stdout, 'still here')
+  await openTerminal(page, project.id) // through A: a shell on B
 
   await b.kill9()
   // Until B's lease runs out the project answers 503 with Retry-After; the client retries as told.
@@ -144,4 +181,6 @@ test('a project outlives the kill -9 of the node running it', { skip: !pg && 'se
   }
   assert.equal(res.status(), 200, await res.text())
   assert.equal((await res.json()).stdout, 'still here', 'the files survive the node')
+  // The terminal lost its shell with B: it reconnects to a new one where the project runs now.
+  await expectNewShell(page)
 })

@@ -1,27 +1,11 @@
 // Running a project: Run, the Console's output, the Preview on its own origin, and a terminal.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { signUp, treeItem, useServerAndBrowser } from '../lib/journey.mjs'
+import { signUp, treeItem, useServerAndBrowser, waitForRow } from '../lib/journey.mjs'
 
 let server
 let browser
 useServerAndBrowser((s, b) => { server = s; browser = b })
-
-/**
- * Waits until a row of the xterm inside `selector` contains `text` (or, with exact, is `text`:
- * a line of output of its own, not the echoed command line).
- */
-function waitForRow(page, selector, text, { exact = false, timeout = 60_000 } = {}) {
-  return page.waitForFunction(
-    ({ selector, text, exact }) =>
-      [...document.querySelectorAll(`${selector} .xterm-rows > div`)].some((r) => {
-        const row = r.textContent.replace(/\u00a0/g, ' ').trim()
-        return exact ? row === text : row.includes(text)
-      }),
-    { selector, text, exact },
-    { timeout, polling: 100 },
-  )
-}
 
 test('run the node template, see its output and preview, use a terminal', async (t) => {
   const ctx = await browser.newContext({ baseURL: server.url })

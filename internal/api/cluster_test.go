@@ -30,24 +30,30 @@ const clusterSecret = "test-cluster-secret-0123456789"
 // in CI it fails. agentURL, when set, is the agent's OpenAI-compatible
 // provider.
 func threeNodes(t *testing.T, agentURL string) (a, b, c *testutil.Server) {
+	n := clusterNodes(t, agentURL, "a", "b", "c")
+	return n[0], n[1], n[2]
+}
+
+// clusterNodes starts one node per id, as threeNodes does.
+func clusterNodes(t *testing.T, agentURL string, ids ...string) []*testutil.Server {
 	t.Helper()
 	st := testdb.NewStore(t, store.Postgres)
 	redis := testdb.RedisURL(t)
 	dir := testutil.TraversableTempDir(t)
-	node := func(id string) *testutil.Server {
-		return testutil.NewServer(t, st, testutil.ServerOptions{Dir: dir, Config: func(c *config.Config) {
+	var nodes []*testutil.Server
+	for _, id := range ids {
+		nodes = append(nodes, testutil.NewServer(t, st, testutil.ServerOptions{Dir: dir, Config: func(c *config.Config) {
 			c.RedisURL, c.InternalAddr, c.NodeID, c.ClusterSecret = redis, "127.0.0.1:0", id, clusterSecret
 			if agentURL != "" {
 				c.OpenAIBaseURL, c.OpenAIAPIKey, c.AgentModel = agentURL, "k", "m"
 			}
-		}})
+		}}))
 	}
-	a, b, c = node("a"), node("b"), node("c")
-	for _, n := range []*testutil.Server{a, b, c} {
+	for _, n := range nodes {
 		<-n.Revoke.Subscribed()
 	}
-	testutil.RequireSandbox(t, a.Sandbox)
-	return a, b, c
+	testutil.RequireSandbox(t, nodes[0].Sandbox)
+	return nodes
 }
 
 type execResult struct {

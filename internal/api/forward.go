@@ -34,7 +34,7 @@ func isForwarded(ctx context.Context) bool {
 // requests signed by a node of the cluster, which are then served as if
 // they had come to this node, never forwarded again.
 func (s *Server) InternalHandler() http.Handler {
-	h := s.Handler()
+	h, node := s.Handler(), s.nodeHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cluster == nil {
 			http.Error(w, "not a cluster node", http.StatusNotFound)
@@ -43,6 +43,10 @@ func (s *Server) InternalHandler() http.Handler {
 		if _, err := s.cluster.Verify(r); err != nil {
 			s.log.Warn("internal request refused", "err", err, "peer", r.RemoteAddr, "path", r.URL.Path)
 			s.writeError(w, r, errUnauthenticated("requests between nodes must be signed with the cluster secret"))
+			return
+		}
+		if isNodeCall(r) {
+			node.ServeHTTP(w, r)
 			return
 		}
 		client := r.Header.Get(cluster.ClientHeader)

@@ -171,6 +171,15 @@ func (s *Server) routes() []route {
 	}, append(append(append(append(s.secretRoutes(), s.domainRoutes()...), s.importRoutes()...), s.billingRoutes()...), s.deploymentRoutes()...)...)
 }
 
+// nodeRoutes are the calls between nodes (nodecalls.go): served only on
+// the internal listener, to requests another node signed; their access is
+// the signature.
+func (s *Server) nodeRoutes() []route {
+	return []route{
+		{"POST /internal/projects/{id}/secrets-changed", Public, s.nodeSecretsChanged},
+	}
+}
+
 // guard wraps a route with its access check and the error adapter.
 func (s *Server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

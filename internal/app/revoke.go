@@ -11,17 +11,12 @@ import (
 // buildRevoke makes the revocation bus (through Redis when --redis-url is
 // set, so that every node hears of every revocation before it is answered),
 // ends live requests on what it carries, and turns on the credential cache.
-func (s *Server) buildRevoke(cfg *config.Config, log *slog.Logger) error {
+func (s *Server) buildRevoke(cfg *config.Config, log *slog.Logger) {
 	bus := revoke.NewLocal()
-	if cfg.RedisURL != "" {
-		var err error
-		if bus, err = revoke.NewRedis(cfg.RedisURL, "ecode:", 2*time.Second, log.With("component", "revoke")); err != nil {
-			return err
-		}
-		s.onClose(bus.Close)
+	if s.redis != nil {
+		bus = revoke.NewRedis(s.redis, "ecode:", 2*time.Second, log.With("component", "revoke"))
 	}
 	bus.Handle(s.Live.Revoked)
 	s.Auth.UseCache(bus, cfg.AuthCacheTTL)
 	s.Revoke = bus
-	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"ecode/internal/checkpoint"
 	"ecode/internal/config"
 	"ecode/internal/domains"
-	"ecode/internal/runner"
 	"ecode/internal/secretbox"
 	"ecode/internal/secrets"
 	"ecode/internal/store"
@@ -45,16 +44,6 @@ func checkpointSecretSet(sec *secrets.Service) func(context.Context, string) ([]
 			out[i] = checkpoint.SecretRef{Name: nv.Name, Version: nv.Version}
 		}
 		return out, err
-	}
-}
-
-// restartOnSecretChange restarts a running app whose secrets changed,
-// telling the user in its console first.
-func restartOnSecretChange(runs *runner.Manager, log *slog.Logger) func(context.Context, string) {
-	return func(ctx context.Context, projectID string) {
-		if _, err := runs.RestartIfRunning(ctx, projectID, "[e-code] the project's secrets changed: restarting the app"); err != nil {
-			log.Warn("restart the app after a secrets change", "project_id", projectID, "err", err)
-		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"ecode/internal/agent"
@@ -95,6 +96,7 @@ type Server struct {
 
 	box *secretbox.Box // seals provider API keys under the same master key
 
+	redis   *redis.Client  // shared by the revocation bus and the collaboration relay (--redis-url)
 	closers []func() error // run by Close, last first
 }
 
@@ -143,9 +145,10 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	if s.Auth, err = auth.NewService(d.Store, d.Now, cfg.SessionIdle, cfg.SessionMax); err != nil {
 		return nil, err
 	}
-	if err := s.buildRevoke(cfg, d.Log); err != nil {
+	if err := s.buildRedis(ctx, cfg); err != nil {
 		return nil, err
 	}
+	s.buildRevoke(cfg, d.Log)
 	if s.Secrets, s.box, err = openSecrets(cfg, d.Store, d.Log); err != nil {
 		return nil, err
 	}
@@ -176,7 +179,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.buildCluster(cfg, d.Now, d.Log)
-	collabOpts := collab.Options{Log: d.Log, RedisURL: cfg.RedisURL, OnLogged: s.Metrics.CollabLogged, OnRelayed: s.Metrics.CollabRelayed}
+	collabOpts := collab.Options{Log: d.Log, Redis: s.redis, OnLogged: s.Metrics.CollabLogged, OnRelayed: s.Metrics.CollabRelayed}
 	if d.Collab != nil {
 		d.Collab(&collabOpts)
 	}
@@ -241,7 +244,8 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		Errors: s.Errors, Notify: s.Notify, Domains: s.Domains, Imports: s.Imports, Jobs: s.Jobs, Billing: s.Billing, Deploy: s.Deploy, Cluster: s.Cluster, UI: ui.FS(),
 		Monitor: s.Monitor, Backups: s.Backups, OnRequest: s.Monitor.ObserveRequest,
 		Log: d.Log, Now: d.Now, Tracer: s.Tracing}, opts)
-	s.Deploy.Forward = s.API.ForwardApp // apps run by another node of the cluster
+	s.Deploy.Forward = s.API.ForwardApp      // apps run by another node of the cluster
+	s.Secrets.Changed = s.API.SecretsChanged // on the node running the project
 	return s, s.startup(ctx)
 }
 
@@ -291,7 +295,6 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) error {
 	runOpts.LimitsFor = s.planLimits
 	s.Runner = runner.New(s.Sandbox, s.Files, s.Billing.Recorder(), runOpts)
 	s.onClose(s.Runner.Close)
-	s.Secrets.Changed = restartOnSecretChange(s.Runner, log)
 	return nil
 }
 

@@ -394,3 +394,16 @@ func Nodes(ctx context.Context, st *store.Store, now time.Time) ([]NodeInfo, err
 func Drain(ctx context.Context, st *store.Store, id string) error {
 	return st.SetNodeState(ctx, id, store.NodeDraining)
 }
+
+// Holder returns the node holding the project's unexpired lease, without
+// taking it; ok is false when no node does (nothing of the project runs).
+func (c *Cluster) Holder(ctx context.Context, projectID string) (o Owner, ok bool, err error) {
+	l, err := c.st.ProjectLease(ctx, projectID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Owner{}, false, nil
+	}
+	if err != nil || !l.ExpiresAt.After(c.o.Now()) {
+		return Owner{}, false, err
+	}
+	return Owner{NodeID: l.NodeID, Address: l.Node.Address, Self: l.NodeID == c.o.NodeID}, true, nil
+}

@@ -3,7 +3,6 @@ package collab
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -94,20 +93,9 @@ type pubMsg struct {
 	msg     []byte
 }
 
-func newRedisBus(url string, deliver func(string, []byte)) (*redisBus, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
-	}
-	c := redis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("connect to redis: %w", err)
-	}
-	ps := c.Subscribe(ctx)
-	return &redisBus{client: c, ps: ps, deliver: deliver, subs: map[string]int{}, out: make(chan pubMsg, 8192)}, nil
+func newRedisBus(c *redis.Client, deliver func(string, []byte)) *redisBus {
+	ps := c.Subscribe(context.Background()) // no channel yet: nothing is sent
+	return &redisBus{client: c, ps: ps, deliver: deliver, subs: map[string]int{}, out: make(chan pubMsg, 8192)}
 }
 
 // run publishes queued messages and delivers received ones until ctx ends.
@@ -183,7 +171,5 @@ func (b *redisBus) send(ctx context.Context, m pubMsg, log *slog.Logger) {
 	}
 }
 
-func (b *redisBus) close() {
-	b.ps.Close()
-	b.client.Close()
-}
+// close ends the subscription; the client is its owner's to close.
+func (b *redisBus) close() { b.ps.Close() }

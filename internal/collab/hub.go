@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"ecode/internal/store"
 	"ecode/internal/workspace"
 	"ecode/internal/yjs/protocol"
@@ -31,9 +33,9 @@ const TextName = "content"
 type Options struct {
 	// NodeID names this process among the nodes sharing the store [random].
 	NodeID string
-	// RedisURL (redis://...) relays updates and awareness between nodes;
-	// empty for a single node.
-	RedisURL string
+	// Redis relays updates and awareness between nodes; nil for a single
+	// node. The caller owns it (and closes it after Run has returned).
+	Redis *redis.Client
 	// RedisPrefix starts every channel name ["ecode:"].
 	RedisPrefix string
 
@@ -174,19 +176,15 @@ type Hub struct {
 // ErrClosed is returned by Serve once the hub is shutting down.
 var ErrClosed = errors.New("collab: server shutting down")
 
-// New builds a hub. With Options.RedisURL it connects to Redis (and fails
-// if it cannot). Run must be called for it to work.
+// New builds a hub. With Options.Redis it relays between nodes through it.
+// Run must be called for it to work.
 func New(st *store.Store, files *workspace.Files, opts Options) (*Hub, error) {
 	opts.defaults()
 	h := &Hub{st: st, files: files, opts: opts, log: opts.Log.With("component", "collab"),
 		rooms: map[key]*room{}, byChannel: map[string]*room{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	if opts.RedisURL != "" {
-		b, err := newRedisBus(opts.RedisURL, h.deliver)
-		if err != nil {
-			return nil, err
-		}
-		h.bus = b
+	if opts.Redis != nil {
+		h.bus = newRedisBus(opts.Redis, h.deliver)
 	}
 	return h, nil
 }

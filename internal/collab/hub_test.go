@@ -277,7 +277,7 @@ func TestTwoNodesWithRedis(t *testing.T) {
 		e := newEnv(t, st)
 		e.write("shared.txt", "0\n")
 		prefix := "ecodetest:" + randomID() + ":"
-		opts := collab.Options{RedisURL: testdb.RedisURL(t), RedisPrefix: prefix, LeaseTTL: 300 * time.Millisecond}
+		opts := collab.Options{Redis: testdb.Redis(t), RedisPrefix: prefix, LeaseTTL: 300 * time.Millisecond}
 		h1, _ := e.hub(opts)
 		h2, _ := e.hub(opts)
 		a := e.connect(h1, "shared.txt", true)

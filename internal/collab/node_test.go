@@ -48,7 +48,7 @@ func startNode(t *testing.T, st *store.Store, dir, addr string, opts collab.Opti
 	cfg := testutil.TestConfig(t, dir)
 	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: time.Now,
 		Collab: func(o *collab.Options) {
-			o.RedisURL, o.RedisPrefix, o.LeaseTTL, o.PollInterval = opts.RedisURL, opts.RedisPrefix, opts.LeaseTTL, opts.PollInterval
+			o.Redis, o.RedisPrefix, o.LeaseTTL, o.PollInterval = opts.Redis, opts.RedisPrefix, opts.LeaseTTL, opts.PollInterval
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func TestRealClientsOnTwoNodes(t *testing.T) {
 	st := testutil.NewStore(t, store.Postgres)
 	js := startNodeClients(t)
 	dir := testutil.TraversableTempDir(t) // shared project files, as on a network file system
-	opts := collab.Options{RedisURL: testdb.RedisURL(t), RedisPrefix: "ecodetest:" + randomID() + ":", LeaseTTL: 500 * time.Millisecond}
+	opts := collab.Options{Redis: testdb.Redis(t), RedisPrefix: "ecodetest:" + randomID() + ":", LeaseTTL: 500 * time.Millisecond}
 	n1 := startNode(t, st, dir, "127.0.0.1:0", opts)
 	n2 := startNode(t, st, dir, "127.0.0.1:0", opts)
 	pid, token := project(t, n1, "main.py", "print('hello')\n")

@@ -38,25 +38,15 @@ type wire struct {
 }
 
 // NewRedis returns a bus shared by every node subscribed to the same Redis
-// (channels prefix+"revoke" and prefix+"revoke:ack"). Publish waits at most
-// wait for the other nodes' acknowledgements. Until Run has subscribed, and
-// while the subscription is down, Healthy is false.
-func NewRedis(url, prefix string, wait time.Duration, log *slog.Logger) (*Bus, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
-	}
-	c := redis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("connect to redis: %w", err)
-	}
+// (channels prefix+"revoke" and prefix+"revoke:ack") through c, which the
+// caller owns and closes. Publish waits at most wait for the other nodes'
+// acknowledgements. Until Run has subscribed, and while the subscription is
+// down, Healthy is false.
+func NewRedis(c *redis.Client, prefix string, wait time.Duration, log *slog.Logger) *Bus {
 	b := &Bus{}
 	b.remote = &redisLink{bus: b, client: c, events: prefix + "revoke", acks: prefix + "revoke:ack",
 		node: randomID(), wait: wait, log: log, waiting: map[string]chan struct{}{}, subscribedOnce: make(chan struct{})}
-	return b, nil
+	return b
 }
 
 func randomID() string {
@@ -191,5 +181,3 @@ func (l *redisLink) receive(ctx context.Context, m *redis.Message) {
 		l.log.Warn("acknowledge revocation", "err", err)
 	}
 }
-
-func (l *redisLink) close() error { return l.client.Close() }

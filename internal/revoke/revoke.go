@@ -112,11 +112,3 @@ func (b *Bus) Run(ctx context.Context) {
 		b.remote.run(ctx)
 	}
 }
-
-// Close releases the connection to Redis.
-func (b *Bus) Close() error {
-	if b.remote != nil {
-		return b.remote.close()
-	}
-	return nil
-}

@@ -80,7 +80,6 @@ func TestCacheExpires(t *testing.T) {
 // Two buses on one Redis: an event published on one is applied on the
 // other before Publish returns.
 func TestRedisBusAppliesEverywhereBeforeReturning(t *testing.T) {
-	url := testdb.RedisURL(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	prefix := "ecodetest:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,11 +87,7 @@ func TestRedisBusAppliesEverywhereBeforeReturning(t *testing.T) {
 	var buses []*revoke.Bus
 	var caches []*revoke.Cache[string]
 	for range 2 {
-		b, err := revoke.NewRedis(url, prefix, 5*time.Second, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
+		b := revoke.NewRedis(testdb.Redis(t), prefix, 5*time.Second, log)
 		done := make(chan struct{})
 		go func() { defer close(done); b.Run(ctx) }()
 		defer func() { cancel(); <-done }()

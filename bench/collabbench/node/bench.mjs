@@ -2,6 +2,7 @@
 // the edit-to-peer latency (every edit, every other client) and throughput.
 //
 //   node bench.mjs --url ws://HOST/api/projects/ID/collab --room index.html --token ecp_... [--clients 8] [--edits 200] [--rate 20]
+//   (--url may list several servers, comma-separated: client i connects to the (i mod n)th)
 //   node bench.mjs --reference [--clients 8] ...   (starts @y/websocket-server, server.mjs, in a process of its own and measures it)
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -45,10 +46,11 @@ async function main () {
     ref = await startReference()
     url = ref.url
   }
+  const urls = url.split(',')
   const clients = []
   for (let i = 0; i < nClients; i++) {
     const doc = new Y.Doc()
-    const provider = new WebsocketProvider(url, opt.room, doc, {
+    const provider = new WebsocketProvider(urls[i % urls.length], opt.room, doc, {
       WebSocketPolyfill: WebSocket, disableBc: true, params: opt.token ? { access_token: opt.token } : {},
     })
     clients.push({ doc, provider, text: doc.getText('content') })

@@ -5,9 +5,13 @@ package benchsrv
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 
 	"ecode/internal/app"
 	"ecode/internal/client"
@@ -63,4 +67,49 @@ func (s *Server) SignUp(ctx context.Context, transport http.RoundTripper) (*clie
 		return nil, err
 	}
 	return c, nil
+}
+
+// StartNode starts a node of a cluster (as Start): it shares the database
+// at dbURL, Redis and the data directory dir with the other nodes, with an
+// internal listener on a free port and the benchmarks' cluster secret.
+func StartNode(ctx context.Context, name, id, dir, dbURL, redis string, args ...string) (*Server, error) {
+	internal, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	return Start(ctx, name, append([]string{"--data-dir", dir, "--database-url", dbURL, "--redis-url", redis,
+		"--internal-addr", internal, "--node-id", id, "--cluster-secret", "bench-cluster-secret-0123456789"}, args...)...)
+}
+
+// freeAddr is a loopback address nobody listens on (the internal listener's
+// address must be known to be advertised).
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// Schema makes a schema of the run's own (named prefix_<random>) on the
+// PostgreSQL server at base and returns a URL selecting it, and drop,
+// which drops it.
+func Schema(base, prefix string) (url string, drop func(), err error) {
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, err
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := prefix + "_" + hex.EncodeToString(b)
+	if _, err := db.Exec(`CREATE SCHEMA ` + name); err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + name, func() { db.Exec(`DROP SCHEMA ` + name + ` CASCADE`); db.Close() }, nil
 }

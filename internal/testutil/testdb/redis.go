@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // RedisURL is the Redis server of the multi-node tests
@@ -34,4 +36,17 @@ func RedisURL(t testing.TB) string {
 	}
 	c.Close()
 	return u
+}
+
+// Redis is a client of the test Redis (see RedisURL), closed when the test
+// ends.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
 }

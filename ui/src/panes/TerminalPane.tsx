@@ -13,6 +13,8 @@ export function TerminalPane({ project, canWrite, visible }: PaneProps) {
   const [creating, setCreating] = useState(false)
   // Tab names ("Shell N") stay put when other tabs close.
   const numbers = useRef(new Map<string, number>())
+  // A tab whose project moved to another server shows a new shell there: tab id → the shell's id.
+  const shells = useRef(new Map<string, string>())
   const nameOf = (tid: string) => {
     const m = numbers.current
     if (!m.has(tid)) m.set(tid, Math.max(0, ...m.values()) + 1)
@@ -47,7 +49,7 @@ export function TerminalPane({ project, canWrite, visible }: PaneProps) {
   const close = async (tid: string) => {
     setError(null)
     try {
-      if (statuses[tid] !== 'gone') await api.deleteTerminal(project.id, tid)
+      if (statuses[tid] !== 'gone') await api.deleteTerminal(project.id, shells.current.get(tid) ?? tid)
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 404)) {
         setError(errorMessage(err))
@@ -62,6 +64,7 @@ export function TerminalPane({ project, canWrite, visible }: PaneProps) {
   }
 
   const onStatus = useCallback((tid: string, s: TerminalStatus) => setStatuses((m) => ({ ...m, [tid]: s })), [])
+  const onMoved = useCallback((tid: string, shell: string) => { shells.current.set(tid, shell) }, [])
 
   if (!canWrite) {
     return (
@@ -101,7 +104,8 @@ export function TerminalPane({ project, canWrite, visible }: PaneProps) {
       {error && <div className="panel-error" role="alert">{error}</div>}
       <div className="terminal-stack">
         {(terms ?? []).map((t) => (
-          <TerminalView key={t.id} projectId={project.id} tid={t.id} active={visible && t.id === active} onStatus={onStatus} />
+          <TerminalView key={t.id} projectId={project.id} tid={t.id} active={visible && t.id === active}
+            onStatus={onStatus} onMoved={onMoved} />
         ))}
         {terms && terms.length === 0 && (
           <div className="pane-empty">

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react'
-import { api } from '../api'
+import { api, ApiError } from '../api'
 import { useXterm } from './xterm'
 
 export type TerminalStatus = 'connecting' | 'connected' | 'reconnecting' | 'exited' | 'gone'
@@ -12,19 +12,24 @@ const TERMINAL_OPTIONS = { cursorBlink: true }
  * One shell: an xterm wired to the terminal's WebSocket. Binary frames carry the bytes both ways;
  * text frames are control messages (resize out, exit in). On every (re)connect the server replays
  * the scrollback, so the screen is cleared first. A dropped socket is reopened with backoff while
- * the terminal still exists.
+ * the terminal still exists. When the project moved to another server (the socket closed with 4012,
+ * or its server stopped answering) the shell stayed behind: a new one is opened in its place, with a
+ * line saying so, and onMoved tells the server's id of the new shell.
  */
-export function TerminalView({ projectId, tid, active, onStatus }: {
+export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
   projectId: string
   tid: string
   /** Shown and focused (the pane is visible and this is the selected tab). */
   active: boolean
   onStatus?: (tid: string, status: TerminalStatus) => void
+  onMoved?: (tid: string, shell: string) => void
 }) {
   const host = useRef<HTMLDivElement>(null)
   const [status, setStatus] = useState<TerminalStatus>('connecting')
   const statusCb = useRef(onStatus)
   statusCb.current = onStatus
+  const movedCb = useRef(onMoved)
+  movedCb.current = onMoved
 
   const activeRef = useRef(active)
   activeRef.current = active
@@ -35,7 +40,9 @@ export function TerminalView({ projectId, tid, active, onStatus }: {
     let disposed = false
     let ended = false // exited or deleted: never reconnect
     let attempts = 0
-    let moved = false // closed with 4012: the shell stayed on the server the project left
+    let moved = false // the project left the server running the shell (4012, or that server went away)
+    let shell = tid // the server's id of the shell shown: a new one after the project moved
+    let fresh = false // shell is new: nothing to replay, say why the screen goes on in another shell
     let timer: ReturnType<typeof setTimeout> | undefined
     const report = (s: TerminalStatus) => {
       setStatus(s)
@@ -47,11 +54,13 @@ export function TerminalView({ projectId, tid, active, onStatus }: {
     const sendSize = () => send(JSON.stringify({ type: 'resize', rows: term.rows, cols: term.cols }))
 
     const connect = () => {
-      const sock = new WebSocket(api.terminalSocketUrl(projectId, tid))
+      const sock = new WebSocket(api.terminalSocketUrl(projectId, shell))
       sock.binaryType = 'arraybuffer'
       ws = sock
       sock.onopen = () => {
-        if (attempts > 0) term.reset() // the scrollback is replayed: start from a clean screen
+        if (fresh) term.write('\r\n\x1b[2m[reconnected \u2014 new shell: the project moved to another server]\x1b[0m\r\n')
+        else if (attempts > 0) term.reset() // the scrollback is replayed: start from a clean screen
+        fresh = false
         attempts = 0
         report('connected')
         m.fit()
@@ -85,22 +94,48 @@ export function TerminalView({ projectId, tid, active, onStatus }: {
         api.terminals(projectId).then(
           (list) => {
             if (disposed) return
-            const t = list.find((x) => x.id === tid)
+            const t = list.find((x) => x.id === shell)
+            if (!t && moved) {
+              reopen()
+              return
+            }
             if (!t || t.exited) {
               ended = true
-              term.write(`\r\n\x1b[2m[${t ? 'process exited' : moved ? 'the project moved to another server: open a new terminal' : 'terminal closed'}]\x1b[0m\r\n`)
+              term.write(`\r\n\x1b[2m[${t ? 'process exited' : 'terminal closed'}]\x1b[0m\r\n`)
               report(t ? 'exited' : 'gone')
               return
             }
             retry()
           },
-          () => !disposed && retry(),
+          (err) => {
+            if (disposed) return
+            // The server that ran the shell does not answer (it died): the project moves once its lease ends.
+            if (err instanceof ApiError && err.status === 503 && (err.code === 'node_unreachable' || err.code === 'project_moved')) moved = true
+            retry()
+          },
         )
       }
     }
-    const retry = () => {
+    const retry = (then = connect) => {
       const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempts++)
-      timer = setTimeout(connect, delay)
+      timer = setTimeout(then, delay)
+    }
+    // A new shell where the project runs now, in place of the one left behind.
+    const reopen = () => {
+      api.createTerminal(projectId, term.rows, term.cols).then(
+        (t) => {
+          if (disposed) {
+            api.deleteTerminal(projectId, t.id).catch(() => {})
+            return
+          }
+          shell = t.id
+          moved = false
+          fresh = true
+          movedCb.current?.(tid, t.id)
+          connect()
+        },
+        () => !disposed && retry(reopen),
+      )
     }
 
     const input = term.onData((d) => send(encoder.encode(d)))

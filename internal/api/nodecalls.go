@@ -1,0 +1,68 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+)
+
+// Calls between nodes: what one node asks of the node running a project,
+// outside of any client's request. They are served only on the internal
+// listener, to requests signed with the cluster secret (InternalHandler),
+// under /internal/ (the route table: nodeRoutes).
+
+// secretsNote is written to the app's output before it restarts.
+const secretsNote = "[e-code] the project's secrets changed: restarting the app"
+
+// SecretsChanged restarts the project's app, if it runs, because its
+// secrets changed: here when this node runs the project, else on the node
+// that does (a signed call to its internal listener). A project no node
+// runs has no app to restart.
+func (s *Server) SecretsChanged(ctx context.Context, projectID string) {
+	if s.cluster != nil {
+		o, ok, err := s.cluster.Holder(ctx, projectID)
+		if err != nil {
+			s.log.Warn("find the node running a project whose secrets changed", "project_id", projectID, "err", err)
+			return
+		}
+		if !ok {
+			return
+		}
+		if !o.Self {
+			if err := s.cluster.Tell(ctx, o, "/internal/projects/"+projectID+"/secrets-changed"); err != nil {
+				s.log.Warn("restart the app after a secrets change", "project_id", projectID, "node", o.NodeID, "err", err)
+			}
+			return
+		}
+	}
+	s.restartForSecrets(ctx, projectID)
+}
+
+func (s *Server) restartForSecrets(ctx context.Context, projectID string) {
+	if _, err := s.runner.RestartIfRunning(ctx, projectID, secretsNote); err != nil {
+		s.log.Warn("restart the app after a secrets change", "project_id", projectID, "err", err)
+	}
+}
+
+// nodeSecretsChanged is another node's SecretsChanged for a project this
+// node runs.
+func (s *Server) nodeSecretsChanged(w http.ResponseWriter, r *http.Request) error {
+	s.restartForSecrets(context.WithoutCancel(r.Context()), r.PathValue("id"))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// nodeHandler serves nodeRoutes (to requests InternalHandler verified).
+func (s *Server) nodeHandler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.nodeRoutes() {
+		mux.Handle(rt.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.h(w, r); err != nil {
+				s.writeError(w, r, err)
+			}
+		}))
+	}
+	return mux
+}
+
+func isNodeCall(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/internal/") }
