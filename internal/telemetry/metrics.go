@@ -50,6 +50,7 @@ func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration
 	if route == "" {
 		route = "other"
 	}
+	method = knownMethod(method)
 	k := reqKey{route, method, code}
 	c, ok := m.reqs.load(k)
 	if !ok {
@@ -57,6 +58,17 @@ func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration
 	}
 	c.count.Inc()
 	c.latency.Observe(d.Seconds())
+}
+
+// knownMethod is method if it is a standard HTTP method and "OTHER" if not:
+// clients choose the method, and a label value per made-up method would
+// grow the series without bound.
+func knownMethod(method string) string {
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return method
+	}
+	return "OTHER"
 }
 
 type reqKey struct {
