@@ -1,13 +1,11 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,6 @@ import (
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type errorGroup struct {
 	ID, Source, Kind, Message, Route, Stack string
@@ -48,7 +28,7 @@ type errorGroup struct {
 func TestPanicIsTrackedWithRequestID(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		logs := &syncBuffer{}
+		logs := &testutil.LogBuffer{}
 		srv := testutil.NewServer(t, st, testutil.ServerOptions{Logs: logs})
 		admin := srv.User(t, "admin")
 		bob := srv.User(t, "bob")

@@ -15,7 +15,7 @@ import (
 // and each request has exactly one access log line with that id, its route
 // and status; a page on a published app's host gets no IDE headers.
 func TestFrontHeadersAndAccessLog(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testutil.LogBuffer{}
 	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{Logs: logs})
 	ids := map[string]bool{}
 	for _, c := range []struct{ path, host, route string }{

@@ -20,10 +20,10 @@ import (
 
 const figmaKey = "FigmaKey0123456789"
 
-func figmaServer(t *testing.T) (*figmatest.Server, *testutil.Server, *client.Client, *syncBuffer) {
+func figmaServer(t *testing.T) (*figmatest.Server, *testutil.Server, *client.Client, *testutil.LogBuffer) {
 	fake := figmatest.NewServer(t, "figd_the-token", map[string]*figma.File{figmaKey: figmatest.Document()})
 	u, _ := url.Parse(fake.URL)
-	logs := &syncBuffer{}
+	logs := &testutil.LogBuffer{}
 	srv := testutil.NewServer(t, testutil.NewStore(t, store.SQLite), testutil.ServerOptions{Logs: logs, Config: func(c *config.Config) {
 		c.FigmaAPIURL, c.ImportAllowHosts = fake.URL, u.Hostname() // the renders are on the fake server too
 	}})

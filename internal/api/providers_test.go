@@ -1,12 +1,10 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"ecode/internal/agent"
@@ -16,19 +14,6 @@ import (
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
-
-// lockedBuffer collects the server's log so tests can check what it holds.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // providerServer is a server on st whose agent has a master key in its data
 // dir and no provider in its configuration; the log goes to logs.
@@ -48,7 +33,7 @@ func TestAgentProviderSettingsAPI(t *testing.T) {
 		}})
 		fk.APIKey = key
 		t.Cleanup(fk.Close)
-		logs := &lockedBuffer{}
+		logs := &testutil.LogBuffer{}
 		srv := providerServer(t, st, logs)
 		ctx := context.Background()
 		admin := srv.User(t, "admin") // the first user is the admin

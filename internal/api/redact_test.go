@@ -50,7 +50,7 @@ func TestProviderKeyNeverLeaks(t *testing.T) {
 			const key = "sk-leak-test-0123456789abcdef-KEY"
 			ctx := context.Background()
 			url, seen := echoingProvider(t)
-			logs := &lockedBuffer{}
+			logs := &testutil.LogBuffer{}
 			st := testutil.NewStore(t, store.SQLite)
 			var srv *testutil.Server
 			if kind == "anthropic-settings" {

@@ -95,7 +95,7 @@ func TestSecretCanaryIsStoredNowhere(t *testing.T) {
 				Content: []fake.Content{fake.Text("The key is in place.")}}},
 		}})
 		t.Cleanup(fk.Close)
-		var logs lockedBuffer
+		var logs testutil.LogBuffer
 		srv := testutil.NewServer(t, st, testutil.ServerOptions{Logs: &logs,
 			Config: func(c *config.Config) { c.AnthropicAPIKey, c.AnthropicBaseURL = "test-key", fk.URL }})
 		rec := &recorder{t: t, c: srv.User(t, "owner")}

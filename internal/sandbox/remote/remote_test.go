@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,11 +9,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,35 +18,14 @@ import (
 	"ecode/internal/sandbox/sandboxtest"
 )
 
-// TestMain doubles as the agent: with ECODE_TEST_AGENT=1 the test binary
-// serves a workspace like `ecode sandbox-agent` in a pod would, as a
-// separate process.
+// TestMain doubles as the agent: started by sandboxtest.StartAgent, the
+// test binary serves a workspace like `ecode sandbox-agent` in a pod would,
+// as a separate process.
 func TestMain(m *testing.M) {
-	if os.Getenv("ECODE_TEST_AGENT") == "1" {
-		os.Exit(runAgent())
-	}
+	sandboxtest.AgentMain(func(ctx context.Context, ln net.Listener, root, token string) error {
+		return Serve(ctx, ln, ServerOptions{Root: root, Token: token, Env: []string{"ECODE_AGENT_ENV=1"}})
+	})
 	os.Exit(m.Run())
-}
-
-func runAgent() int {
-	ctx, stop := context.WithCancel(context.Background())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt) // kept until exit
-	go func() { <-sig; stop() }()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Printf("listening %s\n", ln.Addr())
-	go func() { io.Copy(io.Discard, os.Stdin); stop() }() // the test went away
-	err = Serve(ctx, ln, ServerOptions{Root: os.Getenv("ECODE_TEST_AGENT_ROOT"),
-		Token: os.Getenv("ECODE_SANDBOX_TOKEN"), Env: []string{"ECODE_AGENT_ENV=1"}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
 }
 
 func newToken() string {
@@ -60,35 +35,12 @@ func newToken() string {
 }
 
 // startAgent runs an agent process on a fresh root and returns its address.
+// Its token is in its environment too, as in a pod.
 func startAgent(t *testing.T, token string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "ECODE_TEST_AGENT=1", "ECODE_TEST_AGENT_ROOT="+t.TempDir(), "ECODE_SANDBOX_TOKEN="+token)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("agent: %v", err)
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if err != nil || !ok {
-		t.Fatalf("agent did not start: %q %v", line, err)
-	}
-	return addr
+	a := sandboxtest.StartAgent(t, "ECODE_SANDBOX_TOKEN="+token)
+	a.Token(token)
+	return a.Addr
 }
 
 func dialT(t *testing.T, addr, token string) *Workspace {
