@@ -48,5 +48,6 @@ func sandboxAgentCommand(ctx context.Context, args []string, getenv func(string)
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log.Info("sandbox agent listening", "addr", ln.Addr().String())
 	return remote.Serve(ctx, ln, remote.ServerOptions{Root: *root, Token: token, Env: env, Log: log})
 }

@@ -1,9 +1,10 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"errors"
-	"net"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +23,6 @@ func TestSandboxAgentCommand(t *testing.T) {
 		t.Fatal("a --token flag: want an error (the token is never a flag)")
 	}
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env := func(k string) string {
@@ -36,30 +31,41 @@ func TestSandboxAgentCommand(t *testing.T) {
 		}
 		return ""
 	}
+	// The agent logs the address it listens on once its listener is open:
+	// read the log as it is written and take the address from that line.
+	logR, logW := io.Pipe()
 	var logs strings.Builder
+	listening := make(chan string, 1)
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		sc := bufio.NewScanner(logR)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			if _, a, ok := strings.Cut(sc.Text(), "addr="); ok {
+				select {
+				case listening <- a:
+				default: // only the first one counts; never block the agent's log
+				}
+			}
+		}
+	}()
 	done := make(chan error, 1)
 	go func() {
-		done <- Main(ctx, []string{"sandbox-agent", "--listen", addr, "--root", t.TempDir(), "--env", "GREETING=hi"}, env, nil, &logs)
+		done <- Main(ctx, []string{"sandbox-agent", "--listen", "127.0.0.1:0", "--root", t.TempDir(), "--env", "GREETING=hi"}, env, nil, logW)
+		logW.Close()
 	}()
-	// The agent's listener is opened inside Main, which offers no event
-	// for it: dial until it answers, with a deadline.
-	var w *remote.Workspace
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		dctx, dcancel := context.WithTimeout(ctx, time.Second)
-		w, err = remote.Dial(dctx, "cli", addr, "agent-test-token")
-		dcancel()
-		if err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("agent exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent never answered: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var addr string
+	select {
+	case addr = <-listening:
+	case err := <-done:
+		t.Fatalf("agent exited: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent never logged its address")
+	}
+	w, err := remote.Dial(ctx, "cli", addr, "agent-test-token")
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer w.Close()
 	res, err := w.Exec(ctx, sandbox.Cmd{Args: []string{"sh", "-c", "echo $GREETING"}})
@@ -73,6 +79,7 @@ func TestSandboxAgentCommand(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("agent: %v", err)
 	}
+	<-logged
 	if strings.Contains(logs.String(), "agent-test-token") {
 		t.Fatal("the token reached the log")
 	}

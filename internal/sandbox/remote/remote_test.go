@@ -170,15 +170,12 @@ func TestConnectionLost(t *testing.T) {
 	if string(res.Stdout) != "back\n" {
 		t.Fatalf("after reconnect: %+v", res)
 	}
-	// The agent killed the process of the lost stream. It notices the drop
-	// on its own schedule and there is no event to wait on from here, so
-	// poll with a deadline.
-	deadline := time.Now().Add(10 * time.Second)
-	for sandboxtest.Sh(t, w, fmt.Sprintf("kill -0 %d", p.Pid())).ExitCode == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the process of a lost connection still runs")
-		}
-		time.Sleep(50 * time.Millisecond)
+	// The agent kills the process of the lost stream when it notices the
+	// drop: wait for that process to exit (tail --pid returns when it has),
+	// within a timeout.
+	gone, err := w.Exec(context.Background(), sandbox.Cmd{Args: []string{"tail", fmt.Sprintf("--pid=%d", p.Pid()), "-s", "0.05", "-f", "/dev/null"}, Timeout: 10 * time.Second})
+	if err != nil || gone.ExitCode != 0 {
+		t.Fatalf("the process of a lost connection still runs: %+v %v", gone, err)
 	}
 }
 
