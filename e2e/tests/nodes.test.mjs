@@ -131,13 +131,11 @@ test('a published app answers through each of the three nodes', { skip: !pg && '
   const pub = await api.post(`${b.url}/api/projects/${project.id}/deployment/publish`, { data: { kind: 'static' } })
   assert.ok(pub.ok(), await pub.text())
   const { release, url } = await pub.json()
-  // Nothing to wait on from here but the deployment's status: poll it (250 ms) until the release is live.
-  for (const deadline = Date.now() + 60_000; ; ) {
-    const d = await (await api.get(`/api/projects/${project.id}/deployment`)).json()
-    if (d.active_release_id === release.id && d.status === 'live') break
-    assert.ok(Date.now() < deadline, 'the release never went live: ' + JSON.stringify(d))
-    await new Promise((r) => setTimeout(r, 250))
-  }
+  // The Deployments pane (opened through A) shows the release live.
+  await page.goto(`/p/${project.id}`)
+  await page.locator('[role="tab"][data-pane="deployments"]').click()
+  const pane = page.locator('#pane-deployments')
+  await pane.locator(`tr[data-release="${release.id}"][data-status="live"]`).waitFor({ timeout: 60_000 })
   // A visitor (no session) reaches it through every node: A and C forward to B (C drains, and still forwards).
   const visitor = await browser.newContext()
   t.after(() => visitor.close())
