@@ -10,21 +10,13 @@ import (
 
 	"ecode/internal/app"
 	"ecode/internal/client"
+	"ecode/internal/deploy"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
 
-type settingsView struct {
-	Kind               string     `json:"kind"`
-	Instances          int        `json:"instances"`
-	InstanceCount      int        `json:"instance_count"`
-	Schedule           string     `json:"schedule"`
-	NextRunAt          *time.Time `json:"next_run_at"`
-	IdleTimeoutS       int        `json:"idle_timeout_s"`
-	IdleTimeoutDefault bool       `json:"idle_timeout_default"`
-	SecretsRestartedAt *time.Time `json:"secrets_restarted_at"`
-	Restarting         bool       `json:"restarting"`
-}
+// settingsView is the deployment as the API answers it.
+type settingsView = deploy.Status
 
 // patch sends PATCH /api/projects/{id}/deployment; the error is the API's.
 func (e *env) patch(projectID, body string) (settingsView, error) {
