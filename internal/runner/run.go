@@ -277,6 +277,12 @@ func (r *Run) dial() bool {
 
 func (r *Run) finish() {
 	res, err := r.proc.Wait()
+	// The output's last line goes before the state change, so whoever sees
+	// the run ended and reads its output sees the exit line too.
+	if r.flush != nil {
+		r.flush() // what the masker held back: the output has ended
+	}
+	fmt.Fprintf(r.Output, "\r\n\033[2m[process %s with code %d]\033[0m\r\n", map[bool]string{true: "stopped", false: "exited"}[r.stopping], res.ExitCode)
 	r.set(func() {
 		code := res.ExitCode
 		r.exitCode, r.ended, r.listening = &code, r.env.m.opts.Now(), false
@@ -296,10 +302,6 @@ func (r *Run) finish() {
 		reason = StateStopped
 	}
 	r.env.m.opts.Observe.ProcessEnded("run", reason)
-	if r.flush != nil {
-		r.flush() // what the masker held back: the output has ended
-	}
-	fmt.Fprintf(r.Output, "\r\n\033[2m[process %s with code %d]\033[0m\r\n", map[bool]string{true: "stopped", false: "exited"}[r.stopping], res.ExitCode)
 	r.Output.Close()
 }
 

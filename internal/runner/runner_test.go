@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,4 +173,51 @@ func TestPortIsDiscoveredWhenTheAppIgnoresPORT(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+}
+
+// endObserver records, when a run is reported ended, the project's state
+// and output at that moment.
+type endObserver struct {
+	m     **runner.Manager
+	ended chan string
+}
+
+func (endObserver) SandboxStarted(time.Duration, error) {}
+func (endObserver) RunStarted()                         {}
+func (o endObserver) ProcessEnded(use, _ string) {
+	if use != "run" {
+		return
+	}
+	m := *o.m
+	data, _, _, _ := m.CurrentRun("p1").Output.ReadFrom(0)
+	o.ended <- m.RunState("p1").State + " " + string(data)
+}
+
+// Whoever sees a run ended and then reads its output sees the exit line:
+// the line is written before the state changes (the backup test once read
+// the output between the two). The observer is told after the state changed.
+func TestExitLineIsWrittenBeforeTheRunEnds(t *testing.T) {
+	sb := testutil.NewSandbox(t)
+	testutil.RequireSandbox(t, sb)
+	dir := dirFiles(testutil.TraversableTempDir(t))
+	os.Mkdir(dir.Dir("p1"), 0o755)
+	var m *runner.Manager
+	obs := endObserver{m: &m, ended: make(chan string, 1)}
+	m = runner.New(sb, dir, &recorder{keys: map[string]bool{}}, runner.Options{
+		Limits:      sandbox.Limits{MemoryBytes: 256 << 20, CPU: 1, MaxProcs: 128, TmpBytes: 16 << 20},
+		IdleTimeout: 30 * time.Minute, Observe: obs, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	t.Cleanup(func() { m.Close() })
+	os.WriteFile(filepath.Join(dir.Dir("p1"), ".ecode.toml"), []byte("run = \"echo hi\"\n"), 0o644)
+	if _, err := m.StartRun(context.Background(), "p1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-obs.ended:
+		if !strings.HasPrefix(got, runner.StateExited+" ") || !strings.Contains(got, "[process exited with code 0]") {
+			t.Fatalf("when the run was reported ended, state and output were %q", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the run was never reported ended")
+	}
 }
