@@ -21,6 +21,7 @@ import (
 	"ecode/internal/jobs"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
+	"ecode/internal/sandbox/kube"
 	"ecode/internal/store"
 )
 
@@ -256,12 +257,12 @@ func apiOptions(cfg *config.Config, st *store.Store, runs *runner.Manager) api.O
 // newSandbox picks the sandbox runner: bubblewrap, a pod per workspace on
 // Kubernetes, or none when the operator explicitly chose to run code
 // unsandboxed. The hooks run in local sandboxes' network namespaces only.
-func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.File) error, log *slog.Logger) (sandbox.Runner, error) {
+func newSandbox(cfg *config.Config, hooks []func(context.Context, string, *os.File) error, tunnels []kube.Tunnel, log *slog.Logger) (sandbox.Runner, error) {
 	switch cfg.Sandbox {
 	case "none":
 		return sandbox.None(), nil
 	case "kubernetes":
-		return newKubeSandbox(cfg, log)
+		return newKubeSandbox(cfg, tunnels, log)
 	}
 	name := stateName(cfg.DataDir)
 	if id := nodeID(cfg); id != "" { // nodes sharing a data dir keep their own sandboxes

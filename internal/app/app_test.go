@@ -106,7 +106,7 @@ func TestBannersForUnsafeModes(t *testing.T) {
 	if !strings.Contains(all, "unsandboxed") || !strings.Contains(all, "Development login") {
 		t.Errorf("banners = %q", opts.Banners)
 	}
-	if sb, err := newSandbox(cfg, nil, slog.New(slog.DiscardHandler)); err != nil || !isNone(sb) {
+	if sb, err := newSandbox(cfg, nil, nil, slog.New(slog.DiscardHandler)); err != nil || !isNone(sb) {
 		t.Error("--sandbox=none did not select the None runner")
 	}
 }

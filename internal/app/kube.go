@@ -30,7 +30,7 @@ func kubeConnect(ctx context.Context, id, addr, token string) (sandbox.Workspace
 
 // newKubeSandbox is the Kubernetes runner (--sandbox=kubernetes): the API
 // client from --kube-kubeconfig or the pod's service account.
-func newKubeSandbox(cfg *config.Config, log *slog.Logger) (sandbox.Runner, error) {
+func newKubeSandbox(cfg *config.Config, tunnels []kube.Tunnel, log *slog.Logger) (sandbox.Runner, error) {
 	var rc *rest.Config
 	var err error
 	if cfg.KubeKubeconfig != "" {
@@ -45,11 +45,13 @@ func newKubeSandbox(cfg *config.Config, log *slog.Logger) (sandbox.Runner, error
 	if err != nil {
 		return nil, fmt.Errorf("sandbox=kubernetes: %w", err)
 	}
-	return newKubeRunner(cfg, client, kubeConnect, log)
+	return newKubeRunner(cfg, client, kubeConnect, tunnels, log)
 }
 
-// newKubeRunner maps the configuration onto kube.Options.
-func newKubeRunner(cfg *config.Config, client kubernetes.Interface, connect func(context.Context, string, string, string) (sandbox.Workspace, error), log *slog.Logger) (*kube.Runner, error) {
+// newKubeRunner maps the configuration onto kube.Options; tunnels are the
+// egress and database proxies workspace pods reach through their agent.
+func newKubeRunner(cfg *config.Config, client kubernetes.Interface, connect func(context.Context, string, string, string) (sandbox.Workspace, error),
+	tunnels []kube.Tunnel, log *slog.Logger) (*kube.Runner, error) {
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -60,7 +62,7 @@ func newKubeRunner(cfg *config.Config, client kubernetes.Interface, connect func
 	}
 	opts := kube.Options{Client: client, Namespace: cfg.KubeNamespace, Image: cfg.KubeImage, Node: cfg.NodeName(),
 		ServiceAccount: cfg.KubeServiceAccount, RuntimeClass: cfg.KubeRuntimeClass,
-		DataClaim: cfg.KubeDataClaim, DataDir: dataDir, Chown: true, EgressCIDRs: egress, Connect: connect,
+		DataClaim: cfg.KubeDataClaim, DataDir: dataDir, Chown: true, EgressCIDRs: egress, Connect: connect, Tunnels: tunnels,
 		Log: log.With("component", "kube")}
 	if cfg.KubePodName != "" {
 		opts.Owner = &metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: cfg.KubePodName, UID: types.UID(cfg.KubePodUID)}

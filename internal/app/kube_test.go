@@ -19,10 +19,10 @@ func TestKubeSandbox(t *testing.T) {
 	}
 	// Outside a cluster (no service account) the in-cluster configuration
 	// is missing, and the error says so.
-	if _, err := newSandbox(cfg, nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "API client configuration") {
+	if _, err := newSandbox(cfg, nil, nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "API client configuration") {
 		t.Errorf("newSandbox outside a cluster: %v", err)
 	}
-	r, err := newKubeRunner(cfg, fake.NewClientset(), kubeConnect, slog.New(slog.DiscardHandler))
+	r, err := newKubeRunner(cfg, fake.NewClientset(), kubeConnect, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

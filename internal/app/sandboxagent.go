@@ -8,14 +8,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 
 	"ecode/internal/sandbox/remote"
 )
 
-const sandboxAgentUsage = `usage: ecode sandbox-agent [--listen :7070] [--root /workspace] [--env KEY=VALUE]...
+const sandboxAgentUsage = `usage: ecode sandbox-agent --token-file FILE [--listen :7070] [--root /workspace]
+       [--env KEY=VALUE]... [--tunnel 127.0.0.1:PORT]...
   the agent inside a workspace pod: serves exec, terminals and port forwarding
-  to the owning node; the token comes from ECODE_SANDBOX_TOKEN (never a flag)`
+  to the owning node, and forwards connections to each --tunnel address to it
+  (egress proxy, database proxy); the token is read from --token-file (the
+  pod's Secret, mounted read-only), never from a flag or the environment`
 
 // sandboxAgentCommand is ecode sandbox-agent, E-Code's binary in a
 // workspace pod. It takes its own few flags, not the server's
@@ -25,7 +29,15 @@ func sandboxAgentCommand(ctx context.Context, args []string, getenv func(string)
 	fs.SetOutput(io.Discard)
 	listen := fs.String("listen", ":7070", "address to listen on")
 	root := fs.String("root", "/workspace", "the workspace directory")
-	var env []string
+	tokenFile := fs.String("token-file", "", "file holding the workspace token (the pod's Secret)")
+	var env, tunnels []string
+	fs.Func("tunnel", "address inside the pod whose connections go to the node (repeatable)", func(s string) error {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return err
+		}
+		tunnels = append(tunnels, s)
+		return nil
+	})
 	fs.Func("env", "KEY=VALUE for every command (repeatable)", func(s string) error {
 		if !strings.Contains(s, "=") {
 			return errors.New("want KEY=VALUE")
@@ -39,9 +51,9 @@ func sandboxAgentCommand(ctx context.Context, args []string, getenv func(string)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v\n%s", fs.Args(), sandboxAgentUsage)
 	}
-	token := getenv("ECODE_SANDBOX_TOKEN")
-	if token == "" {
-		return errors.New("ecode sandbox-agent: ECODE_SANDBOX_TOKEN is required")
+	token, err := readTokenFile(*tokenFile)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -49,5 +61,22 @@ func sandboxAgentCommand(ctx context.Context, args []string, getenv func(string)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	log.Info("sandbox agent listening", "addr", ln.Addr().String())
-	return remote.Serve(ctx, ln, remote.ServerOptions{Root: *root, Token: token, Env: env, Log: log})
+	return remote.Serve(ctx, ln, remote.ServerOptions{Root: *root, Token: token, Env: env, Tunnels: tunnels, Log: log})
+}
+
+// readTokenFile reads the agent's token; the agent refuses to start
+// without one.
+func readTokenFile(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("ecode sandbox-agent: --token-file is required (the workspace token, mounted from the pod's Secret)")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("ecode sandbox-agent: read the token: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("ecode sandbox-agent: the token file %s is empty", path)
+	}
+	return token, nil
 }

@@ -42,6 +42,7 @@ import (
 	"ecode/internal/revoke"
 	"ecode/internal/runner"
 	"ecode/internal/sandbox"
+	"ecode/internal/sandbox/kube"
 	"ecode/internal/secretbox"
 	"ecode/internal/secrets"
 	"ecode/internal/store"
@@ -258,9 +259,13 @@ func (s *Server) onClose(fn func() error) { s.closers = append(s.closers, fn) }
 func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) error {
 	hooks := []func(context.Context, string, *os.File) error{s.DBs.SandboxSetup}
 	stopHooks := []func(string){s.DBs.SandboxStopped}
+	var tunnels []kube.Tunnel // the same proxies, for workspace pods
+	if s.DBs.Postgres() {
+		tunnels = append(tunnels, kube.Tunnel{Addr: projectdb.SandboxAddr, Attach: s.DBs.SandboxAttach})
+	}
 	runOpts := runner.Options{
 		Limits: sandbox.Limits{MemoryBytes: cfg.SandboxMemory, CPU: cfg.CPU(), MaxProcs: int(cfg.SandboxProcs),
-			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute},
+			TmpBytes: cfg.SandboxTmp, WallTime: 10 * time.Minute, DiskBytes: cfg.ProjectDisk},
 		IdleTimeout: cfg.SandboxIdle, Now: time.Now, Log: log.With("component", "runner"),
 		ProjectEnv:    s.DBs.Env,
 		Prepare:       func(projectID string) error { return s.History.Prepare(projectID) },
@@ -274,6 +279,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) error {
 		proxy := egress.New(append(strings.Split(cfg.EgressAllow, ","), mirrorHosts...), sandbox.ListenInNetns, log.With("component", "egress"))
 		s.onClose(func() error { proxy.Close(); return nil }) // after the sandboxes
 		hooks, stopHooks = append(hooks, proxy.Setup), append(stopHooks, proxy.Forget)
+		tunnels = append(tunnels, kube.Tunnel{Addr: egress.Addr, Attach: proxy.Attach})
 		runOpts.Env = append(egress.Env(), mirrorEnv...)
 		runOpts.ReservedPorts = append(runOpts.ReservedPorts, egress.Port)
 	}
@@ -288,7 +294,7 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 	var err error
-	if s.Sandbox, err = newSandbox(cfg, hooks, log); err != nil {
+	if s.Sandbox, err = newSandbox(cfg, hooks, tunnels, log); err != nil {
 		return err
 	}
 	s.onClose(s.Sandbox.Close)

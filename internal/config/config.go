@@ -237,7 +237,7 @@ func (c *Config) options() []option {
 		{"kube-kubeconfig", "", "with --sandbox=kubernetes: kubeconfig file; empty for the in-cluster service account", &c.KubeKubeconfig},
 		{"kube-service-account", "", "with --sandbox=kubernetes: service account of workspace pods (its token is never mounted); empty for the namespace's default", &c.KubeServiceAccount},
 		{"kube-data-claim", "ecode-data", "with --sandbox=kubernetes: the ReadWriteMany PersistentVolumeClaim holding --data-dir, which workspace pods mount their project from", &c.KubeDataClaim},
-		{"kube-egress", "", "with --sandbox=kubernetes: CIDRs workspace pods may reach besides DNS (egress proxy, registry mirrors), comma-separated; empty: none", &c.KubeEgress},
+		{"kube-egress", "", "with --sandbox=kubernetes: CIDRs workspace pods may reach directly besides DNS, comma-separated; empty: none (--egress=proxy and the project database reach pods through their agent's tunnel and need none)", &c.KubeEgress},
 		{"kube-pod-name", "", "with --sandbox=kubernetes: this server's pod name (downward API); with --kube-pod-uid, workspace pods are deleted with it", &c.KubePodName},
 		{"kube-pod-uid", "", "with --sandbox=kubernetes: this server's pod UID (downward API)", &c.KubePodUID},
 		{"node-ttl", "15s", "how long a node's heartbeat keeps it and its projects' leases: a node silent for longer loses its projects to the others", &c.NodeTTL},
@@ -599,9 +599,6 @@ func (c *Config) validateKube() []error {
 	}
 	if _, err := c.KubeEgressCIDRs(); err != nil {
 		errs = append(errs, err)
-	}
-	if c.Egress == "proxy" {
-		errs = append(errs, errors.New("egress=proxy works with the local sandbox only: with sandbox=kubernetes list what workspaces may reach in kube-egress"))
 	}
 	if (c.KubePodName == "") != (c.KubePodUID == "") {
 		errs = append(errs, errors.New("kube-pod-name and kube-pod-uid go together"))

@@ -44,7 +44,6 @@ func TestValidation(t *testing.T) {
 		{[]string{"--addr", "nonsense"}, nil, "addr"},
 		{[]string{"--sandbox", "kubernetes"}, nil, "needs kube-image"},
 		{[]string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--kube-egress", "10.0.0.0/8,nope"}, nil, `kube-egress: "nope"`},
-		{[]string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--egress", "proxy"}, nil, "egress=proxy works with the local sandbox only"},
 		{[]string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--kube-pod-name", "ecode-0"}, nil, "kube-pod-name and kube-pod-uid go together"},
 		{nil, map[string]string{"ECODE_SESSION_IDLE": "soon"}, "ECODE_SESSION_IDLE"},
 		{[]string{"extra"}, nil, "unexpected arguments"},

@@ -35,6 +35,9 @@ var Files = []string{Path, Path + "-wal", Path + "-shm", Path + "-journal"}
 // runs skips it.
 const SandboxPort = dbproxy.Port
 
+// SandboxAddr is SandboxPort on the sandbox's loopback.
+const SandboxAddr = dbproxy.Addr
+
 // ProjectFiles locates projects' files and writes into them.
 type ProjectFiles interface {
 	Dir(projectID string) string
@@ -170,6 +173,16 @@ func (m *Manager) SandboxSetup(ctx context.Context, projectID string, netns *os.
 		return nil
 	}
 	return m.proxy.Setup(ctx, projectID, netns)
+}
+
+// SandboxAttach serves l, the project's database connections tunnelled
+// from a workspace pod, through the same proxy (nothing on SQLite).
+func (m *Manager) SandboxAttach(projectID string, l net.Listener) {
+	if m.proxy == nil {
+		l.Close()
+		return
+	}
+	m.proxy.Attach(projectID, l)
 }
 
 // SandboxStopped is told when a project's sandbox stopped.

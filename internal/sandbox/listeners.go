@@ -32,6 +32,13 @@ func (ls *Listeners) Setup(_ context.Context, workspaceID string, netns *os.File
 	if err != nil {
 		return err
 	}
+	ls.Attach(workspaceID, l)
+	return nil
+}
+
+// Attach serves l, a listener opened elsewhere (e.g. a tunnel from a
+// workspace pod), as the workspace's listener, replacing its previous one.
+func (ls *Listeners) Attach(workspaceID string, l net.Listener) {
 	ls.mu.Lock()
 	if ls.m == nil {
 		ls.m = map[string]net.Listener{}
@@ -43,7 +50,6 @@ func (ls *Listeners) Setup(_ context.Context, workspaceID string, netns *os.File
 		old.Close()
 	}
 	ls.wg.Go(func() { ls.Serve(l, workspaceID) })
-	return nil
 }
 
 // Forget closes the listener of a workspace whose sandbox has ended.

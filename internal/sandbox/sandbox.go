@@ -34,6 +34,10 @@ type Limits struct {
 	MaxProcs    int           // processes and threads of user code (the sandbox's own tasks have a reserve on top)
 	TmpBytes    int64         // size of the /tmp tmpfs
 	WallTime    time.Duration // default timeout of Exec
+	// DiskBytes is the workspace's disk. The local runner leaves it to the
+	// caller (a size-limited volume at Spec.Dir); the Kubernetes runner
+	// asks for it as the pod's ephemeral storage.
+	DiskBytes int64
 }
 
 // Spec describes a workspace.

@@ -23,7 +23,11 @@ import (
 // test binary serves a workspace as `ecode sandbox-agent` does in the pod.
 func TestMain(m *testing.M) {
 	sandboxtest.AgentMain(func(ctx context.Context, ln net.Listener, root, token string) error {
-		return remote.Serve(ctx, ln, remote.ServerOptions{Root: root, Token: token})
+		var tunnels []string // as `ecode sandbox-agent --tunnel ADDR...` gets them from the pod spec
+		if s := os.Getenv(agentTunnelsEnv); s != "" {
+			tunnels = strings.Split(s, ",")
+		}
+		return remote.Serve(ctx, ln, remote.ServerOptions{Root: root, Token: token, Tunnels: tunnels})
 	})
 	os.Exit(m.Run())
 }
@@ -42,12 +46,25 @@ func remoteDial(ctx context.Context, id, addr, token string) (sandbox.Workspace,
 // (the agent starts with the Secret's token, the pod turns Ready at
 // 127.0.0.1); the runner then connects with remote.Dial.
 func openThroughPod(t *testing.T, _ sandbox.Limits) sandbox.Workspace {
-	ag := sandboxtest.StartAgent(t)
+	return openPod(t, "suite-"+strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), nil)
+}
+
+// agentTunnelsEnv passes the pod's --tunnel addresses to the agent process.
+const agentTunnelsEnv = "ECODE_TEST_AGENT_TUNNELS"
+
+// openPod opens a workspace through a pod whose agent tunnels the
+// addresses of tunnels to this runner.
+func openPod(t *testing.T, id string, tunnels []Tunnel) sandbox.Workspace {
+	var addrs []string
+	for _, tn := range tunnels {
+		addrs = append(addrs, tn.Addr)
+	}
+	ag := sandboxtest.StartAgent(t, agentTunnelsEnv+"="+strings.Join(addrs, ","))
 	r, client, _ := newTestRunner(t, func(o *Options) {
 		o.AgentPort = ag.Port
 		o.Connect = remoteDial
+		o.Tunnels = tunnels
 	}, nil)
-	id := "suite-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 	w := podWatch(t, client)
 	ch := open(r, id, sandbox.Spec{Dir: "/data/projects/p1"})
 	pod := created(t, w, id)

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,8 @@ func (d *dialer) Calls() []dialCall {
 	return append([]dialCall(nil), d.calls...)
 }
 
-// fakeWS is the remote workspace double; only ID, KillAll and Close are used.
+// fakeWS is the remote workspace double; only ID, KillAll, Close and
+// Listen (tunnels) are used.
 type fakeWS struct {
 	sandbox.Workspace
 	id      string
@@ -61,6 +63,15 @@ type fakeWS struct {
 }
 
 func (w *fakeWS) ID() string { return w.id }
+
+// Listen gives a tunnel a real (idle) loopback listener.
+func (w *fakeWS) Listen(string) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	return ln
+}
 func (w *fakeWS) KillAll() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

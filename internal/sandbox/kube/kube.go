@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -67,12 +68,34 @@ type Options struct {
 	// name it as owner, so deleting the server pod deletes them.
 	Owner *metav1.OwnerReference
 
+	// Tunnels are the node's services offered inside each pod (egress
+	// proxy, database proxy): the agent listens on each Addr in the pod and
+	// forwards the connections to this node, where Attach serves them.
+	Tunnels []Tunnel
+
 	// Connect reaches the agent at addr (podIP:port) with token (required).
+	// With Tunnels, the workspace it returns must implement
+	// Listen(addr string) net.Listener (remote.Workspace does).
 	Connect func(ctx context.Context, id, addr, token string) (sandbox.Workspace, error)
 
 	StartTimeout time.Duration // how long a pod may take to be ready; default 5 minutes
 	Rand         io.Reader     // token randomness; default crypto/rand
 	Log          *slog.Logger  // default: discard
+}
+
+// Tunnel is one service of the node that processes in a workspace pod
+// reach at Addr inside the pod (e.g. 127.0.0.1:3128).
+type Tunnel struct {
+	Addr string
+	// Attach takes over the listener of workspace id's tunnelled
+	// connections and serves them in the background until it is closed
+	// (sandbox.Listeners.Attach).
+	Attach func(workspaceID string, l net.Listener)
+}
+
+// tunnelListener is what a connected workspace offers for Tunnels.
+type tunnelListener interface {
+	Listen(addr string) net.Listener
 }
 
 // Runner runs workspaces as pods. Create it with New.
@@ -193,6 +216,17 @@ func (r *Runner) start(ctx context.Context, id string, spec sandbox.Spec) (*work
 	if err != nil {
 		r.deletePod(name)
 		return nil, fmt.Errorf("kube: connect to the agent of workspace %s at %s: %w", id, addr, err)
+	}
+	if len(r.opts.Tunnels) > 0 {
+		tl, ok := remote.(tunnelListener)
+		if !ok {
+			remote.Close()
+			r.deletePod(name)
+			return nil, fmt.Errorf("kube: workspace %s: the agent connection offers no tunnels", id)
+		}
+		for _, t := range r.opts.Tunnels {
+			t.Attach(id, tl.Listen(t.Addr))
+		}
 	}
 	r.log.Info("workspace pod ready", "workspace", id, "pod", name, "addr", addr)
 	return &workspace{Workspace: remote, r: r, id: id, pod: name}, nil

@@ -13,7 +13,7 @@ import (
 )
 
 var testSpec = sandbox.Spec{Dir: "/data/projects/p1", UID: 20001, Env: []string{"PORT=3000"},
-	Limits: sandbox.Limits{MemoryBytes: 512 << 20, CPU: 0.5, MaxProcs: 256, TmpBytes: 128 << 20}}
+	Limits: sandbox.Limits{MemoryBytes: 512 << 20, CPU: 0.5, MaxProcs: 256, TmpBytes: 128 << 20, DiskBytes: 2 << 30}}
 
 // Workspace blocks until the pod is Running and Ready with an IP, then
 // connects to podIP:AgentPort with the token of the pod's Secret; a second

@@ -33,8 +33,13 @@ const (
 
 	componentWorkspace = "workspace"
 	tokenKey           = "token"
-	tokenEnv           = "ECODE_SANDBOX_TOKEN"
+	tokenEnv           = "ECODE_SANDBOX_TOKEN" // never set in a pod; dropped from Spec.Env
 	defaultTmpBytes    = 64 << 20
+
+	// TokenDir is where the pod's Secret is mounted read-only; the agent
+	// reads its token from TokenFile (--token-file), mode 0400.
+	TokenDir  = "/var/run/ecode"
+	TokenFile = TokenDir + "/" + tokenKey
 )
 
 // PodName is the pod (and Secret) name of workspace id: "ws-", the id made
@@ -224,7 +229,8 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	mounts := []corev1.VolumeMount{{Name: "files", MountPath: "/workspace", SubPath: work}, {Name: "tmp", MountPath: "/tmp"}}
+	mounts := []corev1.VolumeMount{{Name: "files", MountPath: "/workspace", SubPath: work}, {Name: "tmp", MountPath: "/tmp"},
+		{Name: "token", MountPath: TokenDir, ReadOnly: true}}
 	if spec.Data != "" {
 		data, err := r.subPath(spec.Data)
 		if err != nil {
@@ -241,8 +247,7 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 		tmp = defaultTmpBytes
 	}
 	yes, no := true, false
-	env := []corev1.EnvVar{{Name: tokenEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: PodName(id)}, Key: tokenKey}}}}
+	var env []corev1.EnvVar
 	for _, kv := range spec.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		if k != tokenEnv {
@@ -250,6 +255,12 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 		}
 	}
 	grace := int64(5)
+	tokenMode := int32(0o400)
+	command := []string{"ecode", "sandbox-agent", "--listen", ":" + strconv.Itoa(r.opts.AgentPort), "--root", "/workspace",
+		"--token-file", TokenFile}
+	for _, t := range r.opts.Tunnels {
+		command = append(command, "--tunnel", t.Addr)
+	}
 	pod := &corev1.Pod{
 		ObjectMeta: r.meta(id),
 		Spec: corev1.PodSpec{
@@ -258,13 +269,12 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 			EnableServiceLinks:            &no,
 			ServiceAccountName:            r.opts.ServiceAccount,
 			TerminationGracePeriodSeconds: &grace,
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid,
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			Containers: []corev1.Container{{
-				Name:  "agent",
-				Image: r.opts.Image,
-				Command: []string{"ecode", "sandbox-agent", "--listen", ":" + strconv.Itoa(r.opts.AgentPort),
-					"--root", "/workspace"},
+				Name:         "agent",
+				Image:        r.opts.Image,
+				Command:      command,
 				Ports:        []corev1.ContainerPort{{Name: "agent", ContainerPort: int32(r.opts.AgentPort), Protocol: corev1.ProtocolTCP}},
 				Env:          env,
 				WorkingDir:   "/workspace",
@@ -279,6 +289,8 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 				{Name: "files", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: r.opts.DataClaim}}},
 				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 					Medium: corev1.StorageMediumMemory, SizeLimit: resource.NewQuantity(tmp, resource.BinarySI)}}},
+				{Name: "token", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: PodName(id),
+					Items: []corev1.KeyToPath{{Key: tokenKey, Path: tokenKey}}, DefaultMode: &tokenMode}}},
 			},
 		},
 	}
@@ -290,9 +302,15 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 }
 
 // resources are the container's limits (the plan's) and requests (the
-// limits divided by Overcommit).
+// limits divided by Overcommit). The disk limit becomes the container's
+// ephemeral storage (its writable layer, logs and disk-backed emptyDirs;
+// not the shared claim holding /workspace).
 func (r *Runner) resources(l sandbox.Limits) corev1.ResourceRequirements {
 	limits, requests := corev1.ResourceList{}, corev1.ResourceList{}
+	if l.DiskBytes > 0 {
+		limits[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(l.DiskBytes, resource.BinarySI)
+		requests[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(int64(float64(l.DiskBytes)/r.opts.Overcommit), resource.BinarySI)
+	}
 	if l.MemoryBytes > 0 {
 		limits[corev1.ResourceMemory] = *resource.NewQuantity(l.MemoryBytes, resource.BinarySI)
 		requests[corev1.ResourceMemory] = *resource.NewQuantity(int64(float64(l.MemoryBytes)/r.opts.Overcommit), resource.BinarySI)

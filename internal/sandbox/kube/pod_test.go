@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -17,9 +18,14 @@ import (
 // down security context, the runtime class, the token by secretKeyRef, the
 // project's folder from the shared claim and the workspace labels.
 func TestPodSpec(t *testing.T) {
+	var attached []string // tunnels the runner attached, in order
+	attach := func(name string) func(string, net.Listener) {
+		return func(id string, l net.Listener) { attached = append(attached, name+" "+id); l.Close() }
+	}
 	owner := &metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "ecode-0", UID: "uid-1"}
 	r, client, _ := newTestRunner(t, func(o *Options) {
 		o.RuntimeClass, o.ServiceAccount, o.Overcommit, o.Owner = "gvisor", "ecode-workspace", 2, owner
+		o.Tunnels = []Tunnel{{Addr: "127.0.0.1:3128", Attach: attach("egress")}, {Addr: "127.0.0.1:5432", Attach: attach("db")}}
 	}, nil)
 	w := podWatch(t, client)
 	spec := testSpec
@@ -29,6 +35,9 @@ func TestPodSpec(t *testing.T) {
 	markReady(t, client, pod.Name, "127.0.0.1")
 	if res := wait(t, ch); res.err != nil {
 		t.Fatal(res.err)
+	}
+	if !slices.Equal(attached, []string{"egress Proj_1", "db Proj_1"}) {
+		t.Errorf("tunnels attached: %q", attached)
 	}
 	ps := pod.Spec
 	if ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken || ps.EnableServiceLinks == nil || *ps.EnableServiceLinks {
@@ -45,7 +54,8 @@ func TestPodSpec(t *testing.T) {
 		t.Fatalf("%d containers", len(ps.Containers))
 	}
 	c := ps.Containers[0]
-	if got := strings.Join(c.Command, " "); got != "ecode sandbox-agent --listen :7070 --root /workspace" || c.Image != "registry.example/ecode:1" {
+	if got := strings.Join(c.Command, " "); got != "ecode sandbox-agent --listen :7070 --root /workspace --token-file /var/run/ecode/token"+
+		" --tunnel 127.0.0.1:3128 --tunnel 127.0.0.1:5432" || c.Image != "registry.example/ecode:1" {
 		t.Errorf("command %q image %q", got, c.Image)
 	}
 	sc := c.SecurityContext
@@ -56,15 +66,27 @@ func TestPodSpec(t *testing.T) {
 	if lim.Memory().Value() != 512<<20 || lim.Cpu().MilliValue() != 500 || req.Memory().Value() != 256<<20 || req.Cpu().MilliValue() != 250 {
 		t.Errorf("limits %v requests %v", lim, req)
 	}
-	var token, port bool
+	if lim.StorageEphemeral().Value() != 2<<30 || req.StorageEphemeral().Value() != 1<<30 {
+		t.Errorf("ephemeral storage: limit %v request %v, want the plan's disk (2 GiB) and half of it", lim.StorageEphemeral(), req.StorageEphemeral())
+	}
+	secret, err := client.CoreV1().Secrets(testNS).Get(context.Background(), pod.Name, metav1.GetOptions{})
+	if err != nil || secret.Labels[LabelNode] != "node-a" || len(secret.OwnerReferences) != 1 {
+		t.Fatalf("secret %v: %+v", err, secret)
+	}
+	// The token reaches the agent as a read-only file from the Secret,
+	// never through the environment.
+	var port bool
 	for _, e := range c.Env {
-		if e.Name == "ECODE_SANDBOX_TOKEN" {
-			token = e.Value == "" && e.ValueFrom.SecretKeyRef.Name == pod.Name && e.ValueFrom.SecretKeyRef.Key == "token"
+		if e.ValueFrom != nil || strings.Contains(e.Name, "TOKEN") || strings.Contains(e.Value, string(secret.Data[tokenKey])) {
+			t.Errorf("env var %s carries the token: %+v", e.Name, e)
 		}
 		port = port || e.Name == "PORT" && e.Value == "3000"
 	}
-	if !token || !port {
-		t.Errorf("env %+v", c.Env)
+	if !port || len(c.EnvFrom) != 0 {
+		t.Errorf("env %+v envFrom %+v", c.Env, c.EnvFrom)
+	}
+	if psc.FSGroup == nil || *psc.FSGroup != 20001 {
+		t.Errorf("fsGroup %v: the non-root agent could not read its token file", psc.FSGroup)
 	}
 	mounts := map[string]corev1.VolumeMount{}
 	for _, m := range c.VolumeMounts {
@@ -75,6 +97,9 @@ func TestPodSpec(t *testing.T) {
 	}
 	if m := mounts["/workspace/.ecode"]; m.Name != "files" || m.SubPath != "deployments/d1" {
 		t.Errorf("/workspace/.ecode mount %+v", m)
+	}
+	if m := mounts["/var/run/ecode"]; m.Name != "token" || !m.ReadOnly {
+		t.Errorf("token mount %+v", m)
 	}
 	if _, ok := mounts["/tmp"]; !ok {
 		t.Error("no /tmp")
@@ -89,6 +114,12 @@ func TestPodSpec(t *testing.T) {
 			if v.EmptyDir == nil || v.EmptyDir.Medium != corev1.StorageMediumMemory || v.EmptyDir.SizeLimit.Value() != 128<<20 {
 				t.Errorf("tmp volume %+v", v.VolumeSource)
 			}
+		case "token":
+			sv := v.Secret
+			if sv == nil || sv.SecretName != pod.Name || sv.DefaultMode == nil || *sv.DefaultMode != 0o400 ||
+				len(sv.Items) != 1 || sv.Items[0].Key != "token" || sv.Items[0].Path != "token" {
+				t.Errorf("token volume %+v", v.VolumeSource)
+			}
 		}
 	}
 	want := map[string]string{LabelPartOf: "ecode", LabelComponent: "workspace", LabelWorkspace: "Proj_1", LabelNode: "node-a"}
@@ -99,10 +130,6 @@ func TestPodSpec(t *testing.T) {
 	}
 	if pod.Annotations[AnnotationID] != "Proj_1" || len(pod.OwnerReferences) != 1 || pod.OwnerReferences[0].UID != "uid-1" {
 		t.Errorf("annotations %v owners %v", pod.Annotations, pod.OwnerReferences)
-	}
-	secret, err := client.CoreV1().Secrets(testNS).Get(context.Background(), pod.Name, metav1.GetOptions{})
-	if err != nil || secret.Labels[LabelNode] != "node-a" || len(secret.OwnerReferences) != 1 {
-		t.Errorf("secret %v: %+v", err, secret)
 	}
 }
 

@@ -32,9 +32,10 @@ type Workspace struct {
 	actMu    sync.Mutex
 	activity time.Time
 
-	mu     sync.Mutex
-	sess   *yamux.Session
-	closed bool
+	mu      sync.Mutex
+	sess    *yamux.Session
+	closed  bool
+	tunnels map[string]*tunnelListener // by in-pod address (Listen)
 }
 
 var _ sandbox.Workspace = (*Workspace)(nil)
@@ -98,6 +99,7 @@ func (w *Workspace) session(ctx context.Context) (*yamux.Session, error) {
 		return nil, err
 	}
 	w.sess = sess
+	go w.acceptTunnels(sess)
 	return sess, nil
 }
 
@@ -356,6 +358,13 @@ func (w *Workspace) Close() error {
 	if w.sess != nil {
 		w.sess.Close()
 	}
+	var tunnels []*tunnelListener
+	for _, l := range w.tunnels {
+		tunnels = append(tunnels, l)
+	}
 	w.mu.Unlock()
+	for _, l := range tunnels {
+		l.Close()
+	}
 	return err
 }

@@ -46,6 +46,7 @@ func FuzzParseRequest(f *testing.F) {
 		`{"op":"exec","args":["sh","-c","echo hi"],"dir":"sub","stdin":true,"timeout_ms":100}`,
 		`{"op":"pty","args":["sh"],"rows":24,"cols":80}`,
 		`{"op":"dial","network":"tcp","addr":"127.0.0.1:3000"}`,
+		`{"op":"tunnel","addr":"127.0.0.1:3128"}`, `{"op":"tunnel"}`,
 		`{"op":"start","args":["x"],"dir":"../etc"}`,
 		`{"op":"usage"}`, `{"op":"nope"}`, `[]`, `{"op":"exec","args":[],"deadline_ms":-1}`,
 	} {
@@ -65,6 +66,10 @@ func FuzzParseRequest(f *testing.F) {
 				t.Fatalf("accepted dir %q", r.Dir)
 			}
 		case "dial", "killall", "usage":
+		case "tunnel":
+			if r.Addr == "" {
+				t.Fatalf("accepted a tunnel without an address: %+v", r)
+			}
 		default:
 			t.Fatalf("accepted op %q", r.Op)
 		}

@@ -93,7 +93,7 @@ func readFrame(r io.Reader, buf []byte) (byte, []byte, error) {
 
 // request is the header frame of a stream.
 type request struct {
-	Op          string   `json:"op"` // exec, start, pty, dial, killall, usage
+	Op          string   `json:"op"` // exec, start, pty, dial, killall, usage; tunnel (agent → node)
 	Args        []string `json:"args,omitempty"`
 	Env         []string `json:"env,omitempty"`
 	Dir         string   `json:"dir,omitempty"`
@@ -127,6 +127,10 @@ func parseRequest(b []byte) (request, error) {
 	case "dial":
 		if r.Network == "" || r.Addr == "" {
 			return r, errors.New("remote: dial needs a network and an address")
+		}
+	case "tunnel":
+		if r.Addr == "" {
+			return r, errors.New("remote: tunnel needs an address")
 		}
 	case "killall", "usage":
 	default:

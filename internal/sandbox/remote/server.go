@@ -24,7 +24,10 @@ type ServerOptions struct {
 	Root  string   // the workspace directory ("/workspace" in a pod); Cmd.Dir is relative to it
 	Token string   // shared secret the node must prove it holds
 	Env   []string // extra KEY=VALUE for every command
-	Log   *slog.Logger
+	// Tunnels are addresses inside the pod (e.g. 127.0.0.1:3128) whose
+	// connections the agent forwards to the node (see Workspace.Listen).
+	Tunnels []string
+	Log     *slog.Logger
 }
 
 // ptyGrace is how long the agent waits for a finished PTY process's last
@@ -38,6 +41,7 @@ type agent struct {
 	root  string
 	token string
 	log   *slog.Logger
+	tun   tunnels
 }
 
 // Serve runs the agent on ln until ctx is done: it authenticates each
@@ -76,6 +80,9 @@ func Serve(ctx context.Context, ln net.Listener, o ServerOptions) error {
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	if err := a.tun.listen(ctx, o.Tunnels, &wg); err != nil {
+		return fmt.Errorf("remote: tunnel: %w", err)
+	}
 	log.Info("sandbox agent listening", "addr", ln.Addr().String(), "root", root)
 	for {
 		c, err := ln.Accept()
@@ -112,6 +119,8 @@ func (a *agent) serveConn(ctx context.Context, c net.Conn) {
 	}
 	stop := context.AfterFunc(ctx, func() { sess.Close() })
 	defer stop()
+	a.tun.set(sess) // the latest node gets the tunnelled connections
+	defer a.tun.unset(sess)
 	a.log.Info("sandbox agent: node connected", "remote", c.RemoteAddr().String())
 	var wg sync.WaitGroup
 	for {
