@@ -58,6 +58,10 @@ func TestValidation(t *testing.T) {
 			t.Errorf("Load(%v, %v) = %v, want an error mentioning %q", tc.args, tc.env, err, tc.want)
 		}
 	}
+	// The egress proxy reaches workspace pods through their agent's tunnel.
+	if _, err := Load("t", []string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--egress", "proxy"}, env(nil)); err != nil {
+		t.Errorf("sandbox=kubernetes with egress=proxy: %v", err)
+	}
 	k, err := Load("t", []string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--kube-egress", "10.1.2.3/8, 192.168.0.9/32"},
 		env(map[string]string{"ECODE_KUBE_RUNTIME_CLASS": "gvisor"}))
 	if cidrs, _ := k.KubeEgressCIDRs(); err != nil || k.KubeRuntimeClass != "gvisor" || k.KubeNamespace != "ecode" || k.KubeDataClaim != "ecode-data" ||

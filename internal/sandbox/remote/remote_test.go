@@ -35,10 +35,9 @@ func newToken() string {
 }
 
 // startAgent runs an agent process on a fresh root and returns its address.
-// Its token is in its environment too, as in a pod.
 func startAgent(t *testing.T, token string) string {
 	t.Helper()
-	a := sandboxtest.StartAgent(t, "ECODE_SANDBOX_TOKEN="+token)
+	a := sandboxtest.StartAgent(t)
 	a.Token(token)
 	return a.Addr
 }
