@@ -23,7 +23,11 @@ import (
 // as a separate process.
 func TestMain(m *testing.M) {
 	sandboxtest.AgentMain(func(ctx context.Context, ln net.Listener, root, token string) error {
-		return Serve(ctx, ln, ServerOptions{Root: root, Token: token, Env: []string{"ECODE_AGENT_ENV=1"}})
+		var tunnels []string
+		if s := os.Getenv(tunnelEnv); s != "" {
+			tunnels = []string{s}
+		}
+		return Serve(ctx, ln, ServerOptions{Root: root, Token: token, Env: []string{"ECODE_AGENT_ENV=1"}, Tunnels: tunnels})
 	})
 	os.Exit(m.Run())
 }
@@ -148,6 +152,66 @@ func (p *cutProxy) cut() {
 		c.Close()
 	}
 	p.conns = nil
+}
+
+// tunnelEnv gives the agent process one --tunnel address.
+const tunnelEnv = "ECODE_TEST_AGENT_TUNNEL"
+
+// A tunnel works again after the connection to the agent dropped, once
+// the node dialled the agent again, and stops when the workspace closes.
+func TestTunnelAfterConnectionLost(t *testing.T) {
+	tok := newToken()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port for the in-pod listener
+	if err != nil {
+		t.Fatal(err)
+	}
+	inPod := ln.Addr().String()
+	ln.Close()
+	a := sandboxtest.StartAgent(t, tunnelEnv+"="+inPod)
+	a.Token(tok)
+	proxy := newCutProxy(t, a.Addr)
+	w := dialT(t, proxy.ln.Addr().String(), tok)
+	l := w.Listen(inPod)
+	roundTrip := func(msg string) {
+		t.Helper()
+		c, err := net.Dial("tcp", inPod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, msg)
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			if got, err := l.Accept(); err == nil {
+				accepted <- got
+			}
+		}()
+		var got net.Conn
+		select {
+		case got = <-accepted:
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s: the in-pod connection never reached the node", msg)
+		}
+		defer got.Close()
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(got, buf); err != nil || string(buf) != msg {
+			t.Fatalf("through the tunnel: %q %v", buf, err)
+		}
+		io.WriteString(got, "pong")
+		if _, err := io.ReadFull(c, buf[:4]); err != nil || string(buf[:4]) != "pong" {
+			t.Fatalf("back through the tunnel: %q %v", buf[:4], err)
+		}
+	}
+	roundTrip("before")
+	proxy.cut()
+	if res := sandboxtest.Sh(t, w, "echo back"); string(res.Stdout) != "back\n" { // dials again
+		t.Fatalf("after the drop: %+v", res)
+	}
+	roundTrip("after the drop")
+	w.Close()
+	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept after Close: %v", err)
+	}
 }
 
 func TestConnectionLost(t *testing.T) {

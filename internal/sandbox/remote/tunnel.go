@@ -16,29 +16,62 @@ import (
 // ServerOptions.Tunnels inside the pod; every connection a process makes
 // there becomes a stream the agent opens to the connected node, headed by
 // {"op":"tunnel","addr":...}; the node hands it to the listener its
-// Workspace.Listen returned for that address. Without a connected node the
-// connection is closed.
+// Workspace.Listen returned for that address. Without a connected node a
+// connection waits up to handshakeTimeout for one (the node's handshake
+// may have just finished), then is closed; after a dropped session the
+// tunnels work again once the node dials the agent again (its next
+// operation).
 
 // tunnels is the agent's side: the node's current session.
 type tunnels struct {
-	mu   sync.Mutex
-	sess *yamux.Session
+	mu    sync.Mutex
+	sess  *yamux.Session
+	ready chan struct{} // closed while sess is set
 }
 
 // set makes sess the session tunnelled connections go to.
 func (t *tunnels) set(sess *yamux.Session) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sess == nil {
+		if t.ready == nil {
+			t.ready = make(chan struct{})
+		}
+		close(t.ready)
+	}
 	t.sess = sess
-	t.mu.Unlock()
 }
 
 // unset forgets sess if it is still the current one.
 func (t *tunnels) unset(sess *yamux.Session) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.sess == sess {
-		t.sess = nil
+		t.sess, t.ready = nil, make(chan struct{})
 	}
+}
+
+// current is the node's session, waiting a while for one; nil if none came.
+func (t *tunnels) current(ctx context.Context) *yamux.Session {
+	t.mu.Lock()
+	if t.ready == nil {
+		t.ready = make(chan struct{})
+	}
+	sess, ready := t.sess, t.ready
 	t.mu.Unlock()
+	if sess != nil {
+		return sess
+	}
+	timer := time.NewTimer(handshakeTimeout)
+	defer timer.Stop()
+	select {
+	case <-ready:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sess
 }
 
 // listen opens the agent's listeners on addrs; they close with ctx.
@@ -72,15 +105,13 @@ func (t *tunnels) serve(ctx context.Context, ln net.Listener, addr string) {
 			return
 		}
 		stop := context.AfterFunc(ctx, func() { c.Close() })
-		wg.Go(func() { defer stop(); t.forward(c, addr) })
+		wg.Go(func() { defer stop(); t.forward(ctx, c, addr) })
 	}
 }
 
-func (t *tunnels) forward(c net.Conn, addr string) {
+func (t *tunnels) forward(ctx context.Context, c net.Conn, addr string) {
 	defer c.Close()
-	t.mu.Lock()
-	sess := t.sess
-	t.mu.Unlock()
+	sess := t.current(ctx)
 	if sess == nil {
 		return
 	}
