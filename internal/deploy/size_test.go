@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"ecode/internal/app"
 	"ecode/internal/billing"
 	"ecode/internal/client"
 	"ecode/internal/store"
@@ -90,8 +92,22 @@ func TestDeploymentSize(t *testing.T) {
 		if v := e.getSettings(id); v.Size.Name != "medium" {
 			t.Fatalf("a refused size changed the deployment: %+v", v.Size)
 		}
-		if v, err := e.patch(id, `{"size":"default"}`); err != nil || v.Size.Name != "default" || v.Size.MemoryBytes != 1<<30 {
-			t.Fatalf("back to the default size (the server's limits): %+v %v", v.Size, err)
+		tok, err := e.c.CreateToken(ctx, "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		getenv := func(k string) string {
+			return map[string]string{"ECODE_SERVER": e.srv.URL, "ECODE_TOKEN": tok.Token}[k]
+		}
+		var out bytes.Buffer
+		if err := app.Main(ctx, []string{"deploy", "size", id, "default"}, getenv, &out, &out); err != nil ||
+			out.String() != "size default: 1 vCPU, 1024 MiB per instance\n" {
+			t.Fatalf("ecode deploy size %s default: %v %q", id, err, out.String())
+		}
+		out.Reset()
+		if err := app.Main(ctx, []string{"deploy", "size", id}, getenv, &out, &out); err != nil ||
+			!strings.Contains(out.String(), "* default") || !strings.Contains(out.String(), "medium   1 vCPU  1024 MiB  (this size is bigger than your plan") {
+			t.Fatalf("ecode deploy size %s: %v\n%s", id, err, out.String())
 		}
 		e.wantCgroup(pub.URL, 1<<30, 1)
 	})
