@@ -26,7 +26,7 @@ type RequestObserver interface {
 // Usage event kinds the service records.
 const (
 	UsageBandwidth = "bandwidth_bytes"
-	UsageInstance  = "deploy_instance_seconds"
+	UsageInstance  = "deploy_instance_seconds" // standard instance-seconds: seconds × the size's weight
 )
 
 // Counts are a project's request totals since the process started.

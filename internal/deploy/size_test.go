@@ -46,8 +46,9 @@ func TestDeploymentSize(t *testing.T) {
 
 		e.srv.Clock.Advance(time.Hour) // an hour of a small instance: half a standard hour
 		e.srv.Deploy.FlushUsage(context.Background())
-		if d := meterLine(t, e, billing.MeterDeploy); d.Quantity < 1800 || d.Quantity >= 1900 {
-			t.Fatalf("an hour of a small instance metered %+v, want 1800 standard instance-seconds", d)
+		half := billing.DefaultPriceBook().DeployHourMicros / 2
+		if d := meterLine(t, e, billing.MeterDeploy); d.Quantity < 1800 || d.Quantity >= 1900 || d.AmountMicros < half || d.AmountMicros > half*19/18 {
+			t.Fatalf("an hour of a small instance metered %+v, want 1800 standard instance-seconds at half the hour's price", d)
 		}
 
 		_, first := e.fetch(pub.URL, "/")
