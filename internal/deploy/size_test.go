@@ -194,3 +194,30 @@ func dirExists(d string) bool {
 	fi, err := os.Stat(d)
 	return err == nil && fi.IsDir()
 }
+
+// bigApp needs about 600 MiB before it listens: more than a small size has.
+const bigApp = `import http from "node:http";
+const held = Buffer.alloc(600 << 20, 1);
+http.createServer((req, res) => res.end("big " + held.length)).listen(Number(process.env.PORT), "127.0.0.1");
+`
+
+// TestResizeFailureKeepsServing: a size the app does not start at (it
+// runs out of memory) is refused with 409 start_failed; the old instance
+// keeps serving and the size stays as it was.
+func TestResizeFailureKeepsServing(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		id, pub := e.publishLive("Big", "server", `{"kind":"server","size":"medium"}`, map[string]string{"index.js": bigApp})
+		_, err := e.patch(id, `{"size":"small"}`)
+		var ce *client.Error
+		if !errors.As(err, &ce) || ce.Status != 409 || ce.Code != "start_failed" {
+			t.Fatalf("resize to small of an app needing 600 MiB: %v, want 409 start_failed", err)
+		}
+		if v := e.getSettings(id); v.Size.Name != "medium" || v.Instances != 1 {
+			t.Fatalf("after the failed resize: size %+v, %d instances; want medium, 1", v.Size, v.Instances)
+		}
+		if code, body := e.fetch(pub.URL, "/"); code != 200 || body != "big 629145600" {
+			t.Fatalf("after the failed resize the app answered %d %q", code, body)
+		}
+	})
+}

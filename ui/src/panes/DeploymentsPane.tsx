@@ -134,7 +134,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
     <div className="pane deployments-pane">
       <div className="pane-toolbar deployments-toolbar">
         {canWrite && (
-          <button type="button" className="btn btn-small btn-primary" onClick={() => setDialog(true)} disabled={busy}>
+          <button type="button" className="btn btn-small btn-primary" onClick={() => { setSize(''); setDialog(true) }} disabled={busy}>
             Publish
           </button>
         )}
