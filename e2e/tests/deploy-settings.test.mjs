@@ -1,6 +1,7 @@
 // Live deployment settings from the Deployments pane: a server published with one
-// instance is scaled to two from Settings (the pane lists 2 instances, and visitors
-// are still served); a production secret change restarts it and the pane says when;
+// small instance (the size chosen in the publish dialog) is scaled to two from Settings
+// (the pane lists 2 instances, and visitors are still served), then resized to medium
+// (the pane shows the new size; large, bigger than the server's sandboxes, cannot be chosen); a production secret change restarts it and the pane says when;
 // published again as a scheduled job, a bad schedule is refused with the parser's reason,
 // and the job's URL shows a page with its schedule.
 import assert from 'node:assert/strict'
@@ -25,6 +26,7 @@ test('deployment settings change the live deployment', async (t) => {
   const pane = page.locator('#pane-deployments')
   await pane.getByRole('button', { name: 'Publish', exact: true }).click()
   await pane.getByLabel('Deployment kind').selectOption('server')
+  await pane.getByLabel('Deployment size').selectOption('small')
   await pane.getByRole('button', { name: 'Publish now' }).click()
   await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
   await pane.getByLabel('Instances').filter({ hasText: '1 instance' }).waitFor()
@@ -33,6 +35,14 @@ test('deployment settings change the live deployment', async (t) => {
   await settings.getByLabel('Live instance count').fill('2')
   await settings.getByRole('button', { name: 'Save settings' }).click()
   await settings.getByRole('status').filter({ hasText: 'Saved' }).waitFor({ timeout: 60_000 })
+  await pane.getByLabel('Instances').filter({ hasText: '2 instances' }).waitFor()
+  await settings.getByLabel('Current size').filter({ hasText: 'now small: 0.5 vCPU, 512 MiB' }).waitFor()
+
+  // A bigger size: new instances of it replace the serving ones.
+  assert.equal(await settings.locator('select[aria-label="Live size"] option[value="large"]').isDisabled(), true)
+  await settings.getByLabel('Live size').selectOption('medium')
+  await settings.getByRole('button', { name: 'Save settings' }).click()
+  await settings.getByLabel('Current size').filter({ hasText: 'now medium: 1 vCPU, 1024 MiB' }).waitFor({ timeout: 120_000 })
   await pane.getByLabel('Instances').filter({ hasText: '2 instances' }).waitFor()
 
   const url = await pane.locator('a.deployment-url').getAttribute('href')

@@ -36,6 +36,7 @@ type publishRequest struct {
 	Schedule  string `json:"schedule"`
 	Instances int    `json:"instances"`
 	Database  string `json:"database"`
+	Size      string `json:"size"` // "": keep (the default at first)
 }
 
 func (q *publishRequest) validate() map[string]string {
@@ -77,8 +78,11 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 	if err := s.billing.AllowDeploy(r.Context(), p.OwnerID, p.ID); err != nil {
 		return err
 	}
-	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, deploy.PublishOptions{Kind: q.Kind, Schedule: q.Schedule, Instances: q.Instances, Database: q.Database})
-	if errors.Is(err, deploy.ErrNoSchedule) {
+	rel, dep, err := s.deploy.Publish(r.Context(), p.ID, p.Name, principal(r).User.ID, deploy.PublishOptions{Kind: q.Kind, Schedule: q.Schedule, Instances: q.Instances, Database: q.Database, Size: q.Size})
+	var se *deploy.SettingError
+	if errors.As(err, &se) {
+		return settingsErr(err)
+	} else if errors.Is(err, deploy.ErrNoSchedule) {
 		return errInvalid(map[string]string{"schedule": "a scheduled deployment needs a cron schedule, e.g. \"*/15 * * * *\""})
 	} else if err != nil {
 		return err
@@ -95,9 +99,11 @@ func releaseJSON(r store.Release) map[string]any {
 func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.deploy.Get(r.Context(), project(r).ID)
 	if errors.Is(err, deploy.ErrNoDeployment) {
+		sizes := s.deploy.Sizes(r.Context(), project(r).ID)
 		writeJSON(w, http.StatusOK, map[string]any{"url": "", "kind": "", "status": "none", "active_release_id": "",
 			"releases": []deploy.Release{}, "apps_domain": s.deploy.AppsDomain(), "instances": 0, "asleep": false, "instance_count": 1,
-			"production_database": false, "database_choice": s.deploy.HasDatabases()})
+			"production_database": false, "database_choice": s.deploy.HasDatabases(),
+			"size": sizes[0].Size, "sizes": sizes})
 		return nil
 	} else if err != nil {
 		return err
@@ -114,7 +120,8 @@ func (s *Server) deploymentJSON(r *http.Request, st deploy.Status) map[string]an
 		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(r.Context(), project(r).ID),
 		"database_choice": s.deploy.HasDatabases(), "idle_timeout_s": st.IdleTimeoutS,
 		"idle_timeout_default": st.IdleTimeoutDefault, "secrets_restarted_at": st.SecretsRestartedAt,
-		"restarting": st.Restarting, "max_instances": deploy.MaxInstances}
+		"restarting": st.Restarting, "max_instances": deploy.MaxInstances,
+		"size": st.Size, "sizes": s.deploy.Sizes(r.Context(), project(r).ID)}
 }
 
 // activateBody is a rollback's choice: restore_data also puts back the

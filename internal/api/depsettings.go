@@ -15,13 +15,14 @@ type settingsBody struct {
 	Instances    *int    `json:"instances"`
 	Schedule     *string `json:"schedule"`
 	IdleTimeoutS *int    `json:"idle_timeout_s"` // 0: the server's default
+	Size         *string `json:"size"`           // default, small, medium or large
 }
 
 // validate checks what needs no deployment; the rest (bounds by kind, the
 // schedule's syntax) is deploy.UpdateSettings's.
 func (q settingsBody) validate() map[string]string {
-	if q.Instances == nil && q.Schedule == nil && q.IdleTimeoutS == nil {
-		return map[string]string{"instances": "give instances, schedule or idle_timeout_s"}
+	if q.Instances == nil && q.Schedule == nil && q.IdleTimeoutS == nil && q.Size == nil {
+		return map[string]string{"instances": "give instances, schedule, idle_timeout_s or size"}
 	}
 	return nil
 }
@@ -32,12 +33,12 @@ func (s *Server) patchDeployment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := project(r)
-	o := deploy.Settings{Instances: q.Instances, Schedule: q.Schedule}
+	o := deploy.Settings{Instances: q.Instances, Schedule: q.Schedule, Size: q.Size}
 	if q.IdleTimeoutS != nil {
 		d := time.Duration(*q.IdleTimeoutS) * time.Second
 		o.IdleTimeout = &d
 	}
-	if q.Instances != nil { // more instances run longer: the deployment allowance applies
+	if q.Instances != nil || q.Size != nil { // more or bigger instances cost more: the deployment allowance applies
 		if err := s.billing.AllowDeploy(r.Context(), p.OwnerID, p.ID); err != nil {
 			return err
 		}
@@ -61,6 +62,10 @@ func settingsErr(err error) error {
 			field = "idle_timeout_s"
 		}
 		msg := strings.TrimPrefix(se.Error(), "deploy: ")
+		if errors.Is(err, deploy.ErrSizeOverPlan) { // upgrading the plan allows it
+			return &Error{Status: http.StatusPaymentRequired, Code: "quota", Message: msg,
+				Fields: map[string]string{field: msg, "limit": "quota_size", "link": "/usage"}}
+		}
 		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: msg, Fields: map[string]string{field: msg}}
 	case errors.Is(err, deploy.ErrNoDeployment), errors.Is(err, deploy.ErrProjectStopped):
 		return errNotFound("deployment")

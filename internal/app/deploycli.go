@@ -15,7 +15,7 @@ import (
 	"ecode/internal/client"
 )
 
-const deployUsage = `usage: ecode deploy list|logs|rollback|scale PROJECT [flags]
+const deployUsage = `usage: ecode deploy list|logs|rollback|scale|size PROJECT [flags]
   PROJECT is a project id or name. The server and token come from --server
   and --token or ECODE_SERVER and ECODE_TOKEN (make one with ecode token create).
   list                 the deployment's URL, status and releases
@@ -25,7 +25,10 @@ const deployUsage = `usage: ecode deploy list|logs|rollback|scale PROJECT [flags
                        activate a release again (default: the newest kept
                        release older than the active one); -restore-data also
                        puts back the production data as it was at its publish
-  scale N              run N instances now (server and autoscale deployments)`
+  scale N              run N instances now (server and autoscale deployments)
+  size [NAME]          show the deployment's size and the sizes, or change it
+                       (default, small, medium, large): the instances are
+                       replaced by ones of the new size`
 
 type cliRelease struct {
 	ID        string    `json:"id"`
@@ -112,6 +115,8 @@ func deployCommand(ctx context.Context, args []string, getenv func(string) strin
 		}
 		fmt.Fprintf(stdout, "%d instances serve %s\n", out.Instances, d.URL)
 		return nil
+	case "size":
+		return deploySize(ctx, c, base, fs.Args(), stdout)
 	}
 	return fmt.Errorf("unknown deploy command %q\n%s", sub, deployUsage)
 }
@@ -171,4 +176,47 @@ func printDeployment(w io.Writer, d cliDeployment) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id, r.Status, r.CreatedAt.Local().Format(time.DateTime), reason)
 	}
 	return tw.Flush()
+}
+
+// cliSize is a deployment size as GET /deployment lists it.
+type cliSize struct {
+	Name        string  `json:"name"`
+	CPU         float64 `json:"cpu"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	Allowed     bool    `json:"allowed"`
+	Reason      string  `json:"reason"`
+}
+
+// deploySize is ecode deploy size [NAME]: without a name the current size
+// and the choices, with one the change (PATCH size).
+func deploySize(ctx context.Context, c *client.Client, base string, args []string, stdout io.Writer) error {
+	var out struct {
+		Size  cliSize   `json:"size"`
+		Sizes []cliSize `json:"sizes"`
+	}
+	if len(args) > 1 {
+		return fmt.Errorf("ecode deploy size: give at most one size\n%s", deployUsage)
+	}
+	if len(args) == 0 {
+		if err := c.Do(ctx, "GET", base, nil, "", &out); err != nil {
+			return err
+		}
+		for _, z := range out.Sizes {
+			mark, note := " ", ""
+			if z.Name == out.Size.Name {
+				mark = "*"
+			}
+			if !z.Allowed {
+				note = "  (" + z.Reason + ")"
+			}
+			fmt.Fprintf(stdout, "%s %-8s %g vCPU  %d MiB%s\n", mark, z.Name, z.CPU, z.MemoryBytes>>20, note)
+		}
+		return nil
+	}
+	body := fmt.Sprintf(`{"size":%q}`, args[0])
+	if err := c.Do(ctx, "PATCH", base, strings.NewReader(body), "application/json", &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "size %s: %g vCPU, %d MiB per instance\n", out.Size.Name, out.Size.CPU, out.Size.MemoryBytes>>20)
+	return nil
 }

@@ -18,7 +18,10 @@ const (
 	MeterMemory    = "compute_memory" // GiB-milliseconds
 	MeterStorage   = "storage"        // byte-days (one daily sample of bytes stored)
 	MeterBandwidth = "bandwidth"      // bytes out
-	MeterDeploy    = "deployment"     // instance-seconds
+	// MeterDeploy is standard instance-seconds: package deploy records an
+	// instance's seconds times its size's weight (a 1 vCPU / 1 GiB instance
+	// is 1, small 0.5, large 2), so DeployHourMicros is a standard hour's price.
+	MeterDeploy = "deployment"
 )
 
 // Meters lists the meters in display order.
@@ -39,7 +42,7 @@ type PriceBook struct {
 	MemoryGiBHourMicros int64 `json:"memory_gib_hour_micros"` // per GiB-hour of sandbox memory
 	StorageGBMonth      int64 `json:"storage_gb_month_micros"`
 	BandwidthGBMicros   int64 `json:"bandwidth_gb_micros"`
-	DeployHourMicros    int64 `json:"deploy_instance_hour_micros"`
+	DeployHourMicros    int64 `json:"deploy_instance_hour_micros"` // per standard (1 vCPU / 1 GiB) instance-hour
 	// AI tokens are priced from the model table (micros per million tokens
 	// by kind) times AIMarkupPct/100.
 	AIMarkupPct int64 `json:"ai_markup_pct"`

@@ -95,6 +95,10 @@ type Deps struct {
 	// Cluster, when set, places deployments on the nodes of a cluster
 	// (cluster.go): each runs on the node holding its deployment lease.
 	Cluster *cluster.Cluster
+	// PlanMemory, when set, is the most memory (bytes) a sandbox of the
+	// project's owner's plan may have (0: no cap): sizes above it are
+	// refused (billing.Service.SandboxMemory).
+	PlanMemory func(ctx context.Context, projectID string) int64
 }
 
 // ProductionDB is a deployment's database on the project database server
@@ -119,7 +123,7 @@ type ProductionDB interface {
 type Options struct {
 	Dir        string         // releases on disk: <Dir>/<project>/<release>
 	AppsDomain string         // deployments answer at <slug>.<AppsDomain>
-	Limits     sandbox.Limits // of every build and instance sandbox
+	Limits     sandbox.Limits // the ceiling of every sandbox, and the default size's limits
 	// HealthTimeout is how long a new instance has to listen (default 60 s).
 	HealthTimeout time.Duration
 	// BuildTimeout caps install plus build (default 15 min).
@@ -297,6 +301,8 @@ type Status struct {
 	// production secrets; Restarting: such a restart is under way.
 	SecretsRestartedAt *time.Time `json:"secrets_restarted_at,omitempty"`
 	Restarting         bool       `json:"restarting"`
+	// Size is the size of its sandboxes, with its limits and weight.
+	Size Size `json:"size"`
 }
 
 // ErrNoDeployment means the project was never published.
@@ -333,6 +339,7 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 		st.SecretsRestartedAt = &d.SecretsRestartedAt
 	}
 	st.Restarting = s.Restarting(projectID)
+	st.Size = s.projectSize(ctx, projectID)
 	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
 		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {
 			st.NextRunAt = &next

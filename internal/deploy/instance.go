@@ -101,6 +101,7 @@ type instance struct {
 	proc     *sandbox.Process
 	quit     chan struct{} // closed by stop
 	metered  time.Time     // a server's process time is accounted up to here (zero: nothing runs)
+	weight   float64       // its size's weight: an instance-second is metered as this many
 	lastUsed time.Time     // when the last request ended (or the instance started): for scale to zero
 	crashing bool          // its process exited and is not listening again yet
 
@@ -204,7 +205,7 @@ func (i *instance) stop() {
 	i.stopped = true
 	close(i.quit)
 	if !i.metered.IsZero() {
-		i.s.meter.ran(i.rel.ProjectID, i.s.d.Now().Sub(i.metered).Seconds())
+		i.s.meter.ran(i.rel.ProjectID, i.s.d.Now().Sub(i.metered).Seconds()*i.weight)
 		i.metered = time.Time{}
 	}
 	i.mu.Unlock()
@@ -249,8 +250,10 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 	}
 	sandboxID := "i-" + rel.ID + "-" + newID()[:6]
 	inst.unbindDB = s.bindDB(sandboxID, rel.ProjectID)
+	size := s.projectSize(ctx, rel.ProjectID)
+	inst.weight = size.Weight
 	inst.ws, err = s.d.Sandbox.Workspace(ctx, sandboxID, sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID),
-		Limits: s.opts.Limits, Data: s.dataDir(rel.ProjectID)})
+		Limits: s.limits(size), Data: s.dataDir(rel.ProjectID)})
 	if err != nil {
 		inst.unbindDB()
 		return nil, fmt.Errorf("open the production sandbox: %w", err)

@@ -26,7 +26,7 @@ type RequestObserver interface {
 // Usage event kinds the service records.
 const (
 	UsageBandwidth = "bandwidth_bytes"
-	UsageInstance  = "deploy_instance_seconds"
+	UsageInstance  = "deploy_instance_seconds" // standard instance-seconds: seconds × the size's weight
 )
 
 // Counts are a project's request totals since the process started.
@@ -172,14 +172,14 @@ func (s *Service) flushLoop(ctx context.Context) {
 }
 
 // accrue returns the seconds the instance's process ran since the last
-// call (0 for static releases, which run nothing).
+// call times its size's weight (0 for static releases, which run nothing).
 func (i *instance) accrue(now time.Time) float64 {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.metered.IsZero() {
 		return 0
 	}
-	secs := now.Sub(i.metered).Seconds()
+	secs := now.Sub(i.metered).Seconds() * i.weight
 	i.metered = now
 	return secs
 }

@@ -31,6 +31,9 @@ type PublishOptions struct {
 	// Instances is how many instances a server or autoscale release runs
 	// (0 keeps the count; 1 at first).
 	Instances int
+	// Size is the size of the deployment's sandboxes ("" keeps it; the
+	// default at first); the new release starts at it.
+	Size string
 	// Database is how the production database starts at the first publish:
 	// DatabaseEmpty (default) or DatabaseCopy; later publishes ignore it.
 	Database string
@@ -55,9 +58,20 @@ func (s *Service) Publish(ctx context.Context, projectID, projectName, userID st
 			return store.Release{}, dep, ErrNoSchedule
 		}
 	}
+	if o.Size != "" {
+		if err := s.checkSize(ctx, projectID, o.Size); err != nil {
+			return store.Release{}, store.Deployment{}, err
+		}
+	}
 	dep, err := s.ensureDeployment(ctx, projectID, projectName, userID, o.Kind)
 	if err != nil {
 		return store.Release{}, dep, err
+	}
+	if o.Size != "" && o.Size != dep.Size {
+		if err := s.d.Store.SetDeploymentSize(ctx, projectID, o.Size, s.d.Now()); err != nil {
+			return store.Release{}, dep, err
+		}
+		dep.Size = o.Size
 	}
 	if err := s.setSchedule(ctx, &dep, o.Schedule); err != nil {
 		return store.Release{}, dep, err
@@ -218,7 +232,7 @@ if [ -n "$ECODE_BUILD" ]; then printf '$ %s\n' "$ECODE_BUILD"; sh -c "$ECODE_BUI
 // runBuild runs install and build in a sandbox of their own over the
 // release's files; its output goes to the build log.
 func (s *Service) runBuild(ctx context.Context, rel store.Release, appDir string, cfg runconfig.Config, log *os.File) error {
-	ws, err := s.d.Sandbox.Workspace(ctx, "b-"+rel.ID, sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID), Limits: s.opts.Limits})
+	ws, err := s.d.Sandbox.Workspace(ctx, "b-"+rel.ID, sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID), Limits: s.sandboxLimits(ctx, rel.ProjectID)})
 	if err != nil {
 		return fmt.Errorf("open the build sandbox: %w", err)
 	}

@@ -114,7 +114,7 @@ func (s *Service) runCommand(ctx context.Context, rel store.Release, run store.D
 	defer f.Close()
 	fmt.Fprintf(f, "$ %s\n", cfg.Run)
 	defer s.bindDB("r-"+run.ID, rel.ProjectID)()
-	ws, err := s.d.Sandbox.Workspace(ctx, "r-"+run.ID, sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID), Limits: s.opts.Limits,
+	ws, err := s.d.Sandbox.Workspace(ctx, "r-"+run.ID, sandbox.Spec{Dir: appDir, UID: uidFor(rel.ProjectID), Limits: s.sandboxLimits(ctx, rel.ProjectID),
 		Data: s.dataDir(rel.ProjectID)})
 	if err != nil {
 		return sandbox.Result{}, fmt.Errorf("open the run's sandbox: %w", err)

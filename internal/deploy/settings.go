@@ -23,6 +23,10 @@ type Settings struct {
 	// IdleTimeout is an autoscale deployment's idle timeout; 0 means the
 	// server's default. It applies at the next idle check.
 	IdleTimeout *time.Duration
+	// Size is the size of the deployment's sandboxes (size.go): a serving
+	// deployment's instances are replaced by ones of the new size before
+	// it returns; if they do not start, the old ones keep serving.
+	Size *string
 }
 
 // Bounds of a deployment's own idle timeout.
@@ -40,9 +44,10 @@ var (
 	ErrScaleFailed = errors.New("deploy: a new instance did not start")
 )
 
-// SettingError is a setting refused: Field is "instances", "schedule" or
-// "idle_timeout"; Err says why (ErrBadInstances, ErrBadSchedule with the
-// parser's reason, ErrBadIdleTimeout, or ErrSettingKind).
+// SettingError is a setting refused: Field is "instances", "schedule",
+// "idle_timeout" or "size"; Err says why (ErrBadInstances, ErrBadSchedule
+// with the parser's reason, ErrBadIdleTimeout, ErrSettingKind, ErrBadSize,
+// ErrSizeOverServer or ErrSizeOverPlan).
 type SettingError struct {
 	Field string
 	Err   error
@@ -94,6 +99,11 @@ func (s *Service) UpdateSettings(ctx context.Context, projectID string, o Settin
 	if err := o.validate(dep.Kind); err != nil {
 		return Status{}, err
 	}
+	if o.Size != nil {
+		if err := s.checkSize(ctx, projectID, *o.Size); err != nil {
+			return Status{}, err
+		}
+	}
 	now := s.d.Now()
 	if o.Schedule != nil {
 		if err := s.setSchedule(ctx, &dep, *o.Schedule); err != nil {
@@ -114,6 +124,11 @@ func (s *Service) UpdateSettings(ctx context.Context, projectID string, o Settin
 			if rerr := s.d.Store.SetDeploymentInstances(ctx, projectID, max(dep.Instances, 1), now); rerr != nil {
 				s.d.Log.Error("restore the instance count", "project_id", projectID, "err", rerr)
 			}
+			return Status{}, err
+		}
+	}
+	if o.Size != nil {
+		if err := s.resize(ctx, projectID, dep.Size, *o.Size); err != nil {
 			return Status{}, err
 		}
 	}
@@ -224,34 +239,47 @@ func (s *Service) restartLoop(d *deployment) {
 // restartGroup replaces the serving group with a fresh one of the same
 // release (blue-green), and records when.
 func (s *Service) restartGroup(d *deployment) error {
-	d.groupMu.Lock()
-	defer d.groupMu.Unlock()
-	d.mu.Lock()
-	old := d.active
-	d.mu.Unlock()
-	if old == nil || old.static != nil {
-		return nil
-	}
-	inst, err := s.startGroup(s.ctx, old.rel)
-	if err != nil {
+	replaced, err := s.replaceGroup(d)
+	if err != nil || !replaced {
 		return err
-	}
-	d.mu.Lock()
-	if d.active != old { // replaced or put to sleep meanwhile: that start read the new secrets
-		d.mu.Unlock()
-		inst.stop()
-		return nil
-	}
-	d.active = inst
-	d.mu.Unlock()
-	if !s.spawn(func() { old.drain(s.opts.DrainTimeout) }) {
-		old.stop()
 	}
 	if err := s.d.Store.SetSecretsRestarted(s.ctx, d.projectID, s.d.Now()); err != nil {
 		return err
 	}
 	s.notifyChanged()
 	return nil
+}
+
+// replaceGroup starts a fresh group of the serving release (with the
+// secrets and size of now), switches traffic to it once it listens and
+// drains the old one. Nothing serving, or the group replaced meanwhile
+// (that start read the same settings): replaced is false. If the new group
+// does not start, the old one keeps serving and the error is returned.
+func (s *Service) replaceGroup(d *deployment) (replaced bool, err error) {
+	d.groupMu.Lock()
+	defer d.groupMu.Unlock()
+	d.mu.Lock()
+	old := d.active
+	d.mu.Unlock()
+	if old == nil || old.static != nil {
+		return false, nil
+	}
+	inst, err := s.startGroup(s.ctx, old.rel)
+	if err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	if d.active != old {
+		d.mu.Unlock()
+		inst.stop()
+		return false, nil
+	}
+	d.active = inst
+	d.mu.Unlock()
+	if !s.spawn(func() { old.drain(s.opts.DrainTimeout) }) {
+		old.stop()
+	}
+	return true, nil
 }
 
 // Restarting reports whether a restart with new secrets is under way.

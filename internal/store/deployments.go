@@ -26,9 +26,11 @@ type Deployment struct {
 	// SecretsRestartedAt is when its instances last restarted because a
 	// production secret changed (zero: never).
 	SecretsRestartedAt time.Time
-	CreatedBy          string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Size is the size of its sandboxes ("default": the server's limits).
+	Size      string
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Release is one immutable version of a deployment.
@@ -45,13 +47,13 @@ type Release struct {
 	UpdatedAt    time.Time
 }
 
-const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at, idle_timeout_s, secrets_restarted_at`
+const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at, idle_timeout_s, secrets_restarted_at, size`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var active sql.NullString
 	var c, u, checked, idle, restarted int64
-	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.Instances, &d.CreatedBy, &c, &u, &idle, &restarted)
+	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.Instances, &d.CreatedBy, &c, &u, &idle, &restarted, &d.Size)
 	d.ActiveReleaseID, d.CreatedAt, d.UpdatedAt = active.String, fromMicros(c), fromMicros(u)
 	d.IdleTimeout, d.SecretsRestartedAt = time.Duration(idle)*time.Second, optTime(restarted)
 	if checked != 0 {
@@ -70,9 +72,12 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) error {
 	if d.Instances < 1 {
 		d.Instances = 1
 	}
-	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if d.Size == "" {
+		d.Size = "default"
+	}
+	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ProjectID, d.Slug, d.Kind, d.Schedule, checked, d.Instances, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt),
-		int64(d.IdleTimeout/time.Second), optMicros(d.SecretsRestartedAt))
+		int64(d.IdleTimeout/time.Second), optMicros(d.SecretsRestartedAt), d.Size)
 	return err
 }
 
@@ -112,6 +117,11 @@ func (s *Store) SetDeploymentKind(ctx context.Context, projectID, kind string, a
 // SetDeploymentInstances sets how many instances later starts run.
 func (s *Store) SetDeploymentInstances(ctx context.Context, projectID string, n int, at time.Time) error {
 	return affected(s.exec(ctx, `UPDATE deployments SET instances = ?, updated_at = ? WHERE project_id = ?`, n, micros(at), projectID))
+}
+
+// SetDeploymentSize sets the size of the deployment's sandboxes.
+func (s *Store) SetDeploymentSize(ctx context.Context, projectID, size string, at time.Time) error {
+	return affected(s.exec(ctx, `UPDATE deployments SET size = ?, updated_at = ? WHERE project_id = ?`, size, micros(at), projectID))
 }
 
 // SetDeploymentIdleTimeout sets an autoscale deployment's idle timeout

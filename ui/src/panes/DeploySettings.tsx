@@ -1,6 +1,41 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { errorMessage, json } from '../api'
 
+/** A deployment size: the CPU and memory of each of its sandboxes. */
+export interface DeploySize {
+  name: string
+  cpu: number
+  memory_bytes: number
+  /** Standard (1 vCPU / 1 GiB) instance-seconds billed per second. */
+  weight: number
+  /** In GET's list: the owner may choose it here, else why not. */
+  allowed?: boolean
+  reason?: string
+}
+
+/** "small: 0.5 vCPU, 512 MiB" */
+export const sizeLabel = (z: DeploySize) =>
+  `${z.name}: ${z.cpu} vCPU, ${Math.round(z.memory_bytes / (1 << 20))} MiB${z.weight !== 1 ? ` (billed ×${z.weight})` : ''}`
+
+/** A choice of the deployment's size; sizes the owner may not choose are listed, disabled, with why. */
+export function SizeSelect({ label, sizes, value, disabled, onChange }: {
+  label: string
+  sizes: DeploySize[]
+  value: string
+  disabled?: boolean
+  onChange: (name: string) => void
+}) {
+  return (
+    <select aria-label={label} value={value} disabled={disabled} onChange={(e) => onChange(e.target.value)}>
+      {sizes.map((z) => (
+        <option key={z.name} value={z.name} disabled={z.allowed === false} title={z.reason}>
+          {sizeLabel(z)}{z.allowed === false ? ' — not on your plan or server' : ''}
+        </option>
+      ))}
+    </select>
+  )
+}
+
 /** The live deployment's settings as GET /api/projects/{id}/deployment shows them. */
 export interface DeploySettingsState {
   kind: string
@@ -9,13 +44,16 @@ export interface DeploySettingsState {
   idle_timeout_s?: number
   idle_timeout_default?: boolean
   max_instances?: number
+  size?: DeploySize
+  sizes?: DeploySize[]
 }
 
 /**
  * Settings of the live deployment, changed without publishing (PATCH
  * /api/projects/{id}/deployment): the instance count (the serving
  * instances grow or shrink at once), a scheduled deployment's schedule and
- * an autoscale deployment's idle timeout. Save shows the server's answer.
+ * an autoscale deployment's idle timeout, and the size of its sandboxes
+ * (a new size replaces the serving instances). Save shows the server's answer.
  */
 export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, canWrite, onSaved }: {
   projectId: string
@@ -26,6 +64,7 @@ export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, 
   const [instances, setInstances] = useState(String(dep.instance_count))
   const [schedule, setSchedule] = useState(dep.schedule ?? '')
   const [idleMin, setIdleMin] = useState(dep.idle_timeout_default ? '' : String((dep.idle_timeout_s ?? 0) / 60))
+  const [size, setSize] = useState(dep.size?.name ?? 'default')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
   const [note, setNote] = useState<string | null>(null)
@@ -33,7 +72,8 @@ export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, 
     setInstances(String(dep.instance_count))
     setSchedule(dep.schedule ?? '')
     setIdleMin(dep.idle_timeout_default ? '' : String((dep.idle_timeout_s ?? 0) / 60))
-  }, [dep.instance_count, dep.schedule, dep.idle_timeout_s, dep.idle_timeout_default])
+    setSize(dep.size?.name ?? 'default')
+  }, [dep.instance_count, dep.schedule, dep.idle_timeout_s, dep.idle_timeout_default, dep.size?.name])
 
   const runs = dep.kind === 'server' || dep.kind === 'autoscale'
   if (!runs && dep.kind !== 'scheduled') return null
@@ -44,6 +84,7 @@ export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, 
     if (runs) body.instances = Number(instances)
     if (dep.kind === 'scheduled') body.schedule = schedule
     if (dep.kind === 'autoscale') body.idle_timeout_s = idleMin.trim() === '' ? 0 : Math.round(Number(idleMin) * 60)
+    if (size !== (dep.size?.name ?? 'default')) body.size = size // only a change: it replaces the instances
     setBusy(true)
     setError(null)
     setNote(null)
@@ -68,6 +109,15 @@ export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, 
             <input aria-label="Live instance count" type="number" min={1} max={dep.max_instances ?? 8} value={instances}
               disabled={!canWrite} onChange={(e) => setInstances(e.target.value)} />
             <span className="muted"> new ones join once they answer; removed ones finish their requests</span>
+          </label>
+        )}
+        {dep.sizes && dep.sizes.length > 0 && (
+          <label className="small">
+            Size{' '}
+            <SizeSelect label="Live size" sizes={dep.sizes} value={size} disabled={!canWrite} onChange={setSize} />
+            <span className="muted" aria-label="Current size">
+              {' '}now {dep.size ? sizeLabel(dep.size) : 'default'}; a new size starts new instances and switches when they answer
+            </span>
           </label>
         )}
         {dep.kind === 'scheduled' && (

@@ -6,7 +6,7 @@ import { DeployDomains } from './DeployDomains'
 import { DeployRequests } from './DeployRequests'
 import { DeploySecrets } from './DeploySecrets'
 import { DeployRuns } from './DeployRuns'
-import { DeploySettings } from './DeploySettings'
+import { DeploySettings, SizeSelect, type DeploySize } from './DeploySettings'
 import './deployments.css'
 
 interface Release {
@@ -41,15 +41,18 @@ interface Deployment {
   secrets_restarted_at?: string
   /** Such a restart is under way. */
   restarting?: boolean
+  /** The size of its sandboxes, and the sizes to choose from. */
+  size?: DeploySize
+  sizes?: DeploySize[]
 }
 
 const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
 
 const deployApi = {
   get: (id: string) => json<Deployment>('GET', base(id)),
-  publish: (id: string, kind: string, schedule: string, instances: number, database: string) =>
+  publish: (id: string, kind: string, schedule: string, instances: number, database: string, size: string) =>
     json<{ release: Release; url: string }>('POST', `${base(id)}/publish`,
-      kind === 'scheduled' ? { kind, schedule, database } : kind === 'static' ? { kind } : { kind, instances, database }),
+      kind === 'scheduled' ? { kind, schedule, database, size } : kind === 'static' ? { kind } : { kind, instances, database, size }),
   activate: (id: string, rid: string, restoreData: boolean) =>
     json<{ release: Release }>('POST', `${base(id)}/releases/${encodeURIComponent(rid)}/activate`, { restore_data: restoreData }),
   log: (id: string, rid: string) => send('GET', `${base(id)}/releases/${encodeURIComponent(rid)}/log`).then((r) => r.text()),
@@ -66,6 +69,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   const [schedule, setSchedule] = useState('0 * * * *')
   const [instances, setInstances] = useState(1)
   const [database, setDatabase] = useState('empty')
+  const [size, setSize] = useState('') // '': the deployment's size
   const [busy, setBusy] = useState(false)
   const [logFor, setLogFor] = useState<string | null>(null)
   const [log, setLog] = useState('')
@@ -112,7 +116,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   }
   const publish = () =>
     act(async () => {
-      const r = await deployApi.publish(project.id, kind, schedule, instances, database)
+      const r = await deployApi.publish(project.id, kind, schedule, instances, database, size)
       setDialog(false)
       setLogFor(r.release.id)
       setLog('')
@@ -130,7 +134,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
     <div className="pane deployments-pane">
       <div className="pane-toolbar deployments-toolbar">
         {canWrite && (
-          <button type="button" className="btn btn-small btn-primary" onClick={() => setDialog(true)} disabled={busy}>
+          <button type="button" className="btn btn-small btn-primary" onClick={() => { setSize(''); setDialog(true) }} disabled={busy}>
             Publish
           </button>
         )}
@@ -175,6 +179,13 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
               <input aria-label="Instance count" type="number" min={1} max={8} value={instances}
                 onChange={(e) => setInstances(Math.max(1, Math.min(8, Number(e.target.value) || 1)))} />
               <span className="muted"> requests are spread round robin over them</span>
+            </label>
+          )}
+          {kind !== 'static' && dep?.sizes && dep.sizes.length > 0 && (
+            <label className="small">
+              Size{' '}
+              <SizeSelect label="Deployment size" sizes={dep.sizes} value={size || dep.size?.name || 'default'} onChange={setSize} />
+              <span className="muted"> the CPU and memory of each instance (and of builds and runs)</span>
             </label>
           )}
           {kind !== 'static' && dep?.database_choice && !dep.production_database && (

@@ -1,0 +1,223 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ecode/internal/app"
+	"ecode/internal/billing"
+	"ecode/internal/client"
+	"ecode/internal/store"
+	"ecode/internal/testutil"
+)
+
+// cgroupApp answers its id at / and its process's cgroups at /cgroup.
+const cgroupApp = `import http from "node:http";
+import fs from "node:fs";
+const id = Math.random().toString(36).slice(2);
+http.createServer((req, res) => {
+  res.end(req.url === "/cgroup" ? fs.readFileSync("/proc/self/cgroup", "utf8") : id);
+}).listen(Number(process.env.PORT), "127.0.0.1");
+`
+
+// TestDeploymentSize: a deployment published at a size runs its instance
+// in a sandbox whose cgroup has the size's memory and CPU (read on the
+// host from the cgroup the app itself says it is in); changing the size
+// on the live deployment replaces the instance under load with no failed
+// request; unknown sizes, sizes over the server's sandboxes and sizes over
+// the owner's plan are refused naming the field; an instance-second is
+// metered times the size's weight.
+func TestDeploymentSize(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		id, pub := e.publishLive("Sized", "server", `{"kind":"server","size":"small"}`, map[string]string{"index.js": cgroupApp})
+		v := e.getSettings(id)
+		if v.Size.Name != "small" || v.Size.MemoryBytes != 512<<20 || v.Size.CPU != 0.5 {
+			t.Fatalf("published small, the deployment shows %+v", v.Size)
+		}
+		e.wantCgroup(pub.URL, 512<<20, 0.5)
+
+		e.srv.Clock.Advance(time.Hour) // an hour of a small instance: half a standard hour
+		e.srv.Deploy.FlushUsage(context.Background())
+		half := billing.DefaultPriceBook().DeployHourMicros / 2
+		if d := meterLine(t, e, billing.MeterDeploy); d.Quantity < 1800 || d.Quantity >= 1900 || d.AmountMicros < half || d.AmountMicros > half*19/18 {
+			t.Fatalf("an hour of a small instance metered %+v, want 1800 standard instance-seconds at half the hour's price", d)
+		}
+
+		_, first := e.fetch(pub.URL, "/")
+		l := e.startLoad(pub.URL)
+		v, err := e.patch(id, `{"size":"medium"}`)
+		if err != nil || v.Size.Name != "medium" || v.Instances != 1 {
+			t.Fatalf("resize to medium: %+v %v", v, err)
+		}
+		l.finish(t, "resize small→medium")
+		if _, now := e.fetch(pub.URL, "/"); now == first {
+			t.Fatalf("after the resize the same instance %q serves", now)
+		}
+		e.wantCgroup(pub.URL, 1<<30, 1)
+		e.srv.Clock.Advance(time.Hour)
+		e.srv.Deploy.FlushUsage(context.Background())
+		if d := meterLine(t, e, billing.MeterDeploy); d.Quantity < 1800+3600 {
+			t.Fatalf("after another hour of a medium instance: %+v, want at least 5400", d)
+		}
+
+		_, err = e.patch(id, `{"size":"huge"}`)
+		wantFieldError(t, err, "size", "must be default, small, medium or large")
+		_, err = e.patch(id, `{"size":"large"}`) // 2 GiB; the test server's sandboxes get 1 GiB
+		wantFieldError(t, err, "size", "bigger than this server's sandboxes")
+
+		ctx := context.Background()
+		var me struct{ ID string }
+		if err := e.c.Do(ctx, "GET", "/api/me", nil, "", &me); err != nil {
+			t.Fatal(err)
+		}
+		tiny := billing.Plan{ID: "tiny", Name: "Tiny", IncludedMicros: 10_000_000, SandboxMemoryMiB: 512}
+		if err := e.srv.Billing.PutPlan(ctx, tiny); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.srv.Billing.AssignPlan(ctx, me.ID, "tiny"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.patch(id, `{"size":"medium"}`)
+		var ce *client.Error
+		if !errors.As(err, &ce) || ce.Status != 402 || !strings.Contains(ce.Fields["size"], "plan allows 512 MiB") {
+			t.Fatalf("medium on a 512 MiB plan: %v, want 402 naming size", err)
+		}
+		if v := e.getSettings(id); v.Size.Name != "medium" {
+			t.Fatalf("a refused size changed the deployment: %+v", v.Size)
+		}
+		tok, err := e.c.CreateToken(ctx, "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		getenv := func(k string) string {
+			return map[string]string{"ECODE_SERVER": e.srv.URL, "ECODE_TOKEN": tok.Token}[k]
+		}
+		var out bytes.Buffer
+		if err := app.Main(ctx, []string{"deploy", "size", id, "default"}, getenv, &out, &out); err != nil ||
+			out.String() != "size default: 1 vCPU, 1024 MiB per instance\n" {
+			t.Fatalf("ecode deploy size %s default: %v %q", id, err, out.String())
+		}
+		out.Reset()
+		if err := app.Main(ctx, []string{"deploy", "size", id}, getenv, &out, &out); err != nil ||
+			!strings.Contains(out.String(), "* default") || !strings.Contains(out.String(), "medium   1 vCPU  1024 MiB  (this size is bigger than your plan") {
+			t.Fatalf("ecode deploy size %s: %v\n%s", id, err, out.String())
+		}
+		e.wantCgroup(pub.URL, 1<<30, 1)
+	})
+}
+
+// wantCgroup checks the memory and CPU limits of the cgroup the app at
+// appURL runs in.
+func (e *env) wantCgroup(appURL string, mem int64, cpu float64) {
+	e.t.Helper()
+	code, body := e.fetch(appURL, "/cgroup")
+	if code != 200 {
+		e.t.Fatalf("GET /cgroup: %d %s", code, body)
+	}
+	gotMem, gotCPU := cgroupLimits(e.t, body)
+	if gotMem != mem || gotCPU != cpu {
+		e.t.Fatalf("the instance's cgroup has memory %d, cpu %g; want %d, %g (%s)", gotMem, gotCPU, mem, cpu, body)
+	}
+}
+
+// cgroupLimits reads the memory limit and CPU quota of the cgroups in
+// procCgroup (a process's /proc/self/cgroup), v2 or v1.
+func cgroupLimits(t *testing.T, procCgroup string) (mem int64, cpu float64) {
+	t.Helper()
+	read := func(path string) string {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	num := func(s string) float64 {
+		t.Helper()
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("cgroup value %q: %v", s, err)
+		}
+		return f
+	}
+	// The sandbox's cgroup namespace is rooted at the server's cgroup (this
+	// process's, or its parent when the server moved into a leaf of it).
+	own := cgroupPaths(read("/proc/self/cgroup"))
+	at := func(ctrl, path string) string {
+		for _, base := range []string{own[ctrl], filepath.Dir(own[ctrl])} {
+			if d := filepath.Join("/sys/fs/cgroup", ctrl, base, path); dirExists(d) {
+				return d
+			}
+		}
+		t.Fatalf("no cgroup %s of %s under %s", path, ctrl, own[ctrl])
+		return ""
+	}
+	paths := cgroupPaths(procCgroup)
+	v1 := map[string]string{} // controller → its hierarchy
+	for ctrl := range paths {
+		for c := range strings.SplitSeq(ctrl, ",") {
+			v1[c] = ctrl
+		}
+	}
+	if memH, ok := v1["memory"]; ok && v1["cpu"] != "" {
+		d, cd := at(memH, paths[memH]), at(v1["cpu"], paths[v1["cpu"]])
+		quota := num(read(filepath.Join(cd, "cpu.cfs_quota_us")))
+		period := num(read(filepath.Join(cd, "cpu.cfs_period_us")))
+		return int64(num(read(filepath.Join(d, "memory.limit_in_bytes")))), quota / period
+	}
+	d := at("", paths[""])
+	q := strings.Fields(read(filepath.Join(d, "cpu.max")))
+	return int64(num(read(filepath.Join(d, "memory.max")))), num(q[0]) / num(q[1])
+}
+
+// cgroupPaths maps the hierarchies of a /proc/<pid>/cgroup ("" for v2) to
+// the process's cgroup in each.
+func cgroupPaths(procCgroup string) map[string]string {
+	m := map[string]string{}
+	for line := range strings.Lines(procCgroup) {
+		if parts := strings.SplitN(strings.TrimSpace(line), ":", 3); len(parts) == 3 {
+			m[parts[1]] = parts[2]
+		}
+	}
+	return m
+}
+
+func dirExists(d string) bool {
+	fi, err := os.Stat(d)
+	return err == nil && fi.IsDir()
+}
+
+// bigApp needs about 600 MiB before it listens: more than a small size has.
+const bigApp = `import http from "node:http";
+const held = Buffer.alloc(600 << 20, 1);
+http.createServer((req, res) => res.end("big " + held.length)).listen(Number(process.env.PORT), "127.0.0.1");
+`
+
+// TestResizeFailureKeepsServing: a size the app does not start at (it
+// runs out of memory) is refused with 409 start_failed; the old instance
+// keeps serving and the size stays as it was.
+func TestResizeFailureKeepsServing(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		id, pub := e.publishLive("Big", "server", `{"kind":"server","size":"medium"}`, map[string]string{"index.js": bigApp})
+		_, err := e.patch(id, `{"size":"small"}`)
+		var ce *client.Error
+		if !errors.As(err, &ce) || ce.Status != 409 || ce.Code != "start_failed" {
+			t.Fatalf("resize to small of an app needing 600 MiB: %v, want 409 start_failed", err)
+		}
+		if v := e.getSettings(id); v.Size.Name != "medium" || v.Instances != 1 {
+			t.Fatalf("after the failed resize: size %+v, %d instances; want medium, 1", v.Size, v.Instances)
+		}
+		if code, body := e.fetch(pub.URL, "/"); code != 200 || body != "big 629145600" {
+			t.Fatalf("after the failed resize the app answered %d %q", code, body)
+		}
+	})
+}
