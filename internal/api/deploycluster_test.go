@@ -271,15 +271,20 @@ func TestClusterQuotaSuspensionStopsTheAppWhereItRuns(t *testing.T) {
 		Kind: "sandbox_cpu_seconds", Quantity: 3600 * 1000, CreatedAt: a.Clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if n := waitInstances(t, b, p.ID); n != 0 {
-		t.Fatalf("B still runs %d instances of the suspended app", n)
-	}
-	st, err := b.Deploy.Get(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Status != "suspended" {
-		t.Fatalf("deployment after the credits ran out: %+v", st)
+	for { // B stops its instance and records the suspension (its change notifications)
+		changed := b.Deploy.Changed()
+		st, err := b.Deploy.Get(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Status == "suspended" && st.Instances == 0 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("deployment on B after the credits ran out: %+v", st)
+		}
 	}
 	for _, n := range []*testutil.Server{a, b} {
 		if code, body := appGet(t, n, appURL); code != 503 || !strings.Contains(body, "paused") {
