@@ -53,4 +53,20 @@ func TestClusterSecretChangeRestartsAppOnOwner(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("unsigned node call: %d, want 401", resp.StatusCode)
 	}
+	// On the public listener it does not exist, signed or not.
+	for _, signed := range []bool{false, true} {
+		req, _ = http.NewRequestWithContext(ctx, "POST", b.URL+"/internal/projects/"+p.ID+"/secrets-changed", nil)
+		req.Host = "localhost"
+		if signed {
+			a.Cluster.Sign(req)
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("node call on the public listener (signed %v): %d, want 404", signed, resp.StatusCode)
+		}
+	}
 }

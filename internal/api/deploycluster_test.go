@@ -118,6 +118,18 @@ func TestClusterDeploymentOwnedByOneNode(t *testing.T) {
 	if ia, ib, ic := instancesOn(t, a, p.ID), instancesOn(t, b, p.ID), instancesOn(t, c, p.ID); ia != 0 || ib != 1 || ic != 0 {
 		t.Fatalf("instances a %d b %d c %d: want only b's", ia, ib, ic)
 	}
+	for _, n := range []*testutil.Server{a, b, c} { // every node shows the running node's status
+		var st struct {
+			Status    string
+			Instances int
+		}
+		if err := on(n, admin).Do(ctx, "GET", "/api/projects/"+p.ID+"/deployment", nil, "", &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Status != "live" || st.Instances != 1 {
+			t.Fatalf("deployment through node %s: %+v, want live with 1 instance", n.Cluster.ID(), st)
+		}
+	}
 
 	// B dies; once its lease ran out, a request through A starts the app on
 	// A or C (whichever takes it first: C's placement tick may), once.
@@ -229,5 +241,54 @@ func TestClusterScheduledRunsOnce(t *testing.T) {
 	dup.ID, dup.NodeID = "duplicate", "b"
 	if err := b.Store.CreateDeploymentRun(ctx, dup); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("a second row for one due time: %v, want ErrConflict", err)
+	}
+}
+
+// When the owner's credits run out on a node that does not run the app,
+// the app stops on the node that does (a signed call to it): its release
+// is recorded as suspended and it answers the paused page through every
+// node.
+func TestClusterQuotaSuspensionStopsTheAppWhereItRuns(t *testing.T) {
+	n := clusterNodes(t, "", "a", "b")
+	a, b := n[0], n[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	admin := a.User(t, "admin")
+	p, err := admin.CreateProject(ctx, "paid", "python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteFile(ctx, p.ID, "main.py", []byte(clusterApp)); err != nil {
+		t.Fatal(err)
+	}
+	appURL := publishOn(t, b, admin, p.ID, `{"kind":"server"}`)
+	if got := deployOwner(t, a, p.ID); got != "b" || instancesOn(t, b, p.ID) != 1 {
+		t.Fatalf("deployment owned by %q with %d instances on b", got, instancesOn(t, b, p.ID))
+	}
+
+	// Usage recorded on A leaves nothing: A's billing suspends the deployment.
+	if _, err := a.Billing.Recorder().RecordUsage(ctx, store.UsageEvent{ID: "big", IdempotencyKey: "cluster-suspend-big", ProjectID: p.ID,
+		Kind: "sandbox_cpu_seconds", Quantity: 3600 * 1000, CreatedAt: a.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for { // B stops its instance and records the suspension (its change notifications)
+		changed := b.Deploy.Changed()
+		st, err := b.Deploy.Get(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Status == "suspended" && st.Instances == 0 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("deployment on B after the credits ran out: %+v", st)
+		}
+	}
+	for _, n := range []*testutil.Server{a, b} {
+		if code, body := appGet(t, n, appURL); code != 503 || !strings.Contains(body, "paused") {
+			t.Fatalf("app through node %s: %d %q", n.Cluster.ID(), code, body)
+		}
 	}
 }

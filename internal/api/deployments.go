@@ -15,7 +15,7 @@ import (
 // deploymentRoutes are a project's deployment (DESIGN.md section 5).
 func (s *Server) deploymentRoutes() []route {
 	return []route{
-		{"GET /api/projects/{id}/deployment", ProjViewer, s.getDeployment},
+		{"GET /api/projects/{id}/deployment", ProjViewer, s.atRunningDeployment(s.getDeployment)}, // its live fields are the running node's
 		{"PATCH /api/projects/{id}/deployment", ProjEditor, s.atDeploymentOwner(s.patchDeployment)},
 		{"POST /api/projects/{id}/deployment/publish", ProjEditor, s.atDeploymentOwner(s.publish)},
 		{"POST /api/projects/{id}/deployment/releases/{rid}/activate", ProjEditor, s.atDeploymentOwner(s.activateRelease)},

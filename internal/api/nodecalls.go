@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -48,6 +49,42 @@ func (s *Server) restartForSecrets(ctx context.Context, projectID string) {
 // node runs.
 func (s *Server) nodeSecretsChanged(w http.ResponseWriter, r *http.Request) error {
 	s.restartForSecrets(context.WithoutCancel(r.Context()), r.PathValue("id"))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// SuspendDeployment suspends the project's deployment for reason (a code,
+// such as deploy.ReasonQuota) on the node running it: here when this node
+// runs it or none does, else on that node (a signed call), which stops its
+// instances, records the release as suspended and notifies the owner.
+// When that node does not answer, the suspension is recorded here (the
+// release row), so no node starts the app again.
+func (s *Server) SuspendDeployment(ctx context.Context, projectID, reason string) (bool, error) {
+	if s.cluster != nil {
+		o, err := s.cluster.DeploymentOwner(ctx, projectID, false)
+		if err == nil && o.NodeID != "" && !o.Self {
+			err = s.cluster.Tell(ctx, o, "/internal/projects/"+projectID+"/deployment/suspend?reason="+url.QueryEscape(reason))
+			if err == nil {
+				return true, nil
+			}
+		}
+		if err != nil {
+			s.log.Warn("suspend a deployment on the node running it", "project_id", projectID, "node", o.NodeID, "err", err)
+		}
+	}
+	return s.deploy.Suspend(ctx, projectID, reason)
+}
+
+// nodeSuspendDeployment is another node's SuspendDeployment for a
+// deployment this node runs.
+func (s *Server) nodeSuspendDeployment(w http.ResponseWriter, r *http.Request) error {
+	reason := r.URL.Query().Get("reason")
+	if reason == "" {
+		return errBadRequest("a suspension needs a reason")
+	}
+	if _, err := s.deploy.Suspend(context.WithoutCancel(r.Context()), r.PathValue("id"), reason); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -177,6 +177,7 @@ func (s *Server) routes() []route {
 func (s *Server) nodeRoutes() []route {
 	return []route{
 		{"POST /internal/projects/{id}/secrets-changed", Public, s.nodeSecretsChanged},
+		{"POST /internal/projects/{id}/deployment/suspend", Public, s.nodeSuspendDeployment},
 	}
 }
 

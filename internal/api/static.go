@@ -76,7 +76,8 @@ func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) spa() http.Handler {
 	files := http.FileServerFS(s.ui)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/internal" || isNodeCall(r) {
+			// Calls between nodes are served only on the internal listener.
 			s.writeError(w, r, errNotFound("endpoint"))
 			return
 		}

@@ -129,7 +129,7 @@ func (s *Server) suspendDeploymentsOf(ctx context.Context, accountID string) {
 		return
 	}
 	for _, id := range ids {
-		if stopped, err := s.Deploy.Suspend(ctx, id, deploy.ReasonQuota); err != nil {
+		if stopped, err := s.API.SuspendDeployment(ctx, id, deploy.ReasonQuota); err != nil { // on the node running it
 			s.Log.Warn("suspend a deployment over quota", "project", id, "err", err)
 		} else if stopped {
 			s.Log.Info("deployment suspended: credits used up", "project", id, "account", accountID)

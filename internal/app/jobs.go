@@ -26,12 +26,12 @@ func (errorRetention) Kind() string { return "error_retention" }
 
 // buildJobs makes the job queue on the store (its tables migrated first)
 // with its handlers and schedules; Run works it.
-func (s *Server) buildJobs(ctx context.Context, d Deps) error {
+func (s *Server) buildJobs(ctx context.Context, d Deps, poll time.Duration) error {
 	if err := jobs.Migrate(ctx, d.Store); err != nil {
 		return err
 	}
 	var err error
-	s.Jobs, err = jobs.New(ctx, jobs.Options{Store: d.Store, Log: d.Log, Now: d.JobClock, Timeout: d.JobRescueAfter, RescueAfter: d.JobRescueAfter, Observe: func(kind, state string, wait, run time.Duration) {
+	s.Jobs, err = jobs.New(ctx, jobs.Options{Store: d.Store, Log: d.Log, Now: d.JobClock, Poll: poll, Timeout: d.JobRescueAfter, RescueAfter: d.JobRescueAfter, Observe: func(kind, state string, wait, run time.Duration) {
 		s.Metrics.ObserveJob(kind, state, wait, run)
 		if s.OnJob != nil {
 			s.OnJob(kind, state)

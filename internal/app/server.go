@@ -155,7 +155,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	}
 	d.Log = slog.New(s.Secrets.LogHandler(d.Log.Handler())) // loaded secret values are masked in the log
 	s.Log = d.Log
-	if err := s.buildJobs(ctx, d); err != nil {
+	if err := s.buildJobs(ctx, d, cfg.JobPoll); err != nil {
 		return nil, err
 	}
 	var vols workspace.Volumes

@@ -43,6 +43,7 @@ type Config struct {
 	DeployIdle     time.Duration
 	DeployKeep     int64
 	TreePoll       time.Duration
+	JobPoll        time.Duration // fallback: enqueuing a job wakes the workers at once
 	ProjectDisk    int64
 	Egress         string
 	EgressAllow    string
@@ -188,6 +189,7 @@ func (c *Config) options() []option {
 		{"deploy-idle-timeout", "15m", "stop an autoscale deployment's instance after this long without requests (the next request starts it again)", &c.DeployIdle},
 		{"deploy-keep-releases", "10", "how many releases of a deployment keep their files (the active one included); older ones are pruned", &c.DeployKeep},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
+		{"job-poll", "5s", "how often a node looks for background jobs nobody told it of (enqueuing one wakes the workers at once; also when scheduled jobs and retries fall due)", &c.JobPoll},
 		{"tree-poll", "2s", "how often an open file tree checks the project's folders for changes", &c.TreePoll},
 		{"monitor-interval", "1m", "how often each node records its requests, errors, latency and the service's state for the admin Monitoring page", &c.MonitorInterval},
 		{"monitor-retention", "168h", "how long the Monitoring page's samples are kept", &c.MonitorRetention},

@@ -147,6 +147,7 @@ func (s *Service) Start(ctx context.Context, userID string, req Request) (store.
 		os.RemoveAll(s.stage(x.ID))
 		return x, err
 	}
+	s.d.Jobs.Added() // committed: the workers look for it now
 	return x, nil
 }
 

@@ -43,11 +43,12 @@ func (c *Client) Enqueue(ctx context.Context, args Args, o *Opts) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
+	c.Added()
 	return !res.UniqueSkippedAsDuplicate, nil
 }
 
 // EnqueueTx adds a job in tx, a store bound to a transaction (store.InTx):
-// the job exists only if the transaction commits.
+// the job exists only if the transaction commits. Call Added once it has.
 func (c *Client) EnqueueTx(ctx context.Context, tx *store.Store, args Args, o *Opts) (bool, error) {
 	if tx.SQLTx() == nil {
 		return false, errors.New("enqueue in a transaction: the store is not in one")

@@ -43,7 +43,9 @@ type Options struct {
 	Now func() time.Time
 	// Workers is how many jobs run at once (default 4).
 	Workers int
-	// Poll is how often a node looks for new jobs (default 250ms).
+	// Poll is how often a node looks for new jobs it was not told of
+	// (default 5s): enqueuing a job wakes the workers at once (wake.go),
+	// this is the fallback (and when scheduled jobs and retries fall due).
 	Poll time.Duration
 	// Timeout is the longest a job may run (default 30 min); RescueAfter,
 	// how long a job may stay running before it is taken to be orphaned by
@@ -75,6 +77,7 @@ type Client struct {
 	workers *river.Workers
 	pool    *pgxpool.Pool
 	st      *store.Store
+	local   *localListener // SQLite: wakes the workers in process
 }
 
 // Migrate creates or updates the queue's tables (River's own migrations)
@@ -109,9 +112,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		o.Tracer = noop.NewTracerProvider()
 	}
 	if o.Poll <= 0 {
-		// Both drivers poll (no LISTEN/NOTIFY): a job enqueued by a
-		// request (an import) waits up to this long before it starts.
-		o.Poll = 250 * time.Millisecond
+		o.Poll = 5 * time.Second
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Minute
@@ -130,9 +131,6 @@ func New(ctx context.Context, o Options) (*Client, error) {
 			return nil, err
 		}
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
-		// Poll only: with pgx v5.12, riverpgxv5's LISTEN loop dereferences
-		// a nil notification and crashes the process.
-		cfg.PollOnly = true
 		if c.work, err = river.NewClient(riverpgxv5.New(c.pool), cfg); err != nil {
 			c.pool.Close()
 			return nil, err
@@ -140,12 +138,12 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		return c, nil
 	}
 	cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
-	cfg.PollOnly = true // SQLite has no LISTEN/NOTIFY
-	client, err := river.NewClient(riversqlite.New(o.Store.SQLDB()), cfg)
+	drv := newSQLiteDriver(o.Store.SQLDB())
+	client, err := river.NewClient[*sql.Tx](drv, cfg)
 	if err != nil {
 		return nil, err
 	}
-	c.api, c.work = client, client
+	c.api, c.work, c.local = client, client, drv.l
 	return c, nil
 }
 
@@ -177,6 +175,11 @@ func newPool(ctx context.Context, st *store.Store) (*pgxpool.Pool, error) {
 		return nil, err
 	}
 	pc.ConnConfig = conn
+	// The copied configuration delivers notifications to the connection
+	// it was copied from (pgx sets its own handler when there is none):
+	// without this, the workers' LISTEN connection receives a NOTIFY and
+	// finds nothing in its own buffer.
+	pc.ConnConfig.OnNotification = nil
 	pc.MaxConns = 10
 	return pgxpool.NewWithConfig(ctx, pc)
 }

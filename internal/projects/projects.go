@@ -237,6 +237,9 @@ func (s *Service) Delete(ctx context.Context, projectID string) error {
 	if err != nil {
 		return err
 	}
+	if s.d.Jobs != nil {
+		s.d.Jobs.Added()
+	}
 	return s.finishDelete(ctx, projectID)
 }
 

@@ -144,6 +144,12 @@ func (m *Manager) Config(projectID string) (runconfig.Config, bool, error) {
 // StartRun (re)starts the project's run command. A detected configuration
 // is written back to .ecode.toml so the user can edit it.
 func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, error) {
+	return m.startRun(ctx, projectID, "")
+}
+
+// startRun is StartRun; a note, when given, is the new run's first output
+// line (why it started), written before the process can write anything.
+func (m *Manager) startRun(ctx context.Context, projectID, note string) (RunState, error) {
 	cfg, detected, err := m.Config(projectID)
 	if err != nil {
 		return RunState{}, err
@@ -166,6 +172,9 @@ func (m *Manager) StartRun(ctx context.Context, projectID string) (RunState, err
 
 	os.Remove(filepath.Join(m.files.Dir(projectID), phaseFile)) // the previous run's step
 	out := NewLog(outputKeep)
+	if note != "" {
+		fmt.Fprintf(out, "\033[33m%s\033[0m\r\n", note)
+	}
 	env, mask, err := m.processEnv(ctx, projectID, "run", append(cfg.EnvList(), "ECODE_INSTALL="+cfg.Install, "ECODE_BUILD="+cfg.Build, "ECODE_RUN="+cfg.Run,
 		"TERM=xterm-256color", "FORCE_COLOR=1")...)
 	if err != nil {
@@ -394,15 +403,14 @@ func (m *Manager) Dial(ctx context.Context, projectID string, port int) (net.Con
 }
 
 // RestartIfRunning restarts the project's app when it is running (or
-// starting), first writing note to its output so the user sees why. It
-// reports whether it restarted.
+// starting); note opens the new run's output (the one the user watches
+// from then on) so the user sees why. It reports whether it restarted.
 func (m *Manager) RestartIfRunning(ctx context.Context, projectID, note string) (bool, error) {
 	r := m.CurrentRun(projectID)
 	if r == nil || !r.active() {
 		return false, nil
 	}
-	fmt.Fprintf(r.Output, "\r\n\033[33m%s\033[0m\r\n", note)
-	_, err := m.StartRun(ctx, projectID)
+	_, err := m.startRun(ctx, projectID, note)
 	return err == nil, err
 }
 

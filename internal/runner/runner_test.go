@@ -221,3 +221,28 @@ func TestExitLineIsWrittenBeforeTheRunEnds(t *testing.T) {
 		t.Fatal("the run was never reported ended")
 	}
 }
+
+// A restart for a reason (the secrets changed) says why in the new run's
+// output, the one the user watches from then on.
+func TestRestartNoteOpensTheNewRunsOutput(t *testing.T) {
+	m, _, _, dir := newManager(t)
+	os.WriteFile(filepath.Join(dir.Dir("p1"), ".ecode.toml"), []byte("run = \"exec sleep 600\"\n"), 0o644)
+	ctx := context.Background()
+	if _, err := m.StartRun(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	old := m.CurrentRun("p1")
+	const note = "[e-code] the project's secrets changed: restarting the app"
+	restarted, err := m.RestartIfRunning(ctx, "p1", note)
+	if err != nil || !restarted {
+		t.Fatalf("restart: %v, %v", restarted, err)
+	}
+	cur := m.CurrentRun("p1")
+	if cur == old {
+		t.Fatal("no new run after the restart")
+	}
+	data, _, _, _ := cur.Output.ReadFrom(0)
+	if !strings.Contains(string(data), note) {
+		t.Fatalf("the new run's output %q lacks the note", data)
+	}
+}

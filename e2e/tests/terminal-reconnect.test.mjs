@@ -1,0 +1,66 @@
+// A terminal whose socket drops abnormally reconnects by itself. The server is killed with SIGKILL
+// under an open terminal (the browser sees close code 1006) and started again on the same address
+// and data: the terminal says it goes on in a new shell because the server restarted, and a command
+// typed there runs. A shell that exits is not reopened.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { launchBrowser } from '../lib/browser.mjs'
+import { signUp, waitForRow } from '../lib/journey.mjs'
+import { startServer } from '../lib/server.mjs'
+import { createProject } from '../lib/ux.mjs'
+
+const TERM = '#pane-terminal .terminal-view:not([hidden])'
+const status = (s) => `${TERM}[data-status="${s}"]`
+
+async function typeInTerminal(page, line) {
+  await page.locator(`${TERM} .xterm`).click()
+  await page.keyboard.type(line)
+  await page.keyboard.press('Enter')
+}
+
+let server
+let browser
+let dataDir
+before(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'ecode-e2e-term-'))
+  server = await startServer({ dataDir })
+  browser = await launchBrowser()
+})
+after(async () => {
+  await browser?.close()
+  await server?.stop()
+  if (dataDir) await rm(dataDir, { recursive: true, force: true })
+})
+
+test('the terminal reconnects to a new shell after the server restarts, and not after its shell exits', async () => {
+  const ctx = await browser.newContext({ baseURL: server.url })
+  const page = await ctx.newPage()
+  await signUp(page, { name: 'Rey', email: 'rey@example.com', password: 'rey-password-1' })
+  await createProject(page, 'restarts', 'python')
+  await page.locator('[role="tab"][data-pane="terminal"]').click()
+  await page.getByRole('button', { name: 'New terminal' }).click()
+  await page.locator(status('connected')).waitFor()
+  await typeInTerminal(page, 'echo before-$((1+1))')
+  await waitForRow(page, TERM, 'before-2', { exact: true })
+
+  // The server dies under the open terminal, then comes back on the same address and data.
+  const addr = new URL(server.url).host
+  await server.kill9()
+  await page.locator(status('reconnecting')).waitFor()
+  server = await startServer({ dataDir, extraArgs: ['--addr', addr] })
+  assert.equal(server.url, `http://${addr}`)
+  await waitForRow(page, TERM, '[reconnected \u2014 new shell: the server restarted]', { timeout: 90_000 })
+  await page.locator(status('connected')).waitFor()
+  await typeInTerminal(page, 'echo after-$((2+2))')
+  await waitForRow(page, TERM, 'after-4', { exact: true })
+
+  // The shell exits: the terminal says so and stays closed.
+  await typeInTerminal(page, 'exit 3')
+  await waitForRow(page, TERM, '[process exited with code 3]')
+  await page.locator(status('exited')).waitFor()
+  assert.equal(await page.locator(status('reconnecting')).count(), 0)
+  await ctx.close()
+})
