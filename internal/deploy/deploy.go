@@ -148,6 +148,9 @@ type Options struct {
 	// KeepReleases is how many releases keep their files, the active one
 	// included (default 10); older ones are pruned.
 	KeepReleases int
+	// RetryWait bounds how long a request that met a crashed instance
+	// waits for another instance or the restart (default 10 s; retry.go).
+	RetryWait time.Duration
 }
 
 // Service publishes, runs and routes deployments.
@@ -218,6 +221,9 @@ func New(d Deps, opts Options) *Service {
 	}
 	if opts.KeepReleases <= 0 {
 		opts.KeepReleases = 10
+	}
+	if opts.RetryWait <= 0 {
+		opts.RetryWait = 10 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{d: d, opts: opts, meter: newMeter(), deps: map[string]*deployment{}, bySlug: map[string]string{},
@@ -297,6 +303,11 @@ type Status struct {
 	// production secrets; Restarting: such a restart is under way.
 	SecretsRestartedAt *time.Time `json:"secrets_restarted_at,omitempty"`
 	Restarting         bool       `json:"restarting"`
+	// SecretsRestartError and SecretsRestartFailedAt: why and when the last
+	// such restart failed (the instances before it kept serving); absent
+	// once a later restart or publish succeeded.
+	SecretsRestartError    string     `json:"secrets_restart_error,omitempty"`
+	SecretsRestartFailedAt *time.Time `json:"secrets_restart_failed_at,omitempty"`
 }
 
 // ErrNoDeployment means the project was never published.
@@ -333,6 +344,9 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 		st.SecretsRestartedAt = &d.SecretsRestartedAt
 	}
 	st.Restarting = s.Restarting(projectID)
+	if why, at := s.RestartFailure(projectID); why != "" {
+		st.SecretsRestartError, st.SecretsRestartFailedAt = why, &at
+	}
 	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
 		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {
 			st.NextRunAt = &next

@@ -38,6 +38,11 @@ type deployment struct {
 	// restarting: a restart with changed secrets is under way; again: the
 	// secrets changed once more meanwhile, so it runs again after.
 	restarting, again bool
+	// restartErr and restartFailedAt: why and when the last restart with
+	// changed secrets failed (the instances before it kept serving); cleared
+	// by the next restart that succeeds or a new serving group (swap).
+	restartErr      string
+	restartFailedAt time.Time
 
 	// groupMu serialises changes of the serving group's instances
 	// (scaling, restarts with new secrets).
@@ -45,12 +50,14 @@ type deployment struct {
 }
 
 // swap makes n the serving instance and returns the one before; a release
-// asleep is forgotten (n replaces it), and so is a suspension.
+// asleep is forgotten (n replaces it), and so are a suspension and a failed
+// restart with new secrets (n started with the current ones).
 func (d *deployment) swap(n *instance) *instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.active
 	d.active, d.asleep, d.suspended, d.scheduled = n, nil, "", false
+	d.restartErr, d.restartFailedAt = "", time.Time{}
 	return old
 }
 
