@@ -161,6 +161,10 @@ type Service struct {
 	Hosts HostLookup
 	// Notify, when set, is told when a deployment fails or is rolled back.
 	Notify func(ctx context.Context, userID, kind, title, body, link string)
+	// CreditsLeft, when set, says whether the project's owner still has
+	// credits; asked at the moment a newly built release would go live
+	// (false: the release fails, the live one stays).
+	CreditsLeft func(ctx context.Context, projectID string) bool
 	// Forward, with Deps.Cluster, serves an app's request on the node at
 	// address (its deployment's owner) over the signed internal channel;
 	// false, serving nothing, when r itself came from another node.

@@ -359,14 +359,27 @@ func (i *instance) waitListening(ctx context.Context, proc *sandbox.Process) err
 	}
 }
 
-// goLive starts a built release and switches traffic to it.
-func (s *Service) goLive(ctx context.Context, rel store.Release) error {
+// goLive starts a built release and switches traffic to it. check, when
+// not nil, is asked just before the switch: its error leaves the
+// deployment as it was.
+func (s *Service) goLive(ctx context.Context, rel store.Release, check func(context.Context, store.Release) error) error {
 	if rel.Kind == KindScheduled {
+		if check != nil {
+			if err := check(ctx, rel); err != nil {
+				return err
+			}
+		}
 		return s.activateScheduled(ctx, rel)
 	}
 	inst, err := s.startGroup(ctx, rel)
 	if err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(ctx, rel); err != nil {
+			inst.stop()
+			return err
+		}
 	}
 	return s.switchTo(ctx, inst)
 }
@@ -434,7 +447,7 @@ func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID str
 			return rel, err
 		}
 	}
-	if err := s.goLive(ctx, rel); err != nil {
+	if err := s.goLive(ctx, rel, nil); err != nil {
 		return rel, err
 	}
 	rel.Status = StatusLive
@@ -467,7 +480,7 @@ func (s *Service) Run(ctx context.Context) {
 		s.spawn(func() {
 			ctx := s.ctx
 			if err == nil {
-				err = s.goLive(ctx, rel)
+				err = s.goLive(ctx, rel, nil)
 			}
 			if err != nil && ctx.Err() == nil {
 				s.d.Log.Error("resume deployment", "project_id", dep.ProjectID, "release_id", dep.ActiveReleaseID, "err", err)
