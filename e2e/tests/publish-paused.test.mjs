@@ -28,6 +28,9 @@ test('credits run out: paused notice, top up, resume', async (t) => {
   await pane.getByRole('button', { name: 'Publish now' }).click()
   await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
   const url = await pane.locator('a.deployment-url').getAttribute('href')
+  // The build log closed: the pane no longer follows it, only reads the deployment now and then.
+  await pane.getByRole('button', { name: 'Hide log' }).click()
+  await pane.getByLabel('Build log').waitFor({ state: 'detached' })
 
   const visitor = await browser.newContext()
   t.after(() => visitor.close())
