@@ -4,7 +4,7 @@
 // credits route) the owner presses Resume and the app answers at its public URL again.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { signUp, useServerAndBrowser } from '../lib/journey.mjs'
+import { publishNodeServer, signUp, useServerAndBrowser } from '../lib/journey.mjs'
 
 let server
 let browser
@@ -16,17 +16,7 @@ test('credits run out: paused notice, top up, resume', async (t) => {
   const page = await ctx.newPage()
   // The first account is the admin, and the owner here.
   await signUp(page, { name: 'Penny Paused', email: 'penny@example.com', password: 'paused-publish-1' })
-  await page.getByLabel('Name', { exact: true }).fill('Metered app')
-  await page.locator('[data-template="node"]').click()
-  await page.getByRole('button', { name: 'Create project' }).click()
-  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
-
-  await page.locator('[role="tab"][data-pane="deployments"]').click()
-  const pane = page.locator('#pane-deployments')
-  await pane.getByRole('button', { name: 'Publish', exact: true }).click()
-  await pane.getByLabel('Deployment kind').selectOption('server')
-  await pane.getByRole('button', { name: 'Publish now' }).click()
-  await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
+  const pane = await publishNodeServer(page, 'Metered app')
   const url = await pane.locator('a.deployment-url').getAttribute('href')
   // The build log closed: the pane no longer follows it, only reads the deployment now and then.
   await pane.getByRole('button', { name: 'Hide log' }).click()

@@ -70,22 +70,11 @@ func TestSecretRestartFailure(t *testing.T) {
 	})
 }
 
-// waitRestartFailed waits, on the service's change notifications, until
-// the deployment shows a failed restart with new secrets.
+// waitRestartFailed waits until the deployment shows a failed restart
+// with new secrets.
 func (e *env) waitRestartFailed(projectID string) settingsView {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for {
-		changed := e.srv.Deploy.Changed()
-		v := e.getSettings(projectID)
-		if !v.Restarting && v.SecretsRestartError != "" {
-			return v
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			e.t.Fatalf("the failed restart was never shown: %+v", v)
-		}
-	}
+	return e.waitSettings(projectID, "showed the failed restart", func(v settingsView) bool {
+		return !v.Restarting && v.SecretsRestartError != ""
+	})
 }
