@@ -19,6 +19,25 @@ export async function signUp(page, { name, email, password }) {
   await page.getByRole('heading', { level: 1 }).waitFor()
 }
 
+/**
+ * From the dashboard: creates a project from the Node template, publishes it as a server from
+ * the Deployments pane (at `size`, when given) and waits until its release is live; returns the pane.
+ */
+export async function publishNodeServer(page, projectName, { size } = {}) {
+  await page.getByLabel('Name', { exact: true }).fill(projectName)
+  await page.locator('[data-template="node"]').click()
+  await page.getByRole('button', { name: 'Create project' }).click()
+  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
+  await page.locator('[role="tab"][data-pane="deployments"]').click()
+  const pane = page.locator('#pane-deployments')
+  await pane.getByRole('button', { name: 'Publish', exact: true }).click()
+  await pane.getByLabel('Deployment kind').selectOption('server')
+  if (size) await pane.getByLabel('Deployment size').selectOption(size)
+  await pane.getByRole('button', { name: 'Publish now' }).click()
+  await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
+  return pane
+}
+
 /** The tree row of a path in the workspace's file tree. */
 export const treeItem = (page, path) => page.locator(`[role="treeitem"][data-path="${path}"]`)
 

@@ -6,7 +6,7 @@
 // and the job's URL shows a page with its schedule.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { signUp, useServerAndBrowser } from '../lib/journey.mjs'
+import { publishNodeServer, signUp, useServerAndBrowser } from '../lib/journey.mjs'
 
 let server
 let browser
@@ -17,18 +17,7 @@ test('deployment settings change the live deployment', async (t) => {
   t.after(() => ctx.close())
   const page = await ctx.newPage()
   await signUp(page, { name: 'Sol Settings', email: 'sol@example.com', password: 'deploy-settings-1' })
-  await page.getByLabel('Name', { exact: true }).fill('Scaled app')
-  await page.locator('[data-template="node"]').click()
-  await page.getByRole('button', { name: 'Create project' }).click()
-  await page.waitForURL((u) => u.pathname.startsWith('/p/'))
-
-  await page.locator('[role="tab"][data-pane="deployments"]').click()
-  const pane = page.locator('#pane-deployments')
-  await pane.getByRole('button', { name: 'Publish', exact: true }).click()
-  await pane.getByLabel('Deployment kind').selectOption('server')
-  await pane.getByLabel('Deployment size').selectOption('small')
-  await pane.getByRole('button', { name: 'Publish now' }).click()
-  await pane.locator('tbody tr:nth-child(1)[data-status="live"]').waitFor({ timeout: 120_000 })
+  const pane = await publishNodeServer(page, 'Scaled app', { size: 'small' })
   await pane.getByLabel('Instances').filter({ hasText: '1 instance' }).waitFor()
 
   const settings = pane.getByRole('region', { name: 'Deployment settings' })

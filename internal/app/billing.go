@@ -136,3 +136,21 @@ func (s *Server) suspendDeploymentsOf(ctx context.Context, accountID string) {
 		}
 	}
 }
+
+// creditsLeft says whether a project's owner still has credits (a release
+// built meanwhile goes live only then); a failed look-up says yes, logged,
+// as the credits are checked again with the next usage.
+func (s *Server) creditsLeft(ctx context.Context, projectID string) bool {
+	owner, err := s.Store.ProjectOwner(ctx, projectID)
+	if err == nil {
+		err = s.Billing.Allow(ctx, owner, billing.WorkDeploy)
+	}
+	var quota *billing.QuotaError
+	if errors.As(err, &quota) {
+		return false
+	}
+	if err != nil {
+		s.Log.Warn("check the credits before a release goes live", "project", projectID, "err", err)
+	}
+	return true
+}

@@ -23,7 +23,8 @@ func (s *Server) buildDeploy(cfg *config.Config, now func() time.Time) {
 		Usage: s.Billing.Recorder(), Requests: s.Metrics, CopyDevDB: s.copyDevDB(), ProdDB: s.prodDB(),
 		CopySQLite: copySQLite, Cluster: s.Cluster, PlanMemory: s.Billing.SandboxMemory},
 		deploy.Options{Dir: filepath.Join(cfg.DataDir, "deployments"), AppsDomain: cfg.AppsDomain, Limits: s.Runner.Limits(),
-			HealthTimeout: cfg.DeployHealth, IdleTimeout: cfg.DeployIdle, KeepReleases: int(cfg.DeployKeep)})
+			HealthTimeout: cfg.DeployHealth, IdleTimeout: cfg.DeployIdle, KeepReleases: int(cfg.DeployKeep),
+			RetryWait: cfg.DeployRetry})
 	s.onClose(s.Deploy.Close) // before the sandbox runner closes
 }
 

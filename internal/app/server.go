@@ -235,6 +235,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.HTTPS = s.Deploy.Router()
 	s.Deploy.Notify = s.notifyKinds(map[string]string{"deploy_failed": notify.DeploymentFailed,
 		"deploy_rolled_back": notify.DeploymentRolledBack, "deploy_suspended": notify.QuotaWarning})
+	s.Deploy.CreditsLeft = s.creditsLeft
 	opts := apiOptions(cfg, d.Store, s.Runner)
 	opts.MaxImportBytes = cfg.ImportMaxBytes
 	opts.ReadyChecks["data_disk"] = func(context.Context) error { return disk.Check() }

@@ -42,6 +42,7 @@ type Config struct {
 	DeployHealth   time.Duration
 	DeployIdle     time.Duration
 	DeployKeep     int64
+	DeployRetry    time.Duration
 	TreePoll       time.Duration
 	JobPoll        time.Duration // fallback: enqueuing a job wakes the workers at once
 	ProjectDisk    int64
@@ -187,6 +188,7 @@ func (c *Config) options() []option {
 		{"otlp-sample", "1", "fraction of requests and jobs traced with --otlp-endpoint, e.g. 0.1 (a traced request's work is traced with it)", &c.OTLPSample},
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"deploy-idle-timeout", "15m", "stop an autoscale deployment's instance after this long without requests (the next request starts it again)", &c.DeployIdle},
+		{"deploy-retry-wait", "10s", "how long a request that met a crashed instance of a deployment waits for another instance or the restart before it is answered 502", &c.DeployRetry},
 		{"deploy-keep-releases", "10", "how many releases of a deployment keep their files (the active one included); older ones are pruned", &c.DeployKeep},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"job-poll", "5s", "how often a node looks for background jobs nobody told it of (enqueuing one wakes the workers at once; also when scheduled jobs and retries fall due)", &c.JobPoll},

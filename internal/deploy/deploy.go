@@ -152,6 +152,9 @@ type Options struct {
 	// KeepReleases is how many releases keep their files, the active one
 	// included (default 10); older ones are pruned.
 	KeepReleases int
+	// RetryWait bounds how long a request that met a crashed instance
+	// waits for another instance or the restart (default 10 s; retry.go).
+	RetryWait time.Duration
 }
 
 // Service publishes, runs and routes deployments.
@@ -162,6 +165,10 @@ type Service struct {
 	Hosts HostLookup
 	// Notify, when set, is told when a deployment fails or is rolled back.
 	Notify func(ctx context.Context, userID, kind, title, body, link string)
+	// CreditsLeft, when set, says whether the project's owner still has
+	// credits; asked at the moment a newly built release would go live
+	// (false: the release fails, the live one stays).
+	CreditsLeft func(ctx context.Context, projectID string) bool
 	// Forward, with Deps.Cluster, serves an app's request on the node at
 	// address (its deployment's owner) over the signed internal channel;
 	// false, serving nothing, when r itself came from another node.
@@ -222,6 +229,9 @@ func New(d Deps, opts Options) *Service {
 	}
 	if opts.KeepReleases <= 0 {
 		opts.KeepReleases = 10
+	}
+	if opts.RetryWait <= 0 {
+		opts.RetryWait = 10 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{d: d, opts: opts, meter: newMeter(), deps: map[string]*deployment{}, bySlug: map[string]string{},
@@ -303,6 +313,11 @@ type Status struct {
 	Restarting         bool       `json:"restarting"`
 	// Size is the size of its sandboxes, with its limits and weight.
 	Size Size `json:"size"`
+	// SecretsRestartError and SecretsRestartFailedAt: why and when the last
+	// such restart failed (the instances before it kept serving); absent
+	// once a later restart or publish succeeded.
+	SecretsRestartError    string     `json:"secrets_restart_error,omitempty"`
+	SecretsRestartFailedAt *time.Time `json:"secrets_restart_failed_at,omitempty"`
 }
 
 // ErrNoDeployment means the project was never published.
@@ -340,6 +355,9 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 	}
 	st.Restarting = s.Restarting(projectID)
 	st.Size = s.projectSize(ctx, projectID)
+	if why, at := s.RestartFailure(projectID); why != "" {
+		st.SecretsRestartError, st.SecretsRestartFailedAt = why, &at
+	}
 	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
 		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {
 			st.NextRunAt = &next

@@ -49,11 +49,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T, st *store.Store) *env {
-	srv := testutil.NewServer(t, st, testutil.ServerOptions{Config: func(c *config.Config) { c.DeployHealth = 20 * time.Second }})
-	testutil.RequireSandbox(t, testutil.NewSandbox(t))
-	e := newEnvOn(t, srv)
-	e.c = srv.User(t, "publisher")
-	return e
+	return newEnvWith(t, st, func(*config.Config) {})
 }
 
 // newEnvOn is an env on srv with no user.

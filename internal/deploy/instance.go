@@ -38,6 +38,11 @@ type deployment struct {
 	// restarting: a restart with changed secrets is under way; again: the
 	// secrets changed once more meanwhile, so it runs again after.
 	restarting, again bool
+	// restartErr and restartFailedAt: why and when the last restart with
+	// changed secrets failed (the instances before it kept serving); cleared
+	// by the next restart that succeeds or a new serving group (swap).
+	restartErr      string
+	restartFailedAt time.Time
 
 	// groupMu serialises changes of the serving group's instances
 	// (scaling, restarts with new secrets).
@@ -45,12 +50,14 @@ type deployment struct {
 }
 
 // swap makes n the serving instance and returns the one before; a release
-// asleep is forgotten (n replaces it), and so is a suspension.
+// asleep is forgotten (n replaces it), and so are a suspension and a failed
+// restart with new secrets (n started with the current ones).
 func (d *deployment) swap(n *instance) *instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.active
 	d.active, d.asleep, d.suspended, d.scheduled = n, nil, "", false
+	d.restartErr, d.restartFailedAt = "", time.Time{}
 	return old
 }
 
@@ -355,14 +362,27 @@ func (i *instance) waitListening(ctx context.Context, proc *sandbox.Process) err
 	}
 }
 
-// goLive starts a built release and switches traffic to it.
-func (s *Service) goLive(ctx context.Context, rel store.Release) error {
+// goLive starts a built release and switches traffic to it. check, when
+// not nil, is asked just before the switch: its error leaves the
+// deployment as it was.
+func (s *Service) goLive(ctx context.Context, rel store.Release, check func(context.Context, store.Release) error) error {
 	if rel.Kind == KindScheduled {
+		if check != nil {
+			if err := check(ctx, rel); err != nil {
+				return err
+			}
+		}
 		return s.activateScheduled(ctx, rel)
 	}
 	inst, err := s.startGroup(ctx, rel)
 	if err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(ctx, rel); err != nil {
+			inst.stop()
+			return err
+		}
 	}
 	return s.switchTo(ctx, inst)
 }
@@ -430,7 +450,7 @@ func (s *Service) Activate(ctx context.Context, projectID, releaseID, userID str
 			return rel, err
 		}
 	}
-	if err := s.goLive(ctx, rel); err != nil {
+	if err := s.goLive(ctx, rel, nil); err != nil {
 		return rel, err
 	}
 	rel.Status = StatusLive
@@ -463,7 +483,7 @@ func (s *Service) Run(ctx context.Context) {
 		s.spawn(func() {
 			ctx := s.ctx
 			if err == nil {
-				err = s.goLive(ctx, rel)
+				err = s.goLive(ctx, rel, nil)
 			}
 			if err != nil && ctx.Err() == nil {
 				s.d.Log.Error("resume deployment", "project_id", dep.ProjectID, "release_id", dep.ActiveReleaseID, "err", err)

@@ -204,7 +204,7 @@ func (s *Service) build(ctx context.Context, rel store.Release, cp checkpoint.Ch
 		s.d.Log.Error("record release status", "release_id", rel.ID, "err", err)
 	}
 	s.notifyChanged()
-	if err := s.goLive(ctx, rel); err != nil {
+	if err := s.goLive(ctx, rel, s.creditsLeft); err != nil {
 		fmt.Fprintf(log, "start failed: %v\n", err)
 		s.fail(ctx, rel, err.Error())
 	}

@@ -1,8 +1,10 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"syscall"
 	"time"
@@ -11,15 +13,18 @@ import (
 // A request the app could not take because its instance had just crashed
 // is tried once more rather than answered 502: on another healthy
 // instance of the group, or, with none, on the same one once its
-// supervisor has started it again (bounded by retryWait, waiting on the
-// service's change notifications). Only requests without a body (the
-// transport closes it) are, and only when sending again is safe: the
-// connection was refused (nothing reached the app), or it was reset on a
-// GET or HEAD (then only on another instance: a request that crashed the
-// app is not sent to it again).
+// supervisor has started it again (bounded by Options.RetryWait, waiting
+// on the service's change notifications). Only when sending again is
+// safe: the connection was refused (nothing reached the app), or it was
+// reset on a GET or HEAD (then only on another instance: a request that
+// crashed the app is not sent to it again). A request's body can be sent
+// again when it is small (at most maxReplayBody bytes): it is read before
+// the request is proxied and kept (bufferBody); a larger one streams to
+// the app as it comes and is never retried.
 
-// retryWait bounds how long a request waits for a crashed instance's restart.
-const retryWait = 10 * time.Second
+// maxReplayBody is the largest request body kept so that the request can
+// be sent again.
+const maxReplayBody = 64 << 10
 
 // dialError is a failure to connect to the app: the request was not sent.
 type dialError struct{ err error }
@@ -37,7 +42,16 @@ func (i *instance) proxyError(w http.ResponseWriter, r *http.Request, err error)
 	if r.Context().Value(retriedKey{}) == nil {
 		if next := i.s.retryTarget(r, i, err); next != nil {
 			defer next.done()
-			next.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), retriedKey{}, true)))
+			again := r.WithContext(context.WithValue(r.Context(), retriedKey{}, true))
+			if r.GetBody != nil {
+				body, err := r.GetBody()
+				if err != nil {
+					appPage(w, http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+					return
+				}
+				again.Body = body
+			}
+			next.rp.ServeHTTP(w, again)
 			return
 		}
 	}
@@ -47,7 +61,7 @@ func (i *instance) proxyError(w http.ResponseWriter, r *http.Request, err error)
 // retryTarget returns the instance to send the failed request to again,
 // with the request counted on it, or nil when it must not be retried.
 func (s *Service) retryTarget(r *http.Request, failed *instance, err error) *instance {
-	if r.Body != nil && r.Body != http.NoBody { // the transport closed it: it cannot be sent again
+	if r.Body != nil && r.Body != http.NoBody && r.GetBody == nil { // read by the transport, not kept: it cannot be sent again
 		return nil
 	}
 	refused := errors.As(err, new(*dialError))
@@ -65,7 +79,7 @@ func (s *Service) retryTarget(r *http.Request, failed *instance, err error) *ins
 	failed.mu.Lock()
 	proc, wasCrashing := failed.proc, failed.crashing
 	failed.mu.Unlock()
-	t := time.NewTimer(retryWait)
+	t := time.NewTimer(s.opts.RetryWait)
 	defer t.Stop()
 	for {
 		changed := s.Changed() // the supervisor reports the crash and the restart
@@ -111,4 +125,32 @@ func (d *deployment) acquireOther(not *instance) *instance {
 		}
 	}
 	return nil
+}
+
+// bufferBody reads a small request body (at most maxReplayBody bytes, by
+// its Content-Length or, when unknown, by reading up to the cap) into
+// memory and sets r.GetBody, so that the request can be sent again. A
+// larger body is left to stream (what was read goes first); r.GetBody stays
+// nil. It reports false when the client's body could not be read.
+func bufferBody(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength > maxReplayBody {
+		return true
+	}
+	orig := r.Body
+	b, err := io.ReadAll(io.LimitReader(orig, maxReplayBody+1))
+	if err != nil {
+		return false
+	}
+	if len(b) > maxReplayBody {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), orig), orig}
+		return true
+	}
+	orig.Close()
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r.Body, _ = r.GetBody()
+	r.ContentLength = int64(len(b))
+	return true
 }

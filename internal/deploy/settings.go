@@ -219,12 +219,23 @@ func (s *Service) SecretsChanged(projectID string) (restarting bool) {
 	return true
 }
 
+// restartLoop restarts the group until no change came meanwhile. A failed
+// restart (the new instances did not listen) is recorded on the
+// deployment, why and when, for the status to show; one that succeeds
+// clears it.
 func (s *Service) restartLoop(d *deployment) {
 	for {
-		if err := s.restartGroup(d); err != nil && s.ctx.Err() == nil {
+		err := s.restartGroup(d)
+		if err != nil && s.ctx.Err() == nil {
 			s.d.Log.Warn("restart deployment with new secrets", "project_id", d.projectID, "err", err)
 		}
 		d.mu.Lock()
+		switch {
+		case err == nil:
+			d.restartErr, d.restartFailedAt = "", time.Time{}
+		case s.ctx.Err() == nil:
+			d.restartErr, d.restartFailedAt = err.Error(), s.d.Now()
+		}
 		if !d.again {
 			d.restarting = false
 			d.mu.Unlock()
@@ -291,6 +302,20 @@ func (s *Service) Restarting(projectID string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.restarting
+}
+
+// RestartFailure is why and when the last restart with changed secrets
+// failed, zero when it did not (or a later restart or publish succeeded).
+// It is kept in memory: a server that starts again starts the instances
+// with the current secrets.
+func (s *Service) RestartFailure(projectID string) (reason string, at time.Time) {
+	d := s.live(projectID)
+	if d == nil {
+		return "", time.Time{}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.restartErr, d.restartFailedAt
 }
 
 // idleTimeout is the deployment's own idle timeout, or the server's.

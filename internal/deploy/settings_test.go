@@ -239,22 +239,32 @@ func TestSecretChangeRestarts(t *testing.T) {
 	})
 }
 
-// waitRestarted waits, on the service's change notifications, until the
-// deployment restarted with new secrets at or after t.
+// waitRestarted waits until the deployment restarted with new secrets at
+// or after t.
 func (e *env) waitRestarted(projectID string, t time.Time) settingsView {
+	e.t.Helper()
+	return e.waitSettings(projectID, "restarted with the new secrets", func(v settingsView) bool {
+		return !v.Restarting && v.SecretsRestartedAt != nil && !v.SecretsRestartedAt.Before(t)
+	})
+}
+
+// waitSettings waits, on the service's change notifications, until the
+// deployment as the API shows it is what ok wants (what says what, when
+// it never is).
+func (e *env) waitSettings(projectID, what string, ok func(settingsView) bool) settingsView {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for {
 		changed := e.srv.Deploy.Changed()
 		v := e.getSettings(projectID)
-		if !v.Restarting && v.SecretsRestartedAt != nil && !v.SecretsRestartedAt.Before(t) {
+		if ok(v) {
 			return v
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			e.t.Fatalf("never restarted with the new secrets: %+v", v)
+			e.t.Fatalf("never %s: %+v", what, v)
 		}
 	}
 }

@@ -89,6 +89,26 @@ func (s *Service) Suspend(ctx context.Context, projectID, reason string) (bool, 
 	return true, nil
 }
 
+// ErrCreditsRanOut fails a release whose build finished after its owner's
+// credits ran out: it does not go live, the live release stays.
+var ErrCreditsRanOut = errors.New("credits ran out during the build: the live release stays; top up, then publish again")
+
+// creditsLeft is asked when a newly built release is about to go live:
+// ErrCreditsRanOut when its owner's credits ran out meanwhile (CreditsLeft
+// says so; without it, when the deployment was suspended for quota).
+func (s *Service) creditsLeft(ctx context.Context, rel store.Release) error {
+	if s.CreditsLeft != nil {
+		if !s.CreditsLeft(ctx, rel.ProjectID) {
+			return ErrCreditsRanOut
+		}
+		return nil
+	}
+	if d := s.live(rel.ProjectID); d != nil && d.suspension() == ReasonQuota {
+		return ErrCreditsRanOut
+	}
+	return nil
+}
+
 // suspension is why the deployment is suspended ("" when it is not).
 func (d *deployment) suspension() string {
 	d.mu.Lock()

@@ -36,12 +36,15 @@ function appliesWhen(kind: string): string {
  * change restarts the live instances with it (new ones first, then the
  * old ones drain), which the section shows.
  */
-export function DeploySecrets({ projectId, canWrite, kind, restarting, restartedAt, onChanged }: {
+export function DeploySecrets({ projectId, canWrite, kind, restarting, restartedAt, restartError, restartFailedAt, onChanged }: {
   projectId: string
   canWrite: boolean
   kind: string
   restarting: boolean
   restartedAt?: string
+  /** Why the last restart with changed secrets failed (the instances before it keep serving), and when. */
+  restartError?: string
+  restartFailedAt?: string
   onChanged: () => void
 }) {
   const [items, setItems] = useState<ProductionSecret[] | null>(null)
@@ -99,6 +102,13 @@ export function DeploySecrets({ projectId, canWrite, kind, restarting, restarted
       {!restarting && restartedAt && (
         <p className="small deploy-secrets-restart" aria-label="Secrets restart">
           Restarted with new secrets at {new Date(restartedAt).toLocaleString()}
+        </p>
+      )}
+      {!restarting && restartError && (
+        <p className="form-error small deploy-secrets-restart-failed" role="alert" aria-label="Secrets restart failed">
+          The restart with the new secrets failed
+          {restartFailedAt ? ` at ${new Date(restartFailedAt).toLocaleString()}` : ''}: {restartError}. The instances from before
+          keep serving with the old values; fix the secret (or the app) to restart again.
         </p>
       )}
       {error && <p className="form-error" role="alert">{error}</p>}

@@ -44,6 +44,9 @@ interface Deployment {
   /** The size of its sandboxes, and the sizes to choose from. */
   size?: DeploySize
   sizes?: DeploySize[]
+  /** Why and when the last such restart failed (cleared by the next one that succeeds, or a publish). */
+  secrets_restart_error?: string
+  secrets_restart_failed_at?: string
 }
 
 const base = (id: string) => `/api/projects/${encodeURIComponent(id)}/deployment`
@@ -91,16 +94,19 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
   useEffect(() => {
     if (visible) load()
   }, [visible, load])
-  // While a release builds or starts, follow it (and its log when open).
+  // While a release builds or starts, follow it (and its log when open); a published
+  // deployment is read again now and then (not while the publish dialog is open: a read resets
+  // its choices), so that a pause (credits used up) or a crash shows.
   const building = (dep?.releases.some((r) => busyStatuses.has(r.status)) || dep?.restarting) ?? false
+  const published = dep !== null && dep.status !== 'none'
   useEffect(() => {
-    if (!visible || (!building && !logFor)) return
+    if (!visible || (!building && !logFor && (!published || dialog))) return
     const t = setInterval(async () => {
       await load()
       if (logFor) setLog(await deployApi.log(project.id, logFor).catch(() => ''))
-    }, 1000)
+    }, building || logFor ? 1000 : 10_000)
     return () => clearInterval(t)
-  }, [visible, building, logFor, load, project.id])
+  }, [visible, building, logFor, published, dialog, load, project.id])
 
   const act = async (fn: () => Promise<unknown>) => {
     setBusy(true)
@@ -291,7 +297,8 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
       )}
       {dep !== null && (
         <DeploySecrets projectId={project.id} canWrite={canWrite} kind={dep.status === 'none' ? '' : dep.kind}
-          restarting={dep.restarting ?? false} restartedAt={dep.secrets_restarted_at} onChanged={load} />
+          restarting={dep.restarting ?? false} restartedAt={dep.secrets_restarted_at}
+          restartError={dep.secrets_restart_error} restartFailedAt={dep.secrets_restart_failed_at} onChanged={load} />
       )}
       {dep && dep.status !== 'none' && <DeployDomains projectId={project.id} canWrite={canWrite} />}
     </div>
