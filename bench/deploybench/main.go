@@ -58,6 +58,9 @@ func run() error {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (E-Code runs in this process) to this file")
 	routerProfile := flag.String("routerprofile", "", "after the rounds, load the router (then the sandboxed app directly) with 4×n requests at c, writing a CPU profile of each to this file (and this file.direct)")
 	flag.Parse()
+	if *cpuProfile != "" && *routerProfile != "" {
+		return errors.New("-cpuprofile and -routerprofile cannot be used together (one CPU profile at a time)")
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
