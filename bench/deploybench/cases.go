@@ -8,76 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// benchServer: publish times, the router against the bare app, rollback.
-func benchServer(ctx context.Context, e *ecode, dir string, n, conc int) error {
-	pid, err := e.project(ctx, "bench server", "node", map[string]string{"index.js": strings.Replace(serverApp, "VERSION", "v1", 1)})
-	if err != nil {
-		return err
-	}
-	v1, url, pub1, err := e.publish(ctx, pid, "server")
-	if err != nil {
-		return err
-	}
-	bare, stopBare, err := startBareApp(ctx, filepath.Join(dir, "bare-app"))
-	if err != nil {
-		return err
-	}
-	defer stopBare()
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	printHeader("bare")
-	err = compare(ctx, "server app /",
-		func(c int) (loadResult, error) { return load(ctx, e.apps, url+"/", "v1", n, c) },
-		func(c int) (loadResult, error) { return load(ctx, hc, bare+"/", "v1", n, c) }, conc)
-	if err != nil {
-		return err
-	}
-	// The same hop with nginx as the proxy: what any reverse proxy costs here.
-	proxy, stopProxy, err := startNginxProxy(filepath.Join(dir, "nginx-proxy"), bare)
-	if err != nil {
-		return err
-	}
-	defer stopProxy()
-	fmt.Println()
-	printHeader("nginx→app")
-	err = compare(ctx, "server app /",
-		func(c int) (loadResult, error) { return load(ctx, e.apps, url+"/", "v1", n, c) },
-		func(c int) (loadResult, error) { return load(ctx, hc, proxy+"/", "v1", n, c) }, conc)
-	if err != nil {
-		return err
-	}
-
-	if err := e.c.WriteFile(ctx, pid, "index.js", []byte(strings.Replace(serverApp, "VERSION", "v2", 1))); err != nil {
-		return err
-	}
-	v2, _, pub2, err := e.publish(ctx, pid, "server")
-	if err != nil {
-		return err
-	}
-	var switches []time.Duration
-	for i, r := range []release{v1, v2, v1, v2, v1} {
-		want := []string{"v1", "v2"}[i%2]
-		t := time.Now()
-		if err := e.c.Do(ctx, "POST", "/api/projects/"+pid+"/deployment/releases/"+r.ID+"/activate", nil, "", nil); err != nil {
-			return err
-		}
-		if err := get(ctx, e.apps, url+"/", want); err != nil { // the switch is done when activate answers
-			return err
-		}
-		switches = append(switches, time.Since(t))
-	}
-	slices.Sort(switches)
-	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
-	fmt.Printf("\npublish to live (server, Node): first %s, second %s\n", ms(pub1), ms(pub2))
-	fmt.Printf("rollback switch (activate → old release serving), %d switches: median %s, max %s\n",
-		len(switches), ms(switches[len(switches)/2]), ms(switches[len(switches)-1]))
-	return nil
-}
 
 // startBareApp runs the same Node app straight on the host.
 func startBareApp(ctx context.Context, dir string) (string, func(), error) {

@@ -1,8 +1,10 @@
 // Command deploybench publishes a small Node server and a static site on a
 // real E-Code server (real sandboxes) and, in the same run, measures
-// requests through the deployment router against the same app run bare on
-// the host, the static release served by E-Code against nginx serving the
-// same folder, the time from publish to live, and the rollback switch time.
+// requests through the deployment router against the same sandboxed
+// instance hit directly, the same app run bare on the host and nginx in
+// front of the bare app; the static release served by E-Code against nginx
+// serving the same folder; the time from publish to live, and the
+// rollback switch time.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"ecode/bench/internal/benchsrv"
@@ -32,20 +35,32 @@ func main() {
 	}
 }
 
+// serverApp is the Node app published and run bare; /conns answers how
+// many connections it accepted (the bench counts the router's dials).
 const serverApp = `import http from "node:http";
 const body = "<!doctype html><h1>VERSION</h1>" + "x".repeat(1024);
+let conns = 0;
 http.createServer((req, res) => {
+  if (req.url === "/conns") {
+    res.writeHead(200, { "content-type": "text/plain" });
+    return res.end(String(conns));
+  }
   res.writeHead(200, { "content-type": "text/html" });
   res.end(body);
-}).listen(Number(process.env.PORT ?? 3000), "127.0.0.1");
+}).on("connection", () => conns++).listen(Number(process.env.PORT ?? 3000), "127.0.0.1");
 `
 
 func run() error {
 	n := flag.Int("n", 2000, "requests per load case")
 	conc := flag.Int("c", 8, "concurrent clients in the parallel cases")
 	cpu := flag.String("cpu", "1", "CPU limit of the production sandboxes, in cores (--sandbox-cpu)")
+	rounds := flag.Int("rounds", 3, "rounds of the server app's cases (each loads every target; medians are printed)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (E-Code runs in this process) to this file")
+	routerProfile := flag.String("routerprofile", "", "after the rounds, load the router (then the sandboxed app directly) with 4×n requests at c, writing a CPU profile of each to this file (and this file.direct)")
 	flag.Parse()
+	if *cpuProfile != "" && *routerProfile != "" {
+		return errors.New("-cpuprofile and -routerprofile cannot be used together (one CPU profile at a time)")
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -72,7 +87,7 @@ func run() error {
 	defer e.stop()
 
 	fmt.Printf("deploybench: %d requests per load case, parallel c=%d, sandbox CPU %s cores\n\n", *n, *conc, *cpu)
-	if err := benchServer(ctx, e, dir, *n, *conc); err != nil {
+	if err := benchServer(ctx, e, dir, *n, *conc, *rounds, *routerProfile); err != nil {
 		return fmt.Errorf("server app: %w", err)
 	}
 	if err := benchStatic(ctx, e, dir, *n, *conc); err != nil {
@@ -185,6 +200,14 @@ var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 type loadResult struct {
 	rps      float64
 	p50, p99 time.Duration
+	cpu      time.Duration // this process's CPU time (user and system) per request: the client's, and E-Code's when it serves
+}
+
+// processCPU is the CPU time this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // load sends n GETs of url over c workers.
@@ -198,7 +221,7 @@ func load(ctx context.Context, hc *http.Client, url, want string, n, c int) (loa
 	var next atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for range c {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
@@ -212,12 +235,12 @@ func load(ctx context.Context, hc *http.Client, url, want string, n, c int) (loa
 		})
 	}
 	wg.Wait()
-	took := time.Since(start)
+	took, cpu := time.Since(start), processCPU()-cpu
 	if err, _ := failed.Load().(error); err != nil {
 		return loadResult{}, err
 	}
 	slices.Sort(lat)
-	return loadResult{rps: float64(n) / took.Seconds(), p50: lat[n/2], p99: lat[n*99/100]}, nil
+	return loadResult{rps: float64(n) / took.Seconds(), p50: lat[n/2], p99: lat[n*99/100], cpu: cpu / time.Duration(n)}, nil
 }
 
 func printHeader(anchor string) {

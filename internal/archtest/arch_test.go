@@ -76,7 +76,7 @@ var allowed = map[string][]string{
 	"bench/filebench":              {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client"},
 	"bench/nodebench":              {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client"},
 	"bench/runbench":               {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client"},
-	"bench/deploybench":            {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client"},
+	"bench/deploybench":            {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client", "internal/sandbox"},
 	"bench/coldstartbench":         {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client"},
 	"bench/obsbench":               {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client", "internal/yjs", "internal/yjs/protocol"},
 	"bench/checkpointbench":        {"internal/checkpoint"},

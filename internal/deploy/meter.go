@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -74,12 +73,20 @@ func (m *meter) ran(projectID string, secs float64) {
 	m.mu.Unlock()
 }
 
-// StatusClass is "2xx" … "5xx" for an HTTP status code.
+// StatusClass is "2xx" … "5xx" for an HTTP status code (a constant: it is
+// looked up for every request the router answers).
 func StatusClass(code int) string {
-	if code < 100 || code > 599 {
-		return "5xx"
+	switch {
+	case code >= 100 && code < 200:
+		return "1xx"
+	case code >= 200 && code < 300:
+		return "2xx"
+	case code >= 300 && code < 400:
+		return "3xx"
+	case code >= 400 && code < 500:
+		return "4xx"
 	}
-	return strconv.Itoa(code/100) + "xx"
+	return "5xx"
 }
 
 // take turns what was aggregated into events (plus the ones to retry).

@@ -94,3 +94,16 @@ func TestUsageFlushLoopAndClose(t *testing.T) {
 		t.Fatal("Close recorded nothing")
 	}
 }
+
+// TestStatusClass: every code maps to its class, without allocating (the
+// router looks it up for every request).
+func TestStatusClass(t *testing.T) {
+	for code, want := range map[int]string{101: "1xx", 200: "2xx", 299: "2xx", 304: "3xx", 404: "4xx", 499: "4xx", 503: "5xx", 599: "5xx", 600: "5xx", 99: "5xx", 0: "5xx"} {
+		if got := StatusClass(code); got != want {
+			t.Errorf("StatusClass(%d) = %q, want %q", code, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { StatusClass(404) }); n != 0 {
+		t.Errorf("StatusClass allocates %v times", n)
+	}
+}
