@@ -43,6 +43,7 @@ func run() error {
 	conc := flag.Int("c", 8, "concurrent clients in the parallel cases")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	only := flag.String("only", "", "run only the cases whose name contains this (say \"read small\")")
+	side := flag.String("side", "", "measure only this side, ecode or bare (to count one side's system calls under strace -c)")
 	cacheTTL := flag.Duration("auth-cache-ttl", 15*time.Second, "the server's --auth-cache-ttl (0: every request reads the session and membership from the database)")
 	flag.Parse()
 	if *profile != "" {
@@ -117,14 +118,16 @@ func run() error {
 		if !strings.Contains(c.name, *only) {
 			continue
 		}
-		// Alternate which side goes first to spread warm-up effects.
-		e, err := measure(ctx, c.c, c.n, func(i int) func(context.Context) error { return c.op(ecode, i) })
-		if err != nil {
-			return fmt.Errorf("%s on ecode: %w", c.name, err)
+		var e, b result
+		if *side != "bare" {
+			if e, err = measure(ctx, c.c, c.n, func(i int) func(context.Context) error { return c.op(ecode, i) }); err != nil {
+				return fmt.Errorf("%s on ecode: %w", c.name, err)
+			}
 		}
-		b, err := measure(ctx, c.c, c.n, func(i int) func(context.Context) error { return c.op(bare, i) })
-		if err != nil {
-			return fmt.Errorf("%s on bare: %w", c.name, err)
+		if *side != "ecode" {
+			if b, err = measure(ctx, c.c, c.n, func(i int) func(context.Context) error { return c.op(bare, i) }); err != nil {
+				return fmt.Errorf("%s on bare: %w", c.name, err)
+			}
 		}
 		fmt.Printf("%-22s %12.0f %12.0f %10s %10s %10s %10s %9.2f %9.2f\n", c.name, e.rps, b.rps,
 			e.p50.Round(time.Microsecond), b.p50.Round(time.Microsecond), e.p99.Round(time.Microsecond), b.p99.Round(time.Microsecond),

@@ -20,3 +20,15 @@ func (s *Server) buildRevoke(cfg *config.Config, log *slog.Logger) {
 	s.Auth.UseCache(bus, cfg.AuthCacheTTL)
 	s.Revoke = bus
 }
+
+// forgetRoots drops the open folder of a project that a revocation names as
+// a whole (deleted, for one, on whichever node), or of every project when
+// the bus may have missed events.
+func (s *Server) forgetRoots(e revoke.Event) {
+	switch {
+	case e == revoke.Event{}:
+		s.Files.Forget("")
+	case e.ProjectID != "" && e.UserID == "":
+		s.Files.Forget(e.ProjectID)
+	}
+}

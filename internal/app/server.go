@@ -169,6 +169,8 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.Files.SetSpaceCheck(disk.Check)
+	s.Revoke.Handle(s.forgetRoots)
+	s.onClose(func() error { s.Files.Forget(""); return nil }) // before the volumes unmount
 	if s.DBs, err = newProjectDBs(ctx, cfg, d.Store, s.Files, d.Log); err != nil {
 		return nil, err
 	}

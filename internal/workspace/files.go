@@ -94,7 +94,13 @@ func (p *Project) Open(name string) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := p.root.Open(c)
+	if p.shared == nil {
+		return nil, nil, os.ErrClosed
+	}
+	f, err := p.shared.openBeneath(c)
+	if err == errNoOpenat2 {
+		f, err = p.root.Open(c)
+	}
 	if err != nil {
 		return nil, nil, mapErr(err)
 	}

@@ -37,6 +37,7 @@ type Files struct {
 	guard func(projectID string) error
 	space func() error // nil: no check
 	swept sync.Map     // project ids whose stale temporary files were removed
+	roots roots        // open project folders (roots.go)
 }
 
 // SetSpaceCheck makes new projects and uploads ask space first: it
@@ -76,11 +77,17 @@ func (f *Files) Area(projectID string) string { return filepath.Join(f.dir, proj
 // Dir is the folder of the project's files on the host (for the sandbox to mount).
 func (f *Files) Dir(projectID string) string { return filepath.Join(f.dir, projectID, "files") }
 
-// Project opens a project's root; the caller closes it.
+// Project opens a project's root; the caller closes it. A project opened
+// before is served from the cache of open folders (roots.go) without
+// system calls.
 func (f *Files) Project(projectID string) (*Project, error) {
 	if !validID(projectID) {
 		return nil, ErrBadPath
 	}
+	if r := f.roots.get(projectID); r != nil {
+		return &Project{root: r.root, shared: r, files: f, space: f.space}, nil
+	}
+	gen := f.roots.generation()
 	if _, err := os.Lstat(f.Area(projectID)); err != nil {
 		return nil, mapErr(err)
 	}
@@ -94,16 +101,25 @@ func (f *Files) Project(projectID string) (*Project, error) {
 			return nil, err
 		}
 	}
-	r, err := os.OpenRoot(f.Dir(projectID))
+	r, err := openRoot(f.Dir(projectID))
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	p := &Project{root: r, space: f.space}
+	p := &Project{root: r.root, space: f.space}
 	if _, done := f.swept.LoadOrStore(projectID, true); !done {
 		p.removeStaleTemps(time.Now()) // once per project and process
 	}
+	r = f.roots.put(projectID, r, gen)
+	p.root, p.shared, p.files = r.root, r, f
 	return p, nil
 }
+
+// Forget drops the project's open folder from the cache, so that the next
+// open attaches its volume, runs the guard and opens the folder again
+// (Projects open now keep theirs until they close). Call it when the folder
+// is replaced or removed, and when a restore begins. "" forgets every
+// project.
+func (f *Files) Forget(projectID string) { f.roots.forget(projectID) }
 
 // Create makes an empty project (its area, its volume, its files folder).
 func (f *Files) Create(projectID string) (*Project, error) {
@@ -115,6 +131,7 @@ func (f *Files) Create(projectID string) (*Project, error) {
 			return nil, err
 		}
 	}
+	f.Forget(projectID) // a folder of that name opened before is not this one
 	if err := os.Mkdir(f.Area(projectID), 0o750); err != nil {
 		return nil, mapErr(err)
 	}
@@ -147,6 +164,7 @@ func (f *Files) Remove(projectID string) error {
 	if !validID(projectID) {
 		return ErrBadPath
 	}
+	f.Forget(projectID) // its descriptor would keep the volume busy
 	if f.vol != nil {
 		if err := f.vol.Remove(f.Area(projectID), projectID); err != nil {
 			return err
@@ -176,12 +194,20 @@ func validID(id string) bool {
 
 // Project is one project's files.
 type Project struct {
-	root  *os.Root
-	space func() error // asked before an upload (nil: no check)
+	root   *os.Root
+	shared *sharedRoot  // root's owner, shared through files' cache
+	files  *Files       // whose cache shared belongs to
+	space  func() error // asked before an upload (nil: no check)
 }
 
 // Close releases the project's root.
-func (p *Project) Close() error { return p.root.Close() }
+func (p *Project) Close() error {
+	if p.shared != nil {
+		p.files.roots.release(p.shared)
+		p.shared = nil
+	}
+	return nil
+}
 
 // CleanPath checks a client-supplied path and returns it in canonical form
 // ("" is the project root). Absolute paths, "..", NUL and backslashes are refused.

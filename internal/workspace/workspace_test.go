@@ -209,3 +209,162 @@ func TestNewFilesBelongToTheProjectOwner(t *testing.T) {
 		}
 	}
 }
+
+// A project deleted and created again under the same id serves the new
+// folder's files, not those of the folder its cached root held.
+func TestCachedRootFollowsDeleteAndCreate(t *testing.T) {
+	files, p := newProject(t)
+	os.WriteFile(filepath.Join(files.Dir("p1"), "a.txt"), []byte("old"), 0o644)
+	if b, err := p.ReadFile("a.txt", 10); err != nil || string(b) != "old" {
+		t.Fatalf("read before: %q, %v", b, err)
+	}
+	p.Close()
+	if err := files.Remove("p1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := files.Project("p1"); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("open after remove: %v, want ErrNotExist", err)
+	}
+	p2, err := files.Create("p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	os.WriteFile(filepath.Join(files.Dir("p1"), "a.txt"), []byte("new"), 0o644)
+	p3, err := files.Project("p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p3.Close()
+	if b, err := p3.ReadFile("a.txt", 10); err != nil || string(b) != "new" {
+		t.Fatalf("read after delete and create: %q, %v, want the new content", b, err)
+	}
+}
+
+// A folder replaced behind the cache's back is served once forgotten, and
+// the guard runs again then (and only then).
+func TestForgetReopensTheFolderAndRunsTheGuard(t *testing.T) {
+	files, p := newProject(t)
+	guarded := 0
+	files.SetGuard(func(string) error { guarded++; return nil })
+	p.Close()
+	dir := files.Dir("p1")
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("old"), 0o644)
+	read := func() string {
+		t.Helper()
+		p, err := files.Project("p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		b, err := p.ReadFile("a.txt", 10)
+		if err != nil {
+			return err.Error()
+		}
+		return string(b)
+	}
+	if got := read(); got != "old" || guarded != 0 {
+		t.Fatalf("read %q with %d guard runs, want the cached folder's content and none", got, guarded)
+	}
+	// Replace the folder (as a restore built aside and swapped in would).
+	os.Rename(dir, dir+".old")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("new"), 0o644)
+	held, err := files.Project("p1") // opened before the Forget: keeps the old folder open
+	if err != nil {
+		t.Fatal(err)
+	}
+	files.Forget("p1")
+	if got := read(); got != "new" || guarded != 1 {
+		t.Fatalf("read %q with %d guard runs after Forget, want the new content and one", got, guarded)
+	}
+	if got := read(); got != "new" || guarded != 1 {
+		t.Fatalf("read %q with %d guard runs, want the new folder cached", got, guarded)
+	}
+	if b, err := held.ReadFile("a.txt", 10); err != nil || string(b) != "old" {
+		t.Fatalf("a project open across Forget read %q, %v; want its own folder still open", b, err)
+	}
+	held.Close()
+	files.Forget("")
+	if got := read(); got != "new" || guarded != 2 {
+		t.Fatalf("read %q with %d guard runs after Forget(\"\"), want two", got, guarded)
+	}
+}
+
+// An open that began before a Forget (its guard passed before a restore
+// began) is used once but not cached: the next open runs the guard.
+func TestOpenRacingForgetIsNotCached(t *testing.T) {
+	files, p := newProject(t)
+	p.Close()
+	files.Forget("p1")
+	guarded := 0
+	files.SetGuard(func(id string) error {
+		if guarded++; guarded == 1 {
+			files.Forget(id) // a restore begins while this open is under way
+		}
+		return nil
+	})
+	for range 2 {
+		p, err := files.Project("p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+	}
+	if guarded != 2 {
+		t.Fatalf("guard ran %d times, want 2 (the first open was cached across a Forget)", guarded)
+	}
+}
+
+// Project.Open's one-call openat2 answers as os.Root does (its fallback)
+// for links inside, out of, and through the project, and for bad names.
+func TestOpenBeneathAgreesWithRoot(t *testing.T) {
+	files, p := newProject(t)
+	dir := files.Dir("p1")
+	outside := filepath.Join(files.Area("p1"), "outside.txt")
+	os.WriteFile(outside, []byte("host secret"), 0o600)
+	os.MkdirAll(filepath.Join(dir, "d/e"), 0o755)
+	os.WriteFile(filepath.Join(dir, "inside.txt"), []byte("ok"), 0o644)
+	os.Symlink("../inside.txt", filepath.Join(dir, "d/up-in"))
+	os.Symlink("../../inside.txt", filepath.Join(dir, "d/e/up-up-in"))
+	os.Symlink("../../outside.txt", filepath.Join(dir, "d/up-out"))
+	os.Symlink(outside, filepath.Join(dir, "abs"))
+	os.Symlink(filepath.Join(dir, "inside.txt"), filepath.Join(dir, "abs-in"))
+	os.Symlink("d", filepath.Join(dir, "dlink"))
+	os.Symlink("loop", filepath.Join(dir, "loop"))
+	os.Symlink("/proc/self/root/etc/passwd", filepath.Join(dir, "proc"))
+	names := []string{"inside.txt", "d/up-in", "d/e/up-up-in", "dlink/up-in", "d/up-out", "abs", "abs-in", "loop",
+		"proc", "missing", "inside.txt/x", "d/missing/x", "d"}
+	class := func(f *os.File, err error) string {
+		if err != nil {
+			switch err := mapErr(err); {
+			case errors.Is(err, ErrBadPath):
+				return "bad path"
+			case errors.Is(err, ErrNotExist):
+				return "not exist"
+			default:
+				return "other error"
+			}
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		return "content " + string(b)
+	}
+	for _, name := range names {
+		beneath, err := p.shared.openBeneath(name)
+		if err == errNoOpenat2 {
+			if os.Getenv("CI") != "" {
+				t.Fatal("openat2 unavailable: the kernel or a seccomp filter refuses it")
+			}
+			t.Skip("openat2 unavailable here (an old kernel or a seccomp filter): Open uses os.Root, which the other tests cover")
+		}
+		got := class(beneath, err)
+		want := class(p.root.Open(name))
+		if got != want {
+			t.Errorf("open %q: openat2 gives %s, os.Root %s", name, got, want)
+		}
+		if strings.Contains(got, "secret") {
+			t.Errorf("open %q reached outside the project", name)
+		}
+	}
+}
