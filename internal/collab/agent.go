@@ -148,11 +148,9 @@ func (r *room) agentEdit(req *agentEdit) {
 	// agent read) and merged into the document, so typing not yet written
 	// survives; if the base lacks some of the actor's own edits, against
 	// the document itself.
-	work := r.base
+	work := r.baseDoc()
 	if work == nil || work.ClientState(id) != r.doc.ClientState(id) {
 		work = r.doc
-	} else {
-		work = cloneDoc(work)
 	}
 	edits := yjs.Diff(work.Text(TextName), req.text)
 	if len(edits) == 0 {
@@ -237,14 +235,6 @@ func (r *room) agentExpire(now time.Time) {
 			r.agentClear(id)
 		}
 	}
-}
-
-func cloneDoc(src *yjs.Doc) *yjs.Doc {
-	d := yjs.NewDoc()
-	if st, err := src.EncodeStateAsUpdate(nil); err == nil {
-		d.ApplyUpdate(st)
-	}
-	return d
 }
 
 func utf16Len(s string) int {

@@ -106,7 +106,7 @@ func (b *redisBus) run(ctx context.Context, log *slog.Logger) {
 			case <-ctx.Done():
 				return
 			case m := <-b.out:
-				b.send(ctx, m, log)
+				b.send(ctx, b.drain(m), log)
 			}
 		}
 	}()
@@ -154,11 +154,43 @@ func (b *redisBus) publish(ctx context.Context, channel string, msg []byte, log 
 	}
 }
 
-// send publishes one message; failures are logged at most once a minute.
-func (b *redisBus) send(ctx context.Context, m pubMsg, log *slog.Logger) {
+// maxPipeline caps the messages published in one round trip.
+const maxPipeline = 256
+
+// drain returns m and the messages queued behind it (at most maxPipeline).
+func (b *redisBus) drain(m pubMsg) []pubMsg {
+	batch := []pubMsg{m}
+	for len(batch) < maxPipeline {
+		select {
+		case m := <-b.out:
+			batch = append(batch, m)
+			continue
+		default:
+		}
+		break
+	}
+	return batch
+}
+
+// send publishes a batch of messages, in order, in one round trip (a
+// pipeline): under load the queue fills while a publish is in flight, and
+// waiting for Redis's answer to each message in turn would hold back every
+// one behind it. Failures are logged at most once a minute.
+func (b *redisBus) send(ctx context.Context, batch []pubMsg, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := b.client.Publish(ctx, m.channel, m.msg).Err(); err != nil && !errors.Is(err, context.Canceled) {
+	var err error
+	if len(batch) == 1 {
+		err = b.client.Publish(ctx, batch[0].channel, batch[0].msg).Err()
+	} else {
+		_, err = b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, m := range batch {
+				p.Publish(ctx, m.channel, m.msg)
+			}
+			return nil
+		})
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
 		b.mu.Lock()
 		quiet := time.Since(b.lastErr) < time.Minute
 		if !quiet {

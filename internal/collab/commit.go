@@ -80,10 +80,11 @@ func (r *room) scheduleAppend() {
 	r.logArmed = true
 }
 
-// startAppend logs the pending updates on a goroutine of its own, so that
-// the room goes on taking updates (and relaying them to editors) while the
-// store writes; what comes in meanwhile is logged by the next write, in
-// one transaction (group commit). appended takes the result.
+// startAppend logs the pending updates on the room's log writer
+// (appender), so that the room goes on taking updates (and relaying them
+// to editors) while the store writes; what comes in meanwhile is logged by
+// the next write, in one transaction (group commit). appended takes the
+// result.
 func (r *room) startAppend() {
 	if r.appending || len(r.pending) == 0 {
 		return
@@ -94,20 +95,35 @@ func (r *room) startAppend() {
 	}
 	batch := r.pending
 	r.pending = nil
-	data := make([][]byte, len(batch))
-	for i, p := range batch {
-		data[i] = p.data
-	}
 	r.appending = true
-	st, ctx, project, path, now, out := r.h.st, r.ctx(), r.key.project, r.key.path, r.now(), r.appendDone
-	go func() {
-		// A new goroutine runs next on this P, ahead of the writers that
-		// integrated just readied for the editors: let them send first,
-		// the log write is not on their way.
+	r.appendJobs <- appendJob{batch: batch, now: r.now()}
+}
+
+// appendJob is a batch of updates for the log writer.
+type appendJob struct {
+	batch []pendingUpdate
+	now   time.Time
+}
+
+// appender writes the batches of jobs to the log, one at a time, until
+// jobs is closed. One long-lived goroutine rather than one per batch: a
+// write goes deep into the database driver, and a fresh goroutine's stack
+// would be grown (copied) again for every batch.
+func (r *room) appender(jobs <-chan appendJob) {
+	st, ctx, project, path, out := r.h.st, r.ctx(), r.key.project, r.key.path, r.appendDone
+	var data [][]byte
+	for job := range jobs {
+		// The room readied the editors' writers just before: let them
+		// send first, the log write is not on their way.
 		runtime.Gosched()
-		first, err := st.CollabAppend(ctx, project, path, data, now)
-		out <- appendResult{batch: batch, first: first, err: err}
-	}()
+		data = data[:0]
+		for _, p := range job.batch {
+			data = append(data, p.data)
+		}
+		first, err := st.CollabAppend(ctx, project, path, data, job.now)
+		clear(data)
+		out <- appendResult{batch: job.batch, first: first, err: err}
+	}
 }
 
 // commit logs every integrated update before returning: it waits for the

@@ -5,6 +5,7 @@ import (
 	"ecode/internal/testutil/testdb"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -373,5 +374,32 @@ func TestCrashBeforeFlush(t *testing.T) {
 		b := e.connect(h2, "c.txt", true)
 		e.converge("base\ntyped", b)
 		e.onDisk("c.txt", "base\ntyped")
+	})
+}
+
+// An update relayed from another node reaches the clients without this
+// node first logging its own pending updates (a transaction for every
+// relayed update would hold up the room): node 1 logs nothing for an hour
+// (no log timer, no file write, no poll), yet its client sees node 2's edit
+// while its own edit is still unlogged.
+func TestRelayedUpdateDoesNotWaitForLocalLog(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.write("relay.txt", "")
+		prefix := "ecodetest:" + randomID() + ":"
+		var logged atomic.Int64
+		h1, _ := e.hub(collab.Options{Redis: testdb.Redis(t), RedisPrefix: prefix, LogDelay: time.Hour, LogBatch: 1 << 20,
+			FlushDelay: time.Hour, FlushMaxDelay: time.Hour, PollInterval: time.Hour,
+			OnLogged: func(n int, _ time.Duration) { logged.Add(int64(n)) }})
+		h2, _ := e.hub(collab.Options{Redis: testdb.Redis(t), RedisPrefix: prefix})
+		a := e.connect(h1, "relay.txt", true)
+		b := e.connect(h2, "relay.txt", true)
+		e.converge("", a, b)
+		a.insert(0, "a") // pending on node 1
+		b.insert(0, "b") // logged by node 2 and relayed
+		e.waitUntil("a to see b's edit", func() bool { return strings.Contains(a.text(), "b") })
+		if n := logged.Load(); n != 0 {
+			t.Fatalf("node 1 logged %d updates before relaying node 2's", n)
+		}
 	})
 }

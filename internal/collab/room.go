@@ -59,13 +59,14 @@ type room struct {
 
 	// owned by the room's goroutine
 	doc          *yjs.Doc
-	base         *yjs.Doc // the document as last written to (or read from) the file
+	base         []byte // the document as last written to (or read from) the file, as an update (baseDoc); nil: unknown
 	aw           *protocol.Awareness
 	seen         map[uint64]time.Time
 	conns        map[*conn]struct{}
 	seq          int64             // the document holds every logged update up to seq
 	pending      []pendingUpdate   // integrated updates not yet logged
 	appending    bool              // a write of the log is in flight (startAppend)
+	appendJobs   chan appendJob    // to the log writer (appender)
 	appendDone   chan appendResult // its result
 	logTimer     *time.Timer       // writes the pending updates (scheduleAppend)
 	logArmed     bool              // logTimer runs
@@ -83,7 +84,7 @@ type room struct {
 	flushTimer   *time.Timer
 	flushing     bool             // a write of the file is in flight
 	flushDone    chan flushResult // its result
-	flushBase    *yjs.Doc         // the document as written by it
+	flushBase    []byte           // the document as written by it (state)
 	recheck      bool             // check the file once the write is done
 	waitNext     []func()         // flush requests served by the next write
 	waitCur      []func()         // ... and by the write in flight
@@ -158,6 +159,9 @@ func (r *room) ctx() context.Context { return r.h.ctx }
 func (r *room) now() time.Time { return r.h.opts.Now() }
 
 func (r *room) run() {
+	r.appendJobs = make(chan appendJob, 1)
+	go r.appender(r.appendJobs)
+	defer close(r.appendJobs) // after exit, which waits for a write in flight
 	defer r.exit()
 	if r.h.bus != nil {
 		r.h.bus.subscribe(r.channel)

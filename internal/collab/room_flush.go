@@ -79,7 +79,7 @@ func (r *room) flush() {
 	}
 	r.prevHash, r.fileHash = r.fileHash, h
 	r.flushing = true
-	r.flushBase = r.clone()
+	r.flushBase = r.state()
 	r.waitCur, r.waitNext = r.waitNext, nil
 	files, project, path, out := r.h.files, r.key.project, r.key.path, r.flushDone
 	go func() {

@@ -87,7 +87,7 @@ func (r *room) takeOver() {
 			}
 		}
 	}
-	r.base = r.clone()
+	r.base = r.state()
 	if text != r.doc.Text(TextName) {
 		// the file is behind the document (its last writer stopped before
 		// writing): write it now, so that the base matches the disk

@@ -19,8 +19,15 @@ func (r *room) remote(data []byte) {
 		if r.presence() || seq <= r.seq {
 			return
 		}
-		if r.err = r.commit(); r.err != nil {
-			return
+		// The document's own pending updates need not be logged first
+		// (they are logged later, with later sequence numbers): waiting
+		// for a transaction here would hold up the room for every
+		// relayed update. Only a write in flight may hold the updates
+		// just before seq.
+		if seq != r.seq+1 && r.appending {
+			if r.err = r.appended(<-r.appendDone); r.err != nil || seq <= r.seq {
+				return
+			}
 		}
 		if seq != r.seq+1 {
 			r.err = r.catchUp()

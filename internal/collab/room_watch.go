@@ -57,16 +57,19 @@ func (r *room) external(text string) {
 		// the document's own text (e.g. a client saved it through the
 		// files API): nothing to merge, and it is the new base
 		r.disk = text
-		r.base = r.clone()
+		r.base = r.state()
 		return
 	}
 	id := randomClientID()
 	var u []byte
 	var err error
-	if r.base != nil {
+	if base := r.baseDoc(); base != nil {
 		var bu []byte
-		if bu, err = r.base.ReplaceText(TextName, text, id); err == nil && bu != nil {
+		if bu, err = base.ReplaceText(TextName, text, id); err == nil && bu != nil {
 			u, err = r.doc.ApplyUpdateEmit(bu)
+		}
+		if err == nil {
+			r.base, err = base.EncodeStateAsUpdate(nil)
 		}
 	} else {
 		u, err = r.doc.ReplaceText(TextName, text, id)
@@ -80,10 +83,27 @@ func (r *room) external(text string) {
 	r.err = r.commit()
 }
 
-func (r *room) clone() *yjs.Doc {
+// state is the document encoded as one update, to keep as the base. The
+// base is kept encoded rather than as a copy of the document: it is taken
+// at every write of the file but needed only when the file changes outside
+// the document or the agent edits (baseDoc), and decoding it then costs
+// what copying it at every write would.
+func (r *room) state() []byte {
+	st, err := r.doc.EncodeStateAsUpdate(nil)
+	if err != nil {
+		return nil // no base: changes are merged against the document itself
+	}
+	return st
+}
+
+// baseDoc is a new document holding the base (nil without one).
+func (r *room) baseDoc() *yjs.Doc {
+	if r.base == nil {
+		return nil
+	}
 	d := yjs.NewDoc()
-	if st, err := r.doc.EncodeStateAsUpdate(nil); err == nil {
-		d.ApplyUpdate(st)
+	if err := d.ApplyUpdate(r.base); err != nil {
+		return nil
 	}
 	return d
 }
