@@ -114,8 +114,14 @@ func (r *room) flushed(res flushResult) {
 		r.recheck = false
 		r.checkFile(true)
 	}
-	if len(r.waitNext) > 0 {
+	switch {
+	case len(r.waitNext) > 0:
 		r.flush()
+	case r.dirty && r.flushTimer == nil && r.err == nil:
+		// Typing during the write whose timer fired before it ended
+		// (flush returned early): without this the file would miss it
+		// until the next edit.
+		r.markDirty()
 	}
 }
 
