@@ -7,14 +7,22 @@ export type TerminalStatus = 'connecting' | 'connected' | 'reconnecting' | 'exit
 const encoder = new TextEncoder()
 const MAX_BACKOFF_MS = 15_000
 const TERMINAL_OPTIONS = { cursorBlink: true }
+const MOVED = 'the project moved to another server'
+const RESTARTED = 'the server restarted'
+
+/** The socket dropped without the server closing it for a reason of its own (exit, revocation, move):
+ *  the network went, or the server stopped (1001) or died (1006). */
+const abnormalClose = (code: number) => code === 1001 || code === 1005 || code === 1006 || (code >= 1011 && code <= 1014)
 
 /**
  * One shell: an xterm wired to the terminal's WebSocket. Binary frames carry the bytes both ways;
  * text frames are control messages (resize out, exit in). On every (re)connect the server replays
  * the scrollback, so the screen is cleared first. A dropped socket is reopened with backoff while
  * the terminal still exists. When the project moved to another server (the socket closed with 4012,
- * or its server stopped answering) the shell stayed behind: a new one is opened in its place, with a
- * line saying so, and onMoved tells the server's id of the new shell.
+ * or its server stopped answering) the shell stayed behind, and when the socket dropped (network
+ * loss, a server restart) and the shell is gone when it comes back: a new one is opened in its place,
+ * with a line saying why, and onMoved tells the server's id of the new shell. A shell that exited or
+ * was closed is not replaced.
  */
 export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
   projectId: string
@@ -43,6 +51,7 @@ export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
     let moved = false // the project left the server running the shell (4012, or that server went away)
     let shell = tid // the server's id of the shell shown: a new one after the project moved
     let fresh = false // shell is new: nothing to replay, say why the screen goes on in another shell
+    let why = MOVED // why the shell was replaced
     let timer: ReturnType<typeof setTimeout> | undefined
     const report = (s: TerminalStatus) => {
       setStatus(s)
@@ -58,7 +67,7 @@ export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
       sock.binaryType = 'arraybuffer'
       ws = sock
       sock.onopen = () => {
-        if (fresh) term.write('\r\n\x1b[2m[reconnected \u2014 new shell: the project moved to another server]\x1b[0m\r\n')
+        if (fresh) term.write(`\r\n\x1b[2m[reconnected \u2014 new shell: ${why}]\x1b[0m\r\n`)
         else if (attempts > 0) term.reset() // the scrollback is replayed: start from a clean screen
         fresh = false
         attempts = 0
@@ -89,13 +98,15 @@ export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
         if (disposed || ended) return
         // 4012: the project moved to another server (one drained or died); its shells stay behind.
         if (e.code === 4012) moved = true
+        const dropped = abnormalClose(e.code) // if its shell is gone when the server answers again, the server restarted
         report('reconnecting')
         // Reconnect only while the terminal exists and its shell runs.
         api.terminals(projectId).then(
           (list) => {
             if (disposed) return
             const t = list.find((x) => x.id === shell)
-            if (!t && moved) {
+            if (!t && (moved || dropped)) {
+              why = moved ? MOVED : RESTARTED
               reopen()
               return
             }
