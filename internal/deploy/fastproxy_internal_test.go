@@ -63,6 +63,16 @@ func newFastRig(t *testing.T, app http.HandlerFunc) *fastRig {
 	return g
 }
 
+// noErrors fails t if a request went to the error path.
+func (g *fastRig) noErrors(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-g.errs:
+		t.Errorf("error path taken: %v", err)
+	default:
+	}
+}
+
 // raw sends one request written by hand on c and reads the answer.
 func raw(t *testing.T, c net.Conn, br *bufio.Reader, req string) (*http.Response, string) {
 	t.Helper()
@@ -193,8 +203,9 @@ func TestFastProxyHeadAndReuse(t *testing.T) {
 	for range 6 {
 		<-g.served
 	}
-	raw(t, c, br, "GET /close HTTP/1.1\r\nHost: a\r\n\r\n") // the app closes it after this one
-	<-g.served // its handler returned
+	// the app closes the connection after this one; its handler returned once served says so
+	raw(t, c, br, "GET /close HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-g.served
 	g.p.mu.Lock()
 	pooled := len(g.p.idle)
 	g.p.mu.Unlock()
@@ -205,11 +216,7 @@ func TestFastProxyHeadAndReuse(t *testing.T) {
 	if n := g.accepts.Load(); n != 2 {
 		t.Errorf("the app accepted %d connections, want 2 (one after it closed the first)", n)
 	}
-	select {
-	case err := <-g.errs:
-		t.Errorf("error path taken: %v", err)
-	default:
-	}
+	g.noErrors(t)
 }
 
 // TestFastProxyIdleClosed: a pooled connection the app closed while idle
@@ -234,11 +241,7 @@ func TestFastProxyIdleClosed(t *testing.T) {
 	if n := g.accepts.Load(); n != 2 {
 		t.Errorf("the app accepted %d connections, want 2", n)
 	}
-	select {
-	case err := <-g.errs:
-		t.Errorf("error path taken: %v", err)
-	default:
-	}
+	g.noErrors(t)
 }
 
 func TestFastProxyAppDown(t *testing.T) {
