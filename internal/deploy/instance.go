@@ -98,7 +98,8 @@ type instance struct {
 	cfg       runconfig.Config
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
-	unbindDB  func() // after the sandbox closed: it may no longer reach the production database
+	fast      *fastProxy // GET and HEAD without a body (fastOK); the rest goes through rp
+	unbindDB  func()     // after the sandbox closed: it may no longer reach the production database
 
 	mu       sync.Mutex
 	inflight int
@@ -218,6 +219,7 @@ func (i *instance) stop() {
 	i.mu.Unlock()
 	if i.transport != nil {
 		i.transport.CloseIdleConnections()
+		i.fast.close()
 	}
 	if i.ws != nil {
 		i.ws.Close()
@@ -268,16 +270,11 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 	inst.metered = s.d.Now()
 	inst.lastUsed = inst.metered
 	inst.transport = &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			c, err := inst.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
-			if err != nil {
-				return nil, &dialError{err} // the request never reached the app: safe to retry
-			}
-			return c, nil
-		},
+		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return inst.dial(ctx) },
 		MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 5 * time.Minute,
 	}
 	inst.rp = inst.newProxy()
+	inst.fast = newFastProxy(inst.dial, inst.proxyError, &s.buffers)
 	if err := inst.startProcess(ctx); err != nil {
 		inst.stop()
 		return nil, err
@@ -287,6 +284,17 @@ func (s *Service) startInstance(ctx context.Context, rel store.Release) (*instan
 		return nil, sandbox.ErrClosed
 	}
 	return inst, nil
+}
+
+// dial connects to the app's port inside the instance's sandbox; a
+// failure is a *dialError (the request never reached the app: safe to
+// send again).
+func (i *instance) dial(ctx context.Context) (net.Conn, error) {
+	c, err := i.ws.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(i.cfg.Port)))
+	if err != nil {
+		return nil, &dialError{err}
+	}
+	return c, nil
 }
 
 // staticRoot is the folder a static release serves: the build's output

@@ -199,7 +199,7 @@ type countingWriter struct {
 }
 
 func (w *countingWriter) WriteHeader(code int) {
-	if w.code == 0 {
+	if w.code == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) { // 1xx ones come before the status
 		w.code = code
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -109,6 +109,10 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 		inst.static.ServeHTTP(cw, r)
 		return
 	}
+	if fastOK(r) {
+		inst.fast.ServeHTTP(cw, r)
+		return
+	}
 	if !bufferBody(r) {
 		appPage(cw, http.StatusBadRequest, "Bad request", "The request's body could not be read.")
 		return
