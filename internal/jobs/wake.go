@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -66,11 +67,21 @@ func (l *localListener) WaitForNotification(ctx context.Context) (*riverdriver.N
 	}
 }
 
-// Added wakes this node's workers after jobs were enqueued in a
-// transaction that has now committed (EnqueueTx): on SQLite nothing else
-// tells them; on PostgreSQL the commit's NOTIFY already did.
+// Added wakes the workers after jobs were enqueued (Enqueue calls it;
+// after EnqueueTx, call it once the transaction committed). On SQLite
+// nothing else tells them. On PostgreSQL the insert's own NOTIFY is
+// skipped when the client sent one less than its fetch cooldown ago (River
+// limits them per queue), which would leave the job to the fallback poll:
+// Added sends one of its own (on the channel River listens on: the
+// schema, a dot, the topic), which wakes every node's workers.
 func (c *Client) Added() {
 	if c.local != nil {
 		c.local.added()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.o.Store.SQLDB().ExecContext(ctx, `SELECT pg_notify(current_schema() || '.' || $1, $2)`, insertTopic, insertPayload); err != nil {
+		c.o.Log.Warn("wake the job workers", "err", err) // they look at the next poll
 	}
 }
