@@ -18,7 +18,7 @@ import (
 // installed.
 
 const (
-	shotTimeout    = 30 * time.Second
+	shotTimeout    = 60 * time.Second // Chromium starts in a sandbox of 1 CPU, on a busy machine too
 	shotMaxConsole = 20
 	shotMaxPNG     = 8 << 20
 	// chromiumBin is Debian's Chromium binary (not its /usr/bin wrapper,
