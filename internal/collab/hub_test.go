@@ -439,3 +439,39 @@ func TestCatchUpDuringCompaction(t *testing.T) {
 	})
 	e.converge(cs[0].text(), cs...)
 }
+
+// Awareness does not write the log: with an edit of a still unlogged, its
+// cursor reaches the other editor at once, and the viewer only after the
+// edit (which it gets once logged), so a cursor never points into text a
+// client lacks.
+func TestAwarenessDoesNotWaitForTheLog(t *testing.T) {
+	e := newEnv(t, testutil.NewStore(t, store.SQLite))
+	e.write("aw.txt", "")
+	var logged atomic.Int64
+	h, _ := e.hub(collab.Options{LogDelay: time.Hour, LogBatch: 1 << 20, FlushDelay: time.Hour, FlushMaxDelay: time.Hour,
+		PollInterval: time.Hour, OnLogged: func(n int, _ time.Duration) { logged.Add(int64(n)) }})
+	a := e.connect(h, "aw.txt", true)
+	b := e.connect(h, "aw.txt", true)
+	v := e.connect(h, "aw.txt", false)
+	e.waitUntil("the sync replies", func() bool { return a.isSynced() && b.isSynced() && v.isSynced() })
+	a.insert(0, "hi")
+	state := `{"cursor":{"anchor":2}}`
+	a.send(protocol.EncodeAwareness(protocol.EncodeAwarenessUpdate([]protocol.AwarenessEntry{{ClientID: a.id, Clock: 1, State: state}})))
+	e.waitUntil("b to see a's cursor", func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.awareness[a.id] == state })
+	if n := logged.Load(); n != 0 {
+		t.Fatalf("the awareness message wrote %d updates to the log", n)
+	}
+	v.mu.Lock()
+	early := v.awareness[a.id]
+	v.mu.Unlock()
+	if early != "" {
+		t.Fatal("the viewer got a's cursor before a's edit was logged")
+	}
+	if err := h.Flush(context.Background(), e.project, "aw.txt"); err != nil { // logs the edit
+		t.Fatal(err)
+	}
+	e.waitUntil("the viewer to see a's cursor", func() bool { v.mu.Lock(); defer v.mu.Unlock(); return v.awareness[a.id] == state })
+	if got := v.text(); got != "hi" {
+		t.Fatalf("the viewer holds %q with a's cursor", got)
+	}
+}

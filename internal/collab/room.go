@@ -257,6 +257,9 @@ func (r *room) exit() {
 	}
 	r.h.forget(r)
 	close(r.done)
+	if f := r.h.opts.OnRoomClosed; f != nil {
+		f()
+	}
 }
 
 func (r *room) closeAll(code int, reason string) {
