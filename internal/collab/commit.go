@@ -46,6 +46,7 @@ func (r *room) integrated(u []byte, from *conn) {
 		r.pendingSince = time.Now()
 	}
 	r.pending = append(r.pending, pendingUpdate{data: u, msg: msg, from: from, at: r.now()})
+	r.integratedN++
 	for c := range r.conns {
 		if c != from && c.cl.CanWrite {
 			c.enqueue(msg)
@@ -163,6 +164,8 @@ func (r *room) appended(res appendResult) error {
 			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busUpdate, r.h.opts.NodeID, res.first+int64(i), p.data), r.h.log)
 		}
 	}
+	r.loggedN += int64(len(res.batch))
+	r.releaseAwareness()
 	r.sinceCompact += len(res.batch)
 	if gap {
 		return r.catchUp() // another node logged updates in between
@@ -196,8 +199,31 @@ func (r *room) catchUp() error {
 	if r.presence() {
 		return nil
 	}
+	parked := r.doc.PendingStructs()
+	if err := r.catchUpFrom(r.seq); err != nil {
+		return err
+	}
+	return r.healGap(parked)
+}
+
+// healGap reads the whole log again when applying logged updates left more
+// structs waiting for missing ones than parked: a logged update depends on
+// updates logged before it only, so this node skipped one while counting
+// it as applied (seq), and would otherwise never ask for it again: every
+// later update depending on it would wait forever, for this node's clients
+// too.
+func (r *room) healGap(parked int) error {
+	if r.doc.PendingStructs() <= parked {
+		return nil
+	}
+	r.log().Warn("logged updates wait for missing ones; reloading the whole log", "seq", r.seq)
+	return r.catchUpFrom(-1)
+}
+
+// catchUpFrom applies the snapshot and updates logged after seq after.
+func (r *room) catchUpFrom(after int64) error {
 	r.lastCatchUp = r.now()
-	d, err := r.h.st.CollabLoad(r.ctx(), r.key.project, r.key.path, r.seq)
+	d, err := r.h.st.CollabLoad(r.ctx(), r.key.project, r.key.path, after)
 	if errors.Is(err, store.ErrNotFound) {
 		return &loadError{CloseFileDeleted, "document removed"}
 	}

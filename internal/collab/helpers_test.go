@@ -68,18 +68,16 @@ func (e *env) signal() {
 	}
 }
 
-// waitUntil waits for cond, re-checking whenever something happens (and
-// at least every 50 ms, for conditions nothing signals).
+// waitUntil waits for cond, re-checking whenever something happens: a
+// client got a message or lost its connection, a hub wrote a file or
+// closed a room.
 func (e *env) waitUntil(what string, cond func() bool) {
 	e.t.Helper()
 	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
-	poll := time.NewTicker(50 * time.Millisecond)
-	defer poll.Stop()
 	for !cond() {
 		select {
 		case <-e.tick:
-		case <-poll.C:
 		case <-deadline.C:
 			e.t.Fatalf("timed out waiting for %s", what)
 		}
@@ -112,6 +110,7 @@ func (e *env) hub(opts collab.Options) (h *collab.Hub, stop func()) {
 		e.mu.Unlock()
 		e.signal()
 	}
+	opts.OnRoomClosed = e.signal
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 50 * time.Millisecond
 	}

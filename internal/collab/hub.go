@@ -78,6 +78,9 @@ type Options struct {
 	// OnRelayed, if set, is told of each update another node relayed
 	// (Redis), with the time since that node sent it (relay lag).
 	OnRelayed func(lag time.Duration)
+	// OnRoomClosed, if set, is called once a room has stopped and is no
+	// longer counted by Rooms (for tests waiting on it).
+	OnRoomClosed func()
 }
 
 func (o *Options) defaults() {

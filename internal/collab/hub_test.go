@@ -403,3 +403,75 @@ func TestRelayedUpdateDoesNotWaitForLocalLog(t *testing.T) {
 		}
 	})
 }
+
+// Three nodes type into one document while each compacts its log after
+// every write: a node catching up (on a gap in the relayed sequence) reads
+// the log while another deletes the updates its snapshot covers. Every
+// client still gets every edit (a read that missed updates a compaction
+// deleted under it used to leave a node's document waiting for them
+// forever, and its clients with it).
+func TestCatchUpDuringCompaction(t *testing.T) {
+	st := testutil.NewStore(t, store.Postgres) // READ COMMITTED: the race
+	e := newEnv(t, st)
+	e.write("race.txt", "")
+	prefix := "ecodetest:" + randomID() + ":"
+	opts := collab.Options{Redis: testdb.Redis(t), RedisPrefix: prefix, CompactEvery: 1, LogDelay: time.Millisecond}
+	var cs []*client
+	for range 3 {
+		h, _ := e.hub(opts)
+		cs = append(cs, e.connect(h, "race.txt", true))
+	}
+	e.converge("", cs...)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	const edits = 150
+	for i := range edits {
+		for _, c := range cs {
+			c.insert(rnd.IntN(len(c.text())+1), string(rune('a'+i%26)))
+		}
+	}
+	e.waitUntil("every client to have every edit", func() bool {
+		for _, c := range cs {
+			if n := len(c.text()); n != edits*len(cs) {
+				return false
+			}
+		}
+		return true
+	})
+	e.converge(cs[0].text(), cs...)
+}
+
+// Awareness does not write the log: with an edit of a still unlogged, its
+// cursor reaches the other editor at once, and the viewer only after the
+// edit (which it gets once logged), so a cursor never points into text a
+// client lacks.
+func TestAwarenessDoesNotWaitForTheLog(t *testing.T) {
+	e := newEnv(t, testutil.NewStore(t, store.SQLite))
+	e.write("aw.txt", "")
+	var logged atomic.Int64
+	h, _ := e.hub(collab.Options{LogDelay: time.Hour, LogBatch: 1 << 20, FlushDelay: time.Hour, FlushMaxDelay: time.Hour,
+		PollInterval: time.Hour, OnLogged: func(n int, _ time.Duration) { logged.Add(int64(n)) }})
+	a := e.connect(h, "aw.txt", true)
+	b := e.connect(h, "aw.txt", true)
+	v := e.connect(h, "aw.txt", false)
+	e.waitUntil("the sync replies", func() bool { return a.isSynced() && b.isSynced() && v.isSynced() })
+	a.insert(0, "hi")
+	state := `{"cursor":{"anchor":2}}`
+	a.send(protocol.EncodeAwareness(protocol.EncodeAwarenessUpdate([]protocol.AwarenessEntry{{ClientID: a.id, Clock: 1, State: state}})))
+	e.waitUntil("b to see a's cursor", func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.awareness[a.id] == state })
+	if n := logged.Load(); n != 0 {
+		t.Fatalf("the awareness message wrote %d updates to the log", n)
+	}
+	v.mu.Lock()
+	early := v.awareness[a.id]
+	v.mu.Unlock()
+	if early != "" {
+		t.Fatal("the viewer got a's cursor before a's edit was logged")
+	}
+	if err := h.Flush(context.Background(), e.project, "aw.txt"); err != nil { // logs the edit
+		t.Fatal(err)
+	}
+	e.waitUntil("the viewer to see a's cursor", func() bool { v.mu.Lock(); defer v.mu.Unlock(); return v.awareness[a.id] == state })
+	if got := v.text(); got != "hi" {
+		t.Fatalf("the viewer holds %q with a's cursor", got)
+	}
+}

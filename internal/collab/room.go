@@ -58,39 +58,42 @@ type room struct {
 	failReason string
 
 	// owned by the room's goroutine
-	doc          *yjs.Doc
-	base         []byte // the document as last written to (or read from) the file, as an update (baseDoc); nil: unknown
-	aw           *protocol.Awareness
-	seen         map[uint64]time.Time
-	conns        map[*conn]struct{}
-	seq          int64             // the document holds every logged update up to seq
-	pending      []pendingUpdate   // integrated updates not yet logged
-	appending    bool              // a write of the log is in flight (startAppend)
-	appendJobs   chan appendJob    // to the log writer (appender)
-	appendDone   chan appendResult // its result
-	logTimer     *time.Timer       // writes the pending updates (scheduleAppend)
-	logArmed     bool              // logTimer runs
-	pendingSince time.Time         // when the oldest pending update came in (real time)
-	sinceCompact int
-	size         int
-	leader       bool // holds the flush lease
-	leaseUntil   time.Time
-	disk         string // the file's text as last read or written (leader only)
-	stat         fileStat
-	fileHash     string
-	prevHash     string
-	dirty        bool
-	dirtySince   time.Time
-	flushTimer   *time.Timer
-	flushing     bool             // a write of the file is in flight
-	flushDone    chan flushResult // its result
-	flushBase    []byte           // the document as written by it (state)
-	recheck      bool             // check the file once the write is done
-	waitNext     []func()         // flush requests served by the next write
-	waitCur      []func()         // ... and by the write in flight
-	lastCatchUp  time.Time
-	agents       map[uint64]*agentCursor // agents whose cursor is shown
-	err          error
+	doc           *yjs.Doc
+	base          []byte // the document as last written to (or read from) the file, as an update (baseDoc); nil: unknown
+	aw            *protocol.Awareness
+	seen          map[uint64]time.Time
+	conns         map[*conn]struct{}
+	seq           int64             // the document holds every logged update up to seq
+	pending       []pendingUpdate   // integrated updates not yet logged
+	integratedN   int64             // updates integrated (integrated) ...
+	loggedN       int64             // ... and logged of them (appended)
+	heldAwareness []heldAwareness   // for viewers and other nodes once loggedN reaches their upTo
+	appending     bool              // a write of the log is in flight (startAppend)
+	appendJobs    chan appendJob    // to the log writer (appender)
+	appendDone    chan appendResult // its result
+	logTimer      *time.Timer       // writes the pending updates (scheduleAppend)
+	logArmed      bool              // logTimer runs
+	pendingSince  time.Time         // when the oldest pending update came in (real time)
+	sinceCompact  int
+	size          int
+	leader        bool // holds the flush lease
+	leaseUntil    time.Time
+	disk          string // the file's text as last read or written (leader only)
+	stat          fileStat
+	fileHash      string
+	prevHash      string
+	dirty         bool
+	dirtySince    time.Time
+	flushTimer    *time.Timer
+	flushing      bool             // a write of the file is in flight
+	flushDone     chan flushResult // its result
+	flushBase     []byte           // the document as written by it (state)
+	recheck       bool             // check the file once the write is done
+	waitNext      []func()         // flush requests served by the next write
+	waitCur       []func()         // ... and by the write in flight
+	lastCatchUp   time.Time
+	agents        map[uint64]*agentCursor // agents whose cursor is shown
+	err           error
 }
 
 type flushResult struct {
@@ -254,6 +257,9 @@ func (r *room) exit() {
 	}
 	r.h.forget(r)
 	close(r.done)
+	if f := r.h.opts.OnRoomClosed; f != nil {
+		f()
+	}
 }
 
 func (r *room) closeAll(code int, reason string) {

@@ -8,13 +8,66 @@ import (
 
 // awarenessOut broadcasts accepted awareness entries to local clients and,
 // if publish, to the other nodes.
+//
+// A state may point into updates not logged yet (a cursor after the
+// character just typed). Editors have those updates already (integrated
+// sends them at once) and get the state now; viewers and the other nodes
+// get updates only once they are logged, so they get the state after them
+// (appended releases it): everyone sees a cursor after the text it points
+// into, and awareness, which is not logged, costs no log write.
 func (r *room) awarenessOut(entries []protocol.AwarenessEntry, publish bool) {
 	if len(entries) == 0 {
 		return
 	}
 	payload := protocol.EncodeAwarenessUpdate(entries)
-	r.broadcast(protocol.EncodeAwareness(payload))
-	if publish && r.h.bus != nil {
+	msg := protocol.EncodeAwareness(payload)
+	if !publish {
+		payload = nil
+	}
+	if r.integratedN == r.loggedN {
+		r.broadcast(msg)
+		r.publishAwareness(payload)
+		return
+	}
+	for c := range r.conns {
+		if c.cl.CanWrite {
+			c.enqueue(msg)
+		}
+	}
+	r.heldAwareness = append(r.heldAwareness, heldAwareness{upTo: r.integratedN, msg: msg, payload: payload})
+}
+
+// heldAwareness is an awareness message waiting for the updates integrated
+// before it to be logged (awarenessOut).
+type heldAwareness struct {
+	upTo    int64  // sent once loggedN reaches it
+	msg     []byte // for viewers
+	payload []byte // for the other nodes; nil: not published
+}
+
+// releaseAwareness sends the held awareness messages whose updates are
+// logged to the viewers and the other nodes (called by appended).
+func (r *room) releaseAwareness() {
+	n := 0
+	for _, a := range r.heldAwareness {
+		if a.upTo > r.loggedN {
+			break
+		}
+		for c := range r.conns {
+			if !c.cl.CanWrite {
+				c.enqueue(a.msg)
+			}
+		}
+		r.publishAwareness(a.payload)
+		n++
+	}
+	if n > 0 {
+		r.heldAwareness = append(r.heldAwareness[:0], r.heldAwareness[n:]...)
+	}
+}
+
+func (r *room) publishAwareness(payload []byte) {
+	if payload != nil && r.h.bus != nil {
 		r.h.bus.publish(r.ctx(), r.channel, encodeBus(busAwareness, r.h.opts.NodeID, 0, payload), r.h.log)
 	}
 }

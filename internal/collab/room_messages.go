@@ -122,9 +122,6 @@ func (r *room) message(c *conn, m *protocol.Message) {
 		}
 		r.integrated(u, c)
 	case protocol.MessageAwareness:
-		if r.err = r.commit(); r.err != nil {
-			return
-		}
 		accepted := r.aw.Apply(m.Awareness)
 		now := r.now()
 		for _, e := range accepted {

@@ -33,6 +33,7 @@ func (r *room) remote(data []byte) {
 			r.err = r.catchUp()
 			return
 		}
+		parked := r.doc.PendingStructs()
 		u, err := r.doc.ApplyUpdateEmit(payload)
 		if err != nil {
 			r.err = r.catchUp()
@@ -49,6 +50,7 @@ func (r *room) remote(data []byte) {
 			r.broadcast(protocol.EncodeUpdate(u))
 			r.markDirty()
 		}
+		r.err = r.healGap(parked)
 	case busAwareness:
 		entries, err := protocol.DecodeAwarenessUpdate(payload)
 		if err != nil {

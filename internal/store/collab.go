@@ -43,7 +43,42 @@ func (s *Store) CollabSeed(ctx context.Context, projectID, path string, seed []b
 // CollabLoad reads a document: the snapshot when it covers more than after
 // (pass -1 for a cold load), and every update logged after both. Returns
 // ErrNotFound when the document was never seeded.
+//
+// The updates returned follow the snapshot (or after) without a hole, up to
+// LastSeq at least. The row and the updates are read by two statements,
+// and under PostgreSQL's READ COMMITTED each sees the data committed when
+// it starts: a compaction committed between them deletes updates the row
+// said were still logged, and the caller, trusting LastSeq, would never
+// ask for them again. Such a read is retried (it then gets the new snapshot).
 func (s *Store) CollabLoad(ctx context.Context, projectID, path string, after int64) (*CollabDoc, error) {
+	for attempt := 0; ; attempt++ {
+		d, err := s.collabLoad(ctx, projectID, path, after)
+		if err != nil {
+			return nil, fmt.Errorf("load collab doc: %w", err)
+		}
+		if d.contiguous(after) {
+			return d, nil
+		}
+		if attempt == 5 {
+			return nil, fmt.Errorf("load collab doc: the log kept changing under the read")
+		}
+	}
+}
+
+// contiguous reports whether d's updates follow its snapshot (or after,
+// without one) one by one and reach LastSeq.
+func (d *CollabDoc) contiguous(after int64) bool {
+	next := max(after, d.SnapshotSeq) + 1
+	for _, u := range d.Updates {
+		if u.Seq != next {
+			return false
+		}
+		next++
+	}
+	return next > d.LastSeq
+}
+
+func (s *Store) collabLoad(ctx context.Context, projectID, path string, after int64) (*CollabDoc, error) {
 	var d CollabDoc
 	err := s.InTx(ctx, func(tx *Store) error {
 		var snap []byte
@@ -73,7 +108,7 @@ func (s *Store) CollabLoad(ctx context.Context, projectID, path string, after in
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load collab doc: %w", err)
+		return nil, err
 	}
 	return &d, nil
 }

@@ -20,6 +20,7 @@ const { values: opt } = parseArgs({
     clients: { type: 'string', default: '8' },
     edits: { type: 'string', default: '200' },
     rate: { type: 'string', default: '20' },
+    wait: { type: 'string', default: '60' }, // seconds to wait for the last edits once typing ends
   },
 })
 process.setMaxListeners(0) // each provider adds an exit listener
@@ -55,7 +56,13 @@ async function main () {
     })
     clients.push({ doc, provider, text: doc.getText('content') })
   }
+  const syncTimer = setTimeout(() => {
+    const late = clients.map((c, i) => c.provider.synced ? -1 : i).filter((i) => i >= 0)
+    console.error(`bench: clients ${late.join(', ')} did not sync within ${opt.wait} s`)
+    process.exit(2)
+  }, Number(opt.wait) * 1000)
   await Promise.all(clients.map((c) => new Promise((resolve) => c.provider.once('sync', resolve))))
+  clearTimeout(syncTimer)
 
   // sent[sender clientID] = [{clock, t0}] in the order typed; each receiver
   // keeps, per sender, the index of the first edit it has not seen yet, so
@@ -66,8 +73,10 @@ async function main () {
   const latencies = []
   let outstanding = 0
   let allArrived = null
+  const seens = []
   clients.forEach((c) => {
     const seen = new Map()
+    seens.push(seen)
     c.doc.on('update', () => {
       const now = performance.now()
       for (const [sender, edits] of sent) {
@@ -95,7 +104,19 @@ async function main () {
       await sleep(1000 / rate)
     }
   }))
-  if (outstanding > 0) await new Promise((resolve) => { allArrived = resolve })
+  if (outstanding > 0) {
+    const waitMs = Number(opt.wait) * 1000
+    let timer
+    const arrived = await Promise.race([
+      new Promise((resolve) => { allArrived = () => resolve(true) }),
+      new Promise((resolve) => { timer = setTimeout(() => resolve(false), waitMs) }),
+    ])
+    clearTimeout(timer)
+    if (!arrived) {
+      reportMissing(clients, seens, sent, waitMs)
+      process.exit(2)
+    }
+  }
   const elapsed = (performance.now() - started) / 1000
   latencies.sort((a, b) => a - b)
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]
@@ -108,6 +129,30 @@ async function main () {
     converged: texts.size === 1, length: clients[0].text.length,
   }) + '\n')
   process.exit(0)
+}
+
+// reportMissing names, for every client still missing edits, the first
+// edit of each sender it has not integrated (and how many it lacks), so a
+// lost edit is told apart from a slow one.
+function reportMissing (clients, seens, sent, waitMs) {
+  const index = new Map(clients.map((c, i) => [c.doc.clientID, i]))
+  const lines = []
+  clients.forEach((c, i) => {
+    for (const [sender, edits] of sent) {
+      if (sender === c.doc.clientID) continue
+      const k = seens[i].get(sender) ?? 0
+      if (k < edits.length) {
+        const pending = c.doc.store.pendingStructs ? ' (it holds updates waiting for missing ones)' : ''
+        lines.push(`client ${i} (${urlOf(i)}) lacks edit ${k} of ${edits.length} by client ${index.get(sender)} (${urlOf(index.get(sender))}; Yjs client ${sender}, clock ${edits[k].clock}; has clock ${Y.getState(c.doc.store, sender)}), ${edits.length - k} missing${pending}; connected: ${c.provider.wsconnected}`)
+      }
+    }
+  })
+  console.error(`bench: ${lines.length} client-sender pairs still missing edits ${waitMs / 1000} s after typing ended:\n` + lines.slice(0, 40).join('\n'))
+}
+
+function urlOf (i) {
+  const urls = opt.url ? opt.url.split(',') : ['reference']
+  return urls[i % urls.length]
 }
 
 main().catch((err) => {
