@@ -1,0 +1,118 @@
+package api_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"ecode/internal/client"
+	"ecode/internal/store"
+	"ecode/internal/testutil"
+)
+
+// A checkpoint restored on the project's owner makes every node drop the
+// project's open folder, so that a node which had read the files before
+// opens them again (through the restore guard) and reads what the restore
+// put back.
+func TestClusterRestoreForgetsOpenFoldersEverywhere(t *testing.T) {
+	n := clusterNodes(t, "", "a", "b")
+	a, b := n[0], n[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := a.User(t, "admin")
+	p, err := admin.CreateProject(ctx, "restored", "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteFile(ctx, p.ID, "index.html", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, ctx, admin, p.ID, "true") // node A owns the project: the restore runs there
+	if got := ownerOf(t, b, p.ID); got != "a" {
+		t.Fatalf("owner %s, want a", got)
+	}
+	var cp struct {
+		ID string `json:"id"`
+	}
+	if err := admin.Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints", strings.NewReader(`{"message":"one"}`), "application/json", &cp); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteFile(ctx, p.ID, "index.html", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := on(b, admin).ReadFile(ctx, p.ID, "index.html"); err != nil || string(got) != "two" {
+		t.Fatalf("read on B before the restore: %q, %v", got, err)
+	}
+	if !b.Files.Cached(p.ID) {
+		t.Fatal("node B did not keep the folder it read open")
+	}
+
+	if err := on(b, admin).Do(ctx, "POST", "/api/projects/"+p.ID+"/checkpoints/"+cp.ID+"/restore", nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if b.Files.Cached(p.ID) {
+		t.Error("node B still has the project's folder open after a restore on node A")
+	}
+	if got, err := on(b, admin).ReadFile(ctx, p.ID, "index.html"); err != nil || string(got) != "one" {
+		t.Errorf("read on B after the restore: %q, %v; want the checkpoint's", got, err)
+	}
+}
+
+// When the owner's credits run out on a node that does not run the
+// project, the dev run stops on the node that does (a signed call to it),
+// with reason quota.
+func TestClusterQuotaStopsTheRunWhereItRuns(t *testing.T) {
+	n := clusterNodes(t, "", "a", "b")
+	a, b := n[0], n[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := a.User(t, "admin")
+	p, err := admin.CreateProject(ctx, "paid", "python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteFile(ctx, p.ID, "main.py", []byte(clusterApp)); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, ctx, on(b, admin), p.ID, "true") // node B owns the project
+	if err := admin.Do(ctx, "POST", "/api/projects/"+p.ID+"/run", nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	running := func(s runState) bool { return s.State == "running" || s.State == "starting" }
+	waitRunOn(ctx, t, b, admin, p.ID, running)
+	if a.Runner.Active() != 0 {
+		t.Fatal("the run started on node A, want B")
+	}
+
+	// Usage recorded on A leaves nothing: A's billing decides.
+	if _, err := a.Billing.Recorder().RecordUsage(ctx, store.UsageEvent{ID: "big", IdempotencyKey: "cluster-run-quota", ProjectID: p.ID,
+		Kind: "sandbox_cpu_seconds", Quantity: 3600 * 1000, CreatedAt: a.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitRunOn(ctx, t, b, admin, p.ID, func(s runState) bool { return !running(s) })
+	if st.State != "stopped" || st.Reason != "quota" {
+		t.Fatalf("run on B after the credits ran out on A: %+v, want stopped with reason quota", st)
+	}
+}
+
+// waitRunOn is waitRun bounded by ctx: it waits, on node n's runner change
+// notifications, until cond holds for the run as c sees it.
+func waitRunOn(ctx context.Context, t *testing.T, n *testutil.Server, c *client.Client, id string, cond func(runState) bool) runState {
+	t.Helper()
+	for {
+		changed := n.Runner.Changed()
+		var st runState
+		if err := c.Do(ctx, "GET", "/api/projects/"+id+"/run", nil, "", &st); err != nil {
+			t.Fatal(err)
+		}
+		if cond(st) {
+			return st
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("run never reached the wanted state; last %+v", st)
+		}
+	}
+}
