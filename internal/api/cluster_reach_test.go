@@ -85,7 +85,18 @@ func TestClusterQuotaStopsTheRunWhereItRuns(t *testing.T) {
 		t.Fatal("the run started on node A, want B")
 	}
 
-	// Usage recorded on A leaves nothing: A's billing decides.
+	// Usage recorded on A leaves nothing: A's billing decides. (Node B
+	// would find out by itself when its sandbox's usage is next recorded,
+	// every minute: the sandbox usage recorded must not change before the
+	// run stops, or B did not hear it from A.)
+	sandboxUsage := func() float64 {
+		v, err := a.Store.UsageTotal(ctx, p.ID, "sandbox_gib_seconds")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := sandboxUsage()
 	if _, err := a.Billing.Recorder().RecordUsage(ctx, store.UsageEvent{ID: "big", IdempotencyKey: "cluster-run-quota", ProjectID: p.ID,
 		Kind: "sandbox_cpu_seconds", Quantity: 3600 * 1000, CreatedAt: a.Clock.Now()}); err != nil {
 		t.Fatal(err)
@@ -93,6 +104,9 @@ func TestClusterQuotaStopsTheRunWhereItRuns(t *testing.T) {
 	st := waitRunOn(ctx, t, b, admin, p.ID, func(s runState) bool { return !running(s) })
 	if st.State != "stopped" || st.Reason != "quota" {
 		t.Fatalf("run on B after the credits ran out on A: %+v, want stopped with reason quota", st)
+	}
+	if after := sandboxUsage(); after != before {
+		t.Fatalf("the run stopped after node B recorded its sandbox's usage (%v GiB-s, then %v): B found out by itself, not from A", before, after)
 	}
 }
 
@@ -114,5 +128,48 @@ func waitRunOn(ctx context.Context, t *testing.T, n *testutil.Server, c *client.
 		case <-ctx.Done():
 			t.Fatalf("run never reached the wanted state; last %+v", st)
 		}
+	}
+}
+
+// While the node that ran a deployment is dead and its lease has not run
+// out, the deployment's status through another node is still answered
+// (200), from the store: what is recorded, the instances unknown, moving.
+func TestClusterDeploymentStatusWhileItsNodeIsDead(t *testing.T) {
+	n := clusterNodes(t, "", "a", "b")
+	a, b := n[0], n[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	admin := a.User(t, "admin")
+	p, err := admin.CreateProject(ctx, "published", "python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteFile(ctx, p.ID, "main.py", []byte(clusterApp)); err != nil {
+		t.Fatal(err)
+	}
+	publishOn(t, b, admin, p.ID, `{"kind":"server"}`)
+	type status struct {
+		Status    string `json:"status"`
+		Instances *int   `json:"instances"`
+		Moving    bool   `json:"moving"`
+	}
+	var st status
+	if err := admin.Do(ctx, "GET", "/api/projects/"+p.ID+"/deployment", nil, "", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != "live" || st.Instances == nil || *st.Instances != 1 || st.Moving {
+		t.Fatalf("status through A while B runs the app: %+v", st)
+	}
+
+	b.Kill()
+	if got := deployOwner(t, a, p.ID); got != "b" {
+		t.Fatalf("owner right after B died: %q, want b (its lease still runs)", got)
+	}
+	st = status{}
+	if err := admin.Do(ctx, "GET", "/api/projects/"+p.ID+"/deployment", nil, "", &st); err != nil {
+		t.Fatalf("status through A while B is dead: %v", err)
+	}
+	if st.Status != "live" || st.Instances != nil || !st.Moving {
+		t.Fatalf("status through A while B is dead: %+v, want live, instances unknown, moving", st)
 	}
 }
