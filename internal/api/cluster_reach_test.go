@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"ecode/internal/api"
 	"ecode/internal/client"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
@@ -67,14 +68,7 @@ func TestClusterQuotaStopsTheRunWhereItRuns(t *testing.T) {
 	a, b := n[0], n[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admin := a.User(t, "admin")
-	p, err := admin.CreateProject(ctx, "paid", "python")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.WriteFile(ctx, p.ID, "main.py", []byte(clusterApp)); err != nil {
-		t.Fatal(err)
-	}
+	admin, p := clusterAppProject(ctx, t, a, "paid")
 	mustExec(t, ctx, on(b, admin), p.ID, "true") // node B owns the project
 	if err := admin.Do(ctx, "POST", "/api/projects/"+p.ID+"/run", nil, "", nil); err != nil {
 		t.Fatal(err)
@@ -110,8 +104,8 @@ func TestClusterQuotaStopsTheRunWhereItRuns(t *testing.T) {
 	}
 }
 
-// waitRunOn is waitRun bounded by ctx: it waits, on node n's runner change
-// notifications, until cond holds for the run as c sees it.
+// waitRunOn waits, on node n's runner change notifications, until cond
+// holds for the run as c sees it (waitRun with the caller's deadline).
 func waitRunOn(ctx context.Context, t *testing.T, n *testutil.Server, c *client.Client, id string, cond func(runState) bool) runState {
 	t.Helper()
 	for {
@@ -139,14 +133,7 @@ func TestClusterDeploymentStatusWhileItsNodeIsDead(t *testing.T) {
 	a, b := n[0], n[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	admin := a.User(t, "admin")
-	p, err := admin.CreateProject(ctx, "published", "python")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.WriteFile(ctx, p.ID, "main.py", []byte(clusterApp)); err != nil {
-		t.Fatal(err)
-	}
+	admin, p := clusterAppProject(ctx, t, a, "published")
 	publishOn(t, b, admin, p.ID, `{"kind":"server"}`)
 	type status struct {
 		Status    string `json:"status"`
@@ -172,4 +159,19 @@ func TestClusterDeploymentStatusWhileItsNodeIsDead(t *testing.T) {
 	if st.Status != "live" || st.Instances != nil || !st.Moving {
 		t.Fatalf("status through A while B is dead: %+v, want live, instances unknown, moving", st)
 	}
+}
+
+// clusterAppProject makes the admin's python project name on node n, with
+// clusterApp as its main.py.
+func clusterAppProject(ctx context.Context, t *testing.T, n *testutil.Server, name string) (*client.Client, api.Project) {
+	t.Helper()
+	admin := n.User(t, "admin")
+	p, err := admin.CreateProject(ctx, name, "python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteFile(ctx, p.ID, "main.py", []byte(clusterApp)); err != nil {
+		t.Fatal(err)
+	}
+	return admin, p
 }
