@@ -1,7 +1,9 @@
 // A terminal whose socket drops abnormally reconnects by itself. The server is killed with SIGKILL
 // under an open terminal (the browser sees close code 1006) and started again on the same address
 // and data: the terminal says it goes on in a new shell because the server restarted, and a command
-// typed there runs. A shell that exits is not reopened.
+// typed there runs. A shell that exits is not reopened. A socket that drops while its shell lives
+// (the page's socket is closed under it) comes back to the same shell: the scrollback is replayed,
+// then a "[reconnected]" line shows on the screen only (the shell never sees it).
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -62,5 +64,45 @@ test('the terminal reconnects to a new shell after the server restarts, and not 
   await waitForRow(page, TERM, '[process exited with code 3]')
   await page.locator(status('exited')).waitFor()
   assert.equal(await page.locator(status('reconnecting')).count(), 0)
+  await ctx.close()
+})
+
+// After the restart above: a project made before the SIGKILL would keep that server's volume mounted.
+test('a terminal whose socket drops comes back to the same shell and says so', async () => {
+  const ctx = await browser.newContext({ baseURL: server.url })
+  // Keep the page's WebSockets reachable, so the test can drop the terminal's.
+  await ctx.addInitScript(() => {
+    const Native = window.WebSocket
+    window.__sockets = []
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args)
+        window.__sockets.push(this)
+      }
+    }
+  })
+  const page = await ctx.newPage()
+  await signUp(page, { name: 'Sol', email: 'sol@example.com', password: 'sol-password-1' })
+  await createProject(page, 'survives', 'python')
+  await page.locator('[role="tab"][data-pane="terminal"]').click()
+  await page.getByRole('button', { name: 'New terminal' }).click()
+  await page.locator(status('connected')).waitFor()
+  await typeInTerminal(page, 'export KEPT=$((20+22)); echo set-$KEPT')
+  await waitForRow(page, TERM, 'set-42', { exact: true })
+
+  const dropped = await page.evaluate(() => {
+    const s = window.__sockets.filter((x) => x.url.endsWith('/ws') && x.url.includes('/terminals/') && x.readyState === 1)
+    s.forEach((x) => x.close())
+    return s.length
+  })
+  assert.equal(dropped, 1)
+  await waitForRow(page, TERM, '[reconnected]', { exact: true })
+  await page.locator(status('connected')).waitFor()
+  await waitForRow(page, TERM, 'set-42', { exact: true }) // the scrollback came back
+  assert.equal(await page.locator(TERM).getByText('new shell').count(), 0)
+  // The same shell (its variable is still set), and the notice was never typed into it.
+  await typeInTerminal(page, 'echo kept-$KEPT')
+  await waitForRow(page, TERM, 'kept-42', { exact: true })
+  assert.equal(await page.locator(TERM).getByText('command not found').count(), 0)
   await ctx.close()
 })

@@ -15,7 +15,7 @@ import (
 // deploymentRoutes are a project's deployment (DESIGN.md section 5).
 func (s *Server) deploymentRoutes() []route {
 	return []route{
-		{"GET /api/projects/{id}/deployment", ProjViewer, s.atRunningDeployment(s.getDeployment)}, // its live fields are the running node's
+		{"GET /api/projects/{id}/deployment", ProjViewer, s.atRunningDeploymentOr(s.getDeployment, s.getMovingDeployment)}, // its live fields are the running node's
 		{"PATCH /api/projects/{id}/deployment", ProjEditor, s.atDeploymentOwner(s.patchDeployment)},
 		{"POST /api/projects/{id}/deployment/publish", ProjEditor, s.atDeploymentOwner(s.publish)},
 		{"POST /api/projects/{id}/deployment/releases/{rid}/activate", ProjEditor, s.atDeploymentOwner(s.activateRelease)},
@@ -109,6 +109,21 @@ func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, s.deploymentJSON(r, st))
+	return nil
+}
+
+// getMovingDeployment answers GET .../deployment from the store when the
+// node running the deployment does not answer: what is recorded, with the
+// instances unknown (null) and moving set (another node takes the app once
+// the silent node's lease runs out).
+func (s *Server) getMovingDeployment(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.deploy.Get(r.Context(), project(r).ID)
+	if err != nil {
+		return err // a deployment some node runs exists
+	}
+	out := s.deploymentJSON(r, st)
+	out["instances"], out["asleep"], out["moving"] = nil, false, true
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

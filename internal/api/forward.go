@@ -23,6 +23,7 @@ type forwarded struct{ client string }
 const (
 	keyForwarded ctxKey = 200 + iota
 	keyForwardTo
+	keyForwardFallback
 )
 
 func isForwarded(ctx context.Context) bool {
@@ -100,6 +101,36 @@ func (s *Server) atRunningDeployment(h handlerFunc) handlerFunc {
 	}
 }
 
+// atRunningDeploymentOr is atRunningDeployment for reads that can be
+// answered without the running node: when that node does not answer (it
+// died and its lease has not run out yet), or this node was asked by one
+// that thinks it runs the deployment and it no longer does, fallback
+// answers here instead of an error.
+func (s *Server) atRunningDeploymentOr(h, fallback handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.cluster == nil {
+			return h(w, r)
+		}
+		o, err := s.cluster.DeploymentOwner(r.Context(), project(r).ID, false)
+		switch {
+		case err != nil:
+			return err
+		case o.NodeID == "" || o.Self:
+			return h(w, r)
+		case isForwarded(r.Context()):
+			return fallback(w, r)
+		}
+		target, err := url.Parse(o.Address)
+		if err != nil {
+			return errInternal(err)
+		}
+		ctx := context.WithValue(r.Context(), keyForwardTo, target)
+		ctx = context.WithValue(ctx, keyForwardFallback, func(w http.ResponseWriter) error { return fallback(w, r) })
+		s.forwarder.ServeHTTP(w, r.WithContext(ctx))
+		return nil
+	}
+}
+
 // ForwardApp serves a published app's request on the node at address (the
 // node running the deployment), signed; false, serving nothing, when r
 // itself came from another node (a request is forwarded once).
@@ -162,6 +193,12 @@ func (s *Server) newForwarder() *httputil.ReverseProxy {
 				return // the client went away, or its access was revoked
 			}
 			s.log.Warn("forward to the owner node", "err", err, "path", r.URL.Path)
+			if fallback, ok := r.Context().Value(keyForwardFallback).(func(http.ResponseWriter) error); ok {
+				if err := fallback(w); err != nil {
+					s.writeError(w, r, err)
+				}
+				return
+			}
 			w.Header().Set("Retry-After", "2")
 			s.writeError(w, r, errUnavailable("node_unreachable", "the server running this project does not answer; try again shortly"))
 		},

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"ecode/internal/runner"
 )
 
 // Calls between nodes: what one node asks of the node running a project,
@@ -83,6 +85,44 @@ func (s *Server) nodeSuspendDeployment(w http.ResponseWriter, r *http.Request) e
 		return errBadRequest("a suspension needs a reason")
 	}
 	if _, err := s.deploy.Suspend(context.WithoutCancel(r.Context()), r.PathValue("id"), reason); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// StopRun stops the project's dev run for reason (a code, such as "quota")
+// on the node running its sandbox: here when this node does or none does,
+// else on that node (a signed call). It reports whether a run was going.
+func (s *Server) StopRun(ctx context.Context, projectID, reason string) (bool, error) {
+	if s.cluster != nil {
+		o, ok, err := s.cluster.Holder(ctx, projectID)
+		if err != nil {
+			return false, err
+		}
+		if ok && !o.Self {
+			return true, s.cluster.Tell(ctx, o, "/internal/projects/"+projectID+"/run/stop?reason="+url.QueryEscape(reason))
+		}
+	}
+	return s.stopRunHere(projectID, reason)
+}
+
+func (s *Server) stopRunHere(projectID, reason string) (bool, error) {
+	st := s.runner.RunState(projectID)
+	if st.State != runner.StateStarting && st.State != runner.StateRunning {
+		return false, nil
+	}
+	_, err := s.runner.StopRunFor(projectID, reason)
+	return err == nil, err
+}
+
+// nodeStopRun is another node's StopRun for a project this node runs.
+func (s *Server) nodeStopRun(w http.ResponseWriter, r *http.Request) error {
+	reason := r.URL.Query().Get("reason")
+	if reason == "" {
+		return errBadRequest("stopping a run for another node needs a reason")
+	}
+	if _, err := s.stopRunHere(r.PathValue("id"), reason); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -178,6 +178,7 @@ func (s *Server) nodeRoutes() []route {
 	return []route{
 		{"POST /internal/projects/{id}/secrets-changed", Public, s.nodeSecretsChanged},
 		{"POST /internal/projects/{id}/deployment/suspend", Public, s.nodeSuspendDeployment},
+		{"POST /internal/projects/{id}/run/stop", Public, s.nodeStopRun},
 	}
 }
 

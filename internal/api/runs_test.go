@@ -51,21 +51,7 @@ func waitRun(t *testing.T, srv *testutil.Server, c *client.Client, id string, co
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute) // a first Go build compiles the standard library
 	defer cancel()
-	for {
-		changed := srv.Runner.Changed()
-		var st runState
-		if err := c.Do(ctx, "GET", "/api/projects/"+id+"/run", nil, "", &st); err != nil {
-			t.Fatal(err)
-		}
-		if cond(st) {
-			return st
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			t.Fatalf("run never reached the wanted state; last %+v", st)
-		}
-	}
+	return waitRunOn(ctx, t, srv, c, id, cond)
 }
 
 // previewGet fetches path from the project's preview origin, signing in

@@ -84,6 +84,7 @@ func TestPublicListenerHasNoInternalRoutes(t *testing.T) {
 		{"GET", "/internal/projects/p1/secrets-changed", 404},
 		{"POST", "/internal/projects/p1/secrets-changed", 404},
 		{"POST", "/internal/projects/p1/suspend", 404},
+		{"POST", "/internal/projects/p1/run/stop", 404},
 		{"GET", "/projects/p1", 200},
 		{"GET", "/internalize", 200},
 	} {

@@ -107,16 +107,17 @@ func (s *Server) planLimits(projectID string, l sandbox.Limits) sandbox.Limits {
 // saying the app is paused, and its owner is notified).
 func (s *Server) stopRunsOf(ctx context.Context, accountID string) {
 	s.suspendDeploymentsOf(ctx, accountID)
-	for _, id := range s.Runner.Running() {
-		owner, err := s.Store.ProjectOwner(ctx, id)
-		if err != nil || owner != accountID {
-			continue
-		}
-		if _, err := s.Runner.StopRunFor(id, "quota"); err != nil {
+	ids, err := s.Store.OwnedProjects(ctx, accountID)
+	if err != nil {
+		s.Log.Warn("list the projects of an account over quota", "account", accountID, "err", err)
+		return
+	}
+	for _, id := range ids { // on whichever node runs each
+		if stopped, err := s.API.StopRun(ctx, id, "quota"); err != nil {
 			s.Log.Warn("stop a run over quota", "project", id, "err", err)
-			continue
+		} else if stopped {
+			s.Log.Info("run stopped: credits used up", "project", id, "account", accountID)
 		}
-		s.Log.Info("run stopped: credits used up", "project", id, "account", accountID)
 	}
 }
 

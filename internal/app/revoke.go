@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -30,5 +31,16 @@ func (s *Server) forgetRoots(e revoke.Event) {
 		s.Files.Forget("")
 	case e.ProjectID != "" && e.UserID == "":
 		s.Files.Forget(e.ProjectID)
+	}
+}
+
+// forgetEverywhere drops the project's open folder on this node and, through
+// the revocation bus (an event naming the project alone, which forgetRoots
+// turns into a Forget), on every other node: a restore begins, and a node
+// keeping the folder open would read it without waiting for the restore.
+func (s *Server) forgetEverywhere(ctx context.Context, projectID string) {
+	s.Files.Forget(projectID)
+	if err := s.Revoke.Publish(ctx, revoke.Event{ProjectID: projectID}); err != nil {
+		s.Log.Warn("tell the other nodes to reopen a project's folder", "project_id", projectID, "err", err)
 	}
 }

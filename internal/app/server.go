@@ -199,6 +199,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.History.Log = d.Log.With("component", "checkpoints")
 	s.History.Space(disk.Check, cfg.ProjectDisk, cfg.CheckpointAllowance())
 	s.History.Changed = func(ctx context.Context, projectID string) { s.Collab.FileChanged(ctx, projectID, "") }
+	s.History.ForgetFolder = s.forgetEverywhere
 	s.History.SecretSet = checkpointSecretSet(s.Secrets)
 	s.History.Observe = s.Metrics.CheckpointOp
 	s.History.Flush = func(ctx context.Context, projectID string) {

@@ -43,10 +43,15 @@ type Service struct {
 	// Changed tells open editors that a project's files changed on disk.
 	Changed func(ctx context.Context, projectID string)
 	// Flush writes what editors typed to disk before a checkpoint.
-	Flush     func(ctx context.Context, projectID string)
-	now       func() time.Time
-	dbs       *projectdb.Manager
-	retention checkpoint.RetentionPolicy
+	Flush func(ctx context.Context, projectID string)
+	// ForgetFolder drops the project's open folder when a restore begins, so
+	// that opens from then on run Guard; on a cluster it must reach every
+	// node (package app publishes it on the revocation bus). By default it
+	// drops this node's only.
+	ForgetFolder func(ctx context.Context, projectID string)
+	now          func() time.Time
+	dbs          *projectdb.Manager
+	retention    checkpoint.RetentionPolicy
 	// Log gets what recovery and the disk checks report.
 	Log *slog.Logger
 
@@ -70,6 +75,7 @@ func New(st *store.Store, repo *checkpoint.Repo, files *workspace.Files, dbs *pr
 	s := &Service{store: st, repo: repo, files: files, dbs: dbs, runner: runs, now: now, locks: map[string]*sync.Mutex{},
 		retention: DefaultRetention(), Log: slog.Default(),
 		Changed: func(context.Context, string) {}, Flush: func(context.Context, string) {}}
+	s.ForgetFolder = func(_ context.Context, projectID string) { files.Forget(projectID) }
 	files.SetGuard(s.Guard)
 	return s
 }

@@ -116,7 +116,7 @@ func (s *Service) RestoreWithProgress(ctx context.Context, projectID, id, userID
 	if err := s.mark(projectID, restoreMark{Checkpoint: id, WithDB: opt.DB != nil}); err != nil {
 		return RestoreResult{}, err
 	}
-	s.files.Forget(projectID) // opens from now on run Guard, which waits for this restore
+	s.ForgetFolder(ctx, projectID) // opens from now on run Guard, which waits for this restore (on every node)
 	restored = cp.Metrics.Bytes
 	res, err := s.repo.Restore(ctx, s.files.Dir(projectID), cp, opt)
 	if err != nil {

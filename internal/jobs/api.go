@@ -44,7 +44,15 @@ func (c *Client) Enqueue(ctx context.Context, args Args, o *Opts) (bool, error) 
 		return false, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
 	c.Added()
+	c.dueAt(o)
 	return !res.UniqueSkippedAsDuplicate, nil
+}
+
+// dueAt notes when a job enqueued for later falls due (due.go).
+func (c *Client) dueAt(o *Opts) {
+	if o != nil && o.At.After(c.now()) {
+		c.due.add(o.At)
+	}
 }
 
 // EnqueueTx adds a job in tx, a store bound to a transaction (store.InTx):
@@ -57,6 +65,7 @@ func (c *Client) EnqueueTx(ctx context.Context, tx *store.Store, args Args, o *O
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
+	c.dueAt(o) // waking for a job that was rolled back costs one look
 	return !res.UniqueSkippedAsDuplicate, nil
 }
 

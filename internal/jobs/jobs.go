@@ -78,6 +78,7 @@ type Client struct {
 	pool    *pgxpool.Pool
 	st      *store.Store
 	local   *localListener // SQLite: wakes the workers in process
+	due     *dueTimes      // wakes the workers when jobs fall due (due.go)
 }
 
 // Migrate creates or updates the queue's tables (River's own migrations)
@@ -121,6 +122,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		o.RescueAfter = o.Timeout + 5*time.Minute
 	}
 	c := &Client{o: o, workers: river.NewWorkers(), st: o.Store}
+	c.due = &dueTimes{now: c.now, wake: c.Added}
 	cfg := c.config()
 	var err error
 	if o.Store.Engine() == store.Postgres {
@@ -200,10 +202,16 @@ func (c *Client) Run(ctx context.Context) error {
 	if err := c.work.Start(ctx); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
 	}
+	defer c.due.stop()
+	c.noteEarliest(ctx)
 	for {
 		select {
 		case ev := <-events:
-			if ev != nil && c.o.Observe != nil && ev.Job != nil && ev.JobStats != nil {
+			if ev == nil || ev.Job == nil {
+				continue
+			}
+			c.due.finished(ev.Job)
+			if c.o.Observe != nil && ev.JobStats != nil {
 				c.o.Observe(ev.Job.Kind, string(ev.Job.State), ev.JobStats.QueueWaitDuration, ev.JobStats.RunDuration)
 			}
 		case <-ctx.Done():

@@ -121,6 +121,17 @@ func (f *Files) Project(projectID string) (*Project, error) {
 // project.
 func (f *Files) Forget(projectID string) { f.roots.forget(projectID) }
 
+// Cached reports whether the project's folder is open in the cache (what
+// Forget drops).
+func (f *Files) Cached(projectID string) bool {
+	r := f.roots.get(projectID)
+	if r == nil {
+		return false
+	}
+	f.roots.release(r)
+	return true
+}
+
 // Create makes an empty project (its area, its volume, its files folder).
 func (f *Files) Create(projectID string) (*Project, error) {
 	if !validID(projectID) {

@@ -27,7 +27,10 @@ interface Deployment {
   status: string
   active_release_id: string
   releases: Release[]
-  instances: number
+  /** null while the server that ran it does not answer (see moving). */
+  instances: number | null
+  /** The server that ran it does not answer (it stopped): the app is moving to another server, its instances unknown. */
+  moving?: boolean
   asleep?: boolean
   schedule?: string
   next_run_at?: string
@@ -152,7 +155,9 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
         {dep && dep.status !== 'none' && <span className={`deploy-status deploy-${dep.status}`}>{dep.status}</span>}
         {dep && dep.status !== 'none' && dep.kind !== 'static' && dep.kind !== 'scheduled' && (
           <span className="small deploy-instances" aria-label="Instances">
-            {dep.asleep
+            {dep.moving
+              ? 'moving to another server: instances unknown for now'
+              : dep.asleep
               ? 'asleep: the next request starts it'
               : `${dep.instances} instance${dep.instances === 1 ? '' : 's'}${dep.instances !== dep.instance_count ? ` of ${dep.instance_count}` : ''}`}
           </span>

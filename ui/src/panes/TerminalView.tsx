@@ -9,6 +9,8 @@ const MAX_BACKOFF_MS = 15_000
 const TERMINAL_OPTIONS = { cursorBlink: true }
 const MOVED = 'the project moved to another server'
 const RESTARTED = 'the server restarted'
+/** Shown after the replayed scrollback when a dropped socket came back to the same, still running, shell. */
+const RESUMED = '[reconnected]'
 
 /** The socket dropped without the server closing it for a reason of its own (exit, revocation, move):
  *  the network went, or the server stopped (1001) or died (1006). */
@@ -21,7 +23,8 @@ const abnormalClose = (code: number) => code === 1001 || code === 1005 || code =
  * the terminal still exists. When the project moved to another server (the socket closed with 4012,
  * or its server stopped answering) the shell stayed behind, and when the socket dropped (network
  * loss, a server restart) and the shell is gone when it comes back: a new one is opened in its place,
- * with a line saying why, and onMoved tells the server's id of the new shell. A shell that exited or
+ * with a line saying why, and onMoved tells the server's id of the new shell; back on the same shell, a
+ * line after its replayed scrollback says so (on the screen only). A shell that exited or
  * was closed is not replaced.
  */
 export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
@@ -52,6 +55,7 @@ export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
     let shell = tid // the server's id of the shell shown: a new one after the project moved
     let fresh = false // shell is new: nothing to replay, say why the screen goes on in another shell
     let why = MOVED // why the shell was replaced
+    let resumed = false // reconnected to the same shell: say so once its scrollback is replayed
     let timer: ReturnType<typeof setTimeout> | undefined
     const report = (s: TerminalStatus) => {
       setStatus(s)
@@ -68,7 +72,10 @@ export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
       ws = sock
       sock.onopen = () => {
         if (fresh) term.write(`\r\n\x1b[2m[reconnected \u2014 new shell: ${why}]\x1b[0m\r\n`)
-        else if (attempts > 0) term.reset() // the scrollback is replayed: start from a clean screen
+        else if (attempts > 0) {
+          term.reset() // the scrollback is replayed: start from a clean screen
+          resumed = true
+        }
         fresh = false
         attempts = 0
         report('connected')
@@ -78,6 +85,9 @@ export function TerminalView({ projectId, tid, active, onStatus, onMoved }: {
       sock.onmessage = (e) => {
         if (typeof e.data !== 'string') {
           term.write(new Uint8Array(e.data as ArrayBuffer))
+          // The replay comes as one message: the notice goes after it, on this screen only (not to the shell).
+          if (resumed) term.write(`\r\n\x1b[2m${RESUMED}\x1b[0m\r\n`)
+          resumed = false
           return
         }
         let msg: { type?: string; exit_code?: number }
