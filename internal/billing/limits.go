@@ -64,6 +64,21 @@ func (s *Service) SandboxMemory(ctx context.Context, projectID string) int64 {
 	return int64(plan.SandboxMemoryMiB) << 20
 }
 
+// SandboxCPU is the CPU (cores) a deployment's size may have on the
+// project's owner's plan; 0 when the plan sets none (or the owner is
+// unknown): no cap beyond the server's.
+func (s *Service) SandboxCPU(ctx context.Context, projectID string) float64 {
+	owner, err := s.st.ProjectOwner(ctx, projectID)
+	if err != nil {
+		return 0
+	}
+	plan, err := s.planOf(ctx, owner)
+	if err != nil || plan.SandboxCPU <= 0 {
+		return 0
+	}
+	return plan.SandboxCPU
+}
+
 // Run stops the work of accounts whose credits ran out: each time usage
 // leaves an account with nothing left, stop(ctx, account) is called (the
 // app stops its projects' runs with reason "quota"). It returns when ctx ends.

@@ -36,13 +36,11 @@ type deployment struct {
 	// shows the schedule page).
 	scheduled bool
 	// restarting: a restart with changed secrets is under way; again: the
-	// secrets changed once more meanwhile, so it runs again after.
+	// secrets changed once more meanwhile, so it runs again after. (Why
+	// and when one failed is kept in the store: Deployment.SecretsRestartError.)
 	restarting, again bool
-	// restartErr and restartFailedAt: why and when the last restart with
-	// changed secrets failed (the instances before it kept serving); cleared
-	// by the next restart that succeeds or a new serving group (swap).
-	restartErr      string
-	restartFailedAt time.Time
+	// resizing: a change of size is replacing the serving group.
+	resizing bool
 
 	// groupMu serialises changes of the serving group's instances
 	// (scaling, restarts with new secrets).
@@ -50,14 +48,13 @@ type deployment struct {
 }
 
 // swap makes n the serving instance and returns the one before; a release
-// asleep is forgotten (n replaces it), and so are a suspension and a failed
-// restart with new secrets (n started with the current ones).
+// asleep is forgotten (n replaces it), and so is a suspension (a failed
+// restart with new secrets is forgotten by switchTo's ActivateRelease).
 func (d *deployment) swap(n *instance) *instance {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.active
 	d.active, d.asleep, d.suspended, d.scheduled = n, nil, "", false
-	d.restartErr, d.restartFailedAt = "", time.Time{}
 	return old
 }
 
