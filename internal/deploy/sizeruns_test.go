@@ -52,17 +52,7 @@ func TestSizeLimitsBuildsAndRuns(t *testing.T) {
 			t.Fatalf("a build needing 600 MiB at medium (1 GiB): %+v, want live", r)
 		}
 
-		tick := func(d time.Duration) {
-			t.Helper()
-			e.srv.Clock.Advance(d)
-			if err := e.srv.Deploy.RunSchedules(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		at := func(hhmm string) time.Time {
-			tm, _ := time.Parse("2006-01-02 15:04", "2026-01-02 "+hhmm)
-			return tm
-		}
+		tick, at := e.tick, clockAt
 		tick(time.Minute) // 03:05:07
 		if r := e.waitRun(p.ID, at("03:05"), deploy.RunSucceeded); !strings.Contains(e.runLog(p.ID, r.ID), "held 600 MiB") {
 			t.Fatalf("the run at medium: %+v %q", r, e.runLog(p.ID, r.ID))
