@@ -8,7 +8,8 @@ import { publishNodeServer, signUp, useServerAndBrowser } from '../lib/journey.m
 
 let server
 let browser
-useServerAndBrowser((s, b) => { server = s; browser = b })
+// Usage is charged each second (--usage-interval), not each minute: the pause comes within seconds.
+useServerAndBrowser((s, b) => { server = s; browser = b }, { extraArgs: ['--usage-interval', '1s'] })
 
 test('credits run out: paused notice, top up, resume', async (t) => {
   const ctx = await browser.newContext({ baseURL: server.url })
@@ -29,7 +30,7 @@ test('credits run out: paused notice, top up, resume', async (t) => {
   await v.getByRole('heading', { name: 'Hello from Node.js' }).waitFor()
 
   // Credits gone: a plan with none included; the running instance's usage (charged each
-  // minute) then leaves the account below zero and its deployment is suspended.
+  // second here) then leaves the account below zero and its deployment is suspended.
   const me = await (await page.request.get('/api/me')).json()
   assert.equal((await page.request.put('/api/admin/billing/plans/none', { data: { name: 'None', included_micros: 0 } })).status(), 200)
   assert.equal((await page.request.put(`/api/admin/billing/accounts/${me.id}/plan`, { data: { plan: 'none' } })).status(), 200)

@@ -135,7 +135,7 @@ func (s *Server) deploymentJSON(r *http.Request, st deploy.Status) map[string]an
 		"instance_count": st.InstanceCount, "production_database": s.deploy.HasData(r.Context(), project(r).ID),
 		"database_choice": s.deploy.HasDatabases(), "idle_timeout_s": st.IdleTimeoutS,
 		"idle_timeout_default": st.IdleTimeoutDefault, "secrets_restarted_at": st.SecretsRestartedAt,
-		"restarting": st.Restarting, "secrets_restart_error": st.SecretsRestartError,
+		"restarting": st.Restarting, "resizing": st.Resizing, "secrets_restart_error": st.SecretsRestartError,
 		"secrets_restart_failed_at": st.SecretsRestartFailedAt, "max_instances": deploy.MaxInstances,
 		"size": st.Size, "sizes": s.deploy.Sizes(r.Context(), project(r).ID)}
 }

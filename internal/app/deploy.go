@@ -21,10 +21,11 @@ func (s *Server) buildDeploy(cfg *config.Config, now func() time.Time) {
 	s.Deploy = deploy.New(deploy.Deps{Store: s.Store, Sandbox: s.Sandbox, Repo: s.Repo, Checkpoints: s.History,
 		Env: s.Runner.ProcessEnv, Ignore: history.Ignore, Log: s.Log.With("component", "deploy"), Now: now,
 		Usage: s.Billing.Recorder(), Requests: s.Metrics, CopyDevDB: s.copyDevDB(), ProdDB: s.prodDB(),
-		CopySQLite: copySQLite, Cluster: s.Cluster, PlanMemory: s.Billing.SandboxMemory},
+		CopySQLite: copySQLite, Cluster: s.Cluster, PlanMemory: s.Billing.SandboxMemory,
+		PlanCPU: s.Billing.SandboxCPU},
 		deploy.Options{Dir: filepath.Join(cfg.DataDir, "deployments"), AppsDomain: cfg.AppsDomain, Limits: s.Runner.Limits(),
 			HealthTimeout: cfg.DeployHealth, IdleTimeout: cfg.DeployIdle, KeepReleases: int(cfg.DeployKeep),
-			RetryWait: cfg.DeployRetry})
+			RetryWait: cfg.DeployRetry, UsageFlush: cfg.UsageInterval})
 	s.onClose(s.Deploy.Close) // before the sandbox runner closes
 }
 

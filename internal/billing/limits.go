@@ -53,15 +53,31 @@ func (s *Service) AllowDeploy(ctx context.Context, accountID, projectID string) 
 // SandboxMemory is the sandbox memory (bytes) of a project's owner's plan;
 // 0 when the plan sets none (or the owner is unknown): the server's default.
 func (s *Service) SandboxMemory(ctx context.Context, projectID string) int64 {
-	owner, err := s.st.ProjectOwner(ctx, projectID)
-	if err != nil {
-		return 0
-	}
-	plan, err := s.planOf(ctx, owner)
-	if err != nil || plan.SandboxMemoryMiB <= 0 {
+	plan, ok := s.projectPlan(ctx, projectID)
+	if !ok || plan.SandboxMemoryMiB <= 0 {
 		return 0
 	}
 	return int64(plan.SandboxMemoryMiB) << 20
+}
+
+// projectPlan is the plan of a project's owner; false when either is unknown.
+func (s *Service) projectPlan(ctx context.Context, projectID string) (Plan, bool) {
+	owner, err := s.st.ProjectOwner(ctx, projectID)
+	if err != nil {
+		return Plan{}, false
+	}
+	plan, err := s.planOf(ctx, owner)
+	return plan, err == nil
+}
+
+// SandboxCPU is the CPU (cores) a deployment's size may have on the
+// project's owner's plan; 0 when the plan sets none (or the owner is
+// unknown): no cap beyond the server's.
+func (s *Service) SandboxCPU(ctx context.Context, projectID string) float64 {
+	if plan, ok := s.projectPlan(ctx, projectID); ok && plan.SandboxCPU > 0 {
+		return plan.SandboxCPU
+	}
+	return 0
 }
 
 // Run stops the work of accounts whose credits ran out: each time usage

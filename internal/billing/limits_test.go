@@ -17,12 +17,15 @@ func TestPlanLimitChecks(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		svc, pid := setup(t, st)
-		if err := svc.PutPlan(ctx, billing.Plan{ID: "tiny", Name: "Tiny", IncludedMicros: 1000, ConcurrentRuns: 2, Deployments: 1, SandboxMemoryMiB: 256}); err != nil {
+		if err := svc.PutPlan(ctx, billing.Plan{ID: "tiny", Name: "Tiny", IncludedMicros: 1000, ConcurrentRuns: 2, Deployments: 1, SandboxMemoryMiB: 256, SandboxCPU: 0.5}); err != nil {
 			t.Fatal(err)
 		}
 		var inv *billing.InvalidError
 		if err := svc.PutPlan(ctx, billing.Plan{ID: "bad", Name: "Bad", SandboxMemoryMiB: 8}); !errors.As(err, &inv) {
 			t.Fatalf("a plan with an 8 MiB sandbox: %v", err)
+		}
+		if err := svc.PutPlan(ctx, billing.Plan{ID: "bad", Name: "Bad", SandboxCPU: -1}); !errors.As(err, &inv) || inv.Fields["sandbox_cpu"] == "" {
+			t.Fatalf("a plan with -1 vCPU: %v", err)
 		}
 		if err := svc.AssignPlan(ctx, "u1", "tiny"); err != nil {
 			t.Fatal(err)
@@ -63,6 +66,9 @@ func TestPlanLimitChecks(t *testing.T) {
 		}
 		if m := svc.SandboxMemory(ctx, "nope"); m != 0 {
 			t.Fatalf("sandbox memory of no project = %d", m)
+		}
+		if c := svc.SandboxCPU(ctx, pid); c != 0.5 {
+			t.Fatalf("sandbox CPU = %g, want the plan's 0.5", c)
 		}
 
 		stopped := make(chan string, 1)

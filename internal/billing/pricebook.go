@@ -84,16 +84,17 @@ func (p PriceBook) validate() map[string]string {
 
 // Plan is what an account may use each month.
 type Plan struct {
-	ID                 string `json:"id"`
-	Name               string `json:"name"`
-	PriceMicros        int64  `json:"price_micros"`    // per month (shown; Stripe charges it)
-	IncludedMicros     int64  `json:"included_micros"` // credits included each month
-	MaxProjects        int    `json:"max_projects"`    // 0: no limit
-	SandboxMemoryMiB   int    `json:"sandbox_memory_mib"`
-	ConcurrentRuns     int    `json:"concurrent_runs"`
-	Deployments        int    `json:"deployments"`
-	AgentMonthlyMicros int64  `json:"agent_monthly_cap_micros"` // 0: no cap beyond the credits
-	StripePrice        string `json:"stripe_price,omitempty"`   // the Stripe price id Checkout sells
+	ID                 string  `json:"id"`
+	Name               string  `json:"name"`
+	PriceMicros        int64   `json:"price_micros"`    // per month (shown; Stripe charges it)
+	IncludedMicros     int64   `json:"included_micros"` // credits included each month
+	MaxProjects        int     `json:"max_projects"`    // 0: no limit
+	SandboxMemoryMiB   int     `json:"sandbox_memory_mib"`
+	SandboxCPU         float64 `json:"sandbox_cpu"` // cores a deployment's size may have; 0: no cap
+	ConcurrentRuns     int     `json:"concurrent_runs"`
+	Deployments        int     `json:"deployments"`
+	AgentMonthlyMicros int64   `json:"agent_monthly_cap_micros"` // 0: no cap beyond the credits
+	StripePrice        string  `json:"stripe_price,omitempty"`   // the Stripe price id Checkout sells
 }
 
 // DefaultPlans are the plans before an admin edits them; "free" is the default.
@@ -118,6 +119,9 @@ func (p Plan) validate() map[string]string {
 	}
 	if p.MaxProjects < 0 || p.ConcurrentRuns < 0 || p.Deployments < 0 || p.SandboxMemoryMiB < 0 {
 		f["max_projects"] = "limits must not be negative"
+	}
+	if p.SandboxCPU < 0 || p.SandboxCPU > 1024 {
+		f["sandbox_cpu"] = "must be 0 (no cap) or a number of cores up to 1024"
 	}
 	if p.SandboxMemoryMiB > 0 && p.SandboxMemoryMiB < 64 {
 		f["sandbox_memory_mib"] = "must be 0 (the server's) or at least 64"

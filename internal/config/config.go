@@ -43,6 +43,7 @@ type Config struct {
 	DeployIdle     time.Duration
 	DeployKeep     int64
 	DeployRetry    time.Duration
+	UsageInterval  time.Duration // how often deployments' usage is charged
 	TreePoll       time.Duration
 	JobPoll        time.Duration // fallback: enqueuing a job wakes the workers at once
 	ProjectDisk    int64
@@ -189,6 +190,7 @@ func (c *Config) options() []option {
 		{"deploy-health-timeout", "60s", "how long a new release of a deployment has to listen on its port before it counts as failed (the live one keeps serving)", &c.DeployHealth},
 		{"deploy-idle-timeout", "15m", "stop an autoscale deployment's instance after this long without requests (the next request starts it again)", &c.DeployIdle},
 		{"deploy-retry-wait", "10s", "how long a request that met a crashed instance of a deployment waits for another instance or the restart before it is answered 502", &c.DeployRetry},
+		{"usage-interval", "1m", "how often the deployments' instance time and bytes served are charged to their owners' credits (an account left with none is paused at the next charge)", &c.UsageInterval},
 		{"deploy-keep-releases", "10", "how many releases of a deployment keep their files (the active one included); older ones are pruned", &c.DeployKeep},
 		{"sandbox-idle", "30m", "stop a project's sandbox after this long without activity", &c.SandboxIdle},
 		{"job-poll", "5s", "how often a node looks for background jobs nobody told it of (enqueuing one wakes the workers at once; also when scheduled jobs and retries fall due)", &c.JobPoll},
@@ -381,6 +383,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ErrorRetention < time.Hour {
 		errs = append(errs, errors.New("error-retention must be at least 1h"))
+	}
+	if c.UsageInterval < time.Second {
+		errs = append(errs, errors.New("usage-interval must be at least 1s"))
 	}
 	if c.MonitorInterval < time.Second || c.MonitorRetention < c.MonitorInterval {
 		errs = append(errs, errors.New("monitor-interval must be at least 1s and monitor-retention at least as long"))

@@ -99,6 +99,10 @@ type Deps struct {
 	// project's owner's plan may have (0: no cap): sizes above it are
 	// refused (billing.Service.SandboxMemory).
 	PlanMemory func(ctx context.Context, projectID string) int64
+	// PlanCPU, when set, is the most CPU (cores) a deployment's size may
+	// have on the project's owner's plan (0: no cap): sizes above it are
+	// refused (billing.Service.SandboxCPU).
+	PlanCPU func(ctx context.Context, projectID string) float64
 }
 
 // ProductionDB is a deployment's database on the project database server
@@ -308,14 +312,17 @@ type Status struct {
 	IdleTimeoutS       int  `json:"idle_timeout_s"`
 	IdleTimeoutDefault bool `json:"idle_timeout_default"`
 	// SecretsRestartedAt is when the instances last restarted with changed
-	// production secrets; Restarting: such a restart is under way.
+	// production secrets; Restarting: the serving instances are being
+	// replaced, by such a restart or, Resizing, by a change of size.
 	SecretsRestartedAt *time.Time `json:"secrets_restarted_at,omitempty"`
 	Restarting         bool       `json:"restarting"`
+	Resizing           bool       `json:"resizing"`
 	// Size is the size of its sandboxes, with its limits and weight.
 	Size Size `json:"size"`
 	// SecretsRestartError and SecretsRestartFailedAt: why and when the last
 	// such restart failed (the instances before it kept serving); absent
-	// once a later restart or publish succeeded.
+	// once a later restart or publish succeeded. Kept in the store: the
+	// same on every node and after the server restarts.
 	SecretsRestartError    string     `json:"secrets_restart_error,omitempty"`
 	SecretsRestartFailedAt *time.Time `json:"secrets_restart_failed_at,omitempty"`
 }
@@ -353,10 +360,10 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 	if !d.SecretsRestartedAt.IsZero() {
 		st.SecretsRestartedAt = &d.SecretsRestartedAt
 	}
-	st.Restarting = s.Restarting(projectID)
+	st.Restarting, st.Resizing = s.Restarting(projectID)
 	st.Size = s.projectSize(ctx, projectID)
-	if why, at := s.RestartFailure(projectID); why != "" {
-		st.SecretsRestartError, st.SecretsRestartFailedAt = why, &at
+	if d.SecretsRestartError != "" {
+		st.SecretsRestartError, st.SecretsRestartFailedAt = d.SecretsRestartError, &d.SecretsRestartFailedAt
 	}
 	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
 		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {

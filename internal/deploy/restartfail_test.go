@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"ecode/internal/config"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -76,5 +77,32 @@ func (e *env) waitRestartFailed(projectID string) settingsView {
 	e.t.Helper()
 	return e.waitSettings(projectID, "showed the failed restart", func(v settingsView) bool {
 		return !v.Restarting && v.SecretsRestartError != ""
+	})
+}
+
+// TestSecretRestartFailureKept: the failure of a restart with new secrets
+// is kept in the store: a server started again on the same data (whose
+// resume of the app fails the same way) still shows why and when.
+func TestSecretRestartFailureKept(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		id, _ := e.publishLive("Stubborn", "server", `{"kind":"server"}`, map[string]string{"index.js": pickyApp})
+		e.srv.Clock.Advance(time.Minute)
+		if err := e.c.Do(ctx, "PUT", "/api/projects/"+id+"/deployment/secrets/GREETING", strings.NewReader(`{"value":"bad"}`), "application/json", nil); err != nil {
+			t.Fatal(err)
+		}
+		before := e.waitRestartFailed(id)
+		e.srv.Close()
+		srv2 := testutil.NewServer(t, st, testutil.ServerOptions{Dir: e.srv.Dir, Config: func(c *config.Config) { c.DeployHealth = 20 * time.Second }})
+		after, err := srv2.Deploy.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.SecretsRestartError != before.SecretsRestartError || after.SecretsRestartFailedAt == nil ||
+			!after.SecretsRestartFailedAt.Equal(*before.SecretsRestartFailedAt) {
+			t.Fatalf("after the server restarted the failure shows as %q at %v, want %q at %v",
+				after.SecretsRestartError, after.SecretsRestartFailedAt, before.SecretsRestartError, before.SecretsRestartFailedAt)
+		}
 	})
 }

@@ -1,8 +1,11 @@
 package deploy_test
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,18 +85,34 @@ func TestRetryRequestBody(t *testing.T) {
 }
 
 // TestRetryWaitOption: --deploy-retry-wait bounds how long a request
-// waits for the crashed instance's restart: with a millisecond the
-// request is answered 502 before the supervisor starts the app again
-// (its first restart waits a second); the default (10 s) waits for it
-// (TestCrashRace).
+// waits for the crashed instance's restart: with a millisecond the request
+// is answered 502 at once. The restart cannot come first, however slow the
+// machine: the app's restarts are held (heldApp's "hold" file) and never
+// listen. A request still waiting after half the default wait (10 s) means
+// the option was ignored (the default waits for the restart: TestCrashRace).
 func TestRetryWaitOption(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		e := newEnvWith(t, st, func(c *config.Config) { c.DeployRetry = time.Millisecond })
-		id, pub := e.publishLive("Impatient", "server", `{"kind":"server"}`, map[string]string{"index.js": crashingApp})
+		id, pub := e.publishLive("Impatient", "server", `{"kind":"server"}`, map[string]string{"index.js": heldApp})
+		appDir := filepath.Join(e.srv.Dir, "deployments", id, pub.Release.ID, "app")
+		if err := os.WriteFile(filepath.Join(appDir, "hold"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		e.srv.Deploy.KillServing(id)
-		code, body := e.fetchStatus(pub.URL, "/")
-		if code != http.StatusBadGateway || !strings.Contains(body, "did not answer") {
-			t.Fatalf("with a 1 ms retry wait the request after the crash answered %d %q, want 502", code, body)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, "GET", pub.URL+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.app.Do(req)
+		if err != nil {
+			t.Fatalf("with a 1 ms retry wait the request after the crash was not answered within 5 s (the default wait?): %v", err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "did not answer") {
+			t.Fatalf("with a 1 ms retry wait the request after the crash answered %d %q, want 502", res.StatusCode, body)
 		}
 	})
 }

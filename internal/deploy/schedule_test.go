@@ -67,17 +67,7 @@ func TestScheduled(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		tick := func(d time.Duration) {
-			t.Helper()
-			e.srv.Clock.Advance(d)
-			if err := e.srv.Deploy.RunSchedules(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		at := func(hhmm string) time.Time {
-			tm, _ := time.Parse("2006-01-02 15:04", "2026-01-02 "+hhmm)
-			return tm
-		}
+		tick, at := e.tick, clockAt
 
 		tick(0) // 03:04:06: nothing due yet
 		if runs := e.runs(p.ID); len(runs) != 0 {
@@ -175,4 +165,19 @@ func (e *env) waitRun(projectID string, t time.Time, want string) runView {
 			e.t.Fatalf("the run due at %s never became %s: %+v", t.Format("15:04"), want, e.runs(projectID))
 		}
 	}
+}
+
+// tick advances the server's clock by d and runs the schedules due.
+func (e *env) tick(d time.Duration) {
+	e.t.Helper()
+	e.srv.Clock.Advance(d)
+	if err := e.srv.Deploy.RunSchedules(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// clockAt is hh:mm on the test clock's day.
+func clockAt(hhmm string) time.Time {
+	tm, _ := time.Parse("2006-01-02 15:04", "2026-01-02 "+hhmm)
+	return tm
 }

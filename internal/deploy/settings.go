@@ -220,22 +220,22 @@ func (s *Service) SecretsChanged(projectID string) (restarting bool) {
 }
 
 // restartLoop restarts the group until no change came meanwhile. A failed
-// restart (the new instances did not listen) is recorded on the
-// deployment, why and when, for the status to show; one that succeeds
-// clears it.
+// restart (the new instances did not listen) is recorded in the store, why
+// and when, for the status to show on every node and after the server
+// restarts; one that succeeds clears it.
 func (s *Service) restartLoop(d *deployment) {
 	for {
 		err := s.restartGroup(d)
 		if err != nil && s.ctx.Err() == nil {
 			s.d.Log.Warn("restart deployment with new secrets", "project_id", d.projectID, "err", err)
 		}
-		d.mu.Lock()
 		switch {
 		case err == nil:
-			d.restartErr, d.restartFailedAt = "", time.Time{}
+			s.recordRestartFailure(d.projectID, "")
 		case s.ctx.Err() == nil:
-			d.restartErr, d.restartFailedAt = err.Error(), s.d.Now()
+			s.recordRestartFailure(d.projectID, err.Error())
 		}
+		d.mu.Lock()
 		if !d.again {
 			d.restarting = false
 			d.mu.Unlock()
@@ -244,6 +244,14 @@ func (s *Service) restartLoop(d *deployment) {
 		}
 		d.again = false
 		d.mu.Unlock()
+	}
+}
+
+// recordRestartFailure stores why the last restart with new secrets
+// failed ("" clears it).
+func (s *Service) recordRestartFailure(projectID, reason string) {
+	if err := s.d.Store.SetSecretsRestartFailure(s.ctx, projectID, reason, s.d.Now()); err != nil && s.ctx.Err() == nil {
+		s.d.Log.Error("record the secrets restart's failure", "project_id", projectID, "err", err)
 	}
 }
 
@@ -293,29 +301,16 @@ func (s *Service) replaceGroup(d *deployment) (replaced bool, err error) {
 	return true, nil
 }
 
-// Restarting reports whether a restart with new secrets is under way.
-func (s *Service) Restarting(projectID string) bool {
+// Restarting reports whether the serving group is being replaced: by a
+// restart with new secrets, or by a change of size (resizing).
+func (s *Service) Restarting(projectID string) (restarting, resizing bool) {
 	d := s.live(projectID)
 	if d == nil {
-		return false
+		return false, false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.restarting
-}
-
-// RestartFailure is why and when the last restart with changed secrets
-// failed, zero when it did not (or a later restart or publish succeeded).
-// It is kept in memory: a server that starts again starts the instances
-// with the current secrets.
-func (s *Service) RestartFailure(projectID string) (reason string, at time.Time) {
-	d := s.live(projectID)
-	if d == nil {
-		return "", time.Time{}
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.restartErr, d.restartFailedAt
+	return d.restarting || d.resizing, d.resizing
 }
 
 // idleTimeout is the deployment's own idle timeout, or the server's.

@@ -90,7 +90,8 @@ func (s *Service) checkSize(ctx context.Context, projectID, name string) error {
 	return nil
 }
 
-// sizeAllowed is nil when the project's owner may run z here.
+// sizeAllowed is nil when the project's owner may run z here: within
+// this server's sandboxes and the plan's memory and CPU.
 func (s *Service) sizeAllowed(ctx context.Context, projectID string, z Size) error {
 	if z.Name == SizeDefault {
 		return nil // the server's limits (a plan lowers only development sandboxes' memory)
@@ -103,6 +104,12 @@ func (s *Service) sizeAllowed(ctx context.Context, projectID string, z Size) err
 		if mem := s.d.PlanMemory(ctx, projectID); mem > 0 && z.MemoryBytes > mem {
 			return fmt.Errorf("%w (%s needs %d MiB, the plan allows %d MiB): choose a smaller size or upgrade", ErrSizeOverPlan,
 				z.Name, z.MemoryBytes>>20, mem>>20)
+		}
+	}
+	if s.d.PlanCPU != nil {
+		if cpu := s.d.PlanCPU(ctx, projectID); cpu > 0 && z.CPU > cpu {
+			return fmt.Errorf("%w (%s needs %g vCPU, the plan allows %g vCPU): choose a smaller size or upgrade", ErrSizeOverPlan,
+				z.Name, z.CPU, cpu)
 		}
 	}
 	return nil
@@ -145,7 +152,8 @@ func (s *Service) sandboxLimits(ctx context.Context, projectID string) sandbox.L
 
 // resize records the deployment's new size and, when it serves, replaces
 // its instances with ones of that size (blue-green: the old ones serve
-// until the new ones listen, then drain). If they do not start the old
+// until the new ones listen, then drain; meanwhile the status shows
+// restarting and resizing). If they do not start the old
 // size is recorded again and the old instances keep serving.
 func (s *Service) resize(ctx context.Context, projectID, oldName, name string) error {
 	if name == oldName || (name == SizeDefault && oldName == "") {
@@ -158,6 +166,12 @@ func (s *Service) resize(ctx context.Context, projectID, oldName, name string) e
 	if d == nil {
 		return nil
 	}
+	d.setResizing(true)
+	s.notifyChanged()
+	defer func() {
+		d.setResizing(false)
+		s.notifyChanged()
+	}()
 	if _, err := s.replaceGroup(d); err != nil {
 		if rerr := s.d.Store.SetDeploymentSize(ctx, projectID, oldName, s.d.Now()); rerr != nil {
 			s.d.Log.Error("restore the size", "project_id", projectID, "err", rerr)
@@ -165,4 +179,10 @@ func (s *Service) resize(ctx context.Context, projectID, oldName, name string) e
 		return fmt.Errorf("%w: %w", ErrScaleFailed, err)
 	}
 	return nil
+}
+
+func (d *deployment) setResizing(v bool) {
+	d.mu.Lock()
+	d.resizing = v
+	d.mu.Unlock()
 }

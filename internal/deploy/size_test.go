@@ -213,11 +213,66 @@ func TestResizeFailureKeepsServing(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Status != 409 || ce.Code != "start_failed" {
 			t.Fatalf("resize to small of an app needing 600 MiB: %v, want 409 start_failed", err)
 		}
-		if v := e.getSettings(id); v.Size.Name != "medium" || v.Instances != 1 {
+		if v := e.getSettings(id); v.Size.Name != "medium" || v.Instances != 1 || v.Restarting || v.Resizing {
 			t.Fatalf("after the failed resize: size %+v, %d instances; want medium, 1", v.Size, v.Instances)
 		}
 		if code, body := e.fetch(pub.URL, "/"); code != 200 || body != "big 629145600" {
 			t.Fatalf("after the failed resize the app answered %d %q", code, body)
+		}
+	})
+}
+
+// heldApp listens at once unless a file "hold" is in its folder: then it
+// listens only once a file "go" is there too (the test holds a new
+// instance's start with them).
+const heldApp = `import http from "node:http";
+import fs from "node:fs";
+const listen = () => http.createServer((req, res) => res.end("held")).listen(Number(process.env.PORT), "127.0.0.1");
+if (!fs.existsSync("hold")) listen();
+else { const t = setInterval(() => { if (fs.existsSync("go")) { clearInterval(t); listen(); } }, 20); }
+`
+
+// TestResizeShowsRestarting: while a change of size replaces the serving
+// instance (the new one held before it listens), the deployment shows
+// restarting and resizing, as the Deployments pane reads it; once the new
+// instance listens the PATCH answers and both are false again.
+func TestResizeShowsRestarting(t *testing.T) {
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		id, pub := e.publishLive("Held", "server", `{"kind":"server","size":"small"}`, map[string]string{"index.js": heldApp})
+		appDir := filepath.Join(e.srv.Dir, "deployments", id, pub.Release.ID, "app")
+		if err := os.WriteFile(filepath.Join(appDir, "hold"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			v   settingsView
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			v, err := e.patch(id, `{"size":"medium"}`)
+			done <- result{v, err}
+		}()
+		for {
+			changed := e.srv.Deploy.Changed()
+			if v := e.getSettings(id); v.Restarting && v.Resizing {
+				break
+			}
+			select {
+			case <-changed:
+			case r := <-done:
+				t.Fatalf("the resize ended (%+v %v) and the deployment never showed restarting and resizing", r.v, r.err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(appDir, "go"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.err != nil || r.v.Size.Name != "medium" || r.v.Restarting || r.v.Resizing {
+			t.Fatalf("after the resize: %+v %v; want medium, not restarting", r.v, r.err)
+		}
+		if code, body := e.fetch(pub.URL, "/"); code != 200 || body != "held" {
+			t.Fatalf("after the resize the app answered %d %q", code, body)
 		}
 	})
 }

@@ -26,6 +26,11 @@ type Deployment struct {
 	// SecretsRestartedAt is when its instances last restarted because a
 	// production secret changed (zero: never).
 	SecretsRestartedAt time.Time
+	// SecretsRestartError and SecretsRestartFailedAt: why and when the
+	// last such restart failed ("" and zero: it did not, or a later
+	// restart or activation succeeded).
+	SecretsRestartError    string
+	SecretsRestartFailedAt time.Time
 	// Size is the size of its sandboxes ("default": the server's limits).
 	Size      string
 	CreatedBy string
@@ -47,15 +52,17 @@ type Release struct {
 	UpdatedAt    time.Time
 }
 
-const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at, idle_timeout_s, secrets_restarted_at, size`
+const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at, idle_timeout_s, secrets_restarted_at, size, secrets_restart_error, secrets_restart_failed_at`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var active sql.NullString
-	var c, u, checked, idle, restarted int64
-	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.Instances, &d.CreatedBy, &c, &u, &idle, &restarted, &d.Size)
+	var c, u, checked, idle, restarted, failed int64
+	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.Instances, &d.CreatedBy, &c, &u, &idle, &restarted, &d.Size,
+		&d.SecretsRestartError, &failed)
 	d.ActiveReleaseID, d.CreatedAt, d.UpdatedAt = active.String, fromMicros(c), fromMicros(u)
 	d.IdleTimeout, d.SecretsRestartedAt = time.Duration(idle)*time.Second, optTime(restarted)
+	d.SecretsRestartFailedAt = optTime(failed)
 	if checked != 0 {
 		d.ScheduleCheckedAt = fromMicros(checked)
 	}
@@ -75,9 +82,9 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) error {
 	if d.Size == "" {
 		d.Size = "default"
 	}
-	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ProjectID, d.Slug, d.Kind, d.Schedule, checked, d.Instances, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt),
-		int64(d.IdleTimeout/time.Second), optMicros(d.SecretsRestartedAt), d.Size)
+		int64(d.IdleTimeout/time.Second), optMicros(d.SecretsRestartedAt), d.Size, d.SecretsRestartError, optMicros(d.SecretsRestartFailedAt))
 	return err
 }
 
@@ -137,8 +144,20 @@ func (s *Store) SetSecretsRestarted(ctx context.Context, projectID string, at ti
 	return affected(s.exec(ctx, `UPDATE deployments SET secrets_restarted_at = ? WHERE project_id = ?`, micros(at), projectID))
 }
 
+// SetSecretsRestartFailure records why and when the deployment's last
+// restart with changed production secrets failed; reason "" clears it.
+func (s *Store) SetSecretsRestartFailure(ctx context.Context, projectID, reason string, at time.Time) error {
+	if reason == "" {
+		at = time.Time{}
+	}
+	return affected(s.exec(ctx, `UPDATE deployments SET secrets_restart_error = ?, secrets_restart_failed_at = ? WHERE project_id = ?`,
+		reason, optMicros(at), projectID))
+}
+
 // ActivateRelease makes releaseID the deployment's active release and marks
-// it live, and the release live (or suspended) before it ready, in one transaction.
+// it live, and the release live (or suspended) before it ready, in one
+// transaction. A failed restart with new secrets is forgotten: the release
+// started with the current ones.
 func (s *Store) ActivateRelease(ctx context.Context, projectID, releaseID string, at time.Time) error {
 	return s.InTx(ctx, func(tx *Store) error {
 		if _, err := tx.exec(ctx, `UPDATE releases SET status = 'ready', updated_at = ? WHERE project_id = ? AND status IN ('live', 'crashing', 'suspended') AND id <> ?`,
@@ -149,7 +168,7 @@ func (s *Store) ActivateRelease(ctx context.Context, projectID, releaseID string
 			micros(at), projectID, releaseID)); err != nil {
 			return err
 		}
-		return affected(tx.exec(ctx, `UPDATE deployments SET active_release_id = ?, updated_at = ? WHERE project_id = ?`,
+		return affected(tx.exec(ctx, `UPDATE deployments SET active_release_id = ?, secrets_restart_error = '', secrets_restart_failed_at = 0, updated_at = ? WHERE project_id = ?`,
 			releaseID, micros(at), projectID))
 	})
 }

@@ -46,6 +46,8 @@ export interface DeploySettingsState {
   max_instances?: number
   size?: DeploySize
   sizes?: DeploySize[]
+  /** A change of size is replacing the serving instances (GET shows it while the PATCH runs). */
+  resizing?: boolean
 }
 
 /**
@@ -118,6 +120,11 @@ export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, 
             <span className="muted" aria-label="Current size">
               {' '}now {dep.size ? sizeLabel(dep.size) : 'default'}; a new size starts new instances and switches when they answer
             </span>
+            {(dep.resizing || (busy && size !== (dep.size?.name ?? 'default'))) && (
+              <span className="deploy-resizing" role="status">
+                {' '}Resizing: new instances of the new size are starting; the old ones serve until they answer…
+              </span>
+            )}
           </label>
         )}
         {dep.kind === 'scheduled' && (

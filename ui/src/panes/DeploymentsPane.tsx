@@ -42,8 +42,9 @@ interface Deployment {
   max_instances?: number
   /** When the instances last restarted because a production secret changed. */
   secrets_restarted_at?: string
-  /** Such a restart is under way. */
+  /** The serving instances are being replaced: by such a restart, or (resizing) by a change of size. */
   restarting?: boolean
+  resizing?: boolean
   /** The size of its sandboxes, and the sizes to choose from. */
   size?: DeploySize
   sizes?: DeploySize[]
@@ -302,7 +303,7 @@ export function DeploymentsPane({ project, canWrite, visible }: PaneProps) {
       )}
       {dep !== null && (
         <DeploySecrets projectId={project.id} canWrite={canWrite} kind={dep.status === 'none' ? '' : dep.kind}
-          restarting={dep.restarting ?? false} restartedAt={dep.secrets_restarted_at}
+          restarting={(dep.restarting ?? false) && !dep.resizing} restartedAt={dep.secrets_restarted_at}
           restartError={dep.secrets_restart_error} restartFailedAt={dep.secrets_restart_failed_at} onChanged={load} />
       )}
       {dep && dep.status !== 'none' && <DeployDomains projectId={project.id} canWrite={canWrite} />}
