@@ -27,7 +27,8 @@ func TestMain(m *testing.M) {
 		if s := os.Getenv(tunnelEnv); s != "" {
 			tunnels = []string{s}
 		}
-		return Serve(ctx, ln, ServerOptions{Root: root, Token: token, Env: []string{"ECODE_AGENT_ENV=1"}, Tunnels: tunnels})
+		return Serve(ctx, ln, ServerOptions{Root: root, Token: token, Env: []string{"ECODE_AGENT_ENV=1"}, Tunnels: tunnels,
+			UID: sandboxtest.AgentUID()})
 	})
 	os.Exit(m.Run())
 }
