@@ -53,15 +53,28 @@ func (s *Service) AllowDeploy(ctx context.Context, accountID, projectID string) 
 // SandboxMemory is the sandbox memory (bytes) of a project's owner's plan;
 // 0 when the plan sets none (or the owner is unknown): the server's default.
 func (s *Service) SandboxMemory(ctx context.Context, projectID string) int64 {
+	return int64(s.projectPlan(ctx, projectID).SandboxMemoryMiB) << 20
+}
+
+// ProjectDisk is the project disk (bytes) of a project's owner's plan; 0
+// when the plan sets none (or the owner is unknown): the server's
+// --project-disk.
+func (s *Service) ProjectDisk(ctx context.Context, projectID string) int64 {
+	return int64(s.projectPlan(ctx, projectID).ProjectDiskMiB) << 20
+}
+
+// projectPlan is the plan of a project's owner; the zero Plan when it
+// cannot be found.
+func (s *Service) projectPlan(ctx context.Context, projectID string) Plan {
 	owner, err := s.st.ProjectOwner(ctx, projectID)
 	if err != nil {
-		return 0
+		return Plan{}
 	}
 	plan, err := s.planOf(ctx, owner)
-	if err != nil || plan.SandboxMemoryMiB <= 0 {
-		return 0
+	if err != nil {
+		return Plan{}
 	}
-	return int64(plan.SandboxMemoryMiB) << 20
+	return plan
 }
 
 // Run stops the work of accounts whose credits ran out: each time usage

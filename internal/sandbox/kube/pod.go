@@ -37,7 +37,8 @@ const (
 	defaultTmpBytes    = 64 << 20
 
 	// TokenDir is where the pod's Secret is mounted read-only; the agent
-	// reads its token from TokenFile (--token-file), mode 0400.
+	// (root) reads its token from TokenFile (--token-file), root's, mode
+	// 0400, out of reach of the commands it runs as the workspace's uid.
 	TokenDir  = "/var/run/ecode"
 	TokenFile = TokenDir + "/" + tokenKey
 )
