@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 			tunnels = []string{s}
 		}
 		return Serve(ctx, ln, ServerOptions{Root: root, Token: token, Env: []string{"ECODE_AGENT_ENV=1"}, Tunnels: tunnels,
-			UID: sandboxtest.AgentUID()})
+			UID: sandboxtest.AgentUID(), Log: slog.New(slog.NewTextHandler(os.Stdout, nil))}) // Agent.Out
 	})
 	os.Exit(m.Run())
 }
@@ -113,10 +114,9 @@ func TestWrongToken(t *testing.T) {
 
 // cutProxy forwards connections to an agent and can cut them all.
 type cutProxy struct {
-	ln       net.Listener
-	accepted chan struct{} // a signal for each connection forwarded
-	mu       sync.Mutex
-	conns    []net.Conn
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
@@ -124,7 +124,7 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, accepted: make(chan struct{}, 100)}
+	p := &cutProxy{ln: ln}
 	t.Cleanup(func() { ln.Close(); p.cut() })
 	go func() {
 		for {
@@ -140,7 +140,6 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, u)
 			p.mu.Unlock()
-			p.accepted <- struct{}{}
 			go func() { io.Copy(u, c); u.Close() }()
 			go func() { io.Copy(c, u); c.Close() }()
 		}
@@ -206,14 +205,12 @@ func TestTunnelAfterConnectionLost(t *testing.T) {
 			t.Fatalf("back through the tunnel: %q %v", buf[:4], err)
 		}
 	}
-	<-proxy.accepted // Dial's connection
+	sandboxtest.WaitLine(t, a.Out.C, "node connected") // Dial's connection
 	roundTrip("before")
 	proxy.cut()
-	select { // no call on w: the node dials again by itself
-	case <-proxy.accepted:
-	case <-time.After(15 * time.Second):
-		t.Fatal("the node did not dial the agent again after the drop")
-	}
+	// No call on w: the node dials again by itself; the agent says so once
+	// it took the new connection for its tunnels.
+	sandboxtest.WaitLine(t, a.Out.C, "node connected")
 	roundTrip("after the drop")
 	w.Close()
 	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {

@@ -70,7 +70,8 @@ func agentMain(serve Serve) int {
 type Agent struct {
 	Addr  string // host:port it listens on
 	Port  int
-	Pid   int // the agent process
+	Pid   int         // the agent process
+	Out   *LineWriter // the lines the agent writes to its stdout after "listening"
 	stdin io.Writer
 }
 
@@ -127,14 +128,17 @@ func startAgent(t *testing.T, root string, env []string) *Agent {
 			t.Errorf("agent: %v", err)
 		}
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
 	if err != nil || !ok {
 		t.Fatalf("agent did not start: %q %v", line, err)
 	}
+	lines := NewLineWriter()
+	go io.Copy(lines, out) // until the agent exits
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Agent{Addr: addr, Port: tcp.Port, Pid: cmd.Process.Pid, stdin: stdin}
+	return &Agent{Addr: addr, Port: tcp.Port, Pid: cmd.Process.Pid, Out: lines, stdin: stdin}
 }
