@@ -90,13 +90,21 @@ func (s *Server) storageProbe(ctx context.Context, projectID string) (int64, err
 	return files + checkpoints + db, nil
 }
 
-// planLimits gives a project's sandbox the memory of its owner's plan,
-// at most the server's --sandbox-memory (the ceiling any sandbox gets).
+// planLimits gives a project's sandbox the memory and disk of its owner's
+// plan, at most the server's --sandbox-memory and --project-disk (the
+// ceilings any sandbox gets); the flags when the plan sets none.
 func (s *Server) planLimits(projectID string, l sandbox.Limits) sandbox.Limits {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if mem := s.Billing.SandboxMemory(ctx, projectID); mem > 0 && mem < l.MemoryBytes {
 		l.MemoryBytes = mem
+	}
+	// The plan's disk, at most --project-disk (when that is not 0, no
+	// limit). The Kubernetes runner asks for it as the pod's ephemeral
+	// storage; the local runner's disk is the project volume, of
+	// --project-disk.
+	if disk := s.Billing.ProjectDisk(ctx, projectID); disk > 0 && (l.DiskBytes == 0 || disk < l.DiskBytes) {
+		l.DiskBytes = disk
 	}
 	return l
 }

@@ -31,6 +31,9 @@ func TestSandboxAgentCommand(t *testing.T) {
 	if err := Main(context.Background(), []string{"sandbox-agent", "--token", "x"}, env, nil, &strings.Builder{}); err == nil {
 		t.Fatal("a --token flag: want an error (the token is never a flag)")
 	}
+	if err := Main(context.Background(), []string{"sandbox-agent", "--run-as", "-1"}, env, nil, &strings.Builder{}); err == nil || !strings.Contains(err.Error(), "--run-as") {
+		t.Fatalf("--run-as -1: %v", err)
+	}
 	dir := t.TempDir()
 	empty, tokenFile := filepath.Join(dir, "empty"), filepath.Join(dir, "token")
 	if err := os.WriteFile(empty, nil, 0o400); err != nil {

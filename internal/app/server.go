@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"k8s.io/client-go/kubernetes"
 
 	"ecode/internal/agent"
 	"ecode/internal/agentrun"
@@ -122,6 +123,11 @@ type Deps struct {
 	// Spans, when set, receives the spans instead of --otlp-endpoint
 	// (tests: an in-memory exporter).
 	Spans sdktrace.SpanExporter
+	// Kube, when set, is the Kubernetes API client of --sandbox=kubernetes
+	// and KubeConnect how to reach a pod's agent (tests: a fake clientset
+	// and an agent process); nil: from the configuration, remote.Dial.
+	Kube        kubernetes.Interface
+	KubeConnect func(ctx context.Context, id, addr, token string) (sandbox.Workspace, error)
 }
 
 // Build makes every component from the configuration, then does what must
@@ -178,7 +184,7 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	if s.Billing, err = buildBilling(cfg, d.Store, d.Log, d.Now, s.notifyAs(notify.QuotaWarning)); err != nil {
 		return nil, err
 	}
-	if err := s.buildSandbox(cfg, d.Log); err != nil {
+	if err := s.buildSandbox(cfg, d, d.Log); err != nil {
 		return nil, err
 	}
 	s.buildCluster(cfg, d.Now, d.Log)
@@ -260,7 +266,7 @@ func (s *Server) onClose(fn func() error) { s.closers = append(s.closers, fn) }
 // buildSandbox makes the sandbox runner, with the hooks that run in each new
 // sandbox's network namespace (egress proxy, database proxy), and the
 // runner that keeps one sandbox per active project.
-func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) error {
+func (s *Server) buildSandbox(cfg *config.Config, d Deps, log *slog.Logger) error {
 	hooks := []func(context.Context, string, *os.File) error{s.DBs.SandboxSetup}
 	stopHooks := []func(string){s.DBs.SandboxStopped}
 	var tunnels []kube.Tunnel // the same proxies, for workspace pods
@@ -298,7 +304,19 @@ func (s *Server) buildSandbox(cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 	var err error
-	if s.Sandbox, err = newSandbox(cfg, hooks, tunnels, log); err != nil {
+	if cfg.Sandbox == "kubernetes" && d.Kube != nil {
+		connect := d.KubeConnect
+		if connect == nil {
+			connect = kubeConnect
+		}
+		var r *kube.Runner
+		if r, err = newKubeRunner(cfg, d.Kube, connect, tunnels, log); err == nil {
+			s.Sandbox = r
+		}
+	} else {
+		s.Sandbox, err = newSandbox(cfg, hooks, tunnels, log)
+	}
+	if err != nil {
 		return err
 	}
 	s.onClose(s.Sandbox.Close)

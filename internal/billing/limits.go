@@ -60,6 +60,17 @@ func (s *Service) SandboxMemory(ctx context.Context, projectID string) int64 {
 	return int64(plan.SandboxMemoryMiB) << 20
 }
 
+// ProjectDisk is the project disk (bytes) of a project's owner's plan; 0
+// when the plan sets none (or the owner is unknown): the server's
+// --project-disk.
+func (s *Service) ProjectDisk(ctx context.Context, projectID string) int64 {
+	plan, ok := s.projectPlan(ctx, projectID)
+	if !ok || plan.ProjectDiskMiB <= 0 {
+		return 0
+	}
+	return int64(plan.ProjectDiskMiB) << 20
+}
+
 // projectPlan is the plan of a project's owner; false when either is unknown.
 func (s *Service) projectPlan(ctx context.Context, projectID string) (Plan, bool) {
 	owner, err := s.st.ProjectOwner(ctx, projectID)

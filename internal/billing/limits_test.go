@@ -17,7 +17,8 @@ func TestPlanLimitChecks(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		svc, pid := setup(t, st)
-		if err := svc.PutPlan(ctx, billing.Plan{ID: "tiny", Name: "Tiny", IncludedMicros: 1000, ConcurrentRuns: 2, Deployments: 1, SandboxMemoryMiB: 256, SandboxCPU: 0.5}); err != nil {
+		if err := svc.PutPlan(ctx, billing.Plan{ID: "tiny", Name: "Tiny", IncludedMicros: 1000, ConcurrentRuns: 2, Deployments: 1, SandboxMemoryMiB: 256,
+			ProjectDiskMiB: 512, SandboxCPU: 0.5}); err != nil {
 			t.Fatal(err)
 		}
 		var inv *billing.InvalidError
@@ -26,6 +27,9 @@ func TestPlanLimitChecks(t *testing.T) {
 		}
 		if err := svc.PutPlan(ctx, billing.Plan{ID: "bad", Name: "Bad", SandboxCPU: -1}); !errors.As(err, &inv) || inv.Fields["sandbox_cpu"] == "" {
 			t.Fatalf("a plan with -1 vCPU: %v", err)
+		}
+		if err := svc.PutPlan(ctx, billing.Plan{ID: "bad", Name: "Bad", ProjectDiskMiB: 4}); !errors.As(err, &inv) || inv.Fields["project_disk_mib"] == "" {
+			t.Fatalf("a plan with a 4 MiB disk: %v", err)
 		}
 		if err := svc.AssignPlan(ctx, "u1", "tiny"); err != nil {
 			t.Fatal(err)
@@ -63,6 +67,12 @@ func TestPlanLimitChecks(t *testing.T) {
 		}
 		if m := svc.SandboxMemory(ctx, pid); m != 256<<20 {
 			t.Fatalf("sandbox memory = %d", m)
+		}
+		if d := svc.ProjectDisk(ctx, pid); d != 512<<20 {
+			t.Fatalf("project disk %d, want the plan's 512 MiB", d)
+		}
+		if d := svc.ProjectDisk(ctx, "nope"); d != 0 {
+			t.Fatalf("project disk of an unknown project: %d", d)
 		}
 		if m := svc.SandboxMemory(ctx, "nope"); m != 0 {
 			t.Fatalf("sandbox memory of no project = %d", m)

@@ -90,7 +90,8 @@ type Plan struct {
 	IncludedMicros     int64   `json:"included_micros"` // credits included each month
 	MaxProjects        int     `json:"max_projects"`    // 0: no limit
 	SandboxMemoryMiB   int     `json:"sandbox_memory_mib"`
-	SandboxCPU         float64 `json:"sandbox_cpu"` // cores a deployment's size may have; 0: no cap
+	SandboxCPU         float64 `json:"sandbox_cpu"`                // cores a deployment's size may have; 0: no cap
+	ProjectDiskMiB     int     `json:"project_disk_mib,omitempty"` // 0: the server's --project-disk
 	ConcurrentRuns     int     `json:"concurrent_runs"`
 	Deployments        int     `json:"deployments"`
 	AgentMonthlyMicros int64   `json:"agent_monthly_cap_micros"` // 0: no cap beyond the credits
@@ -117,7 +118,7 @@ func (p Plan) validate() map[string]string {
 	if p.PriceMicros < 0 || p.IncludedMicros < 0 || p.AgentMonthlyMicros < 0 {
 		f["price_micros"] = "amounts must not be negative"
 	}
-	if p.MaxProjects < 0 || p.ConcurrentRuns < 0 || p.Deployments < 0 || p.SandboxMemoryMiB < 0 {
+	if p.MaxProjects < 0 || p.ConcurrentRuns < 0 || p.Deployments < 0 || p.SandboxMemoryMiB < 0 || p.ProjectDiskMiB < 0 {
 		f["max_projects"] = "limits must not be negative"
 	}
 	if p.SandboxCPU < 0 || p.SandboxCPU > 1024 {
@@ -125,6 +126,9 @@ func (p Plan) validate() map[string]string {
 	}
 	if p.SandboxMemoryMiB > 0 && p.SandboxMemoryMiB < 64 {
 		f["sandbox_memory_mib"] = "must be 0 (the server's) or at least 64"
+	}
+	if p.ProjectDiskMiB > 0 && p.ProjectDiskMiB < 8 {
+		f["project_disk_mib"] = "must be 0 (the server's) or at least 8"
 	}
 	return f
 }

@@ -17,13 +17,26 @@ import (
 // asks for it (--sandbox=none). Commands get a clean environment, run in
 // Spec.Dir, and as Spec.UID when the server is root and UID > 0.
 type NoneRunner struct {
+	opts   NoneOptions
 	mu     sync.Mutex
 	ws     map[string]*noneWorkspace
 	closed bool
 }
 
 // None returns the runner without isolation.
-func None() *NoneRunner { return &NoneRunner{ws: map[string]*noneWorkspace{}} }
+func None() *NoneRunner { return NoneWith(NoneOptions{}) }
+
+// NoneOptions tune the runner without isolation.
+type NoneOptions struct {
+	// Start, when set, starts each command instead of cmd.Start (e.g. from
+	// an OS thread with attributes the child should inherit).
+	Start func(cmd *exec.Cmd) error
+}
+
+// NoneWith returns the runner without isolation, with options.
+func NoneWith(o NoneOptions) *NoneRunner {
+	return &NoneRunner{opts: o, ws: map[string]*noneWorkspace{}}
+}
 
 // Check always succeeds: there is nothing to check without isolation.
 func (r *NoneRunner) Check() error { return nil }
@@ -137,7 +150,11 @@ func (w *noneWorkspace) launch(ctx context.Context, req spawnRequest, stdio [3]*
 		u := uint32(w.spec.UID)
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u, Gid: u, Groups: []uint32{}}
 	}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if w.r.opts.Start != nil {
+		start = func() error { return w.r.opts.Start(cmd) }
+	}
+	if err := start(); err != nil {
 		return nil, err
 	}
 	h := &noneHandle{cmd: cmd}

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		if s := os.Getenv(agentTunnelsEnv); s != "" {
 			tunnels = strings.Split(s, ",")
 		}
-		return remote.Serve(ctx, ln, remote.ServerOptions{Root: root, Token: token, Tunnels: tunnels})
+		return remote.Serve(ctx, ln, remote.ServerOptions{Root: root, Token: token, Tunnels: tunnels, UID: sandboxtest.AgentUID()})
 	})
 	os.Exit(m.Run())
 }

@@ -5,7 +5,8 @@
 // sandbox-agent`), which serves exec, PTY and port forwarding to the owning
 // node over one connection authenticated by a per-pod random token. The
 // token lives in a Secret of the same name as the pod and reaches the agent
-// as ECODE_SANDBOX_TOKEN through a secretKeyRef; it is never logged. This
+// as a file (TokenFile, root's, mode 0400); it is never an environment
+// variable and never logged. This
 // package creates the pod and its Secret, waits on a watch until the pod is
 // Running and Ready with an IP, then hands podIP:port and the token to
 // Options.Connect (the remote workspace client), whose sandbox.Workspace it
@@ -21,19 +22,32 @@
 // may serve any project: with a claim per project, files would have to be
 // copied or the claim re-attached whenever a project moves between nodes,
 // and ReadWriteOnce claims cannot be mounted by a server pod and a
-// workspace pod on different machines. The price is that the per-project
-// disk quota is not enforced by the volume (see docs/SCALING.md).
+// workspace pod on different machines. The price: Kubernetes cannot cap a
+// subPath of a shared claim, so nothing here limits how much a project
+// writes to /workspace. What would cap it on a real cluster (neither is
+// implemented nor verified here): a claim per project, sized from the plan,
+// of a storage class that enforces sizes; or a quota per project directory
+// on the file server (an XFS project quota, or a CSI driver with
+// per-subdirectory quotas). See also docs/SCALING.md.
 //
-// Limits: Spec.Limits become the container's limits (memory, CPU) and, scaled
-// down by Options.Overcommit, its requests; /tmp is a memory-backed emptyDir
+// Limits: Spec.Limits, the plan's (the composition root fills them from the
+// owner's plan, with the server's flags as the ceilings and defaults),
+// become the container's limits (memory, CPU, and Limits.DiskBytes as
+// ephemeral storage: its logs and writable layer, not the claim) and,
+// scaled down by Options.Overcommit, its requests; /tmp is a memory-backed emptyDir
 // of TmpBytes (counted in the memory limit, as with the local runner's tmpfs).
 // MaxProcs has no per-pod field in Kubernetes: the kubelet's podPidsLimit
 // caps processes per pod for the whole node, so set it there.
 //
-// Isolation: no service-account token is mounted, service links are off,
-// the container runs as a non-root uid with no capabilities, no privilege
-// escalation, a read-only root file system and the RuntimeDefault seccomp
-// profile, optionally under a RuntimeClass such as gVisor. One NetworkPolicy
+// Isolation: no service-account token is mounted, service links are off;
+// the agent runs as root with only the SETUID, SETGID and KILL
+// capabilities, non-dumpable, and runs every user command as the
+// workspace's uid (`--run-as`, Spec.UID or Options.UID) without
+// capabilities, so user code cannot read the token file or the agent's
+// /proc files; no fsGroup (the kubelet would make the token file readable
+// by that group): Options.Chown gives the project's folders to the uid. No
+// privilege escalation, a read-only root file system and the RuntimeDefault
+// seccomp profile, optionally under a RuntimeClass such as gVisor. One NetworkPolicy
 // selects every workspace pod: ingress only from E-Code server pods on the
 // agent port; egress only to the cluster DNS and the CIDRs given in
 // Options.EgressCIDRs (an egress proxy or registry mirrors) or peers in

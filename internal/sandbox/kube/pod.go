@@ -37,7 +37,8 @@ const (
 	defaultTmpBytes    = 64 << 20
 
 	// TokenDir is where the pod's Secret is mounted read-only; the agent
-	// reads its token from TokenFile (--token-file), mode 0400.
+	// (root) reads its token from TokenFile (--token-file), root's, mode
+	// 0400, out of reach of the commands it runs as the workspace's uid.
 	TokenDir  = "/var/run/ecode"
 	TokenFile = TokenDir + "/" + tokenKey
 )
@@ -128,7 +129,7 @@ func (r *Runner) ensurePod(ctx context.Context, id string, spec sandbox.Spec) (s
 		return "", err
 	}
 	if r.opts.Chown {
-		uid := int(*pod.Spec.SecurityContext.RunAsUser)
+		uid := r.uidOf(spec)
 		for _, dir := range []string{spec.Dir, spec.Data} {
 			if err := chownTree(dir, uid); err != nil {
 				return "", fmt.Errorf("kube: give %s to the workspace's uid: %w", dir, err)
@@ -223,6 +224,14 @@ func (r *Runner) subPath(dir string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
+// uidOf is the uid (and gid) the workspace's commands run as.
+func (r *Runner) uidOf(spec sandbox.Spec) int {
+	if spec.UID > 0 {
+		return spec.UID
+	}
+	return r.opts.UID
+}
+
 // podFor is the pod of workspace id.
 func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 	work, err := r.subPath(spec.Dir)
@@ -238,15 +247,12 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 		}
 		mounts = append(mounts, corev1.VolumeMount{Name: "files", MountPath: "/workspace/.ecode", SubPath: data})
 	}
-	uid := int64(spec.UID)
-	if uid <= 0 {
-		uid = int64(r.opts.UID)
-	}
+	uid := int64(r.uidOf(spec))
 	tmp := spec.Limits.TmpBytes
 	if tmp <= 0 {
 		tmp = defaultTmpBytes
 	}
-	yes, no := true, false
+	no := false
 	var env []corev1.EnvVar
 	for _, kv := range spec.Env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -257,7 +263,7 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 	grace := int64(5)
 	tokenMode := int32(0o400)
 	command := []string{"ecode", "sandbox-agent", "--listen", ":" + strconv.Itoa(r.opts.AgentPort), "--root", "/workspace",
-		"--token-file", TokenFile}
+		"--token-file", TokenFile, "--run-as", strconv.FormatInt(uid, 10)}
 	for _, t := range r.opts.Tunnels {
 		command = append(command, "--tunnel", t.Addr)
 	}
@@ -269,8 +275,11 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 			EnableServiceLinks:            &no,
 			ServiceAccountName:            r.opts.ServiceAccount,
 			TerminationGracePeriodSeconds: &grace,
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			// No fsGroup: the kubelet would give the token file to that
+			// group and add group read (0440), and the user's uid must not
+			// be able to read it. The project's folders belong to uid
+			// (Options.Chown) instead.
+			SecurityContext: &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			Containers: []corev1.Container{{
 				Name:         "agent",
 				Image:        r.opts.Image,
@@ -282,8 +291,7 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 				VolumeMounts: mounts,
 				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 					TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(int32(r.opts.AgentPort))}}, PeriodSeconds: 1},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
-					RunAsNonRoot: &yes, Privileged: &no, Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+				SecurityContext: agentSecurity(),
 			}},
 			Volumes: []corev1.Volume{
 				{Name: "files", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: r.opts.DataClaim}}},
@@ -299,6 +307,19 @@ func (r *Runner) podFor(id string, spec sandbox.Spec) (*corev1.Pod, error) {
 		pod.Spec.RuntimeClassName = &rc
 	}
 	return pod, nil
+}
+
+// agentSecurity is the agent container's security context. The agent runs
+// as root so that its token file (root's, mode 0400) and its /proc files
+// are out of reach of user code, which it runs as the workspace's uid
+// (--run-as) without capabilities; it keeps only the capabilities that
+// needs: SETUID and SETGID to switch, KILL to signal those processes. No
+// privilege escalation (no_new_privs), a read-only root file system.
+func agentSecurity() *corev1.SecurityContext {
+	yes, no, root := true, false, int64(0)
+	return &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, Privileged: &no,
+		RunAsUser: &root, RunAsGroup: &root, RunAsNonRoot: &no,
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"SETUID", "SETGID", "KILL"}}}
 }
 
 // resources are the container's limits (the plan's) and requests (the

@@ -47,19 +47,25 @@ func TestPodSpec(t *testing.T) {
 		t.Errorf("runtime class %v, service account %q, restart %q", ps.RuntimeClassName, ps.ServiceAccountName, ps.RestartPolicy)
 	}
 	psc := ps.SecurityContext
-	if psc == nil || !*psc.RunAsNonRoot || *psc.RunAsUser != 20001 || *psc.RunAsGroup != 20001 || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+	// The agent runs as root, user commands as the workspace's uid
+	// (--run-as): no fsGroup, which would make the token file readable by
+	// that group.
+	if psc == nil || psc.RunAsUser != nil || psc.RunAsGroup != nil || psc.FSGroup != nil || psc.SupplementalGroups != nil ||
+		psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Errorf("pod security context %+v", psc)
 	}
 	if len(ps.Containers) != 1 {
 		t.Fatalf("%d containers", len(ps.Containers))
 	}
 	c := ps.Containers[0]
-	if got := strings.Join(c.Command, " "); got != "ecode sandbox-agent --listen :7070 --root /workspace --token-file /var/run/ecode/token"+
+	if got := strings.Join(c.Command, " "); got != "ecode sandbox-agent --listen :7070 --root /workspace --token-file /var/run/ecode/token --run-as 20001"+
 		" --tunnel 127.0.0.1:3128 --tunnel 127.0.0.1:5432" || c.Image != "registry.example/ecode:1" {
 		t.Errorf("command %q image %q", got, c.Image)
 	}
 	sc := c.SecurityContext
-	if sc == nil || *sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem || *sc.Privileged || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0 {
+	if sc == nil || *sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem || *sc.Privileged || *sc.RunAsUser != 0 || *sc.RunAsGroup != 0 ||
+		*sc.RunAsNonRoot || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) ||
+		!slices.Equal(sc.Capabilities.Add, []corev1.Capability{"SETUID", "SETGID", "KILL"}) {
 		t.Errorf("container security context %+v", sc)
 	}
 	lim, req := c.Resources.Limits, c.Resources.Requests
@@ -84,9 +90,6 @@ func TestPodSpec(t *testing.T) {
 	}
 	if !port || len(c.EnvFrom) != 0 {
 		t.Errorf("env %+v envFrom %+v", c.Env, c.EnvFrom)
-	}
-	if psc.FSGroup == nil || *psc.FSGroup != 20001 {
-		t.Errorf("fsGroup %v: the non-root agent could not read its token file", psc.FSGroup)
 	}
 	mounts := map[string]corev1.VolumeMount{}
 	for _, m := range c.VolumeMounts {

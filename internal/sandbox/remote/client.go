@@ -16,7 +16,8 @@ import (
 )
 
 // ErrConnLost is the error of operations whose connection to the agent
-// dropped; the next call on the Workspace dials again.
+// dropped; the Workspace dials again at once in the background (and at
+// the next call).
 var ErrConnLost = errors.New("remote: connection to the workspace agent lost")
 
 // deadlineGrace is how long past the caller's deadline the node waits for
@@ -36,19 +37,66 @@ type Workspace struct {
 	sess    *yamux.Session
 	closed  bool
 	tunnels map[string]*tunnelListener // by in-pod address (Listen)
+
+	stopWatch context.CancelFunc // ends watch
+	watchDone chan struct{}      // closed when watch returned
 }
+
+// Redial backoff of the watch after a dropped connection.
+const (
+	redialMin = 100 * time.Millisecond
+	redialMax = 10 * time.Second
+)
 
 var _ sandbox.Workspace = (*Workspace)(nil)
 
 // Dial connects to the agent of workspace id at addr and authenticates with
 // token.
 func Dial(ctx context.Context, id, addr, token string) (*Workspace, error) {
-	w := &Workspace{id: id, addr: addr, token: token}
+	w := &Workspace{id: id, addr: addr, token: token, watchDone: make(chan struct{})}
 	w.touch()
-	if _, err := w.session(ctx); err != nil {
+	sess, err := w.session(ctx)
+	if err != nil {
 		return nil, err
 	}
+	wctx, stop := context.WithCancel(context.Background())
+	w.stopWatch = stop
+	go w.watch(wctx, sess)
 	return w, nil
+}
+
+// watch dials the agent again whenever the connection drops, without
+// waiting for the next operation, so that the tunnels (egress proxy,
+// database proxy) come back on their own; failed dials are retried with
+// backoff. It returns when ctx ends (Close).
+func (w *Workspace) watch(ctx context.Context, sess *yamux.Session) {
+	defer close(w.watchDone)
+	for {
+		select {
+		case <-sess.CloseChan():
+		case <-ctx.Done():
+			return
+		}
+		wait := redialMin
+		for {
+			next, err := w.session(ctx)
+			if err == nil {
+				sess = next
+				break
+			}
+			if ctx.Err() != nil || errors.Is(err, sandbox.ErrClosed) {
+				return
+			}
+			timer := time.NewTimer(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			}
+			wait = min(2*wait, redialMax)
+		}
+	}
 }
 
 // ID is the workspace id.
@@ -88,7 +136,12 @@ func (w *Workspace) session(ctx context.Context) (*yamux.Session, error) {
 		dl = cd
 	}
 	c.SetDeadline(dl)
-	if err := clientHandshake(c, w.token); err != nil {
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) }) // Close ends a background redial
+	err = clientHandshake(c, w.token)
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("remote: workspace %s: %w", w.id, err)
 	}
@@ -342,6 +395,8 @@ func (w *Workspace) Usage() (sandbox.Usage, error) {
 // Close kills every process of the agent and closes the connection; later
 // calls return sandbox.ErrClosed. Deleting the pod is the runner's job.
 func (w *Workspace) Close() error {
+	w.stopWatch()
+	<-w.watchDone
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()

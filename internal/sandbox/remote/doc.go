@@ -6,7 +6,9 @@
 // inside the pod. The pod is the isolation boundary, so the agent runs
 // commands directly (os/exec through sandbox.None), each in its own session
 // that is killed as a whole, in a clean environment rooted at
-// ServerOptions.Root. Dial is the node side.
+// ServerOptions.Root; with ServerOptions.UID the agent stays root and runs
+// them as that uid (see ServerOptions). Dial is the node side; it dials
+// again in the background whenever the connection drops.
 //
 // # Protocol
 //
@@ -29,6 +31,6 @@
 // agent's ok frame.
 //
 // A stream that goes away kills its process; a dropped connection ends
-// every operation on it with ErrConnLost, and the next call on the
-// Workspace dials again.
+// every operation on it with ErrConnLost; the Workspace dials again at once
+// (with backoff while the agent cannot be reached) until it is closed.
 package remote

@@ -24,6 +24,12 @@ type ServerOptions struct {
 	Root  string   // the workspace directory ("/workspace" in a pod); Cmd.Dir is relative to it
 	Token string   // shared secret the node must prove it holds
 	Env   []string // extra KEY=VALUE for every command
+	// UID, when > 0, is the uid (and gid, with no supplementary groups)
+	// every command runs as, without capabilities and with no_new_privs;
+	// the agent itself must then run as root and becomes non-dumpable, so
+	// user code can read neither its token file (root's, mode 0400) nor
+	// its memory or /proc files. 0 runs commands as the agent's own uid.
+	UID int
 	// Tunnels are addresses inside the pod (e.g. 127.0.0.1:3128) whose
 	// connections the agent forwards to the node (see Workspace.Listen).
 	Tunnels []string
@@ -67,23 +73,32 @@ func Serve(ctx context.Context, ln net.Listener, o ServerOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	runner := sandbox.None() // the pod is the isolation boundary
-	defer runner.Close()
-	ws, err := runner.Workspace(ctx, "agent", sandbox.Spec{Dir: root, Env: o.Env})
-	if err != nil {
-		return err
+	if o.UID < 0 {
+		return fmt.Errorf("remote: bad uid %d", o.UID)
 	}
-	a := &agent{ws: ws, root: root, token: o.Token, log: log}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
+	var none sandbox.NoneOptions
+	if o.UID > 0 {
+		if none.Start, err = harden(ctx); err != nil {
+			return err
+		}
+	}
+	runner := sandbox.NoneWith(none) // the pod is the isolation boundary
+	defer runner.Close()
+	ws, err := runner.Workspace(ctx, "agent", sandbox.Spec{Dir: root, Env: o.Env, UID: o.UID})
+	if err != nil {
+		return err
+	}
+	a := &agent{ws: ws, root: root, token: o.Token, log: log}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	if err := a.tun.listen(ctx, o.Tunnels, &wg); err != nil {
 		return fmt.Errorf("remote: tunnel: %w", err)
 	}
-	log.Info("sandbox agent listening", "addr", ln.Addr().String(), "root", root)
+	log.Info("sandbox agent listening", "addr", ln.Addr().String(), "root", root, "uid", o.UID)
 	for {
 		c, err := ln.Accept()
 		if err != nil {

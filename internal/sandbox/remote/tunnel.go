@@ -19,8 +19,8 @@ import (
 // Workspace.Listen returned for that address. Without a connected node a
 // connection waits up to handshakeTimeout for one (the node's handshake
 // may have just finished), then is closed; after a dropped session the
-// tunnels work again once the node dials the agent again (its next
-// operation).
+// tunnels work again once the node has dialled the agent again, which it
+// does at once on its own (Workspace.watch).
 
 // tunnels is the agent's side: the node's current session.
 type tunnels struct {
@@ -111,12 +111,8 @@ func (t *tunnels) serve(ctx context.Context, ln net.Listener, addr string) {
 
 func (t *tunnels) forward(ctx context.Context, c net.Conn, addr string) {
 	defer c.Close()
-	sess := t.current(ctx)
-	if sess == nil {
-		return
-	}
-	st, err := sess.OpenStream()
-	if err != nil {
+	st := t.open(ctx)
+	if st == nil {
 		return
 	}
 	defer st.Close()
@@ -125,6 +121,26 @@ func (t *tunnels) forward(ctx context.Context, c net.Conn, addr string) {
 		return
 	}
 	pipe(c, st)
+}
+
+// open opens a stream to the node. A session found closed (its
+// connection dropped; the node is dialling again) is forgotten and the
+// next one awaited. nil when no node came.
+func (t *tunnels) open(ctx context.Context) *yamux.Stream {
+	for {
+		sess := t.current(ctx)
+		if sess == nil {
+			return nil
+		}
+		st, err := sess.OpenStream()
+		if err == nil {
+			return st
+		}
+		if !sess.IsClosed() {
+			return nil
+		}
+		t.unset(sess)
+	}
 }
 
 // pipe copies bytes both ways until both directions end (or one fails).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,6 +25,13 @@ import (
 type Serve func(ctx context.Context, ln net.Listener, root, token string) error
 
 const agentEnv = "ECODE_TEST_AGENT"
+
+// AgentUID is the uid StartAgentAs asked the agent process to run
+// commands as (its ServerOptions.UID); 0 for StartAgent.
+func AgentUID() int {
+	uid, _ := strconv.Atoi(os.Getenv(agentEnv + "_UID"))
+	return uid
+}
 
 // AgentMain makes the test binary an agent when StartAgent started it, and
 // returns otherwise; call it first in TestMain.
@@ -62,6 +70,8 @@ func agentMain(serve Serve) int {
 type Agent struct {
 	Addr  string // host:port it listens on
 	Port  int
+	Pid   int         // the agent process
+	Out   *LineWriter // the lines the agent writes to its stdout after "listening"
 	stdin io.Writer
 }
 
@@ -72,8 +82,33 @@ func (a *Agent) Token(token string) { fmt.Fprintln(a.stdin, token) }
 // with env added to its environment; it is stopped in t.Cleanup.
 func StartAgent(t *testing.T, env ...string) *Agent {
 	t.Helper()
+	return startAgent(t, t.TempDir(), env)
+}
+
+// StartAgentAs starts an agent process (see StartAgent) that runs every
+// command as uid (AgentUID tells the agent's serving function); its root
+// belongs to uid, in a directory every uid may enter. The test must run
+// as root.
+func StartAgentAs(t *testing.T, uid int, env ...string) *Agent {
+	t.Helper()
+	root, err := os.MkdirTemp("", "ecode-agent-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(root, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+	return startAgent(t, root, append(env, agentEnv+"_UID="+strconv.Itoa(uid)))
+}
+
+func startAgent(t *testing.T, root string, env []string) *Agent {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), agentEnv+"=1", agentEnv+"_ROOT="+t.TempDir()), env...)
+	cmd.Env = append(append(os.Environ(), agentEnv+"=1", agentEnv+"_ROOT="+root), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -93,14 +128,17 @@ func StartAgent(t *testing.T, env ...string) *Agent {
 			t.Errorf("agent: %v", err)
 		}
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
 	if err != nil || !ok {
 		t.Fatalf("agent did not start: %q %v", line, err)
 	}
+	lines := NewLineWriter()
+	go io.Copy(lines, out) // until the agent exits
 	tcp, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Agent{Addr: addr, Port: tcp.Port, stdin: stdin}
+	return &Agent{Addr: addr, Port: tcp.Port, Pid: cmd.Process.Pid, Out: lines, stdin: stdin}
 }
