@@ -146,13 +146,15 @@ func (l *rawListener) serveConn(c net.Conn) {
 	var h rawHead
 	for first := true; ; first = false {
 		if !first {
+			// the deadline first: Close's, set once the connection is
+			// known to be idle, replaces it
+			c.SetReadDeadline(time.Now().Add(l.opts.IdleTimeout))
 			l.setIdle(rc, true)
 			if l.isClosed() {
 				l.setIdle(rc, false)
 				c.Close()
 				return
 			}
-			c.SetReadDeadline(time.Now().Add(l.opts.IdleTimeout))
 			_, err := rc.br.Peek(1)
 			l.setIdle(rc, false)
 			if err != nil {
