@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"ecode/internal/deploy"
+
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -104,6 +106,31 @@ func (s *Server) front(apps, rest http.Handler) http.Handler {
 	})
 }
 
+// RawFront is the front's work for the requests package deploy's raw
+// path serves without net/http's server (deploy.RawListener): only app
+// hosts that are not custom domains, and none while tracing is on (the
+// raw path makes no spans); each gets an id (X-Request-Id), its request
+// metrics, monitoring sample and access log line as front gives them.
+func (s *Server) RawFront() deploy.RawFront {
+	return deploy.RawFront{
+		Plain: func(host string) bool {
+			if s.tracer != nil || !s.deploy.IsAppHost(host) {
+				return false
+			}
+			_, custom := s.domains.ProjectForHost(context.Background(), host)
+			return !custom
+		},
+		NewID: newRequestID,
+		Served: func(id, method, path string, status int, bytes int64, d time.Duration, streamed bool) {
+			s.metrics.ObserveRequest("", method, status, d)
+			if s.onRequest != nil {
+				s.onRequest(status, d, streamed)
+			}
+			s.logRequest(id, method, "", path, status, bytes, d, "", "")
+		},
+	}
+}
+
 // appHost reports whether r is for a published app's host name (one
 // that is not also a verified custom domain, which customDomains serves).
 func (s *Server) appHost(r *http.Request) bool {
@@ -116,9 +143,13 @@ func (s *Server) appHost(r *http.Request) bool {
 
 // accessLog writes the request's line (typed attributes: nothing boxed).
 func (s *Server) accessLog(r *http.Request, ri *reqInfo, d time.Duration, traceID string) {
-	attrs := [9]slog.Attr{slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("route", ri.route),
-		slog.String("path", r.URL.Path), slog.Int("status", ri.sw.status), slog.Int64("bytes", ri.sw.bytes),
-		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user_id", ri.userID)}
+	s.logRequest(ri.id, r.Method, ri.route, r.URL.Path, ri.sw.status, ri.sw.bytes, d, ri.userID, traceID)
+}
+
+func (s *Server) logRequest(id, method, route, path string, status int, bytes int64, d time.Duration, userID, traceID string) {
+	attrs := [9]slog.Attr{slog.String("request_id", id), slog.String("method", method), slog.String("route", route),
+		slog.String("path", path), slog.Int("status", status), slog.Int64("bytes", bytes),
+		slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)), slog.String("user_id", userID)}
 	n := 8
 	if traceID != "" {
 		attrs[n] = slog.String("trace_id", traceID)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ecode/internal/config"
+	"ecode/internal/deploy"
 	"ecode/internal/netlimit"
 )
 
@@ -22,8 +23,8 @@ import (
 func newHTTPServer(cfg *config.Config, h http.Handler, ln net.Listener, log *slog.Logger) (*http.Server, net.Listener) {
 	srv := &http.Server{
 		Handler:           bodyDeadline(h, cfg.BodyTimeout),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -35,6 +36,21 @@ func newHTTPServer(cfg *config.Config, h http.Handler, ln net.Listener, log *slo
 		log.Info("connection cap lowered to half the open-file limit", "max_conns", total, "nofile", lim.Cur)
 	}
 	return srv, netlimit.New(ln, total, int(cfg.MaxConnsPerAddr))
+}
+
+// The main HTTP server's timeouts: to read a request's head, and for a
+// kept-alive connection between requests.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// AppListener wraps the main listener ln (given to the HTTP server in
+// front of Handler) with package deploy's raw path: published apps' common
+// requests are served without net/http's server (deploy.RawListener),
+// every other connection is the server's.
+func (s *Server) AppListener(ln net.Listener) net.Listener {
+	return s.Deploy.RawListener(ln, s.API.RawFront(), deploy.RawOptions{HeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout})
 }
 
 // allowedHosts are the host names the server answers to besides loopback

@@ -431,6 +431,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		return err
 	}
 	httpServer, ln := newHTTPServer(cfg, srv.Handler(), ln, log)
+	ln = srv.AppListener(ln)
 	log.Info("listening on http://"+ln.Addr().String(), "database", st.Engine(), "data_dir", cfg.DataDir, "ui", ui.Embedded)
 	if ready != nil {
 		ready <- ln.Addr().String()

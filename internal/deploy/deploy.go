@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ecode/internal/checkpoint"
@@ -188,7 +189,8 @@ type Service struct {
 	wg      sync.WaitGroup // builds, starts, drains, supervisors
 	changed chan struct{}  // closed and replaced on every status change
 	meter   *meter
-	buffers buffers // the router's copy buffers, shared by every instance's proxy
+	buffers buffers      // the router's copy buffers, shared by every instance's proxy
+	raw     atomic.Int64 // requests the raw path answered (rawserve.go)
 	ctx     context.Context
 	cancel  context.CancelFunc
 }

@@ -217,6 +217,7 @@ func TestPublishServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		l := e.startLoad(first.URL)
+		raw := e.srv.Deploy.RawServed()
 		second := e.publish(p.ID, "")
 		if r := e.waitRelease(p.ID, second.Release.ID, "live", "failed"); r.Status != "live" {
 			t.Fatalf("second release: %+v", r)
@@ -225,6 +226,9 @@ func TestPublishServer(t *testing.T) {
 			t.Fatalf("after the second release the app says %q", body)
 		}
 		l.finish(t, "switch to the second release")
+		if e.srv.Deploy.RawServed() == raw { // the load's GETs took the raw path (rawlisten.go)
+			t.Fatal("no request of the load went through the raw path")
+		}
 		d := e.get(p.ID)
 		if d.ActiveReleaseID != second.Release.ID || d.Status != "live" || len(d.Releases) != 2 || d.Releases[1].Status != "ready" {
 			t.Fatalf("deployment after the second release: %+v", d)

@@ -14,3 +14,6 @@ func (s *Service) KillServing(projectID string) {
 	proc.Kill()
 	<-proc.Done()
 }
+
+// RawServed is how many requests the raw path answered.
+func (s *Service) RawServed() int64 { return s.raw.Load() }

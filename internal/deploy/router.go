@@ -184,7 +184,11 @@ func appPage(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write([]byte("<!doctype html><meta charset=utf-8><title>" + html.EscapeString(title) +
+	w.Write([]byte(appPageHTML(title, text)))
+}
+
+func appPageHTML(title, text string) string {
+	return "<!doctype html><meta charset=utf-8><title>" + html.EscapeString(title) +
 		"</title><body style=\"font-family:system-ui;margin:4rem auto;max-width:36rem\"><h1>" + html.EscapeString(title) +
-		"</h1><p>" + html.EscapeString(text) + "</p>"))
+		"</h1><p>" + html.EscapeString(text) + "</p>"
 }

@@ -132,7 +132,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	}()
 	hs := httptest.NewUnstartedServer(srv.Handler())
 	public := &killable{Listener: hs.Listener}
-	hs.Listener = public
+	hs.Listener = srv.AppListener(public)
 	hs.Start()
 	httpsURL := serveHTTPS(t, srv, cfg, log)
 	listeners := []*killable{public}

@@ -1,0 +1,382 @@
+package deploy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// rawOutcome is what the raw path did with a request.
+type rawOutcome int
+
+const (
+	rawKeep    rawOutcome = iota // answered; the connection stays for the next request
+	rawClose                     // answered (or aborted); the connection is closed
+	rawHandOff                   // not touched: net/http's server reads it
+)
+
+// rawRequests stand for the request in http.ReadResponse (which reads
+// only the method) and retryTarget (method, context, no body).
+var rawRequests = map[string]*http.Request{"GET": {Method: "GET"}, "HEAD": {Method: "HEAD"}}
+
+// serveRaw serves h (parsed from head, still unread in rc.br) when it is
+// for a running server instance of a deployment this node holds, as
+// serveApp would.
+func (s *Service) serveRaw(rc *rawConn, h *rawHead, head []byte, front RawFront) rawOutcome {
+	slug, ok := s.slugOf(string(h.host))
+	if !ok {
+		return rawHandOff
+	}
+	s.mu.Lock()
+	d, ok := s.deps[s.bySlug[slug]]
+	s.mu.Unlock()
+	if !ok || s.d.Cluster != nil && !s.d.Cluster.HoldsDeployment(d.projectID) {
+		return rawHandOff
+	}
+	inst := d.acquire()
+	if inst == nil {
+		return rawHandOff
+	}
+	defer inst.done()
+	if inst.static != nil || inst.fast == nil {
+		return rawHandOff
+	}
+	start := time.Now()
+	id := ""
+	if front.NewID != nil {
+		id = front.NewID()
+	}
+	p, uc, res, err := s.rawRoundTrip(rc, inst, h)
+	if err != nil {
+		if next := s.retryTarget(rawRequests[h.method], inst, err); next != nil {
+			defer next.done()
+			p, uc, res, err = s.rawRoundTrip(rc, next, h)
+		}
+	}
+	rc.br.Discard(len(head))
+	s.raw.Add(1)
+	w := rawWriter{rc: rc, id: id, method: h.method, close: h.close}
+	if err == nil {
+		w.forward(p, uc, res, &s.buffers)
+	} else {
+		w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+	}
+	s.meter.served(d.projectID, w.code, w.bytes)
+	dur := time.Since(start)
+	if s.d.Requests != nil {
+		s.d.Requests.ObserveApp(d.projectID, w.code, dur, w.bytes)
+	}
+	if front.Served != nil {
+		front.Served(id, h.method, rawPath(h.target), w.code, w.bytes, dur, w.streamed)
+	}
+	if w.close {
+		return rawClose
+	}
+	return rawKeep
+}
+
+// rawPath is the target's path, unescaped (the access log's path).
+func rawPath(target []byte) string {
+	path, _, _ := strings.Cut(string(target), "?")
+	if strings.IndexByte(path, '%') >= 0 {
+		if p, err := url.PathUnescape(path); err == nil {
+			return p
+		}
+	}
+	return path
+}
+
+// rawRoundTrip sends h to the app on a pooled connection of inst (a new
+// one when a reused one fails before any answer) and reads the header of
+// its response; on an error nothing is left open.
+func (s *Service) rawRoundTrip(rc *rawConn, inst *instance, h *rawHead) (*fastProxy, *upConn, *http.Response, error) {
+	p := inst.fast
+	uc, reused, err := p.get(s.ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	res, err := p.rawSend(uc, rc, h)
+	if err != nil && reused && errors.Is(err, errBeforeResponse) { // the app closed the idle connection
+		uc.c.Close()
+		if uc, err = p.dialConn(s.ctx); err != nil {
+			return nil, nil, nil, err
+		}
+		res, err = p.rawSend(uc, rc, h)
+	}
+	if err != nil {
+		uc.c.Close()
+		return nil, nil, nil, err
+	}
+	return p, uc, res, nil
+}
+
+// rawSend writes h on uc as writeRequest writes a request and reads the
+// header of the app's first response.
+func (p *fastProxy) rawSend(uc *upConn, rc *rawConn, h *rawHead) (*http.Response, error) {
+	bw := uc.bw
+	bw.WriteString(h.method)
+	bw.WriteByte(' ')
+	bw.Write(h.target)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.Write(h.host)
+	bw.WriteString("\r\n")
+	for _, f := range h.fields[:h.n] {
+		if h.forwarded(f) {
+			bw.Write(f.name)
+			bw.WriteString(": ")
+			bw.Write(f.value)
+			bw.WriteString("\r\n")
+		}
+	}
+	if h.trailers {
+		bw.WriteString("Te: trailers\r\n")
+	}
+	if ip := rc.clientIP(); ip != "" {
+		writeHeader(bw, "X-Forwarded-For", ip)
+	}
+	bw.WriteString("X-Forwarded-Host: ")
+	bw.Write(h.host)
+	bw.WriteString("\r\nX-Forwarded-Proto: http\r\n\r\n")
+	if err := bw.Flush(); err != nil {
+		return nil, &beforeResponse{err}
+	}
+	uc.c.SetReadDeadline(time.Now().Add(p.headerTimeout))
+	uc.limit = maxResponseHeader
+	if _, err := uc.br.Peek(1); err != nil {
+		return nil, &beforeResponse{err}
+	}
+	return http.ReadResponse(uc.br, rawRequests[h.method])
+}
+
+func (rc *rawConn) clientIP() string {
+	if rc.ip == "" {
+		rc.ip, _, _ = net.SplitHostPort(rc.c.RemoteAddr().String())
+	}
+	return rc.ip
+}
+
+// rawWriter writes a response to a raw connection and notes what the
+// meter and the log need.
+type rawWriter struct {
+	rc       *rawConn
+	id       string
+	method   string
+	close    bool // the connection ends after this response
+	code     int
+	bytes    int64
+	streamed bool
+}
+
+// head starts the response's head in rc.out.
+func (w *rawWriter) head(code int, hdr http.Header) {
+	b := append(w.rc.out[:0], "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(code)...)
+	b = append(b, "\r\n"...)
+	if w.id != "" {
+		b = append(b, "X-Request-Id: "...)
+		b = append(b, w.id...)
+		b = append(b, "\r\n"...)
+	}
+	for k, vs := range hdr {
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = appendValue(b, v)
+			b = append(b, "\r\n"...)
+		}
+	}
+	if _, ok := hdr["Date"]; !ok && code >= 200 {
+		b = append(b, "Date: "...)
+		b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+		b = append(b, "\r\n"...)
+	}
+	w.rc.out = b
+}
+
+// appendValue appends a header value, never split (CR and LF as spaces).
+func appendValue(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// page answers with appPage's page.
+func (w *rawWriter) page(code int, title, text string) {
+	body := appPageHTML(title, text)
+	w.head(code, http.Header{"Content-Type": {"text/html; charset=utf-8"}, "Cache-Control": {"no-store"},
+		"Content-Length": {strconv.Itoa(len(body))}})
+	w.code = code
+	w.finish()
+	if w.method != http.MethodHead {
+		w.rc.out = append(w.rc.out, body...)
+		w.bytes = int64(len(body))
+	}
+	if _, err := w.rc.c.Write(w.rc.out); err != nil {
+		w.close = true
+	}
+}
+
+// finish ends the head in rc.out.
+func (w *rawWriter) finish() {
+	if w.close {
+		w.rc.out = append(w.rc.out, "Connection: close\r\n"...)
+	}
+	w.rc.out = append(w.rc.out, "\r\n"...)
+}
+
+// forward copies the app's response res (read on uc of p) to the client,
+// 1xx ones first; then keeps uc in p's pool when the app kept it alive
+// and its body was read to the end. A failure once the response began
+// closes the client's connection.
+func (w *rawWriter) forward(p *fastProxy, uc *upConn, res *http.Response, bufs *buffers) {
+	ok := false
+	defer func() {
+		if ok {
+			p.put(uc)
+		} else {
+			uc.c.Close()
+		}
+	}()
+	for n := 0; res.StatusCode < 200 && res.StatusCode != http.StatusSwitchingProtocols; n++ {
+		if n == max1xx {
+			w.close = true
+			w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+			return
+		}
+		w.head(res.StatusCode, res.Header)
+		w.rc.out = append(w.rc.out, "\r\n"...)
+		if _, err := w.rc.c.Write(w.rc.out); err != nil {
+			w.code, w.close = res.StatusCode, true
+			return
+		}
+		var err error
+		uc.limit = maxResponseHeader
+		if res, err = http.ReadResponse(uc.br, rawRequests[w.method]); err != nil {
+			w.close = true
+			w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+			return
+		}
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols { // not asked for
+		w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+		return
+	}
+	uc.c.SetReadDeadline(time.Time{})
+	uc.limit = 1<<63 - 1
+	w.code = res.StatusCode
+	ok = w.copyResponse(res, bufs, uc.br.Buffered() > 0) && !res.Close && uc.br.Buffered() == 0
+}
+
+// copyResponse writes res's head and body with their framing: its length,
+// chunks (and trailers) or, with neither, to the end of the connection.
+func (w *rawWriter) copyResponse(res *http.Response, bufs *buffers, buffered bool) bool {
+	removeHopHeaders(res.Header)
+	chunked := len(res.TransferEncoding) > 0 && res.TransferEncoding[0] == "chunked"
+	toEOF := res.Body != http.NoBody && !chunked && res.ContentLength < 0
+	w.close = w.close || toEOF
+	w.streamed = isEventStream(res.Header.Get("Content-Type"))
+	buf := bufs.Get()
+	defer bufs.Put(buf)
+	// the first bytes of the body go with the head when they are there,
+	// or must be sniffed for a Content-Type as net/http's server does
+	var first []byte
+	var rerr error
+	_, typed := res.Header["Content-Type"]
+	sniff := !typed && res.Header.Get("Content-Encoding") == "" && res.StatusCode != http.StatusNotModified
+	if res.Body != http.NoBody && (sniff || buffered) {
+		var n int
+		n, rerr = res.Body.Read(buf)
+		first = buf[:n]
+		if sniff && n > 0 {
+			res.Header["Content-Type"] = []string{http.DetectContentType(first)}
+		}
+	}
+	w.head(res.StatusCode, res.Header)
+	if chunked {
+		w.rc.out = append(w.rc.out, "Transfer-Encoding: chunked\r\n"...)
+		if len(res.Trailer) > 0 {
+			w.rc.out = append(w.rc.out, "Trailer: "...)
+			i := 0
+			for k := range res.Trailer {
+				if i > 0 {
+					w.rc.out = append(w.rc.out, ", "...)
+				}
+				w.rc.out = append(w.rc.out, k...)
+				i++
+			}
+			w.rc.out = append(w.rc.out, "\r\n"...)
+		}
+	}
+	w.finish()
+	for {
+		if len(first) > 0 {
+			w.bytes += int64(len(first))
+			if chunked {
+				w.rc.out = strconv.AppendInt(w.rc.out, int64(len(first)), 16)
+				w.rc.out = append(w.rc.out, "\r\n"...)
+				w.rc.out = append(w.rc.out, first...)
+				w.rc.out = append(w.rc.out, "\r\n"...)
+			} else if len(w.rc.out) > 0 && len(w.rc.out)+len(first) <= 64<<10 {
+				w.rc.out = append(w.rc.out, first...)
+			} else {
+				if len(w.rc.out) > 0 && !w.flush() {
+					return false
+				}
+				if _, err := w.rc.c.Write(first); err != nil {
+					w.close = true
+					return false
+				}
+			}
+		}
+		if rerr == io.EOF || res.Body == http.NoBody {
+			break
+		}
+		if rerr != nil {
+			w.flush()
+			w.close = true
+			return false
+		}
+		if len(w.rc.out) > 0 && !w.flush() {
+			return false
+		}
+		var n int
+		n, rerr = res.Body.Read(buf)
+		first = buf[:n]
+	}
+	if chunked {
+		w.rc.out = append(w.rc.out, "0\r\n"...)
+		for k, vs := range res.Trailer {
+			for _, v := range vs {
+				w.rc.out = append(w.rc.out, k...)
+				w.rc.out = append(w.rc.out, ": "...)
+				w.rc.out = appendValue(w.rc.out, v)
+				w.rc.out = append(w.rc.out, "\r\n"...)
+			}
+		}
+		w.rc.out = append(w.rc.out, "\r\n"...)
+	}
+	return w.flush()
+}
+
+// flush writes rc.out.
+func (w *rawWriter) flush() bool {
+	_, err := w.rc.c.Write(w.rc.out)
+	w.rc.out = w.rc.out[:0]
+	if err != nil {
+		w.close = true
+		return false
+	}
+	return true
+}
