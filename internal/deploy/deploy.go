@@ -334,6 +334,10 @@ var ErrNoDeployment = errors.New("deploy: the project has no deployment")
 
 // Get returns the project's deployment and its releases, newest first.
 func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
+	// Whether a restart is under way is read before the row: a restart
+	// records its outcome in the store before it stops restarting, so a
+	// status that says it has stopped also shows that outcome.
+	restarting, resizing := s.Restarting(projectID)
 	d, err := s.d.Store.DeploymentForProject(ctx, projectID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Status{}, ErrNoDeployment
@@ -362,7 +366,7 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 	if !d.SecretsRestartedAt.IsZero() {
 		st.SecretsRestartedAt = &d.SecretsRestartedAt
 	}
-	st.Restarting, st.Resizing = s.Restarting(projectID)
+	st.Restarting, st.Resizing = restarting, resizing
 	st.Size = s.projectSize(ctx, projectID)
 	if d.SecretsRestartError != "" {
 		st.SecretsRestartError, st.SecretsRestartFailedAt = d.SecretsRestartError, &d.SecretsRestartFailedAt
