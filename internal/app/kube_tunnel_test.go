@@ -2,11 +2,8 @@ package app
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -51,8 +48,8 @@ const agentTunnelsEnv = "ECODE_TEST_AGENT_TUNNELS"
 // proxy, and not a host off the allowlist. The pod's ephemeral storage is
 // the owner's plan's disk.
 func TestKubeSandboxEgressThroughAgent(t *testing.T) {
-	allowed := listenHTTPOn(t, "127.0.0.2", "from the allowed host")
-	denied := listenHTTPOn(t, "127.0.0.3", "from the denied host")
+	allowed := sandboxtest.ServeHTTPOn(t, "127.0.0.2", "from the allowed host")
+	denied := sandboxtest.ServeHTTPOn(t, "127.0.0.3", "from the denied host")
 	// The agent shares this machine's network, so its in-pod listener is
 	// the egress proxy's real address.
 	if ln, err := net.Listen("tcp", egress.Addr); err != nil {
@@ -158,19 +155,4 @@ func TestKubeSandboxEgressThroughAgent(t *testing.T) {
 	if got := string(res.Stdout); !strings.HasSuffix(got, " 403") || strings.Contains(got, "from the denied host") {
 		t.Fatalf("a host off the allowlist: %q %q", res.Stdout, res.Stderr)
 	}
-}
-
-// listenHTTPOn serves body on ip (a loopback address); host:port.
-func listenHTTPOn(t *testing.T, ip, body string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) }))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return ln.Addr().String()
 }

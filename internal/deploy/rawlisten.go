@@ -3,6 +3,7 @@ package deploy
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -257,10 +258,14 @@ func (c *replayConn) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
-// CloseWrite lets net/http close its side gracefully.
+// CloseWrite lets net/http close its side gracefully. A connection that
+// cannot half-close says so: httputil.ReverseProxy, relaying an upgraded
+// connection (a WebSocket), takes a nil answer for a half-close done and
+// waits for the client to end its side, so a relay whose app or node went
+// away would stay open.
 func (c *replayConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
-	return nil
+	return errors.ErrUnsupported
 }

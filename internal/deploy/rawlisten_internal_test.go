@@ -5,6 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -55,5 +58,64 @@ func TestRawListenerHandOff(t *testing.T) {
 	}
 	if !strings.HasPrefix(rl.Addr().String(), "127.0.0.1:") {
 		t.Fatalf("Addr %v", rl.Addr())
+	}
+}
+
+// noHalfClose hides the connections' CloseWrite, as the server's
+// connection limiter (package netlimit) does.
+type noHalfClose struct{ net.Listener }
+
+func (l noHalfClose) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return struct{ net.Conn }{c}, nil
+}
+
+// TestHandOffUpgradeEndsWithBackend: an upgraded connection handed to
+// net/http and relayed by httputil.ReverseProxy (a WebSocket forwarded to
+// another node) ends for the client when the other side goes away; it
+// stayed open when the handed-off connection claimed a half-close it could
+// not do.
+func TestHandOffUpgradeEndsWithBackend(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nhello")
+		brw.Flush()
+		c.Close() // the node died
+	}))
+	defer backend.Close()
+	target, _ := url.Parse(backend.URL)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{}
+	rl := s.RawListener(noHalfClose{ln}, RawFront{Plain: func(string) bool { return false }}, RawOptions{HeaderTimeout: time.Minute, IdleTimeout: time.Minute})
+	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target)}
+	go srv.Serve(rl)
+	t.Cleanup(func() { srv.Close() })
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	rest, err := io.ReadAll(br) // until the relay closes: EOF, not the deadline
+	if err != nil || string(rest) != "hello" {
+		t.Fatalf("after the other side closed the client read %q, %v; want hello and the end", rest, err)
 	}
 }

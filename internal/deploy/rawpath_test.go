@@ -2,14 +2,12 @@ package deploy_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -104,7 +102,7 @@ func (rc *rawClient) closed() bool {
 func TestRawPath(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		var logs syncBuffer
+		var logs testutil.LogBuffer
 		srv := testutil.NewServer(t, st, testutil.ServerOptions{Logs: &logs, Config: func(c *config.Config) {
 			c.DeployHealth = 20 * time.Second
 		}})
@@ -220,22 +218,4 @@ func TestRawPath(t *testing.T) {
 			t.Fatalf("the access log lacks the raw requests:\n%s", l)
 		}
 	})
-}
-
-// syncBuffer is a log destination shared by the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -2,12 +2,9 @@ package kube
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -16,6 +13,7 @@ import (
 	"ecode/internal/dbproxy"
 	"ecode/internal/egress"
 	"ecode/internal/sandbox"
+	"ecode/internal/sandbox/sandboxtest"
 )
 
 // The egress proxy and the project's database proxy, through a real agent
@@ -49,24 +47,9 @@ func (l countingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// listenHTTP serves body on ip (a loopback address) and returns host:port.
-func listenHTTP(t *testing.T, ip, body string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) }))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return ln.Addr().String()
-}
-
 func TestEgressProxyThroughPod(t *testing.T) {
-	allowed := listenHTTP(t, "127.0.0.2", "from the allowed host")
-	denied := listenHTTP(t, "127.0.0.3", "from the denied host")
+	allowed := sandboxtest.ServeHTTPOn(t, "127.0.0.2", "from the allowed host")
+	denied := sandboxtest.ServeHTTPOn(t, "127.0.0.3", "from the denied host")
 	proxy := egress.New([]string{"127.0.0.2"}, nil, slog.New(slog.DiscardHandler))
 	t.Cleanup(proxy.Close)
 	accepted := make(chan struct{}, 10)
