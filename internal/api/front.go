@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"ecode/internal/countwriter"
 	"ecode/internal/deploy"
 
 	"go.opentelemetry.io/otel/trace"
@@ -23,7 +24,7 @@ import (
 // and the user it was authorized as), allocated once with the writer that
 // records the status.
 type reqInfo struct {
-	sw     statusWriter
+	sw     countwriter.Writer
 	id     string
 	client string
 	route  string
@@ -94,13 +95,13 @@ func (s *Server) front(apps, rest http.Handler) http.Handler {
 		}
 		var traceID string
 		if span != nil {
-			traceID = endRequestSpan(span, r, ri, ri.sw.status)
+			traceID = endRequestSpan(span, r, ri, ri.sw.Status)
 		}
 		d := s.now().Sub(start)
-		s.metrics.ObserveRequest(r.Pattern, r.Method, ri.sw.status, d)
+		s.metrics.ObserveRequest(r.Pattern, r.Method, ri.sw.Status, d)
 		if s.onRequest != nil {
-			streamed := ri.sw.status == http.StatusSwitchingProtocols || strings.HasPrefix(ri.sw.Header().Get("Content-Type"), "text/event-stream")
-			s.onRequest(ri.sw.status, d, streamed)
+			streamed := ri.sw.Status == http.StatusSwitchingProtocols || strings.HasPrefix(ri.sw.Header().Get("Content-Type"), "text/event-stream")
+			s.onRequest(ri.sw.Status, d, streamed)
 		}
 		s.accessLog(r, ri, d, traceID)
 	})
@@ -143,7 +144,7 @@ func (s *Server) appHost(r *http.Request) bool {
 
 // accessLog writes the request's line (typed attributes: nothing boxed).
 func (s *Server) accessLog(r *http.Request, ri *reqInfo, d time.Duration, traceID string) {
-	s.logRequest(ri.id, r.Method, ri.route, r.URL.Path, ri.sw.status, ri.sw.bytes, d, ri.userID, traceID)
+	s.logRequest(ri.id, r.Method, ri.route, r.URL.Path, ri.sw.Status, ri.sw.Bytes, d, ri.userID, traceID)
 }
 
 func (s *Server) logRequest(id, method, route, path string, status int, bytes int64, d time.Duration, userID, traceID string) {

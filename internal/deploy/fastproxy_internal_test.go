@@ -3,6 +3,7 @@ package deploy
 import (
 	"bufio"
 	"context"
+	"ecode/internal/countwriter"
 	"errors"
 	"io"
 	"net"
@@ -16,19 +17,19 @@ import (
 )
 
 // fastRig is an app (up) behind a fastProxy served by front, as the
-// router serves it (countingWriter, an error page from onError).
+// router serves it (countwriter.Writer, an error page from onError).
 type fastRig struct {
 	up      *httptest.Server
 	front   *httptest.Server
 	p       *fastProxy
-	accepts atomic.Int32        // connections the app accepted
-	errs    chan error          // what reached onError
-	served  chan countingWriter // each request's status and bytes, as metered
+	accepts atomic.Int32            // connections the app accepted
+	errs    chan error              // what reached onError
+	served  chan countwriter.Writer // each request's status and bytes, as metered
 }
 
 func newFastRig(t *testing.T, app http.HandlerFunc) *fastRig {
 	t.Helper()
-	g := &fastRig{errs: make(chan error, 16), served: make(chan countingWriter, 64)}
+	g := &fastRig{errs: make(chan error, 16), served: make(chan countwriter.Writer, 64)}
 	g.up = httptest.NewUnstartedServer(app)
 	g.up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -55,7 +56,7 @@ func newFastRig(t *testing.T, app http.HandlerFunc) *fastRig {
 		if !fastOK(r) {
 			t.Errorf("%s %s would not take the fast path", r.Method, r.URL)
 		}
-		cw := &countingWriter{ResponseWriter: w}
+		cw := &countwriter.Writer{ResponseWriter: w}
 		defer func() { g.served <- *cw }()
 		g.p.ServeHTTP(cw, r)
 	}))
@@ -136,8 +137,8 @@ func TestFastProxyHeaders(t *testing.T) {
 			t.Errorf("client got %s %q", k, v)
 		}
 	}
-	if cw := <-g.served; cw.code != 200 || cw.bytes != 5 {
-		t.Errorf("metered %d, %d bytes; want 200, 5", cw.code, cw.bytes)
+	if cw := <-g.served; cw.Status != 200 || cw.Bytes != 5 {
+		t.Errorf("metered %d, %d bytes; want 200, 5", cw.Status, cw.Bytes)
 	}
 }
 
@@ -258,8 +259,8 @@ func TestFastProxyAppDown(t *testing.T) {
 	if err := <-g.errs; !errors.As(err, new(*dialError)) {
 		t.Errorf("error %v is not a dial error (retried elsewhere by proxyError)", err)
 	}
-	if cw := <-g.served; cw.code != http.StatusBadGateway {
-		t.Errorf("metered %d", cw.code)
+	if cw := <-g.served; cw.Status != http.StatusBadGateway {
+		t.Errorf("metered %d", cw.Status)
 	}
 }
 
@@ -308,8 +309,8 @@ func TestFastProxyEarlyHints(t *testing.T) {
 	if len(hints) != 1 || hints[0] != 103 || res.StatusCode != 200 || res.Header.Get("Link") != "" {
 		t.Errorf("hints %v, final %d with Link %q", hints, res.StatusCode, res.Header.Get("Link"))
 	}
-	if cw := <-g.served; cw.code != 200 {
-		t.Errorf("metered %d, want 200", cw.code)
+	if cw := <-g.served; cw.Status != 200 {
+		t.Errorf("metered %d, want 200", cw.Status)
 	}
 }
 

@@ -2,8 +2,6 @@ package deploy
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"sync"
 	"time"
 
@@ -189,47 +187,4 @@ func (i *instance) accrue(now time.Time) float64 {
 	secs := now.Sub(i.metered).Seconds() * i.weight
 	i.metered = now
 	return secs
-}
-
-// countingWriter counts the bytes and keeps the status of a response.
-type countingWriter struct {
-	http.ResponseWriter
-	code  int
-	bytes int64
-}
-
-func (w *countingWriter) WriteHeader(code int) {
-	if w.code == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) { // 1xx ones come before the status
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *countingWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// ReadFrom keeps the server's sendfile path for file bodies.
-func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	n, err := io.Copy(w.ResponseWriter, r)
-	w.bytes += n
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.
-func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Flush keeps streaming responses (server-sent events) streaming.
-func (w *countingWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"ecode/internal/countwriter"
 	"errors"
 	"html"
 	"net"
@@ -94,15 +95,15 @@ func (s *Service) serveApp(w http.ResponseWriter, r *http.Request) {
 	defer inst.done()
 	stripPlatformCookies(r)
 	start := time.Now()
-	cw := &countingWriter{ResponseWriter: w}
+	cw := &countwriter.Writer{ResponseWriter: w}
 	defer func() {
-		code := cw.code
+		code := cw.Status
 		if code == 0 {
 			code = http.StatusOK
 		}
-		s.meter.served(d.projectID, code, cw.bytes)
+		s.meter.served(d.projectID, code, cw.Bytes)
 		if s.d.Requests != nil {
-			s.d.Requests.ObserveApp(d.projectID, code, time.Since(start), cw.bytes)
+			s.d.Requests.ObserveApp(d.projectID, code, time.Since(start), cw.Bytes)
 		}
 	}()
 	if inst.static != nil {

@@ -221,10 +221,8 @@ func (a *agent) serveStream(ctx context.Context, st net.Conn) {
 		return
 	}
 	switch req.Op {
-	case "exec":
-		a.exec(ctx, st, fw, req)
-	case "start", "pty":
-		a.start(ctx, st, fw, req)
+	case "exec", "start", "pty":
+		a.runCommand(ctx, st, fw, req)
 	case "dial":
 		a.dial(ctx, st, fw, req)
 	case "killall":
@@ -304,9 +302,14 @@ func control(st io.Reader, stdin *io.PipeWriter, onFrame func(t byte, p []byte),
 	}
 }
 
-func (a *agent) exec(ctx context.Context, st net.Conn, fw *frameWriter, req request) {
+// runCommand serves an exec, start or pty request: the command runs
+// within the caller's deadline, its stdin pipe (if any) closed at the end.
+func (a *agent) runCommand(ctx context.Context, st net.Conn, fw *frameWriter, req request) {
 	ctx, cancel := opContext(ctx, req)
 	defer cancel()
+	if req.Op == "pty" {
+		req.Stdin = false // terminal input comes as stdin frames
+	}
 	cmd, pw, err := a.command(req)
 	if err != nil {
 		fw.write(frameFail, []byte(err.Error()))
@@ -315,6 +318,15 @@ func (a *agent) exec(ctx context.Context, st net.Conn, fw *frameWriter, req requ
 	if pw != nil {
 		defer pw.CloseWithError(io.ErrClosedPipe)
 	}
+	if req.Op == "exec" {
+		a.exec(ctx, cancel, st, fw, cmd, pw)
+	} else {
+		a.start(ctx, st, fw, req, cmd, pw)
+	}
+}
+
+// exec runs cmd to its end and sends its output and result.
+func (a *agent) exec(ctx context.Context, cancel context.CancelFunc, st net.Conn, fw *frameWriter, cmd sandbox.Cmd, pw *io.PipeWriter) {
 	go control(st, pw, func(t byte, _ []byte) {
 		if t == frameKill {
 			cancel()
@@ -335,23 +347,14 @@ func (a *agent) exec(ctx context.Context, st net.Conn, fw *frameWriter, req requ
 	fw.writeJSON(frameExit, exitMsg{Result: res})
 }
 
-func (a *agent) start(ctx context.Context, st net.Conn, fw *frameWriter, req request) {
-	ctx, cancel := opContext(ctx, req)
-	defer cancel()
-	if req.Op == "pty" {
-		req.Stdin = false // terminal input comes as stdin frames
-	}
-	cmd, pw, err := a.command(req)
-	if err != nil {
-		fw.write(frameFail, []byte(err.Error()))
-		return
-	}
-	if pw != nil {
-		defer pw.CloseWithError(io.ErrClosedPipe)
-	}
+// start starts cmd (on a terminal for a pty request), streams its output and
+// relays the node's input, signals and resizes until it exits.
+func (a *agent) start(ctx context.Context, st net.Conn, fw *frameWriter, req request, cmd sandbox.Cmd, pw *io.PipeWriter) {
+	pty := req.Op == "pty"
 	var p *sandbox.Process
+	var err error
 	started := make(chan struct{}) // output frames wait for the started frame
-	if req.Op == "pty" {
+	if pty {
 		p, err = a.ws.StartPTY(ctx, cmd, req.Rows, req.Cols)
 	} else {
 		cmd.Stdout, cmd.Stderr = gatedWriter{started, dataWriter{fw, frameStdout}}, gatedWriter{started, dataWriter{fw, frameStderr}}
@@ -368,7 +371,7 @@ func (a *agent) start(ctx context.Context, st net.Conn, fw *frameWriter, req req
 	}
 	close(started)
 	ptyDone := make(chan struct{})
-	if req.Op == "pty" {
+	if pty {
 		go func() {
 			defer close(ptyDone)
 			io.Copy(dataWriter{fw, frameStdout}, p)

@@ -1,0 +1,93 @@
+package countwriter_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ecode/internal/countwriter"
+)
+
+// serve runs h behind a Writer on a real server and returns what the
+// Writer kept and the body the client received.
+func serve(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) (*countwriter.Writer, string) {
+	t.Helper()
+	kept := make(chan *countwriter.Writer, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countwriter.Writer{ResponseWriter: w}
+		h(cw, r)
+		kept <- cw
+	}))
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return <-kept, string(body)
+}
+
+func TestKeepsTheFinalStatusNotAnEarlyHint(t *testing.T) {
+	cw, body := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</app.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusTeapot)
+		io.WriteString(w, "short and stout")
+	})
+	if cw.Status != http.StatusTeapot || cw.Bytes != int64(len(body)) || body != "short and stout" {
+		t.Fatalf("kept status %d, %d bytes; client got %q", cw.Status, cw.Bytes, body)
+	}
+}
+
+func TestImplicitOKAndFileBodiesCounted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.txt")
+	content := strings.Repeat("sendfile ", 4096)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cw, body := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		if _, err := io.Copy(w, f); err != nil { // goes through ReadFrom
+			t.Error(err)
+		}
+	})
+	if cw.Status != http.StatusOK || cw.Bytes != int64(len(content)) || body != content {
+		t.Fatalf("kept status %d, %d bytes; client got %d bytes", cw.Status, cw.Bytes, len(body))
+	}
+}
+
+func TestFlushReachesTheClient(t *testing.T) {
+	flushed := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countwriter.Writer{ResponseWriter: w}
+		io.WriteString(cw, "first\n")
+		cw.Flush()
+		<-flushed // the client read "first" before the handler returned
+	}))
+	defer srv.Close()
+	client := &http.Client{Timeout: time.Minute} // without the flush the read waits for this
+	res, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(res.Body, buf); err != nil || string(buf) != "first\n" {
+		t.Fatalf("read %q, %v", buf, err)
+	}
+	close(flushed)
+}
