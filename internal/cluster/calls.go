@@ -39,9 +39,17 @@ func (c *Cluster) silentAfter() time.Duration { return 2 * c.o.TTL / 3 }
 
 // gone returns why the node listening at host (the host:port of its
 // internal URL) is not to be waited for, or nil. A host no node
-// advertises is not judged.
+// advertises is not judged. The registry as last read clears a node; a
+// node it finds gone is judged again on a fresh read.
 func (c *Cluster) gone(ctx context.Context, host string) error {
-	n, ok := c.nodeAt(ctx, host)
+	err := c.judge(c.nodeAt(ctx, host, false))
+	if err != nil {
+		err = c.judge(c.nodeAt(ctx, host, true))
+	}
+	return err
+}
+
+func (c *Cluster) judge(n store.Node, ok bool) error {
 	if !ok {
 		return nil
 	}
@@ -55,11 +63,12 @@ func (c *Cluster) gone(ctx context.Context, host string) error {
 }
 
 // nodeAt finds the node whose internal listener is at host in the
-// registry, read again when the last read is older than WatchEvery.
-func (c *Cluster) nodeAt(ctx context.Context, host string) (store.Node, bool) {
+// registry, read again when fresh or when the last read is older than
+// WatchEvery.
+func (c *Cluster) nodeAt(ctx context.Context, host string, fresh bool) (store.Node, bool) {
 	c.peers.mu.Lock()
 	defer c.peers.mu.Unlock()
-	if c.peers.nodes == nil || time.Since(c.peers.read) >= c.o.WatchEvery {
+	if fresh || c.peers.nodes == nil || time.Since(c.peers.read) >= c.o.WatchEvery {
 		nodes, err := c.st.Nodes(ctx)
 		if err != nil {
 			c.o.Log.Warn("read the node registry", "err", err) // judged on the last read
