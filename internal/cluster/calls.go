@@ -153,11 +153,7 @@ type releasingBody struct {
 	cancel context.CancelCauseFunc
 }
 
-func (b *releasingBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel(nil)
-	return err
-}
+func (b *releasingBody) Close() error { return closeAndRelease(b.ReadCloser, b.cancel) }
 
 // releasingConn is releasingBody for a switched protocol's connection.
 type releasingConn struct {
@@ -165,9 +161,11 @@ type releasingConn struct {
 	cancel context.CancelCauseFunc
 }
 
-func (b *releasingConn) Close() error {
-	err := b.ReadWriteCloser.Close()
-	b.cancel(nil)
+func (b *releasingConn) Close() error { return closeAndRelease(b.ReadWriteCloser, b.cancel) }
+
+func closeAndRelease(c io.Closer, cancel context.CancelCauseFunc) error {
+	err := c.Close()
+	cancel(nil)
 	return err
 }
 
