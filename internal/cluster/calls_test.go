@@ -72,9 +72,11 @@ func TestCallsGiveUpOnSilentNodes(t *testing.T) {
 		addr, accepted := hungNode(t)
 		stale := register("stale", addr)
 		clk.Advance(11 * time.Second)
+		start := time.Now()
 		if err := a.Tell(ctx, stale, "/internal/x"); err == nil || !strings.Contains(err.Error(), "silent") {
 			t.Fatalf("tell a silent node: %v", err)
 		}
+		t.Logf("a call to a silent node failed in %v", time.Since(start))
 		select {
 		case <-accepted:
 			t.Fatal("a silent node was connected to")
@@ -88,11 +90,13 @@ func TestCallsGiveUpOnSilentNodes(t *testing.T) {
 		go func() { res <- a.Tell(ctx, pausing, "/internal/x") }()
 		<-accepted
 		clk.Advance(11 * time.Second)
+		silent := time.Now()
 		select {
 		case err := <-res:
 			if err == nil || !strings.Contains(err.Error(), "silent") {
 				t.Fatalf("tell a node that went silent: %v", err)
 			}
+			t.Logf("gave up %v after the node went silent", time.Since(silent))
 		case <-time.After(10 * time.Second):
 			t.Fatal("still waiting on a node that went silent")
 		}
