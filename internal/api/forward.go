@@ -181,6 +181,7 @@ func (s *Server) serveAt(w http.ResponseWriter, r *http.Request, o cluster.Owner
 // pass through), signed for the owner's internal listener.
 func (s *Server) newForwarder() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
+		Transport: s.cluster.Transport(), // gives up on a node that is gone
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(pr.In.Context().Value(keyForwardTo).(*url.URL))
 			pr.Out.Host = pr.In.Host

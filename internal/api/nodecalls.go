@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"ecode/internal/runner"
 )
@@ -105,6 +106,48 @@ func (s *Server) StopRun(ctx context.Context, projectID, reason string) (bool, e
 		}
 	}
 	return s.stopRunHere(projectID, reason)
+}
+
+// Outcome is what a call made for one project of several came to: done
+// reports whether there was something to stop.
+type Outcome struct {
+	ProjectID string
+	Done      bool
+	Err       error
+}
+
+// maxNodeCalls bounds the calls StopRuns and SuspendDeployments make at once.
+const maxNodeCalls = 8
+
+// StopRuns is StopRun for several projects, some at once, so a node that
+// does not answer holds up none of the others (each call to another node
+// is bounded: cluster.Options.CallTimeout). Outcomes are in ids' order.
+func (s *Server) StopRuns(ctx context.Context, ids []string, reason string) []Outcome {
+	return eachProject(ctx, ids, func(ctx context.Context, id string) (bool, error) { return s.StopRun(ctx, id, reason) })
+}
+
+// SuspendDeployments is SuspendDeployment for several projects, as
+// StopRuns.
+func (s *Server) SuspendDeployments(ctx context.Context, ids []string, reason string) []Outcome {
+	return eachProject(ctx, ids, func(ctx context.Context, id string) (bool, error) {
+		return s.SuspendDeployment(ctx, id, reason)
+	})
+}
+
+func eachProject(ctx context.Context, ids []string, fn func(context.Context, string) (bool, error)) []Outcome {
+	out := make([]Outcome, len(ids))
+	slots := make(chan struct{}, maxNodeCalls)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			done, err := fn(ctx, id)
+			out[i] = Outcome{ProjectID: id, Done: done, Err: err}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 func (s *Server) stopRunHere(projectID, reason string) (bool, error) {

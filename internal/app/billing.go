@@ -112,7 +112,8 @@ func (s *Server) planLimits(projectID string, l sandbox.Limits) sandbox.Limits {
 // stopRunsOf stops the running apps and the deployments of an account
 // whose credits ran out, with reason "quota" (its next run or publish is
 // refused until it tops up; a suspended deployment's URL answers a page
-// saying the app is paused, and its owner is notified).
+// saying the app is paused, and its owner is notified). Each is stopped on
+// whichever node runs it, several at once.
 func (s *Server) stopRunsOf(ctx context.Context, accountID string) {
 	s.suspendDeploymentsOf(ctx, accountID)
 	ids, err := s.Store.OwnedProjects(ctx, accountID)
@@ -120,11 +121,11 @@ func (s *Server) stopRunsOf(ctx context.Context, accountID string) {
 		s.Log.Warn("list the projects of an account over quota", "account", accountID, "err", err)
 		return
 	}
-	for _, id := range ids { // on whichever node runs each
-		if stopped, err := s.API.StopRun(ctx, id, "quota"); err != nil {
-			s.Log.Warn("stop a run over quota", "project", id, "err", err)
-		} else if stopped {
-			s.Log.Info("run stopped: credits used up", "project", id, "account", accountID)
+	for _, o := range s.API.StopRuns(ctx, ids, "quota") {
+		if o.Err != nil {
+			s.Log.Warn("stop a run over quota", "project", o.ProjectID, "err", o.Err)
+		} else if o.Done {
+			s.Log.Info("run stopped: credits used up", "project", o.ProjectID, "account", accountID)
 		}
 	}
 }
@@ -137,11 +138,11 @@ func (s *Server) suspendDeploymentsOf(ctx context.Context, accountID string) {
 		s.Log.Warn("list deployments over quota", "account", accountID, "err", err)
 		return
 	}
-	for _, id := range ids {
-		if stopped, err := s.API.SuspendDeployment(ctx, id, deploy.ReasonQuota); err != nil { // on the node running it
-			s.Log.Warn("suspend a deployment over quota", "project", id, "err", err)
-		} else if stopped {
-			s.Log.Info("deployment suspended: credits used up", "project", id, "account", accountID)
+	for _, o := range s.API.SuspendDeployments(ctx, ids, deploy.ReasonQuota) { // on the node running each
+		if o.Err != nil {
+			s.Log.Warn("suspend a deployment over quota", "project", o.ProjectID, "err", o.Err)
+		} else if o.Done {
+			s.Log.Info("deployment suspended: credits used up", "project", o.ProjectID, "account", accountID)
 		}
 	}
 }

@@ -21,7 +21,7 @@ func (s *Server) buildCluster(cfg *config.Config, now func() time.Time, log *slo
 		return
 	}
 	s.Cluster = cluster.New(s.Store, cluster.Options{NodeID: cfg.NodeName(), Address: cfg.InternalAdvertised(),
-		Secret: []byte(cfg.ClusterSecret), TTL: cfg.NodeTTL, Now: now, Log: log.With("component", "cluster"),
+		Secret: []byte(cfg.ClusterSecret), TTL: cfg.NodeTTL, DialTimeout: cfg.NodeDial, Now: now, Log: log.With("component", "cluster"),
 		Lost: s.projectMoved, LostDeployment: func(projectID string) { s.Deploy.Moved(projectID) }})
 	s.Auth.ShareLimits(s.Store) // sign-in and sign-up limits hold across the nodes
 }

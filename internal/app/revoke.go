@@ -38,9 +38,12 @@ func (s *Server) forgetRoots(e revoke.Event) {
 // the revocation bus (an event naming the project alone, which forgetRoots
 // turns into a Forget), on every other node: a restore begins, and a node
 // keeping the folder open would read it without waiting for the restore.
+// While Redis is down the event reaches the others once it is back (the
+// bus publishes it again; a node whose own subscription broke drops every
+// folder when it subscribes again).
 func (s *Server) forgetEverywhere(ctx context.Context, projectID string) {
 	s.Files.Forget(projectID)
 	if err := s.Revoke.Publish(ctx, revoke.Event{ProjectID: projectID}); err != nil {
-		s.Log.Warn("tell the other nodes to reopen a project's folder", "project_id", projectID, "err", err)
+		s.Log.Warn("tell the other nodes to reopen a project's folder (they are told once redis is back)", "project_id", projectID, "err", err)
 	}
 }

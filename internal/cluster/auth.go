@@ -1,13 +1,10 @@
 package cluster
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,26 +61,4 @@ func mac(secret []byte, node, ts string, r *http.Request) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// Tell sends an empty POST of path, signed, to node o's internal listener
-// and fails unless it answers 2xx.
-func (c *Cluster) Tell(ctx context.Context, o Owner, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(o.Address, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	c.Sign(req)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("node %s answered %s to %s: %s", o.NodeID, resp.Status, path, strings.TrimSpace(string(body)))
-	}
-	return nil
 }

@@ -9,10 +9,12 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -36,6 +38,15 @@ type Options struct {
 	// LostDeployment is Lost for a deployment lease: the caller stops the
 	// deployment's instances and runs here.
 	LostDeployment func(projectID string)
+	// DialTimeout bounds connecting to another node's internal listener
+	// (default 3 s): a node whose host is gone drops the connection
+	// attempt rather than refusing it.
+	DialTimeout time.Duration
+	// CallTimeout bounds a whole Tell (default 10 s).
+	CallTimeout time.Duration
+	// WatchEvery is how often a call waiting for another node's answer
+	// reads that node's heartbeat again (default TTL/6), see calls.go.
+	WatchEvery time.Duration
 }
 
 // Cluster is this node's membership of the service.
@@ -47,6 +58,10 @@ type Cluster struct {
 	projects leases // project sandboxes this node owns
 	deploys  leases // deployments this node runs
 	draining bool
+
+	peers     peers             // the other nodes, as last read (calls.go)
+	transport http.RoundTripper // to other nodes' internal listeners
+	client    *http.Client
 }
 
 // leases is one kind of lease (a project's sandbox, a project's
@@ -80,9 +95,15 @@ func New(st *store.Store, o Options) *Cluster {
 	if o.LostDeployment == nil {
 		o.LostDeployment = func(string) {}
 	}
-	return &Cluster{st: st, o: o,
+	o.DialTimeout = cmp.Or(o.DialTimeout, 3*time.Second)
+	o.CallTimeout = cmp.Or(o.CallTimeout, 10*time.Second)
+	o.WatchEvery = cmp.Or(o.WatchEvery, o.TTL/6)
+	c := &Cluster{st: st, o: o,
 		projects: leases{get: st.ProjectLease, take: st.TakeProjectLease, held: map[string]bool{}, lost: o.Lost},
 		deploys:  leases{get: st.DeploymentLease, take: st.TakeDeploymentLease, held: map[string]bool{}, lost: o.LostDeployment}}
+	c.transport = c.newTransport()
+	c.client = &http.Client{Transport: c.transport}
+	return c
 }
 
 // ID is this node's id.

@@ -71,6 +71,10 @@ type Options struct {
 	// OnFlush, if set, is called (from the room's goroutine) after a
 	// document's text was written to its file.
 	OnFlush func(projectID, path, text string)
+	// BeforeWrite, if set, is called before each write of a document's
+	// text to its file, on the goroutine that writes (tests hold a write
+	// in flight with it).
+	BeforeWrite func(projectID, path, text string)
 	// OnLogged, if set, is told (from a room's goroutine) of each write of
 	// updates to the store's log: how many, and how long the oldest waited
 	// between the room taking it and the write's end (log lag).

@@ -82,6 +82,7 @@ type room struct {
 	stat          fileStat
 	fileHash      string
 	prevHash      string
+	inherited     string // the hash of a write the previous flush-lease holder may still be making
 	dirty         bool
 	dirtySince    time.Time
 	flushTimer    *time.Timer

@@ -81,8 +81,11 @@ func (r *room) flush() {
 	r.flushing = true
 	r.flushBase = r.state()
 	r.waitCur, r.waitNext = r.waitNext, nil
-	files, project, path, out := r.h.files, r.key.project, r.key.path, r.flushDone
+	files, project, path, out, before := r.h.files, r.key.project, r.key.path, r.flushDone, r.h.opts.BeforeWrite
 	go func() {
+		if before != nil {
+			before(project, path, text)
+		}
 		err := files.WriteFile(project, path, []byte(text))
 		var st fileStat
 		if err == nil {

@@ -62,6 +62,13 @@ func (r *room) lease() {
 // writing it: a file that holds the document's text (or one the document
 // wrote before) is the document's; anything else was changed while nobody
 // watched, and becomes an edit.
+//
+// The previous holder may still be writing the text whose hash it recorded
+// last (its lease ran out while it was paused, or its disk is slow): that
+// write can land after this node's own, with an older text. So that hash
+// is kept (inherited) until the file is seen holding it, and a file that
+// turns up with it is the old write landing, not a change made outside:
+// the document's text is written over it (lateWrite).
 func (r *room) takeOver() {
 	if r.err = r.catchUp(); r.err != nil {
 		return
@@ -70,6 +77,10 @@ func (r *room) takeOver() {
 	if err != nil {
 		r.err = err
 		return
+	}
+	r.inherited = r.fileHash
+	if hashText(text) == r.inherited {
+		r.inherited = "" // that write is done
 	}
 	r.stat, _ = r.statFile()
 	r.disk = text

@@ -46,7 +46,24 @@ func (r *room) checkFile(force bool) {
 	if text == r.disk {
 		return
 	}
+	if r.lateWrite(text) {
+		return
+	}
 	r.external(text)
+}
+
+// lateWrite reports whether text is the write the previous flush-lease
+// holder was making when this node took over (see takeOver), landed only
+// now: the file is then behind the document, which is written again.
+func (r *room) lateWrite(text string) bool {
+	if r.inherited == "" || hashText(text) != r.inherited {
+		return false
+	}
+	r.inherited = ""
+	r.log().Info("the previous writer's last write landed late: writing the document again")
+	r.disk = text
+	r.markDirty()
+	return true
 }
 
 // external merges a new file text into the document: the edit is made

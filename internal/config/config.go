@@ -126,6 +126,7 @@ type Config struct {
 	InternalURL   string
 	ClusterSecret string
 	NodeTTL       time.Duration
+	NodeDial      time.Duration // connecting to another node's internal listener
 
 	// Workspaces as Kubernetes pods (--sandbox=kubernetes, package sandbox/kube).
 	KubeNamespace      string
@@ -247,6 +248,7 @@ func (c *Config) options() []option {
 		{"kube-pod-name", "", "with --sandbox=kubernetes: this server's pod name (downward API); with --kube-pod-uid, workspace pods are deleted with it", &c.KubePodName},
 		{"kube-pod-uid", "", "with --sandbox=kubernetes: this server's pod UID (downward API)", &c.KubePodUID},
 		{"node-ttl", "15s", "how long a node's heartbeat keeps it and its projects' leases: a node silent for longer loses its projects to the others", &c.NodeTTL},
+		{"node-dial-timeout", "3s", "how long a node waits to connect to another's internal listener before the request falls back (a host that is down may not refuse the connection)", &c.NodeDial},
 		{"acme-ca-file", "", "PEM file of CA certificates to trust, besides the system's, when talking to the ACME server (a test CA such as Pebble's)", &c.ACMECAFile},
 	}
 }
@@ -420,6 +422,9 @@ func (c *Config) validateCluster() []error {
 	}
 	if c.NodeTTL < time.Second {
 		errs = append(errs, errors.New("node-ttl must be at least 1s"))
+	}
+	if c.NodeDial <= 0 {
+		errs = append(errs, errors.New("node-dial-timeout must be above 0"))
 	}
 	return errs
 }

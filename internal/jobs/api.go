@@ -43,17 +43,15 @@ func (c *Client) Enqueue(ctx context.Context, args Args, o *Opts) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
-	c.Added()
-	c.dueAt(o)
+	c.wakeWorkers()
+	if c.later(o) {
+		c.dueChanged()
+	}
 	return !res.UniqueSkippedAsDuplicate, nil
 }
 
-// dueAt notes when a job enqueued for later falls due (due.go).
-func (c *Client) dueAt(o *Opts) {
-	if o != nil && o.At.After(c.now()) {
-		c.due.add(o.At)
-	}
-}
+// later reports whether a job enqueued with o falls due later (due.go).
+func (c *Client) later(o *Opts) bool { return o != nil && o.At.After(c.now()) }
 
 // EnqueueTx adds a job in tx, a store bound to a transaction (store.InTx):
 // the job exists only if the transaction commits. Call Added once it has.
@@ -65,7 +63,9 @@ func (c *Client) EnqueueTx(ctx context.Context, tx *store.Store, args Args, o *O
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}
-	c.dueAt(o) // waking for a job that was rolled back costs one look
+	if c.later(o) {
+		c.laterTx.Store(true) // Added arms the timer (a job rolled back costs one look)
+	}
 	return !res.UniqueSkippedAsDuplicate, nil
 }
 

@@ -2,10 +2,10 @@ package jobs
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -14,102 +14,185 @@ import (
 // attempt, a snooze): River's scheduler makes them available up to its
 // interval ahead of time, but the workers look for available jobs only when
 // woken (wake.go) or at the fallback poll, so a job due at 12:00:00 would
-// wait for the next poll. The queue keeps the times it knows jobs fall due
-// at (its own inserts, the attempts its workers finished, and at start the
-// earliest one waiting) and wakes the workers at each; on PostgreSQL that
-// wakes every node's.
+// wait for the next poll. So each node keeps one timer, on the queue's
+// clock, to the earliest time a job waiting in the store falls due, and
+// wakes the workers then (on PostgreSQL, every node's). The time is asked
+// of the store at start, after this node enqueues a job for later or an
+// attempt ends in a retry, when the timer fires, and, on PostgreSQL, when
+// another node says it did one of those (a NOTIFY on dueTopic): every node
+// knows the earliest, whichever node enqueued the job and whether or not
+// it is still alive.
 
-// maxDue bounds the due times kept; past it the latest are dropped (their
-// jobs run at the fallback poll, or when an earlier wake finds them).
-const maxDue = 1024
+// dueTopic is the channel (after the schema and a dot) on which a node
+// says a job was enqueued or retried for later.
+const dueTopic = "ecode_jobs_due"
 
-// dueTimes is a timer to the earliest of a sorted set of times.
-type dueTimes struct {
-	mu    sync.Mutex
-	times []time.Time // sorted, earliest first
-	timer *time.Timer
-	now   func() time.Time
-	wake  func()
+// dueLag bounds how long the timer waits for River's scheduler to make a
+// job that fell due available (its tick is 5 s of real time), looking
+// again every second: on SQLite the scheduler wakes no one when it does.
+const dueLag = 10
+
+// dueTimer is the node's timer to the next job due.
+type dueTimer struct {
+	c     *Client
+	mu    sync.Mutex // one look-up at a time
+	at    time.Time  // when the timer fires; zero: not armed
+	stop  func() bool
+	ended bool
 }
 
-// add keeps t and re-arms the timer when t is the earliest.
-func (d *dueTimes) add(t time.Time) {
-	if t.IsZero() {
-		return
-	}
+// refresh asks the store when the next job falls due and arms the timer
+// for then.
+func (d *dueTimer) refresh(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	i, found := slices.BinarySearchFunc(d.times, t, time.Time.Compare)
-	if found || i >= maxDue {
+	if d.ended {
 		return
 	}
-	d.times = slices.Insert(d.times, i, t)
-	if len(d.times) > maxDue {
-		d.times = d.times[:maxDue]
-	}
-	if i == 0 {
-		d.armLocked()
-	}
-}
-
-func (d *dueTimes) armLocked() {
-	if d.timer != nil {
-		d.timer.Stop()
-		d.timer = nil
-	}
-	if len(d.times) > 0 {
-		d.timer = time.AfterFunc(max(d.times[0].Sub(d.now()), 0), d.fire)
-	}
-}
-
-// fire wakes the workers for every time now past and arms the timer for
-// the next.
-func (d *dueTimes) fire() {
-	d.mu.Lock()
-	now := d.now()
-	n := 0
-	for n < len(d.times) && !d.times[n].After(now) {
-		n++
-	}
-	d.times = d.times[n:]
-	d.armLocked()
-	d.mu.Unlock()
-	if n > 0 {
-		d.wake()
-	}
-}
-
-// stop cancels the timer (the queue stops working).
-func (d *dueTimes) stop() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.timer != nil {
-		d.timer.Stop()
-		d.timer = nil
-	}
-	d.times = nil
-}
-
-// finished notes when a job whose attempt just ended falls due again (a
-// retry or a snooze: scheduled later, or already available but due later).
-func (d *dueTimes) finished(j *rivertype.JobRow) {
-	switch j.State {
-	case rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStateAvailable:
-		d.add(j.ScheduledAt)
-	}
-}
-
-// noteEarliest notes when the earliest job waiting for its time (what was enqueued
-// or retried before this process started, or by another node) falls due.
-func (c *Client) noteEarliest(ctx context.Context) {
-	params := river.NewJobListParams().States(rivertype.JobStateScheduled, rivertype.JobStateRetryable).
+	c := d.c
+	now := c.now()
+	params := river.NewJobListParams().
+		States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable).
+		Where("scheduled_at > @now", river.NamedArgs{"now": now}).
 		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(1)
 	res, err := c.api.JobList(ctx, params)
 	if err != nil {
-		c.o.Log.Warn("find the next job due", "err", err)
+		c.o.Log.Warn("find the next job due", "err", err) // the fallback poll finds it
 		return
 	}
-	for _, j := range res.Jobs {
-		c.due.add(j.ScheduledAt)
+	var next time.Time
+	if len(res.Jobs) > 0 {
+		next = res.Jobs[0].ScheduledAt
+	}
+	if next.Equal(d.at) {
+		return
+	}
+	if d.stop != nil {
+		d.stop()
+		d.stop = nil
+	}
+	if d.at = next; !next.IsZero() {
+		d.stop = c.afterFunc(next.Sub(now), d.fire)
+	}
+}
+
+// fire wakes the workers and arms the timer for the next job due. A job
+// that fell due and is not available yet is waited for (awaitScheduler).
+func (d *dueTimer) fire() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.mu.Lock()
+	d.at, d.stop = time.Time{}, nil
+	d.mu.Unlock()
+	d.c.wakeWorkers()
+	d.refresh(ctx)
+	if d.c.overdue(ctx) {
+		go d.awaitScheduler()
+	}
+}
+
+// awaitScheduler looks every second, up to dueLag times, whether River's
+// scheduler (on real time) made the jobs that fell due available, and
+// then wakes the workers: on SQLite it wakes no one when it does.
+func (d *dueTimer) awaitScheduler() {
+	for range dueLag {
+		time.Sleep(time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		overdue := d.c.overdue(ctx)
+		cancel()
+		d.mu.Lock()
+		ended := d.ended
+		d.mu.Unlock()
+		if ended {
+			return
+		}
+		if !overdue {
+			d.c.wakeWorkers()
+			return
+		}
+	}
+}
+
+// overdue reports whether a job that fell due waits for the scheduler.
+func (c *Client) overdue(ctx context.Context) bool {
+	params := river.NewJobListParams().States(rivertype.JobStateScheduled, rivertype.JobStateRetryable).
+		Where("scheduled_at <= @now", river.NamedArgs{"now": c.now()}).First(1)
+	res, err := c.api.JobList(ctx, params)
+	return err == nil && len(res.Jobs) > 0
+}
+
+// end disarms the timer (the queue stops working).
+func (d *dueTimer) end() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ended = true
+	if d.stop != nil {
+		d.stop()
+		d.stop = nil
+	}
+}
+
+// dueChanged is told that a job was enqueued or retried for later: the
+// timer is armed again and, on PostgreSQL, every other node is told.
+func (c *Client) dueChanged() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.due.refresh(ctx)
+	if c.local != nil {
+		return
+	}
+	if _, err := c.o.Store.SQLDB().ExecContext(ctx, `SELECT pg_notify(current_schema() || '.' || $1, '')`, dueTopic); err != nil {
+		c.o.Log.Warn("tell the other nodes of a job due later", "err", err) // they find it at their next look
+	}
+}
+
+// finished notes an attempt that ended with the job due again later (a
+// retry or a snooze).
+func (c *Client) finished(j *rivertype.JobRow) {
+	switch j.State {
+	case rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStateAvailable:
+		if j.ScheduledAt.After(c.now()) {
+			c.dueChanged()
+		}
+	}
+}
+
+// listenDue arms the timer again whenever another node enqueues or
+// retries a job for later (PostgreSQL), until ctx ends.
+func (c *Client) listenDue(ctx context.Context) {
+	for {
+		err := c.listenDueOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		c.o.Log.Warn("listen for jobs due later", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (c *Client) listenDueOnce(ctx context.Context) error {
+	pc, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	conn := pc.Hijack() // it keeps listening: not for the pool
+	defer conn.Close(context.WithoutCancel(ctx))
+	var schema string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{schema + "." + dueTopic}.Sanitize()); err != nil {
+		return err
+	}
+	c.due.refresh(ctx) // what was said before
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		c.due.refresh(ctx)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,6 +42,10 @@ type Options struct {
 	// jobs, retries, periodic jobs and the rescue of jobs whose process
 	// died all follow it.
 	Now func() time.Time
+	// AfterFunc, with Now, arms a timer on that clock: f runs once it
+	// has moved d on; stop disarms it. Default: time.AfterFunc (on Now's
+	// time, a fake clock's timers then run on real time).
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// Workers is how many jobs run at once (default 4).
 	Workers int
 	// Poll is how often a node looks for new jobs it was not told of
@@ -78,7 +83,8 @@ type Client struct {
 	pool    *pgxpool.Pool
 	st      *store.Store
 	local   *localListener // SQLite: wakes the workers in process
-	due     *dueTimes      // wakes the workers when jobs fall due (due.go)
+	due     *dueTimer      // wakes the workers when jobs fall due (due.go)
+	laterTx atomic.Bool    // EnqueueTx enqueued a job due later: Added arms the timer
 }
 
 // Migrate creates or updates the queue's tables (River's own migrations)
@@ -122,7 +128,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		o.RescueAfter = o.Timeout + 5*time.Minute
 	}
 	c := &Client{o: o, workers: river.NewWorkers(), st: o.Store}
-	c.due = &dueTimes{now: c.now, wake: c.Added}
+	c.due = &dueTimer{c: c}
 	cfg := c.config()
 	var err error
 	if o.Store.Engine() == store.Postgres {
@@ -186,6 +192,13 @@ func newPool(ctx context.Context, st *store.Store) (*pgxpool.Pool, error) {
 	return pgxpool.NewWithConfig(ctx, pc)
 }
 
+func (c *Client) afterFunc(d time.Duration, f func()) func() bool {
+	if c.o.AfterFunc != nil {
+		return c.o.AfterFunc(d, f)
+	}
+	return time.AfterFunc(d, f).Stop
+}
+
 func (c *Client) now() time.Time {
 	if c.o.Now != nil {
 		return c.o.Now()
@@ -202,15 +215,22 @@ func (c *Client) Run(ctx context.Context) error {
 	if err := c.work.Start(ctx); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
 	}
-	defer c.due.stop()
-	c.noteEarliest(ctx)
+	defer c.due.end()
+	if c.pool != nil {
+		listenCtx, stopListening := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); c.listenDue(listenCtx) }() // and it looks at start
+		defer func() { stopListening(); <-done }()
+	} else {
+		c.due.refresh(ctx)
+	}
 	for {
 		select {
 		case ev := <-events:
 			if ev == nil || ev.Job == nil {
 				continue
 			}
-			c.due.finished(ev.Job)
+			c.finished(ev.Job)
 			if c.o.Observe != nil && ev.JobStats != nil {
 				c.o.Observe(ev.Job.Kind, string(ev.Job.State), ev.JobStats.QueueWaitDuration, ev.JobStats.RunDuration)
 			}

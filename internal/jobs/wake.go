@@ -68,13 +68,21 @@ func (l *localListener) WaitForNotification(ctx context.Context) (*riverdriver.N
 }
 
 // Added wakes the workers after jobs were enqueued (Enqueue calls it;
-// after EnqueueTx, call it once the transaction committed). On SQLite
+// after EnqueueTx, call it once the transaction committed), and arms the
+// timer again when one of them is due later (due.go). On SQLite
 // nothing else tells them. On PostgreSQL the insert's own NOTIFY is
 // skipped when the client sent one less than its fetch cooldown ago (River
 // limits them per queue), which would leave the job to the fallback poll:
 // Added sends one of its own (on the channel River listens on: the
 // schema, a dot, the topic), which wakes every node's workers.
 func (c *Client) Added() {
+	c.wakeWorkers()
+	if c.laterTx.Swap(false) {
+		c.dueChanged()
+	}
+}
+
+func (c *Client) wakeWorkers() {
 	if c.local != nil {
 		c.local.added()
 		return

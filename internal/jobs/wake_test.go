@@ -3,6 +3,8 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,6 +93,108 @@ func TestDueJobsWakeTheWorkers(t *testing.T) {
 		}
 		if early := time.Until(at); early > 0 {
 			t.Fatalf("the job due at %v ran %v early", at, early)
+		}
+	})
+}
+
+// fakeClock is a clock whose timers fire when it is moved past them; each
+// timer armed is reported on armed.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+	armed  chan time.Time
+}
+
+type fakeTimer struct {
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	c.armed <- t.at
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := !t.stopped
+		t.stopped = true
+		return was
+	}
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool {
+		if t.stopped || t.at.After(c.now) {
+			return t.stopped
+		}
+		t.stopped = true
+		due = append(due, t)
+		return true
+	})
+	c.mu.Unlock()
+	for _, t := range due {
+		go t.f()
+	}
+}
+
+// waitArmed waits until a timer is armed for at.
+func (c *fakeClock) waitArmed(t *testing.T, at time.Time) {
+	t.Helper()
+	for {
+		if got := waitFor(t, c.armed); got.Equal(at) {
+			return
+		}
+	}
+}
+
+// A job enqueued for later on one node runs on another node's workers when
+// it falls due on the queue's clock (a fake one, moved by the test: no real
+// time passes), with their fallback poll an hour away: the other node
+// learns the time from the store, at start and (PostgreSQL) when the
+// enqueuing node says it enqueued a job for later.
+func TestDueJobRunsOnAnotherNode(t *testing.T) {
+	testdb.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		clk := &fakeClock{now: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC), armed: make(chan time.Time, 1024)}
+		a := newQueue(t, st, clk.Now, func(o *jobs.Options) { o.Poll = time.Hour }) // enqueues only
+		t.Cleanup(func() { a.Close() })
+		b := newQueue(t, st, clk.Now, func(o *jobs.Options) { o.Poll = time.Hour; o.AfterFunc = clk.AfterFunc })
+
+		at := clk.Now().Add(time.Hour)
+		if _, err := a.Enqueue(ctx, probeArgs{Name: "before b started"}, &jobs.Opts{At: at}); err != nil {
+			t.Fatal(err)
+		}
+		b.run(t)
+		clk.waitArmed(t, at)
+		b.drain(t)
+		if len(b.probes) != 0 {
+			t.Fatal("the job ran before its time")
+		}
+		clk.Advance(time.Hour)
+		if got := waitFor(t, b.probes); got.Name != "before b started" {
+			t.Fatalf("ran %q", got.Name)
+		}
+		if st.Engine() != store.Postgres {
+			return // one node on SQLite: nothing enqueues while another works
+		}
+		at = clk.Now().Add(time.Hour)
+		if _, err := a.Enqueue(ctx, probeArgs{Name: "while b works"}, &jobs.Opts{At: at}); err != nil {
+			t.Fatal(err)
+		}
+		clk.waitArmed(t, at)
+		clk.Advance(time.Hour)
+		if got := waitFor(t, b.probes); got.Name != "while b works" {
+			t.Fatalf("ran %q", got.Name)
 		}
 	})
 }

@@ -28,8 +28,13 @@ type redisLink struct {
 	log            *slog.Logger
 	mu             sync.Mutex
 	waiting        map[string]chan struct{} // event id → one value per acknowledgement
+	pending        []Event                  // events Redis did not take, published again once it does
 	subscribedOnce chan struct{}
 }
+
+// maxPending bounds the events kept while Redis is down; past it they are
+// replaced by one empty event (every node drops everything cached).
+const maxPending = 1000
 
 type wire struct {
 	Node  string `json:"n"`
@@ -79,7 +84,8 @@ func (l *redisLink) publish(ctx context.Context, e Event) error {
 	msg, _ := json.Marshal(wire{Node: l.node, ID: id, Event: e})
 	n, err := l.client.Publish(ctx, l.events, msg).Result()
 	if err != nil {
-		return fmt.Errorf("publish revocation: %w", err)
+		l.keep(e)
+		return fmt.Errorf("publish revocation (published again once redis is back): %w", err)
 	}
 	timer := time.NewTimer(l.wait)
 	defer timer.Stop()
@@ -95,6 +101,44 @@ func (l *redisLink) publish(ctx context.Context, e Event) error {
 		}
 	}
 	return nil
+}
+
+// keep holds an event Redis did not take.
+func (l *redisLink) keep(e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) >= maxPending {
+		l.pending = []Event{{}}
+		return
+	}
+	l.pending = append(l.pending, e)
+}
+
+// republish publishes the events Redis did not take, in order; those it
+// still does not take are kept for the next time.
+func (l *redisLink) republish(ctx context.Context) {
+	l.mu.Lock()
+	events := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	for i, e := range events {
+		if err := l.publish(ctx, e); err != nil {
+			for _, e := range events[i+1:] {
+				l.keep(e)
+			}
+			l.log.Warn("publish a revocation again", "err", err)
+			return
+		}
+	}
+	if len(events) > 0 {
+		l.log.Info("revocations published again after redis came back", "events", len(events))
+	}
+}
+
+func (l *redisLink) hasPending() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending) > 0
 }
 
 // run keeps a subscription to both channels until ctx ends, resubscribing
@@ -125,7 +169,12 @@ func (l *redisLink) subscribe(ctx context.Context) error {
 		msg, err := ps.ReceiveTimeout(ctx, 30*time.Second)
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			err = ps.Ping(ctx) // quiet: make sure the connection still lives
+			// quiet: make sure the connection still lives, and publish
+			// what Redis did not take before (it may have failed for
+			// this node alone, the subscription surviving)
+			if err = ps.Ping(ctx); err == nil && l.hasPending() {
+				go l.republish(ctx)
+			}
 		}
 		if err != nil {
 			return err
@@ -136,6 +185,7 @@ func (l *redisLink) subscribe(ctx context.Context) error {
 				if confirmed++; confirmed == 2 {
 					l.bus.apply(Event{}) // anything cached before may have missed events
 					l.bus.setHealthy(true)
+					go l.republish(ctx) // what this node published while Redis was down
 					select {
 					case <-l.subscribedOnce:
 					default:

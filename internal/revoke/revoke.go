@@ -96,7 +96,8 @@ func (b *Bus) apply(e Event) {
 // Publish applies e on this node, then on every other node, and returns
 // when they have all applied it (or, for a node that does not answer in
 // time, when it has been given up on; see NewRedis). Call it after the
-// change is committed.
+// change is committed. An event Redis does not take is published again
+// once it does (at most 1000 kept; past that, one empty event).
 func (b *Bus) Publish(ctx context.Context, e Event) error {
 	b.apply(e)
 	if b.remote == nil {

@@ -2,13 +2,17 @@ package revoke_test
 
 import (
 	"context"
-	"ecode/internal/testutil/testdb"
 	"io"
 	"log/slog"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"ecode/internal/revoke"
+	"ecode/internal/testutil/testdb"
 )
 
 func TestEventMatches(t *testing.T) {
@@ -107,5 +111,106 @@ func TestRedisBusAppliesEverywhereBeforeReturning(t *testing.T) {
 		if _, _, ok := c.Get("k"); ok {
 			t.Errorf("node %d still has the revoked token when Publish returned", i)
 		}
+	}
+}
+
+// cuttable is a TCP relay to Redis that the test cuts (open connections
+// dropped, new ones closed at once) and restores: Redis as one node sees it.
+type cuttable struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+func newCuttable(t *testing.T, target string) *cuttable {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cuttable{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); c.cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.mu.Lock()
+			down := c.down
+			c.mu.Unlock()
+			out, err := net.Dial("tcp", target)
+			if down || err != nil {
+				in.Close()
+				continue
+			}
+			c.mu.Lock()
+			c.conns = append(c.conns, in, out)
+			c.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return c
+}
+
+func (c *cuttable) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = true
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+func (c *cuttable) restore() {
+	c.mu.Lock()
+	c.down = false
+	c.mu.Unlock()
+}
+
+// An event published while this node cannot reach Redis (the other node
+// can, and never noticed) reaches the other node once Redis is back.
+func TestRedisBusPublishesAgainOnceRedisIsBack(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	prefix := "ecodetest:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	direct := testdb.Redis(t)
+	relay := newCuttable(t, direct.Options().Addr)
+	opt := *direct.Options()
+	opt.Addr = relay.ln.Addr().String()
+	viaRelay := redis.NewClient(&opt)
+	t.Cleanup(func() { viaRelay.Close() })
+
+	a := revoke.NewRedis(viaRelay, prefix, 5*time.Second, log)
+	b := revoke.NewRedis(direct, prefix, 5*time.Second, log)
+	got := make(chan revoke.Event, 16)
+	b.Handle(func(e revoke.Event) {
+		if e.ProjectID != "" {
+			got <- e
+		}
+	})
+	for _, bus := range []*revoke.Bus{a, b} {
+		wg.Go(func() { bus.Run(ctx) })
+		<-bus.Subscribed()
+	}
+
+	relay.cut()
+	if err := a.Publish(ctx, revoke.Event{ProjectID: "p"}); err == nil {
+		t.Fatal("published through a cut connection")
+	}
+	relay.restore()
+	select {
+	case e := <-got:
+		if e.ProjectID != "p" {
+			t.Fatalf("node B got %+v", e)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event published while Redis was unreachable never reached node B")
 	}
 }

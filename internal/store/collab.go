@@ -78,6 +78,10 @@ func (d *CollabDoc) contiguous(after int64) bool {
 	return next > d.LastSeq
 }
 
+// collabReadHook keys a function of a test in the context of CollabLoad:
+// it runs between the read of the row and the read of the updates.
+type collabReadHook struct{}
+
 func (s *Store) collabLoad(ctx context.Context, projectID, path string, after int64) (*CollabDoc, error) {
 	var d CollabDoc
 	err := s.InTx(ctx, func(tx *Store) error {
@@ -87,6 +91,9 @@ func (s *Store) collabLoad(ctx context.Context, projectID, path string, after in
 			Scan(&snap, &d.SnapshotSeq, &d.LastSeq, &d.FileHash, &d.PrevFileHash)
 		if err != nil {
 			return mapErr(err)
+		}
+		if hook, ok := ctx.Value(collabReadHook{}).(func(*Store)); ok {
+			hook(tx)
 		}
 		from := after
 		if d.SnapshotSeq > after {
