@@ -137,6 +137,7 @@ func (s *Server) deploymentJSON(r *http.Request, st deploy.Status) map[string]an
 		"idle_timeout_default": st.IdleTimeoutDefault, "secrets_restarted_at": st.SecretsRestartedAt,
 		"restarting": st.Restarting, "resizing": st.Resizing, "secrets_restart_error": st.SecretsRestartError,
 		"secrets_restart_failed_at": st.SecretsRestartFailedAt, "max_instances": deploy.MaxInstances,
+		"resize_error": st.ResizeError, "resize_failed_at": st.ResizeFailedAt,
 		"size": st.Size, "sizes": s.deploy.Sizes(r.Context(), project(r).ID)}
 }
 

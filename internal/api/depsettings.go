@@ -47,7 +47,11 @@ func (s *Server) patchDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return settingsErr(err)
 	}
-	writeJSON(w, http.StatusOK, s.deploymentJSON(r, st))
+	code := http.StatusOK
+	if st.Resizing { // the new instances start after this answer
+		code = http.StatusAccepted
+	}
+	writeJSON(w, code, s.deploymentJSON(r, st))
 	return nil
 }
 
@@ -69,6 +73,8 @@ func settingsErr(err error) error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: msg, Fields: map[string]string{field: msg}}
 	case errors.Is(err, deploy.ErrNoDeployment), errors.Is(err, deploy.ErrProjectStopped):
 		return errNotFound("deployment")
+	case errors.Is(err, deploy.ErrResizing):
+		return &Error{Status: http.StatusConflict, Code: "resizing", Message: strings.TrimPrefix(err.Error(), "deploy: ")}
 	case errors.Is(err, deploy.ErrScaleFailed):
 		return &Error{Status: http.StatusConflict, Code: "start_failed", Message: strings.TrimPrefix(err.Error(), "deploy: "), Err: err}
 	}

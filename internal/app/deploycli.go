@@ -214,9 +214,44 @@ func deploySize(ctx context.Context, c *client.Client, base string, args []strin
 		return nil
 	}
 	body := fmt.Sprintf(`{"size":%q}`, args[0])
-	if err := c.Do(ctx, "PATCH", base, strings.NewReader(body), "application/json", &out); err != nil {
+	var res resizeState
+	if err := c.Do(ctx, "PATCH", base, strings.NewReader(body), "application/json", &res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "size %s: %g vCPU, %d MiB per instance\n", out.Size.Name, out.Size.CPU, out.Size.MemoryBytes>>20)
+	if err := waitResized(ctx, c, base, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "size %s: %g vCPU, %d MiB per instance\n", res.Size.Name, res.Size.CPU, res.Size.MemoryBytes>>20)
+	return nil
+}
+
+// resizeState is what ecode deploy size reads of the deployment after a
+// change of size.
+type resizeState struct {
+	Size        cliSize `json:"size"`
+	Resizing    bool    `json:"resizing"`
+	ResizeError string  `json:"resize_error"`
+}
+
+// waitResized waits while the deployment's instances are replaced by ones
+// of the new size (the server does it after answering), asking every half
+// second; a failed resize is the error.
+func waitResized(ctx context.Context, c *client.Client, base string, res *resizeState) error {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for res.Resizing {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		*res = resizeState{}
+		if err := c.Do(ctx, "GET", base, nil, "", res); err != nil {
+			return err
+		}
+		if !res.Resizing && res.ResizeError != "" {
+			return fmt.Errorf("ecode deploy size: %s; the old instances keep serving", res.ResizeError)
+		}
+	}
 	return nil
 }

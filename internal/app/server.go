@@ -128,6 +128,9 @@ type Deps struct {
 	// and an agent process); nil: from the configuration, remote.Dial.
 	Kube        kubernetes.Interface
 	KubeConnect func(ctx context.Context, id, addr, token string) (sandbox.Workspace, error)
+	// WrapSandbox, when set, wraps the sandbox runner every component
+	// opens workspaces with (tests: what specs they open them with).
+	WrapSandbox func(sandbox.Runner) sandbox.Runner
 }
 
 // Build makes every component from the configuration, then does what must
@@ -318,6 +321,9 @@ func (s *Server) buildSandbox(cfg *config.Config, d Deps, log *slog.Logger) erro
 	}
 	if err != nil {
 		return err
+	}
+	if d.WrapSandbox != nil {
+		s.Sandbox = d.WrapSandbox(s.Sandbox)
 	}
 	s.onClose(s.Sandbox.Close)
 	runOpts.LimitsFor = s.planLimits

@@ -118,8 +118,11 @@ func (p Plan) validate() map[string]string {
 	if p.PriceMicros < 0 || p.IncludedMicros < 0 || p.AgentMonthlyMicros < 0 {
 		f["price_micros"] = "amounts must not be negative"
 	}
-	if p.MaxProjects < 0 || p.ConcurrentRuns < 0 || p.Deployments < 0 || p.SandboxMemoryMiB < 0 || p.ProjectDiskMiB < 0 {
-		f["max_projects"] = "limits must not be negative"
+	for field, v := range map[string]int{"max_projects": p.MaxProjects, "concurrent_runs": p.ConcurrentRuns,
+		"deployments": p.Deployments, "sandbox_memory_mib": p.SandboxMemoryMiB, "project_disk_mib": p.ProjectDiskMiB} {
+		if v < 0 {
+			f[field] = "must not be negative"
+		}
 	}
 	if p.SandboxCPU < 0 || p.SandboxCPU > 1024 {
 		f["sandbox_cpu"] = "must be 0 (no cap) or a number of cores up to 1024"

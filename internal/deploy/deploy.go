@@ -327,6 +327,11 @@ type Status struct {
 	// same on every node and after the server restarts.
 	SecretsRestartError    string     `json:"secrets_restart_error,omitempty"`
 	SecretsRestartFailedAt *time.Time `json:"secrets_restart_failed_at,omitempty"`
+	// ResizeError and ResizeFailedAt: why and when the last change of size
+	// failed (the old instances kept serving at the old size); absent once
+	// a size is set again. Kept in the store, like the above.
+	ResizeError    string     `json:"resize_error,omitempty"`
+	ResizeFailedAt *time.Time `json:"resize_failed_at,omitempty"`
 }
 
 // ErrNoDeployment means the project was never published.
@@ -370,6 +375,9 @@ func (s *Service) Get(ctx context.Context, projectID string) (Status, error) {
 	st.Size = s.projectSize(ctx, projectID)
 	if d.SecretsRestartError != "" {
 		st.SecretsRestartError, st.SecretsRestartFailedAt = d.SecretsRestartError, &d.SecretsRestartFailedAt
+	}
+	if d.ResizeError != "" {
+		st.ResizeError, st.ResizeFailedAt = d.ResizeError, &d.ResizeFailedAt
 	}
 	if st.Schedule = d.Schedule; d.Kind == KindScheduled {
 		if next := nextRun(d.Schedule, s.d.Now()); !next.IsZero() {

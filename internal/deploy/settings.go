@@ -24,8 +24,9 @@ type Settings struct {
 	// server's default. It applies at the next idle check.
 	IdleTimeout *time.Duration
 	// Size is the size of the deployment's sandboxes (size.go): a serving
-	// deployment's instances are replaced by ones of the new size before
-	// it returns; if they do not start, the old ones keep serving.
+	// deployment's instances are replaced by ones of the new size after it
+	// returns (the status shows resizing meanwhile); if they do not start,
+	// the old ones keep serving and the status shows why.
 	Size *string
 }
 
@@ -88,7 +89,9 @@ func (o Settings) validate(kind string) error {
 // UpdateSettings changes the live deployment's settings (ErrNoDeployment
 // before the first publish). A new instance count is applied to the
 // serving instances before it returns; if the new instances do not start
-// the count is left as it was and the error returned.
+// the count is left as it was and the error returned. A new size is
+// applied after it returns (Status.Resizing); a second one while that
+// goes on is refused (ErrResizing).
 func (s *Service) UpdateSettings(ctx context.Context, projectID string, o Settings) (Status, error) {
 	dep, err := s.d.Store.DeploymentForProject(ctx, projectID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -102,6 +105,9 @@ func (s *Service) UpdateSettings(ctx context.Context, projectID string, o Settin
 	if o.Size != nil {
 		if err := s.checkSize(ctx, projectID, *o.Size); err != nil {
 			return Status{}, err
+		}
+		if s.resizingNow(projectID) {
+			return Status{}, ErrResizing
 		}
 	}
 	now := s.d.Now()

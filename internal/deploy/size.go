@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"ecode/internal/sandbox"
 )
@@ -150,35 +151,82 @@ func (s *Service) sandboxLimits(ctx context.Context, projectID string) sandbox.L
 	return s.limits(s.projectSize(ctx, projectID))
 }
 
-// resize records the deployment's new size and, when it serves, replaces
-// its instances with ones of that size (blue-green: the old ones serve
-// until the new ones listen, then drain; meanwhile the status shows
-// restarting and resizing). If they do not start the old
-// size is recorded again and the old instances keep serving.
+// ErrResizing means a change of size is under way: the next one waits
+// for its end.
+var ErrResizing = errors.New("deploy: the deployment is being resized; try again once it is done")
+
+// resize records the deployment's new size and, when it serves, starts
+// replacing its instances with ones of that size in the background
+// (finishResize); the status shows restarting and resizing meanwhile.
+// Nothing serving (asleep, scheduled, static): the next start uses the
+// new size.
 func (s *Service) resize(ctx context.Context, projectID, oldName, name string) error {
 	if name == oldName || (name == SizeDefault && oldName == "") {
 		return nil
 	}
+	d := s.live(projectID)
+	if d != nil {
+		d.mu.Lock()
+		busy, serving := d.resizing, d.active != nil && d.active.static == nil
+		d.resizing = d.resizing || serving
+		d.mu.Unlock()
+		if busy {
+			return ErrResizing
+		}
+		if !serving {
+			d = nil
+		}
+	}
 	if err := s.d.Store.SetDeploymentSize(ctx, projectID, name, s.d.Now()); err != nil {
+		if d != nil {
+			d.setResizing(false)
+		}
 		return err
 	}
-	d := s.live(projectID)
 	if d == nil {
 		return nil
 	}
-	d.setResizing(true)
+	if !s.spawn(func() { s.finishResize(d, oldName, name) }) {
+		d.setResizing(false)
+		return ErrProjectStopped
+	}
 	s.notifyChanged()
+	return nil
+}
+
+// finishResize replaces the serving group with one of the new size
+// (blue-green: the old instances serve until the new ones listen, then
+// drain), bounded by the health timeout of the instances' start. If they
+// do not start, the old size is recorded again with why (shown on every
+// node) and the old instances keep serving. Stopped by the service's
+// Close, it sets the old size back and records nothing.
+func (s *Service) finishResize(d *deployment, oldName, name string) {
 	defer func() {
 		d.setResizing(false)
 		s.notifyChanged()
 	}()
-	if _, err := s.replaceGroup(d); err != nil {
-		if rerr := s.d.Store.SetDeploymentSize(ctx, projectID, oldName, s.d.Now()); rerr != nil {
-			s.d.Log.Error("restore the size", "project_id", projectID, "err", rerr)
+	_, err := s.replaceGroup(d)
+	switch {
+	case err == nil:
+	case s.ctx.Err() != nil:
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.d.Store.SetDeploymentSize(ctx, d.projectID, oldName, s.d.Now()); err != nil {
+			s.d.Log.Error("restore the size", "project_id", d.projectID, "err", err)
 		}
-		return fmt.Errorf("%w: %w", ErrScaleFailed, err)
+	default:
+		s.d.Log.Warn("resize deployment", "project_id", d.projectID, "size", name, "err", err)
+		reason := fmt.Sprintf("resizing to %s: %s: %v", name, trimDeploy(ErrScaleFailed.Error()), err)
+		if err := s.d.Store.SetResizeFailure(s.ctx, d.projectID, name, oldName, reason, s.d.Now()); err != nil {
+			s.d.Log.Error("record the resize's failure", "project_id", d.projectID, "err", err)
+		}
 	}
-	return nil
+}
+
+// resizingNow reports whether a change of the project's size is under way.
+func (s *Service) resizingNow(projectID string) bool {
+	_, resizing := s.Restarting(projectID)
+	return resizing
 }
 
 func (d *deployment) setResizing(v bool) {

@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"ecode/internal/app"
 	"ecode/internal/billing"
 	"ecode/internal/client"
+	"ecode/internal/deploy"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
 )
@@ -54,9 +56,10 @@ func TestDeploymentSize(t *testing.T) {
 		_, first := e.fetch(pub.URL, "/")
 		l := e.startLoad(pub.URL)
 		v, err := e.patch(id, `{"size":"medium"}`)
-		if err != nil || v.Size.Name != "medium" || v.Instances != 1 {
+		if err != nil || v.Size.Name != "medium" {
 			t.Fatalf("resize to medium: %+v %v", v, err)
 		}
+		e.waitSettings(id, "resized to medium", func(v settingsView) bool { return !v.Resizing && v.Instances == 1 })
 		l.finish(t, "resize small→medium")
 		if _, now := e.fetch(pub.URL, "/"); now == first {
 			t.Fatalf("after the resize the same instance %q serves", now)
@@ -202,24 +205,61 @@ http.createServer((req, res) => res.end("big " + held.length)).listen(Number(pro
 `
 
 // TestResizeFailureKeepsServing: a size the app does not start at (it
-// runs out of memory) is refused with 409 start_failed; the old instance
-// keeps serving and the size stays as it was.
+// runs out of memory) is accepted (202), then fails in the background:
+// the old instance keeps serving, the size goes back to what it was and
+// the deployment shows why and when (kept in the store: the server
+// started again on the same data shows it too); the next change of size
+// clears it.
 func TestResizeFailureKeepsServing(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		id, pub := e.publishLive("Big", "server", `{"kind":"server","size":"medium"}`, map[string]string{"index.js": bigApp})
-		_, err := e.patch(id, `{"size":"small"}`)
-		var ce *client.Error
-		if !errors.As(err, &ce) || ce.Status != 409 || ce.Code != "start_failed" {
-			t.Fatalf("resize to small of an app needing 600 MiB: %v, want 409 start_failed", err)
+		e.srv.Clock.Advance(time.Minute)
+		at := e.srv.Clock.Now()
+		if v, code := e.patchStatus(id, `{"size":"small"}`); code != 202 || !v.Resizing || v.Size.Name != "small" {
+			t.Fatalf("resize to small: %d %+v, want 202 resizing to small", code, v)
 		}
-		if v := e.getSettings(id); v.Size.Name != "medium" || v.Instances != 1 || v.Restarting || v.Resizing {
-			t.Fatalf("after the failed resize: size %+v, %d instances; want medium, 1", v.Size, v.Instances)
+		v := e.waitSettings(id, "showed the failed resize", func(v settingsView) bool { return !v.Resizing && v.ResizeError != "" })
+		if v.Size.Name != "medium" || v.Instances != 1 || v.Restarting || !strings.Contains(v.ResizeError, "resizing to small") ||
+			v.ResizeFailedAt == nil || v.ResizeFailedAt.Before(at) {
+			t.Fatalf("after the failed resize: size %+v, %d instances, %q at %v; want medium, 1, why at or after %v",
+				v.Size, v.Instances, v.ResizeError, v.ResizeFailedAt, at)
 		}
 		if code, body := e.fetch(pub.URL, "/"); code != 200 || body != "big 629145600" {
 			t.Fatalf("after the failed resize the app answered %d %q", code, body)
 		}
+		e.srv.Close()
+		srv2 := testutil.NewServer(t, st, testutil.ServerOptions{Dir: e.srv.Dir})
+		after, err := srv2.Deploy.Get(context.Background(), id)
+		if err != nil || after.ResizeError != v.ResizeError || after.ResizeFailedAt == nil || !after.ResizeFailedAt.Equal(*v.ResizeFailedAt) {
+			t.Fatalf("after the server restarted the failure shows as %q at %v (%v), want %q at %v",
+				after.ResizeError, after.ResizeFailedAt, err, v.ResizeError, v.ResizeFailedAt)
+		}
+		if _, err := srv2.Deploy.UpdateSettings(context.Background(), id, deploy.Settings{Size: ptr("default")}); err != nil {
+			t.Fatal(err)
+		}
+		if after, err := srv2.Deploy.Get(context.Background(), id); err != nil || after.ResizeError != "" || after.ResizeFailedAt != nil {
+			t.Fatalf("a new size left the failure shown: %q %v %v", after.ResizeError, after.ResizeFailedAt, err)
+		}
 	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// patchStatus sends PATCH /api/projects/{id}/deployment and returns the
+// answer and its status code (2xx expected).
+func (e *env) patchStatus(projectID, body string) (settingsView, int) {
+	e.t.Helper()
+	resp, err := e.c.Raw(context.Background(), "PATCH", "/api/projects/"+projectID+"/deployment", strings.NewReader(body), "application/json")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v settingsView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		e.t.Fatal(err)
+	}
+	return v, resp.StatusCode
 }
 
 // heldApp listens at once unless a file "hold" is in its folder: then it
@@ -232,11 +272,13 @@ if (!fs.existsSync("hold")) listen();
 else { const t = setInterval(() => { if (fs.existsSync("go")) { clearInterval(t); listen(); } }, 20); }
 `
 
-// TestResizeShowsRestarting: while a change of size replaces the serving
-// instance (the new one held before it listens), the deployment shows
-// restarting and resizing, as the Deployments pane reads it; once the new
-// instance listens the PATCH answers and both are false again.
-func TestResizeShowsRestarting(t *testing.T) {
+// TestResizeAnswersAtOnce: a change of size answers 202 while the new
+// instance has not started yet (it is held until the test lets it
+// listen, after the answer), showing restarting and resizing, as the
+// Deployments pane reads it; a second change meanwhile is refused (409
+// resizing); the old instance serves meanwhile; once the new one listens
+// the deployment ends at the new size, not resizing.
+func TestResizeAnswersAtOnce(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st)
 		id, pub := e.publishLive("Held", "server", `{"kind":"server","size":"small"}`, map[string]string{"index.js": heldApp})
@@ -244,32 +286,27 @@ func TestResizeShowsRestarting(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(appDir, "hold"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		type result struct {
-			v   settingsView
-			err error
+		v, code := e.patchStatus(id, `{"size":"medium"}`)
+		if code != 202 || !v.Restarting || !v.Resizing || v.Size.Name != "medium" {
+			t.Fatalf("resize to medium answered %d %+v, want 202 restarting and resizing to medium", code, v)
 		}
-		done := make(chan result, 1)
-		go func() {
-			v, err := e.patch(id, `{"size":"medium"}`)
-			done <- result{v, err}
-		}()
-		for {
-			changed := e.srv.Deploy.Changed()
-			if v := e.getSettings(id); v.Restarting && v.Resizing {
-				break
-			}
-			select {
-			case <-changed:
-			case r := <-done:
-				t.Fatalf("the resize ended (%+v %v) and the deployment never showed restarting and resizing", r.v, r.err)
-			}
+		if v := e.getSettings(id); !v.Resizing || !v.Restarting {
+			t.Fatalf("while the new instance is held the deployment shows %+v, want resizing", v)
+		}
+		_, err := e.patch(id, `{"size":"default"}`)
+		var ce *client.Error
+		if !errors.As(err, &ce) || ce.Status != 409 || ce.Code != "resizing" {
+			t.Fatalf("a second resize meanwhile: %v, want 409 resizing", err)
+		}
+		if code, body := e.fetch(pub.URL, "/"); code != 200 || body != "held" {
+			t.Fatalf("during the resize the app answered %d %q", code, body)
 		}
 		if err := os.WriteFile(filepath.Join(appDir, "go"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := <-done
-		if r.err != nil || r.v.Size.Name != "medium" || r.v.Restarting || r.v.Resizing {
-			t.Fatalf("after the resize: %+v %v; want medium, not restarting", r.v, r.err)
+		v = e.waitSettings(id, "finished resizing", func(v settingsView) bool { return !v.Resizing })
+		if v.Size.Name != "medium" || v.Restarting || v.ResizeError != "" {
+			t.Fatalf("after the resize: %+v; want medium, not restarting, no failure", v)
 		}
 		if code, body := e.fetch(pub.URL, "/"); code != 200 || body != "held" {
 			t.Fatalf("after the resize the app answered %d %q", code, body)

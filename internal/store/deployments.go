@@ -31,6 +31,11 @@ type Deployment struct {
 	// restart or activation succeeded).
 	SecretsRestartError    string
 	SecretsRestartFailedAt time.Time
+	// ResizeError and ResizeFailedAt: why and when the last change of
+	// size failed (the old instances kept serving at the old size); "" and
+	// zero once a size is set again.
+	ResizeError    string
+	ResizeFailedAt time.Time
 	// Size is the size of its sandboxes ("default": the server's limits).
 	Size      string
 	CreatedBy string
@@ -52,17 +57,17 @@ type Release struct {
 	UpdatedAt    time.Time
 }
 
-const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at, idle_timeout_s, secrets_restarted_at, size, secrets_restart_error, secrets_restart_failed_at`
+const deploymentColumns = `project_id, slug, kind, active_release_id, schedule, schedule_checked_at, instances, created_by, created_at, updated_at, idle_timeout_s, secrets_restarted_at, size, secrets_restart_error, secrets_restart_failed_at, resize_error, resize_failed_at`
 
 func scanDeployment(sc interface{ Scan(...any) error }) (Deployment, error) {
 	var d Deployment
 	var active sql.NullString
-	var c, u, checked, idle, restarted, failed int64
+	var c, u, checked, idle, restarted, failed, resizeFailed int64
 	err := sc.Scan(&d.ProjectID, &d.Slug, &d.Kind, &active, &d.Schedule, &checked, &d.Instances, &d.CreatedBy, &c, &u, &idle, &restarted, &d.Size,
-		&d.SecretsRestartError, &failed)
+		&d.SecretsRestartError, &failed, &d.ResizeError, &resizeFailed)
 	d.ActiveReleaseID, d.CreatedAt, d.UpdatedAt = active.String, fromMicros(c), fromMicros(u)
 	d.IdleTimeout, d.SecretsRestartedAt = time.Duration(idle)*time.Second, optTime(restarted)
-	d.SecretsRestartFailedAt = optTime(failed)
+	d.SecretsRestartFailedAt, d.ResizeFailedAt = optTime(failed), optTime(resizeFailed)
 	if checked != 0 {
 		d.ScheduleCheckedAt = fromMicros(checked)
 	}
@@ -82,9 +87,10 @@ func (s *Store) CreateDeployment(ctx context.Context, d Deployment) error {
 	if d.Size == "" {
 		d.Size = "default"
 	}
-	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO deployments (`+deploymentColumns+`) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ProjectID, d.Slug, d.Kind, d.Schedule, checked, d.Instances, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt),
-		int64(d.IdleTimeout/time.Second), optMicros(d.SecretsRestartedAt), d.Size, d.SecretsRestartError, optMicros(d.SecretsRestartFailedAt))
+		int64(d.IdleTimeout/time.Second), optMicros(d.SecretsRestartedAt), d.Size, d.SecretsRestartError, optMicros(d.SecretsRestartFailedAt),
+		d.ResizeError, optMicros(d.ResizeFailedAt))
 	return err
 }
 
@@ -126,9 +132,19 @@ func (s *Store) SetDeploymentInstances(ctx context.Context, projectID string, n 
 	return affected(s.exec(ctx, `UPDATE deployments SET instances = ?, updated_at = ? WHERE project_id = ?`, n, micros(at), projectID))
 }
 
-// SetDeploymentSize sets the size of the deployment's sandboxes.
+// SetDeploymentSize sets the size of the deployment's sandboxes; a
+// failed change of size before it is forgotten.
 func (s *Store) SetDeploymentSize(ctx context.Context, projectID, size string, at time.Time) error {
-	return affected(s.exec(ctx, `UPDATE deployments SET size = ?, updated_at = ? WHERE project_id = ?`, size, micros(at), projectID))
+	return affected(s.exec(ctx, `UPDATE deployments SET size = ?, resize_error = '', resize_failed_at = 0, updated_at = ? WHERE project_id = ?`,
+		size, micros(at), projectID))
+}
+
+// SetResizeFailure records why and when the change of the deployment's
+// size to failedSize failed, and sets its size back to oldSize unless it
+// was set to another size meanwhile.
+func (s *Store) SetResizeFailure(ctx context.Context, projectID, failedSize, oldSize, reason string, at time.Time) error {
+	return affected(s.exec(ctx, `UPDATE deployments SET size = CASE WHEN size = ? THEN ? ELSE size END, resize_error = ?, resize_failed_at = ?, updated_at = ? WHERE project_id = ?`,
+		failedSize, oldSize, reason, micros(at), micros(at), projectID))
 }
 
 // SetDeploymentIdleTimeout sets an autoscale deployment's idle timeout

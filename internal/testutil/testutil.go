@@ -83,6 +83,8 @@ type ServerOptions struct {
 	// Spans, when set, receives every span the server makes (e.g.
 	// tracetest.NewInMemoryExporter()), as each ends.
 	Spans sdktrace.SpanExporter
+	// WrapSandbox is passed to app.Deps (tests: the specs workspaces open with).
+	WrapSandbox func(sandbox.Runner) sandbox.Runner
 }
 
 // NewServer builds the server with app.Build on st and serves it; it stops
@@ -117,7 +119,8 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 		cfg.InternalAddr = internal.Addr().String()
 	}
 	clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, JobClock: o.JobClock, JobRescueAfter: o.JobRescueAfter, Spans: o.Spans})
+	srv, err := app.Build(context.Background(), cfg, app.Deps{Store: st, Log: log, Now: clock.Now, DeleteStep: o.DeleteStep, JobClock: o.JobClock, JobRescueAfter: o.JobRescueAfter, Spans: o.Spans,
+		WrapSandbox: o.WrapSandbox})
 	if err != nil {
 		t.Fatal(err)
 	}

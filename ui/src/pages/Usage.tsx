@@ -5,12 +5,9 @@ import { Link } from '../router'
 import { errorMessage, json } from '../api'
 import { useSession } from '../session'
 import { Checkout, type Offers } from './UsageCheckout'
+import { PlanEditor, type Plan } from './PlanEditor'
 
 type MeterLine = { meter: string; quantity: number; unit: string; amount_micros: number }
-type Plan = {
-  id: string; name: string; included_micros: number; max_projects: number; sandbox_memory_mib: number
-  concurrent_runs: number; deployments: number; agent_monthly_cap_micros: number
-}
 type UsageReport = {
   month: string; meters: MeterLine[]; total_micros: number; plan: Plan; balance_micros: number
   included_micros: number; used_micros: number; left_micros: number; warning: boolean
@@ -126,6 +123,8 @@ export function Usage() {
                 <dt>Included credits</dt><dd>{money(report.plan.included_micros)} a month</dd>
                 <dt>Projects</dt><dd>{report.plan.max_projects || 'no limit'}</dd>
                 <dt>Sandbox memory</dt><dd>{report.plan.sandbox_memory_mib} MiB</dd>
+                <dt>Deployment CPU</dt><dd>{report.plan.sandbox_cpu ? `${report.plan.sandbox_cpu} vCPU` : 'no cap'}</dd>
+                <dt>Project disk</dt><dd>{report.plan.project_disk_mib ? `${report.plan.project_disk_mib} MiB` : "the server's"}</dd>
                 <dt>Concurrent runs</dt><dd>{report.plan.concurrent_runs || 'no limit'}</dd>
                 <dt>Deployments</dt><dd>{report.plan.deployments || 'no limit'}</dd>
                 <dt>Agent monthly cap</dt><dd>{report.plan.agent_monthly_cap_micros ? money(report.plan.agent_monthly_cap_micros) : 'none'}</dd>
@@ -192,13 +191,21 @@ function BillingAdmin({ month }: { month: string }) {
         </tbody>
       </table>
       <h3>Plans</h3>
-      <textarea aria-label="Plans (JSON)" rows={8} cols={80} defaultValue={JSON.stringify(plans, null, 2)} key={JSON.stringify(plans)}
-        onBlur={(e) => {
-          try {
-            const list = JSON.parse(e.target.value) as Plan[]
-            Promise.all(list.map((p) => json('PUT', `/api/admin/billing/plans/${encodeURIComponent(p.id)}`, p))).then(() => { setMsg('Plans saved.'); load() }, (er) => setMsg(errorMessage(er)))
-          } catch (er) { setMsg(errorMessage(er)) }
-        }} />
+      <table className="table" aria-label="Plans">
+        <thead><tr><th>Plan</th><th>Memory</th><th>Deployment CPU</th><th>Project disk</th><th>Deployments</th></tr></thead>
+        <tbody>
+          {plans.map((p) => (
+            <tr key={p.id} data-plan={p.id}>
+              <td>{p.name} ({p.id})</td>
+              <td>{p.sandbox_memory_mib ? `${p.sandbox_memory_mib} MiB` : "server's"}</td>
+              <td>{p.sandbox_cpu ? `${p.sandbox_cpu} vCPU` : 'no cap'}</td>
+              <td>{p.project_disk_mib ? `${p.project_disk_mib} MiB` : "server's"}</td>
+              <td>{p.deployments || 'no limit'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <PlanEditor plans={plans} onSaved={load} />
       <h3>Price book</h3>
       <textarea aria-label="Price book (JSON)" rows={14} cols={80} value={book} onChange={(e) => setBook(e.target.value)} />
       <p><button className="btn" type="button" onClick={() => {

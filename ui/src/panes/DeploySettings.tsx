@@ -29,7 +29,7 @@ export function SizeSelect({ label, sizes, value, disabled, onChange }: {
     <select aria-label={label} value={value} disabled={disabled} onChange={(e) => onChange(e.target.value)}>
       {sizes.map((z) => (
         <option key={z.name} value={z.name} disabled={z.allowed === false} title={z.reason}>
-          {sizeLabel(z)}{z.allowed === false ? ' — not on your plan or server' : ''}
+          {sizeLabel(z)}{z.allowed === false ? ` — ${z.reason ?? 'not on your plan or server'}` : ''}
         </option>
       ))}
     </select>
@@ -46,8 +46,11 @@ export interface DeploySettingsState {
   max_instances?: number
   size?: DeploySize
   sizes?: DeploySize[]
-  /** A change of size is replacing the serving instances (GET shows it while the PATCH runs). */
+  /** A change of size is replacing the serving instances (after the PATCH answered 202). */
   resizing?: boolean
+  /** Why and when the last change of size failed (the old instances kept serving); cleared by the next one. */
+  resize_error?: string
+  resize_failed_at?: string
 }
 
 /**
@@ -93,7 +96,7 @@ export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, 
     try {
       const d = await json<T>('PATCH', `/api/projects/${encodeURIComponent(projectId)}/deployment`, body)
       onSaved(d)
-      setNote('Saved: the live deployment uses it now.')
+      setNote(d.resizing ? 'Saved: the new size applies once its instances answer.' : 'Saved: the live deployment uses it now.')
     } catch (err) {
       setError(errorMessage(err))
     } finally {
@@ -123,6 +126,13 @@ export function DeploySettings<T extends DeploySettingsState>({ projectId, dep, 
             {(dep.resizing || (busy && size !== (dep.size?.name ?? 'default'))) && (
               <span className="deploy-resizing" role="status">
                 {' '}Resizing: new instances of the new size are starting; the old ones serve until they answer…
+              </span>
+            )}
+            {!dep.resizing && dep.resize_error && (
+              <span className="form-error deploy-resize-failed" role="alert">
+                {' '}The last change of size failed
+                {dep.resize_failed_at ? ` (${new Date(dep.resize_failed_at).toLocaleString()})` : ''}: {dep.resize_error}.
+                The instances of the size before kept serving.
               </span>
             )}
           </label>
