@@ -57,15 +57,15 @@ func (r *room) integrated(u []byte, from *conn) {
 }
 
 // scheduleAppend starts writing the pending updates when the batch is
-// full or its first update has waited Options.LogDelay, and otherwise
-// arms the log timer for when it will have: a transaction costs far more
-// than one more row in it, so under load many updates share one (group
-// commit). A write in flight defers it (appended calls it again).
+// full or its first update has waited logDelay, and otherwise arms the
+// log timer for when it will have: a transaction costs far more than one
+// more row in it, so under load many updates share one (group commit). A
+// write in flight defers it (appended calls it again).
 func (r *room) scheduleAppend() {
 	if r.appending || len(r.pending) == 0 {
 		return
 	}
-	wait := r.h.opts.LogDelay - time.Since(r.pendingSince)
+	wait := r.logDelay() - time.Since(r.pendingSince)
 	if wait <= 0 || len(r.pending) >= r.h.opts.LogBatch {
 		r.startAppend()
 		return
@@ -79,6 +79,18 @@ func (r *room) scheduleAppend() {
 		r.logTimer.Reset(wait)
 	}
 	r.logArmed = true
+}
+
+// logDelay is how long the first pending update may wait for the log:
+// Options.EditorsLogDelay when no one but its sender waits for it (no
+// viewer, no other node; see Options), Options.LogDelay otherwise. A
+// viewer joining commits the log first, so it never waits for the longer
+// window.
+func (r *room) logDelay() time.Duration {
+	if r.viewers == 0 && r.h.bus == nil {
+		return r.h.opts.EditorsLogDelay
+	}
+	return r.h.opts.LogDelay
 }
 
 // startAppend logs the pending updates on the room's log writer

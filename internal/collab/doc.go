@@ -23,7 +23,9 @@
 //     it at once, while it is being logged: a provider hands back what the
 //     server lacks when it reconnects, so an update an editor saw survives
 //     the node dying before logging it. Updates are logged in batches,
-//     one transaction each (Options.LogDelay, LogBatch). The log is
+//     one transaction each (Options.LogDelay, LogBatch; a longer window,
+//     EditorsLogDelay, while only the senders' echoes wait: one node and no
+//     viewer in the room). The log is
 //     compacted into a snapshot every Options.CompactEvery updates.
 //   - The text is written to the file debounced (Options.FlushDelay) and
 //     atomically by the node holding the document's flush lease (a row in

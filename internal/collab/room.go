@@ -63,6 +63,7 @@ type room struct {
 	aw            *protocol.Awareness
 	seen          map[uint64]time.Time
 	conns         map[*conn]struct{}
+	viewers       int               // connections in conns that cannot write
 	seq           int64             // the document holds every logged update up to seq
 	pending       []pendingUpdate   // integrated updates not yet logged
 	integratedN   int64             // updates integrated (integrated) ...

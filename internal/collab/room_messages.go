@@ -16,6 +16,9 @@ func (r *room) handle(ev event) bool {
 		r.err = r.commit()
 		c := ev.conn
 		r.conns[c] = struct{}{}
+		if !c.cl.CanWrite {
+			r.viewers++
+		}
 		c.enqueue(protocol.EncodeSyncStep1(r.doc.StateVector()))
 		if states := r.aw.States(); len(states) > 0 {
 			c.enqueue(protocol.EncodeAwareness(protocol.EncodeAwarenessUpdate(states)))
@@ -26,6 +29,9 @@ func (r *room) handle(ev event) bool {
 			return false
 		}
 		delete(r.conns, c)
+		if !c.cl.CanWrite {
+			r.viewers--
+		}
 		ids := make([]uint64, 0, len(c.clients))
 		for id := range c.clients {
 			ids = append(ids, id)

@@ -14,7 +14,7 @@ import (
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
 
-func mkUser(t *testing.T, st *store.Store, id, email string) store.User {
+func mkUser(t testing.TB, st *store.Store, id, email string) store.User {
 	t.Helper()
 	u, err := st.CreateUser(context.Background(), store.User{ID: id, Email: email, Name: id, PasswordHash: "h", CreatedAt: t0})
 	if err != nil {
