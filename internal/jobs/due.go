@@ -34,12 +34,16 @@ const dueLag = 10
 
 // dueTimer is the node's timer to the next job due.
 type dueTimer struct {
-	c     *Client
-	mu    sync.Mutex // one look-up at a time
-	at    time.Time  // when the timer fires; zero: not armed
-	stop  func() bool
-	ended bool
+	c       *Client
+	mu      sync.Mutex // one look-up at a time
+	at      time.Time  // when the timer fires; zero: not armed
+	stop    func() bool
+	ended   bool
+	done    chan struct{}  // closed by end
+	waiters sync.WaitGroup // awaitScheduler goroutines, waited for by end
 }
+
+func newDueTimer(c *Client) *dueTimer { return &dueTimer{c: c, done: make(chan struct{})} }
 
 // refresh asks the store when the next job falls due and arms the timer
 // for then.
@@ -86,8 +90,13 @@ func (d *dueTimer) fire() {
 	d.mu.Unlock()
 	d.c.wakeWorkers()
 	d.refresh(ctx)
-	if d.c.overdue(ctx) {
-		go d.awaitScheduler()
+	if !d.c.overdue(ctx) {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.ended { // end waits for it
+		d.waiters.Go(d.awaitScheduler)
 	}
 }
 
@@ -95,17 +104,17 @@ func (d *dueTimer) fire() {
 // scheduler (on real time) made the jobs that fell due available, and
 // then wakes the workers: on SQLite it wakes no one when it does.
 func (d *dueTimer) awaitScheduler() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for range dueLag {
-		time.Sleep(time.Second)
+		select {
+		case <-d.done:
+			return
+		case <-tick.C:
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		overdue := d.c.overdue(ctx)
 		cancel()
-		d.mu.Lock()
-		ended := d.ended
-		d.mu.Unlock()
-		if ended {
-			return
-		}
 		if !overdue {
 			d.c.wakeWorkers()
 			return
@@ -124,12 +133,16 @@ func (c *Client) overdue(ctx context.Context) bool {
 // end disarms the timer (the queue stops working).
 func (d *dueTimer) end() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.ended = true
+	if !d.ended {
+		d.ended = true
+		close(d.done)
+	}
 	if d.stop != nil {
 		d.stop()
 		d.stop = nil
 	}
+	d.mu.Unlock()
+	d.waiters.Wait()
 }
 
 // dueChanged is told that a job was enqueued or retried for later: the

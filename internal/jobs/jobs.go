@@ -128,7 +128,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		o.RescueAfter = o.Timeout + 5*time.Minute
 	}
 	c := &Client{o: o, workers: river.NewWorkers(), st: o.Store}
-	c.due = &dueTimer{c: c}
+	c.due = newDueTimer(c)
 	cfg := c.config()
 	var err error
 	if o.Store.Engine() == store.Postgres {
