@@ -236,3 +236,32 @@ func TestRawResponses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRawPath: one client connection's GETs through the raw path to
+// an app answering like Node (the router's CPU and allocations per
+// request, with the test's client and app in the same process).
+func BenchmarkRawPath(b *testing.B) {
+	t := &testing.T{}
+	answer := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Sun, 06 Dec 2026 10:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 5\r\n\r\nhello"
+	g := newRawRig(t, func(net.Conn, *http.Request) (string, bool) { return answer, false })
+	go func() {
+		for range g.served {
+		}
+	}()
+	c, err := net.Dial("tcp", g.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte(g.req("GET", "/"))
+	br := bufio.NewReader(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Write(req)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+	}
+}
