@@ -78,7 +78,7 @@ func TestParseRawResponse(t *testing.T) {
 	}
 
 	bad := []string{
-		"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",                      // obs-fold
+		"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",                          // obs-fold
 		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", // both
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", // differing lengths
@@ -101,10 +101,10 @@ func TestParseRawResponse(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nX: \x00\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n", "HTTP/1.1 600 x\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n",
 		"HTTP/2.0 200 OK\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n", "\r\nHTTP/1.1 200 OK\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", // cut short
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc",                                          // cut short
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX: a\r\n b\r\n\r\n", // folded trailer
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nz\r\nabc\r\n0\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", // no blank line
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n",                                     // no blank line
 		"HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", maxResponseHeader) + "\r\n\r\n", // over-long head
 	}
 	for _, in := range bad {
