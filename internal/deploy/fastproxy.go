@@ -47,6 +47,8 @@ type upConn struct {
 	bw    *bufio.Writer
 	limit int64 // bytes the reader may still take (bounds a response's header)
 	used  time.Time
+	head  []byte      // the raw path's response head (rawresponse.go)
+	res   rawResponse // parsed from head
 }
 
 // maxResponseHeader bounds a response's header, as http.Transport's

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -20,8 +21,8 @@ const (
 	rawHandOff                   // not touched: net/http's server reads it
 )
 
-// rawRequests stand for the request in http.ReadResponse (which reads
-// only the method) and retryTarget (method, context, no body).
+// rawRequests stand for the request in retryTarget (method, context, no
+// body).
 var rawRequests = map[string]*http.Request{"GET": {Method: "GET"}, "HEAD": {Method: "HEAD"}}
 
 // serveRaw serves h (parsed from head, still unread in rc.br) when it is
@@ -51,18 +52,18 @@ func (s *Service) serveRaw(rc *rawConn, h *rawHead, head []byte, front RawFront)
 	if front.NewID != nil {
 		id = front.NewID()
 	}
-	p, uc, res, err := s.rawRoundTrip(rc, inst, h)
+	p, uc, err := s.rawRoundTrip(rc, inst, h)
 	if err != nil {
 		if next := s.retryTarget(rawRequests[h.method], inst, err); next != nil {
 			defer next.done()
-			p, uc, res, err = s.rawRoundTrip(rc, next, h)
+			p, uc, err = s.rawRoundTrip(rc, next, h)
 		}
 	}
 	rc.br.Discard(len(head))
 	s.raw.Add(1)
 	w := rawWriter{rc: rc, id: id, method: h.method, close: h.close}
 	if err == nil {
-		w.forward(p, uc, res, &s.buffers)
+		w.forward(p, uc, &s.buffers)
 	} else {
 		w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
 	}
@@ -92,32 +93,32 @@ func rawPath(target []byte) string {
 }
 
 // rawRoundTrip sends h to the app on a pooled connection of inst (a new
-// one when a reused one fails before any answer) and reads the header of
-// its response; on an error nothing is left open.
-func (s *Service) rawRoundTrip(rc *rawConn, inst *instance, h *rawHead) (*fastProxy, *upConn, *http.Response, error) {
+// one when a reused one fails before any answer) and reads the head of
+// its response into uc.res; on an error nothing is left open.
+func (s *Service) rawRoundTrip(rc *rawConn, inst *instance, h *rawHead) (*fastProxy, *upConn, error) {
 	p := inst.fast
 	uc, reused, err := p.get(s.ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	res, err := p.rawSend(uc, rc, h)
+	err = p.rawSend(uc, rc, h)
 	if err != nil && reused && errors.Is(err, errBeforeResponse) { // the app closed the idle connection
 		uc.c.Close()
 		if uc, err = p.dialConn(s.ctx); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		res, err = p.rawSend(uc, rc, h)
+		err = p.rawSend(uc, rc, h)
 	}
 	if err != nil {
 		uc.c.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return p, uc, res, nil
+	return p, uc, nil
 }
 
 // rawSend writes h on uc as writeRequest writes a request and reads the
-// header of the app's first response.
-func (p *fastProxy) rawSend(uc *upConn, rc *rawConn, h *rawHead) (*http.Response, error) {
+// head of the app's first response.
+func (p *fastProxy) rawSend(uc *upConn, rc *rawConn, h *rawHead) error {
 	bw := uc.bw
 	bw.WriteString(h.method)
 	bw.WriteByte(' ')
@@ -143,14 +144,28 @@ func (p *fastProxy) rawSend(uc *upConn, rc *rawConn, h *rawHead) (*http.Response
 	bw.Write(h.host)
 	bw.WriteString("\r\nX-Forwarded-Proto: http\r\n\r\n")
 	if err := bw.Flush(); err != nil {
-		return nil, &beforeResponse{err}
+		return &beforeResponse{err}
 	}
 	uc.c.SetReadDeadline(time.Now().Add(p.headerTimeout))
 	uc.limit = maxResponseHeader
 	if _, err := uc.br.Peek(1); err != nil {
-		return nil, &beforeResponse{err}
+		return &beforeResponse{err}
 	}
-	return http.ReadResponse(uc.br, rawRequests[h.method])
+	return uc.readResponse(h.method)
+}
+
+// readResponse reads the head of a response to a request of method into
+// uc.res.
+func (uc *upConn) readResponse(method string) error {
+	head, err := readHeadLines(uc.br, uc.head, maxResponseHeader)
+	if err != nil {
+		return err
+	}
+	uc.head = head
+	if !parseRawResponse(head, method, &uc.res) {
+		return errRawResponse
+	}
+	return nil
 }
 
 func (rc *rawConn) clientIP() string {
@@ -172,8 +187,9 @@ type rawWriter struct {
 	streamed bool
 }
 
-// head starts the response's head in rc.out.
-func (w *rawWriter) head(code int, hdr http.Header) {
+// head starts the response's head in rc.out: the status line, the
+// request id, the fields.
+func (w *rawWriter) head(code int, fields []rawField) {
 	b := append(w.rc.out[:0], "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
@@ -184,39 +200,52 @@ func (w *rawWriter) head(code int, hdr http.Header) {
 		b = append(b, w.id...)
 		b = append(b, "\r\n"...)
 	}
-	for k, vs := range hdr {
-		for _, v := range vs {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = appendValue(b, v)
-			b = append(b, "\r\n"...)
-		}
-	}
-	if _, ok := hdr["Date"]; !ok && code >= 200 {
-		b = append(b, "Date: "...)
-		b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
-		b = append(b, "\r\n"...)
+	for _, f := range fields {
+		b = appendField(b, f)
 	}
 	w.rc.out = b
 }
 
-// appendValue appends a header value, never split (CR and LF as spaces).
-func appendValue(b []byte, v string) []byte {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\r' || c == '\n' {
-			c = ' '
+// appendField appends "Name: value\r\n".
+func appendField(b []byte, f rawField) []byte {
+	b = appendName(b, f.name)
+	b = append(b, ": "...)
+	b = append(b, f.value...)
+	return append(b, "\r\n"...)
+}
+
+// appendName appends a field's name in net/http's canonical form, as the
+// app's header passed through http.Header was (the parser took tokens
+// only).
+func appendName(b, name []byte) []byte {
+	upper := true
+	for _, c := range name {
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
 		b = append(b, c)
+		upper = c == '-'
 	}
 	return b
+}
+
+// date appends a Date field.
+func (w *rawWriter) date() {
+	w.rc.out = append(w.rc.out, "Date: "...)
+	w.rc.out = time.Now().UTC().AppendFormat(w.rc.out, http.TimeFormat)
+	w.rc.out = append(w.rc.out, "\r\n"...)
 }
 
 // page answers with appPage's page.
 func (w *rawWriter) page(code int, title, text string) {
 	body := appPageHTML(title, text)
-	w.head(code, http.Header{"Content-Type": {"text/html; charset=utf-8"}, "Cache-Control": {"no-store"},
-		"Content-Length": {strconv.Itoa(len(body))}})
+	w.head(code, nil)
+	w.rc.out = append(w.rc.out, "Cache-Control: no-store\r\nContent-Length: "...)
+	w.rc.out = strconv.AppendInt(w.rc.out, int64(len(body)), 10)
+	w.rc.out = append(w.rc.out, "\r\nContent-Type: text/html; charset=utf-8\r\n"...)
+	w.date()
 	w.code = code
 	w.finish()
 	if w.method != http.MethodHead {
@@ -236,11 +265,18 @@ func (w *rawWriter) finish() {
 	w.rc.out = append(w.rc.out, "\r\n"...)
 }
 
-// forward copies the app's response res (read on uc of p) to the client,
-// 1xx ones first; then keeps uc in p's pool when the app kept it alive
-// and its body was read to the end. A failure once the response began
-// closes the client's connection.
-func (w *rawWriter) forward(p *fastProxy, uc *upConn, res *http.Response, bufs *buffers) {
+// badGateway answers that the app did not answer and closes the
+// connection.
+func (w *rawWriter) badGateway() {
+	w.close = true
+	w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+}
+
+// forward copies the app's response (uc.res, read on uc of p) to the
+// client, 1xx ones first; then keeps uc in p's pool when the app kept it
+// alive and its body was read to the end. A failure once the response
+// began closes the client's connection.
+func (w *rawWriter) forward(p *fastProxy, uc *upConn, bufs *buffers) {
 	ok := false
 	defer func() {
 		if ok {
@@ -249,81 +285,70 @@ func (w *rawWriter) forward(p *fastProxy, uc *upConn, res *http.Response, bufs *
 			uc.c.Close()
 		}
 	}()
-	for n := 0; res.StatusCode < 200 && res.StatusCode != http.StatusSwitchingProtocols; n++ {
+	res := &uc.res
+	for n := 0; res.code < 200 && res.code != http.StatusSwitchingProtocols; n++ {
 		if n == max1xx {
-			w.close = true
-			w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+			w.badGateway()
 			return
 		}
-		w.head(res.StatusCode, res.Header)
+		w.head(res.code, res.fields)
 		w.rc.out = append(w.rc.out, "\r\n"...)
 		if _, err := w.rc.c.Write(w.rc.out); err != nil {
-			w.code, w.close = res.StatusCode, true
+			w.code, w.close = res.code, true
 			return
 		}
-		var err error
 		uc.limit = maxResponseHeader
-		if res, err = http.ReadResponse(uc.br, rawRequests[w.method]); err != nil {
-			w.close = true
-			w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+		if err := uc.readResponse(w.method); err != nil {
+			w.badGateway()
 			return
 		}
 	}
-	if res.StatusCode == http.StatusSwitchingProtocols { // not asked for
+	if res.code == http.StatusSwitchingProtocols { // not asked for
 		w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
 		return
 	}
 	uc.c.SetReadDeadline(time.Time{})
 	uc.limit = 1<<63 - 1
-	w.code = res.StatusCode
-	ok = w.copyResponse(res, bufs, uc.br.Buffered() > 0) && !res.Close && uc.br.Buffered() == 0
+	w.code = res.code
+	res.body.start(uc.br, res)
+	ok = w.copyResponse(res, bufs, uc.br.Buffered() > 0) && !res.close && uc.br.Buffered() == 0
 }
 
 // copyResponse writes res's head and body with their framing: its length,
 // chunks (and trailers) or, with neither, to the end of the connection.
-func (w *rawWriter) copyResponse(res *http.Response, bufs *buffers, buffered bool) bool {
-	removeHopHeaders(res.Header)
-	chunked := len(res.TransferEncoding) > 0 && res.TransferEncoding[0] == "chunked"
-	toEOF := res.Body != http.NoBody && !chunked && res.ContentLength < 0
-	w.close = w.close || toEOF
-	w.streamed = isEventStream(res.Header.Get("Content-Type"))
+func (w *rawWriter) copyResponse(res *rawResponse, bufs *buffers, buffered bool) bool {
+	w.close = w.close || res.toEOF
+	w.streamed = len(res.ctype) >= 17 && equalFold(res.ctype[:17], "text/event-stream") && isEventStream(string(res.ctype))
 	buf := bufs.Get()
 	defer bufs.Put(buf)
 	// the first bytes of the body go with the head when they are there,
 	// or must be sniffed for a Content-Type as net/http's server does
 	var first []byte
 	var rerr error
-	_, typed := res.Header["Content-Type"]
-	sniff := !typed && res.Header.Get("Content-Encoding") == "" && res.StatusCode != http.StatusNotModified
-	if res.Body != http.NoBody && (sniff || buffered) {
+	sniff := !res.typed && !res.encoded && res.code != http.StatusNotModified
+	if !res.noBody && (sniff || buffered) {
 		var n int
-		n, rerr = res.Body.Read(buf)
+		n, rerr = res.body.Read(buf)
 		first = buf[:n]
-		if sniff && n > 0 {
-			res.Header["Content-Type"] = []string{http.DetectContentType(first)}
-		}
 	}
-	w.head(res.StatusCode, res.Header)
-	if chunked {
+	w.head(res.code, res.fields)
+	if sniff && len(first) > 0 {
+		w.rc.out = append(w.rc.out, "Content-Type: "...)
+		w.rc.out = append(w.rc.out, http.DetectContentType(first)...)
+		w.rc.out = append(w.rc.out, "\r\n"...)
+	}
+	if !res.dated {
+		w.date()
+	}
+	if res.chunked {
 		w.rc.out = append(w.rc.out, "Transfer-Encoding: chunked\r\n"...)
-		if len(res.Trailer) > 0 {
-			w.rc.out = append(w.rc.out, "Trailer: "...)
-			i := 0
-			for k := range res.Trailer {
-				if i > 0 {
-					w.rc.out = append(w.rc.out, ", "...)
-				}
-				w.rc.out = append(w.rc.out, k...)
-				i++
-			}
-			w.rc.out = append(w.rc.out, "\r\n"...)
-		}
+		w.trailerField(res)
 	}
 	w.finish()
 	for {
 		if len(first) > 0 {
 			w.bytes += int64(len(first))
-			if chunked {
+			if res.chunked {
 				w.rc.out = strconv.AppendInt(w.rc.out, int64(len(first)), 16)
 				w.rc.out = append(w.rc.out, "\r\n"...)
 				w.rc.out = append(w.rc.out, first...)
@@ -340,7 +365,7 @@ func (w *rawWriter) copyResponse(res *http.Response, bufs *buffers, buffered boo
 				}
 			}
 		}
-		if rerr == io.EOF || res.Body == http.NoBody {
+		if rerr == io.EOF || res.noBody {
 			break
 		}
 		if rerr != nil {
@@ -352,22 +377,41 @@ func (w *rawWriter) copyResponse(res *http.Response, bufs *buffers, buffered boo
 			return false
 		}
 		var n int
-		n, rerr = res.Body.Read(buf)
+		n, rerr = res.body.Read(buf)
 		first = buf[:n]
 	}
-	if chunked {
+	if res.chunked && !res.noBody {
 		w.rc.out = append(w.rc.out, "0\r\n"...)
-		for k, vs := range res.Trailer {
-			for _, v := range vs {
-				w.rc.out = append(w.rc.out, k...)
-				w.rc.out = append(w.rc.out, ": "...)
-				w.rc.out = appendValue(w.rc.out, v)
-				w.rc.out = append(w.rc.out, "\r\n"...)
-			}
+		for _, f := range res.trailers {
+			w.rc.out = appendField(w.rc.out, f)
 		}
 		w.rc.out = append(w.rc.out, "\r\n"...)
 	}
 	return w.flush()
+}
+
+// trailerField announces the trailers the app announced.
+func (w *rawWriter) trailerField(res *rawResponse) {
+	n := 0
+	for _, v := range res.trailer {
+		for len(v) > 0 {
+			var t []byte
+			t, v, _ = bytes.Cut(v, []byte(","))
+			if t = trimOWS(t); len(t) == 0 {
+				continue
+			}
+			if n == 0 {
+				w.rc.out = append(w.rc.out, "Trailer: "...)
+			} else {
+				w.rc.out = append(w.rc.out, ", "...)
+			}
+			w.rc.out = appendName(w.rc.out, t)
+			n++
+		}
+	}
+	if n > 0 {
+		w.rc.out = append(w.rc.out, "\r\n"...)
+	}
 }
 
 // flush writes rc.out.
