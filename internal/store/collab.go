@@ -30,14 +30,25 @@ type CollabDoc struct {
 // nothing changes and created is false: the caller then loads the stored
 // one, so concurrent seeding on several nodes agrees on one seed.
 func (s *Store) CollabSeed(ctx context.Context, projectID, path string, seed []byte, fileHash string, now time.Time) (created bool, err error) {
-	res, err := s.exec(ctx, `INSERT INTO collab_docs (project_id, path, snapshot, file_hash, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, path) DO NOTHING`,
-		projectID, path, seed, fileHash, micros(now), micros(now))
+	err = s.InTx(ctx, func(tx *Store) error {
+		res, err := tx.exec(ctx, `INSERT INTO collab_docs (project_id, path, file_hash, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, path) DO NOTHING`,
+			projectID, path, fileHash, micros(now), micros(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		created = true
+		_, err = tx.exec(ctx, `INSERT INTO collab_snapshots (project_id, path, snapshot) VALUES (?, ?, ?)`,
+			projectID, path, seed)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("seed collab doc: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return created, nil
 }
 
 // CollabLoad reads a document: the snapshot when it covers more than after
@@ -85,10 +96,13 @@ type collabReadHook struct{}
 func (s *Store) collabLoad(ctx context.Context, projectID, path string, after int64) (*CollabDoc, error) {
 	var d CollabDoc
 	err := s.InTx(ctx, func(tx *Store) error {
-		var snap []byte
-		err := tx.queryRow(ctx, `SELECT snapshot, snapshot_seq, last_seq, file_hash, prev_file_hash
-			FROM collab_docs WHERE project_id = ? AND path = ?`, projectID, path).
-			Scan(&snap, &d.SnapshotSeq, &d.LastSeq, &d.FileHash, &d.PrevFileHash)
+		// The snapshot is read with the row (in one statement, so that
+		// they agree) only when the caller lacks it: a warm load skips it.
+		err := tx.queryRow(ctx, `SELECT d.snapshot_seq, d.last_seq, d.file_hash, d.prev_file_hash,
+				CASE WHEN d.snapshot_seq > ? THEN s.snapshot END
+			FROM collab_docs d JOIN collab_snapshots s ON s.project_id = d.project_id AND s.path = d.path
+			WHERE d.project_id = ? AND d.path = ?`, after, projectID, path).
+			Scan(&d.SnapshotSeq, &d.LastSeq, &d.FileHash, &d.PrevFileHash, &d.Snapshot)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -97,7 +111,7 @@ func (s *Store) collabLoad(ctx context.Context, projectID, path string, after in
 		}
 		from := after
 		if d.SnapshotSeq > after {
-			d.Snapshot, from = snap, d.SnapshotSeq
+			from = d.SnapshotSeq
 		}
 		rows, err := tx.query(ctx, `SELECT seq, data FROM collab_updates
 			WHERE project_id = ? AND path = ? AND seq > ? ORDER BY seq`, projectID, path, from)
@@ -174,14 +188,18 @@ func (s *Store) CollabAppend(ctx context.Context, projectID, path string, update
 // snapshot than the stored one is ignored.
 func (s *Store) CollabCompact(ctx context.Context, projectID, path string, snapshot []byte, seq int64, now time.Time) error {
 	return s.InTx(ctx, func(tx *Store) error {
-		res, err := tx.exec(ctx, `UPDATE collab_docs SET snapshot = ?, snapshot_seq = ?, updated_at = ?
+		res, err := tx.exec(ctx, `UPDATE collab_docs SET snapshot_seq = ?, updated_at = ?
 			WHERE project_id = ? AND path = ? AND snapshot_seq < ? AND last_seq >= ?`,
-			snapshot, seq, micros(now), projectID, path, seq, seq)
+			seq, micros(now), projectID, path, seq, seq)
 		if err != nil {
 			return fmt.Errorf("compact collab doc: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
+		}
+		if _, err := tx.exec(ctx, `UPDATE collab_snapshots SET snapshot = ? WHERE project_id = ? AND path = ?`,
+			snapshot, projectID, path); err != nil {
+			return fmt.Errorf("compact collab doc: %w", err)
 		}
 		_, err = tx.exec(ctx, `DELETE FROM collab_updates WHERE project_id = ? AND path = ? AND seq <= ?`, projectID, path, seq)
 		return err

@@ -7,3 +7,12 @@ import "context"
 func WithCollabReadHook(ctx context.Context, f func(tx *Store)) context.Context {
 	return context.WithValue(ctx, collabReadHook{}, f)
 }
+
+// MigrateTo applies the pending migrations up to version upTo.
+func (s *Store) MigrateTo(ctx context.Context, upTo int) error { return s.migrateTo(ctx, upTo) }
+
+// Exec runs a statement of a test (e.g. rows as an older schema held them).
+func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.exec(ctx, query, args...)
+	return err
+}

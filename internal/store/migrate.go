@@ -64,10 +64,16 @@ func (s *Store) SchemaVersion(ctx context.Context) (have, want int, err error) {
 
 // Migrate applies every pending migration, each in its own transaction.
 // On PostgreSQL an advisory lock keeps concurrent nodes from racing.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, 0) }
+
+// migrateTo applies the pending migrations up to version upTo (0: all).
+func (s *Store) migrateTo(ctx context.Context, upTo int) error {
 	ms, err := s.migrations()
 	if err != nil {
 		return err
+	}
+	if upTo > 0 && upTo < len(ms) {
+		ms = ms[:upTo]
 	}
 	if _, _, err := s.SchemaVersion(ctx); err != nil {
 		return err
