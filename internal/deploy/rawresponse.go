@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"iter"
 	"net/http/httputil"
 )
 
@@ -227,19 +228,27 @@ func (r *rawResponse) connTokens(v []byte) bool {
 	return true
 }
 
+// announced yields the names a chunked response announces as trailers.
+func (r *rawResponse) announced() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for _, v := range r.trailer {
+			for len(v) > 0 {
+				var t []byte
+				t, v, _ = bytes.Cut(v, []byte(","))
+				if t = trimOWS(t); len(t) > 0 && !yield(t) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // trailerNames checks the names a chunked response announces as
 // trailers (not framing ones).
 func (r *rawResponse) trailerNames() bool {
-	for _, v := range r.trailer {
-		for len(v) > 0 {
-			var t []byte
-			t, v, _ = bytes.Cut(v, []byte(","))
-			if t = trimOWS(t); len(t) == 0 {
-				continue
-			}
-			if !validToken(t) || equalFold(t, "Transfer-Encoding") || equalFold(t, "Trailer") || equalFold(t, "Content-Length") {
-				return false
-			}
+	for t := range r.announced() {
+		if !validToken(t) || equalFold(t, "Transfer-Encoding") || equalFold(t, "Trailer") || equalFold(t, "Content-Length") {
+			return false
 		}
 	}
 	return true

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -393,21 +392,14 @@ func (w *rawWriter) copyResponse(res *rawResponse, bufs *buffers, buffered bool)
 // trailerField announces the trailers the app announced.
 func (w *rawWriter) trailerField(res *rawResponse) {
 	n := 0
-	for _, v := range res.trailer {
-		for len(v) > 0 {
-			var t []byte
-			t, v, _ = bytes.Cut(v, []byte(","))
-			if t = trimOWS(t); len(t) == 0 {
-				continue
-			}
-			if n == 0 {
-				w.rc.out = append(w.rc.out, "Trailer: "...)
-			} else {
-				w.rc.out = append(w.rc.out, ", "...)
-			}
-			w.rc.out = appendName(w.rc.out, t)
-			n++
+	for t := range res.announced() {
+		if n == 0 {
+			w.rc.out = append(w.rc.out, "Trailer: "...)
+		} else {
+			w.rc.out = append(w.rc.out, ", "...)
 		}
+		w.rc.out = appendName(w.rc.out, t)
+		n++
 	}
 	if n > 0 {
 		w.rc.out = append(w.rc.out, "\r\n"...)
