@@ -231,9 +231,11 @@ func (a app) Preview(ctx context.Context, p string) (agent.PreviewResult, error)
 		return a.run.Dial(ctx, a.projectID, st.Port)
 	}, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// the page's fetch has 30 s; the capture after it has a budget of its
+	// own (shotTimeout), not what the fetch left over
+	fetchCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", st.Port, p), nil)
+	req, err := http.NewRequestWithContext(fetchCtx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", st.Port, p), nil)
 	if err != nil {
 		return agent.PreviewResult{}, err
 	}
