@@ -7,8 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
-
+	"ecode/internal/wsock"
 	"ecode/internal/yjs"
 	"ecode/internal/yjs/protocol"
 )
@@ -57,35 +56,45 @@ type Conn interface {
 	Close(code int, reason string)
 }
 
-// WebSocket adapts a WebSocket connection to Conn, limiting messages to
-// maxMessage bytes (a longer one closes the connection with 1009).
-func WebSocket(c *websocket.Conn, maxMessage int64) Conn {
-	c.SetReadLimit(maxMessage)
-	return wsConn{c}
+// DirectConn is a Conn that can also take a message without blocking
+// (wsock): the room writes to it itself while nothing is queued for it,
+// instead of waking its writer (conn.enqueue).
+type DirectConn interface {
+	Conn
+	// TryWrite sends msg if it can at once. sent false: nothing was
+	// written. sent and more: the rest is kept and Flush must finish it.
+	TryWrite(msg []byte) (sent, more bool, err error)
+	// Flush finishes what TryWrite began, waiting for the peer.
+	Flush() error
 }
 
-type wsConn struct{ c *websocket.Conn }
+// Socket adapts a WebSocket connection to a DirectConn, limiting messages
+// to maxMessage bytes (a longer one closes the connection with 1009).
+// Reads and writes end when the connection is closed, whatever their
+// context.
+func Socket(c *wsock.Conn, maxMessage int64) DirectConn {
+	c.SetReadLimit(maxMessage)
+	return sockConn{c}
+}
 
-func (w wsConn) Read(ctx context.Context) ([]byte, error) {
-	typ, b, err := w.c.Read(ctx)
+type sockConn struct{ c *wsock.Conn }
+
+func (s sockConn) Read(context.Context) ([]byte, error) {
+	op, b, err := s.c.Read()
 	if err != nil {
 		return nil, err
 	}
-	if typ != websocket.MessageBinary {
+	if op != wsock.OpBinary {
 		return nil, ErrTextFrame
 	}
 	return b, nil
 }
 
-func (w wsConn) Write(ctx context.Context, msg []byte) error {
-	return w.c.Write(ctx, websocket.MessageBinary, msg)
-}
-
-func (w wsConn) Ping(ctx context.Context) error { return w.c.Ping(ctx) }
-
-func (w wsConn) Close(code int, reason string) {
-	w.c.Close(websocket.StatusCode(code), reason)
-}
+func (s sockConn) Write(_ context.Context, msg []byte) error { return s.c.Write(msg) }
+func (s sockConn) TryWrite(msg []byte) (bool, bool, error)   { return s.c.TryWrite(msg) }
+func (s sockConn) Flush() error                              { return s.c.Flush() }
+func (s sockConn) Ping(ctx context.Context) error            { return s.c.Ping(ctx) }
+func (s sockConn) Close(code int, reason string)             { s.c.Close(code, reason) }
 
 // conn is a client connection inside the hub.
 type conn struct {
@@ -93,6 +102,16 @@ type conn struct {
 	cl   Client
 	opts *Options
 	out  chan []byte
+
+	// direct is c when the room may write to it itself: while queued is
+	// 0 (every message put in out has been written: the writer counts it
+	// down after writing), the room tries direct; what the socket does
+	// not take at once is queued, and a frame it took part of is finished
+	// by the writer (woken through flush).
+	direct DirectConn
+	queued atomic.Int64
+	flush  chan struct{}
+	wrote  atomic.Bool // the room wrote since the writer last looked
 
 	once   sync.Once
 	quit   chan struct{}
@@ -115,8 +134,10 @@ type conn struct {
 }
 
 func newConn(c Conn, cl Client, opts *Options) *conn {
-	return &conn{c: c, cl: cl, opts: opts, out: make(chan []byte, opts.SendQueue),
+	cn := &conn{c: c, cl: cl, opts: opts, out: make(chan []byte, opts.SendQueue), flush: make(chan struct{}, 1),
 		quit: make(chan struct{}), lagged: make(chan struct{}, 1), clients: map[uint64]bool{}}
+	cn.direct, _ = c.(DirectConn)
+	return cn
 }
 
 // kill asks the writer to close the connection with code (the first call wins).
@@ -136,10 +157,15 @@ const maxHeld = 64
 // dropped until the room sends the state whole, other messages are held.
 func (c *conn) enqueue(msg []byte) {
 	if !c.lagging {
+		if c.direct != nil && c.queued.Load() == 0 && c.tryDirect(msg) {
+			return
+		}
+		c.queued.Add(1)
 		select {
 		case c.out <- msg:
 			return
 		default:
+			c.queued.Add(-1)
 			c.lagging = true
 			c.resync.Store(true)
 			select {
@@ -156,6 +182,27 @@ func (c *conn) enqueue(msg []byte) {
 		return
 	}
 	c.held = append(c.held, msg)
+}
+
+// tryDirect writes msg to the socket from the room's goroutine if the
+// socket takes it at once (see conn.direct).
+func (c *conn) tryDirect(msg []byte) bool {
+	sent, more, err := c.direct.TryWrite(msg)
+	if err != nil {
+		c.kill(CloseGoingAway, "")
+		return true
+	}
+	if !sent {
+		return false
+	}
+	c.wrote.Store(true)
+	if more {
+		select {
+		case c.flush <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
 // coalesced reports whether a lagging connection may drop msg because
@@ -189,7 +236,7 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 	watchdog.Stop()
 	wctx := context.WithoutCancel(ctx)
 	sent := false
-	write := func(msg []byte) bool {
+	do := func(f func() error) bool {
 		writing.Store(true)
 		if ctx.Err() != nil {
 			writing.Store(false)
@@ -197,7 +244,7 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 			return false
 		}
 		watchdog.Reset(15 * time.Second)
-		err := c.c.Write(wctx, msg)
+		err := f()
 		watchdog.Stop()
 		writing.Store(false)
 		if err != nil {
@@ -207,6 +254,7 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 		sent = true
 		return true
 	}
+	write := func(msg []byte) bool { return do(func() error { return c.c.Write(wctx, msg) }) }
 	for {
 		select {
 		case <-c.quit:
@@ -218,10 +266,12 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 		case msg := <-c.out:
 			c.writeQueued(msg, write)
 			c.caughtUp(r)
+		case <-c.flush:
+			do(c.direct.Flush)
 		case <-c.lagged:
 			c.caughtUp(r)
 		case <-keep.C:
-			if !sent {
+			if direct := c.wrote.Swap(false); !sent && !direct {
 				write(keepAliveFrame)
 			}
 			sent = false
@@ -247,6 +297,8 @@ const maxJoin = 256
 // thus catches up with fewer, larger messages, and writing costs less the
 // more there is to write. Updates that cannot be joined go one by one.
 func (c *conn) writeQueued(msg []byte, write func([]byte) bool) {
+	taken := int64(1)
+	defer func() { c.queued.Add(-taken) }() // after writing: see conn.direct
 	u, ok := protocol.UpdateOf(msg)
 	if !ok || len(c.out) == 0 {
 		write(msg)
@@ -257,6 +309,7 @@ func (c *conn) writeQueued(msg []byte, write func([]byte) bool) {
 	for next == nil && len(ups) < maxJoin {
 		select {
 		case m := <-c.out:
+			taken++
 			if p, ok := protocol.UpdateOf(m); ok {
 				msgs, ups = append(msgs, m), append(ups, p)
 			} else {

@@ -4,11 +4,13 @@
 package netlimit
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // Listener wraps a net.Listener: a connection over either cap is accepted
@@ -115,4 +117,13 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 		return rf.ReadFrom(r)
 	}
 	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+// SyscallConn gives the connection's file descriptor when it has one
+// (package wsock writes to it without blocking).
+func (c *conn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("netlimit: the connection has no file descriptor")
 }
