@@ -237,15 +237,21 @@ func (e *env) connect(h *collab.Hub, path string, canWrite bool) *client {
 }
 
 func (e *env) connectDoc(h *collab.Hub, path string, canWrite bool, doc *yjs.Doc, id uint64) *client {
+	return e.connectConn(h, path, canWrite, doc, id, func(p *pipe) collab.Conn { return p })
+}
+
+// connectConn connects a client whose pipe the hub sees through wrap.
+func (e *env) connectConn(h *collab.Hub, path string, canWrite bool, doc *yjs.Doc, id uint64, wrap func(*pipe) collab.Conn) *client {
 	if id == 0 {
 		b := make([]byte, 4)
 		rand.Read(b)
 		id = uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 | 1
 	}
 	c := &client{e: e, id: id, p: newPipe(), served: make(chan struct{}), doc: doc, awareness: map[uint64]string{}}
+	conn := wrap(c.p)
 	go func() {
 		defer close(c.served)
-		h.Serve(context.Background(), c.p, collab.Client{ProjectID: e.project, Path: path, UserID: "u", CanWrite: canWrite})
+		h.Serve(context.Background(), conn, collab.Client{ProjectID: e.project, Path: path, UserID: "u", CanWrite: canWrite})
 		e.signal()
 	}()
 	go c.receive()
