@@ -18,7 +18,7 @@ import (
 type rawRig struct {
 	s       *Service
 	p       *fastProxy // the instance's pool of connections to the app
-	addr    string // the router's listener
+	addr    string     // the router's listener
 	host    string
 	served  chan rawServed
 	appConn chan net.Conn // each connection the app accepted
