@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -80,11 +81,13 @@ func appEnd(c net.Conn) string {
 // (the 502 page before a head; the app's status after one), and the
 // deployment serves the next request as ever.
 func TestRawClientGone(t *testing.T) {
-	held := make(chan struct{}, 2)
-	ended := make(chan string, 2) // what the app saw of its connection
+	held := make(chan struct{}, 4)
+	ended := make(chan string, 4) // what the app saw of its connection
+	var slow atomic.Int32
 	g := newRawRig(t, func(c net.Conn, r *http.Request) (string, bool) {
 		switch r.URL.Path {
 		case "/slow":
+			slow.Add(1)
 			held <- struct{}{}
 			ended <- appEnd(c)
 			return "", true
@@ -117,7 +120,10 @@ func TestRawClientGone(t *testing.T) {
 		}
 	}
 
-	// before the head: the client closes
+	// before the head, on a connection to the app from the pool (not
+	// sent again on a new one when the watch closed it): the client
+	// closes
+	next()
 	c := g.dial(t)
 	io.WriteString(c.c, g.req("GET", "/slow"))
 	within(t, held, "the app's request")
@@ -167,6 +173,9 @@ func TestRawClientGone(t *testing.T) {
 	}
 	noneKept()
 	next()
+	if n := slow.Load(); n != 2 {
+		t.Fatalf("the app was sent /slow %d times, want 2 (once for each client)", n)
+	}
 }
 
 // TestRawWatchPipelined: requests pipelined behind a slow one, sent with
