@@ -21,7 +21,10 @@ import (
 // and serves it from then on: IDE requests, other methods, bodies,
 // upgrades, HTTP/1.0, static releases, apps asleep, suspended or run by
 // another node, custom domains, E-Code's cookies, failures before the
-// app answered (retries and error pages are the router's).
+// app answered (retries and error pages are the router's). A client that
+// goes away while the app takes its time (past fastProxy.watchAfter) is
+// noticed and the app's request aborted, as net/http's server and the
+// proxy do (rawwatch.go).
 
 // RawFront is what the HTTP handler's front does for every request, which
 // the raw path does for the ones it serves (package api provides it).
