@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type fastProxy struct {
 	onError       func(w http.ResponseWriter, r *http.Request, err error)
 	buffers       *buffers
 	headerTimeout time.Duration // the longest wait for a response's header
+	watchAfter    time.Duration // the raw path watches its client when the app's answer takes longer (rawwatch.go)
 	idleTimeout   time.Duration // an idle connection older than this is closed, not reused
 	maxIdle       int
 
@@ -49,6 +51,10 @@ type upConn struct {
 	used  time.Time
 	head  []byte      // the raw path's response head (rawresponse.go)
 	res   rawResponse // parsed from head
+	// the raw path's client, watched once a read waits past the
+	// connection's first deadline (then deadline's)
+	client   *rawConn
+	deadline time.Time
 }
 
 // maxResponseHeader bounds a response's header, as http.Transport's
@@ -63,12 +69,20 @@ func (u *upConn) Read(p []byte) (int, error) {
 		p = p[:u.limit]
 	}
 	n, err := u.c.Read(p)
+	if n == 0 && u.client != nil && errors.Is(err, os.ErrDeadlineExceeded) { // the app takes a while
+		rc := u.client
+		u.client = nil
+		u.c.SetReadDeadline(u.deadline)
+		rc.watchClient(u.c)
+		n, err = u.c.Read(p)
+	}
 	u.limit -= int64(n)
 	return n, err
 }
 
 func newFastProxy(dial func(ctx context.Context) (net.Conn, error), onError func(http.ResponseWriter, *http.Request, error), b *buffers) *fastProxy {
-	return &fastProxy{dial: dial, onError: onError, buffers: b, headerTimeout: 5 * time.Minute, idleTimeout: 90 * time.Second, maxIdle: 64}
+	return &fastProxy{dial: dial, onError: onError, buffers: b, headerTimeout: 5 * time.Minute,
+		watchAfter: 250 * time.Millisecond, idleTimeout: 90 * time.Second, maxIdle: 64}
 }
 
 // fastOK reports whether r can take the fast path.

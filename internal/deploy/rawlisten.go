@@ -21,7 +21,10 @@ import (
 // and serves it from then on: IDE requests, other methods, bodies,
 // upgrades, HTTP/1.0, static releases, apps asleep, suspended or run by
 // another node, custom domains, E-Code's cookies, failures before the
-// app answered (retries and error pages are the router's).
+// app answered (retries and error pages are the router's). A client that
+// goes away while the app takes its time (past fastProxy.watchAfter) is
+// noticed and the app's request aborted, as net/http's server and the
+// proxy do (rawwatch.go).
 
 // RawFront is what the HTTP handler's front does for every request, which
 // the raw path does for the ones it serves (package api provides it).
@@ -135,15 +138,24 @@ func (l *rawListener) isClosed() bool {
 // rawConn is a client connection on the raw path.
 type rawConn struct {
 	c   net.Conn
-	br  *bufio.Reader
-	out []byte // the response being built
-	ip  string // the client's address (X-Forwarded-For)
+	br  *bufio.Reader // reads rc
+	out []byte        // the response being built
+	ip  string        // the client's address (X-Forwarded-For)
+
+	// the watch for a client that goes away (rawwatch.go)
+	watched chan struct{} // closed when the watch's read ended; nil: no watch
+	peek    [1]byte       // what the watch read, when peeked
+	peeked  bool
+	mu      sync.Mutex
+	up      net.Conn // the app's connection the watch closes
+	gone    bool     // the client went away
 }
 
 // serveConn serves c's requests on the raw path until one is not for it
 // (then net/http gets c) or c ends.
 func (l *rawListener) serveConn(c net.Conn) {
-	rc := &rawConn{c: c, br: bufio.NewReaderSize(c, maxRawHead)}
+	rc := &rawConn{c: c}
+	rc.br = bufio.NewReaderSize(rc, maxRawHead)
 	var h rawHead
 	for first := true; ; first = false {
 		if !first {
@@ -224,9 +236,13 @@ func readHead(br *bufio.Reader) ([]byte, error) {
 func (l *rawListener) handOff(rc *rawConn) {
 	rc.c.SetReadDeadline(time.Time{})
 	var c net.Conn = rc.c
-	if n := rc.br.Buffered(); n > 0 {
+	if n := rc.br.Buffered(); n > 0 || rc.peeked {
 		b, _ := rc.br.Peek(n)
-		c = &replayConn{Conn: rc.c, buf: bytes.Clone(b)}
+		b = bytes.Clone(b)
+		if rc.peeked {
+			b = append(b, rc.peek[0])
+		}
+		c = &replayConn{Conn: rc.c, buf: b}
 	}
 	select {
 	case l.conns <- c:

@@ -19,9 +19,24 @@ import (
 
 // rawApp answers with what it was sent (JSON), streams a chunked body
 // with a trailer, answers one response without a length (to the end of
-// the connection) and echoes a POST's body.
+// the connection), echoes a POST's body, and holds /hold until its client
+// goes away, which answers /held.
 const rawApp = `import http from "node:http";
+let holdClosed = false;
+const held = [];
 http.createServer((req, res) => {
+  if (req.url === "/hold") {
+    res.on("close", () => {
+      holdClosed = true;
+      held.splice(0).forEach((w) => w.end("closed"));
+    });
+    return;
+  }
+  if (req.url === "/held") {
+    if (holdClosed) res.end("closed");
+    else held.push(res);
+    return;
+  }
   if (req.url === "/eof") {
     req.socket.end("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end");
     return;
@@ -98,7 +113,8 @@ func (rc *rawClient) closed() bool {
 // answered by the raw path (no net/http server) when they are plain GETs
 // and HEADs, and by net/http otherwise, mixed on the same connection, with
 // the router's headers, framing (length, chunks with trailers, to the
-// end), keep-alive rules, request ids, access log, metering and metrics.
+// end), keep-alive rules, request ids, access log, metering and metrics;
+// the app sees a client that left while it held the request go away.
 func TestRawPath(t *testing.T) {
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -216,6 +232,22 @@ func TestRawPath(t *testing.T) {
 		}
 		if l := logs.String(); !strings.Contains(l, "path=/chunked status=200") || !strings.Contains(l, "path=/a status=200") {
 			t.Fatalf("the access log lacks the raw requests:\n%s", l)
+		}
+
+		// A client that leaves while the app holds its request: the app
+		// sees its connection close (then answers /held), and the
+		// deployment serves on.
+		hold := dialRaw(t, srv)
+		hold.send("GET /hold HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+		c = dialRaw(t, srv)
+		c.send("GET /held HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+		hold.c.Close()
+		if res, body = c.read("GET"); res.StatusCode != 200 || body != "closed" {
+			t.Fatalf("/held: %d %q", res.StatusCode, body)
+		}
+		c.send("GET /after-hold HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+		if res, body = c.read("GET"); res.StatusCode != 200 || !strings.Contains(body, `"/after-hold"`) {
+			t.Fatalf("after the client left: %d %q", res.StatusCode, body)
 		}
 	})
 }

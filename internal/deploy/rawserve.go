@@ -52,7 +52,7 @@ func (s *Service) serveRaw(rc *rawConn, h *rawHead, head []byte, front RawFront)
 		id = front.NewID()
 	}
 	p, uc, err := s.rawRoundTrip(rc, inst, h)
-	if err != nil {
+	if err != nil && !rc.left() {
 		if next := s.retryTarget(rawRequests[h.method], inst, err); next != nil {
 			defer next.done()
 			p, uc, err = s.rawRoundTrip(rc, next, h)
@@ -62,8 +62,10 @@ func (s *Service) serveRaw(rc *rawConn, h *rawHead, head []byte, front RawFront)
 	s.raw.Add(1)
 	w := rawWriter{rc: rc, id: id, method: h.method, close: h.close}
 	if err == nil {
-		w.forward(p, uc, &s.buffers)
+		w.forward(p, uc, &s.buffers) // ends the watch
 	} else {
+		// also to a client that went away, as net/http's path answers it
+		w.close = rc.unwatch() || w.close
 		w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
 	}
 	s.meter.served(d.projectID, w.code, w.bytes)
@@ -101,7 +103,7 @@ func (s *Service) rawRoundTrip(rc *rawConn, inst *instance, h *rawHead) (*fastPr
 		return nil, nil, err
 	}
 	err = p.rawSend(uc, rc, h)
-	if err != nil && reused && errors.Is(err, errBeforeResponse) { // the app closed the idle connection
+	if err != nil && reused && errors.Is(err, errBeforeResponse) && !rc.left() { // the app closed the idle connection
 		uc.c.Close()
 		if uc, err = p.dialConn(s.ctx); err != nil {
 			return nil, nil, err
@@ -116,7 +118,8 @@ func (s *Service) rawRoundTrip(rc *rawConn, inst *instance, h *rawHead) (*fastPr
 }
 
 // rawSend writes h on uc as writeRequest writes a request and reads the
-// head of the app's first response.
+// head of the app's first response, watching rc once the app takes
+// longer than p.watchAfter (rawwatch.go).
 func (p *fastProxy) rawSend(uc *upConn, rc *rawConn, h *rawHead) error {
 	bw := uc.bw
 	bw.WriteString(h.method)
@@ -145,7 +148,9 @@ func (p *fastProxy) rawSend(uc *upConn, rc *rawConn, h *rawHead) error {
 	if err := bw.Flush(); err != nil {
 		return &beforeResponse{err}
 	}
-	uc.c.SetReadDeadline(time.Now().Add(p.headerTimeout))
+	now := time.Now()
+	uc.client, uc.deadline = rc, now.Add(p.headerTimeout)
+	uc.c.SetReadDeadline(now.Add(min(p.watchAfter, p.headerTimeout)))
 	uc.limit = maxResponseHeader
 	if _, err := uc.br.Peek(1); err != nil {
 		return &beforeResponse{err}
@@ -273,11 +278,16 @@ func (w *rawWriter) badGateway() {
 
 // forward copies the app's response (uc.res, read on uc of p) to the
 // client, 1xx ones first; then keeps uc in p's pool when the app kept it
-// alive and its body was read to the end. A failure once the response
-// began closes the client's connection.
+// alive, its body was read to the end and the client did not go away
+// (the watch is over). A failure once the response began closes the
+// client's connection.
 func (w *rawWriter) forward(p *fastProxy, uc *upConn, bufs *buffers) {
 	ok := false
 	defer func() {
+		uc.client = nil
+		if w.rc.unwatch() {
+			w.close, ok = true, false
+		}
 		if ok {
 			p.put(uc)
 		} else {
@@ -306,7 +316,11 @@ func (w *rawWriter) forward(p *fastProxy, uc *upConn, bufs *buffers) {
 		w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
 		return
 	}
-	uc.c.SetReadDeadline(time.Time{})
+	// no deadline on the body; still the first one until the watch begins
+	uc.deadline = time.Time{}
+	if uc.client == nil {
+		uc.c.SetReadDeadline(time.Time{})
+	}
 	uc.limit = 1<<63 - 1
 	w.code = res.code
 	res.body.start(uc.br, res)

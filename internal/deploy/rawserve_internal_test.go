@@ -17,7 +17,8 @@ import (
 // byte: close ends the app's connection after it.
 type rawRig struct {
 	s       *Service
-	addr    string // the router's listener
+	p       *fastProxy // the instance's pool of connections to the app
+	addr    string     // the router's listener
 	host    string
 	served  chan rawServed
 	appConn chan net.Conn // each connection the app accepted
@@ -31,7 +32,20 @@ type rawServed struct {
 	streamed bool
 }
 
+// rawRigOpts change the rig: watchNow watches the client from the start
+// of each request (the app's connection's first deadline is when the
+// request was sent); wrap wraps the router's listener.
+type rawRigOpts struct {
+	watchNow bool
+	wrap     func(net.Listener) net.Listener
+}
+
 func newRawRig(t *testing.T, script func(c net.Conn, r *http.Request) (answer string, close bool)) *rawRig {
+	t.Helper()
+	return newRawRigWith(t, rawRigOpts{}, script)
+}
+
+func newRawRigWith(t *testing.T, o rawRigOpts, script func(c net.Conn, r *http.Request) (answer string, close bool)) *rawRig {
 	t.Helper()
 	app, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -72,6 +86,10 @@ func newRawRig(t *testing.T, script func(c net.Conn, r *http.Request) (answer st
 		return c, nil
 	}
 	inst := &instance{s: g.s, fast: newFastProxy(dial, nil, &g.s.buffers)}
+	if o.watchNow {
+		inst.fast.watchAfter = 0
+	}
+	g.p = inst.fast
 	inst.rel.ProjectID = "p"
 	t.Cleanup(inst.fast.close)
 	g.s.deps["p"] = &deployment{projectID: "p", slug: "app", active: inst}
@@ -82,6 +100,9 @@ func newRawRig(t *testing.T, script func(c net.Conn, r *http.Request) (answer st
 		t.Fatal(err)
 	}
 	g.addr = ln.Addr().String()
+	if o.wrap != nil {
+		ln = o.wrap(ln)
+	}
 	front := RawFront{NewID: func() string { return "rid" }, Served: func(_, _, path string, status int, bytes int64, _ time.Duration, streamed bool) {
 		g.served <- rawServed{path, status, bytes, streamed}
 	}}
@@ -155,8 +176,14 @@ func (rc *rawRigClient) closed() bool {
 // router did with net/http's parser (canonical names, hop-by-hop fields
 // removed, a sniffed Content-Type, a Date, each framing, keep-alive), in
 // the app's order of fields, and answers 502 to a response it is not
-// sure of, never passing it on.
+// sure of, never passing it on; the same with the client watched during
+// every request (rawwatch.go).
 func TestRawResponses(t *testing.T) {
+	t.Run("fast", func(t *testing.T) { testRawResponses(t, rawRigOpts{}) })
+	t.Run("watched", func(t *testing.T) { testRawResponses(t, rawRigOpts{watchNow: true}) })
+}
+
+func testRawResponses(t *testing.T, o rawRigOpts) {
 	answers := map[string]string{
 		"/order": "HTTP/1.1 200 OK\r\nX-B: 1\r\nx-a: 2\r\nContent-Length: 2\r\nX-B: 3\r\nConnection: X-Secret\r\nX-Secret: s\r\n" +
 			"Keep-Alive: timeout=5\r\nContent-Type: text/plain\r\n\r\nhi",
@@ -178,7 +205,7 @@ func TestRawResponses(t *testing.T) {
 		"/long":     "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", maxResponseHeader) + "\r\nContent-Length: 0\r\n\r\n",
 		"/switched": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
 	}
-	g := newRawRig(t, func(_ net.Conn, r *http.Request) (string, bool) {
+	g := newRawRigWith(t, o, func(_ net.Conn, r *http.Request) (string, bool) {
 		a := answers[r.URL.Path]
 		return a, r.URL.Path == "/eof"
 	})
