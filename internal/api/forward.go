@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -24,6 +25,7 @@ const (
 	keyForwarded ctxKey = 200 + iota
 	keyForwardTo
 	keyForwardFallback
+	keyForwardApp // a published app's request: its WebSockets are the app's
 )
 
 func isForwarded(ctx context.Context) bool {
@@ -143,7 +145,8 @@ func (s *Server) ForwardApp(w http.ResponseWriter, r *http.Request, address stri
 		s.writeError(w, r, errInternal(err))
 		return true
 	}
-	s.forwarder.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyForwardTo, target)))
+	ctx := context.WithValue(context.WithValue(r.Context(), keyForwardTo, target), keyForwardApp, true)
+	s.forwarder.ServeHTTP(w, r.WithContext(ctx))
 	return true
 }
 
@@ -178,7 +181,10 @@ func (s *Server) serveAt(w http.ResponseWriter, r *http.Request, o cluster.Owner
 
 // newForwarder is the reverse proxy to owner nodes: the request as it came
 // (same Host, credentials and body; WebSocket upgrades and event streams
-// pass through), signed for the owner's internal listener.
+// pass through), signed for the owner's internal listener. The transport
+// watches the owner for as long as an answer streams: when it goes silent,
+// an event stream breaks off (the client reconnects) and a WebSocket closes
+// with 4012 (forwardws.go).
 func (s *Server) newForwarder() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Transport: s.cluster.Transport(), // gives up on a node that is gone
@@ -189,6 +195,9 @@ func (s *Server) newForwarder() *httputil.ReverseProxy {
 			s.cluster.Sign(pr.Out)
 		},
 		FlushInterval: -1, // run output and agent events stream
+		// A terminal's socket closes with 4012 when the owner goes silent.
+		ModifyResponse: forwardedSocket,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), // e.g. a stream cut off mid-way
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the client went away, or its access was revoked

@@ -93,7 +93,9 @@ func TestDialGivesUpOnAHostThatNeverAnswers(t *testing.T) {
 
 	start := time.Now()
 	res := make(chan error, 1)
-	go func() { res <- a.Tell(context.Background(), cluster.Owner{NodeID: "off", Address: addr}, "/internal/x") }()
+	go func() {
+		res <- a.Tell(context.Background(), cluster.Owner{NodeID: "off", Address: addr}, "/internal/x")
+	}()
 	select {
 	case err := <-res:
 		took := time.Since(start)

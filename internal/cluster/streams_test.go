@@ -233,4 +233,3 @@ func noWatchers(t *testing.T) {
 		runtime.Gosched()
 	}
 }
-
