@@ -25,7 +25,7 @@ const (
 	keyForwarded ctxKey = 200 + iota
 	keyForwardTo
 	keyForwardFallback
-	keyForwardApp // a published app's request: its WebSockets are the app's
+	keyAPIRoute // a route of the API (not the preview's nor an app's): its WebSockets are ours
 )
 
 func isForwarded(ctx context.Context) bool {
@@ -68,6 +68,7 @@ func (s *Server) atOwner(h handlerFunc) handlerFunc {
 		if s.cluster == nil {
 			return h(w, r)
 		}
+		r = r.WithContext(context.WithValue(r.Context(), keyAPIRoute, true))
 		return s.serveAtOwner(w, r, project(r).ID, h)
 	}
 }
@@ -145,8 +146,7 @@ func (s *Server) ForwardApp(w http.ResponseWriter, r *http.Request, address stri
 		s.writeError(w, r, errInternal(err))
 		return true
 	}
-	ctx := context.WithValue(context.WithValue(r.Context(), keyForwardTo, target), keyForwardApp, true)
-	s.forwarder.ServeHTTP(w, r.WithContext(ctx))
+	s.forwarder.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyForwardTo, target)))
 	return true
 }
 

@@ -26,11 +26,13 @@ import (
 const nodeGoneReason = "the node running the project does not answer"
 
 // forwardedSocket adapts the owner's answer to a forwarded request: a
-// WebSocket of the API it switched to is closed with 4012 when the owner
-// is gone (a published app's own sockets are left as they are).
+// WebSocket of the API (atOwner's routes) it switched to is closed with
+// 4012 when the owner is gone. The sockets of a preview or a published
+// app are the app's, which knows nothing of 4012: they are left as they
+// are.
 func forwardedSocket(resp *http.Response) error {
 	if resp.StatusCode != http.StatusSwitchingProtocols || !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") ||
-		resp.Request != nil && resp.Request.Context().Value(keyForwardApp) != nil {
+		resp.Request == nil || resp.Request.Context().Value(keyAPIRoute) == nil {
 		return nil
 	}
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {

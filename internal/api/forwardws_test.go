@@ -23,15 +23,15 @@ func (ownerConn) Close() error { return nil }
 // The owner's socket, cut by the transport because the owner went silent:
 // between two frames, the client gets a close frame with 4012 after the
 // owner's frames, then the end; in the middle of a frame, the failure as
-// it is (nothing can be added). A published app's socket, or a socket
-// that fails otherwise, is left as it is.
+// it is (nothing can be added). A socket not of the API (a published
+// app's, a preview's), or one that fails otherwise, is left as it is.
 func TestForwardedSocketClosesWith4012(t *testing.T) {
 	gone := fmt.Errorf("node b is silent: %w", cluster.ErrNodeGone)
 	frames := []byte{0x82, 3, 'h', 'i', '!', 0x81, 0}
 	socket := func(sent []byte, err error, app bool) io.Reader {
 		req, _ := http.NewRequest("GET", "http://b/api/projects/p/terminals/t/ws", nil)
-		if app {
-			req = req.WithContext(context.WithValue(req.Context(), keyForwardApp, true))
+		if !app {
+			req = req.WithContext(context.WithValue(req.Context(), keyAPIRoute, true))
 		}
 		resp := &http.Response{StatusCode: http.StatusSwitchingProtocols, Header: http.Header{"Upgrade": {"websocket"}}, Request: req,
 			Body: ownerConn{Reader: io.MultiReader(bytes.NewReader(sent), &failing{err}), Writer: io.Discard}}
@@ -51,7 +51,7 @@ func TestForwardedSocketClosesWith4012(t *testing.T) {
 		{"nothing sent", nil, gone, false, closeFrame(4012, nodeGoneReason)},
 		{"mid-frame", frames[:3], gone, false, nil},
 		{"other failure", frames, io.ErrUnexpectedEOF, false, nil},
-		{"an app's socket", frames, gone, true, nil},
+		{"an app's or a preview's socket", frames, gone, true, nil},
 	} {
 		got, err := io.ReadAll(socket(tc.sent, tc.err, tc.app))
 		if tc.want == nil {
