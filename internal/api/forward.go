@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -24,6 +25,7 @@ const (
 	keyForwarded ctxKey = 200 + iota
 	keyForwardTo
 	keyForwardFallback
+	keyAPIRoute // a route of the API (not the preview's nor an app's): its WebSockets are ours
 )
 
 func isForwarded(ctx context.Context) bool {
@@ -66,6 +68,7 @@ func (s *Server) atOwner(h handlerFunc) handlerFunc {
 		if s.cluster == nil {
 			return h(w, r)
 		}
+		r = r.WithContext(context.WithValue(r.Context(), keyAPIRoute, true))
 		return s.serveAtOwner(w, r, project(r).ID, h)
 	}
 }
@@ -178,7 +181,10 @@ func (s *Server) serveAt(w http.ResponseWriter, r *http.Request, o cluster.Owner
 
 // newForwarder is the reverse proxy to owner nodes: the request as it came
 // (same Host, credentials and body; WebSocket upgrades and event streams
-// pass through), signed for the owner's internal listener.
+// pass through), signed for the owner's internal listener. The transport
+// watches the owner for as long as an answer streams: when it goes silent,
+// an event stream breaks off (the client reconnects) and a WebSocket closes
+// with 4012 (forwardws.go).
 func (s *Server) newForwarder() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Transport: s.cluster.Transport(), // gives up on a node that is gone
@@ -189,6 +195,9 @@ func (s *Server) newForwarder() *httputil.ReverseProxy {
 			s.cluster.Sign(pr.Out)
 		},
 		FlushInterval: -1, // run output and agent events stream
+		// A terminal's socket closes with 4012 when the owner goes silent.
+		ModifyResponse: forwardedSocket,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn), // e.g. a stream cut off mid-way
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the client went away, or its access was revoked

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,9 +22,20 @@ import (
 // bounded by Options.DialTimeout, and the node registry's heartbeat says
 // who is gone: a node that missed two heartbeats (silent for more than two
 // thirds of the TTL, on Options.Now) or that left is not called, and a
-// call waiting for its answer gives up as soon as the node turns silent
-// (its heartbeat is read again every Options.WatchEvery). The call fails
-// then, and the caller falls back as it does for a refused connection.
+// call to it is watched (its heartbeat is read again every
+// Options.WatchEvery) for as long as it lasts: while it waits for the
+// answer, and then while the answer streams (an event stream, a log) or
+// while the protocol it switched to runs (a WebSocket), until its body is
+// closed. When the node turns silent or leaves, the call ends: waiting,
+// it fails and the caller falls back as it does for a refused connection;
+// streaming, the body's next read fails with why (a switched protocol's
+// connection is closed), so whoever copies it to a client ends that
+// client's stream and the client reconnects, to a live node once the
+// project's lease ran out. A node that is gone is told by ErrNodeGone.
+
+// ErrNodeGone is wrapped by the error of a call given up because its node
+// is silent or left the cluster.
+var ErrNodeGone = errors.New("the node does not answer")
 
 // peers is the node registry as last read: one read serves every call
 // made within Options.WatchEvery.
@@ -54,10 +66,10 @@ func (c *Cluster) judge(n store.Node, ok bool) error {
 		return nil
 	}
 	if n.State == store.NodeStopped {
-		return fmt.Errorf("node %s left the cluster", n.ID)
+		return fmt.Errorf("node %s left the cluster: %w", n.ID, ErrNodeGone)
 	}
 	if since := c.o.Now().Sub(n.HeartbeatAt); since > c.silentAfter() {
-		return fmt.Errorf("node %s is silent: its last heartbeat was %s ago", n.ID, since.Round(time.Millisecond))
+		return fmt.Errorf("node %s is silent: its last heartbeat was %s ago: %w", n.ID, since.Round(time.Millisecond), ErrNodeGone)
 	}
 	return nil
 }
@@ -85,9 +97,8 @@ func (c *Cluster) nodeAt(ctx context.Context, host string, fresh bool) (store.No
 }
 
 // Transport carries requests to other nodes' internal listeners: it does
-// not call a node that is gone, and stops waiting for the answer of one
-// that goes silent meanwhile (up to the response's header; a stream that
-// has started is not watched).
+// not call a node that is gone, and ends a call whose node goes silent
+// meanwhile, waiting for its answer or streaming it (see above).
 func (c *Cluster) Transport() http.RoundTripper { return c.transport }
 
 func (c *Cluster) newTransport() http.RoundTripper {
@@ -107,61 +118,128 @@ func (t *watchedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 	ctx, cancel := context.WithCancelCause(req.Context())
-	answered := make(chan struct{})
-	go t.c.watch(ctx, host, cancel, answered)
+	call := &call{cancel: cancel}
+	go t.c.watch(ctx, host, call)
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
-	close(answered)
 	if err != nil {
-		cause := context.Cause(ctx)
 		cancel(nil)
-		if cause != nil && req.Context().Err() == nil {
-			return nil, cause // the node went silent
+		if gone := call.gone(); gone != nil && req.Context().Err() == nil {
+			return nil, gone
 		}
 		return nil, err
 	}
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok { // a switched protocol (WebSocket)
-		resp.Body = &releasingConn{ReadWriteCloser: rwc, cancel: cancel}
+		call.hold(rwc)
+		resp.Body = &watchedConn{ReadWriteCloser: rwc, call: call}
 	} else {
-		resp.Body = &releasingBody{ReadCloser: resp.Body, cancel: cancel}
+		resp.Body = &watchedBody{ReadCloser: resp.Body, call: call}
 	}
 	return resp, nil
 }
 
-// watch reads the heartbeat of the node at host every WatchEvery until
-// its answer came, and cancels the call when the node is gone.
-func (c *Cluster) watch(ctx context.Context, host string, cancel context.CancelCauseFunc, answered <-chan struct{}) {
+// watch reads the heartbeat of the node at host every WatchEvery for as
+// long as the call lasts (until its context ends: its body was closed, or
+// its caller gave up), and ends the call when the node is gone. One
+// registry read serves every watcher within WatchEvery (nodeAt).
+func (c *Cluster) watch(ctx context.Context, host string, call *call) {
 	tick := time.NewTicker(c.o.WatchEvery)
 	defer tick.Stop()
 	for {
 		select {
-		case <-answered:
-			return
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 			if err := c.gone(ctx, host); err != nil {
-				cancel(err)
+				call.end(err)
 				return
 			}
 		}
 	}
 }
 
-// releasingBody ends the call's context once its body is closed.
-type releasingBody struct {
+// call is one call to another node, as its watcher ends it.
+type call struct {
+	cancel context.CancelCauseFunc // ends the call's context: the transport drops a request or a body
+
+	mu   sync.Mutex
+	why  error     // the node is gone: why the call was ended
+	conn io.Closer // a switched protocol's connection (no context governs it)
+}
+
+// end ends the call because its node is gone.
+func (c *call) end(why error) {
+	c.mu.Lock()
+	c.why = why
+	conn := c.conn
+	c.mu.Unlock()
+	c.cancel(why)
+	if conn != nil {
+		conn.Close()
+	}
+}
+
+// hold makes conn the call's, closed when the call is ended (at once if
+// it was already).
+func (c *call) hold(conn io.Closer) {
+	c.mu.Lock()
+	c.conn = conn
+	why := c.why
+	c.mu.Unlock()
+	if why != nil {
+		conn.Close()
+	}
+}
+
+// gone is why the call was ended, or nil.
+func (c *call) gone() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.why
+}
+
+// failed is err, or why the call was ended when it was: a read that
+// failed because the node went silent says so.
+func (c *call) failed(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	if why := c.gone(); why != nil {
+		return why
+	}
+	return err
+}
+
+// watchedBody is a streamed answer's body: reads fail with why once the
+// node is gone; closing it ends the call and its watcher.
+type watchedBody struct {
 	io.ReadCloser
-	cancel context.CancelCauseFunc
+	call *call
 }
 
-func (b *releasingBody) Close() error { return closeAndRelease(b.ReadCloser, b.cancel) }
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	return n, b.call.failed(err)
+}
 
-// releasingConn is releasingBody for a switched protocol's connection.
-type releasingConn struct {
+func (b *watchedBody) Close() error { return closeAndRelease(b.ReadCloser, b.call.cancel) }
+
+// watchedConn is watchedBody for a switched protocol's connection.
+type watchedConn struct {
 	io.ReadWriteCloser
-	cancel context.CancelCauseFunc
+	call *call
 }
 
-func (b *releasingConn) Close() error { return closeAndRelease(b.ReadWriteCloser, b.cancel) }
+func (b *watchedConn) Read(p []byte) (int, error) {
+	n, err := b.ReadWriteCloser.Read(p)
+	return n, b.call.failed(err)
+}
+
+func (b *watchedConn) Write(p []byte) (int, error) {
+	n, err := b.ReadWriteCloser.Write(p)
+	return n, b.call.failed(err)
+}
+
+func (b *watchedConn) Close() error { return closeAndRelease(b.ReadWriteCloser, b.call.cancel) }
 
 func closeAndRelease(c io.Closer, cancel context.CancelCauseFunc) error {
 	err := c.Close()

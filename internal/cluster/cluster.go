@@ -44,8 +44,9 @@ type Options struct {
 	DialTimeout time.Duration
 	// CallTimeout bounds a whole Tell (default 10 s).
 	CallTimeout time.Duration
-	// WatchEvery is how often a call waiting for another node's answer
-	// reads that node's heartbeat again (default TTL/6), see calls.go.
+	// WatchEvery is how often a call to another node, waiting for its
+	// answer or streaming it, reads that node's heartbeat again (default
+	// TTL/6), see calls.go.
 	WatchEvery time.Duration
 }
 

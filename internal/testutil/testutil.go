@@ -52,13 +52,22 @@ type Server struct {
 	// configuration sets InternalAddr), or "".
 	InternalURL string
 
-	kill func()
+	kill, pause func()
 }
 
 // Kill takes the node off the network at once, as if its process were
 // killed: its listeners and open connections close, nothing is handed
 // over (its leases stay until they expire). The rest stops with the test.
 func (s *Server) Kill() { s.kill() }
+
+// Pause makes the node's internal listener as a paused host's (SIGSTOP)
+// or a partitioned one's: its connections stay open and nothing more goes
+// through them (reads and writes wait until they are closed); new ones are
+// accepted by the kernel and never answered. The node itself runs on, its
+// heartbeat included on its own clock (which the test does not move): the
+// other nodes judge it silent once their clocks move on. It ends with Kill
+// or the test.
+func (s *Server) Pause() { s.pause() }
 
 // ServerOptions adjust NewServer.
 type ServerOptions struct {
@@ -143,7 +152,7 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 	if internal != nil {
 		is := httptest.NewUnstartedServer(srv.API.InternalHandler())
 		is.Listener.Close()
-		k := &killable{Listener: internal}
+		k := &killable{Listener: internal, paused: make(chan struct{})}
 		is.Listener = k
 		is.Start()
 		t.Cleanup(is.Close)
@@ -164,7 +173,12 @@ func NewServer(t testing.TB, st *store.Store, opt ...ServerOptions) *Server {
 			t.Logf("close server: %v", err)
 		}
 	})
-	return &Server{Server: srv, URL: hs.URL, HTTPSURL: httpsURL, Clock: clock, Dir: dir, InternalURL: internalURL, kill: kill}
+	pause := func() {
+		for _, l := range listeners {
+			l.pause()
+		}
+	}
+	return &Server{Server: srv, URL: hs.URL, HTTPSURL: httpsURL, Clock: clock, Dir: dir, InternalURL: internalURL, kill: kill, pause: pause}
 }
 
 // serveHTTPS serves the HTTPS listener (custom domains) when the test's
@@ -250,18 +264,24 @@ func (s *Server) User(t testing.TB, name string) *client.Client {
 }
 
 // killable is a listener that can drop every connection it accepted at
-// once, WebSockets (hijacked) included, as a killed process would.
+// once, WebSockets (hijacked) included, as a killed process would; one
+// made with paused can also stop them dead, as a paused host would.
 type killable struct {
 	net.Listener
+	paused chan struct{} // closed when paused; nil: the listener does not pause
 	mu     sync.Mutex
 	conns  []net.Conn
 	killed bool
+	halted bool
 }
 
 func (k *killable) Accept() (net.Conn, error) {
 	c, err := k.Listener.Accept()
 	if err != nil {
 		return nil, err
+	}
+	if k.paused != nil {
+		c = &pausable{Conn: c, paused: k.paused, closed: make(chan struct{})}
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -282,6 +302,53 @@ func (k *killable) kill() {
 		c.Close()
 	}
 	k.conns = nil
+}
+
+func (k *killable) pause() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.paused != nil && !k.halted {
+		k.halted = true
+		close(k.paused)
+	}
+}
+
+// pausable is a connection that stops dead once paused: reads and writes
+// wait until it is closed.
+type pausable struct {
+	net.Conn
+	paused <-chan struct{}
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *pausable) halt() error {
+	select {
+	case <-c.paused:
+		<-c.closed
+		return net.ErrClosed
+	default:
+		return nil
+	}
+}
+
+func (c *pausable) Read(p []byte) (int, error) {
+	if err := c.halt(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *pausable) Write(p []byte) (int, error) {
+	if err := c.halt(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *pausable) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
 
 // Clock is a fake clock for tests.
