@@ -10,7 +10,7 @@ import (
 )
 
 // cpuNote says what the CPU columns count.
-const cpuNote = "server cpu: the whole server process over the run (E-Code: this process, with its idle work such as the job queue's polling; the reference: its Node process); rss: resident memory after the client count's runs"
+const cpuNote = "server cpu: the whole server process over the run (E-Code: this process, with its idle work such as the job queue's polling; the reference: its Node process); rss: resident anonymous memory (heap, stacks; not the pages of the program's own file, which vary with the binary's layout) after the client count's runs"
 
 // cpuTime is the CPU time (user and system) a server process has used so
 // far: this process for E-Code, the Node process for the reference. The
@@ -40,8 +40,11 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
-// rss is a process's resident memory now, in bytes.
-func rss(pid int) int64 { return statusKB(pid, "VmRSS") * 1024 }
+// rss is a process's resident anonymous memory now, in bytes: what it
+// allocated, not the pages of its executable (E-Code's is a 140 MB
+// binary whose resident text varied by 30–45 MB between two builds that
+// did the same work).
+func rss(pid int) int64 { return statusKB(pid, "RssAnon") * 1024 }
 
 // statusKB reads a "Name: N kB" line of /proc/PID/status.
 func statusKB(pid int, name string) int64 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,6 +63,8 @@ func scrape(t *testing.T, url string) (map[string]float64, string) {
 type testJob struct{ N int }
 
 func (testJob) Kind() string { return "metrics_test" }
+
+var sentByRoom = regexp.MustCompile(`(?m)^ecode_collab_messages_sent_total\{by="room"\} (\S+)$`)
 
 // Every subsystem's metric families are served and move when the
 // subsystem works: a file write, a collaboration session, a run, an exec
@@ -166,6 +169,10 @@ func TestEveryFamilyMoves(t *testing.T) {
 			}
 			t.FailNow()
 		}
+	}
+	// through the server's own listeners, the room writes to the socket itself
+	if room := sentByRoom.FindStringSubmatch(text); room == nil || room[1] == "0" {
+		t.Errorf("no collaboration message written by the room itself: %q", room)
 	}
 	for _, f := range []string{"ecode_collab_rooms", "ecode_collab_clients"} {
 		if !moved(f, during) {

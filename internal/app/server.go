@@ -227,6 +227,10 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 	s.Metrics.Gauge("ecode_sandboxes_active", "Project sandboxes currently open.", func() float64 { return float64(s.Runner.Active()) })
 	s.Metrics.Gauge("ecode_collab_rooms", "Collaboration rooms (open documents and presence rooms) on this node.", func() float64 { return float64(s.Collab.Rooms()) })
 	s.Metrics.Gauge("ecode_collab_clients", "Collaboration connections this node serves.", func() float64 { return float64(s.Collab.Clients()) })
+	s.Metrics.CounterVec("ecode_collab_messages_sent_total", "Messages sent to collaboration clients, by who wrote them: the room itself (the socket took them at once) or the connection's writer (queued).", "by", func() map[string]float64 {
+		room, writer := s.Collab.Sent()
+		return map[string]float64{"room": float64(room), "writer": float64(writer)}
+	})
 	s.Metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
 		free, _, _ := disk.Usage()
 		return float64(free)

@@ -102,6 +102,7 @@ type conn struct {
 	cl   Client
 	opts *Options
 	out  chan []byte
+	sent *sentCounts // the hub's
 
 	// direct is c when the room may write to it itself: while queued is
 	// 0 (every message put in out has been written: the writer counts it
@@ -127,18 +128,22 @@ type conn struct {
 	lagged chan struct{} // wakes the writer when lagging starts
 
 	// owned by the room's goroutine:
-	clients map[uint64]bool // awareness client ids announced through this connection
-	denied  bool            // a viewer was told its updates are dropped
-	lagging bool
-	held    [][]byte
+	directOn bool            // the room is small enough to write to it (room.fanout)
+	clients  map[uint64]bool // awareness client ids announced through this connection
+	denied   bool            // a viewer was told its updates are dropped
+	lagging  bool
+	held     [][]byte
 }
 
-func newConn(c Conn, cl Client, opts *Options) *conn {
-	cn := &conn{c: c, cl: cl, opts: opts, out: make(chan []byte, opts.SendQueue), flush: make(chan struct{}, 1),
+func newConn(c Conn, cl Client, opts *Options, sent *sentCounts) *conn {
+	cn := &conn{c: c, cl: cl, opts: opts, sent: sent, out: make(chan []byte, opts.SendQueue), flush: make(chan struct{}, 1),
 		quit: make(chan struct{}), lagged: make(chan struct{}, 1), clients: map[uint64]bool{}}
 	cn.direct, _ = c.(DirectConn)
 	return cn
 }
+
+// sentCounts counts the messages sent to clients by who wrote them.
+type sentCounts struct{ room, writer atomic.Int64 }
 
 // kill asks the writer to close the connection with code (the first call wins).
 func (c *conn) kill(code int, reason string) {
@@ -157,7 +162,7 @@ const maxHeld = 64
 // dropped until the room sends the state whole, other messages are held.
 func (c *conn) enqueue(msg []byte) {
 	if !c.lagging {
-		if c.direct != nil && c.queued.Load() == 0 && c.tryDirect(msg) {
+		if c.directOn && c.direct != nil && c.queued.Load() == 0 && c.tryDirect(msg) {
 			return
 		}
 		c.queued.Add(1)
@@ -196,6 +201,7 @@ func (c *conn) tryDirect(msg []byte) bool {
 		return false
 	}
 	c.wrote.Store(true)
+	c.sent.room.Add(1)
 	if more {
 		select {
 		case c.flush <- struct{}{}:
@@ -254,7 +260,13 @@ func (c *conn) writeLoop(ctx context.Context, r *room) {
 		sent = true
 		return true
 	}
-	write := func(msg []byte) bool { return do(func() error { return c.c.Write(wctx, msg) }) }
+	write := func(msg []byte) bool {
+		if !do(func() error { return c.c.Write(wctx, msg) }) {
+			return false
+		}
+		c.sent.writer.Add(1)
+		return true
+	}
 	for {
 		select {
 		case <-c.quit:

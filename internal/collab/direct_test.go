@@ -147,3 +147,39 @@ func TestRoomWritesDirectly(t *testing.T) {
 		}
 	})
 }
+
+// A room with more connections than DirectFanout leaves every write to
+// the connections' writers, and writes itself again once it is small.
+func TestLargeRoomLeavesWritesToWriters(t *testing.T) {
+	e := newEnv(t, testutil.NewStore(t, store.SQLite))
+	e.write("f.txt", "")
+	h, _ := e.hub(collab.Options{DirectFanout: 2})
+	var pipes []*directPipe
+	connect := func() *client {
+		return e.connectConn(h, "f.txt", true, yjs.NewDoc(), 0, func(p *pipe) collab.Conn {
+			d := &directPipe{pipe: p}
+			pipes = append(pipes, d)
+			return d
+		})
+	}
+	a, b, c := connect(), connect(), connect()
+	e.converge("", a, b, c)
+	e.waitUntil("all three joined", func() bool { return h.Clients() == 3 })
+	before, _, _ := pipes[1].counts()
+	want := ""
+	for i := range 10 {
+		a.insert(i, "x")
+		want += "x"
+		e.converge(want, a, b, c)
+	}
+	if dir, queued, _ := pipes[1].counts(); dir != before || queued < 10 {
+		t.Fatalf("in a room of 3 over a fan-out of 2: %d messages written by the room (%d before), %d by the writer", dir, before, queued)
+	}
+	c.p.Close(1000, "")
+	e.waitUntil("c left", func() bool { return h.Clients() == 2 })
+	a.insert(0, "y")
+	e.converge("y"+want, a, b)
+	if dir, _, _ := pipes[1].counts(); dir == before {
+		t.Fatal("back to 2 connections, the room still leaves its writes to the writers")
+	}
+}

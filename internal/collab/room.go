@@ -69,6 +69,7 @@ type room struct {
 	integratedN   int64             // updates integrated (integrated) ...
 	loggedN       int64             // ... and logged of them (appended)
 	heldAwareness []heldAwareness   // for viewers and other nodes once loggedN reaches their upTo
+	directOn      bool              // the room writes to its connections itself (fanout)
 	appending     bool              // a write of the log is in flight (startAppend)
 	appendJobs    chan appendJob    // to the log writer (appender)
 	appendDone    chan appendResult // its result

@@ -19,6 +19,8 @@ func (r *room) handle(ev event) bool {
 		if !c.cl.CanWrite {
 			r.viewers++
 		}
+		c.directOn = r.directOn
+		r.fanout()
 		c.enqueue(protocol.EncodeSyncStep1(r.doc.StateVector()))
 		if states := r.aw.States(); len(states) > 0 {
 			c.enqueue(protocol.EncodeAwareness(protocol.EncodeAwarenessUpdate(states)))
@@ -32,6 +34,7 @@ func (r *room) handle(ev event) bool {
 		if !c.cl.CanWrite {
 			r.viewers--
 		}
+		r.fanout()
 		ids := make([]uint64, 0, len(c.clients))
 		for id := range c.clients {
 			ids = append(ids, id)
@@ -177,6 +180,20 @@ func (r *room) wouldAdd(update []byte) bool {
 		}
 	}
 	return false
+}
+
+// fanout turns the room's own writes to its connections on while it has
+// at most Options.DirectFanout of them, off beyond (called on a join and a
+// leave).
+func (r *room) fanout() {
+	on := len(r.conns) <= r.h.opts.DirectFanout
+	if on == r.directOn {
+		return
+	}
+	r.directOn = on
+	for c := range r.conns {
+		c.directOn = on
+	}
 }
 
 // resync catches up a connection that lagged (conn.enqueue): it gets the

@@ -40,19 +40,26 @@ func (m *Metrics) ObserveJob(kind, state string, wait, run time.Duration) {
 // GaugeVec registers a gauge with one label whose values are read at
 // scrape time (label value → value).
 func (m *Metrics) GaugeVec(name, help, label string, values func() map[string]float64) {
-	m.reg.MustRegister(&gaugeVec{desc: prometheus.NewDesc(name, help, []string{label}, nil), values: values})
+	m.reg.MustRegister(&funcVec{desc: prometheus.NewDesc(name, help, []string{label}, nil), typ: prometheus.GaugeValue, values: values})
 }
 
-type gaugeVec struct {
+// CounterVec registers a counter with one label whose values are read at
+// scrape time (label value → value; they only grow).
+func (m *Metrics) CounterVec(name, help, label string, values func() map[string]float64) {
+	m.reg.MustRegister(&funcVec{desc: prometheus.NewDesc(name, help, []string{label}, nil), typ: prometheus.CounterValue, values: values})
+}
+
+type funcVec struct {
 	desc   *prometheus.Desc
+	typ    prometheus.ValueType
 	values func() map[string]float64
 }
 
-func (g *gaugeVec) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+func (g *funcVec) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
 
-func (g *gaugeVec) Collect(ch chan<- prometheus.Metric) {
+func (g *funcVec) Collect(ch chan<- prometheus.Metric) {
 	for k, v := range g.values() {
-		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v, k)
+		ch <- prometheus.MustNewConstMetric(g.desc, g.typ, v, k)
 	}
 }
 
