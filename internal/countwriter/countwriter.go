@@ -57,3 +57,21 @@ func (w *Writer) Flush() {
 		f.Flush()
 	}
 }
+
+// Abandon records code as the status of a response that is never written
+// (its client went away before it began), on w and on the Writers under
+// it (reached through Unwrap), which have written nothing either. It
+// writes nothing.
+func (w *Writer) Abandon(code int) {
+	var rw http.ResponseWriter = w
+	for {
+		if cw, ok := rw.(*Writer); ok && cw.Status == 0 {
+			cw.Status = code
+		}
+		u, ok := rw.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		rw = u.Unwrap()
+	}
+}

@@ -64,9 +64,7 @@ func (s *Service) serveRaw(rc *rawConn, h *rawHead, head []byte, front RawFront)
 	if err == nil {
 		w.forward(p, uc, &s.buffers) // ends the watch
 	} else {
-		// also to a client that went away, as net/http's path answers it
-		w.close = rc.unwatch() || w.close
-		w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+		w.failed()
 	}
 	s.meter.served(d.projectID, w.code, w.bytes)
 	dur := time.Since(start)
@@ -269,6 +267,17 @@ func (w *rawWriter) finish() {
 	w.rc.out = append(w.rc.out, "\r\n"...)
 }
 
+// failed answers a request whose response never began: 502, or nothing
+// to a client the watch found gone (StatusClientClosed recorded, as
+// net/http's path records it; its connection closed). It ends the watch.
+func (w *rawWriter) failed() {
+	if w.rc.unwatch() {
+		w.code, w.bytes, w.close = StatusClientClosed, 0, true
+		return
+	}
+	w.page(http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+}
+
 // badGateway answers that the app did not answer and closes the
 // connection.
 func (w *rawWriter) badGateway() {
@@ -308,7 +317,8 @@ func (w *rawWriter) forward(p *fastProxy, uc *upConn, bufs *buffers) {
 		}
 		uc.limit = maxResponseHeader
 		if err := uc.readResponse(w.method); err != nil {
-			w.badGateway()
+			w.close = true
+			w.failed()
 			return
 		}
 	}

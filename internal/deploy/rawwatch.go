@@ -25,8 +25,8 @@ import (
 // does. Before the raw path reads the client's connection again, or keeps
 // the app's one in the pool, it stops the watch and waits for it
 // (unwatch). A client that went away before the app's head arrived is
-// counted and logged as net/http's path counts it: the router's 502 page
-// (which it cannot read) and its size.
+// answered nothing and counted and logged as net/http's path counts it:
+// StatusClientClosed (499), no bytes; not a 502, the app did not fail.
 
 // Read reads the client's connection, the byte the watch read first.
 func (rc *rawConn) Read(p []byte) (int, error) {

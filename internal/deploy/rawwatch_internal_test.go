@@ -3,6 +3,7 @@ package deploy
 import (
 	"bufio"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -78,8 +79,10 @@ func appEnd(c net.Conn) string {
 // (a long poll), is noticed: the router closes its connection to the
 // app, which sees its client leave; the connection is not kept for
 // another request, the request is counted as net/http's path counts it
-// (the 502 page before a head; the app's status after one), and the
-// deployment serves the next request as ever.
+// (before a head: StatusClientClosed, no bytes, nothing written, no 5xx;
+// after one: the app's status and the bytes sent), and the deployment
+// serves the next request as ever. A malformed answer to a client that
+// stays is still the app's failure: 502.
 func TestRawClientGone(t *testing.T) {
 	held := make(chan struct{}, 4)
 	ended := make(chan string, 4) // what the app saw of its connection
@@ -91,6 +94,8 @@ func TestRawClientGone(t *testing.T) {
 			held <- struct{}{}
 			ended <- appEnd(c)
 			return "", true
+		case "/bad":
+			return "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n", true
 		case "/poll":
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"+
 				"9\r\ndata: 1\n\n\r\n")
@@ -131,14 +136,15 @@ func TestRawClientGone(t *testing.T) {
 	if e := within(t, ended, "the app seeing its client leave"); e != "EOF" {
 		t.Fatalf("the app's connection: %s", e)
 	}
-	if s := within(t, g.served, "the report"); s.status != http.StatusBadGateway || s.path != "/slow" {
-		t.Fatalf("served as %+v, want net/http's path's 502", s)
+	if s := within(t, g.served, "the report"); s.status != StatusClientClosed || s.bytes != 0 || s.path != "/slow" {
+		t.Fatalf("served as %+v, want net/http's path's 499", s)
 	}
 	noneKept()
 	next()
+	classes(t, g.s, "p", map[string]int64{"2xx": 2, "4xx": 1})
 
 	// before the head: the client ends its side (a half-close), and
-	// reads what the router answers (the 502 page) up to the end
+	// reads what the router answers (nothing) up to the end
 	c = g.dial(t)
 	io.WriteString(c.c, g.req("GET", "/slow"))
 	within(t, held, "the app's request")
@@ -146,11 +152,22 @@ func TestRawClientGone(t *testing.T) {
 	if e := within(t, ended, "the app seeing its client leave"); e != "EOF" {
 		t.Fatalf("the app's connection: %s", e)
 	}
-	if res, _, _ := c.read("GET"); res.StatusCode != http.StatusBadGateway || !res.Close || !c.closed() {
-		t.Fatalf("after the half-close: %d, close %v", res.StatusCode, res.Close)
+	if !c.closed() || c.raw.Len() != 0 {
+		t.Fatalf("after the half-close, the client read %q", c.raw.String())
 	}
-	within(t, g.served, "the report")
+	if s := within(t, g.served, "the report"); s.status != StatusClientClosed || s.bytes != 0 {
+		t.Fatalf("served as %+v after the half-close", s)
+	}
 	noneKept()
+	classes(t, g.s, "p", map[string]int64{"2xx": 2, "4xx": 2})
+
+	// the control: an app that answers malformed to a client that stays
+	// failed, and a 502 it is
+	res, _, _ := g.dial(t).roundTrip("GET", g.req("GET", "/bad"))
+	if s := within(t, g.served, "the report"); res.StatusCode != http.StatusBadGateway || s.status != http.StatusBadGateway {
+		t.Fatalf("a malformed answer: %d, served as %+v", res.StatusCode, s)
+	}
+	classes(t, g.s, "p", map[string]int64{"2xx": 2, "4xx": 2, "5xx": 1})
 
 	// a body that sends nothing: the client read the first event and
 	// closes
@@ -173,8 +190,18 @@ func TestRawClientGone(t *testing.T) {
 	}
 	noneKept()
 	next()
+	classes(t, g.s, "p", map[string]int64{"2xx": 4, "4xx": 2, "5xx": 1})
 	if n := slow.Load(); n != 2 {
 		t.Fatalf("the app was sent /slow %d times, want 2 (once for each client)", n)
+	}
+}
+
+// classes fails t unless the deployment's meter counted want by status
+// class (the Deployments pane's figures).
+func classes(t *testing.T, s *Service, projectID string, want map[string]int64) {
+	t.Helper()
+	if got := s.Counts(projectID).Classes; !maps.Equal(got, want) {
+		t.Fatalf("status classes %v, want %v", got, want)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"syscall"
 	"time"
+
+	"ecode/internal/countwriter"
 )
 
 // A request the app could not take because its instance had just crashed
@@ -35,11 +37,18 @@ func (e *dialError) Unwrap() error { return e.err }
 // retriedKey marks a request's context once it was retried.
 type retriedKey struct{}
 
+// StatusClientClosed is the status recorded (meter, metrics, access log)
+// for a request whose client went away before the app's answer began,
+// nginx's 499 ("client closed request"): the app did not fail, nothing is
+// written, and it counts in the 4xx class, not as a 5xx server error.
+const StatusClientClosed = 499
+
 // proxyError is the proxy's ErrorHandler: called before any byte of a
 // response was written, it retries the request once when that is safe,
-// else answers 502.
+// else answers 502, or nothing when the client went away (the request's
+// context ended: that is why the app's answer was given up on).
 func (i *instance) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Value(retriedKey{}) == nil {
+	if r.Context().Value(retriedKey{}) == nil && r.Context().Err() == nil {
 		if next := i.s.retryTarget(r, i, err); next != nil {
 			defer next.done()
 			again := r.WithContext(context.WithValue(r.Context(), retriedKey{}, true))
@@ -55,7 +64,24 @@ func (i *instance) proxyError(w http.ResponseWriter, r *http.Request, err error)
 			return
 		}
 	}
+	if r.Context().Err() != nil {
+		clientGone(w)
+		return
+	}
 	appPage(w, http.StatusBadGateway, "The app did not answer", "It may be restarting; try again in a moment.")
+}
+
+// clientGone records StatusClientClosed for a request whose client went
+// away and closes its connection, so that net/http does not write the
+// response it writes for a handler that wrote none (an HTTP/2 stream the
+// client ended takes nothing more).
+func clientGone(w http.ResponseWriter) {
+	if cw, ok := w.(*countwriter.Writer); ok {
+		cw.Abandon(StatusClientClosed)
+	}
+	if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		c.Close()
+	}
 }
 
 // retryTarget returns the instance to send the failed request to again,
