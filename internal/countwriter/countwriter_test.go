@@ -91,3 +91,23 @@ func TestFlushReachesTheClient(t *testing.T) {
 		t.Fatalf("read %q, %v", buf, err)
 	}
 }
+
+// TestAbandonReachesTheWritersUnder: a status recorded for a response never
+// written reaches the Writer under the one it is recorded on (the access
+// log's under the router's), writes nothing, and keeps a status already
+// sent.
+func TestAbandonReachesTheWritersUnder(t *testing.T) {
+	rec := httptest.NewRecorder()
+	outer := &countwriter.Writer{ResponseWriter: rec}
+	inner := &countwriter.Writer{ResponseWriter: outer}
+	inner.Abandon(499)
+	if outer.Status != 499 || inner.Status != 499 || rec.Body.Len() != 0 || rec.Flushed {
+		t.Fatalf("statuses %d %d, body %q", outer.Status, inner.Status, rec.Body)
+	}
+	sent := &countwriter.Writer{ResponseWriter: httptest.NewRecorder()}
+	sent.WriteHeader(http.StatusOK)
+	sent.Abandon(499)
+	if sent.Status != http.StatusOK {
+		t.Fatalf("a sent status became %d", sent.Status)
+	}
+}

@@ -237,6 +237,10 @@ func TestRawPath(t *testing.T) {
 		// A client that leaves while the app holds its request: the app
 		// sees its connection close (then answers /held), and the
 		// deployment serves on.
+		if err := e.c.Do(ctx, "GET", "/api/projects/"+p.ID+"/deployment/metrics", nil, "", &n); err != nil {
+			t.Fatal(err)
+		}
+		before4xx := n.Classes["4xx"]
 		hold := dialRaw(t, srv)
 		hold.send("GET /hold HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
 		c = dialRaw(t, srv)
@@ -248,6 +252,25 @@ func TestRawPath(t *testing.T) {
 		c.send("GET /after-hold HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
 		if res, body = c.read("GET"); res.StatusCode != 200 || !strings.Contains(body, `"/after-hold"`) {
 			t.Fatalf("after the client left: %d %q", res.StatusCode, body)
+		}
+		// the same on net/http's path (a POST, with a body): both are
+		// logged and metered as a client that closed its request (499,
+		// a 4xx), not as the app's failure
+		hold = dialRaw(t, srv)
+		hold.send("POST /hold HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 2\r\n\r\nhi")
+		hold.c.Close() // after its request: read, then found gone, whenever it is read
+		gone := func(l string) bool {
+			return strings.Contains(l, `method=GET route="" path=/hold status=499 bytes=0`) &&
+				strings.Contains(l, `method=POST route="" path=/hold status=499 bytes=0`)
+		}
+		if !logs.Wait(10*time.Second, gone) {
+			t.Fatalf("the access log lacks the departed clients' 499s:\n%s", logs.String())
+		}
+		if err := e.c.Do(ctx, "GET", "/api/projects/"+p.ID+"/deployment/metrics", nil, "", &n); err != nil {
+			t.Fatal(err)
+		}
+		if n.Classes["5xx"] != 0 || n.Classes["4xx"] != before4xx+2 {
+			t.Fatalf("deployment metrics after two clients left: %+v", n)
 		}
 	})
 }
