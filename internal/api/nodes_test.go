@@ -158,13 +158,14 @@ func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		carol, bob := a.User(t, "carol"), a.User(t, "bob")
-		for _, name := range []string{"carol", "bob"} {
+		carol, bob, dave := a.User(t, "carol"), a.User(t, "bob"), a.User(t, "dave")
+		for _, name := range []string{"carol", "bob", "dave"} {
 			if _, err := admin.AddMember(ctx, p.ID, name+"@example.test", "editor"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		term := terminalSocket(t, ctx, b, on(b, carol), p.ID) // a token of carol's
+		daveTerm := terminalSocket(t, ctx, b, on(b, dave), p.ID) // opened as an editor
 		stream, err := on(b, bob).Raw(ctx, "GET", "/api/projects/"+p.ID+"/tree/events", nil, "")
 		if err != nil {
 			t.Fatal(err)
@@ -180,6 +181,9 @@ func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
 		relay.Cut()
 		carolID := mustMe(t, carol)
 		if err := admin.Do(ctx, "DELETE", "/api/projects/"+p.ID+"/members/"+carolID, nil, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.Do(ctx, "PATCH", "/api/projects/"+p.ID+"/members/"+mustMe(t, dave), strings.NewReader(`{"role":"viewer"}`), "application/json", nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := bob.Logout(ctx); err != nil { // on A
@@ -198,13 +202,18 @@ func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
 		}
 		wctx, stop = within()
 		defer stop()
+		if code := closeStatus(wctx, daveTerm); code != 4403 {
+			t.Errorf("terminal on B of an editor made viewer on A during the outage: closed with %d, want 4403", code)
+		}
+		wctx, stop = within()
+		defer stop()
 		if err := readToEnd(wctx, stream.Body); err != nil {
 			t.Errorf("event stream on B of a session signed out on A during the outage: %v", err)
 		}
 		for pass := range passes { // the one that ended them (one before may have ended none)
 			if pass[1] > 0 {
-				if pass[1] < 2 {
-					t.Errorf("the re-check checked %d keys and ended %d requests, want both ended", pass[0], pass[1])
+				if pass[1] < 3 {
+					t.Errorf("the re-check checked %d keys and ended %d requests, want the 3 ended", pass[0], pass[1])
 				}
 				break
 			}
