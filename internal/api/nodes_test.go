@@ -164,7 +164,7 @@ func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		term := terminalSocket(t, ctx, b, on(b, carol), p.ID) // a token of carol's
+		term := terminalSocket(t, ctx, b, on(b, carol), p.ID)    // a token of carol's
 		daveTerm := terminalSocket(t, ctx, b, on(b, dave), p.ID) // opened as an editor
 		stream, err := on(b, bob).Raw(ctx, "GET", "/api/projects/"+p.ID+"/tree/events", nil, "")
 		if err != nil {
