@@ -154,7 +154,7 @@ func (s *Server) track(r *http.Request) (*http.Request, func()) {
 	}
 	k := live.Key{UserID: p.User.ID, SessionID: p.SessionID, TokenID: p.TokenID}
 	if proj, ok := r.Context().Value(keyProject).(store.Project); ok {
-		k.ProjectID = proj.ID
+		k.ProjectID, k.Role = proj.ID, string(proj.Role)
 	}
 	ctx, done := s.live.Track(r.Context(), k)
 	return r.WithContext(ctx), done

@@ -2,17 +2,18 @@ package api_test
 
 import (
 	"context"
-	"ecode/internal/testutil/testdb"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"ecode/internal/app"
 	"ecode/internal/client"
 	"ecode/internal/config"
 	"ecode/internal/store"
 	"ecode/internal/testutil"
+	"ecode/internal/testutil/testdb"
 )
 
 // twoNodes builds two servers on one store and one Redis, as two E-Code
@@ -121,5 +122,101 @@ func TestRevocationOnOneNodeHoldsOnAnother(t *testing.T) {
 			t.Fatal(err)
 		}
 		refused("account disabled on A, reading on B", read(on(b, erin)), http.StatusUnauthorized)
+	})
+}
+
+// While Redis is unreachable a revocation on node A does not reach node B:
+// B re-checks its open connections against the store on each tick of its
+// re-check (--live-recheck) and closes those no longer authorized, as the
+// revocation would have (4403). While Redis answers, the re-check does not
+// run.
+func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
+	testutil.RequireSandbox(t, testutil.NewSandbox(t))
+	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		relay := testdb.NewRedisRelay(t)
+		tick := make(chan time.Time)
+		passes := make(chan [2]int, 16)
+		opts := testutil.ServerOptions{Config: func(c *config.Config) { c.RedisURL = relay.URL }}
+		a := testutil.NewServer(t, st, opts)
+		opts.Built = func(s *app.Server) {
+			s.RecheckTick = tick
+			s.OnRecheck = func(keys, ended int) {
+				select {
+				case passes <- [2]int{keys, ended}:
+				default:
+				}
+			}
+		}
+		b := testutil.NewServer(t, st, opts)
+		<-a.Revoke.Subscribed()
+		<-b.Revoke.Subscribed()
+
+		admin := a.User(t, "admin")
+		p, err := on(b, admin).CreateProject(ctx, "shared", "static") // its files on B
+		if err != nil {
+			t.Fatal(err)
+		}
+		carol, bob, dave := a.User(t, "carol"), a.User(t, "bob"), a.User(t, "dave")
+		for _, name := range []string{"carol", "bob", "dave"} {
+			if _, err := admin.AddMember(ctx, p.ID, name+"@example.test", "editor"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		term := terminalSocket(t, ctx, b, on(b, carol), p.ID)    // a token of carol's
+		daveTerm := terminalSocket(t, ctx, b, on(b, dave), p.ID) // opened as an editor
+		stream, err := on(b, bob).Raw(ctx, "GET", "/api/projects/"+p.ID+"/tree/events", nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Body.Close()
+
+		select {
+		case tick <- time.Now():
+			t.Fatal("node B re-checked its connections while Redis answered")
+		default:
+		}
+
+		relay.Cut()
+		carolID := mustMe(t, carol)
+		if err := admin.Do(ctx, "DELETE", "/api/projects/"+p.ID+"/members/"+carolID, nil, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.Do(ctx, "PATCH", "/api/projects/"+p.ID+"/members/"+mustMe(t, dave), strings.NewReader(`{"role":"viewer"}`), "application/json", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.Logout(ctx); err != nil { // on A
+			t.Fatal(err)
+		}
+		select {
+		case tick <- time.Now(): // taken once B has noticed the outage
+		case <-ctx.Done():
+			t.Fatal("node B never re-checked its connections while Redis was unreachable")
+		}
+		within := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 10*time.Second) }
+		wctx, stop := within()
+		defer stop()
+		if code := closeStatus(wctx, term); code != 4403 {
+			t.Errorf("terminal on B of a member removed on A during the outage: closed with %d, want 4403", code)
+		}
+		wctx, stop = within()
+		defer stop()
+		if code := closeStatus(wctx, daveTerm); code != 4403 {
+			t.Errorf("terminal on B of an editor made viewer on A during the outage: closed with %d, want 4403", code)
+		}
+		wctx, stop = within()
+		defer stop()
+		if err := readToEnd(wctx, stream.Body); err != nil {
+			t.Errorf("event stream on B of a session signed out on A during the outage: %v", err)
+		}
+		for pass := range passes { // the one that ended them (one before may have ended none)
+			if pass[1] > 0 {
+				if pass[1] < 3 {
+					t.Errorf("the re-check checked %d keys and ended %d requests, want the 3 ended", pass[0], pass[1])
+				}
+				break
+			}
+		}
 	})
 }

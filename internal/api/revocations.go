@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 
+	"ecode/internal/live"
 	"ecode/internal/revoke"
 	"ecode/internal/store"
 )
@@ -31,4 +33,58 @@ func (s *Server) projectForMember(ctx context.Context, projectID, userID string)
 	}
 	s.members.Put(key, revoke.Event{ProjectID: p.ID, UserID: userID}, p, gen)
 	return p, nil
+}
+
+// StillAuthorized returns, of the keys of this node's live requests, those
+// that no longer hold: the session or token that authenticated them is gone
+// or expired, the account disabled or deleted, the membership gone or its
+// role changed (what a revocation would have ended). It reads the store
+// once per distinct session, token, account and membership. The live
+// register calls it while revocations may not reach this node
+// (live.Registry.Recheck).
+func (s *Server) StillAuthorized(ctx context.Context, keys []live.Key) (ended []live.Key, err error) {
+	holds := map[string]bool{} // "s"+session, "t"+token, "u"+user ID: whether it holds
+	roles := map[[2]string]store.Role{}
+	check := func(key string, fn func(context.Context, string) (bool, error), id string) (bool, error) {
+		ok, seen := holds[key]
+		if !seen {
+			if ok, err = fn(ctx, id); err != nil {
+				return false, err
+			}
+			holds[key] = ok
+		}
+		return ok, nil
+	}
+	for _, k := range keys {
+		var ok bool
+		switch {
+		case k.SessionID != "":
+			ok, err = check("s"+k.SessionID, s.auth.SessionHolds, k.SessionID)
+		case k.TokenID != "":
+			ok, err = check("t"+k.TokenID, s.auth.TokenHolds, k.TokenID)
+		case k.UserID != "":
+			ok, err = check("u"+k.UserID, s.auth.UserHolds, k.UserID)
+		default:
+			ok = true
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ok && k.ProjectID != "" && k.UserID != "" {
+			m := [2]string{k.ProjectID, k.UserID}
+			role, seen := roles[m]
+			if !seen {
+				p, err := s.store.ProjectForMember(ctx, k.ProjectID, k.UserID)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return nil, err
+				}
+				role, roles[m] = p.Role, p.Role // "" when no longer a member
+			}
+			ok = role != "" && (k.Role == "" || string(role) == k.Role)
+		}
+		if !ok {
+			ended = append(ended, k)
+		}
+	}
+	return ended, nil
 }

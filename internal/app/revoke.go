@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"ecode/internal/config"
+	"ecode/internal/live"
 	"ecode/internal/revoke"
 )
 
@@ -20,6 +21,19 @@ func (s *Server) buildRevoke(cfg *config.Config, log *slog.Logger) {
 	bus.Handle(s.Live.Revoked)
 	s.Auth.UseCache(bus, cfg.AuthCacheTTL)
 	s.Revoke = bus
+}
+
+// runRecheck re-checks the live requests of this node against the store
+// every --live-recheck while its Redis subscription is down, and once when
+// it is back, ending those no longer authorized (a revocation published on
+// another node meanwhile does not reach this one). Nothing runs on a
+// single node (no Redis), nor while the subscription is up.
+func (s *Server) runRecheck(ctx context.Context) {
+	if s.redis == nil {
+		return
+	}
+	s.Live.Recheck(ctx, live.Recheck{Health: s.Revoke, Every: s.Config.LiveRecheck, Tick: s.RecheckTick,
+		Check: s.API.StillAuthorized, OnPass: s.OnRecheck, Log: s.Log.With("component", "live")})
 }
 
 // forgetRoots drops the open folder of a project that a revocation names as

@@ -92,6 +92,12 @@ type Server struct {
 	// for a single node.
 	Cluster *cluster.Cluster
 
+	// RecheckTick, when set, drives the re-checks of live requests while
+	// Redis is unreachable instead of a ticker of --live-recheck, and
+	// OnRecheck is told of each that ran (tests; see runRecheck).
+	RecheckTick <-chan time.Time
+	OnRecheck   func(keys, ended int)
+
 	// OnJob, when set, is told of each finished job attempt: its kind and
 	// the state it ended in (tests wait on it).
 	OnJob func(kind, state string)
@@ -381,7 +387,8 @@ func (s *Server) Handler() http.Handler { return s.API.Handler() }
 // Run does the server's background work until ctx ends: the job queue
 // (session sweep, checkpoint GC, project deletions, imports; see jobs.go), the
 // monitoring samples (every --monitor-interval), sandbox
-// maintenance (usage, idle stop) and the collaboration hub, which at the
+// maintenance (usage, idle stop), the revocation relay with the re-checks of
+// live requests while it is down, and the collaboration hub, which at the
 // end closes its connections (1001) and writes every open document to its
 // file.
 func (s *Server) Run(ctx context.Context) {
@@ -396,6 +403,7 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.Runner.Run(ctx, maintain.C) })
 	wg.Go(func() { s.Collab.Run(ctx) })
 	wg.Go(func() { s.Revoke.Run(ctx) })
+	wg.Go(func() { s.runRecheck(ctx) })
 	wg.Go(func() { s.Notify.Run(ctx) })
 	certTick := time.NewTicker(time.Hour)
 	defer certTick.Stop()

@@ -216,7 +216,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (Principal, err
 	if err != nil {
 		return Principal{}, err
 	}
-	if x.PendingMFA || u.Disabled {
+	if !sessionSignedIn(x, u) {
 		return Principal{}, ErrNoSession
 	}
 	now := s.now()

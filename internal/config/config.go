@@ -26,6 +26,7 @@ type Config struct {
 	Sandbox        string
 	SessionIdle    time.Duration
 	AuthCacheTTL   time.Duration
+	LiveRecheck    time.Duration
 	SessionMax     time.Duration
 	MaxFileBytes   int64
 	MaxUploadBytes int64
@@ -155,6 +156,7 @@ func (c *Config) options() []option {
 		{"sandbox", "bwrap", "sandbox for user code: bwrap, kubernetes (a pod per active workspace; see --kube-*), or none (runs code unsandboxed; shows a banner)", &c.Sandbox},
 		{"session-idle", "72h", "sign out sessions idle for this long", &c.SessionIdle},
 		{"auth-cache-ttl", "15s", "keep resolved sessions, tokens and memberships in memory at most this long (revocations drop them at once on every node; 0 turns the cache off)", &c.AuthCacheTTL},
+		{"live-recheck", "5s", "while Redis is unreachable (revocations may not reach this node), re-check the open WebSockets and streams against the database this often, ending those no longer authorized", &c.LiveRecheck},
 		{"session-max", "720h", "sign out sessions this old, active or not", &c.SessionMax},
 		{"max-file-bytes", "10485760", "largest file that can be written through the API", &c.MaxFileBytes},
 		{"max-upload-bytes", "104857600", "largest multi-file upload request", &c.MaxUploadBytes},
@@ -337,6 +339,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionIdle <= 0 || c.SessionMax <= 0 {
 		errs = append(errs, errors.New("session-idle and session-max must be positive"))
+	}
+	if c.LiveRecheck <= 0 {
+		errs = append(errs, errors.New("live-recheck must be positive"))
 	}
 	if cpu, err := strconv.ParseFloat(c.SandboxCPU, 64); err != nil || cpu <= 0 || cpu > 256 {
 		errs = append(errs, fmt.Errorf("sandbox-cpu: %q is not a number of cores", c.SandboxCPU))

@@ -2,7 +2,10 @@
 // (terminals, collaboration, preview upgrades) and event streams (run
 // output, agent turns, tree events) — by what they depend on: the project,
 // the user, the session or token that authenticated them. Revoking any of
-// those ends every request that depended on it at once.
+// those ends every request that depended on it at once: the revocation bus
+// brings the event from whichever node (Revoked), and while the bus may
+// miss events (Redis unreachable) the node re-checks its requests against
+// the store every few seconds instead (Recheck).
 package live
 
 import (
@@ -18,6 +21,10 @@ type Key struct {
 	UserID    string
 	SessionID string
 	TokenID   string
+	// Role is the user's role in the project the request was authorized
+	// with (empty: any membership will do); only re-checks (Recheck) read
+	// it: a revocation ends a member's requests on any change of role.
+	Role string
 }
 
 // Ended is the cause of a request ended from outside: WebSocket handlers
@@ -102,6 +109,21 @@ func (r *Registry) end(match func(Key) bool, cause error) int {
 		cancel(cause)
 	}
 	return len(ended)
+}
+
+// keys returns the distinct keys of the live requests.
+func (r *Registry) keys() []Key {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := make(map[Key]bool, len(r.conns))
+	var ks []Key
+	for _, e := range r.conns {
+		if !seen[e.key] {
+			seen[e.key] = true
+			ks = append(ks, e.key)
+		}
+	}
+	return ks
 }
 
 // EndSession ends the requests authenticated by a session.

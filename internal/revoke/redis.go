@@ -48,7 +48,7 @@ type wire struct {
 // acknowledgements. Until Run has subscribed, and while the subscription is
 // down, Healthy is false.
 func NewRedis(c *redis.Client, prefix string, wait time.Duration, log *slog.Logger) *Bus {
-	b := &Bus{}
+	b := &Bus{changed: make(chan struct{})}
 	b.remote = &redisLink{bus: b, client: c, events: prefix + "revoke", acks: prefix + "revoke:ack",
 		node: randomID(), wait: wait, log: log, waiting: map[string]chan struct{}{}, subscribedOnce: make(chan struct{})}
 	return b

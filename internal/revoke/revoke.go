@@ -3,7 +3,10 @@
 // in-memory caches of who a caller is and what they may do (Cache) never
 // outlive a revocation. On one node the bus is in-process; with Redis
 // (NewRedis) an event is applied on every subscribed node before Publish
-// returns, each node acknowledging it.
+// returns, each node acknowledging it. While a node's subscription is down
+// it may miss events: its caches do not answer, and what must not wait for
+// Redis to come back watches the bus's health (Watch) — the live requests
+// are then re-checked against the store (live.Registry.Recheck).
 package revoke
 
 import (
@@ -51,12 +54,13 @@ func (e Event) Matches(tag Event) bool {
 type Bus struct {
 	mu       sync.RWMutex
 	handlers []func(Event)
-	healthy  bool // false while a Redis subscription is down: caches must not answer
+	healthy  bool          // false while a Redis subscription is down: caches must not answer
+	changed  chan struct{} // closed (and replaced) when healthy changes
 	remote   *redisLink
 }
 
 // NewLocal returns a bus for a single node.
-func NewLocal() *Bus { return &Bus{healthy: true} }
+func NewLocal() *Bus { return &Bus{healthy: true, changed: make(chan struct{})} }
 
 // Handle adds fn to what every event is given to, on this node (call
 // before serving). Handlers must be quick and must not publish.
@@ -74,9 +78,22 @@ func (b *Bus) Healthy() bool {
 	return b.healthy
 }
 
+// Watch returns whether the bus is healthy now and a channel closed when
+// that changes (what must not wait for events while they may be missed,
+// such as live.Registry.Recheck, watches it).
+func (b *Bus) Watch() (healthy bool, changed <-chan struct{}) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.healthy, b.changed
+}
+
 func (b *Bus) setHealthy(ok bool) {
 	b.mu.Lock()
-	b.healthy = ok
+	if b.healthy != ok {
+		b.healthy = ok
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
 	b.mu.Unlock()
 	if !ok {
 		b.apply(Event{}) // whatever was cached may miss what comes while down

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -114,63 +113,6 @@ func TestRedisBusAppliesEverywhereBeforeReturning(t *testing.T) {
 	}
 }
 
-// cuttable is a TCP relay to Redis that the test cuts (open connections
-// dropped, new ones closed at once) and restores: Redis as one node sees it.
-type cuttable struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newCuttable(t *testing.T, target string) *cuttable {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &cuttable{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); c.cut() })
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.mu.Lock()
-			down := c.down
-			c.mu.Unlock()
-			out, err := net.Dial("tcp", target)
-			if down || err != nil {
-				in.Close()
-				continue
-			}
-			c.mu.Lock()
-			c.conns = append(c.conns, in, out)
-			c.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
-		}
-	}()
-	return c
-}
-
-func (c *cuttable) cut() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.down = true
-	for _, conn := range c.conns {
-		conn.Close()
-	}
-	c.conns = nil
-}
-
-func (c *cuttable) restore() {
-	c.mu.Lock()
-	c.down = false
-	c.mu.Unlock()
-}
-
 // An event published while this node cannot reach Redis (the other node
 // can, and never noticed) reaches the other node once Redis is back.
 func TestRedisBusPublishesAgainOnceRedisIsBack(t *testing.T) {
@@ -181,9 +123,9 @@ func TestRedisBusPublishesAgainOnceRedisIsBack(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 
 	direct := testdb.Redis(t)
-	relay := newCuttable(t, direct.Options().Addr)
+	relay := testdb.NewRedisRelay(t)
 	opt := *direct.Options()
-	opt.Addr = relay.ln.Addr().String()
+	opt.Addr = relay.Addr()
 	viaRelay := redis.NewClient(&opt)
 	t.Cleanup(func() { viaRelay.Close() })
 
@@ -200,11 +142,23 @@ func TestRedisBusPublishesAgainOnceRedisIsBack(t *testing.T) {
 		<-bus.Subscribed()
 	}
 
-	relay.cut()
+	healthy, changed := a.Watch()
+	if !healthy {
+		t.Fatal("a subscribed bus is not healthy")
+	}
+	relay.Cut()
+	select {
+	case <-changed: // the subscription broke
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bus did not notice Redis was cut")
+	}
+	if healthy, _ := a.Watch(); healthy {
+		t.Fatal("the bus is healthy with Redis unreachable")
+	}
 	if err := a.Publish(ctx, revoke.Event{ProjectID: "p"}); err == nil {
 		t.Fatal("published through a cut connection")
 	}
-	relay.restore()
+	relay.Restore()
 	select {
 	case e := <-got:
 		if e.ProjectID != "p" {

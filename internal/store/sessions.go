@@ -159,12 +159,22 @@ func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
 // SessionWithUser finds a session by the hash of its token, with its user,
 // in one query (this runs on every request).
 func (s *Store) SessionWithUser(ctx context.Context, hash string) (Session, User, error) {
+	return s.sessionWithUser(ctx, "s.token_hash", hash)
+}
+
+// SessionWithUserByID finds a session by its ID, with its user (live
+// requests know their session by ID; see live.Recheck).
+func (s *Store) SessionWithUserByID(ctx context.Context, id string) (Session, User, error) {
+	return s.sessionWithUser(ctx, "s.id", id)
+}
+
+func (s *Store) sessionWithUser(ctx context.Context, column, value string) (Session, User, error) {
 	var x Session
 	var u User
 	var c, l, e, uc int64
 	err := s.queryRow(ctx, `SELECT s.id, s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.pending_mfa,
 			u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at, u.disabled
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hash).
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE `+column+` = ?`, value).
 		Scan(&x.ID, &x.TokenHash, &x.UserID, &c, &l, &e, &x.UserAgent, &x.IP, &x.PendingMFA,
 			&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &uc, &u.Disabled)
 	if err != nil {
@@ -176,13 +186,22 @@ func (s *Store) SessionWithUser(ctx context.Context, hash string) (Session, User
 
 // TokenWithUser finds a personal access token by its hash, with its user.
 func (s *Store) TokenWithUser(ctx context.Context, hash string) (Token, User, error) {
+	return s.tokenWithUser(ctx, "t.token_hash", hash)
+}
+
+// TokenWithUserByID finds a personal access token by its ID, with its user.
+func (s *Store) TokenWithUserByID(ctx context.Context, id string) (Token, User, error) {
+	return s.tokenWithUser(ctx, "t.id", id)
+}
+
+func (s *Store) tokenWithUser(ctx context.Context, column, value string) (Token, User, error) {
 	var t Token
 	var u User
 	var c, uc int64
 	var l sql.NullInt64
 	err := s.queryRow(ctx, `SELECT t.id, t.user_id, t.name, t.token_hash, t.created_at, t.last_used_at,
 			u.id, u.email, u.name, u.password_hash, u.is_admin, u.created_at, u.disabled
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash).
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE `+column+` = ?`, value).
 		Scan(&t.ID, &t.UserID, &t.Name, &t.TokenHash, &c, &l, &u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.IsAdmin, &uc, &u.Disabled)
 	if err != nil {
 		return Token{}, User{}, fmt.Errorf("token: %w", mapErr(err))

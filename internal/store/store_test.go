@@ -72,6 +72,12 @@ func TestSessionsAndTokens(t *testing.T) {
 		if diff := cmp.Diff(x, got); diff != "" {
 			t.Errorf("session round trip (-want +got):\n%s", diff)
 		}
+		if bx, bu, err := st.SessionWithUserByID(ctx, "s1"); err != nil || bx != x || bu.ID != "ua" {
+			t.Errorf("SessionWithUserByID = %+v, %+v, %v", bx, bu, err)
+		}
+		if _, _, err := st.SessionWithUserByID(ctx, "th1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("SessionWithUserByID of a token hash: got %v, want ErrNotFound", err)
+		}
 		if err := st.TouchSession(ctx, "s1", t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
@@ -101,11 +107,17 @@ func TestSessionsAndTokens(t *testing.T) {
 		if err := st.DeleteToken(ctx, "ub", "t1"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("deleting another user's token: got %v", err)
 		}
+		if bt, bu, err := st.TokenWithUserByID(ctx, "t1"); err != nil || bt.TokenHash != "tok1" || bu.ID != "ua" {
+			t.Errorf("TokenWithUserByID = %+v, %+v, %v", bt, bu, err)
+		}
 		if err := st.DeleteToken(ctx, "ua", "t1"); err != nil {
 			t.Errorf("DeleteToken: %v", err)
 		}
 		if _, err := st.TokenByHash(ctx, "tok1"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("revoked token still found: %v", err)
+		}
+		if _, _, err := st.TokenWithUserByID(ctx, "t1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("revoked token still found by ID: %v", err)
 		}
 	})
 }
