@@ -34,8 +34,32 @@ test('endless output: the console keeps up, the status says what happened', asyn
   const projectId = await createProject(page, 'Endless', 'node')
   // The entry file opens by itself.
   await editorTab(page, 'index.js').and(page.locator('[aria-selected="true"]')).waitFor()
+  // Endless output that keeps pace with its reader (blocking writes of 500 long lines), while the
+  // program takes 1 MiB more memory every 100 ms, so it runs out of memory about 25 s in whatever
+  // the machine's load; the page falls behind long before. (With console.log, a busy machine's
+  // slow reader made the program buffer its output and run out of memory before the page fell
+  // behind.)
+  const program = [
+    "const fs = require('fs')",
+    'const keep = []',
+    "const pad = 'x'.repeat(120)",
+    'let i = 0',
+    'let last = Date.now()',
+    'for (;;) {',
+    "  fs.writeSync(1, Array.from({ length: 500 }, () => 'line ' + i++ + ' ' + pad).join('\\n') + '\\n')",
+    '  if (Date.now() - last >= 100) {',
+    '    keep.push(Buffer.alloc(1 << 20, 1))',
+    '    last = Date.now()',
+    '  }',
+    '}',
+  ].join('\n')
+  const wrote = await page.request.put(`/api/projects/${projectId}/files/endless.cjs`, {
+    data: program + '\n',
+    headers: { 'Content-Type': 'application/octet-stream' },
+  })
+  assert.ok(wrote.ok(), await wrote.text())
   const res = await page.request.put(`/api/projects/${projectId}/files/.ecode.toml`, {
-    data: 'run = "node -e \\"let i = 0; for (;;) console.log(\'line \' + i++)\\""\n',
+    data: 'run = "node endless.cjs"\n',
     headers: { 'Content-Type': 'application/octet-stream' },
   })
   assert.ok(res.ok(), await res.text())
