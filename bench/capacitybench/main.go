@@ -48,7 +48,7 @@ func main() {
 func run() error {
 	counts := flag.String("projects", "1,10,30", "active project counts to measure, ascending (projects are added to reach each)")
 	deployments := flag.Int("deployments", 10, "published server deployments measured after the projects (0: none)")
-	idle := flag.Duration("idle", 20*time.Second, "idle interval measured at each step")
+	idle := flag.Duration("idle", time.Minute, "idle interval measured at each step (a whole minute holds one of the minutely usage metering ticks)")
 	settle := flag.Duration("settle", 5*time.Second, "wait after starting apps before the interval (start-up work ends)")
 	warmup := flag.Duration("warmup", 40*time.Second, "wait after the node starts before measuring it alone (the job queue's start-up work ends)")
 	pg := flag.String("database-url", os.Getenv("ECODE_TEST_POSTGRES_URL"), "PostgreSQL server (a database is made for the run and dropped after)")
