@@ -92,64 +92,77 @@ func run() error {
 	srv, err := benchsrv.StartNode(ctx, "capacitybench", "cap-1", filepath.Join(dir, "data"), dbURL, "redis://"+redisAddr+"/0",
 		"--project-disk", "0", "--max-execs-per-user", "100000", "--max-execs-per-project", "64",
 		"--billing-default-plan", "pro") // 20 runs and 50 deployments per user: users are added as needed
-
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
-	us := &users{url: srv.URL()}
-	m := &meter{pg: stats, redis: redisAddr, idle: *idle}
+	b := &bench{us: &users{url: srv.URL()}, m: &meter{pg: stats, redis: redisAddr, idle: *idle}, dir: dir,
+		counts: ns, deployments: *deployments, settle: *settle}
 	fmt.Printf("capacitybench: idle interval %s after %s settling (node alone: %s); load average %s\n\n", *idle, *settle, *warmup, loadavg())
-
 	time.Sleep(*warmup)
-	base, err := m.measure(ctx)
+	if err := b.steps(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("\nload average at the end: %s\n", loadavg())
+	return nil
+}
+
+// bench is a run's node, its users and what to measure.
+type bench struct {
+	us          *users
+	m           *meter
+	dir         string
+	counts      []int
+	deployments int
+	settle      time.Duration
+}
+
+// steps measures the node alone, with each count of projects, the bare
+// apps, and the deployments beside the projects, printing as it goes.
+func (b *bench) steps(ctx context.Context) error {
+	base, err := b.m.measure(ctx)
 	if err != nil {
 		return err
 	}
 	printHeader()
 	printRow("0 (node alone)", 0, base, base)
-	var ids []string
+	started := 0
 	var last sample
-	for _, n := range ns {
-		for len(ids) < n {
-			id, err := startProject(ctx, us, len(ids))
-			if err != nil {
-				return fmt.Errorf("project %d: %w", len(ids)+1, err)
+	for _, n := range b.counts {
+		for ; started < n; started++ {
+			if err := startProject(ctx, b.us, started); err != nil {
+				return fmt.Errorf("project %d: %w", started+1, err)
 			}
-			ids = append(ids, id)
 		}
-		time.Sleep(*settle)
-		if last, err = m.measure(ctx); err != nil {
+		time.Sleep(b.settle)
+		if last, err = b.m.measure(ctx); err != nil {
 			return err
 		}
 		printRow(strconv.Itoa(n)+" projects", n, base, last)
 	}
-
-	bare, err := measureBare(ctx, dir, ns[len(ns)-1], *settle, *idle)
+	bare, err := measureBare(ctx, b.dir, started, b.settle, b.m.idle)
 	if err != nil {
 		return fmt.Errorf("bare apps: %w", err)
 	}
-	printAnchor(ns[len(ns)-1], base, last, bare)
-
-	if *deployments > 0 {
-		for i := range *deployments {
-			if err := publish(ctx, us, i); err != nil {
-				return fmt.Errorf("deployment %d: %w", i+1, err)
-			}
-		}
-		time.Sleep(*settle)
-		dep, err := m.measure(ctx)
-		if err != nil {
-			return err
-		}
-		printDeployments(*deployments, last, dep, bare)
+	printAnchor(started, base, last, bare)
+	if b.deployments == 0 {
 		printWrites("writes while idle, node alone", base)
-		printWrites(fmt.Sprintf("writes while idle, %d projects and %d deployments", ns[len(ns)-1], *deployments), dep)
-	} else {
-		printWrites("writes while idle, node alone", base)
-		printWrites(fmt.Sprintf("writes while idle, %d projects", ns[len(ns)-1]), last)
+		printWrites(fmt.Sprintf("writes while idle, %d projects", started), last)
+		return nil
 	}
-	fmt.Printf("\nload average at the end: %s\n", loadavg())
+	for i := range b.deployments {
+		if err := publish(ctx, b.us, i); err != nil {
+			return fmt.Errorf("deployment %d: %w", i+1, err)
+		}
+	}
+	time.Sleep(b.settle)
+	dep, err := b.m.measure(ctx)
+	if err != nil {
+		return err
+	}
+	printDeployments(b.deployments, last, dep, bare)
+	printWrites("writes while idle, node alone", base)
+	printWrites(fmt.Sprintf("writes while idle, %d projects and %d deployments", started, b.deployments), dep)
 	return nil
 }
 
@@ -338,22 +351,22 @@ func (u *users) get(ctx context.Context, list *[]*client.Client, i int) (*client
 }
 
 // startProject creates a project running the app and waits until it listens.
-func startProject(ctx context.Context, us *users, i int) (string, error) {
+func startProject(ctx context.Context, us *users, i int) error {
 	c, err := us.get(ctx, &us.runs, i)
 	if err != nil {
-		return "", err
+		return err
 	}
 	p, err := c.CreateProject(ctx, fmt.Sprintf("capacity %d", i+1), "node")
 	if err != nil {
-		return "", err
+		return err
 	}
 	for name, body := range map[string]string{"index.js": app, ".ecode.toml": runConfig} {
 		if err := c.WriteFile(ctx, p.ID, name, []byte(body)); err != nil {
-			return "", err
+			return err
 		}
 	}
 	if err := c.Do(ctx, "POST", "/api/projects/"+p.ID+"/run", nil, "", nil); err != nil {
-		return "", err
+		return err
 	}
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		var st struct {
@@ -362,14 +375,14 @@ func startProject(ctx context.Context, us *users, i int) (string, error) {
 			Listening bool   `json:"listening"`
 		}
 		if err := c.Do(ctx, "GET", "/api/projects/"+p.ID+"/run", nil, "", &st); err != nil {
-			return "", err
+			return err
 		}
 		if st.State == "running" && st.Listening {
-			return p.ID, nil
+			return nil
 		}
 		if st.State == "exited" || st.State == "stopped" {
-			return "", fmt.Errorf("run %s: %s", st.State, st.Reason)
+			return fmt.Errorf("run %s: %s", st.State, st.Reason)
 		}
 	}
-	return "", errors.New("the app never listened")
+	return errors.New("the app never listened")
 }
