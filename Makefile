@@ -84,6 +84,7 @@ bench:
 	$(GO) run ./bench/coldstartbench
 	$(GO) run ./bench/obsbench
 	$(GO) run ./bench/nodebench
+	$(GO) run ./bench/capacitybench
 
 clean:
 	rm -rf bin ui/dist

@@ -80,6 +80,7 @@ var allowed = map[string][]string{
 	"bench/runbench":               {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client"},
 	"bench/deploybench":            {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client", "internal/sandbox"},
 	"bench/coldstartbench":         {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client"},
+	"bench/capacitybench":          {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client"},
 	"bench/obsbench":               {"bench/internal/benchsrv", "internal/app", "internal/config", "internal/client", "internal/yjs", "internal/yjs/protocol"},
 	"bench/checkpointbench":        {"internal/checkpoint"},
 	"bench/maskbench":              {"internal/runner", "internal/secrets"},
