@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"ecode/bench/internal/benchsrv"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -55,7 +55,7 @@ func ownDatabase(ctx context.Context, base string) (string, *pgStats, func(), er
 
 // startRedis starts a Redis server of the run's own on a free port.
 func startRedis(ctx context.Context) (string, func(), error) {
-	port, err := freePort()
+	port, err := benchsrv.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -72,15 +72,6 @@ func startRedis(ctx context.Context) (string, func(), error) {
 	}
 	stop()
 	return "", nil, fmt.Errorf("redis-server did not answer: %w", err)
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
 }
 
 // bareSample is the anchor: n copies of the app run bare on the host.
@@ -112,7 +103,7 @@ func measureBare(ctx context.Context, dir string, n int, settle, idle time.Durat
 	}()
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for range n {
-		port, err := freePort()
+		port, err := benchsrv.FreePort()
 		if err != nil {
 			return bareSample{}, err
 		}
@@ -128,10 +119,10 @@ func measureBare(ctx context.Context, dir string, n int, settle, idle time.Durat
 	}
 	time.Sleep(settle)
 	cpu := func() (d time.Duration) {
-		for _, p := range processes() {
+		for _, p := range benchsrv.Procs() {
 			for _, c := range cmds {
-				if p.pid == c.Process.Pid {
-					d += p.cpu
+				if p.PID == c.Process.Pid {
+					d += p.CPU
 				}
 			}
 		}
@@ -142,8 +133,8 @@ func measureBare(ctx context.Context, dir string, n int, settle, idle time.Durat
 	s := bareSample{n: n, cpu: cpu() - c0, secs: time.Since(t0).Seconds()}
 	for _, c := range cmds {
 		pid := strconv.Itoa(c.Process.Pid)
-		s.pss += procKB(pid, "smaps_rollup", "Pss")
-		s.anon += statusKB(pid, "RssAnon")
+		s.pss += benchsrv.ProcKB(pid, "smaps_rollup", "Pss")
+		s.anon += benchsrv.ProcKB(pid, "status", "RssAnon")
 	}
 	return s, nil
 }

@@ -230,7 +230,7 @@ func (m *meter) measure(ctx context.Context) (sample, error) {
 		}
 	}
 	debug.FreeOSMemory()
-	s.rssAnon = statusKB("self", "RssAnon")
+	s.rssAnon = benchsrv.ProcKB("self", "status", "RssAnon")
 	return s, nil
 }
 

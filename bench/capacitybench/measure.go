@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"ecode/bench/internal/benchsrv"
 	"fmt"
 	"io"
 	"net"
@@ -15,98 +16,40 @@ import (
 	"time"
 )
 
-// procInfo is one process from /proc/PID/stat.
-type procInfo struct {
-	pid, ppid int
-	comm      string
-	cpu       time.Duration // utime + stime
-}
-
-// clockTick is the kernel's USER_HZ (100 on every Linux this runs on).
-const clockTick = 10 * time.Millisecond
-
-// processes reads every process's pid, parent and CPU time.
-func processes() []procInfo {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var out []procInfo
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue // ended meanwhile
-		}
-		// pid (comm) state ppid … utime(14) stime(15); comm may hold spaces and parentheses.
-		s := string(b)
-		open, shut := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || shut < open {
-			continue
-		}
-		f := strings.Fields(s[shut+1:])
-		if len(f) < 13 {
-			continue
-		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
-		ppid, _ := strconv.Atoi(f[1])
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		out = append(out, procInfo{pid, ppid, s[open+1 : shut], time.Duration(ut+st) * clockTick})
-	}
-	return out
-}
-
 // sandboxProcs are the processes inside this process's bubblewrap
 // sandboxes: every descendant of the bwrap processes it started, bwrap
 // itself included.
-func sandboxProcs() []procInfo {
-	all := processes()
+func sandboxProcs() []benchsrv.Proc {
+	all := benchsrv.Procs()
 	in := map[int]bool{}
 	for _, p := range all {
-		if p.ppid == os.Getpid() && p.comm == "bwrap" {
-			in[p.pid] = true
+		if p.PPID == os.Getpid() && p.Comm == "bwrap" {
+			in[p.PID] = true
 		}
 	}
 	for changed := true; changed; { // parents may be listed after their children
 		changed = false
 		for _, p := range all {
-			if in[p.ppid] && !in[p.pid] {
-				in[p.pid], changed = true, true
+			if in[p.PPID] && !in[p.PID] {
+				in[p.PID], changed = true, true
 			}
 		}
 	}
-	var out []procInfo
+	var out []benchsrv.Proc
 	for _, p := range all {
-		if in[p.pid] {
+		if in[p.PID] {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// statusKB is a "Name: N kB" line of /proc/PID/status, in bytes.
-func statusKB(pid, name string) int64 { return procKB(pid, "status", name) }
-
-// procKB is a "Name: N kB" line of /proc/PID/file, in bytes.
-func procKB(pid, file, name string) int64 {
-	f, err := os.Open("/proc/" + pid + "/" + file)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+":"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n << 10
-		}
-	}
-	return 0
-}
-
 // pssOf sums the proportional resident memory of ps (a page shared by k
 // processes counts 1/k in each: the supervisor's executable, Node's).
-func pssOf(ps []procInfo) int64 {
+func pssOf(ps []benchsrv.Proc) int64 {
 	var sum int64
 	for _, p := range ps {
-		sum += procKB(strconv.Itoa(p.pid), "smaps_rollup", "Pss")
+		sum += benchsrv.ProcKB(strconv.Itoa(p.PID), "smaps_rollup", "Pss")
 	}
 	return sum
 }
@@ -128,10 +71,10 @@ type sandboxCgroup struct {
 
 // sandboxCgroups finds the cgroups of the processes in ps (cgroup v1 or
 // v2) and reads them, one entry per cgroup.
-func sandboxCgroups(ps []procInfo) map[string]sandboxCgroup {
+func sandboxCgroups(ps []benchsrv.Proc) map[string]sandboxCgroup {
 	out := map[string]sandboxCgroup{}
 	for _, p := range ps {
-		memDir, cpuDir, v2 := cgroupDirs(p.pid)
+		memDir, cpuDir, v2 := cgroupDirs(p.PID)
 		// a workspace's cgroup is <own>/ecode-<name>/<sandbox id>; bwrap
 		// itself stays in the server's
 		if memDir == "" || !strings.HasPrefix(filepath.Base(filepath.Dir(memDir)), "ecode-") {

@@ -12,13 +12,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -176,7 +174,7 @@ func bareStarts(ctx context.Context, dir string, n int) ([]time.Duration, error)
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var out []time.Duration
 	for range n {
-		port, err := freePort()
+		port, err := benchsrv.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -218,13 +216,4 @@ func fetch(ctx context.Context, hc *http.Client, url string) error {
 		return fmt.Errorf("GET %s: %d %.120q", url, res.StatusCode, b)
 	}
 	return nil
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
 }

@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/yjs"
 )
 
@@ -83,4 +85,4 @@ func benchTrace(ctx context.Context, nodeDir string, n int) error {
 }
 
 // peakRSS is a process's peak resident memory in bytes (VmHWM), or 0.
-func peakRSS(pid int) int64 { return statusKB(pid, "VmHWM") * 1024 }
+func peakRSS(pid int) int64 { return benchsrv.ProcKB(strconv.Itoa(pid), "status", "VmHWM") }

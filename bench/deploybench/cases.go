@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"ecode/bench/internal/benchsrv"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -21,7 +21,7 @@ func startBareApp(ctx context.Context, dir string) (string, func(), error) {
 	if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(strings.Replace(serverApp, "VERSION", "v1", 1)), 0o644); err != nil {
 		return "", nil, err
 	}
-	port, err := freePort()
+	port, err := benchsrv.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -91,7 +91,7 @@ func runNginx(dir, extra, server string) (string, func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
-	port, err := freePort()
+	port, err := benchsrv.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -130,15 +130,6 @@ http {
 		return "", nil, err
 	}
 	return "http://127.0.0.1:" + port, stop, nil
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
 }
 
 // waitListen dials 127.0.0.1:port until it answers (10 s at most).

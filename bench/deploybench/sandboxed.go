@@ -7,11 +7,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
+	"ecode/bench/internal/benchsrv"
 	"ecode/internal/sandbox"
 )
 
@@ -54,38 +53,11 @@ func sandboxClient(ctx context.Context, port int) (hc *http.Client, close func()
 // bubblewrap sandboxes: those of the children of the bwrap processes it
 // started, one file per namespace.
 func sandboxNamespaces() ([]*os.File, error) {
-	procs, err := filepath.Glob("/proc/[0-9]*/stat")
-	if err != nil {
-		return nil, err
-	}
-	type proc struct {
-		pid, ppid int
-		comm      string
-	}
-	var all []proc
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue // ended meanwhile
-		}
-		// pid (comm) state ppid …; comm may hold spaces and parentheses.
-		s := string(b)
-		open, shut := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || shut < open {
-			continue
-		}
-		pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
-		f := strings.Fields(s[shut+1:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		all = append(all, proc{pid, ppid, s[open+1 : shut]})
-	}
+	all := benchsrv.Procs()
 	bwraps := map[int]bool{}
 	for _, p := range all {
-		if p.ppid == os.Getpid() && p.comm == "bwrap" {
-			bwraps[p.pid] = true
+		if p.PPID == os.Getpid() && p.Comm == "bwrap" {
+			bwraps[p.PID] = true
 		}
 	}
 	self, err := os.Stat("/proc/self/ns/net")
@@ -95,10 +67,10 @@ func sandboxNamespaces() ([]*os.File, error) {
 	var out []*os.File
 	var seen []os.FileInfo
 	for _, p := range all {
-		if !bwraps[p.ppid] {
+		if !bwraps[p.PPID] {
 			continue
 		}
-		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", p.pid))
+		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", p.PID))
 		if err != nil {
 			continue
 		}

@@ -1,6 +1,7 @@
 // Package benchsrv runs an E-Code server inside a benchmark's process: the
 // same app.Serve as `ecode serve`, on a free loopback port, logging nowhere,
-// with a client signed up as the benchmark's user.
+// with a client signed up as the benchmark's user; and what the benches
+// read of processes (/proc) and free ports (procs.go).
 package benchsrv
 
 import (
