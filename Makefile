@@ -72,6 +72,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime $(FUZZTIME) ./internal/domains
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSchedule$$' -fuzztime $(FUZZTIME) ./internal/deploy
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/wsock
+	$(GO) test -run '^$$' -fuzz '^FuzzEdges$$' -fuzztime $(FUZZTIME) ./internal/wsock
 
 bench:
 	$(GO) run ./bench/filebench

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"ecode/internal/cluster"
+	"ecode/internal/wsock"
 )
 
 // ownerConn is the connection to the owner of a forwarded socket.
@@ -47,8 +48,8 @@ func TestForwardedSocketClosesWith4012(t *testing.T) {
 		app  bool
 		want []byte
 	}{
-		{"between frames", frames, gone, false, append(frames, closeFrame(4012, nodeGoneReason)...)},
-		{"nothing sent", nil, gone, false, closeFrame(4012, nodeGoneReason)},
+		{"between frames", frames, gone, false, append(frames, wsock.CloseFrame(4012, nodeGoneReason)...)},
+		{"nothing sent", nil, gone, false, wsock.CloseFrame(4012, nodeGoneReason)},
 		{"mid-frame", frames[:3], gone, false, nil},
 		{"other failure", frames, io.ErrUnexpectedEOF, false, nil},
 		{"an app's or a preview's socket", frames, gone, true, nil},

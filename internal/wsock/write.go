@@ -211,10 +211,6 @@ func (c *Conn) sendClose(code int, reason string) {
 		return
 	}
 	c.sentClose = true
-	if len(reason) > 123 {
-		reason = reason[:123]
-	}
 	c.nc.SetWriteDeadline(time.Now().Add(closeWait))
-	p := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(reason)), uint16(code))
-	c.writeLocked(opClose, append(p, reason...))
+	c.writeLocked(opClose, closePayload(code, reason))
 }

@@ -1,7 +1,9 @@
 // Package wsock is the server side of the WebSocket protocol (RFC 6455)
 // as the collaboration hub needs it: the opening handshake, a reader of
 // the client's frames (masked, possibly fragmented, pings answered), and
-// writes of whole binary frames that can also be tried without blocking.
+// writes of whole binary frames that can also be tried without blocking;
+// and, for relays of other servers' sockets, a close frame to send in a
+// server's place and where frames end in a stream (frames.go).
 //
 // The non-blocking try is the reason this package exists beside the
 // general WebSocket library the rest of the server uses: a room that

@@ -1,4 +1,4 @@
-package api
+package wsock
 
 import (
 	"encoding/binary"
@@ -37,38 +37,38 @@ func wsFrames(spec []byte) (stream []byte, ends map[int]bool) {
 	return stream, ends
 }
 
-// FuzzFrameEdges: fed a stream of frames in any pieces, frameEdges stands
+// FuzzEdges: fed a stream of frames in any pieces, Edges stands
 // between two frames exactly where one ends; fed any bytes, it never
 // fails, and pieces do not change where it stands.
-func FuzzFrameEdges(f *testing.F) {
+func FuzzEdges(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 0x40, 0x41, 0x42}, []byte{1, 7, 200})
 	f.Add([]byte{0xff, 0x7e, 0x7f}, []byte{0})
-	f.Add(closeFrame(4012, nodeGoneReason), []byte{3, 1})
+	f.Add(CloseFrame(4012, "the node running the project does not answer"), []byte{3, 1})
 	f.Fuzz(func(t *testing.T, spec, pieces []byte) {
 		stream, ends := wsFrames(spec)
-		var bytewise frameEdges
+		var bytewise Edges
 		for i := range stream {
-			if bytewise.between() != ends[i] {
-				t.Fatalf("at %d of %d: between %v, want %v", i, len(stream), bytewise.between(), ends[i])
+			if bytewise.Between() != ends[i] {
+				t.Fatalf("at %d of %d: between %v, want %v", i, len(stream), bytewise.Between(), ends[i])
 			}
-			bytewise.feed(stream[i : i+1])
+			bytewise.Feed(stream[i : i+1])
 		}
-		if !bytewise.between() {
+		if !bytewise.Between() {
 			t.Fatal("not between frames at the end of the stream")
 		}
 		for k, s := range [][]byte{stream, spec} { // spec: any bytes
-			var whole, inPieces frameEdges
-			whole.feed(s)
+			var whole, inPieces Edges
+			whole.Feed(s)
 			for at, i := 0, 0; at < len(s); i++ {
 				n := 1
 				if len(pieces) > 0 {
 					n = max(1, int(pieces[i%len(pieces)]))
 				}
 				n = min(n, len(s)-at)
-				inPieces.feed(s[at : at+n])
+				inPieces.Feed(s[at : at+n])
 				at += n
-				if k == 0 && inPieces.between() != ends[at] {
-					t.Fatalf("after a piece ending at %d: between %v, want %v", at, inPieces.between(), ends[at])
+				if k == 0 && inPieces.Between() != ends[at] {
+					t.Fatalf("after a piece ending at %d: between %v, want %v", at, inPieces.Between(), ends[at])
 				}
 			}
 			if whole != inPieces {
