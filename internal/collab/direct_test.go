@@ -164,7 +164,12 @@ func TestLargeRoomLeavesWritesToWriters(t *testing.T) {
 	}
 	a, b, c := connect(), connect(), connect()
 	e.converge("", a, b, c)
-	e.waitUntil("all three joined", func() bool { return h.Clients() == 3 })
+	// Synced means the room has handled the client's join (and with the
+	// third, turned its own writes off) and answered its sync step 1: no
+	// write of the room to b is still to come.
+	e.waitUntil("all three joined and synced", func() bool {
+		return h.Clients() == 3 && a.isSynced() && b.isSynced() && c.isSynced()
+	})
 	before, _, _ := pipes[1].counts()
 	want := ""
 	for i := range 10 {
