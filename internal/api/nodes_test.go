@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -128,8 +129,8 @@ func TestRevocationOnOneNodeHoldsOnAnother(t *testing.T) {
 // While Redis is unreachable a revocation on node A does not reach node B:
 // B re-checks its open connections against the store on each tick of its
 // re-check (--live-recheck) and closes those no longer authorized, as the
-// revocation would have (4403). While Redis answers, the re-check does not
-// run.
+// revocation would have (4403; 4410 for a project deleted meanwhile). While
+// Redis answers, the re-check does not run.
 func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
 	testutil.RequireSandbox(t, testutil.NewSandbox(t))
 	testutil.ForEachEngine(t, func(t *testing.T, st *store.Store) {
@@ -164,6 +165,11 @@ func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		doomed, err := on(b, admin).CreateProject(ctx, "doomed", "static")
+		if err != nil {
+			t.Fatal(err)
+		}
+		doomedTerm := terminalSocket(t, ctx, b, on(b, admin), doomed.ID)
 		term := terminalSocket(t, ctx, b, on(b, carol), p.ID)    // a token of carol's
 		daveTerm := terminalSocket(t, ctx, b, on(b, dave), p.ID) // opened as an editor
 		stream, err := on(b, bob).Raw(ctx, "GET", "/api/projects/"+p.ID+"/tree/events", nil, "")
@@ -189,6 +195,9 @@ func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
 		if err := bob.Logout(ctx); err != nil { // on A
 			t.Fatal(err)
 		}
+		if err := admin.Do(ctx, "DELETE", "/api/projects/"+doomed.ID, nil, "", nil); err != nil {
+			t.Fatal(err)
+		}
 		select {
 		case tick <- time.Now(): // taken once B has noticed the outage
 		case <-ctx.Done():
@@ -207,15 +216,27 @@ func TestRevocationDuringRedisOutageEndsConnectionsOnEveryNode(t *testing.T) {
 		}
 		wctx, stop = within()
 		defer stop()
+		if code := closeStatus(wctx, doomedTerm); code != 4410 {
+			t.Errorf("terminal on B of a project deleted on A during the outage: closed with %d, want 4410", code)
+		}
+		wctx, stop = within()
+		defer stop()
 		if err := readToEnd(wctx, stream.Body); err != nil {
 			t.Errorf("event stream on B of a session signed out on A during the outage: %v", err)
 		}
 		for pass := range passes { // the one that ended them (one before may have ended none)
 			if pass[1] > 0 {
-				if pass[1] < 3 {
-					t.Errorf("the re-check checked %d keys and ended %d requests, want the 3 ended", pass[0], pass[1])
+				if pass[1] < 4 {
+					t.Errorf("the re-check checked %d keys and ended %d requests, want the 4 ended", pass[0], pass[1])
 				}
 				break
+			}
+		}
+		rec := httptest.NewRecorder()
+		b.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		for _, want := range []string{`ecode_live_recheck_ended_total{cause="project_deleted"} 1`, `ecode_live_recheck_ended_total{cause="revoked"} 3`} {
+			if !strings.Contains(rec.Body.String(), want+"\n") {
+				t.Errorf("node B's /metrics lacks %q", want)
 			}
 		}
 	})

@@ -36,18 +36,20 @@ func (s *Server) projectForMember(ctx context.Context, projectID, userID string)
 }
 
 // StillAuthorized returns, of the keys of this node's live requests, those
-// that no longer hold: the session or token that authenticated them is gone
-// or expired, the account disabled or deleted, the membership gone or its
-// role changed (what a revocation would have ended). It reads the store
-// once per distinct session, token, account and membership. The live
-// register calls it while revocations may not reach this node
-// (live.Registry.Recheck).
-func (s *Server) StillAuthorized(ctx context.Context, keys []live.Key) (ended []live.Key, err error) {
-	holds := map[string]bool{} // "s"+session, "t"+token, "u"+user ID: whether it holds
+// that no longer hold, with the cause a revocation would have ended them
+// with: live.Revoked when the session or token that authenticated them is
+// gone or expired, the account disabled or deleted, the membership gone or
+// its role changed; live.ProjectDeleted when the project is gone or being
+// deleted. It reads the store once per distinct session, token, account,
+// membership and project. The live register calls it while revocations may
+// not reach this node (live.Registry.Recheck).
+func (s *Server) StillAuthorized(ctx context.Context, keys []live.Key) (map[live.Key]*live.Ended, error) {
+	holds := map[string]bool{} // "s"+session, "t"+token, "u"+user ID, "p"+project gone
 	roles := map[[2]string]store.Role{}
 	check := func(key string, fn func(context.Context, string) (bool, error), id string) (bool, error) {
 		ok, seen := holds[key]
 		if !seen {
+			var err error
 			if ok, err = fn(ctx, id); err != nil {
 				return false, err
 			}
@@ -55,8 +57,10 @@ func (s *Server) StillAuthorized(ctx context.Context, keys []live.Key) (ended []
 		}
 		return ok, nil
 	}
+	ended := map[live.Key]*live.Ended{}
 	for _, k := range keys {
 		var ok bool
+		var err error
 		switch {
 		case k.SessionID != "":
 			ok, err = check("s"+k.SessionID, s.auth.SessionHolds, k.SessionID)
@@ -70,20 +74,34 @@ func (s *Server) StillAuthorized(ctx context.Context, keys []live.Key) (ended []
 		if err != nil {
 			return nil, err
 		}
-		if ok && k.ProjectID != "" && k.UserID != "" {
-			m := [2]string{k.ProjectID, k.UserID}
-			role, seen := roles[m]
-			if !seen {
-				p, err := s.store.ProjectForMember(ctx, k.ProjectID, k.UserID)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					return nil, err
-				}
-				role, roles[m] = p.Role, p.Role // "" when no longer a member
-			}
-			ok = role != "" && (k.Role == "" || string(role) == k.Role)
-		}
 		if !ok {
-			ended = append(ended, k)
+			ended[k] = live.Revoked
+			continue
+		}
+		if k.ProjectID == "" || k.UserID == "" {
+			continue
+		}
+		m := [2]string{k.ProjectID, k.UserID}
+		role, seen := roles[m]
+		if !seen {
+			p, err := s.store.ProjectForMember(ctx, k.ProjectID, k.UserID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			role, roles[m] = p.Role, p.Role // "" when no longer a member, or the project is gone
+		}
+		switch {
+		case role == "":
+			gone, err := check("p"+k.ProjectID, s.store.ProjectGone, k.ProjectID)
+			if err != nil {
+				return nil, err
+			}
+			ended[k] = live.Revoked
+			if gone {
+				ended[k] = live.ProjectDeleted
+			}
+		case k.Role != "" && string(role) != k.Role:
+			ended[k] = live.Revoked
 		}
 	}
 	return ended, nil

@@ -21,6 +21,13 @@ func (s *Server) buildRevoke(cfg *config.Config, log *slog.Logger) {
 	bus.Handle(s.Live.Revoked)
 	s.Auth.UseCache(bus, cfg.AuthCacheTTL)
 	s.Revoke = bus
+	rc := s.Live.Rechecks()
+	s.Metrics.CounterVec("ecode_live_rechecks_total", "Re-checks of this node's live requests against the store while revocations may not reach it (Redis unreachable), by result.", "result", func() map[string]float64 {
+		return map[string]float64{"ok": float64(rc.Passes.Load() - rc.Failed.Load()), "failed": float64(rc.Failed.Load())}
+	})
+	s.Metrics.CounterVec("ecode_live_recheck_ended_total", "Live requests (WebSockets, event streams) a re-check ended, by cause.", "cause", func() map[string]float64 {
+		return map[string]float64{"revoked": float64(rc.Revoked.Load()), "project_deleted": float64(rc.Deleted.Load())}
+	})
 }
 
 // runRecheck re-checks the live requests of this node against the store

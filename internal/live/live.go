@@ -58,6 +58,8 @@ type Registry struct {
 	mu    sync.Mutex
 	next  uint64
 	conns map[uint64]entry
+
+	rechecks RecheckStats
 }
 
 type entry struct {

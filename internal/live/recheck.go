@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +23,10 @@ type Recheck struct {
 	// (tests).
 	Tick <-chan time.Time
 	// Check returns, of the keys given (distinct), those that no longer
-	// hold: their requests end as if revoked. On error nothing ends.
-	Check func(ctx context.Context, keys []Key) (ended []Key, err error)
+	// hold, each with the cause its requests end with (Revoked, or
+	// ProjectDeleted when the project is gone): what the revocation
+	// missed would have given. On error nothing ends.
+	Check func(ctx context.Context, keys []Key) (ended map[Key]*Ended, err error)
 	// OnPass, when set, is told of each re-check that ran: how many
 	// distinct keys it checked and how many requests it ended.
 	OnPass func(keys, ended int)
@@ -81,30 +84,46 @@ func (r *Registry) recheckWhileDown(ctx context.Context, c Recheck, changed <-ch
 	}
 }
 
+// RecheckStats counts the re-checks of a registry (for /metrics).
+type RecheckStats struct {
+	Passes, Failed atomic.Int64 // re-checks run; of them, those whose Check failed
+	Keys           atomic.Int64 // distinct keys checked, over all passes
+	Revoked        atomic.Int64 // requests ended as Revoked
+	Deleted        atomic.Int64 // requests ended as ProjectDeleted
+}
+
+// Rechecks returns the registry's re-check counters.
+func (r *Registry) Rechecks() *RecheckStats { return &r.rechecks }
+
 // recheck checks the distinct keys of the live requests once and ends the
-// requests of those that no longer hold.
+// requests of those that no longer hold, each with the cause Check gave.
 func (r *Registry) recheck(ctx context.Context, c Recheck) {
 	keys := r.keys()
 	if len(keys) == 0 {
 		return
 	}
+	r.rechecks.Passes.Add(1)
+	r.rechecks.Keys.Add(int64(len(keys)))
 	ended, err := c.Check(ctx, keys)
 	if err != nil {
+		r.rechecks.Failed.Add(1)
 		if c.Log != nil {
 			c.Log.Warn("re-check live requests while revocations may be missed", "err", err)
 		}
 		return
 	}
 	n := 0
-	if len(ended) > 0 {
-		gone := make(map[Key]bool, len(ended))
-		for _, k := range ended {
-			gone[k] = true
+	for _, cause := range []*Ended{Revoked, ProjectDeleted} {
+		m := r.end(func(k Key) bool { return ended[k] == cause }, cause)
+		if cause == Revoked {
+			r.rechecks.Revoked.Add(int64(m))
+		} else {
+			r.rechecks.Deleted.Add(int64(m))
 		}
-		n = r.end(func(k Key) bool { return gone[k] }, Revoked)
-		if c.Log != nil {
-			c.Log.Info("ended live requests no longer authorized (found by re-check)", "requests", n)
-		}
+		n += m
+	}
+	if n > 0 && c.Log != nil {
+		c.Log.Info("ended live requests no longer authorized (found by re-check)", "requests", n)
 	}
 	if c.OnPass != nil {
 		c.OnPass(len(keys), n)

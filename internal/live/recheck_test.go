@@ -35,9 +35,10 @@ func (h *fakeHealth) set(ok bool) {
 }
 
 // While the bus is healthy the re-check neither ticks nor reads the store;
-// while it is down each tick checks every distinct key once and ends, with
-// Revoked, the requests of the keys that no longer hold; when it is healthy
-// again it checks once at once, then stops.
+// while it is down each tick checks every distinct key once and ends the
+// requests of the keys that no longer hold, each with the cause Check gave
+// (Revoked, ProjectDeleted); when it is healthy again it checks once at
+// once, then stops. The counters say so.
 func TestRecheckRunsOnlyWhileTheBusIsDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := New()
@@ -51,6 +52,9 @@ func TestRecheckRunsOnlyWhileTheBusIsDown(t *testing.T) {
 		}
 		fineCtx, done := r.Track(context.Background(), fine)
 		defer done()
+		gone := Key{ProjectID: "p2", UserID: "a", SessionID: "s1", Role: "owner"}
+		goneCtx, done := r.Track(context.Background(), gone)
+		defer done()
 
 		var mu sync.Mutex
 		var checked [][]Key
@@ -59,12 +63,12 @@ func TestRecheckRunsOnlyWhileTheBusIsDown(t *testing.T) {
 		tick := make(chan time.Time)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		go r.Recheck(ctx, Recheck{Health: health, Tick: tick, Check: func(_ context.Context, keys []Key) ([]Key, error) {
+		go r.Recheck(ctx, Recheck{Health: health, Tick: tick, Check: func(_ context.Context, keys []Key) (map[Key]*Ended, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			checked = append(checked, keys)
 			if revoked {
-				return []Key{stale}, nil
+				return map[Key]*Ended{stale: Revoked, gone: ProjectDeleted}, nil
 			}
 			return nil, nil
 		}})
@@ -91,10 +95,10 @@ func TestRecheckRunsOnlyWhileTheBusIsDown(t *testing.T) {
 		if !takesTick() || passes() != 1 {
 			t.Fatal("a tick while the bus was down did not re-check")
 		}
-		if len(checked[0]) != 2 {
-			t.Errorf("checked %v, want the 2 distinct keys", checked[0])
+		if len(checked[0]) != 3 {
+			t.Errorf("checked %v, want the 3 distinct keys", checked[0])
 		}
-		if fineCtx.Err() != nil || staleCtx[0].Err() != nil {
+		if fineCtx.Err() != nil || staleCtx[0].Err() != nil || goneCtx.Err() != nil {
 			t.Fatal("a re-check ended requests that still hold")
 		}
 		mu.Lock()
@@ -107,6 +111,9 @@ func TestRecheckRunsOnlyWhileTheBusIsDown(t *testing.T) {
 			if !errors.Is(context.Cause(c), Revoked) {
 				t.Errorf("a request of a revoked key ended with %v, want Revoked", context.Cause(c))
 			}
+		}
+		if !errors.Is(context.Cause(goneCtx), ProjectDeleted) {
+			t.Errorf("a request on a deleted project ended with %v, want ProjectDeleted", context.Cause(goneCtx))
 		}
 		if fineCtx.Err() != nil {
 			t.Error("the request of a key that holds was ended")
@@ -122,6 +129,10 @@ func TestRecheckRunsOnlyWhileTheBusIsDown(t *testing.T) {
 		if takesTick() || passes() != 3 {
 			t.Error("the re-check ran on a tick after the bus came back")
 		}
+		st := r.Rechecks()
+		if got := [5]int64{st.Passes.Load(), st.Failed.Load(), st.Keys.Load(), st.Revoked.Load(), st.Deleted.Load()}; got != [5]int64{3, 0, 3 + 3 + 1, 2, 1} {
+			t.Errorf("counters passes, failed, keys, revoked, deleted = %v, want [3 0 7 2 1]", got)
+		}
 	})
 }
 
@@ -135,13 +146,16 @@ func TestRecheckErrorEndsNothing(t *testing.T) {
 		tick := make(chan time.Time)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		go r.Recheck(ctx, Recheck{Health: newFakeHealth(false), Tick: tick, Check: func(context.Context, []Key) ([]Key, error) {
-			return []Key{k}, errors.New("store unreachable")
+		go r.Recheck(ctx, Recheck{Health: newFakeHealth(false), Tick: tick, Check: func(context.Context, []Key) (map[Key]*Ended, error) {
+			return map[Key]*Ended{k: Revoked}, errors.New("store unreachable")
 		}})
 		tick <- time.Now()
 		synctest.Wait()
 		if rctx.Err() != nil {
 			t.Error("a re-check that failed ended a request")
+		}
+		if st := r.Rechecks(); st.Passes.Load() != 1 || st.Failed.Load() != 1 {
+			t.Errorf("passes %d, failed %d, want 1 and 1", st.Passes.Load(), st.Failed.Load())
 		}
 	})
 }

@@ -250,8 +250,8 @@ func (s *Service) finishDelete(ctx context.Context, id string) error {
 	}{
 		// Marked: every node forgets the project (its caches would still
 		// answer members); the next step also ends what depends on it.
-		{StepMarked, func() error { return s.d.Revoke.Publish(ctx, revoke.Event{ProjectID: id}) }},
-		{StepConnections, func() error { return s.d.Revoke.Publish(ctx, revoke.Event{ProjectID: id, End: true}) }},
+		{StepMarked, func() error { return s.tell(ctx, revoke.Event{ProjectID: id}) }},
+		{StepConnections, func() error { return s.tell(ctx, revoke.Event{ProjectID: id, End: true}) }},
 		{StepAgent, func() error { return s.d.Agent.StopAndWait(ctx, id) }},
 		{StepSandbox, func() error { return s.d.Runner.Stop(id) }},
 		{StepDeployment, func() error { return s.d.Deploy.StopProject(id) }},
@@ -272,6 +272,20 @@ func (s *Service) finishDelete(ctx context.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+// tell publishes a deletion's event to every node. Redis being unreachable
+// does not stop the deletion: the bus publishes the event again once Redis
+// is back, and meanwhile the other nodes trust no cache and re-check their
+// live requests against the store, where the project is already marked
+// (theirs end with 4410 within --live-recheck).
+func (s *Service) tell(ctx context.Context, e revoke.Event) error {
+	err := s.d.Revoke.Publish(ctx, e)
+	if errors.Is(err, revoke.ErrDeferred) {
+		s.d.Log.Warn("deleting a project while redis is unreachable: the other nodes are told once it is back", "project_id", e.ProjectID, "err", err)
+		return nil
+	}
+	return err
 }
 
 func ignoreNotFound(err error) error {

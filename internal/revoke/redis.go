@@ -85,7 +85,7 @@ func (l *redisLink) publish(ctx context.Context, e Event) error {
 	n, err := l.client.Publish(ctx, l.events, msg).Result()
 	if err != nil {
 		l.keep(e)
-		return fmt.Errorf("publish revocation (published again once redis is back): %w", err)
+		return fmt.Errorf("publish revocation: %w: %w", ErrDeferred, err)
 	}
 	timer := time.NewTimer(l.wait)
 	defer timer.Stop()

@@ -11,6 +11,7 @@ package revoke
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -110,11 +111,18 @@ func (b *Bus) apply(e Event) {
 	}
 }
 
+// ErrDeferred is what Publish's error wraps when Redis did not take the
+// event: it was applied on this node and is published again once Redis
+// is back; meanwhile the other nodes, their subscriptions down too, do not
+// trust their caches and re-check their live requests against the store.
+var ErrDeferred = errors.New("published again once redis is back")
+
 // Publish applies e on this node, then on every other node, and returns
 // when they have all applied it (or, for a node that does not answer in
 // time, when it has been given up on; see NewRedis). Call it after the
 // change is committed. An event Redis does not take is published again
-// once it does (at most 1000 kept; past that, one empty event).
+// once it does (at most 1000 kept; past that, one empty event); the error
+// then wraps ErrDeferred.
 func (b *Bus) Publish(ctx context.Context, e Event) error {
 	b.apply(e)
 	if b.remote == nil {

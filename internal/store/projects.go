@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -121,6 +123,20 @@ func (s *Store) TouchProject(ctx context.Context, id string, at time.Time) error
 // runs. ErrNotFound when it does not exist.
 func (s *Store) MarkProjectDeleting(ctx context.Context, id string, at time.Time) error {
 	return affected(s.exec(ctx, `UPDATE projects SET deleting_at = COALESCE(deleting_at, ?) WHERE id = ?`, micros(at), id))
+}
+
+// ProjectGone reports whether a project no longer exists or is being
+// deleted.
+func (s *Store) ProjectGone(ctx context.Context, id string) (bool, error) {
+	var deleting bool
+	err := s.queryRow(ctx, `SELECT deleting_at IS NOT NULL FROM projects WHERE id = ?`, id).Scan(&deleting)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("project %s: %w", id, err)
+	}
+	return deleting, nil
 }
 
 // ProjectsBeingDeleted lists the projects whose deletion has not finished.
