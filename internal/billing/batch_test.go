@@ -44,37 +44,26 @@ func TestNodeMeteringInOneTransaction(t *testing.T) {
 			return evs
 		}
 		rec := svc.Recorder()
-		for _, e := range events("u1", "a") { // one at a time, as before
-			if _, err := rec.RecordUsage(ctx, e); err != nil {
+		single := events("u1", "a")
+		sctx, singleSpans := traced(ctx)
+		for _, e := range single { // one at a time, as before
+			if _, err := rec.RecordUsage(sctx, e); err != nil {
 				t.Fatal(err)
 			}
 		}
+		before := count(singleSpans)
 		batch := events("u2", "b")
-		spans := tracetest.NewSpanRecorder()
-		tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")
+		bctx, spans := traced(ctx)
 		for round := 1; round <= 2; round++ { // the second: a redelivery
-			tctx, root := tracer.Start(ctx, "flush")
-			if err := rec.RecordUsages(tctx, batch); err != nil {
+			if err := rec.RecordUsages(bctx, batch); err != nil {
 				t.Fatal(err)
 			}
-			root.End()
-			txs, loose := 0, 0
-			for _, sp := range spans.Ended() {
-				inTx := false
-				for _, a := range sp.Attributes() {
-					if a.Key == "ecode.db.in_tx" {
-						inTx = a.Value.AsBool()
-					}
-				}
-				switch name := sp.Name(); {
-				case name == "store TRANSACTION":
-					txs++
-				case !inTx && name != "store SELECT" && strings.HasPrefix(name, "store "):
-					loose++
-				}
+			c := count(spans)
+			if c.txs != round || c.looseWrites != 0 {
+				t.Fatalf("after %d batches of %d projects: %d transactions and %d writes outside one, want %d and 0", round, n, c.txs, c.looseWrites, round)
 			}
-			if txs != round || loose != 0 {
-				t.Fatalf("after %d batches of %d projects: %d transactions and %d writes outside one, want %d and 0", round, n, txs, loose, round)
+			if round == 1 {
+				t.Logf("%d projects' metering: one event at a time %+v; batched %+v", n, before, c)
 			}
 		}
 		rolls := func(account, prefix string) []store.LedgerRollup {
@@ -113,4 +102,38 @@ func balance(t *testing.T, svc *billing.Service, account string) int64 {
 		t.Fatal(err)
 	}
 	return b.UsedMicros
+}
+
+// traced returns ctx under a recorded span, and the recorder of the
+// store's spans under it.
+func traced(ctx context.Context) (context.Context, *tracetest.SpanRecorder) {
+	spans := tracetest.NewSpanRecorder()
+	ctx, _ = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test").Start(ctx, "flush")
+	return ctx, spans
+}
+
+// txCount is what the store did, from its spans: each transaction, and
+// each statement outside one, is a PostgreSQL transaction.
+type txCount struct{ txs, looseReads, looseWrites int }
+
+func count(spans *tracetest.SpanRecorder) txCount {
+	var c txCount
+	for _, sp := range spans.Ended() {
+		inTx := false
+		for _, a := range sp.Attributes() {
+			if a.Key == "ecode.db.in_tx" {
+				inTx = a.Value.AsBool()
+			}
+		}
+		switch name := sp.Name(); {
+		case name == "store TRANSACTION":
+			c.txs++
+		case inTx || !strings.HasPrefix(name, "store "):
+		case name == "store SELECT":
+			c.looseReads++
+		default:
+			c.looseWrites++
+		}
+	}
+	return c
 }
