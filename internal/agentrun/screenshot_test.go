@@ -30,7 +30,7 @@ func (d projectDirs) WriteFile(id, name string, data []byte) error {
 
 type noUsage struct{}
 
-func (noUsage) RecordUsage(context.Context, store.UsageEvent) (bool, error) { return true, nil }
+func (noUsage) RecordUsages(context.Context, []store.UsageEvent) error { return nil }
 
 // The preview of a page comes with Chromium's screenshot and the page's
 // console messages. Without Chromium the test is skipped; with it, a failed

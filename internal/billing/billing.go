@@ -119,14 +119,24 @@ func (s *Service) prices(model string) TokenPrices {
 // append records entries (with Stripe, the usage to report in the same
 // transaction) and then checks the accounts they touched for the 80% warning.
 func (s *Service) append(ctx context.Context, entries []store.LedgerEntry) (int, error) {
-	event := ""
-	if s.sc != nil {
-		event = s.opts.Stripe.MeterEvent
-	}
-	n, err := s.st.AppendLedgerReported(ctx, entries, event)
+	n, err := s.st.AppendLedgerReported(ctx, entries, s.meterEvent())
 	if err != nil || n == 0 {
 		return n, err
 	}
+	s.afterAppend(ctx, entries)
+	return n, nil
+}
+
+// meterEvent is the Stripe meter new usage is reported to ("" without Stripe).
+func (s *Service) meterEvent() string {
+	if s.sc == nil {
+		return ""
+	}
+	return s.opts.Stripe.MeterEvent
+}
+
+// afterAppend checks once each account that entries charged (afterUsage).
+func (s *Service) afterAppend(ctx context.Context, entries []store.LedgerEntry) {
 	seen := map[string]bool{}
 	for _, e := range entries {
 		if !seen[e.AccountID] {
@@ -134,5 +144,4 @@ func (s *Service) append(ctx context.Context, entries []store.LedgerEntry) (int,
 			s.afterUsage(ctx, e.AccountID)
 		}
 	}
-	return n, nil
 }

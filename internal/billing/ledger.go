@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,8 +59,7 @@ func (pb PriceBook) amount(meter string, q int64) int64 {
 // RecordEvent prices one usage event into the ledger (recorded=false when
 // its key was already there, or its kind is not billed).
 func (s *Service) RecordEvent(ctx context.Context, e store.UsageEvent) (bool, error) {
-	km, ok := kindMeter[e.Kind]
-	if !ok || e.IdempotencyKey == "" {
+	if _, ok := kindMeter[e.Kind]; !ok || e.IdempotencyKey == "" {
 		return false, nil
 	}
 	account := e.UserID
@@ -75,18 +75,69 @@ func (s *Service) RecordEvent(ctx context.Context, e store.UsageEvent) (bool, er
 	if err != nil {
 		return false, err
 	}
-	q := int64(math.Round(e.Quantity * km.factor)) // quantities only: money never passes through a float
-	if q <= 0 {
+	le, ok := s.ledgerEntry(pb, account, e)
+	if !ok {
 		return false, nil
+	}
+	n, err := s.append(ctx, []store.LedgerEntry{le})
+	return n > 0, err
+}
+
+// ledgerEntry prices a usage event of a billed kind for account (false
+// when there is nothing to charge).
+func (s *Service) ledgerEntry(pb PriceBook, account string, e store.UsageEvent) (store.LedgerEntry, bool) {
+	km, ok := kindMeter[e.Kind]
+	q := int64(math.Round(e.Quantity * km.factor)) // quantities only: money never passes through a float
+	if !ok || e.IdempotencyKey == "" || q <= 0 {
+		return store.LedgerEntry{}, false
 	}
 	at := e.CreatedAt
 	if at.IsZero() {
 		at = s.opts.Now()
 	}
-	n, err := s.append(ctx, []store.LedgerEntry{{ID: newID(), IdempotencyKey: "usage:" + e.IdempotencyKey, AccountID: account,
+	return store.LedgerEntry{ID: newID(), IdempotencyKey: "usage:" + e.IdempotencyKey, AccountID: account,
 		ProjectID: e.ProjectID, Meter: km.meter, Quantity: q, Unit: Units[km.meter], AmountMicros: pb.amount(km.meter, q),
-		Day: day(at), CreatedAt: at}})
-	return n > 0, err
+		Day: day(at), CreatedAt: at}, true
+}
+
+// RecordUsages records a node's metering of one tick, every project's, as
+// RecordUsage does each event, in one transaction (store.RecordUsageBatch):
+// all of it is recorded or, on an error, none of it, and recording it
+// again changes nothing.
+func (r Recorder) RecordUsages(ctx context.Context, evs []store.UsageEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	s := r.s
+	var ids []string
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if e.UserID == "" && !seen[e.ProjectID] {
+			seen[e.ProjectID] = true
+			ids = append(ids, e.ProjectID)
+		}
+	}
+	owners, err := s.st.ProjectOwnersOf(ctx, ids)
+	if err != nil {
+		return err
+	}
+	pb, err := s.PriceBook(ctx)
+	if err != nil {
+		return err
+	}
+	var entries []store.LedgerEntry
+	for _, e := range evs {
+		account := cmp.Or(e.UserID, owners[e.ProjectID]) // none: the project is gone for good, nobody to bill
+		if le, ok := s.ledgerEntry(pb, account, e); ok && account != "" {
+			entries = append(entries, le)
+		}
+	}
+	n, err := s.st.RecordUsageBatch(ctx, evs, entries, s.meterEvent())
+	if err != nil || n == 0 {
+		return err
+	}
+	s.afterAppend(ctx, entries)
+	return nil
 }
 
 // TokenUsage is an agent turn's tokens by kind.

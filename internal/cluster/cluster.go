@@ -390,6 +390,35 @@ func (c *Cluster) DeploymentShare(ctx context.Context, total int) (int, error) {
 	return (total + alive - 1) / alive, nil
 }
 
+// DeploymentsToPlace returns the live deployments this node holds (held;
+// none while it drains) and those no alive active node holds (free), in
+// the order they were created, with this node's fair share of all live
+// deployments (DeploymentShare; counted only when some are free). Two
+// queries, whose rows are the deployments that need this node.
+func (c *Cluster) DeploymentsToPlace(ctx context.Context) (held, free []store.Deployment, share int, err error) {
+	now := c.o.Now()
+	if held, err = c.st.HeldDeployments(ctx, c.o.NodeID, now); err != nil {
+		return nil, nil, 0, err
+	}
+	if c.isDraining() {
+		held = nil
+	}
+	for _, d := range held {
+		c.keep(&c.deploys, d.ProjectID)
+	}
+	if free, err = c.st.UnheldDeployments(ctx, now); err != nil || len(free) == 0 {
+		return held, nil, 0, err
+	}
+	total, err := c.st.CountLiveDeployments(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if share, err = c.DeploymentShare(ctx, total); err != nil {
+		return nil, nil, 0, err
+	}
+	return held, free, share, nil
+}
+
 // NodeInfo is a node as listed: its row, and whether it is alive.
 type NodeInfo struct {
 	store.Node

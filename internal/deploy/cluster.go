@@ -101,33 +101,13 @@ func (s *Service) wakeNow(d *deployment) {
 
 // place takes the live deployments no alive node holds, up to this node's
 // fair share, and readies every deployment this node holds to run here.
+// It reads only those deployments (cluster.DeploymentsToPlace), not every
+// deployment's lease.
 func (s *Service) place(ctx context.Context) error {
 	c := s.d.Cluster
-	deps, err := s.d.Store.ListDeployments(ctx)
+	mine, free, share, err := c.DeploymentsToPlace(ctx)
 	if err != nil {
 		return err
-	}
-	var live []store.Deployment
-	for _, dep := range deps {
-		if dep.ActiveReleaseID != "" {
-			live = append(live, dep)
-		}
-	}
-	share, err := c.DeploymentShare(ctx, len(live))
-	if err != nil {
-		return err
-	}
-	var mine, free []store.Deployment
-	for _, dep := range live {
-		o, err := c.DeploymentOwner(ctx, dep.ProjectID, false)
-		switch {
-		case err != nil:
-			return err
-		case o.Self:
-			mine = append(mine, dep)
-		case o.NodeID == "":
-			free = append(free, dep)
-		}
 	}
 	for _, dep := range free {
 		if len(mine) >= share {

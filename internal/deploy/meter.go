@@ -8,10 +8,10 @@ import (
 	"ecode/internal/store"
 )
 
-// UsageRecorder records metered usage (billing.Recorder): idempotent on
-// the event's IdempotencyKey.
+// UsageRecorder records metered usage (billing.Recorder): all the events
+// or none (one transaction), idempotent on each event's IdempotencyKey.
 type UsageRecorder interface {
-	RecordUsage(ctx context.Context, e store.UsageEvent) (bool, error)
+	RecordUsages(ctx context.Context, evs []store.UsageEvent) error
 }
 
 // RequestObserver is told of every request the router answered
@@ -111,9 +111,9 @@ func (m *meter) take(now time.Time) []store.UsageEvent {
 	return evs
 }
 
-func (m *meter) requeue(e store.UsageEvent) {
+func (m *meter) requeue(evs ...store.UsageEvent) {
 	m.mu.Lock()
-	m.retry = append(m.retry, e)
+	m.retry = append(m.retry, evs...)
 	m.mu.Unlock()
 }
 
@@ -154,11 +154,13 @@ func (s *Service) FlushUsage(ctx context.Context) {
 		s.meter.take(now)
 		return
 	}
-	for _, e := range s.meter.take(now) {
-		if _, err := s.d.Usage.RecordUsage(ctx, e); err != nil {
-			s.d.Log.Warn("record deployment usage; kept for the next flush", "project_id", e.ProjectID, "kind", e.Kind, "err", err)
-			s.meter.requeue(e)
-		}
+	evs := s.meter.take(now) // every deployment's, in one transaction
+	if len(evs) == 0 {
+		return
+	}
+	if err := s.d.Usage.RecordUsages(ctx, evs); err != nil {
+		s.d.Log.Warn("record deployment usage; kept for the next flush", "events", len(evs), "err", err)
+		s.meter.requeue(evs...)
 	}
 }
 

@@ -18,13 +18,13 @@ type flakyUsage struct {
 	got   []store.UsageEvent
 }
 
-func (f *flakyUsage) RecordUsage(_ context.Context, e store.UsageEvent) (bool, error) {
+func (f *flakyUsage) RecordUsages(_ context.Context, evs []store.UsageEvent) error {
 	f.calls++
 	if f.calls == 1 {
-		return false, errors.New("database away")
+		return errors.New("database away")
 	}
-	f.got = append(f.got, e)
-	return true, nil
+	f.got = append(f.got, evs...)
+	return nil
 }
 
 // TestUsageFlushRetry: an event that failed to record is tried again with
@@ -63,9 +63,11 @@ func TestUsageFlushRetry(t *testing.T) {
 // chanUsage hands every recorded event to a channel.
 type chanUsage chan store.UsageEvent
 
-func (c chanUsage) RecordUsage(_ context.Context, e store.UsageEvent) (bool, error) {
-	c <- e
-	return true, nil
+func (c chanUsage) RecordUsages(_ context.Context, evs []store.UsageEvent) error {
+	for _, e := range evs {
+		c <- e
+	}
+	return nil
 }
 
 // TestUsageFlushLoopAndClose: Run's loop flushes on its own, and Close

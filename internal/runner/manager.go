@@ -24,9 +24,11 @@ import (
 	"ecode/internal/store"
 )
 
-// UsageRecorder stores metered usage (the store implements it).
+// UsageRecorder stores metered usage (billing.Recorder implements it).
 type UsageRecorder interface {
-	RecordUsage(ctx context.Context, e store.UsageEvent) (bool, error)
+	// RecordUsages records events, idempotent on their keys, all at once
+	// (billing.Recorder: one transaction).
+	RecordUsages(ctx context.Context, evs []store.UsageEvent) error
 }
 
 // Files locates projects on disk and writes their run configuration.
@@ -204,8 +206,12 @@ func (m *Manager) Maintain(ctx context.Context) {
 	}
 	m.mu.Unlock()
 	now := m.opts.Now()
+	var evs []store.UsageEvent
 	for _, e := range boxes {
-		e.recordUsage(ctx, now)
+		evs = append(evs, e.usageEvents(now)...)
+	}
+	m.recordUsage(ctx, evs) // every sandbox's in one transaction
+	for _, e := range boxes {
 		if e.idle(now, m.opts.IdleTimeout) {
 			m.opts.Log.Info("stopping idle sandbox", "project_id", e.projectID)
 			if err := m.Stop(e.projectID); err != nil {
@@ -383,7 +389,7 @@ func (e *Box) close() error {
 	if run != nil {
 		run.stop()
 	}
-	e.recordUsage(context.Background(), e.m.opts.Now())
+	e.m.recordUsage(context.Background(), e.usageEvents(e.m.opts.Now()))
 	err := e.ws.Close()
 	if e.m.opts.OnStop != nil {
 		e.m.opts.OnStop(e.projectID)
@@ -397,9 +403,20 @@ func (e *Box) close() error {
 	return err
 }
 
-// recordUsage appends the CPU time and sandbox wall time (× memory size in
-// GiB) used since the last record, each with an idempotency key.
-func (e *Box) recordUsage(ctx context.Context, now time.Time) {
+// recordUsage records the usage events of one or more sandboxes; a failure
+// is logged (the time is not metered again).
+func (m *Manager) recordUsage(ctx context.Context, evs []store.UsageEvent) {
+	if len(evs) == 0 || m.usage == nil {
+		return
+	}
+	if err := m.usage.RecordUsages(ctx, evs); err != nil {
+		m.opts.Log.Error("record usage", "events", len(evs), "err", err)
+	}
+}
+
+// usageEvents returns the CPU time and sandbox wall time (× memory size in
+// GiB) used since the last call, each with an idempotency key.
+func (e *Box) usageEvents(now time.Time) []store.UsageEvent {
 	u, err := e.ws.Usage()
 	e.mu.Lock()
 	wall := now.Sub(e.lastUsage)
@@ -412,21 +429,21 @@ func (e *Box) recordUsage(ctx context.Context, now time.Time) {
 	e.lastUsage, e.lastCPU = now, u.CPUTime
 	e.mu.Unlock()
 	if wall <= 0 && cpu <= 0 {
-		return
+		return nil
 	}
 	gib := float64(e.m.opts.Limits.MemoryBytes) / (1 << 30)
 	if gib <= 0 {
 		gib = 1
 	}
-	for _, ev := range []store.UsageEvent{
+	evs := []store.UsageEvent{
 		{Kind: "sandbox_cpu_seconds", Quantity: cpu.Seconds(), Unit: "cpu-second"},
 		{Kind: "sandbox_gib_seconds", Quantity: wall.Seconds() * gib, Unit: "GiB-second"},
-	} {
+	}
+	for i := range evs {
+		ev := &evs[i]
 		ev.ID = e.key + fmt.Sprintf("-%d-", seq) + ev.Kind
 		ev.IdempotencyKey = fmt.Sprintf("sandbox:%s:%s:%d:%s", e.projectID, e.key, seq, ev.Kind)
 		ev.ProjectID, ev.CreatedAt = e.projectID, now
-		if _, err := e.m.usage.RecordUsage(ctx, ev); err != nil {
-			e.m.opts.Log.Error("record usage", "project_id", e.projectID, "err", err)
-		}
 	}
+	return evs
 }

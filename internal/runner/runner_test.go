@@ -23,15 +23,16 @@ type recorder struct {
 	keys   map[string]bool
 }
 
-func (r *recorder) RecordUsage(_ context.Context, e store.UsageEvent) (bool, error) {
+func (r *recorder) RecordUsages(_ context.Context, evs []store.UsageEvent) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.keys[e.IdempotencyKey] {
-		return false, nil
+	for _, e := range evs {
+		if !r.keys[e.IdempotencyKey] {
+			r.keys[e.IdempotencyKey] = true
+			r.events = append(r.events, e)
+		}
 	}
-	r.keys[e.IdempotencyKey] = true
-	r.events = append(r.events, e)
-	return true, nil
+	return nil
 }
 
 type dirFiles string

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -297,9 +298,35 @@ func (s *Store) CountOwnedProjects(ctx context.Context, accountID string) (int, 
 // ProjectOwners lists every live project with its owner (project id →
 // owner id): what the daily storage sample measures.
 func (s *Store) ProjectOwners(ctx context.Context) (map[string]string, error) {
-	rows, err := s.query(ctx, `SELECT id, owner_id FROM projects WHERE deleting_at IS NULL`)
+	out, err := s.owners(ctx, `SELECT id, owner_id FROM projects WHERE deleting_at IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("project owners: %w", err)
+	}
+	return out, nil
+}
+
+// ProjectOwnersOf returns the owners of the projects ids that exist (also
+// those being deleted), by project id, in one query.
+func (s *Store) ProjectOwnersOf(ctx context.Context, ids []string) (map[string]string, error) {
+	if len(ids) == 0 {
+		return map[string]string{}, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	out, err := s.owners(ctx, `SELECT id, owner_id FROM projects WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("owners of projects: %w", err)
+	}
+	return out, nil
+}
+
+// owners runs a query of (project id, owner id) rows into a map.
+func (s *Store) owners(ctx context.Context, query string, args ...any) (map[string]string, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]string{}

@@ -106,9 +106,18 @@ func (s *Store) DeploymentBySlug(ctx context.Context, slug string) (Deployment, 
 
 // ListDeployments returns every deployment (the server resumes them at start).
 func (s *Store) ListDeployments(ctx context.Context) ([]Deployment, error) {
-	rows, err := s.query(ctx, `SELECT `+deploymentColumns+` FROM deployments ORDER BY created_at, project_id`)
+	ds, err := s.deployments(ctx, `SELECT `+deploymentColumns+` FROM deployments ORDER BY created_at, project_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	return ds, nil
+}
+
+// deployments runs a query whose rows are deployments.
+func (s *Store) deployments(ctx context.Context, query string, args ...any) ([]Deployment, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var ds []Deployment

@@ -64,3 +64,25 @@ func (s *Store) SettingOrInit(ctx context.Context, key string, init func() strin
 	}
 	return s.Setting(ctx, key)
 }
+
+// RecordUsageBatch records usage events and their priced ledger entries
+// (AppendLedgerReported, with its rollups and outbox rows) in one
+// transaction: a node's metering of a whole tick, whatever the number of
+// projects. Events and entries whose idempotency key is already recorded
+// are skipped; recorded counts the new ledger entries. Nothing is written
+// when it fails.
+func (s *Store) RecordUsageBatch(ctx context.Context, events []UsageEvent, ledger []LedgerEntry, meterEvent string) (recorded int, err error) {
+	err = s.InTx(ctx, func(tx *Store) error {
+		for _, e := range events {
+			if _, err := tx.exec(ctx, `INSERT INTO usage_events (id, idempotency_key, project_id, user_id, kind, quantity, unit, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				e.ID, e.IdempotencyKey, e.ProjectID, e.UserID, e.Kind, e.Quantity, e.Unit, micros(e.CreatedAt)); err != nil {
+				return fmt.Errorf("record usage: %w", err)
+			}
+		}
+		var err error
+		recorded, err = tx.AppendLedgerReported(ctx, ledger, meterEvent)
+		return err
+	})
+	return recorded, err
+}
