@@ -41,6 +41,32 @@ func BenchmarkCollabAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkCollabAppendBatch logs 8 small updates per transaction (as the
+// room's log writer does when several edits share its window).
+func BenchmarkCollabAppendBatch(b *testing.B) {
+	st := testutil.NewStore(b, store.SQLite)
+	ctx := context.Background()
+	mkUser(b, st, "ua", "a@x.test")
+	if _, err := st.CreateProject(ctx, store.Project{ID: "p1", Name: "One", Template: "node", OwnerID: "ua", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.CollabSeed(ctx, "p1", "a.txt", make([]byte, 100), "h", t0); err != nil {
+		b.Fatal(err)
+	}
+	ups := make([][]byte, 8)
+	for i := range ups {
+		ups[i] = make([]byte, 30)
+	}
+	b.ResetTimer()
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := st.CollabAppend(ctx, "p1", "a.txt", ups, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+}
+
 // cpuTime is the CPU time (user and system) this process has used.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
