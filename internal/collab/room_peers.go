@@ -31,8 +31,9 @@ const (
 // The rule behind both: a room that adds a peer (from whatever message of
 // it) sends busHere(hereCatch) and its awareness states, which are not
 // logged. A room announces itself every Options.PresenceEvery and says
-// busGone when it closes; a peer not heard for 3 of those is dropped (a
-// node that died). A peer kept too long only costs publishes no one reads;
+// busGone when it closes, after logging its last updates: a room that
+// hears it reads the log (the closing room may not have heard it open). A
+// peer not heard for 3 of those is dropped (a node that died). A peer kept too long only costs publishes no one reads;
 // a message lost on the way (Redis down, a full inbox) only delays: a gap
 // in the relayed sequence numbers and the periodic catch-up
 // (Options.CatchUpEvery) read the log.
@@ -91,10 +92,12 @@ func (r *room) here(node string, flags byte) {
 	}
 }
 
-// gone handles a busGone of node.
+// gone handles a busGone of node, and reads the log: node may have logged
+// its last updates without publishing them, before it heard this room.
 func (r *room) gone(node string) {
 	delete(r.peers, node)
 	r.countPeers()
+	r.err = r.catchUp()
 }
 
 // tickPeers announces the room every Options.PresenceEvery and drops the
