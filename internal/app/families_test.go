@@ -64,6 +64,8 @@ type testJob struct{ N int }
 
 func (testJob) Kind() string { return "metrics_test" }
 
+var publishedUpdates = regexp.MustCompile(`(?m)^ecode_collab_publishes_total\{kind="update"\} (\S+)$`)
+
 var sentByRoom = regexp.MustCompile(`(?m)^ecode_collab_messages_sent_total\{by="room"\} (\S+)$`)
 
 // Every subsystem's metric families are served and move when the
@@ -247,8 +249,21 @@ func TestRelayLagMoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	cb := &client.Client{BaseURL: b.URL, Token: ca.Token, HTTP: ca.HTTP}
+	collabEdit(t, ctx, a, ca, p.ID, "app.py")
 	watcher := collabEdit(t, ctx, b, cb, p.ID, "app.py") // b's room is open and subscribed
+	// a's room publishes only once it knows b's has the document open
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for n, _ := a.Collab.Peers(p.ID, "app.py"); n == 0; n, _ = a.Collab.Peers(p.ID, "app.py") {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("node a did not learn that node b has the document open")
+		}
+	}
 	before, _ := scrape(t, b.URL)
+	_, textA := scrape(t, a.URL)
+	beforeA := publishedUpdates.FindStringSubmatch(textA)
 	collabEdit(t, ctx, a, ca, p.ID, "app.py")
 	for { // the edit made on a reaches b's client through b's room
 		_, msg, err := watcher.Read(ctx)
@@ -262,5 +277,9 @@ func TestRelayLagMoves(t *testing.T) {
 	after, _ := scrape(t, b.URL)
 	if after["ecode_collab_relay_lag_seconds"] <= before["ecode_collab_relay_lag_seconds"] {
 		t.Errorf("relay lag observations on node b: %v before, %v after", before["ecode_collab_relay_lag_seconds"], after["ecode_collab_relay_lag_seconds"])
+	}
+	_, textA = scrape(t, a.URL)
+	if afterA := publishedUpdates.FindStringSubmatch(textA); beforeA == nil || afterA == nil || afterA[1] == beforeA[1] {
+		t.Errorf("updates published by node a: %q before, %q after", beforeA, afterA)
 	}
 }

@@ -237,6 +237,10 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		room, writer := s.Collab.Sent()
 		return map[string]float64{"room": float64(room), "writer": float64(writer)}
 	})
+	s.Metrics.CounterVec("ecode_collab_publishes_total", "Messages this node published to the other nodes (Redis) for collaboration rooms, by kind: logged updates and awareness (only while another node has the room open), and control (presence, file checks, flush requests).", "kind", func() map[string]float64 {
+		updates, awareness, control := s.Collab.Published()
+		return map[string]float64{"update": float64(updates), "awareness": float64(awareness), "control": float64(control)}
+	})
 	s.Metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
 		free, _, _ := disk.Usage()
 		return float64(free)

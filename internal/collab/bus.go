@@ -18,7 +18,9 @@ const (
 	busAwareness = 2 // accepted awareness entries
 	busCheck     = 3 // the file may have changed on disk
 	busFlush     = 4 // a client asked for the file to be written now
-	busQuery     = 5 // a node opened the room: send it the awareness states you know
+	busQuery     = 5 // a node opened the room: send it the awareness states you know (nodes before busHere)
+	busHere      = 6 // the sender has the room open (payload: hereAsk, hereCatch flags; see room_peers.go)
+	busGone      = 7 // the sender closed the room
 )
 
 // encodeBus frames a message between nodes: kind, sender node, sequence

@@ -156,7 +156,7 @@ func (r *room) commit() error {
 
 // appended takes the result of a write of the log: the updates go to the
 // clients that have not got them yet (their senders and the viewers, see
-// integrated) and to the other nodes.
+// integrated) and to the other nodes that have the room open.
 func (r *room) appended(res appendResult) error {
 	r.appending = false
 	if res.err != nil {
@@ -166,14 +166,19 @@ func (r *room) appended(res appendResult) error {
 		f(len(res.batch), r.now().Sub(res.batch[0].at))
 	}
 	gap := res.first != r.seq+1
+	// Whether to publish is decided now that the updates are logged: a
+	// node that opened the room before this point has them published, one
+	// that opens it after reads them (see room_peers.go).
+	publish := r.publishing()
 	for i, p := range res.batch {
+		if publish {
+			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busUpdate, r.h.opts.NodeID, res.first+int64(i), p.data), r.h.log)
+			r.h.published(pubUpdate)
+		}
 		for c := range r.conns {
 			if c == p.from || !c.cl.CanWrite {
 				c.enqueue(p.msg)
 			}
-		}
-		if r.h.bus != nil {
-			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busUpdate, r.h.opts.NodeID, res.first+int64(i), p.data), r.h.log)
 		}
 	}
 	r.loggedN += int64(len(res.batch))

@@ -48,10 +48,12 @@
 //     (Hub.AgentDone) or Options.AgentIdle passes without edits.
 //
 // Several nodes share the store; with a Redis URL each room subscribes to a
-// channel of its own and relays its accepted updates (with their log
-// sequence numbers) and awareness changes. A node that sees a gap in the
-// sequence, or a Redis reconnect, reloads the missing updates from the
-// store, so Redis losing messages delays but never loses anything.
+// channel of its own and, while another node has the room open (it says
+// so on the channel, see room_peers.go), relays its logged updates (with
+// their log sequence numbers) and awareness changes. A node that sees a
+// gap in the sequence, or a Redis reconnect, reloads the missing updates
+// from the store, so Redis losing messages delays but never loses
+// anything.
 //
 // Close codes: 1003 text frame or message of unknown type, 1007 malformed
 // message or update, 1008 message rate exceeded, 1009 message or document

@@ -44,6 +44,10 @@ type Options struct {
 	PollInterval  time.Duration // check the file and renew the flush lease [1s]
 	LeaseTTL      time.Duration // a flush lease lasts this long unrenewed [5s]
 	CatchUpEvery  time.Duration // with Redis, reload missed updates from the store [5s]
+	// PresenceEvery: with Redis, a room tells the other nodes it is open
+	// this often; one not heard from for 3 times this long is taken to be
+	// closed, and no longer published to [30s].
+	PresenceEvery time.Duration
 	KeepAlive     time.Duration // send an empty update to a client idle this long [15s]
 	PingInterval  time.Duration // WebSocket ping [30s]
 	AwarenessTTL  time.Duration // drop awareness states not renewed for this long [45s]
@@ -96,6 +100,9 @@ type Options struct {
 	// OnRelayed, if set, is told of each update another node relayed
 	// (Redis), with the time since that node sent it (relay lag).
 	OnRelayed func(lag time.Duration)
+	// OnPeers, if set, is called (from a room's goroutine) when the number
+	// of other nodes a room knows to have it open changed (Hub.Peers).
+	OnPeers func()
 	// OnRoomClosed, if set, is called once a room has stopped and is no
 	// longer counted by Rooms (for tests waiting on it).
 	OnRoomClosed func()
@@ -112,6 +119,7 @@ func (o *Options) defaults() {
 	set(&o.PollInterval, time.Second)
 	set(&o.LeaseTTL, 5*time.Second)
 	set(&o.CatchUpEvery, 5*time.Second)
+	set(&o.PresenceEvery, 30*time.Second)
 	set(&o.KeepAlive, 15*time.Second)
 	set(&o.PingInterval, 30*time.Second)
 	set(&o.AwarenessTTL, 45*time.Second)
@@ -191,6 +199,7 @@ type Hub struct {
 	aborted atomic.Bool
 	clients atomic.Int64 // connections being served
 	sent    sentCounts
+	pubs    [pubKinds]atomic.Int64 // messages published to Redis, by pubKind
 
 	mu        sync.Mutex
 	rooms     map[key]*room
@@ -353,6 +362,7 @@ func (h *Hub) FileChanged(ctx context.Context, projectID, path string) {
 	}
 	if h.bus != nil && clean != "" {
 		h.bus.publish(ctx, h.channel(key{projectID, clean}), encodeBus(busCheck, h.opts.NodeID, 0, nil), h.log)
+		h.published(pubControl)
 	}
 }
 
@@ -420,8 +430,19 @@ func (h *Hub) deliver(channel string, msg []byte) {
 	h.mu.Lock()
 	r := h.byChannel[channel]
 	h.mu.Unlock()
-	if r != nil {
-		r.trySend(event{kind: evRemote, data: msg})
+	if r == nil {
+		return
+	}
+	ev := event{kind: evRemote, data: msg}
+	select {
+	case r.inbox <- ev:
+	default:
+		// A full inbox drops the message: a lost update is read from the
+		// log on the next gap, but a lost presence message would leave a
+		// room publishing to no one, or not to a node that has it open.
+		if len(msg) > 0 && (msg[0] == busHere || msg[0] == busGone || msg[0] == busQuery) {
+			go r.send(ev)
+		}
 	}
 }
 
@@ -432,6 +453,35 @@ func (h *Hub) Clients() int { return int(h.clients.Load()) }
 // room wrote itself (the socket took them at once) and those a
 // connection's writer wrote (queued, or keep-alives).
 func (h *Hub) Sent() (byRoom, byWriter int64) { return h.sent.room.Load(), h.sent.writer.Load() }
+
+// Kinds of messages published to the other nodes, for Published.
+const (
+	pubUpdate    = iota // logged updates
+	pubAwareness        // awareness entries
+	pubControl          // the rest: presence (busHere, busGone), busCheck, busFlush
+	pubKinds
+)
+
+func (h *Hub) published(kind int) { h.pubs[kind].Add(1) }
+
+// Published counts the messages this node published to the other nodes
+// (Redis) since it started: updates, awareness messages and the rest.
+func (h *Hub) Published() (updates, awareness, control int64) {
+	return h.pubs[pubUpdate].Load(), h.pubs[pubAwareness].Load(), h.pubs[pubControl].Load()
+}
+
+// Peers reports how many other nodes the room of a document (path; "" for
+// the project's presence room) knows to have it open, and whether it is
+// open here (for tests).
+func (h *Hub) Peers(projectID, path string) (n int, open bool) {
+	h.mu.Lock()
+	r := h.rooms[key{projectID, path}]
+	h.mu.Unlock()
+	if r == nil {
+		return 0, false
+	}
+	return int(r.npeers.Load()), true
+}
 
 // Rooms reports how many rooms are open (for tests and metrics).
 func (h *Hub) Rooms() int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"ecode/internal/yjs"
@@ -96,7 +97,11 @@ type room struct {
 	waitCur       []func()         // ... and by the write in flight
 	lastCatchUp   time.Time
 	agents        map[uint64]*agentCursor // agents whose cursor is shown
+	peers         map[string]time.Time    // other nodes with the room open, by node id: when last heard (room_peers.go)
+	lastHere      time.Time               // when this node last announced the room (busHere)
 	err           error
+
+	npeers atomic.Int32 // len(peers), for Hub.Peers
 }
 
 type flushResult struct {
@@ -113,7 +118,7 @@ type fileStat struct {
 
 func newRoom(h *Hub, k key) *room {
 	r := &room{h: h, key: k, inbox: make(chan event, 1024), done: make(chan struct{}), flushDone: make(chan flushResult, 1), appendDone: make(chan appendResult, 1),
-		aw: protocol.NewAwareness(), seen: map[uint64]time.Time{}, conns: map[*conn]struct{}{}}
+		aw: protocol.NewAwareness(), seen: map[uint64]time.Time{}, conns: map[*conn]struct{}{}, peers: map[string]time.Time{}}
 	r.channel = h.channel(k)
 	return r
 }
@@ -170,11 +175,13 @@ func (r *room) run() {
 	defer close(r.appendJobs) // after exit, which waits for a write in flight
 	defer r.exit()
 	if r.h.bus != nil {
+		// Subscribe, then say so, then load: a node that has the room
+		// open starts publishing on hearing it, and answers, which makes
+		// this room read the log again (see room_peers.go).
 		r.h.bus.subscribe(r.channel)
 		defer r.h.bus.unsubscribe(r.channel)
-	}
-	if r.h.bus != nil { // learn who is connected to the other nodes
-		r.h.bus.publish(r.ctx(), r.channel, encodeBus(busQuery, r.h.opts.NodeID, 0, nil), r.h.log)
+		defer r.leave()
+		r.announce(hereAsk)
 	}
 	if err := r.load(); err != nil {
 		var le *loadError

@@ -66,9 +66,13 @@ func (r *room) releaseAwareness() {
 	}
 }
 
+// publishAwareness publishes awareness entries to the other nodes that
+// have the room open (none: a node opening it later gets every state from
+// this room's welcome, see room_peers.go).
 func (r *room) publishAwareness(payload []byte) {
-	if payload != nil && r.h.bus != nil {
+	if payload != nil && r.publishing() {
 		r.h.bus.publish(r.ctx(), r.channel, encodeBus(busAwareness, r.h.opts.NodeID, 0, payload), r.h.log)
+		r.h.published(pubAwareness)
 	}
 }
 

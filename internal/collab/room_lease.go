@@ -3,9 +3,11 @@
 package collab
 
 // tick renews the lease, watches the file, expires silent awareness states
-// and, with Redis, catches up with the store now and then.
+// and, with Redis, announces the room, drops silent peers and catches up
+// with the store now and then.
 func (r *room) tick() {
 	now := r.now()
+	r.tickPeers()
 	var gone []uint64
 	for id, t := range r.seen {
 		if now.Sub(t) > r.h.opts.AwarenessTTL {

@@ -155,6 +155,7 @@ func (r *room) message(c *conn, m *protocol.Message) {
 		}
 		if r.h.bus != nil {
 			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busFlush, r.h.opts.NodeID, 0, nil), r.h.log)
+			r.h.published(pubControl)
 		}
 		c.enqueue([]byte{MessageFlushed})
 	}

@@ -16,6 +16,7 @@ func (r *room) remote(data []byte) {
 	}
 	switch kind {
 	case busUpdate:
+		r.heard(node)
 		if r.presence() || seq <= r.seq {
 			return
 		}
@@ -52,6 +53,7 @@ func (r *room) remote(data []byte) {
 		}
 		r.err = r.healGap(parked)
 	case busAwareness:
+		r.heard(node)
 		entries, err := protocol.DecodeAwarenessUpdate(payload)
 		if err != nil {
 			return
@@ -74,9 +76,13 @@ func (r *room) remote(data []byte) {
 		if r.leader {
 			r.requestFlush(func() {})
 		}
-	case busQuery:
-		if states := r.aw.States(); len(states) > 0 {
-			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busAwareness, r.h.opts.NodeID, 0, protocol.EncodeAwarenessUpdate(states)), r.h.log)
+	case busHere:
+		if len(payload) == 1 {
+			r.here(node, payload[0])
 		}
+	case busQuery:
+		r.here(node, hereAsk)
+	case busGone:
+		r.gone(node)
 	}
 }
