@@ -316,10 +316,10 @@ func TestOpenRacingForgetIsNotCached(t *testing.T) {
 	}
 }
 
-// Project.Open's one-call openat2 answers as os.Root does (its fallback)
-// for links inside, out of, and through the project, and for bad names.
-func TestOpenBeneathAgreesWithRoot(t *testing.T) {
-	files, p := newProject(t)
+// linkFixtures makes files, folders and links inside, out of and through
+// project p1 and returns the names to open: "inside.txt" holds "ok",
+// "outside.txt" beside the project's files "host secret".
+func linkFixtures(files *Files) []string {
 	dir := files.Dir("p1")
 	outside := filepath.Join(files.Area("p1"), "outside.txt")
 	os.WriteFile(outside, []byte("host secret"), 0o600)
@@ -333,8 +333,15 @@ func TestOpenBeneathAgreesWithRoot(t *testing.T) {
 	os.Symlink("d", filepath.Join(dir, "dlink"))
 	os.Symlink("loop", filepath.Join(dir, "loop"))
 	os.Symlink("/proc/self/root/etc/passwd", filepath.Join(dir, "proc"))
-	names := []string{"inside.txt", "d/up-in", "d/e/up-up-in", "dlink/up-in", "d/up-out", "abs", "abs-in", "loop",
+	return []string{"inside.txt", "d/up-in", "d/e/up-up-in", "dlink/up-in", "d/up-out", "abs", "abs-in", "loop",
 		"proc", "missing", "inside.txt/x", "d/missing/x", "d"}
+}
+
+// Project.Open's one-call openat2 answers as os.Root does (its fallback)
+// for links inside, out of, and through the project, and for bad names.
+func TestOpenBeneathAgreesWithRoot(t *testing.T) {
+	files, p := newProject(t)
+	names := linkFixtures(files)
 	class := func(f *os.File, err error) string {
 		if err != nil {
 			switch err := mapErr(err); {
