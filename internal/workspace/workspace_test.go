@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -40,11 +41,16 @@ func TestCleanPath(t *testing.T) {
 }
 
 func FuzzCleanPath(f *testing.F) {
-	for _, s := range []string{"a/b", "../x", "/abs", "a/./b/../c", "a\x00", "....//", "a/b/..", "é/ü"} {
+	long := strings.Repeat("x", 256)
+	for _, s := range []string{"a/b", "../x", "/abs", "a/./b/../c", "a\x00", "....//", "a/b/..", "é/ü", "", ".", "a/",
+		long, "a/" + long, "./" + long, long[1:]} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
 		c, err := CleanPath(p)
+		if want, werr := cleanPathByClean(p); c != want || (err == nil) != (werr == nil) {
+			t.Fatalf("CleanPath(%q) = %q, %v; path.Clean's way gives %q, %v", p, c, err, want, werr)
+		}
 		if err != nil {
 			return
 		}
@@ -56,6 +62,26 @@ func FuzzCleanPath(f *testing.F) {
 			t.Fatalf("CleanPath is not idempotent on %q: %q, %v", c, c2, err)
 		}
 	})
+}
+
+// cleanPathByClean is CleanPath as it was before its canonical fast path:
+// every path through path.Clean.
+func cleanPathByClean(p string) (string, error) {
+	if strings.ContainsAny(p, "\x00\\") || strings.HasPrefix(p, "/") || len(p) > 4096 {
+		return "", ErrBadPath
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return "", ErrBadPath
+		}
+	}
+	c := path.Clean("/" + p)[1:]
+	for _, part := range strings.Split(c, "/") {
+		if len(part) > 255 {
+			return "", ErrBadPath
+		}
+	}
+	return c, nil
 }
 
 // FuzzProjectPaths throws arbitrary paths at every operation of a project
