@@ -84,41 +84,52 @@ func (s *Server) fileTree(w http.ResponseWriter, r *http.Request) error {
 // origin, so every answer is sandboxed by its Content-Security-Policy.
 func (s *Server) readFile(w http.ResponseWriter, r *http.Request) error {
 	return s.withFiles(r, func(p *workspace.Project) error {
-		f, info, err := p.Open(r.PathValue("path"))
+		if r.Method != http.MethodGet || conditional(r) {
+			f, info, err := p.Open(r.PathValue("path"))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			serveFile(w, r, f, info.Name(), info.Size(), info.ModTime())
+			return nil
+		}
+		// A small file, asked whole: read at once (open, stat, read, close)
+		// into a pooled buffer and sent with its headers (ServeContent
+		// would seek twice to size it, then send the headers and the body
+		// apart).
+		buf := s.fileBufs.Get().(*[]byte)
+		defer s.fileBufs.Put(buf)
+		f, err := p.ReadSmall(r.PathValue("path"), smallFile, *buf)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		ct := mime.TypeByExtension(path.Ext(info.Name()))
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		h := w.Header()
-		h["Content-Type"] = []string{ct}
-		h["Content-Security-Policy"], h["Cache-Control"] = fileCSP, noCache
-		h["Etag"] = []string{fileETag(info.Size(), info.ModTime().UnixNano())}
-		if info.Size() > smallFile || r.Method != http.MethodGet || conditional(r) {
-			http.ServeContent(w, r, info.Name(), info.ModTime(), f)
+		if f.File != nil { // large, or changed meanwhile
+			defer f.File.Close()
+			serveFile(w, r, f.File, f.Name, f.Size, f.ModTime)
 			return nil
 		}
-		// A small file, asked whole: read at once and sent with its headers
-		// in one write (ServeContent would seek twice to size it, then send
-		// the headers and the body apart).
-		buf := make([]byte, info.Size())
-		if _, err := io.ReadFull(f, buf); err != nil {
-			http.ServeContent(w, r, info.Name(), info.ModTime(), f) // changed meanwhile
-			return nil
-		}
-		h["Last-Modified"] = []string{info.ModTime().UTC().Format(http.TimeFormat)}
-		h["Content-Length"] = []string{strconv.Itoa(len(buf))}
+		setFileHeaders(w.Header(), f.Name, f.Size, f.ModTime, true)
 		w.WriteHeader(http.StatusOK)
-		w.Write(buf)
+		w.Write(f.Data)
 		return nil
 	})
 }
 
+// serveFile answers with f as net/http's rules say (ranges, conditional
+// requests, HEAD) after setting the headers every file read carries.
+func serveFile(w http.ResponseWriter, r *http.Request, f io.ReadSeeker, name string, size int64, mtime time.Time) {
+	setFileHeaders(w.Header(), name, size, mtime, false)
+	http.ServeContent(w, r, name, mtime, f)
+}
+
 // smallFile is the largest file readFile sends from memory.
 const smallFile = 32 << 10
+
+// newFileBuf is a buffer of the pool readFile reads small files into.
+func newFileBuf() any {
+	b := make([]byte, smallFile)
+	return &b
+}
 
 // conditional reports whether r asks for a range or carries validators
 // (then net/http's rules answer it).
@@ -134,14 +145,37 @@ func conditional(r *http.Request) bool {
 // Headers of every file read, shared: never changed in place.
 var fileCSP, noCache = []string{"default-src 'none'; sandbox"}, []string{"no-cache"}
 
-// fileETag is a file's validator: its size and modification time in hex.
-func fileETag(size, mtime int64) string {
-	b := make([]byte, 0, 36)
-	b = append(b, '"')
-	b = strconv.AppendInt(b, size, 16)
-	b = append(b, '-')
-	b = strconv.AppendInt(b, mtime, 16)
-	return string(append(b, '"'))
+// setFileHeaders sets the headers of a file read: its type, the sandbox
+// policy, no-cache and its validator (ETag: size and modification time in
+// hex); whole adds Last-Modified and Content-Length (ServeContent sets
+// those itself). The values share one string and one array, each slice
+// capped to its own element: two allocations for all of them.
+func setFileHeaders(h http.Header, name string, size int64, mtime time.Time, whole bool) {
+	ct := mime.TypeByExtension(path.Ext(name))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	var b [96]byte
+	v := append(b[:0], '"')
+	v = strconv.AppendInt(v, size, 16)
+	v = append(v, '-')
+	v = strconv.AppendInt(v, mtime.UnixNano(), 16)
+	v = append(v, '"')
+	etag := len(v)
+	if whole {
+		v = mtime.UTC().AppendFormat(v, http.TimeFormat)
+	}
+	modified := len(v)
+	if whole {
+		v = strconv.AppendInt(v, size, 10)
+	}
+	all := string(v)
+	vals := &[4]string{ct, all[:etag], all[etag:modified], all[modified:]}
+	h["Content-Type"], h["Etag"] = vals[0:1:1], vals[1:2:2]
+	h["Content-Security-Policy"], h["Cache-Control"] = fileCSP, noCache
+	if whole {
+		h["Last-Modified"], h["Content-Length"] = vals[2:3:3], vals[3:4:4]
+	}
 }
 
 type fileInfoJSON struct {

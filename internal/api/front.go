@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"ecode/internal/auth"
 	"ecode/internal/countwriter"
 	"ecode/internal/deploy"
+	"ecode/internal/secrets"
+	"ecode/internal/store"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -26,9 +29,13 @@ import (
 type reqInfo struct {
 	sw     countwriter.Writer
 	id     string
+	idHdr  [1]string // id, as the X-Request-Id header's value
 	client string
 	route  string
 	userID string
+	// who guard authorized the request as (principal and project)
+	principal auth.Principal
+	project   store.Project
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -36,6 +43,31 @@ func info(ctx context.Context) *reqInfo {
 		return ri
 	}
 	return &reqInfo{}
+}
+
+// withInfo returns r with its reqInfo: front's, or a new one when r did
+// not come through front.
+func withInfo(r *http.Request) (*http.Request, *reqInfo) {
+	if ri, ok := r.Context().Value(keyReqInfo).(*reqInfo); ok {
+		return r, ri
+	}
+	ri := &reqInfo{client: peerIP(r)}
+	return r.WithContext(infoContext(r.Context(), ri)), ri
+}
+
+// infoContext is ctx carrying ri, which also answers the secrets'
+// service for who acts.
+func infoContext(ctx context.Context, ri *reqInfo) context.Context {
+	return secrets.WithActorSource(context.WithValue(ctx, keyReqInfo, ri), ri)
+}
+
+// SecretActor is who acts, for the secrets' audit log: the caller guard
+// authorized (before that, or on a public route, nobody: "system").
+func (ri *reqInfo) SecretActor() secrets.Actor {
+	if ri.userID == "" {
+		return secrets.Actor{}
+	}
+	return secretActor(ri.client, ri.principal)
 }
 
 func requestID(ctx context.Context) string {
@@ -77,8 +109,9 @@ func (s *Server) front(apps, rest http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := &reqInfo{id: newRequestID(), client: s.clientAddress(r)}
 		ri.sw.ResponseWriter = w
-		w.Header()["X-Request-Id"] = []string{ri.id}
-		ctx := context.WithValue(r.Context(), keyReqInfo, ri)
+		ri.idHdr[0] = ri.id
+		w.Header()["X-Request-Id"] = ri.idHdr[:]
+		ctx := infoContext(r.Context(), ri)
 		var span trace.Span
 		if s.tracer != nil {
 			ctx, span = s.startRequestSpan(ctx, r, ri.id)

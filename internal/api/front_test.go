@@ -3,6 +3,7 @@ package api_test
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,6 +99,19 @@ func TestFileReadAnswers(t *testing.T) {
 	if resp.StatusCode != 200 || body != small || resp.ContentLength != int64(len(small)) || etag == "" || lm == "" ||
 		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
 		t.Fatalf("small file: %d, %d bytes, headers %v", resp.StatusCode, len(body), resp.Header)
+	}
+	// HEAD takes net/http's path (ServeContent): the same headers.
+	req, _ := http.NewRequestWithContext(ctx, "HEAD", srv.URL+"/api/projects/"+p.ID+"/files/s.txt", nil)
+	head, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	for _, k := range []string{"Etag", "Last-Modified", "Content-Length", "Content-Type", "Content-Security-Policy",
+		"Cache-Control", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"} {
+		if g, h := resp.Header.Values(k), head.Header.Values(k); len(g) != 1 || !slices.Equal(g, h) {
+			t.Errorf("%s: GET %q, HEAD %q", k, g, h)
+		}
 	}
 	if resp, _ := get("s.txt", "If-None-Match", etag); resp.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d", resp.StatusCode)

@@ -19,23 +19,25 @@ import (
 
 type ctxKey int
 
-const (
-	keyPrincipal ctxKey = iota
-	keyProject
-	keyReqInfo
-)
+// keyReqInfo is the request's *reqInfo (front.go), which also holds who
+// guard authorized the request as.
+const keyReqInfo ctxKey = iota
 
 // principal is the signed-in caller; only valid behind a non-public route.
 func principal(r *http.Request) auth.Principal {
-	p, _ := r.Context().Value(keyPrincipal).(auth.Principal)
-	return p
+	if ri, ok := r.Context().Value(keyReqInfo).(*reqInfo); ok {
+		return ri.principal
+	}
+	return auth.Principal{}
 }
 
 // project is the route's project as the caller sees it; only valid behind
 // a project route.
 func project(r *http.Request) store.Project {
-	p, _ := r.Context().Value(keyProject).(store.Project)
-	return p
+	if ri, ok := r.Context().Value(keyReqInfo).(*reqInfo); ok {
+		return ri.project
+	}
+	return store.Project{}
 }
 
 const (
@@ -74,8 +76,10 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 		}
 		return s.auth.TokenUser(r.Context(), strings.TrimSpace(token))
 	}
-	if t := r.URL.Query().Get("access_token"); t != "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		return s.auth.TokenUser(r.Context(), t)
+	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") { // the query is parsed only then
+		if t := r.URL.Query().Get("access_token"); t != "" {
+			return s.auth.TokenUser(r.Context(), t)
+		}
 	}
 	if t, ok := s.sessionToken(r); ok {
 		return s.auth.SessionUser(r.Context(), t)
@@ -83,39 +87,46 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 	return auth.Principal{}, auth.ErrNoSession
 }
 
-// authorize enforces a route's access class and stores the caller (and the
-// project) in the request context.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access) (*http.Request, error) {
+// authorized is who a request was authorized as: the caller (none for
+// public routes and the metrics token) and, behind a project route, the
+// route's project as the caller sees it.
+type authorized struct {
+	principal auth.Principal
+	project   store.Project
+}
+
+// authorize enforces a route's access class and returns who the caller is.
+func (s *Server) authorize(r *http.Request, access Access) (authorized, error) {
 	if access == Public {
-		return r, nil
+		return authorized{}, nil
 	}
 	if access == Metrics && s.opts.MetricsToken != "" {
 		given, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if subtle.ConstantTimeCompare([]byte(given), []byte(s.opts.MetricsToken)) == 1 {
-			return r, nil
+			return authorized{}, nil
 		}
 	}
 	p, err := s.authenticate(r)
 	if errors.Is(err, auth.ErrNoSession) {
-		return r, errUnauthenticated("sign in first")
+		return authorized{}, errUnauthenticated("sign in first")
 	}
 	if err != nil {
-		return r, err
+		return authorized{}, err
 	}
-	ctx := context.WithValue(r.Context(), keyPrincipal, p)
+	a := authorized{principal: p}
 	switch access {
 	case Signed:
 	case Admin, Metrics:
 		if !p.User.IsAdmin {
-			return r, errForbidden("only admins may do this")
+			return authorized{}, errForbidden("only admins may do this")
 		}
 	case ProjViewer, ProjEditor, ProjOwner, ProjMember:
-		proj, err := s.projectForMember(ctx, r.PathValue("id"), p.User.ID)
+		proj, err := s.projectForMember(r.Context(), r.PathValue("id"), p.User.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return r, errNotFound("project")
+			return authorized{}, errNotFound("project")
 		}
 		if err != nil {
-			return r, err
+			return authorized{}, err
 		}
 		need := store.RoleViewer
 		switch access {
@@ -125,13 +136,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access
 			need = store.RoleOwner
 		}
 		if !proj.Role.AtLeast(need) {
-			return r, errForbidden(fmt.Sprintf("your role (%s) does not allow this", proj.Role))
+			return authorized{}, errForbidden(fmt.Sprintf("your role (%s) does not allow this", proj.Role))
 		}
-		ctx = context.WithValue(ctx, keyProject, proj)
+		a.project = proj
 	default:
-		return r, errInternal(fmt.Errorf("route has unknown access class %d", access))
+		return authorized{}, errInternal(fmt.Errorf("route has unknown access class %d", access))
 	}
-	return r.WithContext(ctx), nil
+	return a, nil
 }
 
 // peerIP is the address of the connection's other end.
@@ -147,14 +158,14 @@ func peerIP(r *http.Request) string {
 // depends on (its project, user, session or token), so that revoking any of
 // them ends it (see package live). Every request is tracked, so no stream
 // or WebSocket can be forgotten; done unregisters it.
-func (s *Server) track(r *http.Request) (*http.Request, func()) {
-	p, ok := r.Context().Value(keyPrincipal).(auth.Principal)
-	if !ok {
+func (s *Server) track(r *http.Request, ri *reqInfo) (*http.Request, func()) {
+	p := ri.principal
+	if p.User.ID == "" { // a public route, or the metrics token
 		return r, func() {}
 	}
 	k := live.Key{UserID: p.User.ID, SessionID: p.SessionID, TokenID: p.TokenID}
-	if proj, ok := r.Context().Value(keyProject).(store.Project); ok {
-		k.ProjectID, k.Role = proj.ID, string(proj.Role)
+	if ri.project.ID != "" {
+		k.ProjectID, k.Role = ri.project.ID, string(ri.project.Role)
 	}
 	ctx, done := s.live.Track(r.Context(), k)
 	return r.WithContext(ctx), done

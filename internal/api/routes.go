@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-
-	"ecode/internal/secrets"
 )
 
 // Access says who may call a route. The router enforces it before the
@@ -185,15 +183,15 @@ func (s *Server) nodeRoutes() []route {
 // guard wraps a route with its access check and the error adapter.
 func (s *Server) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r, err := s.authorize(w, r, rt.access)
-		ri := info(r.Context())
-		ri.route, ri.userID = rt.pattern, principal(r).User.ID
-		if err == nil && ri.userID != "" { // who acts, for the secrets' audit
-			r = r.WithContext(secrets.WithActor(r.Context(), secretActor(r, principal(r))))
-		}
+		r, ri := withInfo(r)
+		ri.route = rt.pattern
+		a, err := s.authorize(r, rt.access)
 		if err == nil {
+			// principal(r) and project(r) read them here, as does the
+			// secrets' audit (reqInfo.SecretActor)
+			ri.principal, ri.project, ri.userID = a.principal, a.project, a.principal.User.ID
 			var done func()
-			r, done = s.track(r)
+			r, done = s.track(r, ri)
 			err = rt.h(w, r)
 			done()
 		}

@@ -33,9 +33,10 @@ func (s *Server) secretRoutes() []route {
 	}
 }
 
-// secretActor is who calls, for the secrets' audit log.
-func secretActor(r *http.Request, p auth.Principal) secrets.Actor {
-	a := secrets.Actor{UserID: p.User.ID, Name: p.User.Email, Client: clientIP(r)}
+// secretActor is who calls (p, from the address client), for the secrets'
+// audit log.
+func secretActor(client string, p auth.Principal) secrets.Actor {
+	a := secrets.Actor{UserID: p.User.ID, Name: p.User.Email, Client: client}
 	switch {
 	case p.SessionID != "":
 		a.Via = "session:" + p.SessionID

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -139,6 +140,7 @@ type Server struct {
 	now       func() time.Time
 	opts      Options
 	execs     *execLimits
+	fileBufs  sync.Pool // *[]byte of smallFile bytes: readFile's small files
 
 	onRequest func(status int, d time.Duration, streamed bool)
 	monitor   *monitor.Monitor
@@ -155,6 +157,7 @@ func New(d Deps, opts Options) *Server {
 	}
 	s := &Server{cluster: d.Cluster, store: d.Store, auth: d.Auth, files: d.Files, runner: d.Runner, collab: d.Collab, history: d.History, projects: d.Projects, agent: d.Agent, metrics: d.Metrics, live: d.Live, bus: d.Revoke, members: revoke.NewCache[store.Project](d.Revoke, opts.AuthCacheTTL, 100_000), secrets: d.Secrets, errors: d.Errors, notify: d.Notify, onRequest: d.OnRequest, monitor: d.Monitor, domains: d.Domains, imports: d.Imports, jobs: d.Jobs, backups: d.Backups, billing: d.Billing, deploy: d.Deploy, ui: d.UI, log: d.Log, now: d.Now, opts: opts,
 		execs: newExecLimits(cmp.Or(opts.MaxExecsPerUser, 8), cmp.Or(opts.MaxExecsPerProject, 16)), tracer: tracerOf(d.Tracer)}
+	s.fileBufs.New = newFileBuf
 	if d.Cluster != nil {
 		s.forwarder = s.newForwarder()
 	}

@@ -45,7 +45,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 // texts naming database users and hosts): an admin, or a scraper with the
 // metrics token.
 func (s *Server) mayReadDetail(r *http.Request) bool {
-	_, err := s.authorize(nil, r, Metrics)
+	_, err := s.authorize(r, Metrics)
 	return err == nil
 }
 

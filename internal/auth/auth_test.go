@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,16 @@ func TestTokens(t *testing.T) {
 	}
 	if HashToken(a) != ha || strings.Contains(ha, a) {
 		t.Error("hash mismatch or hash contains the token")
+	}
+	// the stored form must not change: hex SHA-256, short and long tokens alike
+	long := strings.Repeat("x", 200)
+	for token, want := range map[string]string{
+		"abc": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		long:  fmt.Sprintf("%x", sha256.Sum256([]byte(long))),
+	} {
+		if got := HashToken(token); got != want {
+			t.Errorf("HashToken(%.10q…) = %s, want %s", token, got, want)
+		}
 	}
 	if id := NewID(); len(id) != 16 || strings.ToLower(id) != id {
 		t.Errorf("id %q", id)

@@ -29,10 +29,26 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, a)
 }
 
+// ActorSource gives the actor of a request when a secret is used: the API
+// installs one per request and works the actor out only then.
+type ActorSource interface {
+	SecretActor() Actor
+}
+
+// WithActorSource returns ctx carrying src, asked for the actor by ActorFrom.
+func WithActorSource(ctx context.Context, src ActorSource) context.Context {
+	return context.WithValue(ctx, actorKey{}, src)
+}
+
 // ActorFrom returns the actor of ctx (the zero Actor, logged as "system").
 func ActorFrom(ctx context.Context) Actor {
-	a, _ := ctx.Value(actorKey{}).(Actor)
-	return a
+	switch a := ctx.Value(actorKey{}).(type) {
+	case Actor:
+		return a
+	case ActorSource:
+		return a.SecretActor()
+	}
+	return Actor{}
 }
 
 // ErrNotFound is returned for a secret that does not exist.

@@ -151,6 +151,15 @@ var errNoOpenat2 = errors.New("openat2 unavailable")
 // the folder (absolute paths, "..", symlinks pointing out or absolute),
 // as os.Root does component by component.
 func (r *sharedRoot) openBeneath(name string) (*os.File, error) {
+	fd, err := r.openFdBeneath(name)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// openFdBeneath is openBeneath's system call: the bare descriptor.
+func (r *sharedRoot) openFdBeneath(name string) (int, error) {
 	how := unix.OpenHow{
 		Flags:   unix.O_RDONLY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
@@ -159,14 +168,14 @@ func (r *sharedRoot) openBeneath(name string) (*os.File, error) {
 		fd, err := unix.Openat2(r.fd, name, &how)
 		switch {
 		case err == nil:
-			return os.NewFile(uintptr(fd), name), nil
+			return fd, nil
 		case err == unix.EINTR:
 			continue
 		case err == unix.EXDEV:
-			return nil, &os.PathError{Op: "openat2", Path: name, Err: errors.New("path escapes from parent")}
+			return -1, &os.PathError{Op: "openat2", Path: name, Err: errors.New("path escapes from parent")}
 		case err == unix.ENOSYS, err == unix.EPERM, err == unix.EAGAIN, err == unix.EINVAL, err == unix.E2BIG:
-			return nil, errNoOpenat2
+			return -1, errNoOpenat2
 		}
-		return nil, &os.PathError{Op: "openat2", Path: name, Err: err.(syscall.Errno)}
+		return -1, &os.PathError{Op: "openat2", Path: name, Err: err.(syscall.Errno)}
 	}
 }

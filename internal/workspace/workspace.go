@@ -226,10 +226,23 @@ func CleanPath(p string) (string, error) {
 	if strings.ContainsAny(p, "\x00\\") || strings.HasPrefix(p, "/") || len(p) > 4096 {
 		return "", ErrBadPath
 	}
-	for _, part := range strings.Split(p, "/") {
-		if part == ".." {
+	canonical, long := p != "", false // canonical: no empty or "." part, so path.Clean keeps p
+	for rest, more := p, true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, "/")
+		switch part {
+		case "..":
+			return "", ErrBadPath
+		case "", ".":
+			canonical = false
+		}
+		long = long || len(part) > 255
+	}
+	if canonical {
+		if long {
 			return "", ErrBadPath
 		}
+		return p, nil
 	}
 	c := path.Clean("/" + p)[1:]
 	for _, part := range strings.Split(c, "/") {

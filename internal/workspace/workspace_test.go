@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -40,11 +41,16 @@ func TestCleanPath(t *testing.T) {
 }
 
 func FuzzCleanPath(f *testing.F) {
-	for _, s := range []string{"a/b", "../x", "/abs", "a/./b/../c", "a\x00", "....//", "a/b/..", "é/ü"} {
+	long := strings.Repeat("x", 256)
+	for _, s := range []string{"a/b", "../x", "/abs", "a/./b/../c", "a\x00", "....//", "a/b/..", "é/ü", "", ".", "a/",
+		long, "a/" + long, "./" + long, long[1:]} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
 		c, err := CleanPath(p)
+		if want, werr := cleanPathByClean(p); c != want || (err == nil) != (werr == nil) {
+			t.Fatalf("CleanPath(%q) = %q, %v; path.Clean's way gives %q, %v", p, c, err, want, werr)
+		}
 		if err != nil {
 			return
 		}
@@ -56,6 +62,26 @@ func FuzzCleanPath(f *testing.F) {
 			t.Fatalf("CleanPath is not idempotent on %q: %q, %v", c, c2, err)
 		}
 	})
+}
+
+// cleanPathByClean is CleanPath as it was before its canonical fast path:
+// every path through path.Clean.
+func cleanPathByClean(p string) (string, error) {
+	if strings.ContainsAny(p, "\x00\\") || strings.HasPrefix(p, "/") || len(p) > 4096 {
+		return "", ErrBadPath
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return "", ErrBadPath
+		}
+	}
+	c := path.Clean("/" + p)[1:]
+	for _, part := range strings.Split(c, "/") {
+		if len(part) > 255 {
+			return "", ErrBadPath
+		}
+	}
+	return c, nil
 }
 
 // FuzzProjectPaths throws arbitrary paths at every operation of a project
@@ -316,10 +342,10 @@ func TestOpenRacingForgetIsNotCached(t *testing.T) {
 	}
 }
 
-// Project.Open's one-call openat2 answers as os.Root does (its fallback)
-// for links inside, out of, and through the project, and for bad names.
-func TestOpenBeneathAgreesWithRoot(t *testing.T) {
-	files, p := newProject(t)
+// linkFixtures makes files, folders and links inside, out of and through
+// project p1 and returns the names to open: "inside.txt" holds "ok",
+// "outside.txt" beside the project's files "host secret".
+func linkFixtures(files *Files) []string {
 	dir := files.Dir("p1")
 	outside := filepath.Join(files.Area("p1"), "outside.txt")
 	os.WriteFile(outside, []byte("host secret"), 0o600)
@@ -333,8 +359,15 @@ func TestOpenBeneathAgreesWithRoot(t *testing.T) {
 	os.Symlink("d", filepath.Join(dir, "dlink"))
 	os.Symlink("loop", filepath.Join(dir, "loop"))
 	os.Symlink("/proc/self/root/etc/passwd", filepath.Join(dir, "proc"))
-	names := []string{"inside.txt", "d/up-in", "d/e/up-up-in", "dlink/up-in", "d/up-out", "abs", "abs-in", "loop",
+	return []string{"inside.txt", "d/up-in", "d/e/up-up-in", "dlink/up-in", "d/up-out", "abs", "abs-in", "loop",
 		"proc", "missing", "inside.txt/x", "d/missing/x", "d"}
+}
+
+// Project.Open's one-call openat2 answers as os.Root does (its fallback)
+// for links inside, out of, and through the project, and for bad names.
+func TestOpenBeneathAgreesWithRoot(t *testing.T) {
+	files, p := newProject(t)
+	names := linkFixtures(files)
 	class := func(f *os.File, err error) string {
 		if err != nil {
 			switch err := mapErr(err); {
