@@ -198,9 +198,9 @@ func waitInstances(t *testing.T, n *testutil.Server, projectID string) int {
 	}
 }
 
-// A scheduled deployment's due time runs once across the cluster: two
-// nodes' schedulers tick at the same (fake) time, only the owner's runs
-// it; and the store refuses a second row for the same due time whoever
+// A scheduled deployment's due time runs once across the cluster: a node
+// that does not hold it runs nothing; two nodes' schedulers tick at the
+// same (fake) time, only the owner's runs it; and the store refuses a second row for the same due time whoever
 // writes it.
 func TestClusterScheduledRunsOnce(t *testing.T) {
 	a, b, _ := threeNodes(t, "")
@@ -219,6 +219,18 @@ func TestClusterScheduledRunsOnce(t *testing.T) {
 		n.Clock.Advance(61 * time.Second)
 		if err := n.Cluster.Heartbeat(ctx); err != nil {
 			t.Fatal(err)
+		}
+	}
+	owner := deployOwner(t, b, p.ID)
+	for _, n := range []*testutil.Server{a, b} { // alone, a node that does not hold it runs nothing
+		if n.Cluster.ID() == owner {
+			continue
+		}
+		if err := n.Deploy.RunSchedules(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if runs, err := a.Store.ListDeploymentRuns(ctx, p.ID, 10); err != nil || len(runs) != 0 {
+			t.Fatalf("node %s, which does not hold the deployment, started runs %+v (%v)", n.Cluster.ID(), runs, err)
 		}
 	}
 	var wg sync.WaitGroup

@@ -419,6 +419,15 @@ func (c *Cluster) DeploymentsToPlace(ctx context.Context) (held, free []store.De
 	return held, free, share, nil
 }
 
+// HeldDeployments returns the live deployments this node holds (none while
+// it drains), in the order they were created: one query over its leases.
+func (c *Cluster) HeldDeployments(ctx context.Context) ([]store.Deployment, error) {
+	if c.isDraining() {
+		return nil, nil
+	}
+	return c.st.HeldDeployments(ctx, c.o.NodeID, c.o.Now())
+}
+
 // NodeInfo is a node as listed: its row, and whether it is alive.
 type NodeInfo struct {
 	store.Node

@@ -107,13 +107,19 @@ func (s *Service) activateScheduled(ctx context.Context, rel store.Release) erro
 func (s *Service) RunSchedules(ctx context.Context) error {
 	s.schedMu.Lock()
 	defer s.schedMu.Unlock()
-	deps, err := s.d.Store.ListDeployments(ctx)
+	var deps []store.Deployment
+	var err error
+	if s.d.Cluster != nil {
+		deps, err = s.d.Cluster.HeldDeployments(ctx) // what this node holds, not every deployment
+	} else {
+		deps, err = s.d.Store.ListDeployments(ctx)
+	}
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, dep := range deps {
-		if dep.Kind != KindScheduled || dep.ActiveReleaseID == "" || dep.Schedule == "" || !s.owns(ctx, dep.ProjectID) {
+		if dep.Kind != KindScheduled || dep.ActiveReleaseID == "" || dep.Schedule == "" {
 			continue
 		}
 		if err := s.checkSchedule(ctx, dep, s.d.Now()); err != nil {
