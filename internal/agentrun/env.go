@@ -160,6 +160,8 @@ type app struct {
 	projectID string
 	// wait bounds how long Control waits for a started app to listen.
 	wait time.Duration
+	// shot bounds a page's capture by Chromium (0: shotTimeout).
+	shot time.Duration
 }
 
 func (a app) Control(ctx context.Context, action string) (agent.AppStatus, error) {
@@ -248,7 +250,11 @@ func (a app) Preview(ctx context.Context, p string) (agent.PreviewResult, error)
 	res := agent.PreviewResult{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: string(b)}
 	// a page: with Chromium installed, its screenshot and console too
 	if chromiumInstalled() && strings.Contains(strings.ToLower(res.ContentType), "html") {
-		sh, err := capturePage(ctx, a.run, a.projectID, st.Port, p)
+		limit := a.shot
+		if limit == 0 {
+			limit = shotTimeout
+		}
+		sh, err := capturePage(ctx, a.run, a.projectID, st.Port, p, limit)
 		if err != nil {
 			res.Console = []string{"[e-code] no screenshot: " + err.Error()}
 		} else {

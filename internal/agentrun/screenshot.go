@@ -41,8 +41,9 @@ type shot struct {
 // capturePage loads path of the app in headless Chromium inside the
 // project's own sandbox (so the page, user code, runs contained and sees
 // only the sandbox's loopback network), and returns the screenshot and the
-// console messages. The screenshot comes back base64 on stdout.
-func capturePage(ctx context.Context, run *runner.Manager, projectID string, port int, path string) (shot, error) {
+// console messages. The screenshot comes back base64 on stdout. Chromium
+// is killed after limit.
+func capturePage(ctx context.Context, run *runner.Manager, projectID string, port int, path string, limit time.Duration) (shot, error) {
 	origin := fmt.Sprintf("http://127.0.0.1:%d", port)
 	script := strings.Join([]string{
 		`d=$(mktemp -d /tmp/ecode-shot.XXXXXX)`,
@@ -54,7 +55,7 @@ func capturePage(ctx context.Context, run *runner.Manager, projectID string, por
 		`base64 -w0 "$d/s.png"`,
 		`rm -rf "$d"`,
 	}, "\n")
-	res, err := run.Exec(ctx, projectID, script, shotTimeout)
+	res, err := run.Exec(ctx, projectID, script, limit)
 	if err != nil {
 		return shot{}, err
 	}
