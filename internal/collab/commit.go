@@ -83,11 +83,14 @@ func (r *room) scheduleAppend() {
 
 // logDelay is how long the first pending update may wait for the log:
 // Options.EditorsLogDelay when no one but its sender waits for it (no
-// viewer, no other node; see Options), Options.LogDelay otherwise. A
-// viewer joining commits the log first, so it never waits for the longer
-// window.
+// viewer, no other node with the room open; see Options),
+// Options.LogDelay otherwise. A viewer joining commits the log first, so
+// it never waits for the longer window; when another node opens the room,
+// the room's loop finds the shorter window passed after the event and
+// logs what is pending (scheduleAppend; at worst, pending updates that
+// came in less than LogDelay before wait for the timer already armed).
 func (r *room) logDelay() time.Duration {
-	if r.viewers == 0 && r.h.bus == nil {
+	if r.viewers == 0 && !r.publishing() {
 		return r.h.opts.EditorsLogDelay
 	}
 	return r.h.opts.LogDelay

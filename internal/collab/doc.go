@@ -24,8 +24,8 @@
 //     server lacks when it reconnects, so an update an editor saw survives
 //     the node dying before logging it. Updates are logged in batches,
 //     one transaction each (Options.LogDelay, LogBatch; a longer window,
-//     EditorsLogDelay, while only the senders' echoes wait: one node and no
-//     viewer in the room). The log is
+//     EditorsLogDelay, while only the senders' echoes wait: no other node
+//     has the room open and no viewer is in it). The log is
 //     compacted into a snapshot every Options.CompactEvery updates.
 //   - The text is written to the file debounced (Options.FlushDelay) and
 //     atomically by the node holding the document's flush lease (a row in

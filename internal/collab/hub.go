@@ -59,7 +59,8 @@ type Options struct {
 	// editors get it at once.
 	LogDelay time.Duration // [10ms]
 	// EditorsLogDelay replaces LogDelay while only the senders' echoes wait
-	// for the log: one node (no Redis) and no viewer in the room. Other
+	// for the log: no other node has the room open and no viewer is in
+	// it. Other
 	// editors have the updates already, so a longer window delays no one's
 	// view and saves transactions (at 10 edits/s from 10 clients, one per
 	// edit at 10ms). Anything else that waits for the log (a client

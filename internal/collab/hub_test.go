@@ -388,7 +388,7 @@ func TestRelayedUpdateDoesNotWaitForLocalLog(t *testing.T) {
 		e.write("relay.txt", "")
 		prefix := "ecodetest:" + randomID() + ":"
 		var logged atomic.Int64
-		h1, _ := e.hub(collab.Options{Redis: testdb.Redis(t), RedisPrefix: prefix, LogDelay: time.Hour, LogBatch: 1 << 20,
+		h1, _ := e.hub(collab.Options{Redis: testdb.Redis(t), RedisPrefix: prefix, LogDelay: time.Hour, EditorsLogDelay: time.Hour, LogBatch: 1 << 20,
 			FlushDelay: time.Hour, FlushMaxDelay: time.Hour, PollInterval: time.Hour,
 			OnLogged: func(n int, _ time.Duration) { logged.Add(int64(n)) }})
 		h2, _ := e.hub(collab.Options{Redis: testdb.Redis(t), RedisPrefix: prefix})
