@@ -149,7 +149,10 @@ func run() error {
 		fmt.Printf("%-8s %-10s %10.2f %9.2f %9.2f %9.2f %9s %10s %13.2f %12.2f %8.2f\n", n, "ratio", e.rate()/r.rate(), e.P50/r.P50, e.P90/r.P90, e.P99/r.P99,
 			"", "", e.CPU.Seconds()/r.CPU.Seconds(), e.cpuPerEdit()/r.cpuPerEdit(), float64(em)/float64(rm))
 		net := e.cpuPerEdit() - idle.Seconds()*e.Seconds*1e6/float64(e.Edits)
-		fmt.Printf("%-8s E-Code less its idle work: %.1f µs/edit, ratio %.2f\n\n", n, net, net/r.cpuPerEdit())
+		fmt.Printf("%-8s E-Code less its idle work: %.1f µs/edit, ratio %.2f\n", n, net, net/r.cpuPerEdit())
+		if err := printFloor(n, r.cpuPerEdit()); err != nil {
+			return err
+		}
 	}
 	// Peak resident memory of each server process over all the runs. E-Code's
 	// process also holds this harness (small) and the whole app (store,
