@@ -70,12 +70,18 @@ func (r *room) scheduleAppend() {
 	if r.logArmed {
 		return
 	}
-	if r.logTimer == nil {
-		r.logTimer = time.NewTimer(wait)
-	} else {
-		r.logTimer.Reset(wait)
-	}
+	arm(&r.logTimer, wait)
 	r.logArmed = true
+}
+
+// arm starts the timer *t for d, making it on first use (a room's timers
+// are made once and re-armed).
+func arm(t **time.Timer, d time.Duration) {
+	if *t == nil {
+		*t = time.NewTimer(d)
+		return
+	}
+	(*t).Reset(d)
 }
 
 // logDelay is how long the first pending update may wait for the log:

@@ -4,8 +4,6 @@
 package collab
 
 import (
-	"time"
-
 	"ecode/internal/yjs"
 	"ecode/internal/yjs/protocol"
 )
@@ -31,11 +29,7 @@ func (r *room) toEditors(p pendingUpdate) {
 	if r.windowArmed {
 		return
 	}
-	if r.windowTimer == nil {
-		r.windowTimer = time.NewTimer(w)
-	} else {
-		r.windowTimer.Reset(w)
-	}
+	arm(&r.windowTimer, w)
 	r.windowArmed = true
 }
 
