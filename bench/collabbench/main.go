@@ -49,6 +49,7 @@ func run() error {
 	nodes := flag.Bool("nodes", false, "instead: the clients (-clients, one count) on one node beside split over three nodes")
 	pg := flag.String("database-url", os.Getenv("ECODE_TEST_POSTGRES_URL"), "with -nodes: PostgreSQL server (a schema is made for the run and dropped after)")
 	redis := flag.String("redis-url", "redis://127.0.0.1:6379/0", "with -nodes: Redis server")
+	window := flag.Duration("broadcast-window", 0, "E-Code's broadcast window (--collab-broadcast-window): editors' updates held this long go to each other editor as one message; 0: at once (the reference is unaffected)")
 	flag.Parse()
 
 	_, file, _, _ := runtime.Caller(0)
@@ -69,7 +70,7 @@ func run() error {
 		}
 		return runNodes(ctx, nodeDir, *pg, *redis, n, e, *rate, *runs)
 	}
-	ecode, stopEcode, err := startEcode(ctx)
+	ecode, stopEcode, err := startEcode(ctx, *window)
 	if err != nil {
 		return err
 	}
@@ -101,6 +102,9 @@ func run() error {
 	fmt.Printf("collabbench: %s edits per client (for %s clients) at %d/s, one room; latency = edit to every other client", *edits, *clients, *rate)
 	if *runs > 1 {
 		fmt.Printf("; medians of %d runs", *runs)
+	}
+	if *window > 0 {
+		fmt.Printf("; E-Code's broadcast window %v", *window)
 	}
 	fmt.Printf("\n%s; E-Code idle: %.1f ms cpu/s\n\n%-8s %-10s %10s %9s %9s %9s %9s %10s %13s %12s %8s\n", cpuNote, idle.Seconds()*1000, "clients", "server", "edits/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "converged", "server cpu ms", "cpu µs/edit", "rss MB")
 	room := 0
@@ -175,12 +179,12 @@ type ecodeServer struct {
 	profile *os.File // CPU profile of the runs against it, when set
 }
 
-func startEcode(ctx context.Context) (*ecodeServer, func(), error) {
+func startEcode(ctx context.Context, window time.Duration) (*ecodeServer, func(), error) {
 	dir, err := os.MkdirTemp("", "collabbench-")
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := benchsrv.Start(ctx, "collabbench", "--data-dir", filepath.Join(dir, "data"))
+	srv, err := benchsrv.Start(ctx, "collabbench", "--data-dir", filepath.Join(dir, "data"), "--collab-broadcast-window", window.String())
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err

@@ -197,7 +197,8 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		return nil, err
 	}
 	s.buildCluster(cfg, d.Now, d.Log)
-	collabOpts := collab.Options{Log: d.Log, Redis: s.redis, OnLogged: s.Metrics.CollabLogged, OnRelayed: s.Metrics.CollabRelayed}
+	collabOpts := collab.Options{Log: d.Log, Redis: s.redis, BroadcastWindow: cfg.CollabBroadcastWindow,
+		OnLogged: s.Metrics.CollabLogged, OnRelayed: s.Metrics.CollabRelayed}
 	if d.Collab != nil {
 		d.Collab(&collabOpts)
 	}

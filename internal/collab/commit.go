@@ -26,8 +26,9 @@ type appendResult struct {
 }
 
 // integrated records an update that changed the document, sent by from
-// (nil for the server's own edits). The other editors get it now; it is
-// logged next, then sent to everyone else.
+// (nil for the server's own edits). The other editors get it now (or at
+// the end of the broadcast window, see toEditors); it is logged next, then
+// sent to everyone else.
 //
 // Editors need not wait for the log: an editor's provider hands back
 // whatever the server lacks when it reconnects (sync step 2), and the
@@ -41,17 +42,13 @@ func (r *room) integrated(u []byte, from *conn) {
 	if u == nil {
 		return
 	}
-	msg := protocol.EncodeUpdate(u)
 	if len(r.pending) == 0 {
 		r.pendingSince = time.Now()
 	}
-	r.pending = append(r.pending, pendingUpdate{data: u, msg: msg, from: from, at: r.now()})
+	p := pendingUpdate{data: u, msg: protocol.EncodeUpdate(u), from: from, at: r.now()}
+	r.pending = append(r.pending, p)
 	r.integratedN++
-	for c := range r.conns {
-		if c != from && c.cl.CanWrite {
-			c.enqueue(msg)
-		}
-	}
+	r.toEditors(p)
 	r.size += len(u)
 	r.markDirty()
 }
@@ -73,12 +70,18 @@ func (r *room) scheduleAppend() {
 	if r.logArmed {
 		return
 	}
-	if r.logTimer == nil {
-		r.logTimer = time.NewTimer(wait)
-	} else {
-		r.logTimer.Reset(wait)
-	}
+	arm(&r.logTimer, wait)
 	r.logArmed = true
+}
+
+// arm starts the timer *t for d, making it on first use (a room's timers
+// are made once and re-armed).
+func arm(t **time.Timer, d time.Duration) {
+	if *t == nil {
+		*t = time.NewTimer(d)
+		return
+	}
+	(*t).Reset(d)
 }
 
 // logDelay is how long the first pending update may wait for the log:

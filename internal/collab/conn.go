@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"ecode/internal/wsock"
-	"ecode/internal/yjs"
 	"ecode/internal/yjs/protocol"
 )
 
@@ -332,11 +331,7 @@ func (c *conn) writeQueued(msg []byte, write func([]byte) bool) {
 		}
 		break
 	}
-	if len(ups) > 1 {
-		if j, err := yjs.JoinUpdates(ups); err == nil {
-			msgs = [][]byte{protocol.EncodeUpdate(j)}
-		}
-	}
+	msgs = joinUpdates(msgs, ups)
 	if next != nil {
 		msgs = append(msgs, next)
 	}

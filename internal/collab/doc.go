@@ -20,7 +20,9 @@
 //   - Every accepted update is appended to the store's log before anything
 //     acknowledges it: the sender's echo, viewers, other nodes, clients
 //     joining, Flushed and the file wait for the log. The other editors get
-//     it at once, while it is being logged: a provider hands back what the
+//     it at once, while it is being logged (or, with Options.BroadcastWindow,
+//     at the end of a short window, joined with the others' updates of the
+//     window into one message per editor): a provider hands back what the
 //     server lacks when it reconnects, so an update an editor saw survives
 //     the node dying before logging it. Updates are logged in batches,
 //     one transaction each (Options.LogDelay, LogBatch; a longer window,

@@ -230,6 +230,7 @@ type client struct {
 	synced    bool
 	denied    string
 	awareness map[uint64]string
+	got       []*protocol.Message // the document updates and awareness received, in order
 }
 
 func (e *env) connect(h *collab.Hub, path string, canWrite bool) *client {
@@ -287,6 +288,9 @@ func (c *client) receive() {
 			return
 		}
 		c.mu.Lock()
+		if m.Type == protocol.MessageAwareness || m.Type == protocol.MessageSync && m.SyncType == protocol.SyncUpdate {
+			c.got = append(c.got, m)
+		}
 		switch m.Type {
 		case protocol.MessageSync:
 			reply, _, err := protocol.HandleSync(c.doc, m)

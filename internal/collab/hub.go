@@ -67,6 +67,15 @@ type Options struct {
 	// joining, a save, the file, the agent) writes it at once.
 	EditorsLogDelay time.Duration // [50ms]
 	LogBatch        int           // [128]
+	// BroadcastWindow, when positive, holds the updates editors send
+	// before relaying them to the other editors: the first one opens the
+	// window, and at its end each editor gets those held as one message
+	// (the others' updates joined), so a room costs one write per editor
+	// per window instead of one per editor per update. Awareness waits
+	// behind the updates held; the server's own edits, another node's
+	// updates and a client joining end the window early. Editors see each
+	// other's edits up to this much later [0: at once].
+	BroadcastWindow time.Duration
 	AgentIdle       time.Duration // clear an agent's cursor this long after its last edit [10s]
 
 	MaxMessageBytes   int64   // [16 MiB]

@@ -77,6 +77,10 @@ type room struct {
 	logTimer      *time.Timer       // writes the pending updates (scheduleAppend)
 	logArmed      bool              // logTimer runs
 	pendingSince  time.Time         // when the oldest pending update came in (real time)
+	window        []pendingUpdate   // updates held for the other editors (toEditors) ...
+	windowAw      [][]byte          // ... and awareness messages held behind them
+	windowTimer   *time.Timer       // ends the broadcast window (sendWindow)
+	windowArmed   bool              // windowTimer runs
 	sinceCompact  int
 	size          int
 	leader        bool // holds the flush lease
@@ -196,12 +200,15 @@ func (r *room) run() {
 	poll := time.NewTicker(r.h.opts.PollInterval)
 	defer poll.Stop()
 	for {
-		var flushC, logC <-chan time.Time
+		var flushC, logC, windowC <-chan time.Time
 		if r.flushTimer != nil {
 			flushC = r.flushTimer.C
 		}
 		if r.logArmed {
 			logC = r.logTimer.C
+		}
+		if r.windowArmed {
+			windowC = r.windowTimer.C
 		}
 		select {
 		case ev := <-r.inbox:
@@ -227,6 +234,9 @@ func (r *room) run() {
 		case <-logC:
 			r.logArmed = false
 			r.startAppend()
+		case <-windowC:
+			r.windowArmed = false
+			r.sendWindow()
 		case <-flushC:
 			r.flushTimer = nil
 			r.flush()
@@ -259,6 +269,9 @@ func (r *room) exit() {
 	}
 	if r.logTimer != nil {
 		r.logTimer.Stop()
+	}
+	if r.windowTimer != nil {
+		r.windowTimer.Stop()
 	}
 	if r.leader && !r.h.aborted.Load() {
 		if err := r.h.st.CollabReleaseLease(r.ctx(), r.key.project, r.key.path, r.h.opts.NodeID); err != nil {

@@ -11,8 +11,9 @@ import (
 //
 // A state may point into updates not logged yet (a cursor after the
 // character just typed). Editors have those updates already (integrated
-// sends them at once) and get the state now; viewers and the other nodes
-// get updates only once they are logged, so they get the state after them
+// sends them at once, or the broadcast window holds them and the state
+// behind them) and get the state now; viewers and the other nodes get
+// updates only once they are logged, so they get the state after them
 // (appended releases it): everyone sees a cursor after the text it points
 // into, and awareness, which is not logged, costs no log write.
 func (r *room) awarenessOut(entries []protocol.AwarenessEntry, publish bool) {
@@ -24,17 +25,14 @@ func (r *room) awarenessOut(entries []protocol.AwarenessEntry, publish bool) {
 	if !publish {
 		payload = nil
 	}
-	if r.integratedN == r.loggedN {
+	if r.integratedN == r.loggedN && len(r.window) == 0 {
 		r.broadcast(msg)
 		r.publishAwareness(payload)
 		return
 	}
-	for c := range r.conns {
-		if c.cl.CanWrite {
-			c.enqueue(msg)
-		}
-	}
+	r.awarenessToEditors(msg)
 	r.heldAwareness = append(r.heldAwareness, heldAwareness{upTo: r.integratedN, msg: msg, payload: payload})
+	r.releaseAwareness() // at once if only the window held it back
 }
 
 // heldAwareness is an awareness message waiting for the updates integrated
@@ -76,7 +74,11 @@ func (r *room) publishAwareness(payload []byte) {
 	}
 }
 
+// broadcast sends msg to every client, after what the broadcast window
+// holds for the editors (msg may depend on it: an update relayed by
+// another node whose sender saw them).
 func (r *room) broadcast(msg []byte) {
+	r.sendWindow()
 	for c := range r.conns {
 		c.enqueue(msg)
 	}

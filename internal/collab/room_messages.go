@@ -14,6 +14,7 @@ func (r *room) handle(ev event) bool {
 	switch ev.kind {
 	case evJoin:
 		r.err = r.commit()
+		r.sendWindow() // held updates are in the state the new client syncs with
 		c := ev.conn
 		r.conns[c] = struct{}{}
 		if !c.cl.CanWrite {
@@ -72,6 +73,7 @@ func (r *room) handle(ev event) bool {
 			r.resync(ev.conn)
 		}
 	case evStop: // the last client left (acquire waits for a stopping room), or shutdown
+		r.sendWindow()
 		if ev.code == CloseProjectDeleted {
 			r.closeAll(ev.code, "project deleted")
 		} else if ev.code != CloseNormal {
@@ -144,6 +146,7 @@ func (r *room) message(c *conn, m *protocol.Message) {
 		}
 		r.awarenessOut(accepted, true)
 	case protocol.MessageQueryAwareness:
+		r.sendWindow() // the states may point into held updates
 		c.enqueue(protocol.EncodeAwareness(protocol.EncodeAwarenessUpdate(r.aw.States())))
 	case MessageFlush:
 		if r.err = r.commit(); r.err != nil {

@@ -60,6 +60,10 @@ type Config struct {
 	SMTPPassword   string
 	ProjectDBURL   string
 
+	// CollabBroadcastWindow holds editors' live updates this long and sends
+	// each other editor those of the window as one message (0: at once).
+	CollabBroadcastWindow time.Duration
+
 	ObjectStore string // fs or s3: where checkpoint objects are kept
 	S3Endpoint  string
 	S3Bucket    string
@@ -177,6 +181,7 @@ func (c *Config) options() []option {
 			"hosts sandboxes may reach with --egress=proxy (comma-separated; .example.org allows subdomains)", &c.EgressAllow},
 		{"project-db-url", "", "PostgreSQL admin URL (postgres://...): each project gets a database and role there instead of a SQLite file", &c.ProjectDBURL},
 		{"redis-url", "", "Redis (redis://host:6379/0) that relays live edits between several ecode nodes; empty for one node", &c.RedisURL},
+		{"collab-broadcast-window", "0", "live editing: hold the updates editors send this long (e.g. 20ms) and send each other editor those of the window as one message, fewer writes for a little latency; 0 sends each at once", &c.CollabBroadcastWindow},
 		{"smtp-addr", "", "SMTP server (host:port) that mails notifications; empty for in-app notifications only", &c.SMTPAddr},
 		{"smtp-from", "ecode@localhost", "sender address of notification emails", &c.SMTPFrom},
 		{"smtp-username", "", "user name for the SMTP server (PLAIN auth; needs TLS unless the server is on loopback)", &c.SMTPUsername},
@@ -390,6 +395,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ErrorRetention < time.Hour {
 		errs = append(errs, errors.New("error-retention must be at least 1h"))
+	}
+	if c.CollabBroadcastWindow < 0 || c.CollabBroadcastWindow > time.Second {
+		errs = append(errs, errors.New("collab-broadcast-window must be between 0 (off) and 1s"))
 	}
 	if c.UsageInterval < time.Second {
 		errs = append(errs, errors.New("usage-interval must be at least 1s"))

@@ -16,6 +16,12 @@ func TestDefaultsEnvAndFlags(t *testing.T) {
 	if c.Addr != "127.0.0.1:5000" || c.DataDir != "./ecode-data" || c.Sandbox != "bwrap" || c.SessionIdle != 72*time.Hour {
 		t.Errorf("defaults: %+v", c)
 	}
+	if c.CollabBroadcastWindow != 0 {
+		t.Errorf("the broadcast window is on by default: %v", c.CollabBroadcastWindow)
+	}
+	if w, err := Load("t", nil, env(map[string]string{"ECODE_COLLAB_BROADCAST_WINDOW": "20ms"})); err != nil || w.CollabBroadcastWindow != 20*time.Millisecond {
+		t.Errorf("ECODE_COLLAB_BROADCAST_WINDOW=20ms: %v, %v", w, err)
+	}
 	if c.Postgres() || c.SQLitePath() != "ecode-data/ecode.db" {
 		t.Errorf("default database: postgres=%v path=%s", c.Postgres(), c.SQLitePath())
 	}
@@ -47,6 +53,8 @@ func TestValidation(t *testing.T) {
 		{[]string{"--sandbox", "kubernetes", "--kube-image", "e:1", "--kube-pod-name", "ecode-0"}, nil, "kube-pod-name and kube-pod-uid go together"},
 		{nil, map[string]string{"ECODE_SESSION_IDLE": "soon"}, "ECODE_SESSION_IDLE"},
 		{[]string{"extra"}, nil, "unexpected arguments"},
+		{[]string{"--collab-broadcast-window", "-1ms"}, nil, "collab-broadcast-window"},
+		{[]string{"--collab-broadcast-window", "2s"}, nil, "collab-broadcast-window"},
 		{[]string{"--object-store", "gcs"}, nil, "object-store"},
 		{[]string{"--object-store", "s3"}, nil, "needs s3-endpoint"},
 		{[]string{"--internal-addr", "127.0.0.1:7071"}, nil, "needs cluster-secret"},
