@@ -178,8 +178,8 @@ func (r *room) appended(res appendResult) error {
 	publish := r.publishing()
 	for i, p := range res.batch {
 		if publish {
-			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busUpdate, r.h.opts.NodeID, res.first+int64(i), p.data), r.h.log)
 			r.h.published(pubUpdate)
+			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busUpdate, r.h.opts.NodeID, res.first+int64(i), p.data), r.h.log)
 		}
 		for c := range r.conns {
 			if c == p.from || !c.cl.CanWrite {

@@ -69,8 +69,8 @@ func (r *room) releaseAwareness() {
 // this room's welcome, see room_peers.go).
 func (r *room) publishAwareness(payload []byte) {
 	if payload != nil && r.publishing() {
-		r.h.bus.publish(r.ctx(), r.channel, encodeBus(busAwareness, r.h.opts.NodeID, 0, payload), r.h.log)
 		r.h.published(pubAwareness)
+		r.h.bus.publish(r.ctx(), r.channel, encodeBus(busAwareness, r.h.opts.NodeID, 0, payload), r.h.log)
 	}
 }
 

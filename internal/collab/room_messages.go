@@ -157,8 +157,8 @@ func (r *room) message(c *conn, m *protocol.Message) {
 			return
 		}
 		if r.h.bus != nil {
-			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busFlush, r.h.opts.NodeID, 0, nil), r.h.log)
 			r.h.published(pubControl)
+			r.h.bus.publish(r.ctx(), r.channel, encodeBus(busFlush, r.h.opts.NodeID, 0, nil), r.h.log)
 		}
 		c.enqueue([]byte{MessageFlushed})
 	}

@@ -44,8 +44,8 @@ func (r *room) publishing() bool { return r.h.bus != nil && len(r.peers) > 0 }
 // announce tells the other nodes that this node has the room open.
 func (r *room) announce(flags byte) {
 	r.lastHere = r.now()
-	r.h.bus.publish(r.ctx(), r.channel, encodeBus(busHere, r.h.opts.NodeID, 0, []byte{flags}), r.h.log)
 	r.h.published(pubControl)
+	r.h.bus.publish(r.ctx(), r.channel, encodeBus(busHere, r.h.opts.NodeID, 0, []byte{flags}), r.h.log)
 }
 
 // leave tells the other nodes that this node closed the room (not when the
@@ -54,8 +54,8 @@ func (r *room) leave() {
 	if r.h.aborted.Load() {
 		return
 	}
-	r.h.bus.publish(r.ctx(), r.channel, encodeBus(busGone, r.h.opts.NodeID, 0, nil), r.h.log)
 	r.h.published(pubControl)
+	r.h.bus.publish(r.ctx(), r.channel, encodeBus(busGone, r.h.opts.NodeID, 0, nil), r.h.log)
 }
 
 // heard records a message of node about the room; a node new to the room
@@ -76,8 +76,8 @@ func (r *room) heard(node string) (added bool) {
 func (r *room) welcome() {
 	r.announce(hereCatch)
 	if states := r.aw.States(); len(states) > 0 {
-		r.h.bus.publish(r.ctx(), r.channel, encodeBus(busAwareness, r.h.opts.NodeID, 0, protocol.EncodeAwarenessUpdate(states)), r.h.log)
 		r.h.published(pubAwareness)
+		r.h.bus.publish(r.ctx(), r.channel, encodeBus(busAwareness, r.h.opts.NodeID, 0, protocol.EncodeAwarenessUpdate(states)), r.h.log)
 	}
 }
 

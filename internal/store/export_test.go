@@ -16,3 +16,13 @@ func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := s.exec(ctx, query, args...)
 	return err
 }
+
+// Prepared returns query prepared by the statement cache (bound to s's
+// transaction if any).
+func (s *Store) Prepared(ctx context.Context, query string) error {
+	_, err := s.prepared(ctx, query)
+	return err
+}
+
+// WriterWaits counts the waits for a connection of the writer pool.
+func (s *Store) WriterWaits() int64 { return s.write.Stats().WaitCount }

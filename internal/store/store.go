@@ -184,18 +184,31 @@ func newStmtCache() *stmtCache { return &stmtCache{m: map[string]*sql.Stmt{}} }
 // bound to s's transaction if any. A statement first prepared inside a
 // transaction is not kept: preparing it on the writer would wait for
 // SQLite's one writer connection, which the transaction holds.
+//
+// The cache's lock is never held while preparing: preparing on the writer
+// waits for SQLite's one writer connection, and the transaction holding
+// it may itself need the lock to look up its next statement (two
+// documents' log appends deadlocked so, one waiting for the writer with
+// the lock, the other holding the writer and waiting for the lock).
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	s.stmts.mu.Lock()
 	st := s.stmts.m[query]
+	s.stmts.mu.Unlock()
 	if st == nil && s.tx == nil {
-		var err error
-		if st, err = s.write.PrepareContext(ctx, s.q(query)); err != nil {
-			s.stmts.mu.Unlock()
+		fresh, err := s.write.PrepareContext(ctx, s.q(query))
+		if err != nil {
 			return nil, err
 		}
-		s.stmts.m[query] = st
+		s.stmts.mu.Lock()
+		if st = s.stmts.m[query]; st == nil {
+			st = fresh
+			s.stmts.m[query] = st
+		}
+		s.stmts.mu.Unlock()
+		if st != fresh { // prepared meanwhile by another caller
+			fresh.Close()
+		}
 	}
-	s.stmts.mu.Unlock()
 	switch {
 	case s.tx == nil:
 		return st, nil
