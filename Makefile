@@ -10,7 +10,7 @@ BIN       := bin/ecode
 UI_SRC    := $(shell find ui/src ui/scripts ui/index.html ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 NODE_DIRS := ui e2e internal/yjs/testdata/oracle internal/collab/testdata/clients bench/collabbench/node
 
-.PHONY: all build run ui test test-go test-e2e fuzz bench lint clean deps
+.PHONY: all build run ui test test-go test-race test-e2e fuzz bench lint clean deps
 
 all: build
 
@@ -40,10 +40,17 @@ lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 
-test: lint deps test-go test-e2e
+test: lint deps test-go test-race test-e2e
 
 test-go:
 	$(GO) test -count=1 ./...
+
+# The race detector over the packages whose goroutines share the most:
+# live collaboration (rooms, log writer, Redis relay), the store's
+# statement caches and the WebSocket layer.
+RACE_PKGS = ./internal/collab/ ./internal/store/ ./internal/wsock/
+test-race:
+	$(GO) test -race -count=1 $(RACE_PKGS)
 
 test-e2e: build e2e/node_modules/.installed
 	cd e2e && ECODE_BIN=$(CURDIR)/$(BIN) npm test
