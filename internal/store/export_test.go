@@ -16,3 +16,6 @@ func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := s.exec(ctx, query, args...)
 	return err
 }
+
+// OwnersChunk is how many ids one statement of ProjectOwnersOf binds.
+const OwnersChunk = ownersChunk
