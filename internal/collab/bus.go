@@ -87,6 +87,7 @@ type redisBus struct {
 
 	mu      sync.Mutex
 	subs    map[string]int
+	pending map[string]chan struct{} // closed when Redis confirms the channel's SUBSCRIBE
 	lastErr time.Time
 }
 
@@ -97,7 +98,8 @@ type pubMsg struct {
 
 func newRedisBus(c *redis.Client, deliver func(string, []byte)) *redisBus {
 	ps := c.Subscribe(context.Background()) // no channel yet: nothing is sent
-	return &redisBus{client: c, ps: ps, deliver: deliver, subs: map[string]int{}, out: make(chan pubMsg, 8192)}
+	return &redisBus{client: c, ps: ps, deliver: deliver, subs: map[string]int{},
+		pending: map[string]chan struct{}{}, out: make(chan pubMsg, 8192)}
 }
 
 // run publishes queued messages and delivers received ones until ctx ends.
@@ -112,7 +114,7 @@ func (b *redisBus) run(ctx context.Context, log *slog.Logger) {
 			}
 		}
 	}()
-	ch := b.ps.Channel(redis.WithChannelSize(4096))
+	ch := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
 	for {
 		select {
 		case <-ctx.Done():
@@ -121,18 +123,56 @@ func (b *redisBus) run(ctx context.Context, log *slog.Logger) {
 			if !ok {
 				return
 			}
-			b.deliver(m.Channel, []byte(m.Payload))
+			switch m := m.(type) {
+			case *redis.Message:
+				b.deliver(m.Channel, []byte(m.Payload))
+			case *redis.Subscription:
+				if m.Kind == "subscribe" {
+					b.confirmed(m.Channel)
+				}
+			}
 		}
 	}
 }
 
+// subscribe subscribes to channel and waits (at most 5 seconds) until
+// Redis confirms it: a message published to the channel from then on
+// reaches this node. The room announces itself after, and another node's
+// answer to that is published to the channel (see room_peers.go); Redis
+// may run the announcement, sent on another connection, before a SUBSCRIBE
+// it has not confirmed yet.
 func (b *redisBus) subscribe(channel string) {
 	b.mu.Lock()
+	if b.subs[channel]++; b.subs[channel] > 1 {
+		b.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	b.pending[channel] = done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := b.ps.Subscribe(ctx, channel) // errors: go-redis resubscribes on reconnect; catch-up covers the gap
+	b.mu.Unlock()
+	if err == nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
+	b.mu.Lock()
+	if b.pending[channel] == done {
+		delete(b.pending, channel)
+	}
+	b.mu.Unlock()
+}
+
+// confirmed ends the wait of subscribe for channel.
+func (b *redisBus) confirmed(channel string) {
+	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.subs[channel]++; b.subs[channel] == 1 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		b.ps.Subscribe(ctx, channel) // errors: go-redis resubscribes on reconnect; catch-up covers the gap
+	if done := b.pending[channel]; done != nil {
+		close(done)
+		delete(b.pending, channel)
 	}
 }
 

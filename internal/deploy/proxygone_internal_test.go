@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -27,31 +26,11 @@ type proxyRig struct {
 
 func newProxyRig(t *testing.T, script func(c net.Conn, r *http.Request)) *proxyRig {
 	t.Helper()
-	app, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
-	go func() {
-		for {
-			c, err := app.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					r, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, r.Body)
-					script(c, r)
-				}
-			}()
-		}
-	}()
+	app := serveTestApp(t, nil, func(c net.Conn, r *http.Request) bool {
+		io.Copy(io.Discard, r.Body)
+		script(c, r)
+		return true
+	})
 	g := &proxyRig{s: New(Deps{}, Options{AppsDomain: "apps.test", RetryWait: time.Millisecond}), host: "app.apps.test", app: app, served: make(chan countwriter.Writer, 16)}
 	t.Cleanup(g.s.cancel)
 	inst := &instance{s: g.s}

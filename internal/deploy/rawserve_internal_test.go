@@ -47,35 +47,12 @@ func newRawRig(t *testing.T, script func(c net.Conn, r *http.Request) (answer st
 
 func newRawRigWith(t *testing.T, o rawRigOpts, script func(c net.Conn, r *http.Request) (answer string, close bool)) *rawRig {
 	t.Helper()
-	app, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
 	g := &rawRig{served: make(chan rawServed, 64), appConn: make(chan net.Conn, 64), host: "app.apps.test"}
-	go func() {
-		for {
-			c, err := app.Accept()
-			if err != nil {
-				return
-			}
-			g.appConn <- c
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					r, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					answer, close := script(c, r)
-					if _, err := io.WriteString(c, answer); err != nil || close {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	app := serveTestApp(t, func(c net.Conn) { g.appConn <- c }, func(c net.Conn, r *http.Request) bool {
+		answer, close := script(c, r)
+		_, err := io.WriteString(c, answer)
+		return err == nil && !close
+	})
 	g.s = New(Deps{}, Options{AppsDomain: "apps.test"})
 	t.Cleanup(g.s.cancel)
 	dial := func(ctx context.Context) (net.Conn, error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -305,19 +306,26 @@ func (s *Store) ProjectOwners(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
+// ownersChunk is how many project ids one statement of ProjectOwnersOf
+// binds: PostgreSQL allows at most 65535 bind parameters a statement and
+// SQLite 32766 by default.
+const ownersChunk = 500
+
 // ProjectOwnersOf returns the owners of the projects ids that exist (also
-// those being deleted), by project id, in one query.
+// those being deleted), by project id, in one query per ownersChunk ids.
 func (s *Store) ProjectOwnersOf(ctx context.Context, ids []string) (map[string]string, error) {
-	if len(ids) == 0 {
-		return map[string]string{}, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	out, err := s.owners(ctx, `SELECT id, owner_id FROM projects WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("owners of projects: %w", err)
+	out := map[string]string{}
+	for start := 0; start < len(ids); start += ownersChunk {
+		chunk := ids[start:min(start+ownersChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		some, err := s.owners(ctx, `SELECT id, owner_id FROM projects WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("owners of projects: %w", err)
+		}
+		maps.Copy(out, some)
 	}
 	return out, nil
 }

@@ -26,3 +26,6 @@ func (s *Store) Prepared(ctx context.Context, query string) error {
 
 // WriterWaits counts the waits for a connection of the writer pool.
 func (s *Store) WriterWaits() int64 { return s.write.Stats().WaitCount }
+
+// OwnersChunk is how many ids one statement of ProjectOwnersOf binds.
+const OwnersChunk = ownersChunk
