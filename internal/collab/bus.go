@@ -59,6 +59,16 @@ func busSent(b []byte) time.Time {
 	return time.UnixMicro(int64(us))
 }
 
+// busFrom is the node that sent a message ("" if it is malformed).
+func busFrom(b []byte) string {
+	d := yjs.NewDecoder(b)
+	if _, err := d.ReadUint8(); err != nil {
+		return ""
+	}
+	node, _ := d.ReadVarString()
+	return node
+}
+
 func decodeBus(b []byte) (kind byte, node string, seq int64, payload []byte, err error) {
 	d := yjs.NewDecoder(b)
 	if kind, err = d.ReadUint8(); err != nil {

@@ -18,8 +18,8 @@ func (h *Hub) deliver(channel string, msg []byte) {
 	h.mu.Lock()
 	r := h.byChannel[channel]
 	h.mu.Unlock()
-	if r == nil {
-		return
+	if r == nil || busFrom(msg) == h.opts.NodeID {
+		return // not open here, or this node's own message back from Redis
 	}
 	ev := event{kind: evRemote, data: msg}
 	select {
