@@ -105,32 +105,8 @@ func TestFullInboxReadsTheLog(t *testing.T) {
 // publishes an edit.
 func TestResubscribeReadsTheLog(t *testing.T) {
 	rc := testdb.Redis(t)
-	name := "ecodetest-" + randomID()
-	var gate atomic.Pointer[chan struct{}]
-	dialing := make(chan struct{}, 1)
-	opt, err := redis.ParseURL(testdb.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.ClientName = name
-	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if g := gate.Load(); g != nil {
-			select {
-			case dialing <- struct{}{}:
-			default:
-			}
-			select {
-			case <-*g:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
-	}
-	c2 := redis.NewClient(opt)
-	t.Cleanup(func() { c2.Close() })
-	p := newRelayPair(t, testutil.NewStore(t, store.SQLite), "resub.txt", collab.Options{}, collab.Options{Redis: c2})
+	c2 := newHeldRedis(t)
+	p := newRelayPair(t, testutil.NewStore(t, store.SQLite), "resub.txt", collab.Options{}, collab.Options{Redis: c2.Client})
 
 	// a witness sees node 1's publish reach Redis
 	ctx := context.Background()
@@ -140,15 +116,10 @@ func TestResubscribeReadsTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	release := make(chan struct{})
-	gate.Store(&release)
-	defer func() {
-		if gate.Swap(nil) != nil {
-			close(release)
-		}
-	}()
-	killClient(t, rc, name, "pubsub")
-	<-dialing // node 2 is reconnecting, held
+	c2.hold()
+	defer c2.release()
+	killClient(t, rc, c2.name, "pubsub")
+	<-c2.dialing // node 2 is reconnecting, held
 	p.a.insert(1, "Z")
 	for {
 		m, err := witness.ReceiveMessage(ctx)
@@ -159,8 +130,7 @@ func TestResubscribeReadsTheLog(t *testing.T) {
 			break
 		}
 	}
-	gate.Store(nil)
-	close(release)
+	c2.release()
 	p.e.converge("xZ", p.a, p.b)
 	if n := p.h2.Resubscribes(); n != 1 {
 		t.Errorf("node 2 counted %d resubscriptions, want 1", n)
@@ -173,15 +143,43 @@ func TestResubscribeReadsTheLog(t *testing.T) {
 // publish has failed.
 func TestFailedPublishIsAnnounced(t *testing.T) {
 	rc := testdb.Redis(t)
-	name := "ecodetest-" + randomID()
-	var gate atomic.Pointer[chan struct{}]
+	c1 := newHeldRedis(t)
+	p := newRelayPair(t, testutil.NewStore(t, store.SQLite), "pub.txt", collab.Options{Redis: c1.Client}, collab.Options{})
+
+	c1.hold()
+	defer c1.release()
+	killClient(t, rc, c1.name, "normal")
+	p.a.insert(1, "Z")
+	p.e.waitUntil("node 1 to fail to publish a's edit", func() bool {
+		_, n := p.h1.Dropped()
+		return n > 0
+	})
+	c1.release()
+	p.e.converge("xZ", p.a, p.b)
+}
+
+// heldRedis is a client of the test Redis, named, whose new connections
+// wait while it is held.
+type heldRedis struct {
+	*redis.Client
+	name    string
+	gate    atomic.Pointer[chan struct{}]
+	dialing chan struct{} // a connection waits
+}
+
+func newHeldRedis(t *testing.T) *heldRedis {
 	opt, err := redis.ParseURL(testdb.RedisURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt.ClientName = name
+	c := &heldRedis{name: "ecodetest-" + randomID(), dialing: make(chan struct{}, 1)}
+	opt.ClientName = c.name
 	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if g := gate.Load(); g != nil {
+		if g := c.gate.Load(); g != nil {
+			select {
+			case c.dialing <- struct{}{}:
+			default:
+			}
 			select {
 			case <-*g:
 			case <-ctx.Done():
@@ -191,26 +189,21 @@ func TestFailedPublishIsAnnounced(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}
-	c1 := redis.NewClient(opt)
-	t.Cleanup(func() { c1.Close() })
-	p := newRelayPair(t, testutil.NewStore(t, store.SQLite), "pub.txt", collab.Options{Redis: c1}, collab.Options{})
+	c.Client = redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	t.Cleanup(c.release)
+	return c
+}
 
-	release := make(chan struct{})
-	gate.Store(&release)
-	defer func() {
-		if gate.Swap(nil) != nil {
-			close(release)
-		}
-	}()
-	killClient(t, rc, name, "normal")
-	p.a.insert(1, "Z")
-	p.e.waitUntil("node 1 to fail to publish a's edit", func() bool {
-		_, n := p.h1.Dropped()
-		return n > 0
-	})
-	gate.Store(nil)
-	close(release)
-	p.e.converge("xZ", p.a, p.b)
+func (c *heldRedis) hold() {
+	g := make(chan struct{})
+	c.gate.Store(&g)
+}
+
+func (c *heldRedis) release() {
+	if g := c.gate.Swap(nil); g != nil {
+		close(*g)
+	}
 }
 
 // killClient closes the connections of a Redis client by name, of a type
