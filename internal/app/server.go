@@ -242,6 +242,11 @@ func Build(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err erro
 		updates, awareness, control := s.Collab.Published()
 		return map[string]float64{"update": float64(updates), "awareness": float64(awareness), "control": float64(control)}
 	})
+	s.Metrics.CounterVec("ecode_collab_relay_dropped_total", "Messages between nodes (Redis) for collaboration rooms that were lost, by where: inbox (received, the room's inbox was full) or publish (the queue to Redis was full, or Redis failed). Each makes the rooms concerned read the store's log at once.", "at", func() map[string]float64 {
+		inbox, publish := s.Collab.Dropped()
+		return map[string]float64{"inbox": float64(inbox), "publish": float64(publish)}
+	})
+	s.Metrics.Counter("ecode_collab_redis_resubscribes_total", "Times this node's Redis subscription for collaboration was lost and started again on a new connection (every room then read the store's log).", func() float64 { return float64(s.Collab.Resubscribes()) })
 	s.Metrics.Gauge("ecode_data_disk_free_bytes", "Bytes free on the data directory's disk.", func() float64 {
 		free, _, _ := disk.Usage()
 		return float64(free)

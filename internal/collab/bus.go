@@ -59,6 +59,16 @@ func busSent(b []byte) time.Time {
 	return time.UnixMicro(int64(us))
 }
 
+// busFrom is the node that sent a message ("" if it is malformed).
+func busFrom(b []byte) string {
+	d := yjs.NewDecoder(b)
+	if _, err := d.ReadUint8(); err != nil {
+		return ""
+	}
+	node, _ := d.ReadVarString()
+	return node
+}
+
 func decodeBus(b []byte) (kind byte, node string, seq int64, payload []byte, err error) {
 	d := yjs.NewDecoder(b)
 	if kind, err = d.ReadUint8(); err != nil {
@@ -78,17 +88,50 @@ func decodeBus(b []byte) (kind byte, node string, seq int64, payload []byte, err
 
 // redisBus relays room messages between nodes with Redis pub/sub, one
 // channel per document.
+//
+// Nothing it loses waits for the rooms' periodic catch-up
+// (Options.CatchUpEvery):
+//
+//   - A message this node could not publish (the queue was full, or Redis
+//     failed) marks its channel; as soon as it can, the bus publishes on
+//     each marked channel busHere(hereCatch), on which the other nodes read
+//     the log (room.here). A gap in the relayed sequence numbers would
+//     reveal a lost update only if a later one came: the last edit of a
+//     burst would wait. Keeping the lost messages to publish them later
+//     would hold memory while Redis is down, and one "read the log" per
+//     channel covers any number of them, since an update is logged before
+//     it is published.
+//   - A subscription that starts on a new connection (go-redis reconnects
+//     and subscribes again on its own after a connection loss, losing what
+//     was published meanwhile) makes every room of this node read the log
+//     once (busHooks.resubscribed).
+//   - Messages the hub cannot hand to a room are the hub's (Hub.deliver).
 type redisBus struct {
-	client  *redis.Client
-	ps      *redis.PubSub
-	deliver func(channel string, msg []byte)
+	client *redis.Client
+	ps     *redis.PubSub
+	node   string
+	hooks  busHooks
 
-	out chan pubMsg // published in order by run; full: dropped (nodes catch up from the store)
+	out  chan pubMsg   // published in order by publishLoop; full: dropped and the channel marked
+	kick chan struct{} // capacity 1: lost has channels to announce
+
+	prevCount int // channels subscribed at Redis's last (un)subscribe answer (run's loop only)
 
 	mu      sync.Mutex
 	subs    map[string]int
 	pending map[string]chan struct{} // closed when Redis confirms the channel's SUBSCRIBE
+	lost    map[string]bool          // channels with messages not published since last announced
 	lastErr time.Time
+}
+
+// busHooks is how the bus reaches its hub.
+type busHooks struct {
+	deliver func(channel string, msg []byte)
+	// resubscribed: the subscription started on a connection (reconnect:
+	// a new one after losing one); every room reads the log.
+	resubscribed func(reconnect bool)
+	// unpublished counts messages dropped or failed on the way to Redis.
+	unpublished func(n int)
 }
 
 type pubMsg struct {
@@ -96,24 +139,15 @@ type pubMsg struct {
 	msg     []byte
 }
 
-func newRedisBus(c *redis.Client, deliver func(string, []byte)) *redisBus {
+func newRedisBus(c *redis.Client, node string, hooks busHooks) *redisBus {
 	ps := c.Subscribe(context.Background()) // no channel yet: nothing is sent
-	return &redisBus{client: c, ps: ps, deliver: deliver, subs: map[string]int{},
-		pending: map[string]chan struct{}{}, out: make(chan pubMsg, 8192)}
+	return &redisBus{client: c, ps: ps, node: node, hooks: hooks, subs: map[string]int{}, lost: map[string]bool{},
+		pending: map[string]chan struct{}{}, out: make(chan pubMsg, 8192), kick: make(chan struct{}, 1)}
 }
 
 // run publishes queued messages and delivers received ones until ctx ends.
 func (b *redisBus) run(ctx context.Context, log *slog.Logger) {
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m := <-b.out:
-				b.send(ctx, b.drain(m), log)
-			}
-		}
-	}()
+	go b.publishLoop(ctx, log)
 	ch := b.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
 	for {
 		select {
@@ -125,12 +159,55 @@ func (b *redisBus) run(ctx context.Context, log *slog.Logger) {
 			}
 			switch m := m.(type) {
 			case *redis.Message:
-				b.deliver(m.Channel, []byte(m.Payload))
+				b.hooks.deliver(m.Channel, []byte(m.Payload))
 			case *redis.Subscription:
-				if m.Kind == "subscribe" {
-					b.confirmed(m.Channel)
-				}
+				b.subscribed(m, log)
 			}
+		}
+	}
+}
+
+// subscribed takes Redis's answer to a (un)subscribe. An answer counting
+// one channel is the first channel of a connection: either this node's
+// first room (catching it up costs one read of the log, often none, see
+// room.load), or go-redis subscribing again on a new connection after
+// losing one, with one SUBSCRIBE of every channel, which Redis has done as
+// a whole before this first answer. What was published on the channels
+// meanwhile is in the log, and the rooms read it after this point.
+func (b *redisBus) subscribed(m *redis.Subscription, log *slog.Logger) {
+	if m.Kind == "subscribe" {
+		b.confirmed(m.Channel)
+	}
+	prev := b.prevCount
+	b.prevCount = m.Count
+	if m.Kind != "subscribe" || m.Count != 1 {
+		return
+	}
+	reconnect := prev > 0
+	if reconnect {
+		log.Info("redis subscription restarted on a new connection: rooms read the log")
+	}
+	b.hooks.resubscribed(reconnect)
+}
+
+// publishLoop publishes the queued messages in order and announces the
+// channels that lost some (see redisBus), retrying every second while
+// Redis fails.
+func (b *redisBus) publishLoop(ctx context.Context, log *slog.Logger) {
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-b.out:
+			b.send(ctx, b.drain(m), log)
+		case <-b.kick:
+		case <-retry.C:
+		}
+		if !b.announceLost(ctx, log) {
+			retry.Reset(time.Second)
 		}
 	}
 }
@@ -151,7 +228,7 @@ func (b *redisBus) subscribe(channel string) {
 	b.pending[channel] = done
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := b.ps.Subscribe(ctx, channel) // errors: go-redis resubscribes on reconnect; catch-up covers the gap
+	err := b.ps.Subscribe(ctx, channel) // errors: go-redis subscribes again on its next connection, and the rooms then read the log (subscribed)
 	b.mu.Unlock()
 	if err == nil {
 		select {
@@ -187,13 +264,49 @@ func (b *redisBus) unsubscribe(channel string) {
 	}
 }
 
-// publish queues msg without waiting; a message dropped because Redis is
-// slow or down only delays other nodes (they catch up from the store).
+// publish queues msg without waiting. When the queue is full (Redis slow
+// or down) msg is dropped and its channel marked, to be announced (see
+// redisBus).
 func (b *redisBus) publish(ctx context.Context, channel string, msg []byte, log *slog.Logger) {
 	select {
 	case b.out <- pubMsg{channel, msg}:
 	default:
+		b.markLost([]pubMsg{{channel, msg}})
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// markLost marks the channels of messages not published.
+func (b *redisBus) markLost(msgs []pubMsg) {
+	b.hooks.unpublished(len(msgs))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range msgs {
+		b.lost[m.channel] = true
+	}
+}
+
+// announceLost publishes busHere(hereCatch) on every marked channel this
+// node still subscribes to (a room closed here needs none: its busGone or
+// its silence tells the others). It reports false if that failed: the
+// channels are marked again.
+func (b *redisBus) announceLost(ctx context.Context, log *slog.Logger) bool {
+	b.mu.Lock()
+	var batch []pubMsg
+	for channel := range b.lost {
+		if b.subs[channel] > 0 {
+			batch = append(batch, pubMsg{channel, encodeBus(busHere, b.node, 0, []byte{hereCatch})})
+		}
+	}
+	clear(b.lost)
+	b.mu.Unlock()
+	if len(batch) == 0 {
+		return true
+	}
+	return b.send(ctx, batch, log)
 }
 
 // maxPipeline caps the messages published in one round trip.
@@ -217,8 +330,9 @@ func (b *redisBus) drain(m pubMsg) []pubMsg {
 // send publishes a batch of messages, in order, in one round trip (a
 // pipeline): under load the queue fills while a publish is in flight, and
 // waiting for Redis's answer to each message in turn would hold back every
-// one behind it. Failures are logged at most once a minute.
-func (b *redisBus) send(ctx context.Context, batch []pubMsg, log *slog.Logger) {
+// one behind it. A failed batch marks its channels (markLost) and reports
+// false; failures are logged at most once a minute.
+func (b *redisBus) send(ctx context.Context, batch []pubMsg, log *slog.Logger) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	var err error
@@ -232,17 +346,23 @@ func (b *redisBus) send(ctx context.Context, batch []pubMsg, log *slog.Logger) {
 			return nil
 		})
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		b.mu.Lock()
-		quiet := time.Since(b.lastErr) < time.Minute
-		if !quiet {
-			b.lastErr = time.Now()
-		}
-		b.mu.Unlock()
-		if !quiet {
-			log.Warn("publish to redis", "err", err)
-		}
+	if err == nil {
+		return true
 	}
+	if errors.Is(err, context.Canceled) {
+		return false // shutting down
+	}
+	b.markLost(batch)
+	b.mu.Lock()
+	quiet := time.Since(b.lastErr) < time.Minute
+	if !quiet {
+		b.lastErr = time.Now()
+	}
+	b.mu.Unlock()
+	if !quiet {
+		log.Warn("publish to redis", "err", err)
+	}
+	return false
 }
 
 // close ends the subscription; the client is its owner's to close.

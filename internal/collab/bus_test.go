@@ -41,7 +41,7 @@ func TestSubscribeWaitsForConfirmation(t *testing.T) {
 	client := redis.NewClient(opt)
 	t.Cleanup(func() { client.Close() })
 
-	b := newRedisBus(client, func(string, []byte) {})
+	b := newRedisBus(client, "node-test", busHooks{deliver: func(string, []byte) {}, resubscribed: func(bool) {}, unpublished: func(int) {}})
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {

@@ -52,10 +52,14 @@
 // Several nodes share the store; with a Redis URL each room subscribes to a
 // channel of its own and, while another node has the room open (it says
 // so on the channel, see room_peers.go), relays its logged updates (with
-// their log sequence numbers) and awareness changes. A node that sees a
-// gap in the sequence, or a Redis reconnect, reloads the missing updates
-// from the store, so Redis losing messages delays but never loses
-// anything.
+// their log sequence numbers) and awareness changes. A room reads the
+// missing updates from the store's log when it sees a gap in the sequence,
+// when its inbox had no space for a relayed update, when the sender could
+// not publish one (it says so on the channel once Redis answers again),
+// and after its node's subscription restarted on a new connection (see
+// redisBus), and every Options.CatchUpEvery anyway: Redis losing an update
+// delays it but never loses it. Lost awareness is not recovered; clients
+// renew theirs every 15 s.
 //
 // Close codes: 1003 text frame or message of unknown type, 1007 malformed
 // message or update, 1008 message rate exceeded, 1009 message or document

@@ -113,6 +113,9 @@ type Options struct {
 	// OnPeers, if set, is called (from a room's goroutine) when the number
 	// of other nodes a room knows to have it open changed (Hub.Peers).
 	OnPeers func()
+	// OnDropped, if set, is called (from the Redis bus's goroutines) when
+	// messages between nodes were lost (Hub.Dropped counts them).
+	OnDropped func()
 	// OnRoomClosed, if set, is called once a room has stopped and is no
 	// longer counted by Rooms (for tests waiting on it).
 	OnRoomClosed func()
@@ -209,7 +212,9 @@ type Hub struct {
 	aborted atomic.Bool
 	clients atomic.Int64 // connections being served
 	sent    sentCounts
-	pubs    [pubKinds]atomic.Int64 // messages published to Redis, by pubKind
+	pubs    [pubKinds]atomic.Int64  // messages published to Redis, by pubKind
+	drops   [dropKinds]atomic.Int64 // relayed messages lost, by dropKind
+	resubs  atomic.Int64            // Redis subscriptions restarted on a new connection
 
 	mu        sync.Mutex
 	rooms     map[key]*room
@@ -229,7 +234,8 @@ func New(st *store.Store, files *workspace.Files, opts Options) (*Hub, error) {
 		rooms: map[key]*room{}, byChannel: map[string]*room{}}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if opts.Redis != nil {
-		h.bus = newRedisBus(opts.Redis, h.deliver)
+		h.bus = newRedisBus(opts.Redis, opts.NodeID, busHooks{deliver: h.deliver, resubscribed: h.resubscribed,
+			unpublished: func(n int) { h.dropped(dropPublish, n) }})
 	}
 	return h, nil
 }
@@ -435,27 +441,6 @@ func (h *Hub) forget(r *room) {
 	h.mu.Unlock()
 }
 
-// deliver hands a message from another node to its room, if open here.
-func (h *Hub) deliver(channel string, msg []byte) {
-	h.mu.Lock()
-	r := h.byChannel[channel]
-	h.mu.Unlock()
-	if r == nil {
-		return
-	}
-	ev := event{kind: evRemote, data: msg}
-	select {
-	case r.inbox <- ev:
-	default:
-		// A full inbox drops the message: a lost update is read from the
-		// log on the next gap, but a lost presence message would leave a
-		// room publishing to no one, or not to a node that has it open.
-		if len(msg) > 0 && (msg[0] == busHere || msg[0] == busGone || msg[0] == busQuery) {
-			go r.send(ev)
-		}
-	}
-}
-
 // Clients reports how many client connections the hub serves (metrics).
 func (h *Hub) Clients() int { return int(h.clients.Load()) }
 
@@ -463,25 +448,6 @@ func (h *Hub) Clients() int { return int(h.clients.Load()) }
 // room wrote itself (the socket took them at once) and those a
 // connection's writer wrote (queued, or keep-alives).
 func (h *Hub) Sent() (byRoom, byWriter int64) { return h.sent.room.Load(), h.sent.writer.Load() }
-
-// Kinds of messages published to the other nodes, for Published.
-const (
-	pubUpdate    = iota // logged updates
-	pubAwareness        // awareness entries
-	pubControl          // the rest: presence (busHere, busGone), busCheck, busFlush
-	pubKinds
-)
-
-// published counts a message of kind about to be published: before it is
-// queued, so that a test seeing its effect on another node (Redis is
-// quick) finds it counted.
-func (h *Hub) published(kind int) { h.pubs[kind].Add(1) }
-
-// Published counts the messages this node published to the other nodes
-// (Redis) since it started: updates, awareness messages and the rest.
-func (h *Hub) Published() (updates, awareness, control int64) {
-	return h.pubs[pubUpdate].Load(), h.pubs[pubAwareness].Load(), h.pubs[pubControl].Load()
-}
 
 // Peers reports how many other nodes the room of a document (path; "" for
 // the project's presence room) knows to have it open, and whether it is

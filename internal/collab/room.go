@@ -106,6 +106,12 @@ type room struct {
 	err           error
 
 	npeers atomic.Int32 // len(peers), for Hub.Peers
+
+	// behind: the room may have missed logged updates (a relayed one was
+	// dropped, or the Redis subscription restarted): it reads the log once
+	// woken (markBehind).
+	behind atomic.Bool
+	wake   chan struct{} // capacity 1
 }
 
 type flushResult struct {
@@ -121,7 +127,7 @@ type fileStat struct {
 }
 
 func newRoom(h *Hub, k key) *room {
-	r := &room{h: h, key: k, inbox: make(chan event, 1024), done: make(chan struct{}), flushDone: make(chan flushResult, 1), appendDone: make(chan appendResult, 1),
+	r := &room{h: h, key: k, inbox: make(chan event, 1024), done: make(chan struct{}), flushDone: make(chan flushResult, 1), appendDone: make(chan appendResult, 1), wake: make(chan struct{}, 1),
 		aw: protocol.NewAwareness(), seen: map[uint64]time.Time{}, conns: map[*conn]struct{}{}, peers: map[string]time.Time{}}
 	r.channel = h.channel(k)
 	return r
@@ -147,6 +153,17 @@ func (r *room) sendOrQuit(ev event, quit <-chan struct{}) bool {
 		return false
 	case <-quit:
 		return false
+	}
+}
+
+// markBehind makes the room read the log as soon as it can (from any
+// goroutine, without waiting): any number of marks before it does are one
+// read.
+func (r *room) markBehind() {
+	r.behind.Store(true)
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -244,6 +261,10 @@ func (r *room) run() {
 			r.flushed(res)
 		case <-poll.C:
 			r.tick()
+		case <-r.wake:
+			if r.behind.Swap(false) {
+				r.err = r.catchUp()
+			}
 		}
 		if r.err != nil {
 			var le *loadError

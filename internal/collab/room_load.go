@@ -25,6 +25,7 @@ func (e *loadError) Error() string { return e.reason }
 // first time, and takes the flush lease if it is free.
 func (r *room) load() error {
 	r.doc = yjs.NewDoc()
+	r.behind.Store(false) // what the log holds now is read below
 	if r.presence() {
 		return nil
 	}

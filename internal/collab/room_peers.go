@@ -34,9 +34,10 @@ const (
 // busGone when it closes, after logging its last updates: a room that
 // hears it reads the log (the closing room may not have heard it open). A
 // peer not heard for 3 of those is dropped (a node that died). A peer kept too long only costs publishes no one reads;
-// a message lost on the way (Redis down, a full inbox) only delays: a gap
-// in the relayed sequence numbers and the periodic catch-up
-// (Options.CatchUpEvery) read the log.
+// a message lost on the way (Redis down, a full inbox) only delays: the
+// room reads the log on a gap in the relayed sequence numbers, on a
+// dropped update or a restarted subscription (redisBus, Hub.deliver), and
+// every Options.CatchUpEvery.
 
 // publishing reports whether the room publishes to the other nodes.
 func (r *room) publishing() bool { return r.h.bus != nil && len(r.peers) > 0 }
