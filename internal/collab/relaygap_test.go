@@ -84,6 +84,13 @@ func TestFullInboxReadsTheLog(t *testing.T) {
 		}
 		// Node 2 can take at most inbox of them: once it has dropped the
 		// rest, the last one is among them, and nothing follows it.
+		t.Cleanup(func() {
+			if t.Failed() { // what each side saw, for a failure that does not reproduce
+				in2, pub2 := p.h2.Dropped()
+				u1, _, _ := p.h1.Published()
+				t.Logf("node 1 published %d updates; node 2 dropped %d at its inbox, %d publishes", u1, in2, pub2)
+			}
+		})
 		p.e.waitUntil("node 2 to drop the updates its inbox has no space for", func() bool {
 			n, _ := p.h2.Dropped()
 			return n >= edits-inbox
